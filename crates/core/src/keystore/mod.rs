@@ -1,0 +1,512 @@
+//! The keystore adapter: the only code that talks to the OS keystore.
+//!
+//! A logical value is stored under one *head* entry. A value that fits under the chunk cap
+//! lives in the head itself; a larger one is split into numbered chunk entries
+//! (`NAME~a0`, `NAME~a1`, … or the `b` slot) and the head, written last, names the slot,
+//! the count, the length and a SHA-256 of the whole. A new value's chunks always go to the
+//! slot the current head does not point to, so switching the head is the commit point and
+//! a crash never leaves a half-written value that reads as whole.
+//!
+//! Every call runs with a timeout: a Secret Service waiting on an unlock prompt must not
+//! hang the app.
+
+mod backend;
+mod error;
+mod file;
+#[cfg(any(test, feature = "memory-store"))]
+mod memory;
+mod os;
+
+pub use error::KeystoreError;
+
+use backend::{Backend, BackendError};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+/// Windows Credential Manager's limit on a credential blob.
+pub const WINDOWS_MAX_ENTRY: usize = 2560;
+/// The smallest chunk cap accepted (the chunk head needs 46 bytes).
+pub const MIN_CHUNK_CAP: usize = 64;
+/// The default timeout for one keystore call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Which store holds the vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// The platform keystore (Secret Service, Keychain, Credential Manager).
+    Os,
+    /// The opt-in encrypted-entries file at this path.
+    File(PathBuf),
+    /// Process memory; tests only.
+    #[cfg(any(test, feature = "memory-store"))]
+    Memory,
+}
+
+/// How to open a keystore.
+#[derive(Clone, Debug)]
+pub struct KeystoreOptions {
+    /// Which store.
+    pub kind: StoreKind,
+    /// Largest value written to one entry, in bytes (the head included).
+    pub chunk_cap: usize,
+    /// Longest wait for one keystore call.
+    pub timeout: Duration,
+}
+
+impl KeystoreOptions {
+    /// The platform keystore with the platform's entry size limit.
+    pub fn os() -> Self {
+        Self {
+            kind: StoreKind::Os,
+            chunk_cap: if cfg!(windows) {
+                WINDOWS_MAX_ENTRY
+            } else {
+                64 * 1024
+            },
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// A handle on one service's entries in one store.
+#[derive(Clone)]
+pub struct Keystore {
+    backend: Arc<dyn Backend>,
+    service: Arc<str>,
+    store_name: &'static str,
+    hint: &'static str,
+    chunk_cap: usize,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keystore({} / {})", self.store_name, self.service)
+    }
+}
+
+const HEAD_INLINE: u8 = b'I';
+const HEAD_CHUNKED: u8 = b'C';
+const CHUNKED_HEAD_LEN: usize = 1 + 1 + 4 + 8 + 32;
+
+enum Head {
+    Inline(Vec<u8>),
+    Chunked {
+        slot: u8,
+        count: u32,
+        len: u64,
+        sha256: [u8; 32],
+    },
+}
+
+impl Head {
+    fn parse(entry: &str, raw: Vec<u8>) -> Result<Self, KeystoreError> {
+        let corrupt = |why| KeystoreError::Corrupt {
+            entry: entry.to_string(),
+            why,
+        };
+        match raw.first() {
+            Some(&HEAD_INLINE) => Ok(Head::Inline(raw[1..].to_vec())),
+            Some(&HEAD_CHUNKED) => {
+                if raw.len() != CHUNKED_HEAD_LEN {
+                    return Err(corrupt("chunk head has the wrong length"));
+                }
+                let slot = raw[1];
+                if slot != b'a' && slot != b'b' {
+                    return Err(corrupt("chunk head names an unknown slot"));
+                }
+                // Invariant: the length check above makes these slices the right size.
+                let count = u32::from_be_bytes(raw[2..6].try_into().expect("4 bytes"));
+                let len = u64::from_be_bytes(raw[6..14].try_into().expect("8 bytes"));
+                let sha256 = raw[14..46].try_into().expect("32 bytes");
+                Ok(Head::Chunked {
+                    slot,
+                    count,
+                    len,
+                    sha256,
+                })
+            }
+            Some(_) => Err(corrupt("unknown head kind")),
+            None => Err(corrupt("empty head")),
+        }
+    }
+}
+
+fn chunk_name(name: &str, slot: u8, i: u32) -> String {
+    format!("{name}~{}{i}", slot as char)
+}
+
+impl Keystore {
+    /// Opens the store for `service` (one service per profile).
+    pub fn open(service: &str, opts: &KeystoreOptions) -> Result<Self, KeystoreError> {
+        let (backend, store_name, hint): (Arc<dyn Backend>, _, _) = match &opts.kind {
+            StoreKind::Os => {
+                let (tx, rx) = mpsc::channel();
+                std::thread::spawn(move || {
+                    let _ = tx.send(os::OsBackend::new());
+                });
+                let b = match rx.recv_timeout(opts.timeout) {
+                    Ok(Ok(b)) => b,
+                    Ok(Err(BackendError::Other(d))) if d.contains("does not persist") => {
+                        return Err(KeystoreError::NotPersistent(d))
+                    }
+                    Ok(Err(e)) => {
+                        return Err(KeystoreError::Unavailable {
+                            store: os::OS_STORE_NAME,
+                            detail: e.to_string(),
+                            hint: os::OS_STORE_HINT,
+                        })
+                    }
+                    Err(_) => {
+                        return Err(KeystoreError::Timeout {
+                            store: os::OS_STORE_NAME,
+                            op: "connect",
+                            timeout: opts.timeout,
+                        })
+                    }
+                };
+                (Arc::new(b), os::OS_STORE_NAME, os::OS_STORE_HINT)
+            }
+            StoreKind::File(path) => (
+                Arc::new(file::FileBackend::new(path.clone())),
+                "file",
+                "Check the data directory's permissions and free space",
+            ),
+            #[cfg(any(test, feature = "memory-store"))]
+            StoreKind::Memory => (
+                Arc::new(memory::MemoryBackend::default()),
+                "memory",
+                "This is a test store",
+            ),
+        };
+        Ok(Self {
+            backend,
+            service: service.into(),
+            store_name,
+            hint,
+            chunk_cap: opts.chunk_cap.max(MIN_CHUNK_CAP),
+            timeout: opts.timeout,
+        })
+    }
+
+    /// The store's name (`secret-service`, `keychain`, `windows-credential-manager`, `file`).
+    pub fn store_name(&self) -> &'static str {
+        self.store_name
+    }
+
+    /// The service name this handle reads and writes.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Runs one backend call on a worker thread and gives up after the timeout.
+    fn call<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        entry: &str,
+        f: impl FnOnce(&dyn Backend, &str) -> Result<T, BackendError> + Send + 'static,
+    ) -> Result<T, KeystoreError> {
+        let backend = self.backend.clone();
+        let service = self.service.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f(backend.as_ref(), &service));
+        });
+        match rx.recv_timeout(self.timeout) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(BackendError::Unavailable(detail))) => Err(KeystoreError::Unavailable {
+                store: self.store_name,
+                detail,
+                hint: self.hint,
+            }),
+            Ok(Err(BackendError::Other(detail))) => Err(KeystoreError::Failed {
+                store: self.store_name,
+                op,
+                entry: entry.to_string(),
+                detail,
+            }),
+            Err(_) => Err(KeystoreError::Timeout {
+                store: self.store_name,
+                op,
+                timeout: self.timeout,
+            }),
+        }
+    }
+
+    fn raw_get(&self, name: &str) -> Result<Option<Vec<u8>>, KeystoreError> {
+        let n = name.to_string();
+        self.call("read", name, move |b, s| b.get(s, &n))
+    }
+
+    fn raw_set(&self, name: &str, value: Vec<u8>) -> Result<(), KeystoreError> {
+        let n = name.to_string();
+        self.call("write", name, move |b, s| b.set(s, &n, &value))?;
+        crate::fault::point();
+        Ok(())
+    }
+
+    fn raw_delete(&self, name: &str) -> Result<(), KeystoreError> {
+        let n = name.to_string();
+        self.call("delete", name, move |b, s| b.delete(s, &n))?;
+        crate::fault::point();
+        Ok(())
+    }
+
+    fn check_name(name: &str) -> Result<(), KeystoreError> {
+        if name.is_empty() || name.contains('~') || name.len() > 200 {
+            return Err(KeystoreError::InvalidName(name.to_string()));
+        }
+        Ok(())
+    }
+
+    fn head(&self, name: &str) -> Result<Option<Head>, KeystoreError> {
+        match self.raw_get(name)? {
+            None => Ok(None),
+            Some(raw) => Head::parse(name, raw).map(Some),
+        }
+    }
+
+    /// Reads a value. `Ok(None)` when there is none.
+    pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>, KeystoreError> {
+        Self::check_name(name)?;
+        match self.head(name)? {
+            None => Ok(None),
+            Some(Head::Inline(v)) => Ok(Some(v)),
+            Some(Head::Chunked {
+                slot,
+                count,
+                len,
+                sha256,
+            }) => {
+                let mut out = Vec::with_capacity(len.min(1 << 24) as usize);
+                for i in 0..count {
+                    let part = self.raw_get(&chunk_name(name, slot, i))?.ok_or_else(|| {
+                        KeystoreError::MissingChunk {
+                            entry: name.to_string(),
+                            index: i,
+                            count,
+                        }
+                    })?;
+                    out.extend_from_slice(&part);
+                }
+                if out.len() as u64 != len || Sha256::digest(&out).as_slice() != sha256 {
+                    return Err(KeystoreError::Corrupt {
+                        entry: name.to_string(),
+                        why: "its chunks do not add up to the value the head describes",
+                    });
+                }
+                Ok(Some(out))
+            }
+        }
+    }
+
+    /// Writes a value; the head is written last and is the commit point.
+    pub fn set(&self, name: &str, value: &[u8]) -> Result<(), KeystoreError> {
+        Self::check_name(name)?;
+        // A damaged old head must not block writing a new value over it.
+        let old = self.head(name).unwrap_or(None);
+        if value.len() < self.chunk_cap {
+            let mut head = Vec::with_capacity(value.len() + 1);
+            head.push(HEAD_INLINE);
+            head.extend_from_slice(value);
+            self.raw_set(name, head)?;
+        } else {
+            let slot = match old {
+                Some(Head::Chunked { slot: b'a', .. }) => b'b',
+                _ => b'a',
+            };
+            let parts: Vec<&[u8]> = value.chunks(self.chunk_cap).collect();
+            let count = parts.len() as u32;
+            for (i, part) in parts.into_iter().enumerate() {
+                self.raw_set(&chunk_name(name, slot, i as u32), part.to_vec())?;
+            }
+            // Chunks left in this slot by an older, longer value that a crash kept from
+            // being cleaned: remove them so nothing stale lingers.
+            self.delete_chunks_from(name, slot, count)?;
+            let mut head = Vec::with_capacity(CHUNKED_HEAD_LEN);
+            head.push(HEAD_CHUNKED);
+            head.push(slot);
+            head.extend_from_slice(&count.to_be_bytes());
+            head.extend_from_slice(&(value.len() as u64).to_be_bytes());
+            head.extend_from_slice(&Sha256::digest(value));
+            self.raw_set(name, head)?;
+        }
+        if let Some(Head::Chunked { slot, count, .. }) = old {
+            for i in 0..count {
+                self.raw_delete(&chunk_name(name, slot, i))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_chunks_from(&self, name: &str, slot: u8, from: u32) -> Result<(), KeystoreError> {
+        let mut i = from;
+        while self.raw_get(&chunk_name(name, slot, i))?.is_some() {
+            self.raw_delete(&chunk_name(name, slot, i))?;
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Deletes a value: the head first (the commit point), then its chunks.
+    pub fn delete(&self, name: &str) -> Result<(), KeystoreError> {
+        Self::check_name(name)?;
+        let old = self.head(name).unwrap_or(None);
+        self.raw_delete(name)?;
+        if let Some(Head::Chunked { slot, count, .. }) = old {
+            for i in 0..count {
+                self.raw_delete(&chunk_name(name, slot, i))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every raw entry name under this service (heads and chunks), or `None` where the
+    /// store cannot enumerate.
+    pub fn list_raw(&self) -> Result<Option<Vec<String>>, KeystoreError> {
+        self.call("list", "*", |b, s| b.list(s))
+    }
+
+    /// Deletes one raw entry (a head or a chunk) by name, for garbage collection.
+    pub fn delete_raw(&self, name: &str) -> Result<(), KeystoreError> {
+        self.raw_delete(name)
+    }
+
+    /// How many raw entries this service holds (for tests and diagnostics).
+    pub fn raw_count(&self) -> Result<Option<usize>, KeystoreError> {
+        Ok(self.list_raw()?.map(|v| v.len()))
+    }
+
+    /// Reads one raw entry (a head or a chunk) without interpreting it. For tests that
+    /// tamper with stored bytes and for diagnostics.
+    pub fn get_raw(&self, name: &str) -> Result<Option<Vec<u8>>, KeystoreError> {
+        self.raw_get(name)
+    }
+
+    /// Writes one raw entry without chunking. For tests that tamper with stored bytes.
+    pub fn set_raw(&self, name: &str, value: &[u8]) -> Result<(), KeystoreError> {
+        self.raw_set(name, value.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(cap: usize) -> Keystore {
+        Keystore::open(
+            "test",
+            &KeystoreOptions {
+                kind: StoreKind::Memory,
+                chunk_cap: cap,
+                timeout: Duration::from_secs(5),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn small_and_large_values_round_trip_and_clean_up() {
+        let ks = mem(100);
+        ks.set("x", b"small").unwrap();
+        assert_eq!(ks.get("x").unwrap().unwrap(), b"small");
+        let big: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        ks.set("x", &big).unwrap();
+        assert_eq!(ks.get("x").unwrap().unwrap(), big);
+        assert_eq!(ks.raw_count().unwrap().unwrap(), 1 + 10);
+        // Next large value goes to the other slot and the old slot is removed.
+        let big2: Vec<u8> = vec![7; 450];
+        ks.set("x", &big2).unwrap();
+        assert_eq!(ks.get("x").unwrap().unwrap(), big2);
+        let names = ks.list_raw().unwrap().unwrap();
+        assert_eq!(names.len(), 1 + 5);
+        assert!(names.iter().all(|n| n == "x" || n.starts_with("x~b")));
+        ks.set("x", b"small again").unwrap();
+        assert_eq!(ks.raw_count().unwrap().unwrap(), 1);
+        ks.delete("x").unwrap();
+        assert_eq!(ks.raw_count().unwrap().unwrap(), 0);
+        assert!(ks.get("x").unwrap().is_none());
+    }
+
+    #[test]
+    fn fail_missing_chunk_is_reported() {
+        let ks = mem(100);
+        ks.set("x", &[1u8; 350]).unwrap();
+        ks.delete_raw("x~a2").unwrap();
+        match ks.get("x") {
+            Err(KeystoreError::MissingChunk {
+                index: 2, count: 4, ..
+            }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fail_swapped_chunk_is_reported() {
+        let ks = mem(100);
+        ks.set("x", &[1u8; 350]).unwrap();
+        ks.set_raw("x~a1", &[2u8; 100]).unwrap();
+        assert!(matches!(ks.get("x"), Err(KeystoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn crash_before_head_switch_keeps_old_value() {
+        let ks = mem(100);
+        ks.set("x", &[1u8; 350]).unwrap();
+        // Simulate a crash after writing the new value's chunks to slot b but before the
+        // head switch: the old value still reads whole, and the next write cleans slot b.
+        for i in 0..6 {
+            ks.set_raw(&chunk_name("x", b'b', i), &[9u8; 100]).unwrap();
+        }
+        assert_eq!(ks.get("x").unwrap().unwrap(), vec![1u8; 350]);
+        ks.set("x", &[3u8; 250]).unwrap();
+        assert_eq!(ks.get("x").unwrap().unwrap(), vec![3u8; 250]);
+        let names = ks.list_raw().unwrap().unwrap();
+        assert_eq!(names.len(), 1 + 3, "{names:?}");
+    }
+
+    #[test]
+    fn fail_reserved_names() {
+        let ks = mem(100);
+        assert!(matches!(
+            ks.set("a~b", b"x"),
+            Err(KeystoreError::InvalidName(_))
+        ));
+        assert!(matches!(ks.get(""), Err(KeystoreError::InvalidName(_))));
+    }
+
+    struct Hang;
+    impl Backend for Hang {
+        fn get(&self, _: &str, _: &str) -> Result<Option<Vec<u8>>, BackendError> {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(None)
+        }
+        fn set(&self, _: &str, _: &str, _: &[u8]) -> Result<(), BackendError> {
+            std::thread::sleep(Duration::from_secs(3600));
+            Ok(())
+        }
+        fn delete(&self, _: &str, _: &str) -> Result<(), BackendError> {
+            Ok(())
+        }
+        fn list(&self, _: &str) -> Result<Option<Vec<String>>, BackendError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn fail_a_store_that_never_answers_times_out() {
+        let mut ks = mem(100);
+        ks.backend = Arc::new(Hang);
+        ks.timeout = Duration::from_millis(100);
+        let t = std::time::Instant::now();
+        let err = ks.get("x").unwrap_err();
+        assert!(
+            matches!(err, KeystoreError::Timeout { op: "read", .. }),
+            "{err}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+}

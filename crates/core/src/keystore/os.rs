@@ -1,0 +1,152 @@
+//! The platform keystore through `keyring-core` and the store crate named explicitly for
+//! this platform: Secret Service (Linux/BSD), Keychain (macOS), Credential Manager
+//! (Windows). There is no fallback: if the store does not answer, the caller gets an error.
+
+use super::backend::{Backend, BackendError};
+use keyring_core::{CredentialPersistence, CredentialStore, Error as KrError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The OS keystore's name on this platform.
+pub(crate) const OS_STORE_NAME: &str = if cfg!(target_os = "macos") {
+    "keychain"
+} else if cfg!(windows) {
+    "windows-credential-manager"
+} else {
+    "secret-service"
+};
+
+/// What to tell a user whose OS keystore does not answer.
+pub(crate) const OS_STORE_HINT: &str = if cfg!(target_os = "macos") {
+    "Unlock your login keychain, or choose the file store explicitly with `--store file`"
+} else if cfg!(windows) {
+    "Check that the Credential Manager service is running, or choose the file store explicitly with `--store file`"
+} else {
+    "Start a Secret Service and unlock its default collection (a desktop session does this; headless: `dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --unlock --components=secrets; token-wallet ...'`), or choose the file store explicitly with `--store file`"
+};
+
+pub(crate) struct OsBackend {
+    store: Arc<CredentialStore>,
+}
+
+impl OsBackend {
+    pub(crate) fn new() -> Result<Self, BackendError> {
+        let store = platform_store().map_err(map_err)?;
+        match store.persistence() {
+            CredentialPersistence::UntilDelete | CredentialPersistence::Unspecified => {}
+            _ => {
+                return Err(BackendError::Other(format!(
+                    "store `{}` does not persist credentials",
+                    store.vendor()
+                )))
+            }
+        }
+        Ok(Self { store })
+    }
+
+    fn entry(&self, service: &str, name: &str) -> Result<keyring_core::Entry, BackendError> {
+        self.store.build(service, name, None).map_err(map_err)
+    }
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let s: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+    Ok(s)
+}
+
+#[cfg(target_os = "macos")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let s: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
+    Ok(s)
+}
+
+#[cfg(target_os = "windows")]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let s: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
+    Ok(s)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Err(KrError::NotSupportedByStore(
+        "no OS keystore on this platform".into(),
+    ))
+}
+
+/// Maps a `keyring` error to ours without ever carrying the bytes some variants embed.
+fn map_err(e: KrError) -> BackendError {
+    match e {
+        KrError::NoStorageAccess(p) => BackendError::Unavailable(p.to_string()),
+        KrError::PlatformFailure(p) => {
+            let s = p.to_string();
+            let lower = s.to_lowercase();
+            if lower.contains("locked")
+                || lower.contains("dbus")
+                || lower.contains("d-bus")
+                || lower.contains("org.freedesktop")
+                || lower.contains("no such")
+                || lower.contains("connection")
+            {
+                BackendError::Unavailable(s)
+            } else {
+                BackendError::Other(s)
+            }
+        }
+        KrError::NoDefaultStore => BackendError::Unavailable("no keystore configured".into()),
+        KrError::BadEncoding(_) | KrError::BadDataFormat(..) => {
+            BackendError::Other("the stored value has an unexpected encoding".into())
+        }
+        KrError::TooLong(what, max) => BackendError::Other(format!(
+            "{what} is longer than this keystore allows ({max}); lower the chunk size"
+        )),
+        KrError::Invalid(what, why) => BackendError::Other(format!("invalid {what}: {why}")),
+        KrError::Ambiguous(v) => BackendError::Other(format!(
+            "{} keystore items match one entry; remove the duplicates",
+            v.len()
+        )),
+        other => BackendError::Other(other.to_string()),
+    }
+}
+
+impl Backend for OsBackend {
+    fn get(&self, service: &str, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        match self.entry(service, name)?.get_secret() {
+            Ok(v) => Ok(Some(v)),
+            Err(KrError::NoEntry) => Ok(None),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn set(&self, service: &str, name: &str, value: &[u8]) -> Result<(), BackendError> {
+        self.entry(service, name)?
+            .set_secret(value)
+            .map_err(map_err)
+    }
+
+    fn delete(&self, service: &str, name: &str) -> Result<(), BackendError> {
+        match self.entry(service, name)?.delete_credential() {
+            Ok(()) | Err(KrError::NoEntry) => Ok(()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn list(&self, service: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let spec = HashMap::from([("service", service)]);
+        match self.store.search(&spec) {
+            Ok(entries) => Ok(Some(
+                entries
+                    .iter()
+                    .filter_map(|e| e.get_specifiers())
+                    .filter(|(s, _)| s == service)
+                    .map(|(_, u)| u)
+                    .collect(),
+            )),
+            Err(KrError::NotSupportedByStore(_)) => Ok(None),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+}

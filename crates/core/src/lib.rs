@@ -1,0 +1,31 @@
+//! Token Wallet core: the vault (key hierarchy, record encryption, rotation), the keystore
+//! adapter, profiles and the vault lock. No GUI or terminal code lives here.
+//!
+//! ```text
+//! passphrase --Argon2id--> KEK --AES-256-GCM wrap--> DEK --AES-256-GCM--> records
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod crypto;
+mod fault;
+pub mod keystore;
+pub mod lock;
+pub mod profile;
+pub mod vault;
+
+pub use crypto::{KdfParams, Passphrase};
+pub use keystore::{Keystore, KeystoreError, KeystoreOptions, StoreKind};
+pub use profile::Profile;
+pub use vault::{CreateOptions, RecordInfo, UnlockedVault, Vault, VaultError, VaultInfo};
+
+/// Opens the vault of `profile` in the store `opts` names, with its lock file in
+/// `data_dir`.
+pub fn open_vault(
+    profile: &Profile,
+    opts: &KeystoreOptions,
+    data_dir: &std::path::Path,
+) -> Result<Vault, KeystoreError> {
+    let ks = Keystore::open(&profile.service(), opts)?;
+    Ok(Vault::new(ks, lock::lock_path(data_dir)))
+}

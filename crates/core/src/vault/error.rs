@@ -1,0 +1,99 @@
+//! Vault errors: one enum for the vault's operations. Each message says what happened and
+//! what to do; none carries a secret.
+
+use crate::crypto::KdfParams;
+use crate::keystore::KeystoreError;
+
+/// What went wrong with a vault operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// There is no vault under this profile.
+    #[error("no vault found in the {store} keystore under `{service}`; create one with `token-wallet init`")]
+    NoVault {
+        /// Store name.
+        store: &'static str,
+        /// Service name.
+        service: String,
+    },
+    /// `create` found a vault already there.
+    #[error("a vault already exists in the {store} keystore under `{service}`; unlock it, or use another --profile")]
+    AlreadyExists {
+        /// Store name.
+        store: &'static str,
+        /// Service name.
+        service: String,
+    },
+    /// The passphrase does not open the vault. Nothing was changed.
+    #[error("wrong passphrase; nothing was changed")]
+    WrongPassphrase,
+    /// An empty passphrase was given.
+    #[error("the passphrase is empty; choose a non-empty passphrase")]
+    EmptyPassphrase,
+    /// Something stored is not what the vault wrote.
+    #[error("the vault is damaged: {what} {why}; restore the keystore from a backup (nothing was changed)")]
+    Damaged {
+        /// Which part.
+        what: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The header was written by a newer (or unknown) format.
+    #[error("the vault uses format version {0}, which this Token Wallet does not know; upgrade Token Wallet")]
+    UnsupportedFormat(u64),
+    /// The header asks for more Argon2 work than we accept.
+    #[error("the vault header asks for {0}, over the cap of 1 GiB, 64 passes, 64 lanes; refusing to run it (the header is damaged or hostile)")]
+    KdfTooExpensive(KdfParams),
+    /// Creating a vault below RFC 9106's floor without the explicit test setting.
+    #[error("{0} is below RFC 9106's second recommendation (m=64 MiB, t=3, p=4); weaker settings are for tests only and must be asked for explicitly")]
+    WeakKdf(KdfParams),
+    /// A record failed authentication.
+    #[error("record `{0}` failed authentication: it was modified, moved from another entry, or copied from another vault; restore it from a backup or delete it")]
+    RecordTampered(String),
+    /// No record of that name.
+    #[error("no record named `{0}`")]
+    NotFound(String),
+    /// Another process changed the passphrase while this one was unlocked.
+    #[error(
+        "the vault was changed by another process (passphrase changed); lock and unlock again"
+    )]
+    Stale,
+    /// A record name that the vault does not accept.
+    #[error("invalid name `{0}`: use 1-64 characters from A-Z a-z 0-9 . _ -")]
+    InvalidName(String),
+    /// The vault's file lock could not be taken.
+    #[error("could not take the vault lock {path}: {err}")]
+    Lock {
+        /// Lock file.
+        path: String,
+        /// OS error.
+        err: std::io::Error,
+    },
+    /// The keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_say_what_to_do() {
+        assert!(VaultError::WrongPassphrase
+            .to_string()
+            .contains("nothing was changed"));
+        assert!(VaultError::UnsupportedFormat(9)
+            .to_string()
+            .contains("upgrade"));
+        let e = VaultError::KdfTooExpensive(KdfParams {
+            m_kib: 4 << 20,
+            t: 3,
+            p: 4,
+        });
+        assert!(e.to_string().contains("4194304 KiB"), "{e}");
+        assert!(VaultError::RecordTampered("a".into())
+            .to_string()
+            .contains("restore"));
+    }
+}

@@ -1,0 +1,243 @@
+//! The vault header: the one entry that names the current data-key generation. Writing it
+//! is the commit point of every key change.
+//!
+//! Stored form: `TWVAULT\n` + JSON body + `\n` + hex SHA-256 of the body. The checksum
+//! tells a damaged header (truncated, bit flips) from a wrong passphrase: a header whose
+//! checksum holds but whose data key will not unwrap was opened with the wrong passphrase.
+
+use super::VaultError;
+use crate::crypto::{KdfParams, Salt, VaultId, FORMAT_VERSION};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8] = b"TWVAULT\n";
+
+/// The parsed header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub vault_id: VaultId,
+    pub kdf: KdfParams,
+    /// The vault was created with parameters below RFC 9106's floor, on purpose (tests).
+    pub kdf_below_floor: bool,
+    pub salt: Salt,
+    pub generation: u64,
+    pub wrapped_dek: Vec<u8>,
+    pub created_at: u64,
+    pub dek_created_at: u64,
+    pub passphrase_changed_at: u64,
+    /// A data-key rotation to this generation started and has not committed.
+    pub rotating_to: Option<u64>,
+    /// A committed rotation left this generation's entries to delete.
+    pub cleanup: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    format: u64,
+    vault_id: String,
+    kdf: KdfParams,
+    kdf_below_floor: bool,
+    salt: String,
+    generation: u64,
+    wrapped_dek: String,
+    created_at: u64,
+    dek_created_at: u64,
+    passphrase_changed_at: u64,
+    rotating_to: Option<u64>,
+    cleanup: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: u64,
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+fn damaged(why: &'static str) -> VaultError {
+    VaultError::Damaged {
+        what: "the header".into(),
+        why,
+    }
+}
+
+impl Header {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let body = Body {
+            format: FORMAT_VERSION as u64,
+            vault_id: self.vault_id.to_hex(),
+            kdf: self.kdf,
+            kdf_below_floor: self.kdf_below_floor,
+            salt: b64().encode(self.salt),
+            generation: self.generation,
+            wrapped_dek: b64().encode(&self.wrapped_dek),
+            created_at: self.created_at,
+            dek_created_at: self.dek_created_at,
+            passphrase_changed_at: self.passphrase_changed_at,
+            rotating_to: self.rotating_to,
+            cleanup: self.cleanup,
+        };
+        // Invariant: a struct of strings and integers always serialises.
+        let json = serde_json::to_vec(&body).expect("header serialises");
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&json);
+        out.push(b'\n');
+        out.extend_from_slice(hex::encode(Sha256::digest(&json)).as_bytes());
+        out
+    }
+
+    /// Parses a stored header. Checks, in order: framing, checksum, format version, cost
+    /// cap, then field shapes.
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self, VaultError> {
+        let rest = raw
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| damaged("is not a Token Wallet header (truncated or overwritten)"))?;
+        let nl = rest
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .ok_or_else(|| damaged("is truncated"))?;
+        let (json, sum) = (&rest[..nl], &rest[nl + 1..]);
+        if sum.len() != 64 {
+            return Err(damaged("is truncated"));
+        }
+        if hex::encode(Sha256::digest(json)).as_bytes() != sum {
+            return Err(damaged("fails its checksum"));
+        }
+        let format: FormatOnly =
+            serde_json::from_slice(json).map_err(|_| damaged("has no format version"))?;
+        if format.format != FORMAT_VERSION as u64 {
+            return Err(VaultError::UnsupportedFormat(format.format));
+        }
+        let body: Body = serde_json::from_slice(json).map_err(|_| damaged("has bad fields"))?;
+        if !body.kdf.within_cap() {
+            return Err(VaultError::KdfTooExpensive(body.kdf));
+        }
+        if !body.kdf.meets_floor() && !body.kdf_below_floor {
+            return Err(damaged(
+                "asks for KDF parameters below the floor without recording the test setting",
+            ));
+        }
+        let vault_id =
+            VaultId::from_hex(&body.vault_id).ok_or_else(|| damaged("has a bad vault id"))?;
+        let salt: Salt = b64()
+            .decode(&body.salt)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| damaged("has a bad salt"))?;
+        let wrapped_dek = b64()
+            .decode(&body.wrapped_dek)
+            .map_err(|_| damaged("has a bad wrapped key"))?;
+        Ok(Header {
+            vault_id,
+            kdf: body.kdf,
+            kdf_below_floor: body.kdf_below_floor,
+            salt,
+            generation: body.generation,
+            wrapped_dek,
+            created_at: body.created_at,
+            dek_created_at: body.dek_created_at,
+            passphrase_changed_at: body.passphrase_changed_at,
+            rotating_to: body.rotating_to,
+            cleanup: body.cleanup,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        Header {
+            vault_id: VaultId([7; 16]),
+            kdf: KdfParams::default(),
+            kdf_below_floor: false,
+            salt: [1; 16],
+            generation: 1,
+            wrapped_dek: vec![9; 60],
+            created_at: 1,
+            dek_created_at: 2,
+            passphrase_changed_at: 3,
+            rotating_to: None,
+            cleanup: None,
+        }
+    }
+
+    /// Re-frames a body with a valid checksum (as a tamperer who knows the format would).
+    fn reframe(json: &str) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(json.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(hex::encode(Sha256::digest(json.as_bytes())).as_bytes());
+        out
+    }
+
+    fn body_of(h: &Header) -> String {
+        let raw = h.encode();
+        let s = String::from_utf8(raw).unwrap();
+        let mut lines = s.lines();
+        lines.next();
+        lines.next().unwrap().to_string()
+    }
+
+    #[test]
+    fn round_trip() {
+        let h = sample();
+        assert_eq!(Header::parse(&h.encode()).unwrap(), h);
+    }
+
+    #[test]
+    fn fail_truncated() {
+        let raw = sample().encode();
+        for cut in [0, 3, MAGIC.len(), raw.len() / 2, raw.len() - 1] {
+            assert!(
+                matches!(Header::parse(&raw[..cut]), Err(VaultError::Damaged { .. })),
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn fail_bit_flip() {
+        let mut raw = sample().encode();
+        raw[20] ^= 1;
+        assert!(matches!(
+            Header::parse(&raw),
+            Err(VaultError::Damaged { .. })
+        ));
+    }
+
+    #[test]
+    fn fail_unknown_format() {
+        let json = body_of(&sample()).replace("\"format\":1", "\"format\":2");
+        assert!(matches!(
+            Header::parse(&reframe(&json)),
+            Err(VaultError::UnsupportedFormat(2))
+        ));
+    }
+
+    #[test]
+    fn fail_four_gib_of_memory() {
+        let json = body_of(&sample()).replace("\"m_kib\":65536", "\"m_kib\":4194304");
+        assert!(matches!(
+            Header::parse(&reframe(&json)),
+            Err(VaultError::KdfTooExpensive(KdfParams {
+                m_kib: 4194304,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn fail_silent_downgrade() {
+        let json = body_of(&sample()).replace("\"m_kib\":65536", "\"m_kib\":1024");
+        assert!(matches!(
+            Header::parse(&reframe(&json)),
+            Err(VaultError::Damaged { .. })
+        ));
+    }
+}

@@ -1,0 +1,404 @@
+use super::*;
+use crate::keystore::{KeystoreOptions, StoreKind};
+use secrecy::ExposeSecret;
+use sha2::Digest;
+use std::time::Duration;
+
+const WEAK: KdfParams = KdfParams {
+    m_kib: 64,
+    t: 1,
+    p: 1,
+};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ks: Keystore,
+    vault: Vault,
+}
+
+fn fixture_with(service: &str, cap: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(
+        service,
+        &KeystoreOptions {
+            kind: StoreKind::Memory,
+            chunk_cap: cap,
+            timeout: Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    let vault = Vault::new(ks.clone(), dir.path().join("vault.lock"));
+    Fixture {
+        _dir: dir,
+        ks,
+        vault,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with("t", 4096)
+}
+
+fn pw(s: &str) -> Passphrase {
+    Passphrase::new(s.into()).unwrap()
+}
+
+fn weak() -> CreateOptions {
+    CreateOptions {
+        kdf: WEAK,
+        allow_weak_kdf: true,
+    }
+}
+
+fn snapshot(ks: &Keystore) -> BTreeMap<String, Vec<u8>> {
+    ks.list_raw()
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let v = ks.get_raw(&n).unwrap().unwrap();
+            (n, v)
+        })
+        .collect()
+}
+
+fn record_entry(ks: &Keystore) -> String {
+    ks.list_raw()
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .find(|n| n.starts_with("rec."))
+        .unwrap()
+}
+
+fn read(v: &mut UnlockedVault, name: &str) -> Vec<u8> {
+    v.get(name).unwrap().expose_secret().to_vec()
+}
+
+#[test]
+fn create_put_get_list_delete_round_trip() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("correct horse"), &weak()).unwrap();
+    v.put("pleo-prod", b"token-1").unwrap();
+    v.put("other", b"token-2").unwrap();
+    v.put("pleo-prod", b"token-3").unwrap();
+    assert_eq!(read(&mut v, "pleo-prod"), b"token-3");
+    let names: Vec<_> = v.list().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["other", "pleo-prod"]);
+    v.delete("other").unwrap();
+    assert!(matches!(v.get("other"), Err(VaultError::NotFound(_))));
+    let _ = v.lock();
+    let mut v = f.vault.unlock(&pw("correct horse")).unwrap();
+    assert_eq!(read(&mut v, "pleo-prod"), b"token-3");
+    assert_eq!(v.info().record_count, Some(1));
+    // header + index + one record, nothing else.
+    assert_eq!(f.ks.raw_count().unwrap(), Some(3));
+}
+
+#[test]
+fn nothing_plaintext_in_the_store() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("conn-name-xyz", b"SECRET-TOKEN-VALUE").unwrap();
+    for (name, bytes) in snapshot(&f.ks) {
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains("SECRET-TOKEN-VALUE"), "{name}");
+        assert!(!hay.contains("conn-name-xyz"), "{name}");
+        assert!(!name.contains("conn-name-xyz"));
+    }
+}
+
+#[test]
+fn fail_create_twice() {
+    let f = fixture();
+    f.vault.create(&pw("pw"), &weak()).unwrap();
+    assert!(matches!(
+        f.vault.create(&pw("pw"), &weak()),
+        Err(VaultError::AlreadyExists { .. })
+    ));
+}
+
+#[test]
+fn fail_weak_kdf_without_the_explicit_setting() {
+    let f = fixture();
+    let opts = CreateOptions {
+        kdf: WEAK,
+        allow_weak_kdf: false,
+    };
+    assert!(matches!(
+        f.vault.create(&pw("pw"), &opts),
+        Err(VaultError::WeakKdf(_))
+    ));
+    assert!(!f.vault.exists().unwrap());
+    // With it, the header records it.
+    f.vault.create(&pw("pw"), &weak()).unwrap();
+    assert!(f.vault.info().unwrap().kdf_below_floor);
+}
+
+#[test]
+fn fail_wrong_passphrase_changes_nothing() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("right"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    let before = snapshot(&f.ks);
+    assert!(matches!(
+        f.vault.unlock(&pw("wrong")),
+        Err(VaultError::WrongPassphrase)
+    ));
+    assert_eq!(before, snapshot(&f.ks));
+}
+
+#[test]
+fn fail_no_vault() {
+    let f = fixture();
+    assert!(matches!(
+        f.vault.unlock(&pw("pw")),
+        Err(VaultError::NoVault { .. })
+    ));
+}
+
+fn tamper_record(region: &str) {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"some token").unwrap();
+    let entry = record_entry(&f.ks);
+    let mut raw = f.ks.get_raw(&entry).unwrap().unwrap();
+    // Stored head: 'I' + nonce(12) + ciphertext + tag(16).
+    let at = match region {
+        "nonce" => 1 + 3,
+        "ciphertext" => 1 + 12 + 2,
+        "tag" => raw.len() - 3,
+        _ => unreachable!(),
+    };
+    raw[at] ^= 0x40;
+    f.ks.set_raw(&entry, &raw).unwrap();
+    let before = snapshot(&f.ks);
+    assert!(
+        matches!(v.get("a"), Err(VaultError::RecordTampered(ref n)) if n == "a"),
+        "{region}"
+    );
+    assert_eq!(before, snapshot(&f.ks));
+}
+
+#[test]
+fn fail_tampered_nonce() {
+    tamper_record("nonce");
+}
+
+#[test]
+fn fail_tampered_ciphertext() {
+    tamper_record("ciphertext");
+}
+
+#[test]
+fn fail_tampered_tag() {
+    tamper_record("tag");
+}
+
+#[test]
+fn fail_record_copied_into_another_entry() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"token a").unwrap();
+    v.put("b", b"token b").unwrap();
+    let recs: Vec<String> =
+        f.ks.list_raw()
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.starts_with("rec."))
+            .collect();
+    let a_blob = f.ks.get_raw(&recs[0]).unwrap().unwrap();
+    f.ks.set_raw(&recs[1], &a_blob).unwrap();
+    let errs: Vec<_> = ["a", "b"].iter().filter_map(|n| v.get(n).err()).collect();
+    assert_eq!(errs.len(), 1);
+    assert!(matches!(errs[0], VaultError::RecordTampered(_)));
+}
+
+#[test]
+fn fail_record_from_another_vault() {
+    // Two vaults under the same service name in two stores, with the same passphrase.
+    let f1 = fixture();
+    let f2 = fixture();
+    let mut v1 = f1.vault.create(&pw("pw"), &weak()).unwrap();
+    let mut v2 = f2.vault.create(&pw("pw"), &weak()).unwrap();
+    v1.put("a", b"vault one").unwrap();
+    v2.put("a", b"vault two").unwrap();
+    let e1 = record_entry(&f1.ks);
+    let e2 = record_entry(&f2.ks);
+    let blob2 = f2.ks.get_raw(&e2).unwrap().unwrap();
+    f1.ks.set_raw(&e1, &blob2).unwrap();
+    assert!(matches!(v1.get("a"), Err(VaultError::RecordTampered(_))));
+}
+
+#[test]
+fn fail_truncated_header() {
+    let f = fixture();
+    f.vault.create(&pw("pw"), &weak()).unwrap();
+    let raw = f.ks.get_raw("header").unwrap().unwrap();
+    f.ks.set_raw("header", &raw[..raw.len() / 2]).unwrap();
+    let before = snapshot(&f.ks);
+    let e = f.vault.unlock(&pw("pw")).unwrap_err();
+    assert!(matches!(e, VaultError::Damaged { .. }), "{e}");
+    assert_eq!(before, snapshot(&f.ks));
+}
+
+#[test]
+fn fail_missing_header_with_records_left() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    f.ks.delete_raw("header").unwrap();
+    let e = f.vault.unlock(&pw("pw")).unwrap_err();
+    assert!(matches!(e, VaultError::Damaged { .. }), "{e}");
+}
+
+#[test]
+fn fail_missing_chunk() {
+    let f = fixture_with("t", 100);
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("big", &[5u8; 1000]).unwrap();
+    let chunk =
+        f.ks.list_raw()
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .find(|n| n.starts_with("rec.") && n.ends_with("~a3"))
+            .unwrap();
+    f.ks.delete_raw(&chunk).unwrap();
+    let e = v.get("big").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            VaultError::Keystore(crate::KeystoreError::MissingChunk { index: 3, .. })
+        ),
+        "{e}"
+    );
+}
+
+/// Rewrites the header body with a valid checksum, as someone who knows the format would.
+fn rewrite_header(ks: &Keystore, f: impl Fn(String) -> String) {
+    let raw = String::from_utf8(ks.get_raw("header").unwrap().unwrap()).unwrap();
+    // Stored head: 'I' + "TWVAULT\n" + body + "\n" + sum
+    let inner = &raw[1..];
+    let mut lines = inner.lines();
+    let magic = lines.next().unwrap();
+    let body = f(lines.next().unwrap().to_string());
+    let sum = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    let new = format!("I{magic}\n{body}\n{sum}");
+    ks.set_raw("header", new.as_bytes()).unwrap();
+}
+
+#[test]
+fn fail_unknown_format_version() {
+    let f = fixture();
+    f.vault.create(&pw("pw"), &weak()).unwrap();
+    rewrite_header(&f.ks, |b| b.replace("\"format\":1", "\"format\":7"));
+    let e = f.vault.unlock(&pw("pw")).unwrap_err();
+    assert!(matches!(e, VaultError::UnsupportedFormat(7)), "{e}");
+}
+
+#[test]
+fn fail_header_asking_for_4_gib() {
+    let f = fixture();
+    f.vault.create(&pw("pw"), &weak()).unwrap();
+    rewrite_header(&f.ks, |b| b.replace("\"m_kib\":64,", "\"m_kib\":4194304,"));
+    let t = std::time::Instant::now();
+    let e = f.vault.unlock(&pw("pw")).unwrap_err();
+    assert!(matches!(e, VaultError::KdfTooExpensive(_)), "{e}");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "refused before any work"
+    );
+}
+
+#[test]
+fn change_passphrase_keeps_records() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("old"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    v.change_passphrase(&pw("new")).unwrap();
+    assert!(matches!(
+        f.vault.unlock(&pw("old")),
+        Err(VaultError::WrongPassphrase)
+    ));
+    let mut v = f.vault.unlock(&pw("new")).unwrap();
+    assert_eq!(read(&mut v, "a"), b"x");
+}
+
+#[test]
+fn rotate_reencrypts_and_removes_old_generation() {
+    let f = fixture_with("t", 200);
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    v.put("big", &[1u8; 900]).unwrap();
+    let before = snapshot(&f.ks);
+    let mut seen = Vec::new();
+    v.rotate_data_key_with_progress(|d, t| seen.push((d, t)))
+        .unwrap();
+    assert_eq!(seen, [(1, 2), (2, 2)]);
+    assert_eq!(v.info().generation, 2);
+    let after = snapshot(&f.ks);
+    assert!(after
+        .keys()
+        .all(|n| n.starts_with("header") || n.starts_with("idx.2") || n.starts_with("rec.2.")));
+    assert_eq!(after.len(), before.len());
+    let mut v = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(read(&mut v, "a"), b"x");
+    assert_eq!(read(&mut v, "big"), vec![1u8; 900]);
+}
+
+#[test]
+fn another_handle_follows_a_rotation_but_not_a_passphrase_change() {
+    let f = fixture();
+    let mut v1 = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v1.put("a", b"x").unwrap();
+    let mut v2 = f.vault.unlock(&pw("pw")).unwrap();
+    v1.rotate_data_key().unwrap();
+    assert_eq!(read(&mut v2, "a"), b"x");
+    v2.put("b", b"y").unwrap();
+    assert_eq!(read(&mut v1, "b"), b"y");
+    v1.change_passphrase(&pw("pw2")).unwrap();
+    assert!(matches!(v2.put("c", b"z"), Err(VaultError::Stale)));
+}
+
+#[test]
+fn interrupted_rotation_is_rolled_back_or_finished() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    let id = v.index.records["a"].id.clone();
+    // A rotation that wrote its intent and one new-generation record, then died.
+    v.header.rotating_to = Some(2);
+    v.write_header().unwrap();
+    f.ks.set_raw(&rec_name(2, &id), b"Igarbage").unwrap();
+    drop(v);
+    let mut v = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(read(&mut v, "a"), b"x");
+    assert_eq!(v.info().generation, 1);
+    assert!(f.ks.get_raw(&rec_name(2, &id)).unwrap().is_none());
+    assert!(v.header.rotating_to.is_none());
+}
+
+#[test]
+fn sweep_removes_unreachable_entries() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    f.ks.set_raw("rec.1.deadbeef", b"Iorphan").unwrap();
+    f.ks.set_raw("rec.1.deadbeef~a0", b"orphan chunk").unwrap();
+    v.rotate_data_key().unwrap();
+    assert_eq!(f.ks.raw_count().unwrap(), Some(3));
+}
+
+#[test]
+fn fail_invalid_names() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    for bad in ["", "a b", "a/b", "é", &"x".repeat(65)] {
+        assert!(
+            matches!(v.put(bad, b"x"), Err(VaultError::InvalidName(_))),
+            "{bad}"
+        );
+    }
+}
