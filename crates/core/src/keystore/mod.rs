@@ -237,11 +237,13 @@ impl Keystore {
     }
 
     fn raw_get(&self, name: &str) -> Result<Option<Vec<u8>>, KeystoreError> {
+        tracing::trace!(entry = name, "keystore read");
         let n = name.to_string();
         self.call("read", name, move |b, s| b.get(s, &n))
     }
 
     fn raw_set(&self, name: &str, value: Vec<u8>) -> Result<(), KeystoreError> {
+        tracing::trace!(entry = name, bytes = value.len(), "keystore write");
         let n = name.to_string();
         self.call("write", name, move |b, s| b.set(s, &n, &value))?;
         crate::fault::point();
@@ -249,6 +251,7 @@ impl Keystore {
     }
 
     fn raw_delete(&self, name: &str) -> Result<(), KeystoreError> {
+        tracing::trace!(entry = name, "keystore delete");
         let n = name.to_string();
         self.call("delete", name, move |b, s| b.delete(s, &n))?;
         crate::fault::point();
@@ -335,31 +338,46 @@ impl Keystore {
             self.raw_set(name, head)?;
         }
         if let Some(Head::Chunked { slot, count, .. }) = old {
-            for i in 0..count {
-                self.raw_delete(&chunk_name(name, slot, i))?;
-            }
+            self.delete_chunks(name, slot, 0, count)?;
         }
         Ok(())
     }
 
+    /// Deletes the run of chunks `from..` in `slot`. Chunks are always written in
+    /// ascending order and deleted in descending order, so whatever a crash leaves of a
+    /// slot is a contiguous run that a later probe finds whole.
     fn delete_chunks_from(&self, name: &str, slot: u8, from: u32) -> Result<(), KeystoreError> {
-        let mut i = from;
-        while self.raw_get(&chunk_name(name, slot, i))?.is_some() {
+        let mut end = from;
+        while self.raw_get(&chunk_name(name, slot, end))?.is_some() {
+            end += 1;
+        }
+        self.delete_chunks(name, slot, from, end)
+    }
+
+    fn delete_chunks(
+        &self,
+        name: &str,
+        slot: u8,
+        from: u32,
+        end: u32,
+    ) -> Result<(), KeystoreError> {
+        for i in (from..end).rev() {
             self.raw_delete(&chunk_name(name, slot, i))?;
-            i += 1;
         }
         Ok(())
     }
 
-    /// Deletes a value: the head first (the commit point), then its chunks.
+    /// Deletes a value: the head first (the commit point), then its chunks, then any
+    /// chunks a crash left in either slot before a head pointed at them.
     pub fn delete(&self, name: &str) -> Result<(), KeystoreError> {
         Self::check_name(name)?;
         let old = self.head(name).unwrap_or(None);
         self.raw_delete(name)?;
         if let Some(Head::Chunked { slot, count, .. }) = old {
-            for i in 0..count {
-                self.raw_delete(&chunk_name(name, slot, i))?;
-            }
+            self.delete_chunks(name, slot, 0, count)?;
+        }
+        for slot in [b'a', b'b'] {
+            self.delete_chunks_from(name, slot, 0)?;
         }
         Ok(())
     }
@@ -466,6 +484,16 @@ mod tests {
         assert_eq!(ks.get("x").unwrap().unwrap(), vec![3u8; 250]);
         let names = ks.list_raw().unwrap().unwrap();
         assert_eq!(names.len(), 1 + 3, "{names:?}");
+    }
+
+    #[test]
+    fn delete_removes_chunks_no_head_points_to() {
+        let ks = mem(100);
+        // A crash while writing a new value's chunks, before its first head existed.
+        ks.set_raw(&chunk_name("x", b'a', 0), &[1u8; 100]).unwrap();
+        ks.set_raw(&chunk_name("x", b'a', 1), &[1u8; 100]).unwrap();
+        ks.delete("x").unwrap();
+        assert_eq!(ks.raw_count().unwrap().unwrap(), 0);
     }
 
     #[test]

@@ -262,6 +262,7 @@ impl Vault {
         // The index first, then the header: a crash before the header leaves no vault.
         v.write_index(generation, &v.dek, &v.index)?;
         v.write_header()?;
+        tracing::info!(vault = %vault_id.to_hex(), service = self.ks.service(), "vault created");
         Ok(v)
     }
 
@@ -280,7 +281,10 @@ impl Vault {
         let kek = kek?;
         let dek = kek
             .unwrap(&header.wrapped_dek, &dek_place(&header))
-            .ok_or(VaultError::WrongPassphrase)?;
+            .ok_or_else(|| {
+                tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
+                VaultError::WrongPassphrase
+            })?;
         let index = open_index(&dek, &header, idx_raw?)?;
         let mut v = UnlockedVault {
             ks: self.ks.clone(),
@@ -292,6 +296,7 @@ impl Vault {
             index,
         };
         v.recover()?;
+        tracing::info!(vault = %v.header.vault_id.to_hex(), generation = v.header.generation, "vault unlocked");
         Ok(v)
     }
 }
@@ -442,12 +447,17 @@ impl UnlockedVault {
     /// The caller holds the lock.
     fn recover(&mut self) -> Result<(), VaultError> {
         if let Some(g) = self.header.rotating_to {
+            tracing::warn!(
+                generation = g,
+                "rolling back an interrupted data-key rotation"
+            );
             // The rotation never committed: its new-generation entries are garbage.
             self.delete_generation(g)?;
             self.header.rotating_to = None;
             self.write_header()?;
         }
         if let Some(g) = self.header.cleanup {
+            tracing::info!(generation = g, "deleting the previous data-key generation");
             // The rotation committed: the old generation's entries are garbage.
             self.delete_generation(g)?;
             self.header.cleanup = None;
@@ -585,6 +595,7 @@ impl UnlockedVault {
         self.header = h;
         self.header_raw = raw;
         self.kek = kek;
+        tracing::info!(vault = %self.header.vault_id.to_hex(), "passphrase changed");
         Ok(())
     }
 
@@ -637,7 +648,13 @@ impl UnlockedVault {
         self.dek = new_dek;
         // 4. Delete generation g, clear the flag, sweep anything unreachable.
         self.recover()?;
-        self.sweep()?;
+        let swept = self.sweep()?;
+        tracing::info!(
+            generation = new_g,
+            records = total,
+            swept,
+            "data key rotated"
+        );
         Ok(())
     }
 

@@ -1,0 +1,336 @@
+//! `token-wallet`: the command line. Subcommands are thin calls into `token_wallet_core`.
+#![forbid(unsafe_code)]
+
+mod passphrase;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use token_wallet_core::{
+    keystore, open_vault, CreateOptions, KdfParams, KeystoreOptions, Profile, StoreKind, Vault,
+    VaultInfo,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "token-wallet",
+    version,
+    about = "Keep OAuth tokens safe and hand out short-lived access tokens"
+)]
+struct Cli {
+    /// Profile: each has its own vault (keystore service `token-wallet:<profile>`).
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_PROFILE",
+        default_value = "default"
+    )]
+    profile: String,
+    /// Where the vault's entries live: the OS keystore, or an encrypted file in the data directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_STORE", value_enum, default_value_t = Store::Os)]
+    store: Store,
+    /// Largest keystore entry in bytes; larger values are split into chunks
+    /// (Windows Credential Manager allows 2560).
+    #[arg(long, global = true, env = "TOKEN_WALLET_CHUNK_SIZE")]
+    chunk_size: Option<usize>,
+    /// Seconds to wait for one keystore call before giving up.
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_KEYSTORE_TIMEOUT",
+        default_value_t = 20
+    )]
+    keystore_timeout: u64,
+    /// Data directory (lock file, file store); default: the platform's data directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_HOME")]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Store {
+    /// Keychain, Credential Manager or Secret Service.
+    Os,
+    /// An encrypted-entries file (0600) in the data directory. Opt-in only.
+    File,
+}
+
+#[derive(clap::Args)]
+struct PassArgs {
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long, conflicts_with = "passphrase_file")]
+    passphrase_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new vault.
+    Init {
+        #[command(flatten)]
+        pass: PassArgs,
+        /// Argon2id memory in KiB (default 65536 = 64 MiB).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.m_kib)]
+        kdf_memory_kib: u32,
+        /// Argon2id passes (default 3).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.t)]
+        kdf_iterations: u32,
+        /// Argon2id lanes (default 4).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.p)]
+        kdf_parallelism: u32,
+        /// Allow KDF settings below RFC 9106's floor. For tests only; the header records it.
+        #[arg(long)]
+        insecure_weak_kdf: bool,
+    },
+    /// Check the passphrase: unlock the vault and lock it again.
+    Unlock {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Change the passphrase (one atomic header write).
+    Passwd {
+        /// Read the current passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// Read the new passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Read from standard input: the current passphrase on the first line and the new
+        /// one on the second (a passphrase given by file is not read from stdin).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Re-encrypt every record under a new data key (crash-safe).
+    RotateKey {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show the vault: id, KDF, key generation and age, records, store.
+    Status {
+        #[command(flatten)]
+        pass: PassArgs,
+        /// Unlock (prompting if needed) to count the records.
+        #[arg(long)]
+        unlock: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn base_dir(cli: &Cli) -> Result<PathBuf, String> {
+    cli.home
+        .clone()
+        .or_else(token_wallet_core::profile::default_base_dir)
+        .ok_or_else(|| "cannot find a data directory; pass --home".to_string())
+}
+
+fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
+    let profile = Profile::new(&cli.profile)?;
+    let data_dir = profile.data_dir(&base_dir(cli)?);
+    let mut opts = KeystoreOptions::os();
+    if cli.store == Store::File {
+        opts.kind = StoreKind::File(data_dir.join("keystore.json"));
+    }
+    if let Some(c) = cli.chunk_size {
+        if c < keystore::MIN_CHUNK_CAP {
+            return Err(format!(
+                "--chunk-size must be at least {}",
+                keystore::MIN_CHUNK_CAP
+            ));
+        }
+        opts.chunk_cap = c;
+    }
+    opts.timeout = Duration::from_secs(cli.keystore_timeout.max(1));
+    let vault = open_vault(&profile, &opts, &data_dir).map_err(|e| e.to_string())?;
+    Ok((profile, vault))
+}
+
+fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
+    passphrase::Sources {
+        file: p.passphrase_file.as_deref(),
+        stdin: p.passphrase_stdin,
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let (profile, vault) = open(&cli)?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let out = &mut std::io::stdout();
+    match &cli.command {
+        Command::Init {
+            pass,
+            kdf_memory_kib,
+            kdf_iterations,
+            kdf_parallelism,
+            insecure_weak_kdf,
+        } => {
+            if vault.exists().map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "a vault already exists for profile `{}`; unlock it, or use another --profile",
+                    profile.name()
+                ));
+            }
+            let p = passphrase::new(
+                pass.passphrase_file.as_deref(),
+                pass.passphrase_stdin,
+                &mut input,
+                "New passphrase",
+            )?;
+            let opts = CreateOptions {
+                kdf: KdfParams {
+                    m_kib: *kdf_memory_kib,
+                    t: *kdf_iterations,
+                    p: *kdf_parallelism,
+                },
+                allow_weak_kdf: *insecure_weak_kdf,
+            };
+            let v = vault.create(&p, &opts).map_err(|e| e.to_string())?;
+            let info = v.info();
+            say(
+                out,
+                &format!(
+                    "created vault {} in the {} keystore (service `{}`), {}",
+                    info.vault_id, info.store, info.service, info.kdf
+                ),
+            )
+        }
+        Command::Unlock { pass } => {
+            let v = unlock(&vault, sources(pass), &mut input)?;
+            let n = v.info().record_count.unwrap_or(0);
+            v.lock();
+            say(
+                out,
+                &format!("passphrase OK; vault unlocked ({n} records) and locked again"),
+            )
+        }
+        Command::Passwd {
+            passphrase_file,
+            new_passphrase_file,
+            passphrase_stdin,
+        } => {
+            let src = passphrase::Sources {
+                file: passphrase_file.as_deref(),
+                stdin: *passphrase_stdin && passphrase_file.is_none(),
+            };
+            let mut v = unlock(&vault, src, &mut input)?;
+            let new = passphrase::new(
+                new_passphrase_file.as_deref(),
+                *passphrase_stdin,
+                &mut input,
+                "New passphrase",
+            )?;
+            v.change_passphrase(&new).map_err(|e| e.to_string())?;
+            say(out, "passphrase changed")
+        }
+        Command::RotateKey { pass } => {
+            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            let from = v.info().generation;
+            v.rotate_data_key().map_err(|e| e.to_string())?;
+            let info = v.info();
+            say(
+                out,
+                &format!(
+                    "data key rotated: generation {from} -> {}, {} records re-encrypted",
+                    info.generation,
+                    info.record_count.unwrap_or(0)
+                ),
+            )
+        }
+        Command::Status {
+            pass,
+            unlock: want,
+            json,
+        } => {
+            let given = pass.passphrase_file.is_some() || pass.passphrase_stdin;
+            let info = if *want || given {
+                unlock(&vault, sources(pass), &mut input)?.info()
+            } else {
+                vault.info().map_err(|e| e.to_string())?
+            };
+            if *json {
+                let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
+                v["profile"] = profile.name().into();
+                say(out, &v.to_string())
+            } else {
+                say(out, &status_text(&profile, &info))
+            }
+        }
+    }
+}
+
+fn unlock(
+    vault: &Vault,
+    src: passphrase::Sources,
+    input: &mut impl BufRead,
+) -> Result<token_wallet_core::UnlockedVault, String> {
+    // Say "no vault" before asking for a passphrase.
+    vault.info().map_err(|e| e.to_string())?;
+    let p = passphrase::current(&src, input)?;
+    vault.unlock(&p).map_err(|e| e.to_string())
+}
+
+fn say(out: &mut impl Write, text: &str) -> Result<(), String> {
+    writeln!(out, "{text}").map_err(|e| e.to_string())
+}
+
+fn age(since: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let s = now.saturating_sub(since);
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+fn status_text(profile: &Profile, i: &VaultInfo) -> String {
+    let floor = if i.kdf_below_floor {
+        " (BELOW RFC 9106 floor: test setting)"
+    } else {
+        ""
+    };
+    let records = match i.record_count {
+        Some(n) => n.to_string(),
+        None => "(locked; pass --unlock to count)".to_string(),
+    };
+    format!(
+        "profile:     {}\nstore:       {} (service `{}`)\nvault id:    {}\nkdf:         {}{floor}\ndata key:    generation {}, {} old\npassphrase:  set {} ago\nrecords:     {records}",
+        profile.name(),
+        i.store,
+        i.service,
+        i.vault_id,
+        i.kdf,
+        i.generation,
+        age(i.dek_created_at),
+        age(i.passphrase_changed_at),
+    )
+}

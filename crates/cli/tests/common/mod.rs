@@ -1,0 +1,145 @@
+//! Shared helpers for the CLI's end-to-end tests. They run the real `token-wallet` binary
+//! against the real Secret Service; run them under `tests/keyring-session.sh`.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+use token_wallet_core::{open_vault, CreateOptions, KdfParams, KeystoreOptions, Profile, Vault};
+
+pub const CAP: usize = 2560;
+
+/// Everything any child printed, for the no-secret-in-output checks.
+pub static TRANSCRIPT: Mutex<String> = Mutex::new(String::new());
+
+pub fn record(text: &str) {
+    TRANSCRIPT
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push_str(text);
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_token-wallet"))
+}
+
+pub struct Env {
+    pub home: tempfile::TempDir,
+    pub profile: String,
+}
+
+impl Env {
+    pub fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Self {
+            home: tempfile::tempdir().unwrap(),
+            profile: format!("cli-{tag}-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env("TOKEN_WALLET_HOME", self.home.path())
+            .env("TOKEN_WALLET_PROFILE", &self.profile)
+            .env("TOKEN_WALLET_CHUNK_SIZE", CAP.to_string())
+            .env("TOKEN_WALLET_KEYSTORE_TIMEOUT", "10")
+            .env("TOKEN_WALLET_LOG", "trace")
+            .env_remove("TOKEN_WALLET_FAULT_PAUSE_AT");
+        c
+    }
+
+    /// Runs the CLI with `stdin` as input; records its output.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        record(&String::from_utf8_lossy(&out.stdout));
+        record(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.home.path().join(&self.profile)
+    }
+
+    pub fn pass_file(&self, name: &str, pass: &str) -> PathBuf {
+        let p = self.home.path().join(name);
+        std::fs::write(&p, format!("{pass}\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        p
+    }
+
+    /// The same vault the CLI uses, opened in this process through core.
+    pub fn vault(&self) -> Vault {
+        let mut o = KeystoreOptions::os();
+        o.chunk_cap = CAP;
+        o.timeout = Duration::from_secs(10);
+        open_vault(&Profile::new(&self.profile).unwrap(), &o, &self.data_dir())
+            .expect("no Secret Service: run the tests under tests/keyring-session.sh")
+    }
+
+    /// Removes every entry this profile left in the Secret Service.
+    pub fn wipe(&self) {
+        let v = self.vault();
+        let ks = v.keystore();
+        if let Ok(Some(names)) = ks.list_raw() {
+            for n in names {
+                let _ = ks.delete_raw(&n);
+            }
+        }
+    }
+}
+
+pub fn weak_create() -> CreateOptions {
+    CreateOptions {
+        kdf: KdfParams {
+            m_kib: 1024,
+            t: 1,
+            p: 1,
+        },
+        allow_weak_kdf: true,
+    }
+}
+
+pub const WEAK_INIT: &[&str] = &[
+    "--kdf-memory-kib",
+    "1024",
+    "--kdf-iterations",
+    "1",
+    "--kdf-parallelism",
+    "1",
+    "--insecure-weak-kdf",
+];
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
