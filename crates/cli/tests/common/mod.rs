@@ -143,3 +143,36 @@ pub fn stderr(o: &Output) -> String {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// Every raw entry of the profile, for "nothing changed" checks.
+pub fn snapshot(env: &Env) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let v = env.vault();
+    let ks = v.keystore();
+    ks.list_raw()
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|n| {
+            let val = ks.get_raw(&n).unwrap().unwrap();
+            (n, val)
+        })
+        .collect()
+}
+
+/// Asserts none of `secrets` appears in anything the CLI printed so far.
+pub fn assert_no_secret_printed(secrets: &[&str]) {
+    let t = TRANSCRIPT.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert!(!t.is_empty());
+    for s in secrets {
+        assert!(
+            !t.contains(s),
+            "secret `{}…` appeared in CLI output",
+            &s[..4]
+        );
+    }
+}
+
+/// The repository's `tests/keyring-session.sh`.
+pub fn keyring_session() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/keyring-session.sh")
+}

@@ -1,0 +1,221 @@
+//! The CLI end to end against the real Secret Service: every command, its errors, and
+//! that nothing secret is ever printed (logging at trace level throughout).
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const P1: &str = "cli-secret-passphrase-one";
+const P2: &str = "cli-secret-passphrase-two";
+const P3: &str = "cli-secret-passphrase-three";
+
+#[test]
+fn init_unlock_passwd_rotate_status() {
+    let env = Env::new("cycle");
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    let o = env.run(&args, &format!("{P1}\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("created vault"));
+    assert!(stdout(&o).contains("secret-service"));
+
+    // Wrong passphrase: a clear error and nothing stored changes.
+    let before = snapshot(&env);
+    let o = env.run(&["unlock", "--passphrase-stdin"], "not the passphrase\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong passphrase; nothing was changed"));
+    assert_eq!(before, snapshot(&env));
+
+    let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("passphrase OK"));
+
+    // passwd with two lines on stdin, then with files.
+    let o = env.run(&["passwd", "--passphrase-stdin"], &format!("{P1}\n{P2}\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f2 = env.pass_file("p2", P2);
+    let f3 = env.pass_file("p3", P3);
+    let o = env.run(
+        &[
+            "passwd",
+            "--passphrase-file",
+            path_str(&f2),
+            "--new-passphrase-file",
+            path_str(&f3),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P2}\n"));
+    assert!(!o.status.success());
+
+    let o = env.run(&["rotate-key", "--passphrase-file", path_str(&f3)], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("generation 1 -> 2"));
+
+    let o = env.run(&["status"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    for want in [
+        "store:       secret-service",
+        "generation 2",
+        "m=1024 KiB, t=1, p=1 (BELOW RFC 9106 floor: test setting)",
+        "(locked; pass --unlock to count)",
+    ] {
+        assert!(s.contains(want), "missing `{want}` in\n{s}");
+    }
+    let o = env.run(
+        &["status", "--json", "--passphrase-stdin"],
+        &format!("{P3}\n"),
+    );
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["generation"], 2);
+    assert_eq!(j["record_count"], 0);
+    assert_eq!(j["store"], "secret-service");
+    assert_eq!(j["kdf"]["m_kib"], 1024);
+    assert_eq!(j["profile"], env.profile.as_str());
+    assert_no_secret_printed(&[P1, P2, P3]);
+    env.wipe();
+}
+
+#[test]
+fn fail_empty_passphrase_creates_nothing() {
+    let env = Env::new("empty");
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    let o = env.run(&args, "\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("the passphrase is empty"));
+    assert!(snapshot(&env).is_empty());
+}
+
+#[test]
+fn fail_no_vault_and_second_init() {
+    let env = Env::new("novault");
+    let o = env.run(&["status"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no vault found"));
+    assert!(stderr(&o).contains("token-wallet init"));
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    let before = snapshot(&env);
+    let o = env.run(&args, &format!("{P2}\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"));
+    assert_eq!(before, snapshot(&env));
+    env.wipe();
+}
+
+#[test]
+fn fail_weak_kdf_needs_the_explicit_flag() {
+    let env = Env::new("weak");
+    let o = env.run(
+        &["init", "--passphrase-stdin", "--kdf-memory-kib", "1024"],
+        &format!("{P1}\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("below RFC 9106"), "{}", stderr(&o));
+    assert!(snapshot(&env).is_empty());
+}
+
+#[test]
+fn fail_damaged_and_hostile_headers() {
+    let env = Env::new("header");
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    let v = env.vault();
+    let ks = v.keystore();
+    let good = ks.get_raw("header").unwrap().unwrap();
+
+    // Truncated.
+    ks.set_raw("header", &good[..good.len() / 2]).unwrap();
+    let before = snapshot(&env);
+    let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the vault is damaged: the header"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(before, snapshot(&env));
+
+    // Asking for 4 GiB of Argon2 memory, checksum recomputed: refused at once.
+    let text = String::from_utf8(good.clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = lines[1].replace("\"m_kib\":1024,", "\"m_kib\":4194304,");
+    use sha2::Digest;
+    lines[2] = hex::encode(sha2::Sha256::digest(lines[1].as_bytes()));
+    ks.set_raw("header", lines.join("\n").as_bytes()).unwrap();
+    let t = Instant::now();
+    let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("4194304 KiB"), "{}", stderr(&o));
+    assert!(t.elapsed() < Duration::from_secs(5));
+
+    // Missing header with the index still there.
+    ks.delete_raw("header").unwrap();
+    let o = env.run(&["status"], "");
+    assert!(stderr(&o).contains("header is missing while other vault entries remain"));
+    assert_no_secret_printed(&[P1]);
+    env.wipe();
+}
+
+#[test]
+fn file_store_is_opt_in_0600_and_encrypted() {
+    let env = Env::new("file");
+    let mut args = vec!["--store", "file", "init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    let o = env.run(&args, &format!("{P1}\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = env.data_dir().join("keystore.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let o = env.run(
+        &["--store", "file", "rotate-key", "--passphrase-stdin"],
+        &format!("{P1}\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = env.run(&["--store", "file", "status"], "");
+    assert!(stdout(&o).contains("store:       file"));
+    // The OS store holds nothing for this profile: no silent mixing of stores.
+    assert!(snapshot(&env).is_empty());
+    assert!(!std::fs::read_to_string(&path).unwrap().contains(P1));
+}
+
+#[test]
+fn fail_locked_collection_is_a_clear_error_not_a_hang() {
+    // A private Secret Service whose login collection we lock.
+    let env = Env::new("locked");
+    let script = format!(
+        "dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+         org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null && \
+         printf '%s\\n' '{P1}' | '{}' --keystore-timeout 5 init --passphrase-stdin {}",
+        bin().display(),
+        WEAK_INIT.join(" ")
+    );
+    let t = Instant::now();
+    let o = Command::new(keyring_session())
+        .args(["sh", "-c", &script])
+        .env("TOKEN_WALLET_HOME", env.home.path())
+        .env("TOKEN_WALLET_PROFILE", &env.profile)
+        .output()
+        .unwrap();
+    let elapsed = t.elapsed();
+    let err = stderr(&o);
+    record(&err);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("error: the secret-service keystore"),
+        "no clear error: {err}"
+    );
+    assert!(err.contains("unlock its default collection") || err.contains("did not answer"));
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    assert_no_secret_printed(&[P1]);
+}
