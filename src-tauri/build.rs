@@ -1,0 +1,14 @@
+fn main() {
+    // The app's own commands get `allow-*` permissions, so the capability file can name
+    // exactly the ones the webview may call (nothing is allowed by default).
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "vault_state",
+            "create_vault",
+            "unlock",
+            "lock",
+            "vault_info",
+        ]),
+    ))
+    .expect("failed to run tauri-build");
+}

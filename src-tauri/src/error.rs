@@ -1,0 +1,84 @@
+//! The one error type the commands return. It reaches the webview as a plain message
+//! string (never a structure, never a secret): the UI shows it as it is.
+
+use serde::{Serialize, Serializer};
+use token_wallet_core::{KeystoreError, VaultError};
+
+/// What went wrong, in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The environment names an invalid profile, store or directory.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// No vault under this profile.
+    #[error("no vault exists for this profile yet; create one")]
+    NoVault,
+    /// `create` found one already.
+    #[error("a vault already exists for this profile; unlock it instead")]
+    AlreadyExists,
+    /// The passphrase does not open the vault.
+    #[error("wrong passphrase; nothing was changed")]
+    WrongPassphrase,
+    /// Too many wrong passphrases: wait this many seconds.
+    #[error("too many failed attempts; wait {0} s before trying again")]
+    Throttled(u64),
+    /// Nothing was typed.
+    #[error("enter a passphrase")]
+    EmptyPassphrase,
+    /// A new passphrase shorter than the minimum.
+    #[error("choose a passphrase of at least {0} characters")]
+    TooShort(usize),
+    /// The confirmation differs.
+    #[error("the two passphrases do not match")]
+    Mismatch,
+    /// The operation needs an unlocked vault.
+    #[error("the vault is locked; unlock it first")]
+    Locked,
+    /// Any other vault error (damage, format, lock file...): core's message says what to do.
+    #[error(transparent)]
+    Vault(VaultError),
+    /// The keystore failed: core's message names the store and what to do.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// A bug or a crashed worker thread.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<VaultError> for Error {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::NoVault { .. } => Error::NoVault,
+            VaultError::AlreadyExists { .. } => Error::AlreadyExists,
+            VaultError::WrongPassphrase => Error::WrongPassphrase,
+            VaultError::EmptyPassphrase => Error::EmptyPassphrase,
+            VaultError::Keystore(k) => Error::Keystore(k),
+            other => Error::Vault(other),
+        }
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_to_a_plain_string() {
+        let json = serde_json::to_string(&Error::Throttled(4)).unwrap();
+        assert_eq!(
+            json,
+            "\"too many failed attempts; wait 4 s before trying again\""
+        );
+        let e: Error = VaultError::WrongPassphrase.into();
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            "wrong passphrase; nothing was changed"
+        );
+    }
+}

@@ -1,0 +1,143 @@
+//! Token Wallet's desktop shell. The webview talks only to the commands in [`commands`],
+//! which are thin calls into [`wallet::Wallet`], which calls `token_wallet_core`. No crypto
+//! or keystore detail lives here.
+//!
+//! Configuration comes from the environment, so tests never touch a person's real vault:
+//! `TOKEN_WALLET_PROFILE`, `TOKEN_WALLET_HOME`, `TOKEN_WALLET_STORE` (`os` or `file`) and, for
+//! tests only, `TOKEN_WALLET_INSECURE_KDF=1` (see [`wallet::Config`]).
+#![forbid(unsafe_code)]
+
+mod commands;
+pub mod error;
+pub mod models;
+pub mod wallet;
+
+use std::sync::Arc;
+
+/// The app's state and commands on `builder` (the real runtime, or a mock one in tests).
+fn with_commands<R: tauri::Runtime>(
+    builder: tauri::Builder<R>,
+    wallet: wallet::Wallet,
+) -> tauri::Builder<R> {
+    builder
+        .manage(Arc::new(wallet))
+        .invoke_handler(tauri::generate_handler![
+            commands::vault_state,
+            commands::create_vault,
+            commands::unlock,
+            commands::lock,
+            commands::vault_info,
+        ])
+}
+
+/// Builds and runs the app; returns when the last window closes.
+pub fn run() {
+    with_commands(tauri::Builder::default(), wallet::Wallet::from_env())
+        .run(tauri::generate_context!())
+        // Invariant: only fails when the webview cannot start; nothing to recover.
+        .expect("Token Wallet could not start its window");
+}
+
+#[cfg(test)]
+mod tests {
+    //! The commands as the webview calls them: JSON through Tauri's IPC, checked against the
+    //! app's real configuration and capability, on the mock runtime (no display needed).
+
+    use super::*;
+    use serde_json::{json, Value};
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+    use tauri::{Manager, WebviewWindow};
+    use token_wallet_core::{KeystoreOptions, Profile, StoreKind};
+
+    const GOOD: &str = "correct horse battery staple";
+
+    fn invoke(w: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+        get_ipc_response(
+            w,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    #[test]
+    fn lock_screen_commands_over_ipc() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("ipc");
+        let wallet = wallet::Wallet::new(wallet::Config {
+            profile: Profile::new("ipc").unwrap(),
+            keystore: KeystoreOptions {
+                kind: StoreKind::File(data_dir.join("keystore.json")),
+                ..KeystoreOptions::os()
+            },
+            data_dir,
+            insecure_kdf: true,
+        });
+        let app = with_commands(mock_builder(), wallet)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = match app.get_webview_window("main") {
+            Some(w) => w,
+            None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+                .build()
+                .unwrap(),
+        };
+
+        let st = invoke(&w, "vault_state", json!({})).unwrap();
+        assert_eq!(st["status"], "noVault");
+        assert_eq!(st["insecureKdf"], true);
+        // Errors arrive as plain strings.
+        assert_eq!(
+            invoke(
+                &w,
+                "create_vault",
+                json!({"passphrase": GOOD, "confirmation": "nope"})
+            ),
+            Err(json!("the two passphrases do not match"))
+        );
+        let st = invoke(
+            &w,
+            "create_vault",
+            json!({"passphrase": GOOD, "confirmation": GOOD}),
+        )
+        .unwrap();
+        assert_eq!(st["status"], "unlocked");
+        assert_eq!(st["vault"]["generation"], 1);
+        assert_eq!(st["vault"]["recordCount"], 0);
+        assert!(!st.to_string().contains(GOOD), "the passphrase came back");
+        let info = invoke(&w, "vault_info", json!({})).unwrap();
+        assert_eq!(info["vaultId"], st["vault"]["vaultId"]);
+
+        assert_eq!(invoke(&w, "lock", json!({})).unwrap()["status"], "locked");
+        assert_eq!(
+            invoke(&w, "unlock", json!({"passphrase": "wrong one"})),
+            Err(json!("wrong passphrase; nothing was changed"))
+        );
+        let throttled = invoke(&w, "unlock", json!({"passphrase": GOOD})).unwrap_err();
+        assert!(
+            throttled
+                .as_str()
+                .unwrap()
+                .starts_with("too many failed attempts"),
+            "{throttled}"
+        );
+        let st = invoke(&w, "vault_state", json!({})).unwrap();
+        assert_eq!(st["failedAttempts"], 1);
+        let wait = st["retryAfterMs"].as_u64().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait + 20));
+        let st = invoke(&w, "unlock", json!({"passphrase": GOOD})).unwrap();
+        assert_eq!(st["status"], "unlocked");
+        assert_eq!(st["failedAttempts"], 0);
+        // A command the app does not have is refused.
+        assert!(invoke(&w, "delete_everything", json!({})).is_err());
+    }
+}

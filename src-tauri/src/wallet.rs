@@ -1,0 +1,490 @@
+//! The shell's state: the configuration, the vault handle (locked, and unlocked when it is)
+//! and the unlock throttle, behind one mutex. The commands call these methods; they are
+//! plain Rust, so they are tested without a window.
+
+use crate::error::Error;
+use crate::models::{Status, VaultFacts, VaultState};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use token_wallet_core::{
+    open_vault, CreateOptions, KdfParams, KeystoreOptions, Passphrase, Profile, StoreKind,
+    UnlockedVault, Vault, VaultError,
+};
+use zeroize::Zeroizing;
+
+/// The shortest passphrase a new vault accepts, in characters. (Core accepts any non-empty
+/// one; the strength hint in the UI asks for more.)
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
+/// Argon2id settings for `TOKEN_WALLET_INSECURE_KDF=1` (tests only): 1 MiB, 1 pass, 1 lane.
+pub const INSECURE_KDF: KdfParams = KdfParams {
+    m_kib: 1024,
+    t: 1,
+    p: 1,
+};
+
+/// Where the vault is, read from the environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `TOKEN_WALLET_PROFILE`, default `default`.
+    pub profile: Profile,
+    /// The profile's data directory: `TOKEN_WALLET_HOME` (default: the platform's data
+    /// directory) joined with the profile name. Holds the lock file (and the file store).
+    pub data_dir: PathBuf,
+    /// `TOKEN_WALLET_STORE`: `os` (default) or `file` (`<data_dir>/keystore.json`).
+    pub keystore: KeystoreOptions,
+    /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`INSECURE_KDF`]. Tests only; the
+    /// vault header records it and the UI shows a warning.
+    pub insecure_kdf: bool,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the settings through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.is_empty());
+        let profile = Profile::new(
+            &non_empty("TOKEN_WALLET_PROFILE").unwrap_or_else(|| "default".to_string()),
+        )?;
+        let base = match non_empty("TOKEN_WALLET_HOME") {
+            Some(h) => PathBuf::from(h),
+            None => token_wallet_core::profile::default_base_dir()
+                .ok_or_else(|| "cannot find a data directory; set TOKEN_WALLET_HOME".to_string())?,
+        };
+        let data_dir = profile.data_dir(&base);
+        let mut keystore = KeystoreOptions::os();
+        match non_empty("TOKEN_WALLET_STORE").as_deref() {
+            None | Some("os") => {}
+            Some("file") => keystore.kind = StoreKind::File(data_dir.join("keystore.json")),
+            Some(other) => {
+                return Err(format!(
+                    "TOKEN_WALLET_STORE is `{other}`; use `os` or `file`"
+                ))
+            }
+        }
+        let insecure_kdf = match non_empty("TOKEN_WALLET_INSECURE_KDF").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(other) => {
+                return Err(format!(
+                    "TOKEN_WALLET_INSECURE_KDF is `{other}`; use 1 (tests only) or leave it unset"
+                ))
+            }
+        };
+        Ok(Self {
+            profile,
+            data_dir,
+            keystore,
+            insecure_kdf,
+        })
+    }
+
+    fn create_options(&self) -> CreateOptions {
+        if self.insecure_kdf {
+            CreateOptions {
+                kdf: INSECURE_KDF,
+                allow_weak_kdf: true,
+            }
+        } else {
+            CreateOptions::default()
+        }
+    }
+}
+
+/// The longest wait between unlock attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(300);
+
+/// How long unlock stays refused after `failures` wrong passphrases in a row: nothing
+/// before the first, then 1 s, 2 s, 4 s... up to [`MAX_DELAY`].
+pub fn delay_after(failures: u32) -> Duration {
+    match failures {
+        0 => Duration::ZERO,
+        n => Duration::from_secs(1u64 << (n - 1).min(16)).min(MAX_DELAY),
+    }
+}
+
+/// The unlock throttle. It lives in this process (a restart resets it); Argon2id's cost is
+/// what protects the vault against offline guessing.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: u32,
+    not_before: Option<Instant>,
+}
+
+impl Throttle {
+    /// How long until an attempt is accepted (zero: now).
+    pub fn remaining(&self, now: Instant) -> Duration {
+        self.not_before
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
+    }
+
+    /// Records a wrong passphrase; returns the wait before the next attempt.
+    pub fn failed(&mut self, now: Instant) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let d = delay_after(self.failures);
+        self.not_before = Some(now + d);
+        d
+    }
+
+    /// Records a successful unlock.
+    pub fn succeeded(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Wrong passphrases since the last success.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+struct Inner {
+    /// The locked handle, opened on first use (so a keystore that was down can come back).
+    vault: Option<Vault>,
+    unlocked: Option<UnlockedVault>,
+    throttle: Throttle,
+}
+
+/// The app's state: one per process, shared by the commands.
+pub struct Wallet {
+    config: Result<Config, String>,
+    inner: Mutex<Inner>,
+}
+
+impl Wallet {
+    /// Configured from the environment; an invalid setting is reported by every call.
+    pub fn from_env() -> Self {
+        Self::with_config(Config::from_env())
+    }
+
+    /// Configured explicitly.
+    pub fn new(config: Config) -> Self {
+        Self::with_config(Ok(config))
+    }
+
+    fn with_config(config: Result<Config, String>) -> Self {
+        Self {
+            config,
+            inner: Mutex::new(Inner {
+                vault: None,
+                unlocked: None,
+                throttle: Throttle::default(),
+            }),
+        }
+    }
+
+    fn config(&self) -> Result<&Config, Error> {
+        self.config.as_ref().map_err(|e| Error::Config(e.clone()))
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves nothing half-written here (core commits
+        // atomically); carry on with what is there.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn vault<'a>(cfg: &Config, inner: &'a mut Inner) -> Result<&'a Vault, Error> {
+        if inner.vault.is_none() {
+            inner.vault = Some(open_vault(&cfg.profile, &cfg.keystore, &cfg.data_dir)?);
+        }
+        Ok(inner.vault.as_ref().expect("just opened"))
+    }
+
+    /// Where the lock screen is.
+    pub fn state(&self) -> VaultState {
+        let mut inner = self.inner();
+        self.state_of(&mut inner)
+    }
+
+    fn state_of(&self, inner: &mut Inner) -> VaultState {
+        let mut st = VaultState {
+            status: Status::Unavailable,
+            profile: String::new(),
+            store: None,
+            vault: None,
+            message: None,
+            retry_after_ms: inner.throttle.remaining(Instant::now()).as_millis() as u64,
+            failed_attempts: inner.throttle.failures(),
+            insecure_kdf: false,
+            min_passphrase_chars: MIN_PASSPHRASE_CHARS,
+        };
+        let cfg = match self.config() {
+            Ok(c) => c,
+            Err(e) => {
+                st.message = Some(e.to_string());
+                return st;
+            }
+        };
+        st.profile = cfg.profile.name().to_string();
+        st.insecure_kdf = cfg.insecure_kdf;
+        if let Some(u) = &inner.unlocked {
+            let facts = VaultFacts::from(u.info());
+            st.store = Some(facts.store.clone());
+            st.vault = Some(facts);
+            st.status = Status::Unlocked;
+            return st;
+        }
+        let vault = match Self::vault(cfg, inner) {
+            Ok(v) => v,
+            Err(e) => {
+                st.message = Some(e.to_string());
+                return st;
+            }
+        };
+        st.store = Some(vault.keystore().store_name().to_string());
+        match vault.info() {
+            Ok(i) => {
+                st.status = Status::Locked;
+                st.vault = Some(i.into());
+            }
+            Err(VaultError::NoVault { .. }) => st.status = Status::NoVault,
+            Err(e) => st.message = Some(Error::from(e).to_string()),
+        }
+        st
+    }
+
+    /// Creates the vault and leaves it unlocked.
+    pub fn create(&self, passphrase: String, confirmation: String) -> Result<VaultState, Error> {
+        let passphrase = Zeroizing::new(passphrase);
+        let confirmation = Zeroizing::new(confirmation);
+        if passphrase.is_empty() {
+            return Err(Error::EmptyPassphrase);
+        }
+        if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+            return Err(Error::TooShort(MIN_PASSPHRASE_CHARS));
+        }
+        if *passphrase != *confirmation {
+            return Err(Error::Mismatch);
+        }
+        let cfg = self.config()?;
+        let mut inner = self.inner();
+        if inner.unlocked.is_some() {
+            return Err(Error::AlreadyExists);
+        }
+        let p = Passphrase::new(passphrase.to_string()).ok_or(Error::EmptyPassphrase)?;
+        let unlocked = Self::vault(cfg, &mut inner)?.create(&p, &cfg.create_options())?;
+        inner.unlocked = Some(unlocked);
+        inner.throttle.succeeded();
+        Ok(self.state_of(&mut inner))
+    }
+
+    /// Unlocks the vault, unless the throttle says to wait. A wrong passphrase makes the
+    /// next attempt wait longer; any other failure does not count.
+    pub fn unlock(&self, passphrase: String) -> Result<VaultState, Error> {
+        let cfg = self.config()?;
+        let mut inner = self.inner();
+        if inner.unlocked.is_some() {
+            return Ok(self.state_of(&mut inner));
+        }
+        let wait = inner.throttle.remaining(Instant::now());
+        if !wait.is_zero() {
+            // Round up: "wait 0 s" would read as a lie.
+            return Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64));
+        }
+        let p = Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
+        let result = Self::vault(cfg, &mut inner)?.unlock(&p);
+        match result {
+            Ok(u) => {
+                inner.unlocked = Some(u);
+                inner.throttle.succeeded();
+                Ok(self.state_of(&mut inner))
+            }
+            Err(VaultError::WrongPassphrase) => {
+                inner.throttle.failed(Instant::now());
+                Err(Error::WrongPassphrase)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Locks: the unlocked vault's keys are dropped (zeroized). Locking a locked vault does
+    /// nothing.
+    pub fn lock(&self) -> VaultState {
+        let mut inner = self.inner();
+        if let Some(u) = inner.unlocked.take() {
+            inner.vault = Some(u.lock());
+        }
+        self.state_of(&mut inner)
+    }
+
+    /// The vault's public facts (the record count only while unlocked).
+    pub fn info(&self) -> Result<VaultFacts, Error> {
+        let cfg = self.config()?;
+        let mut inner = self.inner();
+        if let Some(u) = &inner.unlocked {
+            return Ok(u.info().into());
+        }
+        Ok(Self::vault(cfg, &mut inner)?.info()?.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const GOOD: &str = "correct horse battery staple";
+
+    fn config(dir: &std::path::Path) -> Config {
+        let env: HashMap<&str, String> = [
+            ("TOKEN_WALLET_PROFILE", "unit".to_string()),
+            ("TOKEN_WALLET_HOME", dir.display().to_string()),
+            ("TOKEN_WALLET_STORE", "file".to_string()),
+            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
+        ]
+        .into();
+        Config::from_lookup(|k| env.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn config_defaults_and_rejects_nonsense() {
+        let c = Config::from_lookup(|k| (k == "TOKEN_WALLET_HOME").then(|| "/h".into())).unwrap();
+        assert_eq!(c.profile.name(), "default");
+        assert_eq!(c.data_dir, PathBuf::from("/h/default"));
+        assert_eq!(c.keystore.kind, StoreKind::Os);
+        assert!(!c.insecure_kdf);
+        assert_eq!(c.create_options().kdf, KdfParams::RFC9106_SECOND);
+        let bad = |k: &'static str, v: &'static str| {
+            Config::from_lookup(move |q| (q == k).then(|| v.to_string())).unwrap_err()
+        };
+        assert!(bad("TOKEN_WALLET_STORE", "cloud").contains("`os` or `file`"));
+        assert!(bad("TOKEN_WALLET_PROFILE", "Bad/Name").contains("invalid profile"));
+        assert!(bad("TOKEN_WALLET_INSECURE_KDF", "yes").contains("use 1"));
+    }
+
+    #[test]
+    fn delays_double_and_cap() {
+        let secs: Vec<u64> = (0..6).map(|n| delay_after(n).as_secs()).collect();
+        assert_eq!(secs, [0, 1, 2, 4, 8, 16]);
+        assert_eq!(delay_after(9), Duration::from_secs(256));
+        assert_eq!(delay_after(10), MAX_DELAY);
+        assert_eq!(delay_after(u32::MAX), MAX_DELAY);
+    }
+
+    #[test]
+    fn throttle_counts_and_resets() {
+        let t0 = Instant::now();
+        let mut t = Throttle::default();
+        assert_eq!(t.remaining(t0), Duration::ZERO);
+        assert_eq!(t.failed(t0), Duration::from_secs(1));
+        assert_eq!(t.remaining(t0), Duration::from_secs(1));
+        assert_eq!(t.failed(t0), Duration::from_secs(2));
+        assert_eq!(
+            t.remaining(t0 + Duration::from_millis(500)),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(t.remaining(t0 + Duration::from_secs(3)), Duration::ZERO);
+        assert_eq!(t.failures(), 2);
+        t.succeeded();
+        assert_eq!((t.failures(), t.remaining(t0)), (0, Duration::ZERO));
+    }
+
+    #[test]
+    fn create_lock_unlock_with_throttle() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Wallet::new(config(dir.path()));
+        let s = w.state();
+        assert_eq!(s.status, Status::NoVault);
+        assert_eq!(
+            (s.profile.as_str(), s.store.as_deref()),
+            ("unit", Some("file"))
+        );
+        assert!(s.insecure_kdf);
+        assert!(matches!(w.unlock(GOOD.into()), Err(Error::NoVault)));
+
+        assert!(matches!(
+            w.create("".into(), "".into()),
+            Err(Error::EmptyPassphrase)
+        ));
+        assert!(matches!(
+            w.create("short".into(), "short".into()),
+            Err(Error::TooShort(8))
+        ));
+        assert!(matches!(
+            w.create(GOOD.into(), "other one".into()),
+            Err(Error::Mismatch)
+        ));
+        let s = w.create(GOOD.into(), GOOD.into()).unwrap();
+        assert_eq!(s.status, Status::Unlocked);
+        let v = s.vault.unwrap();
+        assert_eq!((v.generation, v.record_count), (1, Some(0)));
+        assert!(v.kdf_below_floor);
+        assert_eq!((v.kdf.m_kib, v.kdf.t, v.kdf.p), (1024, 1, 1));
+        assert_eq!(w.info().unwrap().vault_id, v.vault_id);
+        assert!(matches!(
+            w.create(GOOD.into(), GOOD.into()),
+            Err(Error::AlreadyExists)
+        ));
+
+        let s = w.lock();
+        assert_eq!(s.status, Status::Locked);
+        assert_eq!(s.vault.as_ref().unwrap().record_count, None);
+        assert_eq!(w.info().unwrap().record_count, None);
+
+        // A wrong passphrase: refused, and the next attempt must wait 1 s.
+        assert!(matches!(
+            w.unlock("wrong passphrase".into()),
+            Err(Error::WrongPassphrase)
+        ));
+        let s = w.state();
+        assert_eq!(s.failed_attempts, 1);
+        assert!(
+            s.retry_after_ms > 0 && s.retry_after_ms <= 1000,
+            "{}",
+            s.retry_after_ms
+        );
+        // Even the right passphrase is refused while the throttle holds.
+        assert!(matches!(w.unlock(GOOD.into()), Err(Error::Throttled(1))));
+        std::thread::sleep(Duration::from_millis(s.retry_after_ms + 20));
+        assert!(matches!(
+            w.unlock("wrong again".into()),
+            Err(Error::WrongPassphrase)
+        ));
+        let s = w.state();
+        assert_eq!(s.failed_attempts, 2);
+        assert!(
+            s.retry_after_ms > 1000 && s.retry_after_ms <= 2000,
+            "{}",
+            s.retry_after_ms
+        );
+        // An empty passphrase does not count as an attempt.
+        std::thread::sleep(Duration::from_millis(s.retry_after_ms + 20));
+        assert!(matches!(
+            w.unlock(String::new()),
+            Err(Error::EmptyPassphrase)
+        ));
+        assert_eq!(w.state().failed_attempts, 2);
+
+        let s = w.unlock(GOOD.into()).unwrap();
+        assert_eq!(s.status, Status::Unlocked);
+        assert_eq!((s.failed_attempts, s.retry_after_ms), (0, 0));
+        assert_eq!(s.vault.unwrap().vault_id, v.vault_id);
+    }
+
+    #[test]
+    fn state_serialises_without_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = Wallet::new(config(dir.path()));
+        let s = w.create(GOOD.into(), GOOD.into()).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains(GOOD));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["status"], "unlocked");
+        assert_eq!(v["vault"]["kdf"]["mKib"], 1024);
+        assert_eq!(v["vault"]["recordCount"], 0);
+        assert_eq!(v["minPassphraseChars"], 8);
+    }
+
+    #[test]
+    fn bad_config_is_reported_not_panicked() {
+        let w = Wallet::with_config(Err("TOKEN_WALLET_STORE is `x`".into()));
+        let s = w.state();
+        assert_eq!(s.status, Status::Unavailable);
+        assert!(s.message.unwrap().contains("TOKEN_WALLET_STORE"));
+        assert!(matches!(w.unlock(GOOD.into()), Err(Error::Config(_))));
+    }
+}

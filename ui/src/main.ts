@@ -1,0 +1,274 @@
+// The lock screen's DOM wiring. Logic worth testing lives in view.ts, format.ts and
+// strength.ts; this file copies their results into the page and forwards form input to
+// the Rust side. Text goes in through textContent only (never innerHTML), and passphrase
+// fields are emptied as soon as they have been sent.
+import "./styles.css";
+import * as api from "./api";
+import { errorText, formatWait } from "./format";
+import { passphraseStrength } from "./strength";
+import type { VaultState } from "./types";
+import { viewFor, type Screen, type View } from "./view";
+
+function el<T extends HTMLElement = HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`#${id} is missing from index.html`);
+  return e as T;
+}
+
+const screens: Record<Screen, HTMLElement> = {
+  loading: el("view-loading"),
+  create: el("view-create"),
+  unlock: el("view-unlock"),
+  unlocked: el("view-unlocked"),
+  unavailable: el("view-unavailable"),
+};
+
+const createPass = el<HTMLInputElement>("create-passphrase");
+const createConfirm = el<HTMLInputElement>("create-confirm");
+const createSubmit = el<HTMLButtonElement>("create-submit");
+const unlockPass = el<HTMLInputElement>("unlock-passphrase");
+const unlockSubmit = el<HTMLButtonElement>("unlock-submit");
+const unlockWait = el("unlock-wait");
+const lockButton = el<HTMLButtonElement>("lock-button");
+
+let current: Screen = "loading";
+let state: VaultState | null = null;
+let view: View = viewFor(null, 0);
+let busy: HTMLButtonElement | null = null; // the button whose call is running
+let retryAt = 0; // performance.now() before which unlock is refused
+let retryTimer: number | undefined;
+
+const nowUnix = (): number => Date.now() / 1000;
+
+function showError(id: string, message: string | null): void {
+  const p = el(id);
+  p.textContent = message ?? "";
+  p.hidden = !message;
+}
+
+function clearSecrets(): void {
+  for (const i of [createPass, createConfirm, unlockPass]) {
+    i.value = "";
+    i.removeAttribute("aria-invalid");
+  }
+  updateStrength();
+  updateConfirm();
+}
+
+function focusFor(screen: Screen): void {
+  const target: Record<Screen, HTMLElement | null> = {
+    loading: null,
+    create: createPass,
+    unlock: unlockPass,
+    unlocked: el("unlocked-title"),
+    unavailable: el("retry-button"),
+  };
+  target[screen]?.focus();
+}
+
+function render(s: VaultState): void {
+  state = s;
+  view = viewFor(s, nowUnix());
+  el("context").textContent = view.context;
+  const banner = el("banner");
+  banner.textContent = view.banner ?? "";
+  banner.hidden = view.banner === null;
+  el("unavailable-message").textContent = view.message;
+  renderFacts(view);
+  if (view.screen !== current) {
+    for (const [name, section] of Object.entries(screens)) section.hidden = name !== view.screen;
+    for (const id of ["create-error", "unlock-error", "unlocked-error"]) showError(id, null);
+    clearSecrets();
+    current = view.screen;
+    focusFor(current);
+  }
+  startCountdown(view.retryAfterMs);
+}
+
+function renderFacts(v: View): void {
+  const dl = el("facts");
+  dl.replaceChildren(
+    ...v.facts.map((f) => {
+      const row = document.createElement("div");
+      row.className = "fact";
+      row.id = `fact-${f.id}`;
+      const dt = document.createElement("dt");
+      dt.textContent = f.label;
+      const dd = document.createElement("dd");
+      dd.textContent = f.value;
+      if (f.mono) dd.className = "mono";
+      if (f.detail) dd.title = f.detail;
+      row.append(dt, dd);
+      return row;
+    }),
+  );
+}
+
+// --- the unlock throttle (enforced in Rust; shown here) ---
+
+function startCountdown(ms: number): void {
+  window.clearInterval(retryTimer);
+  retryAt = ms > 0 ? performance.now() + ms : 0;
+  tick();
+  if (ms > 0) retryTimer = window.setInterval(tick, 250);
+}
+
+function tick(): void {
+  const left = retryAt - performance.now();
+  if (left > 0) {
+    unlockWait.textContent = `Too many failed attempts. Try again in ${formatWait(left)}.`;
+    unlockWait.hidden = false;
+    unlockSubmit.disabled = true;
+  } else {
+    window.clearInterval(retryTimer);
+    unlockWait.hidden = true;
+    unlockWait.textContent = "";
+    unlockSubmit.disabled = busy === unlockSubmit;
+  }
+}
+
+// --- calls into Rust ---
+
+async function refresh(): Promise<void> {
+  try {
+    render(await api.vaultState());
+  } catch (e) {
+    // Only without the Tauri runtime (a plain browser) or on a bug.
+    render({
+      status: "unavailable",
+      profile: "",
+      store: null,
+      vault: null,
+      message: errorText(e),
+      retryAfterMs: 0,
+      failedAttempts: 0,
+      insecureKdf: false,
+      minPassphraseChars: 8,
+    });
+  }
+}
+
+function setBusy(button: HTMLButtonElement, on: boolean, label: string): void {
+  busy = on ? button : null;
+  button.disabled = on;
+  button.textContent = label;
+  button.closest("form, section")?.setAttribute("aria-busy", String(on));
+}
+
+async function onCreate(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  if (busy) return;
+  showError("create-error", null);
+  const min = view.minChars;
+  if (Array.from(createPass.value).length < min) {
+    createPass.setAttribute("aria-invalid", "true");
+    showError("create-error", `Choose a passphrase of at least ${min} characters.`);
+    createPass.focus();
+    return;
+  }
+  if (createPass.value !== createConfirm.value) {
+    createConfirm.setAttribute("aria-invalid", "true");
+    showError("create-error", "The two passphrases do not match.");
+    createConfirm.focus();
+    return;
+  }
+  const [p, c] = [createPass.value, createConfirm.value];
+  clearSecrets();
+  setBusy(createSubmit, true, "Creating vault…");
+  try {
+    render(await api.createVault(p, c));
+  } catch (e) {
+    showError("create-error", errorText(e));
+    await refresh();
+    if (current === "create") createPass.focus();
+  } finally {
+    setBusy(createSubmit, false, "Create vault");
+  }
+}
+
+async function onUnlock(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  if (busy || retryAt > performance.now()) return;
+  showError("unlock-error", null);
+  const p = unlockPass.value;
+  if (p === "") {
+    unlockPass.setAttribute("aria-invalid", "true");
+    showError("unlock-error", "Enter your passphrase.");
+    unlockPass.focus();
+    return;
+  }
+  clearSecrets();
+  setBusy(unlockSubmit, true, "Unlocking…");
+  try {
+    render(await api.unlock(p));
+  } catch (e) {
+    unlockPass.setAttribute("aria-invalid", "true");
+    showError("unlock-error", errorText(e));
+    await refresh(); // picks up the new wait
+    if (current === "unlock") unlockPass.focus();
+  } finally {
+    setBusy(unlockSubmit, false, "Unlock");
+    tick();
+  }
+}
+
+async function onLock(): Promise<void> {
+  if (busy) return;
+  setBusy(lockButton, true, "Locking…");
+  try {
+    render(await api.lock());
+  } catch (e) {
+    showError("unlocked-error", errorText(e));
+  } finally {
+    setBusy(lockButton, false, "Lock");
+  }
+}
+
+// --- live hints ---
+
+function updateStrength(): void {
+  const s = passphraseStrength(createPass.value, view.minChars);
+  el("strength-meter").dataset.level = String(s.level);
+  el("strength-label").textContent = s.label;
+  el("strength-advice").textContent = s.advice;
+}
+
+function updateConfirm(): void {
+  const hint = el("confirm-hint");
+  const c = createConfirm.value;
+  if (c === "") hint.textContent = "";
+  else if (c === createPass.value) hint.textContent = "The passphrases match.";
+  else if (createPass.value.startsWith(c)) hint.textContent = "";
+  else hint.textContent = "Does not match the passphrase above.";
+  hint.dataset.ok = String(c !== "" && c === createPass.value);
+}
+
+function wireShow(checkboxId: string, inputs: HTMLInputElement[]): void {
+  const box = el<HTMLInputElement>(checkboxId);
+  box.addEventListener("change", () => {
+    for (const i of inputs) i.type = box.checked ? "text" : "password";
+  });
+}
+
+el<HTMLFormElement>("create-form").addEventListener("submit", (e) => void onCreate(e));
+el<HTMLFormElement>("unlock-form").addEventListener("submit", (e) => void onUnlock(e));
+lockButton.addEventListener("click", () => void onLock());
+el("retry-button").addEventListener("click", () => void refresh());
+createPass.addEventListener("input", () => {
+  createPass.removeAttribute("aria-invalid");
+  updateStrength();
+  updateConfirm();
+});
+createConfirm.addEventListener("input", () => {
+  createConfirm.removeAttribute("aria-invalid");
+  updateConfirm();
+});
+unlockPass.addEventListener("input", () => unlockPass.removeAttribute("aria-invalid"));
+wireShow("create-show", [createPass, createConfirm]);
+wireShow("unlock-show", [unlockPass]);
+// Ages ("2 minutes ago") move on while the vault stays open.
+window.setInterval(() => {
+  if (state && current === "unlocked") renderFacts(viewFor(state, nowUnix()));
+}, 30_000);
+
+void refresh();
