@@ -245,6 +245,24 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     await screenshot("01-create");
   });
 
+  await t.test("the page runs under a strict CSP, without the global Tauri object", async () => {
+    // WebDriver's own script is exempt; what it injects into the page is not.
+    const probe = await wd("POST", s("/execute/sync"), {
+      script: `
+        const sc = document.createElement("script");
+        sc.textContent = "window.__inlineRan = true";
+        document.head.append(sc);
+        const st = document.createElement("style");
+        st.textContent = "body { outline: 7px solid red }";
+        document.head.append(st);
+        const styled = getComputedStyle(document.body).outlineWidth === "7px";
+        sc.remove(); st.remove();
+        return { inline: window.__inlineRan === true, styled, globalTauri: "__TAURI__" in window };`,
+      args: [],
+    });
+    assert.deepEqual(probe, { inline: false, styled: false, globalTauri: false });
+  });
+
   await t.test("create the vault (Enter submits)", async () => {
     await typeInto("#create-passphrase", PASSPHRASE);
     assert.equal(await text("#strength-label"), "Strong");
@@ -292,7 +310,7 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     const errorText = await text("#unlock-error");
     const stillEnabled = await enabled();
     await screenshot("06-throttled");
-    assert.match(waitText, /^Too many failed attempts\. Try again in [12] s\.$/);
+    assert.match(waitText, /^2 failed attempts\. Try again in [12] s\.$/);
     assert.match(errorText, /^Wrong passphrase/);
     assert.equal(stillEnabled, false, "unlock is disabled while throttled");
   });

@@ -8,6 +8,7 @@ import {
   formatStore,
   formatWait,
   sentence,
+  throttleText,
 } from "./format";
 
 describe("format", () => {
@@ -41,6 +42,8 @@ describe("format", () => {
     expect(formatWait(1001)).toBe("2 s");
     expect(formatWait(125_000)).toBe("2 min 5 s");
     expect(formatWait(300_000)).toBe("5 min");
+    expect(throttleText(900, 1)).toBe("Try again in 1 s.");
+    expect(throttleText(3500, 3)).toBe("3 failed attempts. Try again in 4 s.");
     expect(formatStore("secret-service")).toBe("Secret Service");
     expect(formatStore("secret-service", true)).toBe("Secret Service (GNOME Keyring, KWallet)");
     expect(formatStore("file")).toBe("Encrypted file");

@@ -45,6 +45,12 @@ export function formatWait(ms: number): string {
   return s === 0 ? `${m} min` : `${m} min ${s} s`;
 }
 
+/** The line under the unlock form while the Rust side refuses attempts. */
+export function throttleText(ms: number, failedAttempts: number): string {
+  const wait = `Try again in ${formatWait(ms)}.`;
+  return failedAttempts > 1 ? `${failedAttempts} failed attempts. ${wait}` : wait;
+}
+
 /** Store names for people; `long` adds what the store is. */
 export function formatStore(store: string | null, long = false): string {
   switch (store) {

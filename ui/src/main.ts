@@ -4,7 +4,7 @@
 // fields are emptied as soon as they have been sent.
 import "./styles.css";
 import * as api from "./api";
-import { errorText, formatWait } from "./format";
+import { errorText, throttleText } from "./format";
 import { passphraseStrength } from "./strength";
 import type { VaultState } from "./types";
 import { viewFor, type Screen, type View } from "./view";
@@ -116,7 +116,7 @@ function startCountdown(ms: number): void {
 function tick(): void {
   const left = retryAt - performance.now();
   if (left > 0) {
-    unlockWait.textContent = `Too many failed attempts. Try again in ${formatWait(left)}.`;
+    unlockWait.textContent = throttleText(left, view.failedAttempts);
     unlockWait.hidden = false;
     unlockSubmit.disabled = true;
   } else {

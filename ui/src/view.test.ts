@@ -74,7 +74,7 @@ describe("viewFor", () => {
 
   it("carries the throttle and the minimum length", () => {
     const v = viewFor(state({ retryAfterMs: 1999, failedAttempts: 2, minPassphraseChars: 10 }), NOW);
-    expect(v).toMatchObject({ retryAfterMs: 1999, minChars: 10 });
+    expect(v).toMatchObject({ retryAfterMs: 1999, failedAttempts: 2, minChars: 10 });
     expect(viewFor(state({ retryAfterMs: -5 }), NOW).retryAfterMs).toBe(0);
   });
 });

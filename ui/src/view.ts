@@ -26,6 +26,8 @@ export interface View {
   message: string;
   /** Milliseconds before unlock may be tried again. */
   retryAfterMs: number;
+  /** Wrong passphrases since the last unlock. */
+  failedAttempts: number;
   minChars: number;
 }
 
@@ -52,6 +54,7 @@ export function viewFor(s: VaultState | null, nowUnix: number): View {
     facts: [],
     message: "",
     retryAfterMs: 0,
+    failedAttempts: 0,
     minChars: 8,
   };
   if (s === null) return base;
@@ -63,6 +66,7 @@ export function viewFor(s: VaultState | null, nowUnix: number): View {
     context,
     banner: bannerFor(s),
     retryAfterMs: Math.max(0, s.retryAfterMs),
+    failedAttempts: s.failedAttempts,
     minChars: s.minPassphraseChars,
   };
   switch (s.status) {
