@@ -8,21 +8,14 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use token_wallet_core::{
-    open_vault, CreateOptions, KdfParams, KeystoreOptions, Passphrase, Profile, StoreKind,
-    UnlockedVault, Vault, VaultError,
+    open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind, UnlockedVault,
+    Vault, VaultError,
 };
 use zeroize::Zeroizing;
 
 /// The shortest passphrase a new vault accepts, in characters. (Core accepts any non-empty
 /// one; the strength hint in the UI asks for more.)
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
-
-/// Argon2id settings for `TOKEN_WALLET_INSECURE_KDF=1` (tests only): 1 MiB, 1 pass, 1 lane.
-pub const INSECURE_KDF: KdfParams = KdfParams {
-    m_kib: 1024,
-    t: 1,
-    p: 1,
-};
 
 /// Where the vault is, read from the environment.
 #[derive(Clone, Debug)]
@@ -34,7 +27,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `TOKEN_WALLET_STORE`: `os` (default) or `file` (`<data_dir>/keystore.json`).
     pub keystore: KeystoreOptions,
-    /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`INSECURE_KDF`]. Tests only; the
+    /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`CreateOptions::insecure_for_tests`]. Tests only; the
     /// vault header records it and the UI shows a warning.
     pub insecure_kdf: bool,
 }
@@ -86,10 +79,7 @@ impl Config {
 
     fn create_options(&self) -> CreateOptions {
         if self.insecure_kdf {
-            CreateOptions {
-                kdf: INSECURE_KDF,
-                allow_weak_kdf: true,
-            }
+            CreateOptions::insecure_for_tests()
         } else {
             CreateOptions::default()
         }
@@ -347,7 +337,10 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/h/default"));
         assert_eq!(c.keystore.kind, StoreKind::Os);
         assert!(!c.insecure_kdf);
-        assert_eq!(c.create_options().kdf, KdfParams::RFC9106_SECOND);
+        assert_eq!(
+            c.create_options().kdf,
+            token_wallet_core::KdfParams::RFC9106_SECOND
+        );
         let bad = |k: &'static str, v: &'static str| {
             Config::from_lookup(move |q| (q == k).then(|| v.to_string())).unwrap_err()
         };

@@ -6,8 +6,7 @@
 use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 use token_wallet_core::{
-    open_vault, CreateOptions, KdfParams, Keystore, KeystoreOptions, Passphrase, Profile, Vault,
-    VaultError,
+    open_vault, CreateOptions, Keystore, KeystoreOptions, Passphrase, Profile, Vault, VaultError,
 };
 
 const CAP: usize = 2560;
@@ -38,14 +37,7 @@ fn vault(p: &Profile, dir: &std::path::Path) -> Vault {
 }
 
 fn weak() -> CreateOptions {
-    CreateOptions {
-        kdf: KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
-        allow_weak_kdf: true,
-    }
+    CreateOptions::insecure_for_tests()
 }
 
 fn pw(s: &str) -> Passphrase {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
-use token_wallet_core::{open_vault, CreateOptions, KdfParams, KeystoreOptions, Profile, Vault};
+use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Profile, Vault};
 
 pub const CAP: usize = 2560;
 
@@ -112,14 +112,7 @@ impl Env {
 }
 
 pub fn weak_create() -> CreateOptions {
-    CreateOptions {
-        kdf: KdfParams {
-            m_kib: 1024,
-            t: 1,
-            p: 1,
-        },
-        allow_weak_kdf: true,
-    }
+    CreateOptions::insecure_for_tests()
 }
 
 pub const WEAK_INIT: &[&str] = &[

@@ -57,6 +57,13 @@ impl KdfParams {
         t: 3,
         p: 4,
     };
+    /// 1 MiB, 1 pass, 1 lane: far below the floor, for tests only (a vault created with it
+    /// records that in its header).
+    pub const INSECURE_FOR_TESTS: KdfParams = KdfParams {
+        m_kib: 1024,
+        t: 1,
+        p: 1,
+    };
     /// The most memory a header may ask for (1 GiB). A header asking for more is refused
     /// before any work is done: a hostile header must not be able to exhaust the machine.
     pub const MAX_M_KIB: u32 = 1024 * 1024;

@@ -14,7 +14,9 @@ mod header;
 
 pub use error::VaultError;
 
-use crate::crypto::{new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, RecordPlace, VaultId};
+use crate::crypto::{
+    new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, RecordPlace, Salt, VaultId,
+};
 use crate::keystore::Keystore;
 use crate::lock::VaultLock;
 use header::Header;
@@ -22,6 +24,7 @@ use secrecy::SecretSlice;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 const HEADER: &str = "header";
 
@@ -62,6 +65,17 @@ pub struct CreateOptions {
     /// Accept parameters below that floor. For tests only; the header records it and
     /// `status` shows it.
     pub allow_weak_kdf: bool,
+}
+
+impl CreateOptions {
+    /// Argon2id at 1 MiB, 1 pass, 1 lane, below the floor on purpose: for tests only. The
+    /// header records it and `status` and the app warn about it.
+    pub fn insecure_for_tests() -> Self {
+        Self {
+            kdf: KdfParams::INSECURE_FOR_TESTS,
+            allow_weak_kdf: true,
+        }
+    }
 }
 
 /// What anyone may know about a vault (no secrets).
@@ -114,6 +128,9 @@ struct IndexEntry {
 pub struct Vault {
     ks: Keystore,
     lock_path: PathBuf,
+    /// KDF parameters and salt of the last header read (not secret). `unlock` starts
+    /// Argon2 with them while it re-reads the header, and starts again if they changed.
+    kdf_hint: Arc<Mutex<Option<(KdfParams, Salt)>>>,
 }
 
 /// An unlocked vault: holds the key-encryption key and the data key (zeroized on drop).
@@ -155,7 +172,11 @@ fn info_of(ks: &Keystore, h: &Header, count: Option<usize>) -> VaultInfo {
 impl Vault {
     /// A vault in `ks`, locked with the file at `lock_path`.
     pub fn new(ks: Keystore, lock_path: PathBuf) -> Self {
-        Self { ks, lock_path }
+        Self {
+            ks,
+            lock_path,
+            kdf_hint: Arc::default(),
+        }
     }
 
     /// The keystore it lives in.
@@ -176,7 +197,11 @@ impl Vault {
 
     fn read_header(&self) -> Result<(Header, Vec<u8>), VaultError> {
         match self.ks.get(HEADER)? {
-            Some(raw) => Ok((Header::parse(&raw)?, raw)),
+            Some(raw) => {
+                let h = Header::parse(&raw)?;
+                *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner()) = Some((h.kdf, h.salt));
+                Ok((h, raw))
+            }
             None => {
                 // A missing header with entries left is damage, not an empty profile.
                 if let Ok(Some(names)) = self.ks.list_raw() {
@@ -270,14 +295,25 @@ impl Vault {
     /// interrupted.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
         let _lock = self.lock()?;
-        let (header, header_raw) = self.read_header()?;
-        // Argon2 runs while the index is fetched: unlock costs Argon2 plus one read.
-        let (kek, idx_raw) = std::thread::scope(|s| {
-            let kdf = s.spawn(|| derive(passphrase, &header.kdf, &header.salt));
+        let hint = *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner());
+        // Argon2 runs while the keystore is read: with the KDF settings of the header this
+        // handle last saw (the lock screen read it), while the header and index are
+        // fetched; else while the index is. Unlock costs Argon2 plus (at most) one read.
+        let (header, header_raw, kek, idx_raw) = std::thread::scope(|s| {
+            let early = hint
+                .map(|(kdf, salt)| (kdf, salt, s.spawn(move || derive(passphrase, &kdf, &salt))));
+            let (header, header_raw) = self.read_header()?;
+            let (kdf, salt) = (header.kdf, header.salt);
+            let kdf_thread = match early {
+                Some((k, sa, t)) if k == kdf && sa == salt => t,
+                // Changed since (another process changed the passphrase): start over.
+                _ => s.spawn(move || derive(passphrase, &kdf, &salt)),
+            };
             let idx = self.ks.get(&idx_name(header.generation));
             // Invariant: `derive` does not panic (it returns errors).
-            (kdf.join().expect("KDF thread panicked"), idx)
-        });
+            let kek = kdf_thread.join().expect("KDF thread panicked");
+            Ok::<_, VaultError>((header, header_raw, kek, idx))
+        })?;
         let kek = kek?;
         let dek = kek
             .unwrap(&header.wrapped_dek, &dek_place(&header))
@@ -363,6 +399,7 @@ impl UnlockedVault {
         Vault {
             ks: self.ks.clone(),
             lock_path: self.lock_path.clone(),
+            kdf_hint: Arc::new(Mutex::new(Some((self.header.kdf, self.header.salt)))),
         }
     }
 

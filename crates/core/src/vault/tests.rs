@@ -402,3 +402,24 @@ fn fail_invalid_names() {
         );
     }
 }
+
+#[test]
+fn unlock_after_another_handle_changed_the_passphrase() {
+    // The handle's KDF hint is stale: unlock must notice and derive again.
+    let f = fixture();
+    let mut v = f.vault.create(&pw("one"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    assert!(f.vault.info().is_ok()); // primes the hint
+    let other = Vault::new(f.ks.clone(), f._dir.path().join("vault.lock"));
+    other
+        .unlock(&pw("one"))
+        .unwrap()
+        .change_passphrase(&pw("two"))
+        .unwrap();
+    assert!(matches!(
+        f.vault.unlock(&pw("one")),
+        Err(VaultError::WrongPassphrase)
+    ));
+    let mut u = f.vault.unlock(&pw("two")).unwrap();
+    assert_eq!(read(&mut u, "a"), b"x");
+}
