@@ -1,6 +1,7 @@
 //! `token-wallet`: the command line. Subcommands are thin calls into `token_wallet_core`.
 #![forbid(unsafe_code)]
 
+mod connections;
 mod passphrase;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -19,7 +20,7 @@ use token_wallet_core::{
     version,
     about = "Keep OAuth tokens safe and hand out short-lived access tokens"
 )]
-struct Cli {
+pub(crate) struct Cli {
     /// Profile: each has its own vault (keystore service `token-wallet:<profile>`).
     #[arg(
         long,
@@ -46,6 +47,10 @@ struct Cli {
     /// Data directory (lock file, file store); default: the platform's data directory.
     #[arg(long, global = true, env = "TOKEN_WALLET_HOME")]
     home: Option<PathBuf>,
+    /// Provider config file (TOML); default: `token-wallet/providers.toml` in the
+    /// platform's config directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_PROVIDERS")]
+    pub(crate) providers: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -107,6 +112,69 @@ enum Command {
     },
     /// Re-encrypt every record under a new data key (crash-safe).
     RotateKey {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List the providers: the Pleo presets and those in the config file.
+    Providers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect: sign in with the provider in your browser and keep the tokens.
+    Connect {
+        /// A name for the connection, unique in the vault.
+        name: String,
+        /// Provider (see `token-wallet providers`).
+        #[arg(long)]
+        provider: String,
+        /// OAuth client id (default: the provider's, if the config gives one).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Scopes, space separated (default: the provider's).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Read the client secret of a confidential client from standard input (after
+        /// the passphrase line, if --passphrase-stdin). Pleo advises against secrets on
+        /// user devices: prefer a public client with PKCE.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Print the sign-in link instead of opening a browser; the wallet still waits
+        /// for the redirect, or for you to paste the final redirect URL here.
+        #[arg(long)]
+        no_browser: bool,
+        /// Seconds to wait for the sign-in.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List connections: name, provider, scopes, expiry, status.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show one connection (never its tokens).
+    Show {
+        /// Connection name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Disconnect: revoke at the provider, then forget. Kept as "revocation pending" if
+    /// the provider cannot be reached.
+    Disconnect {
+        /// Connection name.
+        name: String,
+        /// Forget it locally even if revocation fails (the tokens may stay live).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         pass: PassArgs,
     },
@@ -177,6 +245,9 @@ fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Providers { json } = &cli.command {
+        return connections::providers(&cli, *json);
+    }
     let (profile, vault) = open(&cli)?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -261,6 +332,53 @@ fn run(cli: Cli) -> Result<(), String> {
                 ),
             )
         }
+        Command::Providers { .. } => unreachable!("handled above"),
+        Command::Connect {
+            name,
+            provider,
+            client_id,
+            scopes,
+            client_secret_stdin,
+            no_browser,
+            timeout,
+            pass,
+        } => {
+            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            let secret = if *client_secret_stdin {
+                let mut line = String::new();
+                input.read_line(&mut line).map_err(|e| e.to_string())?;
+                let line = line.trim_end_matches(['\n', '\r']).to_string();
+                if line.is_empty() {
+                    return Err("--client-secret-stdin: standard input has no client secret".into());
+                }
+                eprintln!("note: a client secret on a user device can be copied from it; Pleo advises public clients with PKCE");
+                Some(secrecy::SecretString::from(line))
+            } else {
+                None
+            };
+            let req = connections::ConnectArgs {
+                name,
+                provider,
+                client_id: client_id.clone(),
+                scopes: scopes.clone(),
+                client_secret: secret,
+                no_browser: *no_browser,
+                timeout: Duration::from_secs(*timeout),
+            };
+            connections::connect(&cli, &mut v, req, out)
+        }
+        Command::List { json, pass } => {
+            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            connections::list(&mut v, *json, out)
+        }
+        Command::Show { name, json, pass } => {
+            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            connections::show(&mut v, name, *json, out)
+        }
+        Command::Disconnect { name, force, pass } => {
+            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            connections::disconnect(&mut v, name, *force, out)
+        }
         Command::Status {
             pass,
             unlock: want,
@@ -294,11 +412,11 @@ fn unlock(
     vault.unlock(&p).map_err(|e| e.to_string())
 }
 
-fn say(out: &mut impl Write, text: &str) -> Result<(), String> {
+pub(crate) fn say(out: &mut impl Write, text: &str) -> Result<(), String> {
     writeln!(out, "{text}").map_err(|e| e.to_string())
 }
 
-fn age(since: u64) -> String {
+pub(crate) fn age(since: u64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -7,10 +7,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod connection;
 pub mod crypto;
 mod fault;
 pub mod keystore;
 pub mod lock;
+pub mod oauth;
 pub mod profile;
 pub mod vault;
 

@@ -53,6 +53,11 @@ pub fn default_base_dir() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("token-wallet"))
 }
 
+/// The platform's config file for providers (e.g. `~/.config/token-wallet/providers.toml`).
+pub fn default_providers_file() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("token-wallet").join("providers.toml"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,258 @@
+//! `providers`, `connect`, `list`, `show`, `disconnect`: thin calls into core's `oauth`
+//! and `connection` modules.
+
+use crate::{age, say, Cli};
+use std::io::Write;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use token_wallet_core::connection::{self, ConnectionInfo, Status};
+use token_wallet_core::oauth::{self, http::Http, Disconnected, Interaction, ProviderSpec};
+use token_wallet_core::UnlockedVault;
+
+fn specs(cli: &Cli) -> Result<Vec<ProviderSpec>, String> {
+    let path = cli
+        .providers
+        .clone()
+        .or_else(token_wallet_core::profile::default_providers_file);
+    oauth::load_specs(path.as_deref()).map_err(|e| e.to_string())
+}
+
+pub fn providers(cli: &Cli, json: bool) -> Result<(), String> {
+    let specs = specs(cli)?;
+    let out = &mut std::io::stdout();
+    if json {
+        let v: Vec<_> = specs
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name(), "source": s.source()}))
+            .collect();
+        return say(out, &serde_json::Value::Array(v).to_string());
+    }
+    for s in specs {
+        say(out, &format!("{:<20} {}", s.name(), s.source()))?;
+    }
+    Ok(())
+}
+
+pub struct ConnectArgs<'a> {
+    pub name: &'a str,
+    pub provider: &'a str,
+    pub client_id: Option<String>,
+    pub scopes: Option<String>,
+    pub client_secret: Option<secrecy::SecretString>,
+    pub no_browser: bool,
+    pub timeout: Duration,
+}
+
+/// Retries revocations left pending by earlier disconnects, and says what happened.
+fn retry_pending(v: &mut UnlockedVault, http: &Http) {
+    match oauth::retry_pending(v, http) {
+        Ok(done) => {
+            for n in done {
+                eprintln!(
+                    "note: the pending revocation of `{n}` went through; it is now disconnected"
+                );
+            }
+        }
+        Err(e) => eprintln!("warning: could not retry pending revocations: {e}"),
+    }
+}
+
+pub fn connect(
+    cli: &Cli,
+    v: &mut UnlockedVault,
+    a: ConnectArgs,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let http = Http::new();
+    retry_pending(v, &http);
+    let spec = specs(cli)?
+        .into_iter()
+        .find(|s| s.name() == a.provider)
+        .ok_or_else(|| oauth::OAuthError::UnknownProvider(a.provider.to_string()).to_string())?;
+    let provider = spec.resolve(&http).map_err(|e| e.to_string())?;
+    let scopes: Vec<String> = a
+        .scopes
+        .as_deref()
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let cancel = AtomicBool::new(false);
+    let no_browser = a.no_browser;
+    let display = provider.display_name.clone();
+    let open = move |url: &str| -> Result<(), String> {
+        if no_browser {
+            eprintln!("Open this link in a browser to sign in to {display}:\n\n  {url}\n\nWaiting for the sign-in; if the browser is on another machine, paste the address it ends on here.");
+            Ok(())
+        } else {
+            eprintln!("Opening your browser to sign in to {display}... (if it does not open, run again with --no-browser)");
+            oauth::open_browser(url)
+        }
+    };
+    let pasted = if no_browser {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            let mut line = String::new();
+            while stdin.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if tx.send(std::mem::take(&mut line)).is_err() {
+                    break;
+                }
+            }
+        });
+        Some(rx)
+    } else {
+        None
+    };
+    let info = oauth::connect(
+        v,
+        &http,
+        oauth::ConnectRequest {
+            name: a.name,
+            provider: &provider,
+            client_id: a.client_id,
+            client_secret: a.client_secret,
+            scopes,
+        },
+        Interaction {
+            open: &open,
+            pasted,
+            cancel: &cancel,
+            timeout: a.timeout,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    say(
+        out,
+        &format!(
+            "connected `{}` to {}",
+            info.name, info.provider.display_name
+        ),
+    )?;
+    if let Some(e) = &info.check_error {
+        eprintln!("warning: the connection check failed: {e}");
+    }
+    say(out, &details(&info))
+}
+
+fn expiry(info: &ConnectionInfo) -> String {
+    match info.expires_at {
+        None => "unknown".into(),
+        Some(t) => {
+            let now = connection::now();
+            if t <= now {
+                format!("expired {} ago", age(t))
+            } else {
+                format!("in {}", age(now - (t - now)))
+            }
+        }
+    }
+}
+
+fn status(info: &ConnectionInfo) -> String {
+    match &info.status {
+        Status::Active => "active".into(),
+        Status::RevocationPending { attempts, .. } => {
+            format!("revocation pending ({attempts} attempts)")
+        }
+    }
+}
+
+fn details(i: &ConnectionInfo) -> String {
+    let mut s = format!(
+        "name:        {}\nprovider:    {} ({})\nclient id:   {}\nscopes:      {}\nissued:      {} ago\nexpires:     {}\nrefresh:     {}\nstatus:      {}",
+        i.name,
+        i.provider.display_name,
+        i.provider.name,
+        i.client_id,
+        i.scopes.join(" "),
+        age(i.issued_at),
+        expiry(i),
+        if i.has_refresh_token { "held (never exported)" } else { "none" },
+        status(i),
+    );
+    for (k, v) in &i.check {
+        s.push_str(&format!("\ncheck:       {k} = {v}"));
+    }
+    if let Some(e) = &i.check_error {
+        s.push_str(&format!("\ncheck:       failed: {e}"));
+    }
+    if let Status::RevocationPending { last_error, .. } = &i.status {
+        s.push_str(&format!("\nlast error:  {last_error}"));
+    }
+    s
+}
+
+pub fn list(v: &mut UnlockedVault, json: bool, out: &mut impl Write) -> Result<(), String> {
+    retry_pending(v, &Http::new());
+    let all = connection::list(v).map_err(|e| e.to_string())?;
+    if json {
+        return say(
+            out,
+            &serde_json::to_string(&all).map_err(|e| e.to_string())?,
+        );
+    }
+    if all.is_empty() {
+        return say(
+            out,
+            "no connections; add one with `token-wallet connect NAME --provider P`",
+        );
+    }
+    say(
+        out,
+        &format!(
+            "{:<20} {:<14} {:<30} {:<18} STATUS",
+            "NAME", "PROVIDER", "SCOPES", "EXPIRES"
+        ),
+    )?;
+    for i in all {
+        say(
+            out,
+            &format!(
+                "{:<20} {:<14} {:<30} {:<18} {}",
+                i.name,
+                i.provider.name,
+                i.scopes.join(" "),
+                expiry(&i),
+                status(&i)
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+pub fn show(
+    v: &mut UnlockedVault,
+    name: &str,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    retry_pending(v, &Http::new());
+    let c = connection::load(v, name).map_err(|e| e.to_string())?;
+    if json {
+        return say(
+            out,
+            &serde_json::to_string(&c.info).map_err(|e| e.to_string())?,
+        );
+    }
+    say(out, &details(&c.info))
+}
+
+pub fn disconnect(
+    v: &mut UnlockedVault,
+    name: &str,
+    force: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let http = Http::new();
+    match oauth::disconnect(v, &http, name, force).map_err(|e| e.to_string())? {
+        Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
+        Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
+        Disconnected::Forgotten => {
+            eprintln!("warning: `{name}` was forgotten without revocation; its tokens may still be live at the provider");
+            say(out, &format!("forgot `{name}`"))
+        }
+        Disconnected::Pending(why) => Err(format!(
+            "could not revoke `{name}` ({why}); it is kept as \"revocation pending\" and retried by the next command (or use --force to forget it anyway)"
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,166 @@
+//! Connections: one vault record per connection, holding its tokens and what is known
+//! about it. Secrets live in [`Secrets`] (zeroized on drop, never printed); everything
+//! else is [`ConnectionInfo`], safe to show.
+
+use crate::oauth::Provider;
+use crate::vault::{UnlockedVault, VaultError};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Where a connection stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Status {
+    /// Connected.
+    Active,
+    /// Disconnect could not reach the provider; kept until revocation succeeds.
+    RevocationPending {
+        /// When the first attempt failed (Unix seconds).
+        since: u64,
+        /// Attempts so far.
+        attempts: u32,
+        /// The last failure.
+        last_error: String,
+    },
+}
+
+/// The tokens and client secret of a connection.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+pub struct Secrets {
+    /// The access token.
+    pub access_token: String,
+    /// The refresh token, if the provider issued one.
+    pub refresh_token: Option<String>,
+    /// The client secret of a confidential client.
+    pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(<redacted>)")
+    }
+}
+
+/// Everything about a connection that is safe to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionInfo {
+    /// User-chosen name, unique in the vault.
+    pub name: String,
+    /// The provider, as it was when connecting (endpoints included).
+    pub provider: Provider,
+    /// OAuth client id.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Token type (`Bearer`).
+    pub token_type: String,
+    /// When the tokens were issued (Unix seconds).
+    pub issued_at: u64,
+    /// When the access token expires (Unix seconds), if the provider said.
+    pub expires_at: Option<u64>,
+    /// When the connection was made.
+    pub created_at: u64,
+    /// Whether a refresh token is held (never the token itself).
+    pub has_refresh_token: bool,
+    /// Whether a client secret is held.
+    pub has_client_secret: bool,
+    /// What the connection check said (e.g. Pleo's `subjectURN`), sanitised strings.
+    pub check: BTreeMap<String, String>,
+    /// Why the connection check failed, if it did.
+    pub check_error: Option<String>,
+    /// Status.
+    pub status: Status,
+}
+
+/// A stored connection.
+#[derive(Serialize, Deserialize)]
+pub struct Connection {
+    /// Public part.
+    pub info: ConnectionInfo,
+    /// Secret part.
+    pub secrets: Secrets,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("info", &self.info)
+            .field("secrets", &self.secrets)
+            .finish()
+    }
+}
+
+/// Vault record names of connections start with this (other records may follow later).
+const PREFIX: &str = "c.";
+
+fn record(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
+
+/// Checks a connection name: 1-62 characters from `A-Z a-z 0-9 . _ -`.
+pub fn check_name(name: &str) -> Result<(), VaultError> {
+    if name.len() > 62 {
+        return Err(VaultError::InvalidName(name.to_string()));
+    }
+    crate::vault::check_name(&record(name))
+}
+
+/// Saves (creates or replaces) a connection.
+pub fn save(v: &mut UnlockedVault, c: &Connection) -> Result<(), VaultError> {
+    check_name(&c.info.name)?;
+    // Invariant: plain strings and numbers always serialise.
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(c).expect("connection serialises"));
+    v.put(&record(&c.info.name), &json)
+}
+
+/// Loads a connection.
+pub fn load(v: &mut UnlockedVault, name: &str) -> Result<Connection, VaultError> {
+    check_name(name)?;
+    let raw = v.get(&record(name)).map_err(|e| match e {
+        VaultError::NotFound(_) => VaultError::NotFound(name.to_string()),
+        other => other,
+    })?;
+    serde_json::from_slice(raw.expose_secret()).map_err(|_| VaultError::Damaged {
+        what: format!("connection `{name}`"),
+        why: "is not a valid connection record",
+    })
+}
+
+/// Whether a connection exists.
+pub fn exists(v: &UnlockedVault, name: &str) -> bool {
+    let r = record(name);
+    v.list().iter().any(|i| i.name == r)
+}
+
+/// Names of all connections.
+pub fn names(v: &UnlockedVault) -> Vec<String> {
+    v.list()
+        .into_iter()
+        .filter_map(|i| i.name.strip_prefix(PREFIX).map(str::to_string))
+        .collect()
+}
+
+/// The public part of every connection.
+pub fn list(v: &mut UnlockedVault) -> Result<Vec<ConnectionInfo>, VaultError> {
+    let mut out = Vec::new();
+    for n in names(v) {
+        out.push(load(v, &n)?.info.clone());
+    }
+    Ok(out)
+}
+
+/// Deletes a connection's record.
+pub fn remove(v: &mut UnlockedVault, name: &str) -> Result<(), VaultError> {
+    check_name(name)?;
+    v.delete(&record(name))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -1,0 +1,249 @@
+//! OAuth 2.0: providers (Pleo presets, config file, discovery), the PKCE flow with a
+//! loopback redirect, revocation and connection checks, and the connect / disconnect
+//! lifecycle over the vault. Only `refresh` refreshes (a later module).
+
+mod discovery;
+mod error;
+mod flow;
+pub mod http;
+pub mod loopback;
+mod ops;
+mod provider;
+
+pub use error::OAuthError;
+pub use flow::{Client, Interaction, TokenSet};
+pub use ops::{check, revoke};
+pub use provider::{
+    load_specs, presets, Check, ClientAuth, Provider, ProviderSpec, RedirectMode, Revocation,
+};
+
+use crate::connection::{self, Connection, ConnectionInfo, Secrets, Status};
+use crate::vault::{UnlockedVault, VaultError};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Anything connect / disconnect can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The OAuth side.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// The vault side.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// What to connect.
+pub struct ConnectRequest<'a> {
+    /// Connection name (unique in the vault).
+    pub name: &'a str,
+    /// Provider, resolved.
+    pub provider: &'a Provider,
+    /// Client id (else the provider's default).
+    pub client_id: Option<String>,
+    /// Client secret, for confidential clients.
+    pub client_secret: Option<SecretString>,
+    /// Scopes (else the provider's defaults).
+    pub scopes: Vec<String>,
+}
+
+/// Connects: runs the flow, stores the tokens, then checks the connection and keeps what
+/// the check says. Nothing is stored unless the code exchange succeeded.
+pub fn connect(
+    vault: &mut UnlockedVault,
+    http: &http::Http,
+    req: ConnectRequest<'_>,
+    ui: Interaction<'_>,
+) -> Result<ConnectionInfo, ConnectError> {
+    connection::check_name(req.name)?;
+    if connection::exists(vault, req.name) {
+        return Err(OAuthError::NameTaken(req.name.to_string()).into());
+    }
+    let client_id = req
+        .client_id
+        .or_else(|| req.provider.client_id.clone())
+        .ok_or_else(|| {
+            OAuthError::Missing(format!(
+                "provider `{}` has no default client id: give --client-id",
+                req.provider.name
+            ))
+        })?;
+    let scopes = if req.scopes.is_empty() {
+        req.provider.default_scopes.clone()
+    } else {
+        req.scopes
+    };
+    let client = Client {
+        provider: req.provider,
+        client_id: client_id.clone(),
+        client_secret: req.client_secret,
+    };
+    let tokens = client.authorize(http, &scopes, ui)?;
+    let now = connection::now();
+    let mut conn = Connection {
+        info: ConnectionInfo {
+            name: req.name.to_string(),
+            provider: req.provider.clone(),
+            client_id,
+            scopes: tokens.scopes.clone().unwrap_or(scopes),
+            token_type: tokens.token_type.clone(),
+            issued_at: now,
+            expires_at: tokens.expires_in.map(|d| now + d.as_secs()),
+            created_at: now,
+            has_refresh_token: tokens.refresh_token.is_some(),
+            has_client_secret: client.client_secret.is_some(),
+            check: Default::default(),
+            check_error: None,
+            status: Status::Active,
+        },
+        secrets: Secrets {
+            access_token: tokens.access_token.expose_secret().to_string(),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|r| r.expose_secret().to_string()),
+            client_secret: client
+                .client_secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_string()),
+        },
+    };
+    connection::save(vault, &conn)?;
+    tracing::info!(connection = req.name, provider = %req.provider.name, "connected");
+    match check(http, &conn) {
+        Ok(meta) => conn.info.check = meta,
+        Err(e) => {
+            tracing::warn!(connection = req.name, error = %e, "connection check failed");
+            conn.info.check_error = Some(e.to_string());
+        }
+    }
+    connection::save(vault, &conn)?;
+    Ok(conn.info.clone())
+}
+
+/// How a disconnect ended.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Disconnected {
+    /// Revoked at the provider and deleted.
+    Revoked,
+    /// The provider has no revocation: deleted locally only.
+    NoRevocation,
+    /// Forgotten locally without revoking (`--force`); the tokens may still be live.
+    Forgotten,
+    /// The provider could not be reached: kept as "revocation pending".
+    Pending(String),
+}
+
+/// Disconnects: revoke at the provider, then delete. If the provider cannot be reached (or
+/// answers 5xx) the connection is kept as "revocation pending" for a later retry;
+/// `force` forgets it locally anyway.
+pub fn disconnect(
+    vault: &mut UnlockedVault,
+    http: &http::Http,
+    name: &str,
+    force: bool,
+) -> Result<Disconnected, ConnectError> {
+    let mut conn = connection::load(vault, name)?;
+    match revoke(http, &conn) {
+        Ok(revoked) => {
+            connection::remove(vault, name)?;
+            tracing::info!(connection = name, revoked, "disconnected");
+            Ok(if revoked {
+                Disconnected::Revoked
+            } else {
+                Disconnected::NoRevocation
+            })
+        }
+        Err(_) if force => {
+            connection::remove(vault, name)?;
+            tracing::warn!(connection = name, "forgotten without revocation");
+            Ok(Disconnected::Forgotten)
+        }
+        Err(e) if e.is_transient() => {
+            let why = e.to_string();
+            conn.info.status = match conn.info.status {
+                Status::RevocationPending {
+                    since, attempts, ..
+                } => Status::RevocationPending {
+                    since,
+                    attempts: attempts + 1,
+                    last_error: why.clone(),
+                },
+                Status::Active => Status::RevocationPending {
+                    since: connection::now(),
+                    attempts: 1,
+                    last_error: why.clone(),
+                },
+            };
+            connection::save(vault, &conn)?;
+            tracing::warn!(connection = name, error = %why, "revocation pending");
+            Ok(Disconnected::Pending(why))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Retries every pending revocation; returns the names now gone.
+pub fn retry_pending(
+    vault: &mut UnlockedVault,
+    http: &http::Http,
+) -> Result<Vec<String>, VaultError> {
+    let mut done = Vec::new();
+    for name in connection::names(vault) {
+        let pending = matches!(
+            connection::load(vault, &name)?.info.status,
+            Status::RevocationPending { .. }
+        );
+        if pending {
+            if let Ok(Disconnected::Revoked | Disconnected::NoRevocation) =
+                disconnect(vault, http, &name, false)
+            {
+                done.push(name);
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Opens `url` in the system browser: `$BROWSER` if set (the Unix convention: a command,
+/// or `:`-separated commands, `%s` replaced by the URL or the URL appended), else the
+/// platform opener. The browser is never waited for beyond its start.
+pub fn open_browser(url: &str) -> Result<(), String> {
+    if let Ok(b) = std::env::var("BROWSER") {
+        let mut last = String::from("$BROWSER is empty");
+        for cmd in b.split(':').filter(|c| !c.trim().is_empty()) {
+            let mut parts: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+            if parts.iter().any(|p| p.contains("%s")) {
+                for p in &mut parts {
+                    *p = p.replace("%s", url);
+                }
+            } else {
+                parts.push(url.to_string());
+            }
+            match std::process::Command::new(&parts[0])
+                .args(&parts[1..])
+                .stdin(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => last = format!("`{}`: {e}", parts[0]),
+            }
+        }
+        return Err(last);
+    }
+    let (prog, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
+        ("open", vec![url])
+    } else if cfg!(windows) {
+        ("rundll32", vec!["url.dll,FileProtocolHandler", url])
+    } else {
+        ("xdg-open", vec![url])
+    };
+    std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("`{prog}`: {e}"))
+}
