@@ -2,6 +2,8 @@
 //! against the real Secret Service; run them under `tests/keyring-session.sh`.
 #![allow(dead_code)]
 
+pub mod oauth;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -38,7 +40,7 @@ impl Env {
             .subsec_nanos();
         Self {
             home: tempfile::tempdir().unwrap(),
-            profile: format!("cli-{tag}-{}-{nanos}", std::process::id()),
+            profile: format!("{tag}-{:x}", nanos ^ (std::process::id() << 8)),
         }
     }
 
@@ -48,7 +50,10 @@ impl Env {
             .env("TOKEN_WALLET_PROFILE", &self.profile)
             .env("TOKEN_WALLET_CHUNK_SIZE", CAP.to_string())
             .env("TOKEN_WALLET_KEYSTORE_TIMEOUT", "10")
-            .env("TOKEN_WALLET_LOG", "trace")
+            .env(
+                "TOKEN_WALLET_LOG",
+                "token_wallet_core=trace,token_wallet=trace,debug",
+            )
             .env_remove("TOKEN_WALLET_FAULT_PAUSE_AT");
         c
     }

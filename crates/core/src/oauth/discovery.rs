@@ -53,13 +53,14 @@ pub(crate) fn discover(http: &Http, url: &str) -> Result<Endpoints, OAuthError> 
         )));
     }
     let check = |what: &str, s: &str| -> Result<String, OAuthError> {
-        let u = endpoint_url("discovery", what, s)?;
+        let u = Url::parse(s).map_err(|_| bad(format!("its {what} is not a URL")))?;
         if origin(&u) != home {
             return Err(bad(format!(
                 "its {what} is on another host ({}), not the issuer's ({home}); refusing to send anything there",
                 origin(&u)
             )));
         }
+        endpoint_url("discovery", what, s)?;
         Ok(s.to_string())
     };
     if let Some(m) = &doc.code_challenge_methods_supported {

@@ -1,0 +1,458 @@
+//! Connect and disconnect through the CLI against a real OAuth server (oidc-provider set
+//! up like Pleo) with the record in the real Secret Service; hostile and broken answers;
+//! no token, code or secret in any output.
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use std::path::PathBuf;
+use std::process::Output;
+use token_wallet_core::connection;
+use token_wallet_core::Passphrase;
+
+const PASS: &str = "oauth-test-passphrase";
+
+struct World {
+    env: Env,
+    server: OAuthServer,
+    pass_file: PathBuf,
+    providers: PathBuf,
+}
+
+impl World {
+    fn new(tag: &str) -> Self {
+        let env = Env::new(tag);
+        let server = OAuthServer::start(60);
+        let pass_file = env.pass_file("pass", PASS);
+        let mut args = vec!["init", "--passphrase-file", path_str(&pass_file)];
+        args.extend_from_slice(WEAK_INIT);
+        let o = env.run(&args, "");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let providers = env.home.path().join("providers.toml");
+        let w = Self {
+            env,
+            server,
+            pass_file,
+            providers,
+        };
+        // tw-pinned is registered with exactly this redirect, as Pleo registers them.
+        w.write_providers(8976);
+        w
+    }
+
+    fn write_providers(&self, pinned_port: u16) {
+        let i = &self.server.issuer;
+        let mut t = format!(
+            r#"
+[providers.local]
+display_name = "Local OIDC"
+discovery = "{i}/.well-known/openid-configuration"
+client_id = "tw-public"
+scopes = ["offline_access", "users:read", "export-jobs:read"]
+
+[providers.local-pleo]
+display_name = "Local Pleo"
+authorize_url = "{i}/oauth/authorize"
+token_url = "{i}/oauth/token"
+api_base = "{i}"
+revocation = "pleo"
+check = "pleo"
+redirect = "http://localhost:{pinned_port}/callback"
+client_id = "tw-pinned"
+scopes = ["offline_access", "users:read"]
+
+[providers.local-confidential]
+discovery = "{i}/.well-known/openid-configuration"
+client_auth = "client_secret_basic"
+client_id = "tw-confidential"
+check = "none"
+scopes = ["offline_access", "users:read"]
+
+[providers.unreachable-revocation]
+authorize_url = "{i}/oauth/authorize"
+token_url = "{i}/oauth/token"
+revocation_url = "{i}/_bad/500/token"
+client_id = "tw-public"
+scopes = ["offline_access", "users:read"]
+
+[providers.hostile-discovery]
+discovery = "{i}/_bad/discovery/.well-known/openid-configuration"
+client_id = "tw-public"
+"#
+        );
+        for mode in ["500", "html", "invalid-json", "huge", "no-access-token"] {
+            t.push_str(&format!(
+                "\n[providers.bad-{mode}]\nauthorize_url = \"{i}/oauth/authorize\"\ntoken_url = \"{i}/_bad/{mode}/token\"\nclient_id = \"tw-public\"\nscopes = [\"users:read\"]\n"
+            ));
+        }
+        std::fs::write(&self.providers, t).unwrap();
+    }
+
+    fn cli(&self, args: &[&str], extra_env: &[(&str, &str)], stdin: &str) -> Output {
+        let mut full: Vec<&str> = vec!["--providers", path_str(&self.providers)];
+        full.extend_from_slice(args);
+        let mut c = self.env.cmd();
+        c.args(&full)
+            .env("BROWSER", browser())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        record(&String::from_utf8_lossy(&out.stdout));
+        record(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn connect(
+        &self,
+        name: &str,
+        provider: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stdin: &str,
+    ) -> Output {
+        let mut args = vec![
+            "connect",
+            name,
+            "--provider",
+            provider,
+            "--passphrase-file",
+            path_str(&self.pass_file),
+        ];
+        if !extra.contains(&"--timeout") {
+            args.extend_from_slice(&["--timeout", "20"]);
+        }
+        args.extend_from_slice(extra);
+        self.cli(&args, env, stdin)
+    }
+
+    /// The stored tokens, read through core (as the test, not the CLI).
+    fn tokens(&self, name: &str) -> (String, Option<String>) {
+        let mut v = self
+            .env
+            .vault()
+            .unlock(&Passphrase::new(PASS.into()).unwrap())
+            .unwrap();
+        let c = connection::load(&mut v, name).unwrap();
+        (
+            c.secrets.access_token.clone(),
+            c.secrets.refresh_token.clone(),
+        )
+    }
+
+    fn connection_count(&self) -> usize {
+        let v = self
+            .env
+            .vault()
+            .unlock(&Passphrase::new(PASS.into()).unwrap())
+            .unwrap();
+        connection::names(&v).len()
+    }
+}
+
+fn assert_secrets_absent(secrets: &[&str]) {
+    let t = TRANSCRIPT.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for s in secrets {
+        assert!(s.len() >= 8);
+        assert!(
+            !t.contains(s),
+            "a secret (`{}…`) appeared in CLI output",
+            &s[..6]
+        );
+    }
+}
+
+#[test]
+fn connect_list_show_disconnect_with_discovery() {
+    let w = World::new("oauth-main");
+    let o = w.connect("main", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("connected `main` to Local OIDC"));
+
+    let o = w.cli(
+        &[
+            "list",
+            "--json",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let c = &list[0];
+    assert_eq!(c["name"], "main");
+    assert_eq!(c["status"]["state"], "active");
+    assert_eq!(c["has_refresh_token"], true);
+    assert!(c["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "users:read"));
+    assert!(c["expires_at"].as_u64().unwrap() > connection::now());
+
+    let (access, refresh) = w.tokens("main");
+    let refresh = refresh.expect("a refresh token");
+    assert!(w.server.active(&access));
+    assert!(w.server.active(&refresh));
+
+    let o = w.cli(
+        &["show", "main", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("held (never exported)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let before_disconnect = w.env.vault().keystore().raw_count().unwrap().unwrap();
+    let o = w.cli(
+        &[
+            "disconnect",
+            "main",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("revoked at the provider"));
+    assert!(
+        !w.server.active(&access),
+        "access token still active after disconnect"
+    );
+    assert!(
+        !w.server.active(&refresh),
+        "refresh token still active after disconnect"
+    );
+    assert_eq!(w.connection_count(), 0);
+    // The record is gone from the keystore: header + index only.
+    let after = w.env.vault().keystore().raw_count().unwrap().unwrap();
+    assert_eq!(after, 2, "before disconnect: {before_disconnect}");
+    assert_secrets_absent(&[&access, &refresh, PASS]);
+    w.env.wipe();
+}
+
+#[test]
+fn pleo_style_pinned_redirect_check_and_installation_revoke() {
+    let w = World::new("oauth-pleo");
+    let o = w.connect(
+        "pleo",
+        "local-pleo",
+        &[],
+        &[("BROWSER_TAMPER", "stray")],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("subjectURN = urn:pleo:company:"), "{s}");
+    assert!(s.contains("applicationName = "), "{s}");
+    let (access, refresh) = w.tokens("pleo");
+    let o = w.cli(
+        &[
+            "disconnect",
+            "pleo",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!w.server.active(&access));
+    assert!(!w.server.active(refresh.as_deref().unwrap()));
+    assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
+    w.env.wipe();
+}
+
+#[test]
+fn confidential_client_with_secret_from_stdin() {
+    let w = World::new("oauth-conf");
+    let o = w.connect(
+        "conf",
+        "local-confidential",
+        &["--client-secret-stdin"],
+        &[],
+        "tw-confidential-secret\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Pleo advises public clients"));
+    let o = w.cli(
+        &[
+            "show",
+            "conf",
+            "--json",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["has_client_secret"], true);
+    let (access, refresh) = w.tokens("conf");
+    let o = w.cli(
+        &[
+            "disconnect",
+            "conf",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!w.server.active(&access));
+    assert_secrets_absent(&[
+        &access,
+        refresh.as_deref().unwrap(),
+        "tw-confidential-secret",
+    ]);
+    w.env.wipe();
+}
+
+/// Each case: a clear error and nothing stored.
+fn refused(w: &World, provider: &str, extra: &[&str], env: &[(&str, &str)], want: &str) {
+    let before = snapshot(&w.env);
+    let o = w.connect("x", provider, extra, env, "");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{provider} {env:?}: {err}");
+    assert!(
+        err.contains(want),
+        "{provider} {env:?}: wanted `{want}` in:\n{err}"
+    );
+    assert_eq!(
+        before,
+        snapshot(&w.env),
+        "{provider} {env:?}: something was stored"
+    );
+}
+
+#[test]
+fn fail_hostile_and_broken_callbacks() {
+    let w = World::new("oauth-hostile");
+    refused(
+        &w,
+        "local",
+        &[],
+        &[("BROWSER_TAMPER", "state")],
+        "wrong `state`",
+    );
+    refused(
+        &w,
+        "local",
+        &[],
+        &[("BROWSER_TAMPER", "drop-code")],
+        "no authorisation code",
+    );
+    refused(
+        &w,
+        "local",
+        &[],
+        &[("BROWSER_DECISION", "deny")],
+        "refused the sign-in: access_denied",
+    );
+    refused(
+        &w,
+        "local",
+        &["--timeout", "4"],
+        &[("BROWSER_TAMPER", "wrong-path")],
+        "no sign-in came back within 4s",
+    );
+    refused(
+        &w,
+        "local",
+        &["--timeout", "2"],
+        &[("BROWSER", "true")],
+        "no sign-in came back within 2s",
+    );
+    // The pinned port already taken.
+    let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    w.write_providers(busy.local_addr().unwrap().port());
+    refused(&w, "local-pleo", &[], &[], "is in use by another program");
+    w.env.wipe();
+}
+
+#[test]
+fn fail_broken_token_endpoints_and_hostile_discovery() {
+    let w = World::new("oauth-broken");
+    refused(&w, "bad-500", &[], &[], "HTTP 500");
+    refused(&w, "bad-html", &[], &[], "not a valid token response");
+    refused(&w, "bad-invalid-json", &[], &[], "not valid JSON");
+    refused(&w, "bad-huge", &[], &[], "larger than 1 MiB");
+    refused(
+        &w,
+        "bad-no-access-token",
+        &[],
+        &[],
+        "`access_token` is missing",
+    );
+    refused(&w, "hostile-discovery", &[], &[], "on another host");
+    let t = TRANSCRIPT.lock().unwrap().clone();
+    assert!(!t.contains("evil.example/token\""));
+    w.env.wipe();
+}
+
+#[test]
+fn unreachable_revocation_stays_pending_until_forced() {
+    let w = World::new("oauth-pending");
+    let o = w.connect("p", "unreachable-revocation", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (access, _) = w.tokens("p");
+    let o = w.cli(
+        &[
+            "disconnect",
+            "p",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("revocation pending"), "{}", stderr(&o));
+    // The next command retries it (and it fails again): still there, two attempts.
+    let o = w.cli(
+        &["list", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("revocation pending (2 attempts)"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(w.server.active(&access), "nothing was revoked");
+    let o = w.cli(
+        &[
+            "disconnect",
+            "p",
+            "--force",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("may still be live"));
+    assert_eq!(w.connection_count(), 0);
+    w.env.wipe();
+}
