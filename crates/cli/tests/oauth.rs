@@ -7,7 +7,7 @@ mod common;
 use common::oauth::*;
 use common::*;
 use std::path::PathBuf;
-use std::process::Output;
+use std::process::{Command, Output};
 use token_wallet_core::connection;
 use token_wallet_core::Passphrase;
 
@@ -454,5 +454,55 @@ fn unreachable_revocation_stays_pending_until_forced() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("may still be live"));
     assert_eq!(w.connection_count(), 0);
+    w.env.wipe();
+}
+
+#[test]
+fn no_browser_prints_the_link_and_still_waits() {
+    use std::io::{BufRead, BufReader};
+    let w = World::new("oauth-nobrowser");
+    let mut c = w.env.cmd();
+    c.args([
+        "--providers",
+        path_str(&w.providers),
+        "connect",
+        "nb",
+        "--provider",
+        "local",
+        "--no-browser",
+        "--timeout",
+        "20",
+        "--passphrase-file",
+        path_str(&w.pass_file),
+    ])
+    .env("BROWSER", "false") // must not be used
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut link = None;
+    let mut seen = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        if line.trim_start().starts_with("http://127.0.0.1") {
+            link = Some(line.trim().to_string());
+            break;
+        }
+        seen.push_str(&line);
+        line.clear();
+    }
+    let link = link.unwrap_or_else(|| panic!("no link printed: {seen}"));
+    // A person opens the link in a browser of their own.
+    let b = Command::new(browser()).arg(&link).output().unwrap();
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    record(&String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("connected `nb`"));
+    let (access, refresh) = w.tokens("nb");
+    assert!(w.server.active(&access));
+    assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
     w.env.wipe();
 }
