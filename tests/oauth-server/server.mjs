@@ -1,0 +1,662 @@
+// TEST ONLY. A real OAuth 2.0 authorisation server (the npm package `oidc-provider`)
+// configured like Pleo, for Token Wallet's tests. Never use it for anything else: the
+// accounts are whatever name is typed into the login form, the keys are made up at start,
+// and /_test/* and /_bad/* exist only to let tests observe and provoke failures.
+//
+//   PORT=0 ACCESS_TTL=60 REFRESH_TTL=5184000 node tests/oauth-server/server.mjs
+//
+// Prints exactly one line to stdout once listening:
+//   {"issuer":"http://127.0.0.1:<port>","port":<port>}
+// and everything else to stderr. SIGTERM / SIGINT stop it with exit code 0.
+
+import crypto from 'node:crypto';
+import http from 'node:http';
+
+// oidc-provider prints its NOTICE lines with console.info, i.e. to stdout, and it does so
+// while being imported. stdout must carry only the one JSON line above, so every console
+// method is sent to stderr before the package is loaded (hence the dynamic import below).
+const toStderr = (...args) => console.error(...args);
+console.log = toStderr;
+console.info = toStderr;
+console.debug = toStderr;
+const { default: Provider } = await import('oidc-provider');
+
+// ---------------------------------------------------------------------------------------
+// Settings from the environment
+
+function intFromEnv(name, fallback, min) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`server: ${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const PORT = intFromEnv('PORT', 0, 0);
+const ACCESS_TTL = intFromEnv('ACCESS_TTL', 60, 1); // seconds
+// Seconds each refresh token lives from its issue; every rotation issues a new one with a
+// full lifetime. 60 days by default, Pleo's minimum.
+const REFRESH_TTL = intFromEnv('REFRESH_TTL', 60 * 24 * 60 * 60, 1);
+
+// Pleo-style resource scopes, plus the two OpenID ones.
+const RESOURCE_SCOPES = ['users:read', 'export-jobs:read', 'companies:read'];
+const SCOPES = ['openid', 'offline_access', ...RESOURCE_SCOPES];
+
+// The company every test token belongs to (GET /v1/introspect reports it).
+const COMPANY_URN = 'urn:pleo:company:3f6c1e2a-8d4b-4f7a-9c21-5b0e7d9a4c13';
+const APPLICATION_NAME = 'Token Wallet test app';
+
+// Pleo's own paths (auth.pleo.io/oauth/authorize, /oauth/token, /oauth/token/introspect), so
+// a Pleo preset pointed at this server finds the same paths. Pleo has no RFC 7009 endpoint;
+// this server offers one anyway for generic-provider tests.
+const ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  introspection: '/oauth/token/introspect',
+  revocation: '/oauth/token/revoke',
+};
+
+// ---------------------------------------------------------------------------------------
+// Storage: oidc-provider's adapter interface over plain Maps. The package's built-in
+// memory adapter is an LRU capped at 1000 entries for all models together, which a long
+// test run could overflow (tokens would silently vanish). This one never evicts; entries
+// only go when they expire or are destroyed.
+
+const store = new Map(); // key -> { value, expiresAt (ms, 0 = never) }
+
+function storeGet(key) {
+  const entry = store.get(key);
+  if (!entry) return undefined;
+  if (entry.expiresAt && entry.expiresAt <= Date.now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return entry.value;
+}
+
+// Entries are kept 60 s past their expiry (like the built-in adapter's clock tolerance), so
+// a just-expired token is still found and refused as "expired", not as "not found".
+const KEEP_EXPIRED_MS = 60_000;
+
+function storeSet(key, value, expiresInSeconds) {
+  const expiresAt = expiresInSeconds ? Date.now() + expiresInSeconds * 1000 + KEEP_EXPIRED_MS : 0;
+  store.set(key, { value, expiresAt });
+}
+
+class MapAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    storeSet(this.key(id), payload, expiresIn);
+    if (payload.grantId) {
+      // Index of every artifact of a grant, for revokeByGrantId.
+      const indexKey = `grant-index:${payload.grantId}`;
+      const members = storeGet(indexKey) ?? new Set();
+      members.add(this.key(id));
+      storeSet(indexKey, members, 0);
+    }
+    if (this.model === 'Session') storeSet(`session-uid:${payload.uid}`, id, expiresIn);
+    if (payload.userCode) storeSet(`user-code:${payload.userCode}`, id, expiresIn);
+  }
+
+  async find(id) {
+    return storeGet(this.key(id));
+  }
+
+  async findByUid(uid) {
+    const id = storeGet(`session-uid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = storeGet(`user-code:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const payload = storeGet(this.key(id));
+    if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    store.delete(this.key(id));
+  }
+
+  // Deletes this model's artifacts of the grant (oidc-provider calls it once per model).
+  async revokeByGrantId(grantId) {
+    const members = storeGet(`grant-index:${grantId}`);
+    if (!members) return;
+    for (const key of [...members]) {
+      if (key.startsWith(`${this.model}:`)) {
+        store.delete(key);
+        members.delete(key);
+      }
+    }
+    if (members.size === 0) store.delete(`grant-index:${grantId}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Counters for GET /_test/stats, fed by oidc-provider's events.
+
+function freshStats() {
+  return {
+    authorization_code_exchanges: 0,
+    refreshes: 0,
+    refresh_failures: 0,
+    grant_errors: [], // one reason per failed token request
+    revoked_grants: 0,
+    revocations: 0, // successful RFC 7009 revocation requests
+  };
+}
+let stats = freshStats();
+
+// ---------------------------------------------------------------------------------------
+// Small HTTP helpers
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+function sendJson(res, status, body, headers = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendHtml(res, status, title, bodyHtml) {
+  const text = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+${bodyHtml}
+</body></html>
+`;
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+// Reads a request body (at most 1 MiB) as text.
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > 1024 * 1024) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// The bearer token of a request, or undefined.
+function bearerToken(req) {
+  const match = /^Bearer +([^ ]+) *$/i.exec(req.headers.authorization ?? '');
+  return match ? match[1] : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Start listening first: the issuer URL needs the port.
+
+const server = http.createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(PORT, '127.0.0.1', resolve);
+});
+const { port } = server.address();
+const ISSUER = `http://127.0.0.1:${port}`;
+
+// ---------------------------------------------------------------------------------------
+// The provider
+
+// A signing key made at start (used only for ID tokens when `openid` is asked for; access
+// and refresh tokens are opaque).
+const signingJwk = {
+  ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  kid: 'test-key-1',
+  alg: 'RS256',
+  use: 'sig',
+};
+
+const redirectUris = ['http://127.0.0.1/callback', 'http://localhost/callback'];
+
+const provider = new Provider(ISSUER, {
+  adapter: MapAdapter,
+
+  clients: [
+    {
+      // Public native client: PKCE, any loopback port (oidc-provider ignores the port of a
+      // loopback redirect URI for native clients, RFC 8252 §7.3; the path must match).
+      client_id: 'tw-public',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+    },
+    {
+      // Confidential native client, authenticating with HTTP Basic like Pleo's.
+      client_id: 'tw-confidential',
+      client_secret: 'tw-confidential-secret',
+      application_type: 'native',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: redirectUris,
+    },
+    {
+      // Pinned redirect URI, matched exactly (host AND port), as Pleo registers them.
+      // application_type 'web' on purpose: for 'native' clients oidc-provider would ignore
+      // the loopback port, and the point of this client is that only 8976 is accepted.
+      client_id: 'tw-pinned',
+      application_type: 'web',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: ['http://localhost:8976/callback'],
+    },
+    {
+      // Used only by tests to call the introspection endpoint on any client's tokens.
+      client_id: 'tw-introspector',
+      client_secret: 'tw-introspector-secret',
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
+    },
+  ],
+
+  // Every resource scope is declared as a scope the provider knows. Without resource
+  // indicators oidc-provider puts only "known" scopes into codes and tokens; unknown
+  // requested scopes are silently dropped.
+  scopes: SCOPES,
+  claims: { openid: ['sub'] },
+
+  async findAccount(_ctx, sub) {
+    // Any login is an account; its id is what was typed in.
+    return {
+      accountId: sub,
+      async claims() {
+        return { sub };
+      },
+    };
+  },
+
+  jwks: { keys: [signingJwk] },
+  cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
+
+  routes: ROUTES,
+
+  // PKCE for every client (oidc-provider 9 supports only S256, and refuses "plain").
+  pkce: { required: () => true },
+
+  // Refresh tokens always (when the client may use them), not only with offline_access,
+  // and never tied to the browser session.
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  async expiresWithSession() {
+    return false;
+  },
+
+  // Every refresh rotates. Presenting an already rotated (consumed) refresh token revokes
+  // the whole grant: oidc-provider's refresh_token grant does that by itself once rotation
+  // is on ("refresh token already used" -> revoke(grantId)). That is Pleo's rule.
+  rotateRefreshToken: true,
+
+  ttl: {
+    AccessToken: ACCESS_TTL,
+    RefreshToken: REFRESH_TTL,
+    AuthorizationCode: 60,
+    // The grant (the "installation") must outlive every refresh token it rotates through,
+    // so that REFRESH_TTL alone decides when an unused refresh token dies.
+    Grant: Math.max(REFRESH_TTL, 365 * 24 * 60 * 60),
+    Interaction: 10 * 60,
+    Session: 24 * 60 * 60,
+    IdToken: 60 * 60,
+  },
+
+  features: {
+    devInteractions: { enabled: false }, // our own login / consent pages below
+    revocation: { enabled: true }, // RFC 7009
+    introspection: {
+      enabled: true, // RFC 7662
+      // tw-introspector may introspect anybody's tokens; any other client only its own.
+      async allowedPolicy(_ctx, client, token) {
+        return client.clientId === 'tw-introspector' || client.clientId === token.clientId;
+      },
+    },
+  },
+
+  // Errors that cannot go back to the client (bad client_id, unregistered redirect_uri...)
+  // are shown as a plain page with the error code and description only (the default page
+  // loads a remote font and echoes every response parameter).
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Error: ${escapeHtml(out.error)}</title></head>
+<body><h1>Error: ${escapeHtml(out.error)}</h1><p>${escapeHtml(out.error_description ?? '')}</p></body></html>
+`;
+  },
+
+  interactions: {
+    url(_ctx, interaction) {
+      return `/interaction/${interaction.uid}`;
+    },
+  },
+});
+
+provider.on('grant.success', (ctx) => {
+  const grantType = ctx.oidc.params?.grant_type;
+  if (grantType === 'authorization_code') stats.authorization_code_exchanges += 1;
+  if (grantType === 'refresh_token') stats.refreshes += 1;
+});
+provider.on('grant.error', (ctx, err) => {
+  // Every invalid_grant reads the same on the wire ("grant request is invalid"); the real
+  // reason is in error_detail (e.g. "refresh token already used").
+  stats.grant_errors.push(err.error_detail || err.error_description || err.message);
+  if (ctx.oidc?.params?.grant_type === 'refresh_token') stats.refresh_failures += 1;
+});
+provider.on('grant.revoked', () => {
+  stats.revoked_grants += 1;
+});
+provider.on('revocation.success', () => {
+  stats.revocations += 1;
+});
+provider.on('server_error', (_ctx, err) => {
+  console.error('server: oidc-provider server_error:', err);
+});
+
+const providerCallback = provider.callback();
+
+// ---------------------------------------------------------------------------------------
+// Our login and consent pages (plain HTML forms, no JavaScript).
+
+async function interactionPage(req, res, uid) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid) throw new Error('interaction cookie does not match the URL');
+  const { prompt, params } = details;
+  if (prompt.name === 'login') {
+    sendHtml(res, 200, 'Sign in', `
+<p>Client <code>${escapeHtml(params.client_id)}</code> asks you to sign in.</p>
+<form method="post" action="/interaction/${escapeHtml(uid)}/login">
+  <label>Login <input type="text" name="login" value="" autofocus></label>
+  <button type="submit">Sign in</button>
+</form>`);
+    return;
+  }
+  if (prompt.name === 'consent') {
+    const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
+    sendHtml(res, 200, 'Allow access?', `
+<p>Client <code>${escapeHtml(params.client_id)}</code> asks for:</p>
+<ul>${scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>
+<form method="post" action="/interaction/${escapeHtml(uid)}/confirm">
+  <button type="submit" name="decision" value="allow">Allow</button>
+  <button type="submit" name="decision" value="deny">Deny</button>
+</form>`);
+    return;
+  }
+  sendHtml(res, 400, 'Unexpected prompt', `<p>${escapeHtml(prompt.name)}</p>`);
+}
+
+async function interactionLogin(req, res, uid) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid || details.prompt.name !== 'login') throw new Error('not a login step');
+  const form = new URLSearchParams(await readBody(req));
+  const login = (form.get('login') ?? '').trim();
+  if (!login) {
+    sendHtml(res, 400, 'Sign in', '<p>A login is required.</p>');
+    return;
+  }
+  await provider.interactionFinished(req, res, { login: { accountId: login } }, {
+    mergeWithLastSubmission: false,
+  });
+}
+
+async function interactionConfirm(req, res, uid) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.uid !== uid || details.prompt.name !== 'consent') throw new Error('not a consent step');
+  const form = new URLSearchParams(await readBody(req));
+  if (form.get('decision') !== 'allow') {
+    await provider.interactionFinished(req, res, {
+      error: 'access_denied',
+      error_description: 'The user denied access',
+    }, { mergeWithLastSubmission: false });
+    return;
+  }
+
+  const { params, session, prompt } = details;
+  let grant = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+  if (!grant) {
+    grant = new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+  }
+  // Grant every requested scope the server knows (OIDC and resource scopes alike: they are
+  // all declared in `scopes`), so the token's scope is exactly what was asked for.
+  const requested = String(params.scope ?? '').split(' ').filter((s) => SCOPES.includes(s));
+  if (requested.length) grant.addOIDCScope(requested.join(' '));
+  const missing = prompt.details;
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    grant.addResourceScope(indicator, scopes.join(' '));
+  }
+  const grantId = await grant.save();
+  await provider.interactionFinished(req, res, { consent: { grantId } }, {
+    mergeWithLastSubmission: true,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Pleo-like API on the issuer's host.
+
+// The access token of the request if it is active, else answers 401 and returns undefined.
+async function activeAccessToken(req, res) {
+  const value = bearerToken(req);
+  const token = value ? await provider.AccessToken.find(value) : undefined;
+  const grant = token?.grantId ? await provider.Grant.find(token.grantId) : undefined;
+  if (!token || !token.isValid || !grant) {
+    sendJson(res, 401, { error: 'invalid_token', error_description: 'The access token is not active' }, {
+      'WWW-Authenticate': 'Bearer error="invalid_token"',
+    });
+    return undefined;
+  }
+  return token;
+}
+
+async function apiIntrospect(req, res) {
+  const token = await activeAccessToken(req, res);
+  if (!token) return;
+  sendJson(res, 200, {
+    clientId: token.clientId,
+    scope: token.scope ?? '',
+    applicationName: APPLICATION_NAME,
+    subjectURN: COMPANY_URN,
+  });
+}
+
+// DELETE /v1/installations/me: revoke every token of the installation (the grant).
+async function apiUninstall(req, res) {
+  const token = await activeAccessToken(req, res);
+  if (!token) return;
+  const { grantId } = token;
+  await Promise.all([
+    provider.AccessToken.revokeByGrantId(grantId),
+    provider.RefreshToken.revokeByGrantId(grantId),
+    provider.AuthorizationCode.revokeByGrantId(grantId),
+    provider.Grant.adapter.destroy(grantId),
+  ]);
+  stats.revoked_grants += 1;
+  res.writeHead(204);
+  res.end();
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile / broken endpoints for tests.
+
+const slowTimers = new Set();
+
+async function badToken(req, res, mode) {
+  await readBody(req).catch(() => '');
+  switch (mode) {
+    case '500':
+      sendJson(res, 500, { error: 'server_error', error_description: 'Test: the server broke' });
+      return;
+    case 'html':
+      sendHtml(res, 200, 'Maintenance', '<p>We will be back soon.</p>');
+      return;
+    case 'invalid-json': {
+      const text = '{"access_token": "x",';
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    case 'huge': {
+      // 2 MiB of valid JSON: a 2 MiB access token.
+      const prefix = '{"access_token":"';
+      const suffix = '","token_type":"Bearer","expires_in":60}';
+      const text = prefix + 'A'.repeat(2 * 1024 * 1024 - prefix.length - suffix.length) + suffix;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    case 'no-access-token':
+      sendJson(res, 200, { token_type: 'Bearer', expires_in: 60 });
+      return;
+    case 'slow': {
+      // Answers only after 30 s, with a plausible token, so a client without a timeout
+      // would visibly "succeed".
+      const timer = setTimeout(() => {
+        slowTimers.delete(timer);
+        if (!res.destroyed) {
+          sendJson(res, 200, { access_token: 'slow-access-token', token_type: 'Bearer', expires_in: 60 });
+        }
+      }, 30_000);
+      slowTimers.add(timer);
+      res.on('close', () => {
+        clearTimeout(timer);
+        slowTimers.delete(timer);
+      });
+      return;
+    }
+    default:
+      sendJson(res, 404, { error: 'not_found' });
+  }
+}
+
+// A discovery document whose issuer is this server but whose endpoints are elsewhere.
+function badDiscovery(res) {
+  const issuer = `${ISSUER}/_bad/discovery`;
+  sendJson(res, 200, {
+    issuer,
+    authorization_endpoint: 'http://evil.example/authorize',
+    token_endpoint: 'http://evil.example/token',
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+    scopes_supported: SCOPES,
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing: our paths first, everything else to oidc-provider.
+
+async function route(req, res) {
+  const url = new URL(req.url, ISSUER);
+  const path = url.pathname;
+  const method = req.method;
+  let m;
+
+  if (method === 'GET' && (m = /^\/interaction\/([\w-]+)$/.exec(path))) return interactionPage(req, res, m[1]);
+  if (method === 'POST' && (m = /^\/interaction\/([\w-]+)\/login$/.exec(path))) return interactionLogin(req, res, m[1]);
+  if (method === 'POST' && (m = /^\/interaction\/([\w-]+)\/confirm$/.exec(path))) return interactionConfirm(req, res, m[1]);
+
+  if (method === 'GET' && path === '/v1/introspect') return apiIntrospect(req, res);
+  if (method === 'DELETE' && path === '/v1/installations/me') return apiUninstall(req, res);
+
+  // Test-only helpers.
+  if (method === 'GET' && path === '/_test/stats') return sendJson(res, 200, stats);
+  if (method === 'POST' && path === '/_test/reset-stats') {
+    stats = freshStats();
+    return sendJson(res, 200, stats);
+  }
+  if (method === 'POST' && (m = /^\/_bad\/([\w-]+)\/token$/.exec(path))) return badToken(req, res, m[1]);
+  if (method === 'GET' && (path === '/_bad/discovery/.well-known/oauth-authorization-server'
+    || path === '/_bad/discovery/.well-known/openid-configuration')) return badDiscovery(res);
+
+  // RFC 8414 metadata: oidc-provider serves only the OpenID discovery document, which has
+  // the same content; serve it under the RFC 8414 name too.
+  if (method === 'GET' && path === '/.well-known/oauth-authorization-server') {
+    req.url = '/.well-known/openid-configuration';
+  }
+
+  // oidc-provider refuses offline_access unless prompt=consent is also sent (an OpenID
+  // Connect rule it applies to plain OAuth requests too), silently dropping it from the
+  // scope. Our consent page is always shown anyway, so ask for it, and the token's scope
+  // stays exactly what the client requested.
+  if (path === ROUTES.authorization && method === 'GET') {
+    const scope = url.searchParams.get('scope') ?? '';
+    if (scope.split(' ').includes('offline_access') && !url.searchParams.has('prompt')) {
+      url.searchParams.set('prompt', 'consent');
+      req.url = url.pathname + url.search;
+    }
+  }
+
+  return providerCallback(req, res);
+}
+
+server.on('request', (req, res) => {
+  const started = Date.now();
+  const path = req.url.split('?')[0]; // paths only in logs: query strings may carry codes or state
+  res.on('finish', () => {
+    console.error(`server: ${req.method} ${path} -> ${res.statusCode} (${Date.now() - started} ms)`);
+  });
+  route(req, res).catch((err) => {
+    console.error('server: error handling', req.method, path, err);
+    if (!res.headersSent) {
+      sendHtml(res, 400, 'Error', `<p>${escapeHtml(err.message)}</p>`);
+    } else {
+      res.destroy();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Ready: the one stdout line. Then stop cleanly on SIGTERM / SIGINT.
+
+process.stdout.write(`${JSON.stringify({ issuer: ISSUER, port })}\n`);
+
+function shutdown(signal) {
+  console.error(`server: ${signal}, stopping`);
+  for (const timer of slowTimers) clearTimeout(timer);
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
