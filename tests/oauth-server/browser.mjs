@@ -150,6 +150,15 @@ function pageText(html) {
 
 async function deliver(callback) {
   const url = new URL(callback);
+  // TEST ONLY: BROWSER_RECORD=FILE appends the code and state it carried, so the wallet's
+  // tests can search the wallet's output for them.
+  if (process.env.BROWSER_RECORD) {
+    const { appendFileSync } = await import('node:fs');
+    for (const k of ['code', 'state']) {
+      const v = url.searchParams.get(k);
+      if (v) appendFileSync(process.env.BROWSER_RECORD, `${v}\n`);
+    }
+  }
   if (tamper === 'wrong-path') {
     const wrong = new URL('/wrong', url);
     const response = await request(wrong);

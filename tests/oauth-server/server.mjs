@@ -372,12 +372,23 @@ const provider = new Provider(ISSUER, {
   },
 });
 
+// TEST ONLY: every authorization code and PKCE verifier the token endpoint saw, so the
+// wallet's tests can search all of its output for them (GET /_test/secrets).
+const secretsSeen = { codes: [], code_verifiers: [] };
+function noteSecrets(ctx) {
+  const p = ctx.oidc?.params || {};
+  if (p.code) secretsSeen.codes.push(p.code);
+  if (p.code_verifier) secretsSeen.code_verifiers.push(p.code_verifier);
+}
+
 provider.on('grant.success', (ctx) => {
+  noteSecrets(ctx);
   const grantType = ctx.oidc.params?.grant_type;
   if (grantType === 'authorization_code') stats.authorization_code_exchanges += 1;
   if (grantType === 'refresh_token') stats.refreshes += 1;
 });
 provider.on('grant.error', (ctx, err) => {
+  noteSecrets(ctx);
   // Every invalid_grant reads the same on the wire ("grant request is invalid"); the real
   // reason is in error_detail (e.g. "refresh token already used").
   stats.grant_errors.push(err.error_detail || err.error_description || err.message);
@@ -601,6 +612,7 @@ async function route(req, res) {
 
   // Test-only helpers.
   if (method === 'GET' && path === '/_test/stats') return sendJson(res, 200, stats);
+  if (method === 'GET' && path === '/_test/secrets') return sendJson(res, 200, secretsSeen);
   if (method === 'POST' && path === '/_test/reset-stats') {
     stats = freshStats();
     return sendJson(res, 200, stats);

@@ -95,6 +95,10 @@ client_id = "tw-public"
         let mut c = self.env.cmd();
         c.args(&full)
             .env("BROWSER", browser())
+            .env(
+                "BROWSER_RECORD",
+                self.env.home.path().join("browser-record"),
+            )
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -159,6 +163,23 @@ client_id = "tw-public"
             .unlock(&Passphrase::new(PASS.into()).unwrap())
             .unwrap();
         connection::names(&v).len()
+    }
+}
+
+impl World {
+    /// Codes and states the browser delivered, and codes and verifiers the server saw.
+    fn flow_secrets(&self) -> Vec<String> {
+        let mut v = self.server.secrets_seen();
+        if let Ok(text) = std::fs::read_to_string(self.env.home.path().join("browser-record")) {
+            v.extend(text.lines().map(str::to_string));
+        }
+        v
+    }
+
+    fn assert_flow_secrets_absent(&self) {
+        let s = self.flow_secrets();
+        assert!(!s.is_empty(), "the flow recorded its codes");
+        assert_secrets_absent(&s.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
 
@@ -247,6 +268,7 @@ fn connect_list_show_disconnect_with_discovery() {
     let after = w.env.vault().keystore().raw_count().unwrap().unwrap();
     assert_eq!(after, 2, "before disconnect: {before_disconnect}");
     assert_secrets_absent(&[&access, &refresh, PASS]);
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 
@@ -279,6 +301,7 @@ fn pleo_style_pinned_redirect_check_and_installation_revoke() {
     assert!(!w.server.active(&access));
     assert!(!w.server.active(refresh.as_deref().unwrap()));
     assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 
@@ -325,6 +348,7 @@ fn confidential_client_with_secret_from_stdin() {
         refresh.as_deref().unwrap(),
         "tw-confidential-secret",
     ]);
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 
@@ -387,6 +411,7 @@ fn fail_hostile_and_broken_callbacks() {
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     w.write_providers(busy.local_addr().unwrap().port());
     refused(&w, "local-pleo", &[], &[], "is in use by another program");
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 
@@ -407,6 +432,7 @@ fn fail_broken_token_endpoints_and_hostile_discovery() {
     refused(&w, "hostile-discovery", &[], &[], "on another host");
     let t = TRANSCRIPT.lock().unwrap().clone();
     assert!(!t.contains("evil.example/token\""));
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 
@@ -454,6 +480,7 @@ fn unreachable_revocation_stays_pending_until_forced() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("may still be live"));
     assert_eq!(w.connection_count(), 0);
+    w.assert_flow_secrets_absent();
     w.env.wipe();
 }
 

@@ -59,6 +59,20 @@ impl OAuthServer {
         v["active"].as_bool().unwrap()
     }
 
+    /// Every code and PKCE verifier the token endpoint saw.
+    pub fn secrets_seen(&self) -> Vec<String> {
+        let mut resp = ureq::get(format!("{}/_test/secrets", self.issuer))
+            .call()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
+        ["codes", "code_verifiers"]
+            .iter()
+            .flat_map(|k| v[*k].as_array().cloned().unwrap_or_default())
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    }
+
     pub fn stats(&self) -> serde_json::Value {
         let mut resp = ureq::get(format!("{}/_test/stats", self.issuer))
             .call()
