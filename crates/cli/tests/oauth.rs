@@ -90,33 +90,18 @@ client_id = "tw-public"
     }
 
     fn cli(&self, args: &[&str], extra_env: &[(&str, &str)], stdin: &str) -> Output {
-        let mut full: Vec<&str> = vec!["--providers", path_str(&self.providers)];
-        full.extend_from_slice(args);
         let mut c = self.env.cmd();
-        c.args(&full)
+        c.args(["--providers", path_str(&self.providers)])
+            .args(args)
             .env("BROWSER", browser())
             .env(
                 "BROWSER_RECORD",
                 self.env.home.path().join("browser-record"),
-            )
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            );
         for (k, v) in extra_env {
             c.env(k, v);
         }
-        let mut child = c.spawn().unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        record(&String::from_utf8_lossy(&out.stdout));
-        record(&String::from_utf8_lossy(&out.stderr));
-        out
+        run_recorded(&mut c, stdin)
     }
 
     fn connect(

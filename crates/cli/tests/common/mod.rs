@@ -60,24 +60,7 @@ impl Env {
 
     /// Runs the CLI with `stdin` as input; records its output.
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .cmd()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        record(&String::from_utf8_lossy(&out.stdout));
-        record(&String::from_utf8_lossy(&out.stderr));
-        out
+        run_recorded(self.cmd().args(args), stdin)
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -114,6 +97,26 @@ impl Env {
             }
         }
     }
+}
+
+/// Runs `cmd` with `stdin` as input and records everything it prints.
+pub fn run_recorded(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    record(&String::from_utf8_lossy(&out.stdout));
+    record(&String::from_utf8_lossy(&out.stderr));
+    out
 }
 
 pub fn weak_create() -> CreateOptions {

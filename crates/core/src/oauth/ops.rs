@@ -27,35 +27,35 @@ fn build(
     })
 }
 
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+/// A form POST to an RFC 7009 / 7662 endpoint with the client's authentication: HTTP
+/// Basic for a confidential client, `client_id` in the body for a public one.
+fn form_request(
+    c: &Connection,
+    url: &str,
+    pairs: &[(&str, &str)],
+) -> Result<http::Request<Vec<u8>>, OAuthError> {
     let mut f = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         f.append_pair(k, v);
     }
-    f.finish().into_bytes()
-}
-
-/// Client authentication for RFC 7009 / 7662 calls: Basic for a confidential client,
-/// `client_id` in the body for a public one.
-fn client_auth(
-    c: &Connection,
-    b: http::request::Builder,
-    pairs: &mut Vec<(String, String)>,
-) -> http::request::Builder {
+    let mut b = http::Request::post(url)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/x-www-form-urlencoded");
     match (c.info.provider.client_auth, &c.secrets.client_secret) {
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
             let enc =
                 |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let raw = format!("{}:{}", enc(&c.info.client_id), enc(secret));
-            let b64 = base64::engine::general_purpose::STANDARD
-                .encode(zeroize::Zeroizing::new(raw).as_bytes());
-            b.header("Authorization", format!("Basic {b64}"))
+            let raw =
+                zeroize::Zeroizing::new(format!("{}:{}", enc(&c.info.client_id), enc(secret)));
+            let b64 = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
+            b = b.header("Authorization", format!("Basic {b64}"));
         }
         _ => {
-            pairs.push(("client_id".into(), c.info.client_id.clone()));
-            b
+            f.append_pair("client_id", &c.info.client_id);
         }
     }
+    let body = zeroize::Zeroizing::new(f.finish());
+    build("form request", b, body.as_bytes().to_vec())
 }
 
 /// Revokes a connection's tokens at the provider. `Ok(true)`: revoked (or the provider
@@ -103,23 +103,7 @@ pub fn revoke(http: &Http, c: &Connection) -> Result<bool, OAuthError> {
             }
             tokens.push((c.secrets.access_token.as_str(), "access_token"));
             for (token, hint) in tokens {
-                let mut pairs = vec![
-                    ("token".to_string(), token.to_string()),
-                    ("token_type_hint".to_string(), hint.to_string()),
-                ];
-                let b = client_auth(
-                    c,
-                    http::Request::post(url.as_str())
-                        .header("Content-Type", "application/x-www-form-urlencoded"),
-                    &mut pairs,
-                );
-                let body = zeroize::Zeroizing::new(form(
-                    &pairs
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect::<Vec<_>>(),
-                ));
-                let req = build("revocation", b, body.to_vec())?;
+                let req = form_request(c, url, &[("token", token), ("token_type_hint", hint)])?;
                 let status = http
                     .send(req)
                     .map_err(net("the revocation endpoint"))?
@@ -173,59 +157,43 @@ pub fn check(http: &Http, c: &Connection) -> Result<BTreeMap<String, String>, OA
                     ),
                 Vec::new(),
             )?;
-            let resp = http.send(req).map_err(net("the introspect endpoint"))?;
-            if !resp.status().is_success() {
-                return Err(OAuthError::Status {
-                    what: "the introspect endpoint",
-                    status: resp.status().as_u16(),
-                });
-            }
-            let v: serde_json::Value =
-                serde_json::from_slice(resp.body()).map_err(|_| OAuthError::Status {
-                    what: "the introspect endpoint (not JSON)",
-                    status: resp.status().as_u16(),
-                })?;
+            let v = json_answer(http, req, "the introspect endpoint")?;
             Ok(keep_strings(
                 &v,
                 &["clientId", "scope", "applicationName", "subjectURN"],
             ))
         }
         Check::Rfc7662(url) => {
-            let mut pairs = vec![
-                ("token".to_string(), c.secrets.access_token.clone()),
-                ("token_type_hint".to_string(), "access_token".to_string()),
-            ];
-            let b = client_auth(
+            let req = form_request(
                 c,
-                http::Request::post(url.as_str())
-                    .header("Accept", "application/json")
-                    .header("Content-Type", "application/x-www-form-urlencoded"),
-                &mut pairs,
-            );
-            let body = zeroize::Zeroizing::new(form(
-                &pairs
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect::<Vec<_>>(),
-            ));
-            let resp = http
-                .send(build("check", b, body.to_vec())?)
-                .map_err(net("the introspection endpoint"))?;
-            if !resp.status().is_success() {
-                return Err(OAuthError::Status {
-                    what: "the introspection endpoint",
-                    status: resp.status().as_u16(),
-                });
-            }
-            let v: serde_json::Value =
-                serde_json::from_slice(resp.body()).map_err(|_| OAuthError::Status {
-                    what: "the introspection endpoint (not JSON)",
-                    status: resp.status().as_u16(),
-                })?;
+                url,
+                &[
+                    ("token", &c.secrets.access_token),
+                    ("token_type_hint", "access_token"),
+                ],
+            )?;
+            let v = json_answer(http, req, "the introspection endpoint")?;
             Ok(keep_strings(
                 &v,
                 &["active", "scope", "client_id", "sub", "username", "exp"],
             ))
         }
     }
+}
+
+/// Sends `req` and parses a 2xx JSON answer.
+fn json_answer(
+    http: &Http,
+    req: http::Request<Vec<u8>>,
+    what: &'static str,
+) -> Result<serde_json::Value, OAuthError> {
+    let resp = http.send(req).map_err(net(what))?;
+    let status = resp.status().as_u16();
+    if !resp.status().is_success() {
+        return Err(OAuthError::Status { what, status });
+    }
+    serde_json::from_slice(resp.body()).map_err(|_| OAuthError::Status {
+        what: "an endpoint that did not answer JSON",
+        status,
+    })
 }
