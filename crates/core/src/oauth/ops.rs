@@ -86,8 +86,9 @@ pub fn revoke(http: &Http, c: &Connection) -> Result<bool, OAuthError> {
                 .as_u16();
             match status {
                 200..=299 => Ok(true),
-                // The token is no longer valid: there is nothing left to revoke with it.
-                401 => Ok(true),
+                // A 401 means this access token is no longer accepted, not that the
+                // installation is gone: the refresh token may still be live, so this is
+                // not a success (refresh first, or --force).
                 s => Err(OAuthError::Status {
                     what: "the revocation endpoint",
                     status: s,
