@@ -597,6 +597,9 @@ function badDiscovery(res) {
 // ---------------------------------------------------------------------------------------
 // Routing: our paths first, everything else to oidc-provider.
 
+// TEST ONLY: failures injected into the token endpoint (POST /_test/fail-token).
+let failToken = { count: 0, status: 503, retryAfter: null };
+
 async function route(req, res) {
   const url = new URL(req.url, ISSUER);
   const path = url.pathname;
@@ -613,6 +616,25 @@ async function route(req, res) {
   // Test-only helpers.
   if (method === 'GET' && path === '/_test/stats') return sendJson(res, 200, stats);
   if (method === 'GET' && path === '/_test/secrets') return sendJson(res, 200, secretsSeen);
+  // POST /_test/fail-token?count=N&status=S[&retry_after=SECS]: the next N requests to
+  // the token endpoint answer S (e.g. 503) without reaching oidc-provider.
+  if (method === 'POST' && path === '/_test/fail-token') {
+    failToken = {
+      count: Number(url.searchParams.get('count') ?? 1),
+      status: Number(url.searchParams.get('status') ?? 503),
+      retryAfter: url.searchParams.get('retry_after'),
+    };
+    return sendJson(res, 200, failToken);
+  }
+  if (method === 'POST' && path === ROUTES.token && failToken.count > 0) {
+    failToken.count -= 1;
+    stats.injected_failures = (stats.injected_failures ?? 0) + 1;
+    req.resume();
+    const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+    if (failToken.retryAfter) headers['Retry-After'] = failToken.retryAfter;
+    res.writeHead(failToken.status, headers);
+    return res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'injected by the test' }));
+  }
   if (method === 'POST' && path === '/_test/reset-stats') {
     stats = freshStats();
     return sendJson(res, 200, stats);

@@ -2,11 +2,13 @@
 //! and `connection` modules.
 
 use crate::{age, say, Cli};
+use secrecy::ExposeSecret;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use token_wallet_core::connection::{self, ConnectionInfo, Status};
 use token_wallet_core::oauth::{self, http::Http, Disconnected, Interaction, ProviderSpec};
+use token_wallet_core::refresh::Refresher;
 use token_wallet_core::UnlockedVault;
 
 fn specs(cli: &Cli) -> Result<Vec<ProviderSpec>, String> {
@@ -153,6 +155,7 @@ fn status(info: &ConnectionInfo) -> String {
         Status::RevocationPending { attempts, .. } => {
             format!("revocation pending ({attempts} attempts)")
         }
+        Status::NeedsReauthorisation { .. } => "needs re-authorisation".into(),
     }
 }
 
@@ -255,4 +258,59 @@ pub fn disconnect(
         )),
         _ => Ok(()),
     }
+}
+
+pub fn token(
+    r: &Refresher,
+    v: UnlockedVault,
+    name: &str,
+    min_ttl: Duration,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let vault = std::sync::Mutex::new(v);
+    let t = r
+        .access_token(&vault, name, min_ttl)
+        .map_err(|e| e.to_string())?;
+    say(out, t.token.expose_secret())
+}
+
+pub fn refresh(
+    r: &Refresher,
+    v: UnlockedVault,
+    name: Option<&str>,
+    all: bool,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let names = if all {
+        connection::names(&v)
+    } else {
+        // Invariant: clap requires NAME unless --all.
+        vec![name.expect("NAME or --all").to_string()]
+    };
+    let vault = std::sync::Mutex::new(v);
+    let mut failed = 0;
+    for n in &names {
+        match r.force(&vault, n) {
+            Ok(t) => say(
+                out,
+                &format!(
+                    "refreshed `{n}`: new tokens, expiring {}",
+                    t.expires_at
+                        .map(|e| format!(
+                            "in {}",
+                            age(connection::now() - (e.saturating_sub(connection::now())))
+                        ))
+                        .unwrap_or_else(|| "at an unknown time".into())
+                ),
+            )?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} refreshes failed", names.len()));
+    }
+    Ok(())
 }

@@ -178,6 +178,28 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Print an access token for NAME on stdout, refreshing it first if it expires within
+    /// --min-ttl. Never a refresh token.
+    Token {
+        /// Connection name.
+        name: String,
+        /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        min_ttl: Duration,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
+    Refresh {
+        /// Connection name.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every active connection.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Show the vault: id, KDF, key generation and age, records, store.
     Status {
         #[command(flatten)]
@@ -235,6 +257,32 @@ fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
     opts.timeout = Duration::from_secs(cli.keystore_timeout.max(1));
     let vault = open_vault(&profile, &opts, &data_dir).map_err(|e| e.to_string())?;
     Ok((profile, vault))
+}
+
+fn refresher(
+    cli: &Cli,
+    profile: &Profile,
+) -> Result<token_wallet_core::refresh::Refresher, String> {
+    Ok(token_wallet_core::refresh::Refresher::new(
+        token_wallet_core::oauth::http::Http::new(),
+        token_wallet_core::refresh::Policy::default(),
+        profile.data_dir(&base_dir(cli)?),
+    ))
+}
+
+/// `30s`, `5m`, `1h`, or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}` is not a duration like 30s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
 }
 
 fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
@@ -378,6 +426,18 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Disconnect { name, force, pass } => {
             let mut v = unlock(&vault, sources(pass), &mut input)?;
             connections::disconnect(&mut v, name, *force, out)
+        }
+        Command::Token {
+            name,
+            min_ttl,
+            pass,
+        } => {
+            let v = unlock(&vault, sources(pass), &mut input)?;
+            connections::token(&refresher(&cli, &profile)?, v, name, *min_ttl, out)
+        }
+        Command::Refresh { name, all, pass } => {
+            let v = unlock(&vault, sources(pass), &mut input)?;
+            connections::refresh(&refresher(&cli, &profile)?, v, name.as_deref(), *all, out)
         }
         Command::Status {
             pass,

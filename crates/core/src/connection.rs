@@ -24,6 +24,14 @@ pub enum Status {
         /// The last failure.
         last_error: String,
     },
+    /// The provider refused the refresh token (`invalid_grant`), or a refresh was
+    /// interrupted after the provider may have rotated it: sign in again (`connect`).
+    NeedsReauthorisation {
+        /// Since when (Unix seconds).
+        since: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The tokens and client secret of a connection.
@@ -72,6 +80,23 @@ pub struct ConnectionInfo {
     pub check_error: Option<String>,
     /// Status.
     pub status: Status,
+    /// When the tokens were last refreshed (Unix seconds).
+    #[serde(default)]
+    pub last_refresh: Option<u64>,
+    /// Refreshes that failed in a row (reset by a success).
+    #[serde(default)]
+    pub refresh_failures: u32,
+    /// The last refresh failure, if the last attempt failed.
+    #[serde(default)]
+    pub last_refresh_error: Option<String>,
+    /// Set (persisted) before a refresh request is sent and cleared with its result: found
+    /// set by the next refresher, it means a refresher died between the provider's answer
+    /// and the write, so the refresh token may already be rotated away.
+    #[serde(default)]
+    pub refreshing_since: Option<u64>,
+    /// When an access token was last handed out (Unix seconds).
+    #[serde(default)]
+    pub last_export: Option<u64>,
 }
 
 /// A stored connection.

@@ -1,7 +1,8 @@
 //! Crash-test fault points (debug builds only).
 //!
-//! With `TOKEN_WALLET_FAULT_PAUSE_AT=N` set, the process stops after its N-th completed
-//! keystore mutation, prints `token-wallet: fault point N reached` to stderr and waits
+//! With `TOKEN_WALLET_FAULT_PAUSE_AT=N` set, the process stops at its N-th fault point
+//! (one after every completed keystore mutation, and one where a refresh has the
+//! provider's answer but has written nothing yet), prints `token-wallet: fault point N reached` to stderr and waits
 //! forever, so a test can kill it with SIGKILL at exactly that step. Release builds
 //! compile this to nothing.
 

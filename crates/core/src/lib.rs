@@ -14,6 +14,7 @@ pub mod keystore;
 pub mod lock;
 pub mod oauth;
 pub mod profile;
+pub mod refresh;
 pub mod vault;
 
 pub use crypto::{KdfParams, Passphrase};

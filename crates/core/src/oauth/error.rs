@@ -98,11 +98,18 @@ pub enum OAuthError {
 }
 
 impl OAuthError {
+    /// The token endpoint said `invalid_grant`: the refresh token (or code) is dead.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, OAuthError::TokenRefused { error, .. } if error == "invalid_grant")
+    }
+
     /// Whether retrying later may help (network failures and 5xx).
     pub fn is_transient(&self) -> bool {
         match self {
             OAuthError::Network { .. } => true,
-            OAuthError::Status { status, .. } => *status >= 500 || *status == 429,
+            OAuthError::Status { status, .. }
+            | OAuthError::TokenRefused { status, .. }
+            | OAuthError::BadTokenResponse { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
     }

@@ -55,6 +55,7 @@ pub struct Interaction<'a> {
 struct Recorder<'a> {
     http: &'a Http,
     status: Mutex<u16>,
+    retry_after: Mutex<Option<Duration>>,
 }
 
 impl oauth2::SyncHttpClient for Recorder<'_> {
@@ -62,6 +63,13 @@ impl oauth2::SyncHttpClient for Recorder<'_> {
     fn call(&self, r: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
         let resp = self.http.send(r)?;
         *self.status.lock().unwrap_or_else(|p| p.into_inner()) = resp.status().as_u16();
+        // Retry-After in seconds (the HTTP-date form is not used by OAuth servers we know).
+        *self.retry_after.lock().unwrap_or_else(|p| p.into_inner()) = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         Ok(resp)
     }
 }
@@ -204,6 +212,7 @@ impl Client<'_> {
         let rec = Recorder {
             http,
             status: Mutex::new(0),
+            retry_after: Mutex::new(None),
         };
         let token = client
             .exchange_code(AuthorizationCode::new(cb.code.expose_secret().to_string()))
@@ -215,19 +224,28 @@ impl Client<'_> {
         token_set(&token)
     }
 
-    /// Exchanges a refresh token (used by the `refresh` module only).
-    pub fn refresh(&self, http: &Http, refresh_token: &str) -> Result<TokenSet, OAuthError> {
-        let client = self.oauth(None)?;
+    /// Exchanges a refresh token (used by the `refresh` module only). Also returns the
+    /// server's `Retry-After`, if it sent one.
+    pub fn refresh(
+        &self,
+        http: &Http,
+        refresh_token: &str,
+    ) -> (Result<TokenSet, OAuthError>, Option<Duration>) {
+        let client = match self.oauth(None) {
+            Ok(c) => c,
+            Err(e) => return (Err(e), None),
+        };
         let rec = Recorder {
             http,
             status: Mutex::new(0),
+            retry_after: Mutex::new(None),
         };
-        let token = client
+        let result = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
             .request(&rec)
-            .map_err(|e| {
-                map_token_error(e, *rec.status.lock().unwrap_or_else(|p| p.into_inner()))
-            })?;
-        token_set(&token)
+            .map_err(|e| map_token_error(e, *rec.status.lock().unwrap_or_else(|p| p.into_inner())))
+            .and_then(|t| token_set(&t));
+        let retry_after = *rec.retry_after.lock().unwrap_or_else(|p| p.into_inner());
+        (result, retry_after)
     }
 }

@@ -95,6 +95,11 @@ pub fn connect(
             check: Default::default(),
             check_error: None,
             status: Status::Active,
+            last_refresh: None,
+            refresh_failures: 0,
+            last_refresh_error: None,
+            refreshing_since: None,
+            last_export: None,
         },
         secrets: Secrets {
             access_token: tokens.access_token.expose_secret().to_string(),
@@ -170,7 +175,7 @@ pub fn disconnect(
                     attempts: attempts + 1,
                     last_error: why.clone(),
                 },
-                Status::Active => Status::RevocationPending {
+                Status::Active | Status::NeedsReauthorisation { .. } => Status::RevocationPending {
                     since: connection::now(),
                     attempts: 1,
                     last_error: why.clone(),

@@ -1,0 +1,267 @@
+//! Centralised refresh against the real OAuth server (rotating refresh tokens; reuse of
+//! an old one revokes the whole grant): single-flight across threads and processes,
+//! invalid_grant, backoff, and a refresher killed mid-refresh.
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use secrecy::ExposeSecret;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+use token_wallet_core::oauth::http::Http;
+use token_wallet_core::refresh::{Policy, Refresher};
+use token_wallet_core::{connection, Passphrase};
+
+fn post(url: &str) {
+    ureq::post(url).send_empty().unwrap();
+}
+
+/// Connects `name` with access tokens living `ttl` seconds, then waits until the token is
+/// inside its refresh window (half its lifetime for such short tokens).
+fn connected(tag: &str, ttl: u64) -> World {
+    let w = World::with_ttl(tag, ttl);
+    let o = w.connect("r", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    w
+}
+
+fn token_cmd(w: &World) -> Command {
+    let mut c = w.env.cmd();
+    c.args(["token", "r", "--passphrase-file", path_str(&w.pass_file)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn one_refresh_for_200_threads_and_20_processes() {
+    let w = connected("rf-single", 4);
+    std::thread::sleep(Duration::from_millis(2600)); // inside the 2 s window
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+
+    let vault = w
+        .env
+        .vault()
+        .unlock(&Passphrase::new(PASS.into()).unwrap())
+        .unwrap();
+    let vault = Arc::new(Mutex::new(vault));
+    let refresher = Arc::new(Refresher::new(
+        Http::new(),
+        Policy::default(),
+        w.env.data_dir(),
+    ));
+    let start = Arc::new(Barrier::new(201));
+    let threads: Vec<_> = (0..200)
+        .map(|_| {
+            let (vault, refresher, start) = (vault.clone(), refresher.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let t = refresher.access_token(&vault, "r", Duration::ZERO).unwrap();
+                t.token.expose_secret().to_string()
+            })
+        })
+        .collect();
+    let procs: Vec<_> = (0..20).map(|_| token_cmd(&w).spawn().unwrap()).collect();
+    start.wait();
+    let mut tokens: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for p in procs {
+        let out = p.wait_with_output().unwrap();
+        record(&String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tokens.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    let stats = w.server.stats();
+    assert_eq!(
+        stats["refreshes"], 1,
+        "the server saw exactly one refresh: {stats}"
+    );
+    assert_eq!(stats["refresh_failures"], 0, "{stats}");
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1, "every caller got the one new token");
+    assert!(w.server.active(&tokens[0]));
+    let (access, refresh) = w.tokens("r");
+    assert_eq!(access, tokens[0], "the vault holds what was handed out");
+    assert!(w.server.active(refresh.as_deref().unwrap()));
+    assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
+
+    // Again, with 20 processes only, racing each other for the refresh lock.
+    std::thread::sleep(Duration::from_millis(2600));
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+    let procs: Vec<_> = (0..20).map(|_| token_cmd(&w).spawn().unwrap()).collect();
+    let mut tokens: Vec<String> = procs
+        .into_iter()
+        .map(|p| {
+            let out = p.wait_with_output().unwrap();
+            record(&String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success());
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        })
+        .collect();
+    assert_eq!(w.server.stats()["refreshes"], 1);
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 1);
+    assert_ne!(tokens[0], access, "a new token after the second expiry");
+    assert!(w.server.active(&tokens[0]));
+    w.env.wipe();
+}
+
+#[test]
+fn invalid_grant_needs_reauthorisation_after_one_attempt() {
+    let w = connected("rf-invalid", 60);
+    // Someone else uses the refresh token: the server rotates it away from the wallet.
+    let (_, refresh) = w.tokens("r");
+    let body = format!(
+        "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
+        refresh.unwrap()
+    );
+    ureq::post(format!("{}/oauth/token", w.server.issuer))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body.as_bytes())
+        .unwrap();
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+    let o = w.cli(
+        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("needs re-authorisation"),
+        "{}",
+        stderr(&o)
+    );
+    // No retry storm: further requests do not reach the server.
+    for _ in 0..3 {
+        let o = w.cli(
+            &[
+                "token",
+                "r",
+                "--min-ttl",
+                "1h",
+                "--passphrase-file",
+                path_str(&w.pass_file),
+            ],
+            &[],
+            "",
+        );
+        assert!(stderr(&o).contains("needs re-authorisation"));
+    }
+    let stats = w.server.stats();
+    assert_eq!(stats["refresh_failures"], 1, "exactly one attempt: {stats}");
+    let o = w.cli(
+        &["list", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("needs re-authorisation"),
+        "{}",
+        stdout(&o)
+    );
+    w.env.wipe();
+}
+
+#[test]
+fn transient_503_then_success_after_backoff() {
+    let w = connected("rf-backoff", 60);
+    let (old_access, _) = w.tokens("r");
+    post(&format!(
+        "{}/_test/fail-token?count=2&status=503",
+        w.server.issuer
+    ));
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+    let t = Instant::now();
+    let o = w.cli(
+        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Two backoffs: at least 0.5 s + 1 s.
+    assert!(
+        t.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+    let stats = w.server.stats();
+    assert_eq!(stats["injected_failures"], 2, "{stats}");
+    assert_eq!(stats["refreshes"], 1, "{stats}");
+    let (access, _) = w.tokens("r");
+    assert_ne!(access, old_access);
+    assert!(w.server.active(&access));
+    w.env.wipe();
+}
+
+#[test]
+fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
+    use std::io::{BufRead, BufReader};
+    let w = connected("rf-kill", 60);
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+    // Fault point 1: the marker write. 2: the provider answered, nothing written yet.
+    let mut c = w.env.cmd();
+    c.args(["refresh", "r", "--passphrase-file", path_str(&w.pass_file)])
+        .env("TOKEN_WALLET_FAULT_PAUSE_AT", "2")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 && !line.contains("fault point 2") {
+        line.clear();
+    }
+    assert!(
+        line.contains("fault point 2"),
+        "the refresher did not reach the fault point"
+    );
+    child.kill().unwrap(); // SIGKILL while holding the refresh lock
+    child.wait().unwrap();
+    assert_eq!(
+        w.server.stats()["refreshes"],
+        1,
+        "the provider rotated the tokens"
+    );
+    // The next caller is not blocked by the dead process's lock, and does not reuse the
+    // rotated-away refresh token: it reports the connection needs re-authorisation.
+    let t = Instant::now();
+    let o = w.cli(
+        &[
+            "token",
+            "r",
+            "--min-ttl",
+            "1h",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    let stats = w.server.stats();
+    assert_eq!(
+        stats["refresh_failures"], 0,
+        "the old refresh token was not reused: {stats}"
+    );
+    let mut v = w
+        .env
+        .vault()
+        .unlock(&Passphrase::new(PASS.into()).unwrap())
+        .unwrap();
+    let c = connection::load(&mut v, "r").unwrap();
+    assert!(matches!(
+        c.info.status,
+        connection::Status::NeedsReauthorisation { .. }
+    ));
+    w.env.wipe();
+}

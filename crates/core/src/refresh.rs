@@ -1,0 +1,459 @@
+//! The one place tokens are refreshed.
+//!
+//! - **Ahead of expiry**: an access token is refreshed when less than its refresh window
+//!   is left: the larger of 60 s and 10 % of its lifetime, at most half its lifetime (so a
+//!   very short-lived token is not refreshed on every request), or the caller's `min_ttl`.
+//! - **Single-flight in a process**: concurrent callers for one connection share one
+//!   refresh; the others wait for it and read the fresh record.
+//! - **One refresher across processes**: the refresher holds the connection's OS file lock
+//!   (`refresh-<name>.lock` in the data directory) and re-reads the record under it, so a
+//!   process that waited finds the tokens another process already refreshed.
+//! - **Persist before handing out**: the new refresh and access tokens are written to the
+//!   vault (one atomic record write) before any caller gets the new access token; an old
+//!   refresh token is never sent twice.
+//! - **Crash marker**: `refreshing_since` is persisted before the request and cleared with
+//!   its result. A refresher that finds it set knows a previous one died after sending the
+//!   request, when the provider may already have rotated the refresh token: it does not
+//!   reuse the token (reuse can revoke the whole grant) but reports "needs
+//!   re-authorisation".
+//! - **Errors**: `invalid_grant` -> "needs re-authorisation" at once, no retry; network
+//!   errors, 5xx and 429 -> bounded exponential backoff with jitter (429 honours
+//!   `Retry-After`); anything else fails at once. Failures are counted on the record.
+
+use crate::connection::{self, Connection, Status};
+use crate::lock::VaultLock;
+use crate::oauth::{http::Http, Client, OAuthError};
+use crate::vault::{UnlockedVault, VaultError};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// When and how hard to refresh.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Refresh when less than this is left (at least).
+    pub min_window: Duration,
+    /// ... or less than this fraction of the token's lifetime.
+    pub window_fraction: f64,
+    /// Attempts for transient failures (the first included).
+    pub max_attempts: u32,
+    /// First backoff; doubles each attempt, plus up to 50 % jitter.
+    pub base_backoff: Duration,
+    /// Longest single wait (also caps `Retry-After`).
+    pub max_backoff: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            min_window: Duration::from_secs(60),
+            window_fraction: 0.1,
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a token could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The connection must be connected again.
+    #[error(
+        "connection `{name}` needs re-authorisation ({reason}); run `token-wallet connect` again"
+    )]
+    NeedsReauthorisation {
+        /// Connection.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The connection is being disconnected.
+    #[error("connection `{0}` is being disconnected (revocation pending)")]
+    RevocationPending(String),
+    /// No refresh token was issued and the access token is expiring.
+    #[error(
+        "connection `{0}` has no refresh token and its access token is expiring; connect again"
+    )]
+    NoRefreshToken(String),
+    /// The provider failed (after retries, where retrying made sense).
+    #[error("refreshing `{name}` failed: {error}")]
+    Provider {
+        /// Connection.
+        name: String,
+        /// What the provider (or the network) said.
+        error: OAuthError,
+    },
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The refresh lock could not be taken.
+    #[error("could not take the refresh lock: {0}")]
+    Lock(String),
+}
+
+/// An access token handed to a caller.
+pub struct AccessToken {
+    /// The token.
+    pub token: SecretString,
+    /// When it expires (Unix seconds), if known.
+    pub expires_at: Option<u64>,
+    /// Whether this call refreshed it.
+    pub refreshed: bool,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AccessToken(<redacted>, expires_at: {:?})",
+            self.expires_at
+        )
+    }
+}
+
+#[derive(Default)]
+struct Flight {
+    done: Mutex<Option<Result<(), String>>>,
+    cv: Condvar,
+}
+
+/// The refresher of one profile. Share one per process (it is `Sync`).
+pub struct Refresher {
+    http: Http,
+    policy: Policy,
+    lock_dir: PathBuf,
+    flights: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+/// Whether a connection's access token should be refreshed now.
+pub fn needs_refresh(c: &Connection, policy: &Policy, min_ttl: Duration, now: u64) -> bool {
+    let Some(exp) = c.info.expires_at else {
+        return false; // the provider did not say: use it until it is refused
+    };
+    let lifetime = exp.saturating_sub(c.info.issued_at) as f64;
+    let window = (policy.min_window.as_secs_f64())
+        .max(lifetime * policy.window_fraction)
+        .min(lifetime / 2.0)
+        .max(min_ttl.as_secs_f64());
+    (exp as f64 - now as f64) < window
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Refresher {
+    /// A refresher whose lock files live in `data_dir`.
+    pub fn new(http: Http, policy: Policy, data_dir: PathBuf) -> Self {
+        Self {
+            http,
+            policy,
+            lock_dir: data_dir,
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn load(&self, vault: &Mutex<UnlockedVault>, name: &str) -> Result<Connection, RefreshError> {
+        Ok(connection::load(&mut lock(vault), name)?)
+    }
+
+    fn usable(name: &str, c: &Connection) -> Result<(), RefreshError> {
+        match &c.info.status {
+            Status::Active => Ok(()),
+            Status::NeedsReauthorisation { reason, .. } => {
+                Err(RefreshError::NeedsReauthorisation {
+                    name: name.into(),
+                    reason: reason.clone(),
+                })
+            }
+            Status::RevocationPending { .. } => Err(RefreshError::RevocationPending(name.into())),
+        }
+    }
+
+    fn hand_out(c: &Connection, refreshed: bool) -> AccessToken {
+        AccessToken {
+            token: SecretString::from(c.secrets.access_token.clone()),
+            expires_at: c.info.expires_at,
+            refreshed,
+        }
+    }
+
+    /// An access token with at least `min_ttl` left (if the provider can give one),
+    /// refreshing first if needed.
+    pub fn access_token(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &str,
+        min_ttl: Duration,
+    ) -> Result<AccessToken, RefreshError> {
+        let c = self.load(vault, name)?;
+        Self::usable(name, &c)?;
+        if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
+            return Ok(Self::hand_out(&c, false));
+        }
+        self.single_flight(vault, name, min_ttl, false)
+    }
+
+    /// Refreshes now, whatever the expiry (token rotation on demand).
+    pub fn force(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &str,
+    ) -> Result<AccessToken, RefreshError> {
+        let c = self.load(vault, name)?;
+        Self::usable(name, &c)?;
+        self.single_flight(vault, name, Duration::ZERO, true)
+    }
+
+    fn single_flight(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &str,
+        min_ttl: Duration,
+        force: bool,
+    ) -> Result<AccessToken, RefreshError> {
+        let (flight, leader) = {
+            let mut f = lock(&self.flights);
+            match f.get(name) {
+                Some(existing) => (existing.clone(), false),
+                None => {
+                    let fl = Arc::new(Flight::default());
+                    f.insert(name.to_string(), fl.clone());
+                    (fl, true)
+                }
+            }
+        };
+        if leader {
+            let result = self.refresh_locked(vault, name, min_ttl, force);
+            lock(&self.flights).remove(name);
+            *lock(&flight.done) = Some(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+            flight.cv.notify_all();
+            return result;
+        }
+        let mut done = lock(&flight.done);
+        while done.is_none() {
+            done = flight.cv.wait(done).unwrap_or_else(|p| p.into_inner());
+        }
+        let outcome = done.clone();
+        drop(done);
+        // The leader wrote the record before finishing: read what it wrote.
+        let c = self.load(vault, name)?;
+        Self::usable(name, &c)?;
+        match outcome {
+            Some(Ok(())) => Ok(Self::hand_out(&c, false)),
+            Some(Err(e)) => Err(RefreshError::Provider {
+                name: name.into(),
+                error: OAuthError::Missing(e),
+            }),
+            None => unreachable!("loop above waits for Some"),
+        }
+    }
+
+    fn save(&self, vault: &Mutex<UnlockedVault>, c: &Connection) -> Result<(), RefreshError> {
+        Ok(connection::save(&mut lock(vault), c)?)
+    }
+
+    fn refresh_locked(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &str,
+        min_ttl: Duration,
+        force: bool,
+    ) -> Result<AccessToken, RefreshError> {
+        connection::check_name(name)?;
+        let path = self.lock_dir.join(format!("refresh-{name}.lock"));
+        let _file_lock =
+            VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
+        // Another process may have refreshed while we waited for the lock.
+        let mut c = self.load(vault, name)?;
+        Self::usable(name, &c)?;
+        if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
+            return Ok(Self::hand_out(&c, false));
+        }
+        if c.info.refreshing_since.is_some() {
+            let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
+            tracing::warn!(connection = name, "{reason}");
+            c.info.refreshing_since = None;
+            c.info.status = Status::NeedsReauthorisation {
+                since: connection::now(),
+                reason: reason.clone(),
+            };
+            self.save(vault, &c)?;
+            return Err(RefreshError::NeedsReauthorisation {
+                name: name.into(),
+                reason,
+            });
+        }
+        let Some(refresh_token) = c.secrets.refresh_token.clone().map(zeroize::Zeroizing::new)
+        else {
+            return Err(RefreshError::NoRefreshToken(name.into()));
+        };
+        c.info.refreshing_since = Some(connection::now());
+        self.save(vault, &c)?;
+        let client = Client {
+            provider: &c.info.provider,
+            client_id: c.info.client_id.clone(),
+            client_secret: c.secrets.client_secret.clone().map(SecretString::from),
+        };
+        let mut attempt = 1;
+        let outcome = loop {
+            let (result, retry_after) = client.refresh(&self.http, &refresh_token);
+            // Crash tests stop here: the provider has answered, nothing is written yet.
+            crate::fault::point();
+            match result {
+                Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
+                    let wait = self.backoff(attempt, retry_after);
+                    tracing::info!(connection = name, attempt, error = %e, wait_ms = wait.as_millis() as u64, "refresh failed; retrying");
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        c.info.refreshing_since = None;
+        match outcome {
+            Ok(t) => {
+                let now = connection::now();
+                c.secrets.access_token = t.access_token.expose_secret().to_string();
+                if let Some(r) = &t.refresh_token {
+                    c.secrets.refresh_token = Some(r.expose_secret().to_string());
+                }
+                c.info.issued_at = now;
+                c.info.expires_at = t.expires_in.map(|d| now + d.as_secs());
+                if let Some(s) = t.scopes {
+                    c.info.scopes = s;
+                }
+                c.info.last_refresh = Some(now);
+                c.info.refresh_failures = 0;
+                c.info.last_refresh_error = None;
+                // Persisted before anyone gets the new access token.
+                self.save(vault, &c)?;
+                tracing::info!(connection = name, attempts = attempt, "refreshed");
+                Ok(Self::hand_out(&c, true))
+            }
+            Err(e) if e.is_invalid_grant() => {
+                let reason = e.to_string();
+                c.info.status = Status::NeedsReauthorisation {
+                    since: connection::now(),
+                    reason: reason.clone(),
+                };
+                c.info.refresh_failures += 1;
+                c.info.last_refresh_error = Some(reason.clone());
+                self.save(vault, &c)?;
+                tracing::warn!(
+                    connection = name,
+                    "refresh token refused: needs re-authorisation"
+                );
+                Err(RefreshError::NeedsReauthorisation {
+                    name: name.into(),
+                    reason,
+                })
+            }
+            Err(e) => {
+                c.info.refresh_failures += 1;
+                c.info.last_refresh_error = Some(e.to_string());
+                self.save(vault, &c)?;
+                tracing::warn!(connection = name, error = %e, attempts = attempt, "refresh failed");
+                Err(RefreshError::Provider {
+                    name: name.into(),
+                    error: e,
+                })
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(r) = retry_after {
+            return r.min(self.policy.max_backoff);
+        }
+        let base = self
+            .policy
+            .base_backoff
+            .saturating_mul(1 << (attempt - 1).min(16));
+        let jitter = u64::from_le_bytes(crate::crypto::hazmat::random::<8>()) % 1000;
+        let with_jitter = base + base.mul_f64(jitter as f64 / 2000.0);
+        with_jitter.min(self.policy.max_backoff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::{ConnectionInfo, Secrets};
+    use crate::oauth::presets;
+
+    fn conn(issued: u64, expires: Option<u64>) -> Connection {
+        Connection {
+            info: ConnectionInfo {
+                name: "c".into(),
+                provider: presets().remove(0),
+                client_id: "id".into(),
+                scopes: vec![],
+                token_type: "Bearer".into(),
+                issued_at: issued,
+                expires_at: expires,
+                created_at: issued,
+                has_refresh_token: true,
+                has_client_secret: false,
+                check: Default::default(),
+                check_error: None,
+                status: Status::Active,
+                last_refresh: None,
+                refresh_failures: 0,
+                last_refresh_error: None,
+                refreshing_since: None,
+                last_export: None,
+            },
+            secrets: Secrets::default(),
+        }
+    }
+
+    #[test]
+    fn refresh_window() {
+        let p = Policy::default();
+        // 10-minute token: window 60 s.
+        let c = conn(1000, Some(1600));
+        assert!(!needs_refresh(&c, &p, Duration::ZERO, 1539));
+        assert!(needs_refresh(&c, &p, Duration::ZERO, 1541));
+        // 2-hour token: window 10 % = 720 s.
+        let c = conn(0, Some(7200));
+        assert!(!needs_refresh(&c, &p, Duration::ZERO, 6479));
+        assert!(needs_refresh(&c, &p, Duration::ZERO, 6481));
+        // 4-second token: at most half its lifetime.
+        let c = conn(100, Some(104));
+        assert!(!needs_refresh(&c, &p, Duration::ZERO, 101));
+        assert!(needs_refresh(&c, &p, Duration::ZERO, 103));
+        // min_ttl wins when larger.
+        let c = conn(1000, Some(1600));
+        assert!(needs_refresh(&c, &p, Duration::from_secs(300), 1400));
+        // No expiry known: never ahead of time.
+        assert!(!needs_refresh(
+            &conn(0, None),
+            &p,
+            Duration::ZERO,
+            u64::MAX / 2
+        ));
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_honours_retry_after() {
+        let r = Refresher::new(Http::new(), Policy::default(), PathBuf::from("."));
+        for attempt in 1..4u32 {
+            let b = r.backoff(attempt, None);
+            let base = Duration::from_millis(500 * (1 << (attempt - 1)));
+            assert!(b >= base && b <= base.mul_f64(1.5), "{attempt}: {b:?}");
+        }
+        assert_eq!(
+            r.backoff(1, Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            r.backoff(1, Some(Duration::from_secs(3600))),
+            Duration::from_secs(30)
+        );
+    }
+}
