@@ -265,3 +265,123 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     ));
     w.env.wipe();
 }
+
+/// Worker for `reuse_never_happens_over_10000_requests`: run as a child process of the
+/// test binary itself (`TW_HAMMER=1`), it asks for `TW_HAMMER_REQUESTS` tokens from
+/// `TW_HAMMER_THREADS` threads through one refresher and prints how many it got.
+#[test]
+fn hammer_worker() {
+    if std::env::var("TW_HAMMER").is_err() {
+        return;
+    }
+    let home = std::env::var("TOKEN_WALLET_HOME").unwrap();
+    let profile = std::env::var("TOKEN_WALLET_PROFILE").unwrap();
+    let requests: usize = std::env::var("TW_HAMMER_REQUESTS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let threads: usize = std::env::var("TW_HAMMER_THREADS").unwrap().parse().unwrap();
+    let mut o = token_wallet_core::KeystoreOptions::os();
+    o.chunk_cap = CAP;
+    let data_dir = std::path::Path::new(&home).join(&profile);
+    let p = token_wallet_core::Profile::new(&profile).unwrap();
+    let v = token_wallet_core::open_vault(&p, &o, &data_dir).unwrap();
+    let v = Arc::new(Mutex::new(
+        v.unlock(&Passphrase::new(PASS.into()).unwrap()).unwrap(),
+    ));
+    let r = Arc::new(Refresher::new(Http::new(), Policy::default(), data_dir));
+    let per = requests / threads;
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (v, r) = (v.clone(), r.clone());
+            std::thread::spawn(move || {
+                let mut refreshed = 0;
+                for _ in 0..per {
+                    let t = r.access_token(&v, "r", Duration::ZERO).expect("a token");
+                    refreshed += t.refreshed as usize;
+                }
+                refreshed
+            })
+        })
+        .collect();
+    let refreshed: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    println!("HAMMER-DONE {} {refreshed}", per * threads);
+}
+
+#[test]
+fn reuse_never_happens_over_10000_requests() {
+    // 2-second access tokens: a refresh about every second, from whichever process wins.
+    let w = connected("rf-10k", 2);
+    post(&format!("{}/_test/reset-stats", w.server.issuer));
+    let me = std::env::current_exe().unwrap();
+    let t = Instant::now();
+    let procs: Vec<_> = (0..5)
+        .map(|_| {
+            Command::new(&me)
+                .args([
+                    "--exact",
+                    "hammer_worker",
+                    "--nocapture",
+                    "--test-threads",
+                    "1",
+                ])
+                .env("TW_HAMMER", "1")
+                .env("TW_HAMMER_REQUESTS", "2000")
+                .env("TW_HAMMER_THREADS", "4")
+                .env("TOKEN_WALLET_HOME", w.env.home.path())
+                .env("TOKEN_WALLET_PROFILE", &w.env.profile)
+                .env_remove("TOKEN_WALLET_LOG")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut total = 0;
+    let mut refreshed = 0;
+    for p in procs {
+        let out = p.wait_with_output().unwrap();
+        let s = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{s}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = s
+            .lines()
+            .find(|l| l.contains("HAMMER-DONE"))
+            .unwrap_or_else(|| panic!("worker did not finish: {s}"));
+        let line = &line[line.find("HAMMER-DONE").unwrap()..];
+        let mut it = line.split_whitespace().skip(1);
+        total += it.next().unwrap().parse::<usize>().unwrap();
+        refreshed += it.next().unwrap().parse::<usize>().unwrap();
+    }
+    let elapsed = t.elapsed();
+    let stats = w.server.stats();
+    println!("10k: {total} requests in {elapsed:?}, {refreshed} refreshes by the wallet; server: {stats}");
+    assert_eq!(total, 10_000);
+    assert_eq!(
+        stats["refresh_failures"], 0,
+        "no refresh failed (no reuse): {stats}"
+    );
+    assert_eq!(
+        stats["revoked_grants"], 0,
+        "the grant was never revoked: {stats}"
+    );
+    assert_eq!(
+        stats["refreshes"].as_u64().unwrap() as usize,
+        refreshed,
+        "one server refresh per wallet refresh"
+    );
+    assert!(
+        refreshed >= 2,
+        "the run spanned several expiries ({refreshed} refreshes)"
+    );
+    let (access, refresh) = w.tokens("r");
+    assert!(
+        w.server.active(refresh.as_deref().unwrap()),
+        "the grant is alive"
+    );
+    assert!(w.server.active(&access) || elapsed > Duration::from_secs(1));
+    w.env.wipe();
+}
