@@ -1,11 +1,13 @@
 //! `providers`, `connect`, `list`, `show`, `disconnect`: thin calls into core's `oauth`
 //! and `connection` modules.
 
-use crate::{age, say, Cli};
+use crate::{age, audit, say, Cli};
 use secrecy::ExposeSecret;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
 use std::time::Duration;
+use token_wallet_core::audit::{AuditLog, Event};
 use token_wallet_core::connection::{self, ConnectionInfo, Status};
 use token_wallet_core::oauth::{self, http::Http, Disconnected, Interaction, ProviderSpec};
 use token_wallet_core::refresh::Refresher;
@@ -46,12 +48,20 @@ pub struct ConnectArgs<'a> {
 }
 
 /// Retries revocations left pending by earlier disconnects, and says what happened.
-fn retry_pending(v: &mut UnlockedVault, http: &Http) {
+fn retry_pending(v: &mut UnlockedVault, http: &Http, log: &AuditLog) {
     match oauth::retry_pending(v, http) {
         Ok(done) => {
             for n in done {
                 eprintln!(
                     "note: the pending revocation of `{n}` went through; it is now disconnected"
+                );
+                audit(
+                    log,
+                    Some(v),
+                    Event::Disconnected {
+                        connection: n,
+                        how: "revoked".into(),
+                    },
                 );
             }
         }
@@ -63,10 +73,11 @@ pub fn connect(
     cli: &Cli,
     v: &mut UnlockedVault,
     a: ConnectArgs,
+    log: &AuditLog,
     out: &mut impl Write,
 ) -> Result<(), String> {
     let http = Http::new();
-    retry_pending(v, &http);
+    retry_pending(v, &http, log);
     let spec = specs(cli)?
         .into_iter()
         .find(|s| s.name() == a.provider)
@@ -122,6 +133,14 @@ pub fn connect(
         },
     )
     .map_err(|e| e.to_string())?;
+    audit(
+        log,
+        Some(v),
+        Event::Connected {
+            connection: info.name.clone(),
+            provider: info.provider.name.clone(),
+        },
+    );
     say(
         out,
         &format!(
@@ -184,8 +203,13 @@ fn details(i: &ConnectionInfo) -> String {
     s
 }
 
-pub fn list(v: &mut UnlockedVault, json: bool, out: &mut impl Write) -> Result<(), String> {
-    retry_pending(v, &Http::new());
+pub fn list(
+    v: &mut UnlockedVault,
+    json: bool,
+    log: &AuditLog,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    retry_pending(v, &Http::new(), log);
     let all = connection::list(v).map_err(|e| e.to_string())?;
     if json {
         return say(
@@ -226,9 +250,10 @@ pub fn show(
     v: &mut UnlockedVault,
     name: &str,
     json: bool,
+    log: &AuditLog,
     out: &mut impl Write,
 ) -> Result<(), String> {
-    retry_pending(v, &Http::new());
+    retry_pending(v, &Http::new(), log);
     let c = connection::load(v, name).map_err(|e| e.to_string())?;
     if json {
         return say(
@@ -243,10 +268,36 @@ pub fn disconnect(
     v: &mut UnlockedVault,
     name: &str,
     force: bool,
+    log: &AuditLog,
     out: &mut impl Write,
 ) -> Result<(), String> {
     let http = Http::new();
-    match oauth::disconnect(v, &http, name, force).map_err(|e| e.to_string())? {
+    let result = oauth::disconnect(v, &http, name, force).map_err(|e| e.to_string())?;
+    let how = match &result {
+        Disconnected::Revoked => "revoked",
+        Disconnected::NoRevocation => "no_revocation",
+        Disconnected::Forgotten => "forced",
+        Disconnected::Pending(_) => "revocation_pending",
+        _ => "other",
+    };
+    if matches!(result, Disconnected::Revoked) {
+        audit(
+            log,
+            Some(v),
+            Event::Revoked {
+                connection: name.into(),
+            },
+        );
+    }
+    audit(
+        log,
+        Some(v),
+        Event::Disconnected {
+            connection: name.into(),
+            how: how.into(),
+        },
+    );
+    match result {
         Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
         Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
         Disconnected::Forgotten => {
@@ -260,37 +311,62 @@ pub fn disconnect(
     }
 }
 
+/// The process that asked (the CLI's parent), where the OS tells it.
+fn requester() -> (Option<u32>, Option<String>) {
+    #[cfg(unix)]
+    {
+        let pid = std::os::unix::process::parent_id();
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|s| s.trim().to_string());
+        (Some(pid), name)
+    }
+    #[cfg(not(unix))]
+    {
+        (None, None)
+    }
+}
+
 pub fn token(
     r: &Refresher,
-    v: UnlockedVault,
+    vault: &Mutex<UnlockedVault>,
     name: &str,
     min_ttl: Duration,
+    log: &AuditLog,
     out: &mut impl Write,
 ) -> Result<(), String> {
-    let vault = std::sync::Mutex::new(v);
     let t = r
-        .access_token(&vault, name, min_ttl)
+        .access_token(vault, name, min_ttl)
         .map_err(|e| e.to_string())?;
+    let (pid, process) = requester();
+    audit(
+        log,
+        Some(&mut vault.lock().unwrap_or_else(|p| p.into_inner())),
+        Event::Export {
+            connection: name.into(),
+            pid,
+            process,
+        },
+    );
     say(out, t.token.expose_secret())
 }
 
 pub fn refresh(
     r: &Refresher,
-    v: UnlockedVault,
+    vault: &Mutex<UnlockedVault>,
     name: Option<&str>,
     all: bool,
     out: &mut impl Write,
 ) -> Result<(), String> {
     let names = if all {
-        connection::names(&v)
+        connection::names(&vault.lock().unwrap_or_else(|p| p.into_inner()))
     } else {
         // Invariant: clap requires NAME unless --all.
         vec![name.expect("NAME or --all").to_string()]
     };
-    let vault = std::sync::Mutex::new(v);
     let mut failed = 0;
     for n in &names {
-        match r.force(&vault, n) {
+        match r.force(vault, n) {
             Ok(t) => say(
                 out,
                 &format!(

@@ -9,6 +9,7 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use token_wallet_core::audit::{AuditLog, Event};
 use token_wallet_core::{
     keystore, open_vault, CreateOptions, KdfParams, KeystoreOptions, Profile, StoreKind, Vault,
     VaultInfo,
@@ -71,6 +72,15 @@ struct PassArgs {
     /// Read the passphrase from the first line of standard input.
     #[arg(long, conflicts_with = "passphrase_file")]
     passphrase_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check the chain, the MACs and the anchor; report the first broken link.
+    Verify {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,6 +210,17 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Show the audit log (`audit verify` checks it is intact).
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+        /// Only events newer than this (e.g. 30m, 24h).
+        #[arg(long, value_parser = parse_duration)]
+        since: Option<Duration>,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the vault: id, KDF, key generation and age, records, store.
     Status {
         #[command(flatten)]
@@ -259,15 +280,13 @@ fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
     Ok((profile, vault))
 }
 
-fn refresher(
-    cli: &Cli,
-    profile: &Profile,
-) -> Result<token_wallet_core::refresh::Refresher, String> {
-    Ok(token_wallet_core::refresh::Refresher::new(
+fn refresher(data_dir: &std::path::Path) -> token_wallet_core::refresh::Refresher {
+    token_wallet_core::refresh::Refresher::new(
         token_wallet_core::oauth::http::Http::new(),
         token_wallet_core::refresh::Policy::default(),
-        profile.data_dir(&base_dir(cli)?),
-    ))
+        data_dir.to_path_buf(),
+    )
+    .with_audit(AuditLog::new(data_dir))
 }
 
 /// `30s`, `5m`, `1h`, or plain seconds.
@@ -300,6 +319,8 @@ fn run(cli: Cli) -> Result<(), String> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let out = &mut std::io::stdout();
+    let data_dir = profile.data_dir(&base_dir(&cli)?);
+    let log = AuditLog::new(&data_dir);
     match &cli.command {
         Command::Init {
             pass,
@@ -328,7 +349,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 },
                 allow_weak_kdf: *insecure_weak_kdf,
             };
-            let v = vault.create(&p, &opts).map_err(|e| e.to_string())?;
+            let mut v = vault.create(&p, &opts).map_err(|e| e.to_string())?;
+            audit(&log, Some(&mut v), Event::VaultCreated);
+            done(&log, &mut v);
             let info = v.info();
             say(
                 out,
@@ -339,8 +362,9 @@ fn run(cli: Cli) -> Result<(), String> {
             )
         }
         Command::Unlock { pass } => {
-            let v = unlock(&vault, sources(pass), &mut input)?;
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
             let n = v.info().record_count.unwrap_or(0);
+            done(&log, &mut v);
             v.lock();
             say(
                 out,
@@ -356,7 +380,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 file: passphrase_file.as_deref(),
                 stdin: *passphrase_stdin && passphrase_file.is_none(),
             };
-            let mut v = unlock(&vault, src, &mut input)?;
+            let mut v = unlock(&vault, src, &mut input, &log)?;
             let new = passphrase::new(
                 new_passphrase_file.as_deref(),
                 *passphrase_stdin,
@@ -364,13 +388,23 @@ fn run(cli: Cli) -> Result<(), String> {
                 "New passphrase",
             )?;
             v.change_passphrase(&new).map_err(|e| e.to_string())?;
+            audit(&log, Some(&mut v), Event::PassphraseChanged);
+            done(&log, &mut v);
             say(out, "passphrase changed")
         }
         Command::RotateKey { pass } => {
-            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
             let from = v.info().generation;
             v.rotate_data_key().map_err(|e| e.to_string())?;
             let info = v.info();
+            audit(
+                &log,
+                Some(&mut v),
+                Event::DataKeyRotated {
+                    generation: info.generation,
+                },
+            );
+            done(&log, &mut v);
             say(
                 out,
                 &format!(
@@ -391,7 +425,7 @@ fn run(cli: Cli) -> Result<(), String> {
             timeout,
             pass,
         } => {
-            let mut v = unlock(&vault, sources(pass), &mut input)?;
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
             let secret = if *client_secret_stdin {
                 let mut line = String::new();
                 input.read_line(&mut line).map_err(|e| e.to_string())?;
@@ -413,32 +447,109 @@ fn run(cli: Cli) -> Result<(), String> {
                 no_browser: *no_browser,
                 timeout: Duration::from_secs(*timeout),
             };
-            connections::connect(&cli, &mut v, req, out)
+            let r = connections::connect(&cli, &mut v, req, &log, out);
+            done(&log, &mut v);
+            r
         }
         Command::List { json, pass } => {
-            let mut v = unlock(&vault, sources(pass), &mut input)?;
-            connections::list(&mut v, *json, out)
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let r = connections::list(&mut v, *json, &log, out);
+            done(&log, &mut v);
+            r
         }
         Command::Show { name, json, pass } => {
-            let mut v = unlock(&vault, sources(pass), &mut input)?;
-            connections::show(&mut v, name, *json, out)
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let r = connections::show(&mut v, name, *json, &log, out);
+            done(&log, &mut v);
+            r
         }
         Command::Disconnect { name, force, pass } => {
-            let mut v = unlock(&vault, sources(pass), &mut input)?;
-            connections::disconnect(&mut v, name, *force, out)
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let r = connections::disconnect(&mut v, name, *force, &log, out);
+            done(&log, &mut v);
+            r
         }
         Command::Token {
             name,
             min_ttl,
             pass,
         } => {
-            let v = unlock(&vault, sources(pass), &mut input)?;
-            connections::token(&refresher(&cli, &profile)?, v, name, *min_ttl, out)
+            let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
+            let r = connections::token(&refresher(&data_dir), &v, name, *min_ttl, &log, out);
+            done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
+            r
         }
         Command::Refresh { name, all, pass } => {
-            let v = unlock(&vault, sources(pass), &mut input)?;
-            connections::refresh(&refresher(&cli, &profile)?, v, name.as_deref(), *all, out)
+            let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
+            let r = connections::refresh(&refresher(&data_dir), &v, name.as_deref(), *all, out);
+            done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
+            r
         }
+        Command::Audit {
+            action,
+            since,
+            json,
+        } => match action {
+            Some(AuditAction::Verify { pass }) => {
+                let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+                let verdict = log.verify(&mut v).map_err(|e| e.to_string())?;
+                match &verdict.broken {
+                    None => say(
+                        out,
+                        &format!(
+                            "audit log OK: {} lines, {} authenticated, chain and anchor intact ({})",
+                            verdict.lines,
+                            verdict.authenticated,
+                            log.path().display()
+                        ),
+                    ),
+                    Some((line, why)) => Err(format!(
+                        "audit log BROKEN at line {line}: {why} ({})",
+                        log.path().display()
+                    )),
+                }
+            }
+            None => {
+                let lines = log.read().map_err(|e| e.to_string())?;
+                let from =
+                    since.map(|d| token_wallet_core::connection::now().saturating_sub(d.as_secs()));
+                for l in lines.iter().filter(|l| from.is_none_or(|f| l.ts >= f)) {
+                    if *json {
+                        say(out, &serde_json::to_string(l).map_err(|e| e.to_string())?)?;
+                    } else {
+                        let ev = serde_json::to_value(&l.event).map_err(|e| e.to_string())?;
+                        let mut fields: Vec<String> = ev
+                            .as_object()
+                            .map(|o| {
+                                o.iter()
+                                    .filter(|(k, _)| *k != "event")
+                                    .map(|(k, v)| {
+                                        format!(
+                                            "{k}={}",
+                                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        if l.mac.is_none() {
+                            fields.push("(written while locked)".into());
+                        }
+                        say(
+                            out,
+                            &format!(
+                                "{:>6}  {} ago  {:<18} {}",
+                                l.seq,
+                                age(l.ts),
+                                ev["event"].as_str().unwrap_or(""),
+                                fields.join(" ")
+                            ),
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+        },
         Command::Status {
             pass,
             unlock: want,
@@ -446,7 +557,7 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let given = pass.passphrase_file.is_some() || pass.passphrase_stdin;
             let info = if *want || given {
-                unlock(&vault, sources(pass), &mut input)?.info()
+                unlock(&vault, sources(pass), &mut input, &log)?.info()
             } else {
                 vault.info().map_err(|e| e.to_string())?
             };
@@ -465,11 +576,41 @@ fn unlock(
     vault: &Vault,
     src: passphrase::Sources,
     input: &mut impl BufRead,
+    log: &AuditLog,
 ) -> Result<token_wallet_core::UnlockedVault, String> {
     // Say "no vault" before asking for a passphrase.
     vault.info().map_err(|e| e.to_string())?;
     let p = passphrase::current(&src, input)?;
-    vault.unlock(&p).map_err(|e| e.to_string())
+    match vault.unlock(&p) {
+        Ok(mut v) => {
+            audit(log, Some(&mut v), Event::VaultUnlocked);
+            Ok(v)
+        }
+        Err(e) => {
+            if matches!(e, token_wallet_core::VaultError::WrongPassphrase) {
+                audit(log, None, Event::UnlockFailed);
+            }
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Appends to the audit log; a failure to write it is reported, not fatal.
+pub(crate) fn audit(
+    log: &AuditLog,
+    vault: Option<&mut token_wallet_core::UnlockedVault>,
+    e: Event,
+) {
+    if let Err(err) = log.append(e, vault) {
+        eprintln!("warning: could not write the audit log: {err}");
+    }
+}
+
+/// Anchors the audit log's head in the vault at the end of a command.
+fn done(log: &AuditLog, v: &mut token_wallet_core::UnlockedVault) {
+    if let Err(err) = log.anchor(v) {
+        eprintln!("warning: could not anchor the audit log: {err}");
+    }
 }
 
 pub(crate) fn say(out: &mut impl Write, text: &str) -> Result<(), String> {

@@ -72,10 +72,48 @@ fn init_unlock_passwd_rotate_status() {
     );
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["generation"], 2);
-    assert_eq!(j["record_count"], 0);
+    // The audit log's key and anchor; no connections.
+    assert_eq!(j["record_count"], 2);
     assert_eq!(j["store"], "secret-service");
     assert_eq!(j["kdf"]["m_kib"], 1024);
     assert_eq!(j["profile"], env.profile.as_str());
+
+    // The audit log saw it all, verifies, and holds no passphrase.
+    let o = env.run(&["audit"], "");
+    let log = stdout(&o);
+    for e in [
+        "vault_created",
+        "unlock_failed",
+        "vault_unlocked",
+        "passphrase_changed",
+        "data_key_rotated",
+    ] {
+        assert!(log.contains(e), "missing {e} in\n{log}");
+    }
+    assert!(log.contains("(written while locked)"));
+    let o = env.run(
+        &["audit", "verify", "--passphrase-stdin"],
+        &format!("{P3}\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("audit log OK"), "{}", stdout(&o));
+    let file = std::fs::read_to_string(env.data_dir().join("audit.jsonl")).unwrap();
+    for p in [P1, P2, P3] {
+        assert!(!file.contains(p));
+    }
+    // Edit one line: verify names it.
+    let edited = file.replacen("\"generation\":2", "\"generation\":7", 1);
+    std::fs::write(env.data_dir().join("audit.jsonl"), edited).unwrap();
+    let o = env.run(
+        &["audit", "verify", "--passphrase-stdin"],
+        &format!("{P3}\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("audit log BROKEN at line"),
+        "{}",
+        stderr(&o)
+    );
     assert_no_secret_printed(&[P1, P2, P3]);
     env.wipe();
 }

@@ -78,9 +78,32 @@ fn connect_list_show_disconnect_with_discovery() {
         "refresh token still active after disconnect"
     );
     assert_eq!(w.connection_count(), 0);
-    // The record is gone from the keystore: header + index only.
+    // The record is gone from the keystore: header, index and the audit log's key and
+    // anchor records only.
     let after = w.env.vault().keystore().raw_count().unwrap().unwrap();
-    assert_eq!(after, 2, "before disconnect: {before_disconnect}");
+    assert_eq!(after, 4, "before disconnect: {before_disconnect}");
+    assert_eq!(before_disconnect, 5);
+    // The audit log has the story, verifies, and holds no token.
+    let o = w.cli(&["audit", "--json"], &[], "");
+    let log = stdout(&o);
+    for e in ["\"connected\"", "\"revoked\"", "\"disconnected\""] {
+        assert!(log.contains(e), "missing {e} in\n{log}");
+    }
+    let o = w.cli(
+        &[
+            "audit",
+            "verify",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(stdout(&o).contains("audit log OK"), "{}", stderr(&o));
+    let file = std::fs::read_to_string(w.env.data_dir().join("audit.jsonl")).unwrap();
+    for t in [&access, &refresh] {
+        assert!(!file.contains(t.as_str()));
+    }
     assert_secrets_absent(&[&access, &refresh, PASS]);
     w.assert_flow_secrets_absent();
     w.env.wipe();
@@ -168,7 +191,7 @@ fn confidential_client_with_secret_from_stdin() {
 
 /// Each case: a clear error and nothing stored.
 fn refused(w: &World, provider: &str, extra: &[&str], env: &[(&str, &str)], want: &str) {
-    let before = snapshot(&w.env);
+    let before: Vec<String> = snapshot(&w.env).into_keys().collect();
     let o = w.connect("x", provider, extra, env, "");
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{provider} {env:?}: {err}");
@@ -176,9 +199,16 @@ fn refused(w: &World, provider: &str, extra: &[&str], env: &[(&str, &str)], want
         err.contains(want),
         "{provider} {env:?}: wanted `{want}` in:\n{err}"
     );
+    // Nothing stored: no connection, no new keystore entry (the audit anchor record is
+    // rewritten after every command, so only names are compared).
+    assert_eq!(
+        w.connection_count(),
+        0,
+        "{provider} {env:?}: a connection was stored"
+    );
     assert_eq!(
         before,
-        snapshot(&w.env),
+        snapshot(&w.env).into_keys().collect::<Vec<_>>(),
         "{provider} {env:?}: something was stored"
     );
 }

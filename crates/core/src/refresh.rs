@@ -127,6 +127,7 @@ pub struct Refresher {
     policy: Policy,
     lock_dir: PathBuf,
     flights: Mutex<HashMap<String, Arc<Flight>>>,
+    audit: Option<crate::audit::AuditLog>,
 }
 
 /// Whether a connection's access token should be refreshed now.
@@ -154,6 +155,21 @@ impl Refresher {
             policy,
             lock_dir: data_dir,
             flights: Mutex::new(HashMap::new()),
+            audit: None,
+        }
+    }
+
+    /// Sends every refresh outcome to this audit log.
+    pub fn with_audit(mut self, log: crate::audit::AuditLog) -> Self {
+        self.audit = Some(log);
+        self
+    }
+
+    fn audit(&self, vault: &Mutex<UnlockedVault>, event: crate::audit::Event) {
+        if let Some(log) = &self.audit {
+            if let Err(e) = log.append(event, Some(&mut lock(vault))) {
+                tracing::warn!(error = %e, "could not write the audit log");
+            }
         }
     }
 
@@ -283,6 +299,13 @@ impl Refresher {
                 reason: reason.clone(),
             };
             self.save(vault, &c)?;
+            self.audit(
+                vault,
+                crate::audit::Event::RefreshFailed {
+                    connection: name.into(),
+                    class: "interrupted".into(),
+                },
+            );
             return Err(RefreshError::NeedsReauthorisation {
                 name: name.into(),
                 reason,
@@ -333,6 +356,12 @@ impl Refresher {
                 // Persisted before anyone gets the new access token.
                 self.save(vault, &c)?;
                 tracing::info!(connection = name, attempts = attempt, "refreshed");
+                self.audit(
+                    vault,
+                    crate::audit::Event::RefreshOk {
+                        connection: name.into(),
+                    },
+                );
                 Ok(Self::hand_out(&c, true))
             }
             Err(e) if e.is_invalid_grant() => {
@@ -358,6 +387,18 @@ impl Refresher {
                 c.info.last_refresh_error = Some(e.to_string());
                 self.save(vault, &c)?;
                 tracing::warn!(connection = name, error = %e, attempts = attempt, "refresh failed");
+                self.audit(
+                    vault,
+                    crate::audit::Event::RefreshFailed {
+                        connection: name.into(),
+                        class: if e.is_transient() {
+                            "transient"
+                        } else {
+                            "other"
+                        }
+                        .into(),
+                    },
+                );
                 Err(RefreshError::Provider {
                     name: name.into(),
                     error: e,

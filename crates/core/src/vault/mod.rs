@@ -482,7 +482,10 @@ impl UnlockedVault {
 
     /// Deletes what an interrupted rotation left, then clears the header's flag.
     /// The caller holds the lock.
-    fn recover(&mut self) -> Result<(), VaultError> {
+    /// Returns how many unreachable entries the sweep removed. The flag is cleared only
+    /// after the sweep, so a crash during either is finished by the next recovery.
+    fn recover(&mut self) -> Result<usize, VaultError> {
+        let mut swept = 0;
         if let Some(g) = self.header.rotating_to {
             tracing::warn!(
                 generation = g,
@@ -490,17 +493,21 @@ impl UnlockedVault {
             );
             // The rotation never committed: its new-generation entries are garbage.
             self.delete_generation(g)?;
+            swept += self.sweep()?;
             self.header.rotating_to = None;
             self.write_header()?;
         }
         if let Some(g) = self.header.cleanup {
             tracing::info!(generation = g, "deleting the previous data-key generation");
-            // The rotation committed: the old generation's entries are garbage.
+            // The rotation committed: the old generation's entries are garbage, and so is
+            // anything else the header does not reach (e.g. a record a crash left before
+            // its index write).
             self.delete_generation(g)?;
+            swept += self.sweep()?;
             self.header.cleanup = None;
             self.write_header()?;
         }
-        Ok(())
+        Ok(swept)
     }
 
     fn delete_generation(&self, g: u64) -> Result<(), VaultError> {
@@ -683,9 +690,8 @@ impl UnlockedVault {
         self.header = h;
         self.header_raw = raw;
         self.dek = new_dek;
-        // 4. Delete generation g, clear the flag, sweep anything unreachable.
-        self.recover()?;
-        let swept = self.sweep()?;
+        // 4. Delete generation g, sweep anything unreachable, clear the flag.
+        let swept = self.recover()?;
         tracing::info!(
             generation = new_g,
             records = total,

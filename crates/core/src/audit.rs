@@ -1,0 +1,562 @@
+//! The audit log: JSON lines in the profile's data directory, tamper-evident.
+//!
+//! Each line carries its sequence number, the SHA-256 of the previous line's bytes
+//! (`prev`), and, when written by a process with the vault unlocked, an HMAC-SHA256 over
+//! the line under the audit key, a random key kept as a record in the vault (`mac`).
+//! Lines written while the vault is locked (a failed unlock) have no MAC, but the next
+//! MAC'd line covers them through `prev`. After each command the head of the chain (its
+//! sequence number and hash) is anchored in the vault.
+//!
+//! `verify` therefore finds: an edited line (its hash no longer matches the next `prev`,
+//! or its MAC fails), a deleted or reordered line (sequence or `prev` breaks), a rewritten
+//! file (MACs fail without the key, and the anchored head is missing), and a truncated
+//! tail up to the last anchor. It cannot see lines appended after the last anchor being
+//! removed, nor forge-proof lines written while locked until a MAC'd line follows them.
+//!
+//! No token, code, verifier, secret or passphrase is ever an event field: events are a
+//! closed enum of names, counts, classes and process ids.
+
+use crate::lock::VaultLock;
+use crate::vault::{UnlockedVault, VaultError};
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// What happened. Field values are names and classes, never secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A vault was created.
+    VaultCreated,
+    /// The vault was unlocked.
+    VaultUnlocked,
+    /// A wrong passphrase was given.
+    UnlockFailed,
+    /// The vault was locked.
+    VaultLocked,
+    /// The passphrase was changed.
+    PassphraseChanged,
+    /// The data key was rotated.
+    DataKeyRotated {
+        /// New generation.
+        generation: u64,
+    },
+    /// A connection was made.
+    Connected {
+        /// Connection.
+        connection: String,
+        /// Provider.
+        provider: String,
+    },
+    /// Tokens were refreshed.
+    RefreshOk {
+        /// Connection.
+        connection: String,
+    },
+    /// A refresh failed.
+    RefreshFailed {
+        /// Connection.
+        connection: String,
+        /// `invalid_grant`, `interrupted`, `transient`, `other`.
+        class: String,
+    },
+    /// An access token was handed out.
+    Export {
+        /// Connection.
+        connection: String,
+        /// Requesting process id, where known.
+        pid: Option<u32>,
+        /// Requesting process name, where known.
+        process: Option<String>,
+    },
+    /// Tokens were revoked at the provider.
+    Revoked {
+        /// Connection.
+        connection: String,
+    },
+    /// A connection was removed (`revoked`, `no_revocation`, `forced`) or kept pending.
+    Disconnected {
+        /// Connection.
+        connection: String,
+        /// How.
+        how: String,
+    },
+    /// A connection was pruned.
+    Pruned {
+        /// Connection.
+        connection: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One line of the log.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Line {
+    /// 1, 2, 3, ...
+    pub seq: u64,
+    /// Unix seconds.
+    pub ts: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+    /// Hex SHA-256 of the previous line's bytes ("" for the first).
+    pub prev: String,
+    /// Hex HMAC-SHA256 under the audit key, if the vault was unlocked.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mac: Option<String>,
+}
+
+/// Errors of the audit log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// Reading or writing the file failed.
+    #[error("audit log {path}: {err}")]
+    Io {
+        /// File.
+        path: String,
+        /// OS error.
+        err: std::io::Error,
+    },
+    /// The vault failed (audit key or anchor).
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// What `verify` found.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines with a valid MAC.
+    pub authenticated: u64,
+    /// The first broken link, if any: (line number, what is wrong).
+    pub broken: Option<(u64, String)>,
+}
+
+const KEY_RECORD: &str = "audit.key";
+const ANCHOR_RECORD: &str = "audit.anchor";
+
+#[derive(Serialize, Deserialize)]
+struct Anchor {
+    seq: u64,
+    hash: String,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The audit log of one profile.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    /// The audit key, once read from the vault (it never changes).
+    key: std::sync::Mutex<Option<zeroize::Zeroizing<Vec<u8>>>>,
+}
+
+fn now() -> u64 {
+    crate::connection::now()
+}
+
+impl AuditLog {
+    /// The log in `data_dir`.
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            path: data_dir.join("audit.jsonl"),
+            key: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Its file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, err: std::io::Error) -> AuditError {
+        AuditError::Io {
+            path: self.path.display().to_string(),
+            err,
+        }
+    }
+
+    /// The audit key (cached), created in the vault on first use.
+    fn key(&self, vault: &mut UnlockedVault) -> Result<zeroize::Zeroizing<Vec<u8>>, AuditError> {
+        let mut cache = self.key.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = &*cache {
+            return Ok(k.clone());
+        }
+        let k = Self::load_key(vault)?;
+        *cache = Some(k.clone());
+        Ok(k)
+    }
+
+    fn load_key(vault: &mut UnlockedVault) -> Result<zeroize::Zeroizing<Vec<u8>>, AuditError> {
+        match vault.get(KEY_RECORD) {
+            Ok(k) => Ok(zeroize::Zeroizing::new(k.expose_secret().to_vec())),
+            Err(VaultError::NotFound(_)) => {
+                let k = crate::crypto::hazmat::random::<32>().to_vec();
+                vault.put(KEY_RECORD, &k)?;
+                Ok(zeroize::Zeroizing::new(k))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The last line's bytes (without its newline), if any.
+    fn last_line(&self, f: &mut std::fs::File) -> Result<Option<Vec<u8>>, AuditError> {
+        let len = f.metadata().map_err(|e| self.io(e))?.len();
+        if len == 0 {
+            return Ok(None);
+        }
+        let start = len.saturating_sub(64 * 1024);
+        f.seek(SeekFrom::Start(start)).map_err(|e| self.io(e))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(|e| self.io(e))?;
+        while buf.last() == Some(&b'\n') {
+            buf.pop();
+        }
+        let from = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        Ok(Some(buf[from..].to_vec()))
+    }
+
+    /// Appends an event; MAC'd when a vault is given.
+    pub fn append(
+        &self,
+        event: Event,
+        vault: Option<&mut UnlockedVault>,
+    ) -> Result<(), AuditError> {
+        let key = match vault {
+            Some(v) => Some(self.key(v)?),
+            None => None,
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
+        }
+        let _lock =
+            VaultLock::acquire(&self.path.with_extension("lock")).map_err(|e| self.io(e))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true).append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&self.path).map_err(|e| self.io(e))?;
+        let (seq, prev) = match self.last_line(&mut f)? {
+            None => (1, String::new()),
+            Some(last) => {
+                let seq = serde_json::from_slice::<Line>(&last)
+                    .map(|l| l.seq)
+                    .unwrap_or(0)
+                    + 1;
+                (seq, hex::encode(Sha256::digest(&last)))
+            }
+        };
+        let mut line = Line {
+            seq,
+            ts: now(),
+            event,
+            prev,
+            mac: None,
+        };
+        if let Some(k) = key {
+            line.mac = Some(mac_of(&k, &line));
+        }
+        // Invariant: a line of strings and integers always serialises.
+        let mut bytes = serde_json::to_vec(&line).expect("audit line serialises");
+        bytes.push(b'\n');
+        f.write_all(&bytes).map_err(|e| self.io(e))?;
+        f.sync_data().map_err(|e| self.io(e))?;
+        Ok(())
+    }
+
+    /// Records the chain's head in the vault (call once a command is done).
+    pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
+        let mut f = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(self.io(e)),
+        };
+        if let Some(last) = self.last_line(&mut f)? {
+            let seq = serde_json::from_slice::<Line>(&last)
+                .map(|l| l.seq)
+                .unwrap_or(0);
+            let a = Anchor {
+                seq,
+                hash: hex::encode(Sha256::digest(&last)),
+            };
+            // Invariant: two plain fields always serialise.
+            vault.put(
+                ANCHOR_RECORD,
+                &serde_json::to_vec(&a).expect("anchor serialises"),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Reads every line (for `audit`).
+    pub fn read(&self) -> Result<Vec<Line>, AuditError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.io(e)),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
+    }
+
+    /// Checks the whole chain; reports the first broken link.
+    pub fn verify(&self, vault: &mut UnlockedVault) -> Result<Verdict, AuditError> {
+        let key = Self::load_key(vault)?;
+        let anchor: Option<Anchor> = match vault.get(ANCHOR_RECORD) {
+            Ok(a) => serde_json::from_slice(a.expose_secret()).ok(),
+            Err(VaultError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(self.io(e)),
+        };
+        let mut v = Verdict {
+            lines: 0,
+            authenticated: 0,
+            broken: None,
+        };
+        let mut prev_hash = String::new();
+        let mut anchor_seen = false;
+        for (i, raw) in bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
+            let n = i as u64 + 1;
+            v.lines = n;
+            let fail = |why: &str| Some((n, why.to_string()));
+            let line: Line = match serde_json::from_slice(raw) {
+                Ok(l) => l,
+                Err(_) => {
+                    v.broken = fail("not a valid audit line");
+                    return Ok(v);
+                }
+            };
+            if line.seq != n {
+                v.broken = fail(&format!("sequence number {} where {n} was expected (a line was deleted, inserted or moved)", line.seq));
+                return Ok(v);
+            }
+            if line.prev != prev_hash {
+                v.broken = fail(
+                    "does not follow the line before it (that line was edited, deleted or moved)",
+                );
+                return Ok(v);
+            }
+            match &line.mac {
+                Some(m) => {
+                    if *m != mac_of(&key, &line) {
+                        v.broken = fail(
+                            "fails its MAC (edited, or written without the vault's audit key)",
+                        );
+                        return Ok(v);
+                    }
+                    v.authenticated += 1;
+                }
+                None if line.event == Event::UnlockFailed => {}
+                None => {
+                    v.broken =
+                        fail("has no MAC, but only failed unlocks are written without the vault");
+                    return Ok(v);
+                }
+            }
+            prev_hash = hex::encode(Sha256::digest(raw));
+            if let Some(a) = &anchor {
+                if a.seq == n {
+                    if a.hash != prev_hash {
+                        v.broken = fail(
+                            "differs from the head anchored in the vault (the file was rewritten)",
+                        );
+                        return Ok(v);
+                    }
+                    anchor_seen = true;
+                }
+            }
+        }
+        if let Some(a) = anchor {
+            if !anchor_seen {
+                v.broken = Some((
+                    v.lines + 1,
+                    format!("the log ends at line {} but the vault anchored line {} (lines were removed, or the file was replaced)", v.lines, a.seq),
+                ));
+            }
+        }
+        Ok(v)
+    }
+}
+
+fn mac_of(key: &[u8], line: &Line) -> String {
+    let mut unmacd = line.clone();
+    unmacd.mac = None;
+    // Invariant: as in `append`.
+    let bytes = serde_json::to_vec(&unmacd).expect("audit line serialises");
+    // Invariant: HMAC accepts keys of any length.
+    let mut m = HmacSha256::new_from_slice(key).expect("any key length");
+    m.update(&bytes);
+    hex::encode(m.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keystore::{Keystore, KeystoreOptions, StoreKind};
+    use crate::{CreateOptions, Passphrase, Vault};
+
+    fn setup() -> (tempfile::TempDir, UnlockedVault, AuditLog) {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(
+            "t",
+            &KeystoreOptions {
+                kind: StoreKind::Memory,
+                chunk_cap: 4096,
+                timeout: std::time::Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        let v = Vault::new(ks, dir.path().join("vault.lock"))
+            .create(
+                &Passphrase::new("pw".into()).unwrap(),
+                &CreateOptions::insecure_for_tests(),
+            )
+            .unwrap();
+        let log = AuditLog::new(dir.path());
+        (dir, v, log)
+    }
+
+    fn fill(log: &AuditLog, v: &mut UnlockedVault) {
+        log.append(Event::VaultCreated, Some(v)).unwrap();
+        log.append(Event::UnlockFailed, None).unwrap();
+        log.append(Event::VaultUnlocked, Some(v)).unwrap();
+        for i in 0..5 {
+            log.append(
+                Event::Export {
+                    connection: format!("c{i}"),
+                    pid: Some(42),
+                    process: Some("curl".into()),
+                },
+                Some(v),
+            )
+            .unwrap();
+        }
+        log.anchor(v).unwrap();
+    }
+
+    fn lines(log: &AuditLog) -> Vec<String> {
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn write(log: &AuditLog, l: &[String]) {
+        std::fs::write(log.path(), l.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn a_real_log_verifies() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let r = log.verify(&mut v).unwrap();
+        assert_eq!(
+            r,
+            Verdict {
+                lines: 8,
+                authenticated: 7,
+                broken: None
+            }
+        );
+    }
+
+    #[test]
+    fn fail_edited_line() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let mut l = lines(&log);
+        l[4] = l[4].replace("c1", "c9");
+        write(&log, &l);
+        let r = log.verify(&mut v).unwrap();
+        assert_eq!(r.broken.unwrap().0, 5);
+    }
+
+    #[test]
+    fn fail_deleted_line() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let mut l = lines(&log);
+        l.remove(3);
+        write(&log, &l);
+        assert_eq!(log.verify(&mut v).unwrap().broken.unwrap().0, 4);
+    }
+
+    #[test]
+    fn fail_reordered_lines() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let mut l = lines(&log);
+        l.swap(5, 6);
+        write(&log, &l);
+        assert_eq!(log.verify(&mut v).unwrap().broken.unwrap().0, 6);
+    }
+
+    #[test]
+    fn fail_truncated_tail() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let mut l = lines(&log);
+        l.truncate(6);
+        write(&log, &l);
+        let b = log.verify(&mut v).unwrap().broken.unwrap();
+        assert!(b.1.contains("anchored line 8"), "{b:?}");
+    }
+
+    #[test]
+    fn fail_rewritten_file() {
+        // A whole new, self-consistent chain written without the vault's key.
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let (_d2, mut other, log2) = setup();
+        fill(&log2, &mut other);
+        std::fs::copy(log2.path(), log.path()).unwrap();
+        let b = log.verify(&mut v).unwrap().broken.unwrap();
+        assert_eq!(b.0, 1, "{b:?}");
+        // Unauthenticated lines only: still refused.
+        let only_locked: Vec<String> = (1..=3)
+            .scan(String::new(), |prev, seq| {
+                let l = Line {
+                    seq,
+                    ts: 1,
+                    event: Event::UnlockFailed,
+                    prev: prev.clone(),
+                    mac: None,
+                };
+                let s = serde_json::to_string(&l).unwrap();
+                *prev = hex::encode(Sha256::digest(s.as_bytes()));
+                Some(s)
+            })
+            .collect();
+        write(&log, &only_locked);
+        let b = log.verify(&mut v).unwrap().broken.unwrap();
+        assert!(b.1.contains("anchored"), "{b:?}");
+    }
+
+    #[test]
+    fn no_secret_fields() {
+        let (_d, mut v, log) = setup();
+        fill(&log, &mut v);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains("pw\""));
+        let key = AuditLog::load_key(&mut v).unwrap();
+        assert!(!text.contains(&hex::encode(&*key)));
+    }
+}
