@@ -338,6 +338,14 @@ pub fn token(
     let t = r
         .access_token(vault, name, min_ttl)
         .map_err(|e| e.to_string())?;
+    // Remember the use (for `status` and `prune`); a failure here does not withhold the token.
+    {
+        let mut v = vault.lock().unwrap_or_else(|p| p.into_inner());
+        if let Ok(mut c) = connection::load(&mut v, name) {
+            c.info.last_export = Some(connection::now());
+            let _ = connection::save(&mut v, &c);
+        }
+    }
     let (pid, process) = requester();
     audit(
         log,
@@ -387,6 +395,62 @@ pub fn refresh(
     }
     if failed > 0 {
         return Err(format!("{failed} of {} refreshes failed", names.len()));
+    }
+    Ok(())
+}
+
+pub fn prune(
+    v: &mut UnlockedVault,
+    inactive_days: u64,
+    dry_run: bool,
+    log: &AuditLog,
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let now = connection::now();
+    let mut victims = Vec::new();
+    for c in connection::list(v).map_err(|e| e.to_string())? {
+        let idle = now.saturating_sub(token_wallet_core::monitor::last_used(&c)) / 86_400;
+        match &c.status {
+            // Its refresh token is dead: nothing at the provider can be revoked with it.
+            Status::NeedsReauthorisation { .. } => {
+                victims.push((c.name, "refresh token no longer valid".to_string(), true))
+            }
+            Status::Active if idle >= inactive_days => {
+                victims.push((c.name, format!("unused for {idle} days"), false))
+            }
+            _ => {}
+        }
+    }
+    if victims.is_empty() {
+        return say(out, "nothing to prune");
+    }
+    let http = Http::new();
+    let mut pending = 0;
+    for (name, reason, dead) in victims {
+        if dry_run {
+            say(out, &format!("would prune `{name}`: {reason}"))?;
+            continue;
+        }
+        match oauth::disconnect(v, &http, &name, dead).map_err(|e| e.to_string())? {
+            Disconnected::Pending(why) => {
+                pending += 1;
+                eprintln!("warning: `{name}`: revocation pending ({why})");
+            }
+            _ => {
+                audit(
+                    log,
+                    Some(v),
+                    Event::Pruned {
+                        connection: name.clone(),
+                        reason: reason.clone(),
+                    },
+                );
+                say(out, &format!("pruned `{name}`: {reason}"))?;
+            }
+        }
+    }
+    if pending > 0 {
+        return Err(format!("{pending} connection(s) kept as \"revocation pending\"; they are retried by the next command"));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use token_wallet_core::audit::{AuditLog, Event};
+use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::{
     keystore, open_vault, CreateOptions, KdfParams, KeystoreOptions, Profile, StoreKind, Vault,
     VaultInfo,
@@ -210,6 +211,18 @@ enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Revoke and remove connections whose refresh token is dead (needs
+    /// re-authorisation) or that were not used for N days.
+    Prune {
+        /// Remove connections unused for this many days.
+        #[arg(long, default_value_t = 90)]
+        inactive_days: u64,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Show the audit log (`audit verify` checks it is intact).
     Audit {
         #[command(subcommand)]
@@ -225,9 +238,15 @@ enum Command {
     Status {
         #[command(flatten)]
         pass: PassArgs,
-        /// Unlock (prompting if needed) to count the records.
+        /// Unlock (prompting if needed) to count the records and check the connections.
         #[arg(long)]
         unlock: bool,
+        /// Flag connections not used for this many days.
+        #[arg(long, default_value_t = 30)]
+        inactive_days: u64,
+        /// Flag connections that failed to refresh this many times in a row.
+        #[arg(long, default_value_t = 3)]
+        failures: u32,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -554,20 +573,52 @@ fn run(cli: Cli) -> Result<(), String> {
             pass,
             unlock: want,
             json,
+            inactive_days,
+            failures,
         } => {
+            let t = Thresholds {
+                inactive_days: *inactive_days,
+                refresh_failures: *failures,
+                ..Thresholds::default()
+            };
             let given = pass.passphrase_file.is_some() || pass.passphrase_stdin;
+            let mut alerts = Vec::new();
             let info = if *want || given {
-                unlock(&vault, sources(pass), &mut input, &log)?.info()
+                let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+                let conns =
+                    token_wallet_core::connection::list(&mut v).map_err(|e| e.to_string())?;
+                alerts =
+                    monitor::connection_alerts(&conns, &t, token_wallet_core::connection::now());
+                done(&log, &mut v);
+                v.info()
             } else {
                 vault.info().map_err(|e| e.to_string())?
             };
+            if let Ok(lines) = log.read() {
+                alerts.extend(monitor::unlock_alert(&lines, &t));
+            }
             if *json {
                 let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
                 v["profile"] = profile.name().into();
+                v["alerts"] = serde_json::to_value(&alerts).map_err(|e| e.to_string())?;
                 say(out, &v.to_string())
             } else {
-                say(out, &status_text(&profile, &info))
+                say(out, &status_text(&profile, &info))?;
+                for a in &alerts {
+                    say(out, &format!("ALERT:       {a}"))?;
+                }
+                Ok(())
             }
+        }
+        Command::Prune {
+            inactive_days,
+            dry_run,
+            pass,
+        } => {
+            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let r = connections::prune(&mut v, *inactive_days, *dry_run, &log, out);
+            done(&log, &mut v);
+            r
         }
     }
 }

@@ -257,3 +257,30 @@ fn fail_locked_collection_is_a_clear_error_not_a_hang() {
     assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     assert_no_secret_printed(&[P1]);
 }
+
+#[test]
+fn repeated_failed_unlocks_are_flagged() {
+    let env = Env::new("unlocks");
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    for _ in 0..3 {
+        assert!(!env
+            .run(&["unlock", "--passphrase-stdin"], "nope\n")
+            .status
+            .success());
+    }
+    let o = env.run(&["status"], "");
+    assert!(
+        stdout(&o).contains("ALERT:       3 failed unlocks"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(env
+        .run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"))
+        .status
+        .success());
+    let o = env.run(&["status"], "");
+    assert!(!stdout(&o).contains("failed unlocks"), "{}", stdout(&o));
+    env.wipe();
+}

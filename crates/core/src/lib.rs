@@ -13,6 +13,7 @@ pub mod crypto;
 mod fault;
 pub mod keystore;
 pub mod lock;
+pub mod monitor;
 pub mod oauth;
 pub mod profile;
 pub mod refresh;

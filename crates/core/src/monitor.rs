@@ -1,0 +1,246 @@
+//! Monitoring: what needs a person's attention, from the connections' records and the
+//! audit log. Used by `token-wallet status` (and later the app's alerts).
+
+use crate::audit::{Event, Line};
+use crate::connection::{ConnectionInfo, Status};
+use serde::Serialize;
+
+/// Thresholds.
+#[derive(Clone, Debug)]
+pub struct Thresholds {
+    /// Flag a connection after this many failed refreshes in a row.
+    pub refresh_failures: u32,
+    /// Flag a connection not used (exported or refreshed) for this many days.
+    pub inactive_days: u64,
+    /// Assumed refresh-token lifetime (Pleo: at least 60 days); flag when a refresh token
+    /// has not been used for all but the last 10 days of it.
+    pub refresh_token_days: u64,
+    /// Flag this many failed unlocks since the last successful one.
+    pub failed_unlocks: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            refresh_failures: 3,
+            inactive_days: 30,
+            refresh_token_days: 60,
+            failed_unlocks: 3,
+        }
+    }
+}
+
+/// One thing to look at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "alert", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Alert {
+    /// `invalid_grant` or an interrupted refresh: connect again.
+    NeedsReauthorisation {
+        /// Connection.
+        connection: String,
+    },
+    /// Refresh failed this many times in a row.
+    RefreshFailing {
+        /// Connection.
+        connection: String,
+        /// Failures in a row.
+        failures: u32,
+    },
+    /// No refresh token and the access token expires within the hour (or has expired).
+    ExpiresSoon {
+        /// Connection.
+        connection: String,
+        /// Expiry (Unix seconds).
+        expires_at: u64,
+    },
+    /// The refresh token has not been used for long: it may expire.
+    RefreshTokenAging {
+        /// Connection.
+        connection: String,
+        /// Days since it was issued.
+        days: u64,
+    },
+    /// Not used for this many days.
+    Inactive {
+        /// Connection.
+        connection: String,
+        /// Days.
+        days: u64,
+    },
+    /// Revocation still pending.
+    RevocationPending {
+        /// Connection.
+        connection: String,
+    },
+    /// Wrong passphrases since the last successful unlock.
+    FailedUnlocks {
+        /// How many.
+        count: u32,
+    },
+}
+
+const DAY: u64 = 86_400;
+
+/// When a connection was last used (exported or refreshed, else created).
+pub fn last_used(c: &ConnectionInfo) -> u64 {
+    c.last_export
+        .into_iter()
+        .chain(c.last_refresh)
+        .chain([c.created_at])
+        .max()
+        .unwrap_or(c.created_at)
+}
+
+/// Alerts for the connections.
+pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> Vec<Alert> {
+    let mut out = Vec::new();
+    for c in conns {
+        let name = c.name.clone();
+        match &c.status {
+            Status::NeedsReauthorisation { .. } => {
+                out.push(Alert::NeedsReauthorisation { connection: name });
+                continue;
+            }
+            Status::RevocationPending { .. } => {
+                out.push(Alert::RevocationPending { connection: name });
+                continue;
+            }
+            Status::Active => {}
+        }
+        if c.refresh_failures >= t.refresh_failures {
+            out.push(Alert::RefreshFailing {
+                connection: name.clone(),
+                failures: c.refresh_failures,
+            });
+        }
+        if let Some(exp) = c.expires_at {
+            if !c.has_refresh_token && exp < now + 3600 {
+                out.push(Alert::ExpiresSoon {
+                    connection: name.clone(),
+                    expires_at: exp,
+                });
+            }
+        }
+        let rt_age = now.saturating_sub(c.issued_at) / DAY;
+        if c.has_refresh_token && rt_age + 10 >= t.refresh_token_days {
+            out.push(Alert::RefreshTokenAging {
+                connection: name.clone(),
+                days: rt_age,
+            });
+        }
+        let idle = now.saturating_sub(last_used(c)) / DAY;
+        if idle >= t.inactive_days {
+            out.push(Alert::Inactive {
+                connection: name,
+                days: idle,
+            });
+        }
+    }
+    out
+}
+
+/// Failed unlocks since the last successful unlock, if over the threshold.
+pub fn unlock_alert(log: &[Line], t: &Thresholds) -> Option<Alert> {
+    let count = log
+        .iter()
+        .rev()
+        .take_while(|l| !matches!(l.event, Event::VaultUnlocked | Event::VaultCreated))
+        .filter(|l| l.event == Event::UnlockFailed)
+        .count() as u32;
+    (count >= t.failed_unlocks).then_some(Alert::FailedUnlocks { count })
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Alert::NeedsReauthorisation { connection } => write!(f, "`{connection}` needs re-authorisation: connect it again"),
+            Alert::RefreshFailing { connection, failures } => write!(f, "`{connection}` failed to refresh {failures} times in a row"),
+            Alert::ExpiresSoon { connection, .. } => write!(f, "`{connection}` has no refresh token and its access token expires within the hour"),
+            Alert::RefreshTokenAging { connection, days } => write!(f, "`{connection}`'s refresh token is {days} days old and may expire soon: use or refresh it"),
+            Alert::Inactive { connection, days } => write!(f, "`{connection}` has not been used for {days} days (`token-wallet prune` removes unused connections)"),
+            Alert::RevocationPending { connection } => write!(f, "`{connection}` is waiting for its revocation to go through"),
+            Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::presets;
+
+    fn info(name: &str) -> ConnectionInfo {
+        ConnectionInfo {
+            name: name.into(),
+            provider: presets().remove(0),
+            client_id: "id".into(),
+            scopes: vec![],
+            token_type: "Bearer".into(),
+            issued_at: 100 * DAY,
+            expires_at: Some(100 * DAY + 600),
+            created_at: 100 * DAY,
+            has_refresh_token: true,
+            has_client_secret: false,
+            check: Default::default(),
+            check_error: None,
+            status: Status::Active,
+            last_refresh: None,
+            refresh_failures: 0,
+            last_refresh_error: None,
+            refreshing_since: None,
+            last_export: None,
+        }
+    }
+
+    #[test]
+    fn flags() {
+        let t = Thresholds::default();
+        let now = 100 * DAY + 60;
+        assert!(connection_alerts(&[info("ok")], &t, now).is_empty());
+        let mut failing = info("f");
+        failing.refresh_failures = 3;
+        let mut reauth = info("r");
+        reauth.status = Status::NeedsReauthorisation {
+            since: 0,
+            reason: String::new(),
+        };
+        let mut norefresh = info("n");
+        norefresh.has_refresh_token = false;
+        let alerts = connection_alerts(&[failing, reauth, norefresh], &t, now);
+        assert_eq!(alerts.len(), 3, "{alerts:?}");
+        let later = 100 * DAY + 55 * DAY;
+        let alerts = connection_alerts(&[info("old")], &t, later);
+        assert!(alerts
+            .iter()
+            .any(|a| matches!(a, Alert::Inactive { days: 55, .. })));
+        assert!(alerts
+            .iter()
+            .any(|a| matches!(a, Alert::RefreshTokenAging { days: 55, .. })));
+    }
+
+    #[test]
+    fn failed_unlocks_since_last_success() {
+        let l = |seq, event| Line {
+            seq,
+            ts: 0,
+            event,
+            prev: String::new(),
+            mac: None,
+        };
+        let t = Thresholds::default();
+        let log = vec![
+            l(1, Event::UnlockFailed),
+            l(2, Event::VaultUnlocked),
+            l(3, Event::UnlockFailed),
+            l(4, Event::UnlockFailed),
+        ];
+        assert_eq!(unlock_alert(&log, &t), None);
+        let mut log = log;
+        log.push(l(5, Event::UnlockFailed));
+        assert_eq!(
+            unlock_alert(&log, &t),
+            Some(Alert::FailedUnlocks { count: 3 })
+        );
+    }
+}
