@@ -53,6 +53,10 @@ pub(crate) struct Cli {
     /// platform's config directory.
     #[arg(long, global = true, env = "TOKEN_WALLET_PROVIDERS")]
     pub(crate) providers: Option<PathBuf>,
+    /// Refresh an access token when less than this many seconds are left (at least; 10 %
+    /// of a long token's lifetime counts too). Default 60.
+    #[arg(long, global = true, env = "TOKEN_WALLET_REFRESH_WINDOW")]
+    refresh_window: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -299,10 +303,14 @@ fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
     Ok((profile, vault))
 }
 
-fn refresher(data_dir: &std::path::Path) -> token_wallet_core::refresh::Refresher {
+fn refresher(cli: &Cli, data_dir: &std::path::Path) -> token_wallet_core::refresh::Refresher {
+    let mut policy = token_wallet_core::refresh::Policy::default();
+    if let Some(w) = cli.refresh_window {
+        policy.min_window = Duration::from_secs(w);
+    }
     token_wallet_core::refresh::Refresher::new(
         token_wallet_core::oauth::http::Http::new(),
-        token_wallet_core::refresh::Policy::default(),
+        policy,
         data_dir.to_path_buf(),
     )
     .with_audit(AuditLog::new(data_dir))
@@ -494,13 +502,14 @@ fn run(cli: Cli) -> Result<(), String> {
             pass,
         } => {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
-            let r = connections::token(&refresher(&data_dir), &v, name, *min_ttl, &log, out);
+            let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log, out);
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
             r
         }
         Command::Refresh { name, all, pass } => {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
-            let r = connections::refresh(&refresher(&data_dir), &v, name.as_deref(), *all, out);
+            let r =
+                connections::refresh(&refresher(&cli, &data_dir), &v, name.as_deref(), *all, out);
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
             r
         }

@@ -265,6 +265,13 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         c.info.status,
         connection::Status::NeedsReauthorisation { .. }
     ));
+    // ... with an audit event, never silently broken.
+    let o = w.cli(&["audit", "--json"], &[], "");
+    assert!(
+        stdout(&o).contains("\"class\":\"interrupted\""),
+        "{}",
+        stdout(&o)
+    );
     w.env.wipe();
 }
 
