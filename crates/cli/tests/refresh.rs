@@ -38,10 +38,11 @@ fn token_cmd(w: &World) -> Command {
 
 #[test]
 fn one_refresh_for_200_threads_and_20_processes() {
-    // 12-second tokens: the refresh window is their second half, long enough that all 220
-    // callers finish inside one window even on a loaded machine.
+    // 12-second tokens: the refresh window is their second half (6 s), long enough that
+    // all 220 callers finish inside one window even on a loaded machine. Expiry is kept
+    // in whole seconds, so the window has surely opened 7 s after connecting.
     let w = connected("rf-single", 12);
-    std::thread::sleep(Duration::from_millis(6300));
+    std::thread::sleep(Duration::from_millis(7300));
     post(&format!("{}/_test/reset-stats", w.server.issuer));
 
     let vault = w
@@ -95,7 +96,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
     assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
 
     // Again, with 20 processes only, racing each other for the refresh lock.
-    std::thread::sleep(Duration::from_millis(6300));
+    std::thread::sleep(Duration::from_millis(7300));
     post(&format!("{}/_test/reset-stats", w.server.issuer));
     let procs: Vec<_> = (0..20).map(|_| token_cmd(&w).spawn().unwrap()).collect();
     let mut tokens: Vec<String> = procs
