@@ -115,9 +115,10 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
+/// A refresh in flight in this process: its leader publishes the outcome here.
 #[derive(Default)]
 struct Flight {
-    done: Mutex<Option<Result<(), String>>>,
+    done: Mutex<Option<Result<(SecretString, Option<u64>), String>>>,
     cv: Condvar,
 }
 
@@ -246,7 +247,10 @@ impl Refresher {
         if leader {
             let result = self.refresh_locked(vault, name, min_ttl, force);
             lock(&self.flights).remove(name);
-            *lock(&flight.done) = Some(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+            *lock(&flight.done) = Some(match &result {
+                Ok(t) => Ok((t.token.clone(), t.expires_at)),
+                Err(e) => Err(e.to_string()),
+            });
             flight.cv.notify_all();
             return result;
         }
@@ -254,18 +258,19 @@ impl Refresher {
         while done.is_none() {
             done = flight.cv.wait(done).unwrap_or_else(|p| p.into_inner());
         }
-        let outcome = done.clone();
-        drop(done);
-        // The leader wrote the record before finishing: read what it wrote.
-        let c = self.load(vault, name)?;
-        Self::usable(name, &c)?;
-        match outcome {
-            Some(Ok(())) => Ok(Self::hand_out(&c, false)),
+        // The leader stored the tokens before publishing them: followers take them
+        // from memory instead of reading the record again.
+        match done.clone() {
+            Some(Ok((token, expires_at))) => Ok(AccessToken {
+                token,
+                expires_at,
+                refreshed: false,
+            }),
             Some(Err(e)) => Err(RefreshError::Provider {
                 name: name.into(),
                 error: OAuthError::Missing(e),
             }),
-            None => unreachable!("loop above waits for Some"),
+            None => unreachable!("the loop above waits for Some"),
         }
     }
 
