@@ -115,10 +115,13 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
+/// What a leader publishes: the token and its expiry, or the error's message.
+type Outcome = Result<(SecretString, Option<u64>), String>;
+
 /// A refresh in flight in this process: its leader publishes the outcome here.
 #[derive(Default)]
 struct Flight {
-    done: Mutex<Option<Result<(SecretString, Option<u64>), String>>>,
+    done: Mutex<Option<Outcome>>,
     cv: Condvar,
 }
 
