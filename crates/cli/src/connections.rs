@@ -1,8 +1,7 @@
 //! `providers`, `connect`, `list`, `show`, `disconnect`: thin calls into core's `oauth`
 //! and `connection` modules.
 
-use crate::{age, audit, say, Cli};
-use secrecy::ExposeSecret;
+use crate::{age, audit, say, Cli, Fail};
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
@@ -10,7 +9,7 @@ use std::time::Duration;
 use token_wallet_core::audit::{AuditLog, Event};
 use token_wallet_core::connection::{self, ConnectionInfo, Status};
 use token_wallet_core::oauth::{self, http::Http, Disconnected, Interaction, ProviderSpec};
-use token_wallet_core::refresh::Refresher;
+use token_wallet_core::refresh::{RefreshError, Refresher};
 use token_wallet_core::UnlockedVault;
 
 fn specs(cli: &Cli) -> Result<Vec<ProviderSpec>, String> {
@@ -327,36 +326,52 @@ fn requester() -> (Option<u32>, Option<String>) {
     }
 }
 
+/// An access token for `name` (refreshed first if needed), its use recorded and audited.
 pub fn token(
     r: &Refresher,
     vault: &Mutex<UnlockedVault>,
     name: &str,
     min_ttl: Duration,
     log: &AuditLog,
-    out: &mut impl Write,
-) -> Result<(), String> {
-    let t = r
-        .access_token(vault, name, min_ttl)
-        .map_err(|e| e.to_string())?;
-    // Remember the use (for `status` and `prune`); a failure here does not withhold the token.
-    {
-        let mut v = vault.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(mut c) = connection::load(&mut v, name) {
-            c.info.last_export = Some(connection::now());
-            let _ = connection::save(&mut v, &c);
+) -> Result<Exported, Fail> {
+    let t = r.access_token(vault, name, min_ttl).map_err(|e| {
+        let code = match &e {
+            RefreshError::NeedsReauthorisation { .. } => 4,
+            RefreshError::Provider { error, .. } if error.is_transient() => 5,
+            _ => 1,
+        };
+        Fail {
+            code,
+            msg: e.to_string(),
         }
+    })?;
+    let mut v = vault.lock().unwrap_or_else(|p| p.into_inner());
+    // Remember the use (for `status` and `prune`); a failure here does not withhold the token.
+    let mut info = None;
+    if let Ok(mut c) = connection::load(&mut v, name) {
+        c.info.last_export = Some(connection::now());
+        let _ = connection::save(&mut v, &c);
+        info = Some(c.info.clone());
     }
     let (pid, process) = requester();
     audit(
         log,
-        Some(&mut vault.lock().unwrap_or_else(|p| p.into_inner())),
+        Some(&mut v),
         Event::Export {
             connection: name.into(),
             pid,
             process,
         },
     );
-    say(out, t.token.expose_secret())
+    Ok(Exported { token: t, info })
+}
+
+/// A token handed out, with what is known about its connection.
+pub struct Exported {
+    /// The token.
+    pub token: token_wallet_core::refresh::AccessToken,
+    /// The connection's public facts.
+    pub info: Option<ConnectionInfo>,
 }
 
 pub fn refresh(

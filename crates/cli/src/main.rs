@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod connections;
+mod export;
 mod passphrase;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -201,8 +202,46 @@ enum Command {
         /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
         #[arg(long, default_value = "0s", value_parser = parse_duration)]
         min_ttl: Duration,
+        /// Output: the token alone, JSON (token, type, expiry, scopes), or an HTTP header.
+        #[arg(long, value_enum, default_value_t = export::Format::Raw)]
+        format: export::Format,
         #[command(flatten)]
         pass: PassArgs,
+    },
+    /// Print `export VAR=token` (or fish / PowerShell) lines to `eval`.
+    Env {
+        /// Connection name.
+        name: String,
+        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
+        #[arg(long)]
+        var: Option<String>,
+        /// Shell syntax.
+        #[arg(long, value_enum, default_value_t = export::Shell::Sh)]
+        shell: export::Shell,
+        /// Least lifetime the token must have left.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        min_ttl: Duration,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Run a command with the access token in its environment; exits with its exit code.
+    Exec {
+        /// Connection name.
+        name: String,
+        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
+        #[arg(long)]
+        var: Option<String>,
+        /// Replace the token in the command's output with `<redacted>`.
+        #[arg(long)]
+        mask: bool,
+        /// Least lifetime the token must have left.
+        #[arg(long, default_value = "5m", value_parser = parse_duration)]
+        min_ttl: Duration,
+        #[command(flatten)]
+        pass: PassArgs,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
     },
     /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
     Refresh {
@@ -257,6 +296,25 @@ enum Command {
     },
 }
 
+/// A failure with its exit code: 1 error, 2 usage (clap), 4 needs re-authorisation,
+/// 5 provider unreachable (3, locked, is for the agent).
+pub(crate) struct Fail {
+    pub code: u8,
+    pub msg: String,
+}
+
+impl From<String> for Fail {
+    fn from(msg: String) -> Self {
+        Self { code: 1, msg }
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(msg: &str) -> Self {
+        msg.to_string().into()
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -268,9 +326,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            ExitCode::FAILURE
+        Err(f) => {
+            eprintln!("error: {}", f.msg);
+            ExitCode::from(f.code)
         }
     }
 }
@@ -338,9 +396,9 @@ fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
     }
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), Fail> {
     if let Command::Providers { json } = &cli.command {
-        return connections::providers(&cli, *json);
+        return connections::providers(&cli, *json).map_err(Fail::from);
     }
     let (profile, vault) = open(&cli)?;
     let stdin = std::io::stdin();
@@ -348,7 +406,7 @@ fn run(cli: Cli) -> Result<(), String> {
     let out = &mut std::io::stdout();
     let data_dir = profile.data_dir(&base_dir(&cli)?);
     let log = AuditLog::new(&data_dir);
-    match &cli.command {
+    let result: Result<(), String> = match &cli.command {
         Command::Init {
             pass,
             kdf_memory_kib,
@@ -360,7 +418,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 return Err(format!(
                     "a vault already exists for profile `{}`; unlock it, or use another --profile",
                     profile.name()
-                ));
+                )
+                .into());
             }
             let p = passphrase::new(
                 pass.passphrase_file.as_deref(),
@@ -499,12 +558,47 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Token {
             name,
             min_ttl,
+            format,
             pass,
         } => {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
-            let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log, out);
+            let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log)
+                .and_then(|t| export::print(&t, *format, out).map_err(Fail::from));
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
-            r
+            return r;
+        }
+        Command::Env {
+            name,
+            var,
+            shell,
+            min_ttl,
+            pass,
+        } => {
+            let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
+            let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log)
+                .and_then(|t| {
+                    let var = export::var_name(var.as_deref(), &t);
+                    say(out, &export::env_line(&var, &t, *shell)).map_err(Fail::from)
+                });
+            done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
+            return r;
+        }
+        Command::Exec {
+            name,
+            var,
+            mask,
+            min_ttl,
+            pass,
+            cmd,
+        } => {
+            let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
+            let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log);
+            done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
+            drop(v); // the vault's keys are gone before the child runs
+            let t = r?;
+            let var = export::var_name(var.as_deref(), &t);
+            let code = export::exec(&t, &var, *mask, cmd)?;
+            std::process::exit(code);
         }
         Command::Refresh { name, all, pass } => {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
@@ -629,7 +723,8 @@ fn run(cli: Cli) -> Result<(), String> {
             done(&log, &mut v);
             r
         }
-    }
+    };
+    result.map_err(Fail::from)
 }
 
 fn unlock(

@@ -1,0 +1,208 @@
+//! `token --format`, `env` and `exec`: how an access token leaves the wallet. Never a
+//! refresh token.
+
+use crate::connections::Exported;
+use crate::Fail;
+use clap::ValueEnum;
+use secrecy::ExposeSecret;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+/// `token --format`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// The access token alone.
+    Raw,
+    /// `{"access_token", "token_type", "expires_at" (RFC 3339), "scopes"}`.
+    Json,
+    /// `Authorization: Bearer …`.
+    Header,
+}
+
+/// `env --shell`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Shell {
+    /// POSIX sh / bash / zsh.
+    Sh,
+    /// fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+}
+
+/// RFC 3339 (UTC) for Unix seconds.
+pub fn rfc3339(t: u64) -> String {
+    let days = (t / 86_400) as i64;
+    let secs = t % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result<(), String> {
+    let token = t.token.token.expose_secret();
+    let line = match format {
+        Format::Raw => token.to_string(),
+        Format::Header => format!(
+            "Authorization: {} {token}",
+            t.info.as_ref().map_or("Bearer", |i| i.token_type.as_str())
+        ),
+        Format::Json => serde_json::json!({
+            "access_token": token,
+            "token_type": t.info.as_ref().map_or("Bearer", |i| i.token_type.as_str()),
+            "expires_at": t.token.expires_at.map(rfc3339),
+            "scopes": t.info.as_ref().map(|i| i.scopes.clone()).unwrap_or_default(),
+        })
+        .to_string(),
+    };
+    crate::say(out, &line)
+}
+
+/// The variable to put the token in.
+pub fn var_name(given: Option<&str>, t: &Exported) -> String {
+    match given {
+        Some(v) => v.to_string(),
+        None if t
+            .info
+            .as_ref()
+            .is_some_and(|i| i.provider.name.starts_with("pleo")) =>
+        {
+            "PLEO_ACCESS_TOKEN".into()
+        }
+        None => "ACCESS_TOKEN".into(),
+    }
+}
+
+fn single_quoted(s: &str, escape: &str) -> String {
+    format!("'{}'", s.replace('\'', escape))
+}
+
+/// One line that sets `var` in `shell`.
+pub fn env_line(var: &str, t: &Exported, shell: Shell) -> String {
+    let token = t.token.token.expose_secret();
+    match shell {
+        Shell::Sh => format!("export {var}={}", single_quoted(token, "'\\''")),
+        Shell::Fish => format!("set -gx {var} {}", single_quoted(token, "\\'")),
+        Shell::Powershell => format!("$env:{var} = {}", single_quoted(token, "''")),
+    }
+}
+
+/// Copies `from` to `to`, replacing every occurrence of `secret` with `<redacted>`, also
+/// across read boundaries.
+fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&buf[..n]);
+        let mut outb = Vec::with_capacity(pending.len());
+        let mut i = 0;
+        while i + secret.len() <= pending.len() {
+            if pending[i..].starts_with(secret) {
+                outb.extend_from_slice(b"<redacted>");
+                i += secret.len();
+            } else {
+                outb.push(pending[i]);
+                i += 1;
+            }
+        }
+        // Keep a tail that could be the start of the secret.
+        pending.drain(..i);
+        let _ = to.write_all(&outb);
+        let _ = to.flush();
+    }
+    let _ = to.write_all(&pending);
+    let _ = to.flush();
+}
+
+/// Runs `cmd` with the token in `var`; returns its exit code (128 + signal if killed).
+pub fn exec(t: &Exported, var: &str, mask: bool, cmd: &[String]) -> Result<i32, Fail> {
+    let token = t.token.token.expose_secret().to_string();
+    let mut c = Command::new(&cmd[0]);
+    c.args(&cmd[1..]).env(var, &token);
+    if mask {
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let mut child = c.spawn().map_err(|e| Fail {
+        code: 127,
+        msg: format!("cannot run `{}`: {e}", cmd[0]),
+    })?;
+    let mut copiers = Vec::new();
+    if mask {
+        let secret = token.clone().into_bytes();
+        if let Some(o) = child.stdout.take() {
+            let s = secret.clone();
+            copiers.push(std::thread::spawn(move || {
+                mask_copy(o, std::io::stdout(), &s)
+            }));
+        }
+        if let Some(e) = child.stderr.take() {
+            copiers.push(std::thread::spawn(move || {
+                mask_copy(e, std::io::stderr(), &secret)
+            }));
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    for h in copiers {
+        let _ = h.join();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return Ok(128 + sig);
+        }
+    }
+    Ok(status.code().unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_467_600), "2026-11-23T19:00:00Z");
+    }
+
+    #[test]
+    fn mask_across_boundaries() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Ok(0);
+                }
+                b[0] = self.0[0];
+                self.0 = &self.0[1..];
+                Ok(1)
+            }
+        }
+        let mut out = Vec::new();
+        mask_copy(
+            Trickle(b"a SECRET b SECRETSECRET c SECRE"),
+            &mut out,
+            b"SECRET",
+        );
+        assert_eq!(out, b"a <redacted> b <redacted><redacted> c SECRE");
+    }
+}

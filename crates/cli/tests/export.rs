@@ -1,0 +1,118 @@
+//! Export commands without an agent (each unlocks the vault itself): `token --format`,
+//! `--min-ttl`, `env`, `exec` (exit code, `--mask`), exit codes; checked against the real
+//! OAuth server's introspection.
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+
+fn pass(w: &World) -> Vec<&str> {
+    vec!["--passphrase-file", path_str(&w.pass_file)]
+}
+
+#[test]
+fn token_formats_min_ttl_env_and_exec() {
+    let w = World::new("export");
+    let o = w.connect("e", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (access, refresh) = w.tokens("e");
+
+    let mut a = vec!["token", "e"];
+    a.extend(pass(&w));
+    let o = w.cli(&a, &[], "");
+    assert_eq!(stdout(&o).trim(), access);
+
+    let mut a = vec!["token", "e", "--format", "json"];
+    a.extend(pass(&w));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&w.cli(&a, &[], ""))).unwrap();
+    assert_eq!(j["access_token"], access.as_str());
+    assert_eq!(j["token_type"], "Bearer");
+    assert!(j["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(j["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "users:read"));
+    assert!(j.get("refresh_token").is_none());
+
+    let mut a = vec!["token", "e", "--format", "header"];
+    a.extend(pass(&w));
+    assert_eq!(
+        stdout(&w.cli(&a, &[], "")).trim(),
+        format!("Authorization: Bearer {access}")
+    );
+
+    // A min-ttl longer than the token's life forces a refresh.
+    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+        .send_empty()
+        .unwrap();
+    let mut a = vec!["token", "e", "--min-ttl", "1h"];
+    a.extend(pass(&w));
+    let o = w.cli(&a, &[], "");
+    let fresh = stdout(&o).trim().to_string();
+    assert_ne!(fresh, access);
+    assert!(w.server.active(&fresh));
+    assert_eq!(w.server.stats()["refreshes"], 1);
+
+    let mut a = vec!["env", "e", "--var", "MY_TOKEN"];
+    a.extend(pass(&w));
+    assert_eq!(
+        stdout(&w.cli(&a, &[], "")).trim(),
+        format!("export MY_TOKEN='{fresh}'")
+    );
+
+    // exec: the child sees a valid token in the variable; its exit code comes back.
+    let seen = w.env.home.path().join("seen");
+    let mut a = vec!["exec", "e"];
+    a.extend(pass(&w));
+    a.extend([
+        "--",
+        "sh",
+        "-c",
+        "test -n \"$ACCESS_TOKEN\" && printf %s \"$ACCESS_TOKEN\" > \"$SEEN\" && exit 7",
+    ]);
+    let o = w.cli(&a, &[("SEEN", path_str(&seen))], "");
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(w.server.active(&std::fs::read_to_string(&seen).unwrap()));
+    // --mask hides it in the child's output.
+    let mut a = vec!["exec", "e", "--mask"];
+    a.extend(pass(&w));
+    a.extend([
+        "--",
+        "sh",
+        "-c",
+        "echo \"token=$ACCESS_TOKEN\"; echo \"err=$ACCESS_TOKEN\" >&2",
+    ]);
+    let o = w.cli(&a, &[], "");
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), "token=<redacted>");
+    assert!(stderr(&o).contains("err=<redacted>"));
+
+    // Nothing printed the refresh token, and masked output never showed the access token.
+    let refresh_now = w.tokens("e").1.unwrap();
+    assert_secrets_absent(&[refresh.as_deref().unwrap(), &refresh_now]);
+    w.env.wipe();
+}
+
+#[test]
+fn exit_code_4_when_re_authorisation_is_needed() {
+    let w = World::new("export-4");
+    let o = w.connect("e", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, refresh) = w.tokens("e");
+    let body = format!(
+        "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
+        refresh.unwrap()
+    );
+    ureq::post(format!("{}/oauth/token", w.server.issuer))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(body.as_bytes())
+        .unwrap();
+    let mut a = vec!["token", "e", "--min-ttl", "1h"];
+    a.extend(pass(&w));
+    let o = w.cli(&a, &[], "");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    w.env.wipe();
+}
