@@ -249,7 +249,11 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         "",
     );
     assert!(t.elapsed() < Duration::from_secs(10));
-    assert_eq!(o.status.code(), Some(4), "exit code 4: needs re-authorisation");
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "exit code 4: needs re-authorisation"
+    );
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
     let stats = w.server.stats();
     assert_eq!(
