@@ -100,15 +100,7 @@ fn exit_code_4_when_re_authorisation_is_needed() {
     let w = World::new("export-4");
     let o = w.connect("e", "local", &[], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    let (_, refresh) = w.tokens("e");
-    let body = format!(
-        "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
-        refresh.unwrap()
-    );
-    ureq::post(format!("{}/oauth/token", w.server.issuer))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .send(body.as_bytes())
-        .unwrap();
+    w.rotate_refresh_token_elsewhere("e");
     let mut a = vec!["token", "e", "--min-ttl", "1h"];
     a.extend(pass(&w));
     let o = w.cli(&a, &[], "");

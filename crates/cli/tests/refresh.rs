@@ -120,16 +120,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
 #[test]
 fn invalid_grant_needs_reauthorisation_after_one_attempt() {
     let w = connected("rf-invalid", 60);
-    // Someone else uses the refresh token: the server rotates it away from the wallet.
-    let (_, refresh) = w.tokens("r");
-    let body = format!(
-        "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
-        refresh.unwrap()
-    );
-    ureq::post(format!("{}/oauth/token", w.server.issuer))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .send(body.as_bytes())
-        .unwrap();
+    w.rotate_refresh_token_elsewhere("r");
     post(&format!("{}/_test/reset-stats", w.server.issuer));
     let o = w.cli(
         &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],

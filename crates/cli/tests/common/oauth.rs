@@ -238,6 +238,20 @@ client_id = "tw-public"
         )
     }
 
+    /// Someone else uses the connection's refresh token: the server rotates it away from
+    /// the wallet, whose copy is now an old (reused-if-sent) token.
+    pub fn rotate_refresh_token_elsewhere(&self, name: &str) {
+        let (_, refresh) = self.tokens(name);
+        let body = format!(
+            "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
+            refresh.unwrap()
+        );
+        ureq::post(format!("{}/oauth/token", self.server.issuer))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body.as_bytes())
+            .unwrap();
+    }
+
     pub fn connection_count(&self) -> usize {
         let v = self
             .env
