@@ -263,6 +263,23 @@ pub fn show(
     say(out, &details(&c.info))
 }
 
+/// Before a Pleo-style revocation (which authenticates with the access token), refresh
+/// the token if it is about to expire. A failure is left to the revocation to report.
+pub fn live_for_revocation(r: &Refresher, vault: &Mutex<UnlockedVault>, name: &str) {
+    let pleo_style = {
+        let mut v = vault.lock().unwrap_or_else(|p| p.into_inner());
+        connection::load(&mut v, name).is_ok_and(|c| {
+            c.info.provider.revocation == oauth::Revocation::PleoInstallation
+                && c.info.status == Status::Active
+        })
+    };
+    if pleo_style {
+        if let Err(e) = r.access_token(vault, name, Duration::from_secs(60)) {
+            eprintln!("note: could not refresh `{name}` before revoking it: {e}");
+        }
+    }
+}
+
 pub fn disconnect(
     v: &mut UnlockedVault,
     name: &str,

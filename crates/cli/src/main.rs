@@ -550,7 +550,12 @@ fn run(cli: Cli) -> Result<(), Fail> {
             r
         }
         Command::Disconnect { name, force, pass } => {
-            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let v = unlock(&vault, sources(pass), &mut input, &log)?;
+            // Pleo revokes with the access token: make sure it is live first (through the
+            // one refresher, so a rotated refresh token is stored before it is used).
+            let v = std::sync::Mutex::new(v);
+            connections::live_for_revocation(&refresher(&cli, &data_dir), &v, name);
+            let mut v = v.into_inner().unwrap_or_else(|p| p.into_inner());
             let r = connections::disconnect(&mut v, name, *force, &log, out);
             done(&log, &mut v);
             r

@@ -112,6 +112,7 @@ fn connect_list_show_disconnect_with_discovery() {
 #[test]
 fn pleo_style_pinned_redirect_check_and_installation_revoke() {
     let w = World::new("oauth-pleo");
+    let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
     let o = w.connect(
         "pleo",
         "local-pleo",
@@ -375,5 +376,38 @@ fn no_browser_prints_the_link_and_still_waits() {
     let (access, refresh) = w.tokens("nb");
     assert!(w.server.active(&access));
     assert_secrets_absent(&[&access, refresh.as_deref().unwrap()]);
+    w.env.wipe();
+}
+
+#[test]
+fn pleo_disconnect_with_an_expired_access_token_refreshes_first() {
+    // 2-second access tokens: expired by the time we disconnect.
+    let w = World::with_ttl("oauth-pleo-exp", 2);
+    let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
+    let o = w.connect("p", "local-pleo", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let (old_access, _) = w.tokens("p");
+    assert!(
+        !w.server.active(&old_access),
+        "the access token has expired"
+    );
+    let o = w.cli(
+        &[
+            "disconnect",
+            "p",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("revoked at the provider"));
+    assert_eq!(
+        w.server.stats()["revoked_grants"].as_u64().unwrap_or(0) + 1 > 0,
+        true
+    );
+    assert_eq!(w.connection_count(), 0);
     w.env.wipe();
 }

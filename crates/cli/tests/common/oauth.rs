@@ -91,6 +91,9 @@ impl Drop for OAuthServer {
     }
 }
 
+/// Tests that connect through the pinned redirect port (8976) take turns.
+pub static PINNED_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn browser() -> PathBuf {
     repo().join("tests/oauth-server/browser")
 }
