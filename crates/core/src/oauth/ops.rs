@@ -58,6 +58,32 @@ fn form_request(
     build("form request", b, body.as_bytes().to_vec())
 }
 
+/// A request to Pleo's API (`api_base` + `path`) authenticated with the access token.
+fn pleo_request(
+    c: &Connection,
+    method: fn(String) -> http::request::Builder,
+    path: &str,
+) -> Result<http::Request<Vec<u8>>, OAuthError> {
+    // Invariant: `Provider::validate` requires api_base for Pleo-style revocation and checks.
+    let api = c
+        .info
+        .provider
+        .api_base
+        .as_deref()
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    build(
+        "Pleo API request",
+        method(format!("{api}{path}"))
+            .header("Accept", "application/json")
+            .header(
+                "Authorization",
+                format!("Bearer {}", c.secrets.access_token),
+            ),
+        Vec::new(),
+    )
+}
+
 /// Revokes a connection's tokens at the provider. `Ok(true)`: revoked (or the provider
 /// says the token is already dead); `Ok(false)`: the provider offers no revocation.
 pub fn revoke(http: &Http, c: &Connection) -> Result<bool, OAuthError> {
@@ -65,20 +91,7 @@ pub fn revoke(http: &Http, c: &Connection) -> Result<bool, OAuthError> {
     match &p.revocation {
         Revocation::None => Ok(false),
         Revocation::PleoInstallation => {
-            // Invariant: `Provider::validate` requires api_base for Pleo-style revocation.
-            let api = p
-                .api_base
-                .as_deref()
-                .unwrap_or_default()
-                .trim_end_matches('/');
-            let req = build(
-                "revocation",
-                http::Request::delete(format!("{api}/v1/installations/me")).header(
-                    "Authorization",
-                    format!("Bearer {}", c.secrets.access_token),
-                ),
-                Vec::new(),
-            )?;
+            let req = pleo_request(c, http::Request::delete, "/v1/installations/me")?;
             let status = http
                 .send(req)
                 .map_err(net("the revocation endpoint"))?
@@ -143,21 +156,7 @@ pub fn check(http: &Http, c: &Connection) -> Result<BTreeMap<String, String>, OA
     match &p.check {
         Check::None => Ok(BTreeMap::new()),
         Check::PleoIntrospect => {
-            let api = p
-                .api_base
-                .as_deref()
-                .unwrap_or_default()
-                .trim_end_matches('/');
-            let req = build(
-                "check",
-                http::Request::get(format!("{api}/v1/introspect"))
-                    .header("Accept", "application/json")
-                    .header(
-                        "Authorization",
-                        format!("Bearer {}", c.secrets.access_token),
-                    ),
-                Vec::new(),
-            )?;
+            let req = pleo_request(c, http::Request::get, "/v1/introspect")?;
             let v = json_answer(http, req, "the introspect endpoint")?;
             Ok(keep_strings(
                 &v,
