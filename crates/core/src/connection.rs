@@ -189,3 +189,28 @@ pub fn now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// An active Pleo connection issued at `issued` and expiring at `expires`, for tests.
+#[cfg(test)]
+pub(crate) fn sample_info(name: &str, issued: u64, expires: Option<u64>) -> ConnectionInfo {
+    ConnectionInfo {
+        name: name.into(),
+        provider: crate::oauth::presets().remove(0),
+        client_id: "id".into(),
+        scopes: vec![],
+        token_type: "Bearer".into(),
+        issued_at: issued,
+        expires_at: expires,
+        created_at: issued,
+        has_refresh_token: true,
+        has_client_secret: false,
+        check: Default::default(),
+        check_error: None,
+        status: Status::Active,
+        last_refresh: None,
+        refresh_failures: 0,
+        last_refresh_error: None,
+        refreshing_since: None,
+        last_export: None,
+    }
+}

@@ -168,29 +168,9 @@ impl std::fmt::Display for Alert {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::presets;
 
     fn info(name: &str) -> ConnectionInfo {
-        ConnectionInfo {
-            name: name.into(),
-            provider: presets().remove(0),
-            client_id: "id".into(),
-            scopes: vec![],
-            token_type: "Bearer".into(),
-            issued_at: 100 * DAY,
-            expires_at: Some(100 * DAY + 600),
-            created_at: 100 * DAY,
-            has_refresh_token: true,
-            has_client_secret: false,
-            check: Default::default(),
-            check_error: None,
-            status: Status::Active,
-            last_refresh: None,
-            refresh_failures: 0,
-            last_refresh_error: None,
-            refreshing_since: None,
-            last_export: None,
-        }
+        crate::connection::sample_info(name, 100 * DAY, Some(100 * DAY + 600))
     }
 
     #[test]

@@ -432,31 +432,11 @@ impl Refresher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::{ConnectionInfo, Secrets};
-    use crate::oauth::presets;
+    use crate::connection::Secrets;
 
     fn conn(issued: u64, expires: Option<u64>) -> Connection {
         Connection {
-            info: ConnectionInfo {
-                name: "c".into(),
-                provider: presets().remove(0),
-                client_id: "id".into(),
-                scopes: vec![],
-                token_type: "Bearer".into(),
-                issued_at: issued,
-                expires_at: expires,
-                created_at: issued,
-                has_refresh_token: true,
-                has_client_secret: false,
-                check: Default::default(),
-                check_error: None,
-                status: Status::Active,
-                last_refresh: None,
-                refresh_failures: 0,
-                last_refresh_error: None,
-                refreshing_since: None,
-                last_export: None,
-            },
+            info: connection::sample_info("c", issued, expires),
             secrets: Secrets::default(),
         }
     }
