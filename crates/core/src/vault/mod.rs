@@ -451,6 +451,11 @@ impl UnlockedVault {
     /// key-encryption key we hold. A changed passphrase makes this handle stale.
     fn sync(&mut self) -> Result<(), VaultError> {
         let raw = self.ks.get(HEADER)?.ok_or(VaultError::Stale)?;
+        self.sync_with(raw)
+    }
+
+    /// [`Self::sync`] with the header bytes already read.
+    fn sync_with(&mut self, raw: Vec<u8>) -> Result<(), VaultError> {
         if raw == self.header_raw {
             return self.reload_index();
         }
@@ -560,26 +565,26 @@ impl UnlockedVault {
         check_name(name)?;
         let raw = self.ks.get(HEADER)?.ok_or(VaultError::Stale)?;
         if raw != self.header_raw || !self.index.records.contains_key(name) {
-            self.sync()?;
+            self.sync_with(raw)?;
         }
+        match self.read_current(name) {
+            // Deleted by another process since we read the index: say so plainly.
+            Err(VaultError::Damaged { .. }) => {
+                self.sync()?;
+                self.read_current(name)
+            }
+            other => other,
+        }
+    }
+
+    /// Reads `name` as the index this handle holds describes it.
+    fn read_current(&self, name: &str) -> Result<SecretSlice<u8>, VaultError> {
         let e = self
             .index
             .records
             .get(name)
             .ok_or_else(|| VaultError::NotFound(name.to_string()))?;
-        match self.read_record(name, self.header.generation, &self.dek, &e.id) {
-            // Deleted by another process since we read the index: say so plainly.
-            Err(VaultError::Damaged { .. }) => {
-                self.sync()?;
-                let e = self
-                    .index
-                    .records
-                    .get(name)
-                    .ok_or_else(|| VaultError::NotFound(name.to_string()))?;
-                self.read_record(name, self.header.generation, &self.dek, &e.id)
-            }
-            other => other,
-        }
+        self.read_record(name, self.header.generation, &self.dek, &e.id)
     }
 
     /// Creates or replaces a record. Replacing is one keystore write (atomic); creating
