@@ -210,6 +210,11 @@ pub fn list(
 ) -> Result<(), String> {
     retry_pending(v, &Http::new(), log);
     let all = connection::list(v).map_err(|e| e.to_string())?;
+    print_list(&all, json, out)
+}
+
+/// Prints connections as a table or JSON.
+pub fn print_list(all: &[ConnectionInfo], json: bool, out: &mut impl Write) -> Result<(), String> {
     if json {
         return say(
             out,
@@ -237,8 +242,8 @@ pub fn list(
                 i.name,
                 i.provider.name,
                 i.scopes.join(" "),
-                expiry(&i),
-                status(&i)
+                expiry(i),
+                status(i)
             ),
         )?;
     }
@@ -378,6 +383,8 @@ pub fn token(
             connection: name.into(),
             pid,
             process,
+            parent_pid: None,
+            parent_process: None,
         },
     );
     Ok(Exported { token: t, info })

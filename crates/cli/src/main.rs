@@ -1,6 +1,7 @@
 //! `token-wallet`: the command line. Subcommands are thin calls into `token_wallet_core`.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod connections;
 mod export;
 mod passphrase;
@@ -58,6 +59,17 @@ pub(crate) struct Cli {
     /// of a long token's lifetime counts too). Default 60.
     #[arg(long, global = true, env = "TOKEN_WALLET_REFRESH_WINDOW")]
     refresh_window: Option<u64>,
+    /// Do not ask a running agent; unlock the vault in this process.
+    #[arg(long, global = true, env = "TOKEN_WALLET_NO_AGENT")]
+    pub(crate) no_agent: bool,
+    /// The agent's socket (default: under $XDG_RUNTIME_DIR, per profile and data directory).
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_AGENT_SOCKET",
+        value_name = "PATH"
+    )]
+    pub(crate) agent_socket: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -71,13 +83,13 @@ enum Store {
 }
 
 #[derive(clap::Args)]
-struct PassArgs {
+pub(crate) struct PassArgs {
     /// Read the passphrase from the first line of this file.
     #[arg(long, value_name = "FILE")]
-    passphrase_file: Option<PathBuf>,
+    pub(crate) passphrase_file: Option<PathBuf>,
     /// Read the passphrase from the first line of standard input.
     #[arg(long, conflicts_with = "passphrase_file")]
-    passphrase_stdin: bool,
+    pub(crate) passphrase_stdin: bool,
 }
 
 #[derive(Subcommand)]
@@ -90,7 +102,7 @@ enum AuditAction {
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Create a new vault.
     Init {
         #[command(flatten)]
@@ -277,6 +289,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the agent: keep the vault unlocked and serve access tokens to `token`, `env`,
+    /// `exec` and `list` over a private local socket (foreground; `--detach` for the
+    /// background). `agent status|unlock|stop` talk to a running one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Agent {
+        #[command(subcommand)]
+        action: Option<agent::AgentAction>,
+        #[command(flatten)]
+        run: agent::RunArgs,
+    },
+    /// Lock the running agent (its keys and cached tokens are wiped).
+    Lock,
+    /// Print a shell completion script (e.g. `token-wallet completions bash > /etc/bash_completion.d/token-wallet`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Show the vault: id, KDF, key generation and age, records, store.
     Status {
         #[command(flatten)]
@@ -296,8 +325,8 @@ enum Command {
     },
 }
 
-/// A failure with its exit code: 1 error, 2 usage (clap), 4 needs re-authorisation,
-/// 5 provider unreachable (3, locked, is for the agent).
+/// A failure with its exit code: 1 error, 2 usage (clap), 3 the agent is locked,
+/// 4 needs re-authorisation, 5 provider unreachable, 127 `exec` could not run the command.
 pub(crate) struct Fail {
     pub code: u8,
     pub msg: String,
@@ -322,6 +351,10 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -333,14 +366,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn base_dir(cli: &Cli) -> Result<PathBuf, String> {
+pub(crate) fn base_dir(cli: &Cli) -> Result<PathBuf, String> {
     cli.home
         .clone()
         .or_else(token_wallet_core::profile::default_base_dir)
         .ok_or_else(|| "cannot find a data directory; pass --home".to_string())
 }
 
-fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
+pub(crate) fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
     let profile = Profile::new(&cli.profile)?;
     let data_dir = profile.data_dir(&base_dir(cli)?);
     let mut opts = KeystoreOptions::os();
@@ -361,7 +394,10 @@ fn open(cli: &Cli) -> Result<(Profile, Vault), String> {
     Ok((profile, vault))
 }
 
-fn refresher(cli: &Cli, data_dir: &std::path::Path) -> token_wallet_core::refresh::Refresher {
+pub(crate) fn refresher(
+    cli: &Cli,
+    data_dir: &std::path::Path,
+) -> token_wallet_core::refresh::Refresher {
     let mut policy = token_wallet_core::refresh::Policy::default();
     if let Some(w) = cli.refresh_window {
         policy.min_window = Duration::from_secs(w);
@@ -375,7 +411,7 @@ fn refresher(cli: &Cli, data_dir: &std::path::Path) -> token_wallet_core::refres
 }
 
 /// `30s`, `5m`, `1h`, or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
         .parse()
@@ -389,7 +425,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
-fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
+pub(crate) fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
     passphrase::Sources {
         file: p.passphrase_file.as_deref(),
         stdin: p.passphrase_stdin,
@@ -399,6 +435,22 @@ fn sources(p: &PassArgs) -> passphrase::Sources<'_> {
 fn run(cli: Cli) -> Result<(), Fail> {
     if let Command::Providers { json } = &cli.command {
         return connections::providers(&cli, *json).map_err(Fail::from);
+    }
+    if let Command::Completions { shell } = &cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "token-wallet",
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
+    if let Some(r) = agent::route(&cli) {
+        return r;
+    }
+    if let Command::Agent { run, .. } = &cli.command {
+        return agent::run(&cli, run);
     }
     let (profile, vault) = open(&cli)?;
     let stdin = std::io::stdin();
@@ -500,7 +552,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 ),
             )
         }
-        Command::Providers { .. } => unreachable!("handled above"),
+        Command::Providers { .. }
+        | Command::Completions { .. }
+        | Command::Agent { .. }
+        | Command::Lock => unreachable!("handled above"),
         Command::Connect {
             name,
             provider,
@@ -732,7 +787,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     result.map_err(Fail::from)
 }
 
-fn unlock(
+pub(crate) fn unlock(
     vault: &Vault,
     src: passphrase::Sources,
     input: &mut impl BufRead,

@@ -70,8 +70,15 @@ pub enum Event {
         connection: String,
         /// Requesting process id, where known.
         pid: Option<u32>,
-        /// Requesting process name, where known.
+        /// Requesting process name (or executable), where known.
         process: Option<String>,
+        /// The requester's parent, where known (the agent records the client's parent:
+        /// the shell or tool that ran `token-wallet`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_pid: Option<u32>,
+        /// The parent's executable, where known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_process: Option<String>,
     },
     /// Tokens were revoked at the provider.
     Revoked {
@@ -271,6 +278,11 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Forgets the cached audit key (when the vault is locked).
+    pub fn forget_key(&self) {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Records the chain's head in the vault (call once a command is done).
     pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
         let mut f = match std::fs::File::open(&self.path) {
@@ -443,6 +455,8 @@ mod tests {
                     connection: format!("c{i}"),
                     pid: Some(42),
                     process: Some("curl".into()),
+                    parent_pid: None,
+                    parent_process: None,
                 },
                 Some(v),
             )

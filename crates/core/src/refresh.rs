@@ -136,10 +136,20 @@ pub struct Refresher {
 
 /// Whether a connection's access token should be refreshed now.
 pub fn needs_refresh(c: &Connection, policy: &Policy, min_ttl: Duration, now: u64) -> bool {
-    let Some(exp) = c.info.expires_at else {
+    needs_refresh_info(&c.info, policy, min_ttl, now)
+}
+
+/// [`needs_refresh`] from a connection's public facts.
+pub fn needs_refresh_info(
+    info: &connection::ConnectionInfo,
+    policy: &Policy,
+    min_ttl: Duration,
+    now: u64,
+) -> bool {
+    let Some(exp) = info.expires_at else {
         return false; // the provider did not say: use it until it is refused
     };
-    let lifetime = exp.saturating_sub(c.info.issued_at) as f64;
+    let lifetime = exp.saturating_sub(info.issued_at) as f64;
     let window = (policy.min_window.as_secs_f64())
         .max(lifetime * policy.window_fraction)
         .min(lifetime / 2.0)
@@ -161,6 +171,11 @@ impl Refresher {
             flights: Mutex::new(HashMap::new()),
             audit: None,
         }
+    }
+
+    /// Its policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Sends every refresh outcome to this audit log.

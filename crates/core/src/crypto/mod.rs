@@ -28,6 +28,11 @@ impl Passphrase {
         Some(Self(SecretString::from(text)))
     }
 
+    /// The passphrase as a secret string (to hand it to the agent over its socket).
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         self.0.expose_secret().as_bytes()
     }

@@ -338,7 +338,7 @@ impl Vault {
 }
 
 fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
-    VaultLock::acquire(path).map_err(|err| VaultError::Lock {
+    VaultLock::acquire_stamping(path).map_err(|err| VaultError::Lock {
         path: path.display().to_string(),
         err,
     })
@@ -392,6 +392,12 @@ impl UnlockedVault {
     /// The vault's public facts.
     pub fn info(&self) -> VaultInfo {
         info_of(&self.ks, &self.header, Some(self.index.records.len()))
+    }
+
+    /// The vault's change stamp: it changes after every write by any process (see
+    /// [`crate::lock::change_stamp`]). Equal stamps mean nothing was written in between.
+    pub fn change_stamp(&self) -> Option<[u8; 8]> {
+        crate::lock::change_stamp(&self.lock_path)
     }
 
     /// Forgets the keys (they are zeroized on drop).
