@@ -1,0 +1,500 @@
+//! The agent end to end: the real `token-wallet agent` process, the real Secret Service
+//! and the real OAuth server. Tokens through the agent, lock and idle lock, the socket's
+//! modes and its refusal of another user, hostile clients, and the CLI without an agent.
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+struct AgentProc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl AgentProc {
+    fn start(w: &World, extra: &[&str]) -> Self {
+        let log = w.env.home.path().join("agent.stderr");
+        let mut c = w.env.cmd();
+        c.args(["agent", "--passphrase-file", path_str(&w.pass_file)])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let mut child = c.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if w.cli(&["agent", "status"], &[], "").status.success() {
+                break;
+            }
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the agent exited: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
+            assert!(Instant::now() < deadline, "the agent did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, log }
+    }
+
+    fn socket(w: &World) -> PathBuf {
+        let o = w.cli(&["agent", "status", "--json"], &[], "");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        PathBuf::from(v["socket"].as_str().unwrap())
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Stops it through the socket; returns everything it logged.
+    fn stop(mut self, w: &World) -> String {
+        let o = w.cli(&["agent", "stop"], &[], "");
+        assert!(o.status.success(), "{}", stderr(&o));
+        let st = self.child.wait().unwrap();
+        assert!(st.success(), "agent exit: {st}");
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn audit_log(w: &World) -> String {
+    std::fs::read_to_string(w.env.data_dir().join("audit.jsonl")).unwrap()
+}
+
+fn assert_absent(haystack: &str, secrets: &[&str], what: &str) {
+    for s in secrets {
+        assert!(s.len() >= 8);
+        assert!(
+            !haystack.contains(s),
+            "a token (`{}…`) appeared in {what}",
+            &s[..6]
+        );
+    }
+}
+
+#[test]
+fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
+    let w = World::new("agent");
+    let o = w.connect("a", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (access, refresh) = w.tokens("a");
+    let refresh = refresh.unwrap();
+    let agent = AgentProc::start(&w, &[]);
+
+    // No passphrase anywhere: the agent answers.
+    let o = w.cli(&["token", "a"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), access);
+    assert!(w.server.active(&access));
+    let o = w.cli(&["token", "a", "--format", "json"], &[], "");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["access_token"], access.as_str());
+    assert_eq!(j["token_type"], "Bearer");
+    assert!(j["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(j.get("refresh_token").is_none());
+
+    // --min-ttl beyond the token's life: exactly one refresh, persisted, the new token live.
+    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+        .send_empty()
+        .unwrap();
+    let o = w.cli(&["token", "a", "--min-ttl", "1h"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fresh = stdout(&o).trim().to_string();
+    assert_ne!(fresh, access);
+    assert!(w.server.active(&fresh));
+    assert_eq!(w.server.stats()["refreshes"], 1);
+    let (stored, refresh2) = w.tokens("a");
+    assert_eq!(stored, fresh);
+    // Next time it comes from the agent's memory, without another refresh.
+    assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), fresh);
+    assert_eq!(w.server.stats()["refreshes"], 1);
+
+    let o = w.cli(&["env", "a", "--var", "MY_TOKEN"], &[], "");
+    assert_eq!(stdout(&o).trim(), format!("export MY_TOKEN='{fresh}'"));
+
+    let seen = w.env.home.path().join("seen");
+    let o = w.cli(
+        &[
+            "exec",
+            "a",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$ACCESS_TOKEN\" > \"$SEEN\"; exit 7",
+        ],
+        &[("SEEN", path_str(&seen))],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    // exec asks for 5 minutes by default: more than these 60-second tokens have, so it
+    // refreshed; the token it passed is the one now stored, and live.
+    let fresh = std::fs::read_to_string(&seen).unwrap();
+    assert!(w.server.active(&fresh));
+    assert_eq!(w.tokens("a").0, fresh);
+
+    let o = w.cli(&["list", "--json"], &[], "");
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l[0]["name"], "a");
+    assert!(!stdout(&o).contains(&fresh));
+
+    let o = w.cli(&["agent", "status", "--json"], &[], "");
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["unlocked"], true);
+    assert_eq!(s["connections"], 1);
+
+    // Exports are audited with the client (token-wallet) and its parent (this test).
+    let exports: Vec<serde_json::Value> = audit_log(&w)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == "export" && l.get("parent_pid").is_some())
+        .collect();
+    assert!(exports.len() >= 5, "{exports:?}");
+    assert!(exports[0]["process"]
+        .as_str()
+        .unwrap()
+        .ends_with("token-wallet"));
+    assert_eq!(exports[0]["parent_pid"], std::process::id());
+
+    // Locked: "locked", exit code 3, no token.
+    let o = w.cli(&["lock"], &[], "");
+    assert!(o.status.success());
+    let o = w.cli(&["token", "a"], &[], "");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("locked"));
+    assert!(stdout(&o).is_empty());
+    assert_eq!(w.cli(&["agent", "status"], &[], "").status.code(), Some(3));
+    // A passphrase given to the command unlocks it alone.
+    let o = w.cli(
+        &["token", "a", "--passphrase-file", path_str(&w.pass_file)],
+        &[],
+        "",
+    );
+    assert_eq!(stdout(&o).trim(), fresh);
+    // A wrong passphrase does not unlock the agent; the right one does.
+    let bad = w.env.pass_file("bad", "not-the-passphrase");
+    let o = w.cli(
+        &["agent", "unlock", "--passphrase-file", path_str(&bad)],
+        &[],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong passphrase"));
+    let o = w.cli(
+        &[
+            "agent",
+            "unlock",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), fresh);
+
+    let log = agent.stop(&w);
+    assert!(log.contains("agent listening"), "{log}");
+    // No token in the agent's own (trace-level) log or in the audit log; no refresh
+    // token in anything any command printed.
+    let all = [access.as_str(), fresh.as_str(), refresh.as_str()];
+    assert_absent(&log, &all, "the agent's log");
+    assert_absent(&audit_log(&w), &all, "the audit log");
+    assert_secrets_absent(&[refresh.as_str(), refresh2.as_deref().unwrap()]);
+    w.env.wipe();
+}
+
+#[test]
+fn idle_timeout_locks_the_agent() {
+    let w = World::new("agent-idle");
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let (access, _) = w.tokens("a");
+    let agent = AgentProc::start(&w, &["--idle-timeout", "2s"]);
+    assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), access);
+    std::thread::sleep(Duration::from_millis(3500));
+    let o = w.cli(&["token", "a"], &[], "");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let log = agent.stop(&w);
+    assert!(log.contains("idle: locking"), "{log}");
+    assert_absent(&log, &[access.as_str()], "the agent's log");
+    assert!(audit_log(&w).contains("\"vault_locked\""));
+    w.env.wipe();
+}
+
+#[test]
+fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
+    let w = World::new("agent-none");
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let (access, _) = w.tokens("a");
+    let pass = format!("{PASS}\n");
+    // No agent: with a passphrase on stdin it works; without one it cannot prompt.
+    let o = w.cli(&["token", "a", "--passphrase-stdin"], &[], &pass);
+    assert_eq!(stdout(&o).trim(), access, "{}", stderr(&o));
+    let o = w.cli(&["env", "a", "--passphrase-stdin"], &[], &pass);
+    assert_eq!(stdout(&o).trim(), format!("export ACCESS_TOKEN='{access}'"));
+    let o = w.cli(
+        &[
+            "exec",
+            "a",
+            "--passphrase-stdin",
+            "--",
+            "sh",
+            "-c",
+            "test -n \"$ACCESS_TOKEN\" && exit 9",
+        ],
+        &[],
+        &pass,
+    );
+    assert_eq!(o.status.code(), Some(9));
+
+    // While another holds the connection's refresh lock, a refreshing `token` waits.
+    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+        .send_empty()
+        .unwrap();
+    let held =
+        token_wallet_core::lock::VaultLock::acquire(&w.env.data_dir().join("refresh-a.lock"))
+            .unwrap();
+    let mut c = w.env.cmd();
+    c.args(["token", "a", "--min-ttl", "1h", "--passphrase-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(pass.as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "token did not wait for the refresh lock"
+    );
+    assert_eq!(w.server.stats()["refreshes"], 0);
+    drop(held);
+    let o = child.wait_with_output().unwrap();
+    record(&String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fresh = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert_ne!(fresh, access);
+    assert!(w.server.active(&fresh));
+    assert_eq!(w.server.stats()["refreshes"], 1);
+    w.env.wipe();
+}
+
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn chmod(p: &std::path::Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+#[test]
+fn the_socket_is_private_and_refuses_other_users() {
+    let w = World::new("agent-uid");
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let mut agent = AgentProc::start(&w, &[]);
+    let sock = AgentProc::socket(&w);
+    let dir = sock.parent().unwrap().to_path_buf();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&sock)
+        .unwrap()
+        .file_type()
+        .is_socket());
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&sock), 0o600);
+
+    // A client refuses a socket directory others can enter (someone could pose as the agent).
+    chmod(&dir, 0o755);
+    let o = w.cli(&["token", "a"], &[], "");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("refusing the agent socket directory"),
+        "{}",
+        stderr(&o)
+    );
+    chmod(&dir, 0o700);
+
+    assert!(
+        euid_is_root(),
+        "this test runs a client as `nobody`, which needs root (CI runs as root)"
+    );
+    // A copy of the CLI that `nobody` can run.
+    let bin_dir = tempfile::tempdir().unwrap();
+    chmod(bin_dir.path(), 0o755);
+    let nb = bin_dir.path().join("token-wallet");
+    std::fs::copy(bin(), &nb).unwrap();
+    chmod(&nb, 0o755);
+    let as_nobody = |sock: &std::path::Path| {
+        let mut c = std::process::Command::new("runuser");
+        c.args(["-u", "nobody", "--"]).arg(&nb).args([
+            "--agent-socket",
+            path_str(sock),
+            "token",
+            "a",
+        ]);
+        run_recorded(&mut c, "")
+    };
+    // With the modes as they are, the kernel keeps `nobody` out of the directory.
+    let o = as_nobody(&sock);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("ermission denied"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    // Even with a way in (a hard link to the socket in an open directory, the socket
+    // 0666), the agent checks the peer's uid and refuses it.
+    let link = bin_dir.path().join("agent.sock");
+    std::fs::hard_link(&sock, &link).unwrap();
+    chmod(&sock, 0o666);
+    let o = as_nobody(&link);
+    chmod(&sock, 0o600);
+    std::fs::remove_file(&link).unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("serves only its own user"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+
+    assert!(agent.alive());
+    assert!(w.cli(&["token", "a"], &[], "").status.success());
+    let log = agent.stop(&w);
+    assert!(log.contains("refused a client of another user"), "{log}");
+    w.env.wipe();
+}
+
+fn euid_is_root() -> bool {
+    // Read from /proc rather than calling libc: the effective uid is the second field.
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid = s.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    uid.split_whitespace().nth(2) == Some("0")
+}
+
+/// One request on a new connection; the reply line.
+fn ask(sock: &std::path::Path, frame: &[u8]) -> serde_json::Value {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(frame).unwrap();
+    let mut line = String::new();
+    BufReader::new(&s).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|_| panic!("reply: {line:?}"))
+}
+
+#[test]
+fn hostile_clients_get_clear_errors_and_the_agent_stays_up() {
+    let w = World::new("agent-hostile");
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let (access, refresh) = w.tokens("a");
+    let mut agent = AgentProc::start(&w, &["--frame-timeout", "2"]);
+    let sock = AgentProc::socket(&w);
+
+    // Malformed, unknown version, unknown op: an error each, and the connection reads on.
+    let mut s = UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    for (frame, kind) in [
+        (&b"{nope\n"[..], "bad_request"),
+        (b"\x00\xff\xfe garbage\n", "bad_request"),
+        (
+            b"{\"v\":99,\"op\":\"token\",\"name\":\"a\"}\n",
+            "unsupported_version",
+        ),
+        (b"{\"v\":1,\"op\":\"rm -rf\"}\n", "bad_request"),
+        (
+            b"{\"v\":1,\"op\":\"token\",\"name\":\"../../etc\"}\n",
+            "bad_request",
+        ),
+        (
+            b"{\"v\":1,\"op\":\"token\",\"name\":\"missing\"}\n",
+            "not_found",
+        ),
+    ] {
+        s.write_all(frame).unwrap();
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["ok"], false, "{line}");
+        assert_eq!(v["error"], kind, "{line}");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    s.write_all(b"{\"v\":1,\"op\":\"status\"}\n").unwrap();
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.contains("\"ok\":true"), "{line}");
+
+    // Oversized: "too large", then the agent hangs up.
+    let mut s = UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let big = vec![b'x'; 200 * 1024];
+    let _ = s.write_all(&big); // the agent may hang up before reading it all
+    let mut all = String::new();
+    let _ = s.read_to_string(&mut all);
+    assert!(all.contains("\"error\":\"too_large\""), "{all}");
+
+    // A slow client holding a half-sent request does not hold anyone else up, and is
+    // dropped when its time is up.
+    let mut slow = UnixStream::connect(&sock).unwrap();
+    slow.write_all(b"{\"v\":1,").unwrap();
+    let t = Instant::now();
+    let v = ask(&sock, b"{\"v\":1,\"op\":\"token\",\"name\":\"a\"}\n");
+    assert_eq!(v["access_token"], access.as_str());
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut all = String::new();
+    let _ = slow.read_to_string(&mut all);
+    assert!(all.contains("\"error\":\"timeout\""), "{all}");
+
+    // 500 concurrent clients: every one gets the token.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(500));
+    let handles: Vec<_> = (0..500)
+        .map(|_| {
+            let sock = sock.clone();
+            let b = barrier.clone();
+            std::thread::spawn(move || {
+                let mut s = UnixStream::connect(&sock).unwrap();
+                b.wait();
+                s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                s.write_all(b"{\"v\":1,\"op\":\"token\",\"name\":\"a\",\"min_ttl_secs\":5}\n")
+                    .unwrap();
+                let mut line = String::new();
+                BufReader::new(&s).read_line(&mut line).unwrap();
+                serde_json::from_str::<serde_json::Value>(&line).unwrap()
+            })
+        })
+        .collect();
+    let replies: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let ok = replies
+        .iter()
+        .filter(|v| v["access_token"] == access.as_str())
+        .count();
+    assert_eq!(ok, 500, "{:?}", replies.iter().find(|v| v["ok"] != true));
+
+    assert!(agent.alive());
+    let v = ask(&sock, b"{\"v\":1,\"op\":\"status\"}\n");
+    assert_eq!(v["status"]["unlocked"], true);
+    let log = agent.stop(&w);
+    assert_absent(
+        &log,
+        &[access.as_str(), refresh.as_deref().unwrap()],
+        "the agent's log",
+    );
+    w.env.wipe();
+}
