@@ -1,12 +1,15 @@
-//! The shell's state: the configuration, the vault handle (locked, and unlocked when it is)
-//! and the unlock throttle, behind one mutex. The commands call these methods; they are
+//! The shell's state: the configuration, the vault handle, the embedded agent (which holds
+//! the unlocked vault and, in the running app, serves it to the CLI over its socket) and
+//! the unlock throttle, behind one mutex. The commands call these methods; they are
 //! plain Rust, so they are tested without a window.
 
 use crate::error::Error;
 use crate::models::{Status, VaultFacts, VaultState};
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use token_wallet_core::agent::{Agent, AgentOptions};
+use token_wallet_core::audit::{AuditLog, Event};
 use token_wallet_core::{
     open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind, UnlockedVault,
     Vault, VaultError,
@@ -135,7 +138,8 @@ impl Throttle {
 struct Inner {
     /// The locked handle, opened on first use (so a keystore that was down can come back).
     vault: Option<Vault>,
-    unlocked: Option<UnlockedVault>,
+    /// The agent, made with the handle; it holds the unlocked vault.
+    agent: Option<Arc<Agent>>,
     throttle: Throttle,
 }
 
@@ -143,12 +147,16 @@ struct Inner {
 pub struct Wallet {
     config: Result<Config, String>,
     inner: Mutex<Inner>,
+    /// Serve the agent's socket (the running app; not unit tests).
+    serve: bool,
 }
 
 impl Wallet {
     /// Configured from the environment; an invalid setting is reported by every call.
     pub fn from_env() -> Self {
-        Self::with_config(Config::from_env())
+        let mut w = Self::with_config(Config::from_env());
+        w.serve = true;
+        w
     }
 
     /// Configured explicitly.
@@ -161,9 +169,10 @@ impl Wallet {
             config,
             inner: Mutex::new(Inner {
                 vault: None,
-                unlocked: None,
+                agent: None,
                 throttle: Throttle::default(),
             }),
+            serve: false,
         }
     }
 
@@ -177,11 +186,62 @@ impl Wallet {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn vault<'a>(cfg: &Config, inner: &'a mut Inner) -> Result<&'a Vault, Error> {
+    fn vault<'a>(&self, cfg: &Config, inner: &'a mut Inner) -> Result<&'a Vault, Error> {
         if inner.vault.is_none() {
-            inner.vault = Some(open_vault(&cfg.profile, &cfg.keystore, &cfg.data_dir)?);
+            let v = open_vault(&cfg.profile, &cfg.keystore, &cfg.data_dir)?;
+            inner.agent = Some(self.start_agent(cfg, v.clone()));
+            inner.vault = Some(v);
         }
+        // Invariant: set just above if it was not.
         Ok(inner.vault.as_ref().expect("just opened"))
+    }
+
+    /// The embedded agent; in the running app it serves the CLI on the profile's socket
+    /// (unless another agent already does).
+    fn start_agent(&self, cfg: &Config, v: Vault) -> Arc<Agent> {
+        let refresher = token_wallet_core::refresh::Refresher::new(
+            token_wallet_core::oauth::http::Http::new(),
+            Default::default(),
+            cfg.data_dir.clone(),
+        )
+        .with_audit(AuditLog::new(&cfg.data_dir));
+        let agent = Arc::new(Agent::new(
+            v,
+            &cfg.data_dir,
+            refresher,
+            AgentOptions {
+                profile: cfg.profile.name().to_string(),
+                ..AgentOptions::default()
+            },
+        ));
+        if self.serve {
+            let a = agent.clone();
+            let path = token_wallet_core::agent::socket_path(&cfg.profile, &cfg.data_dir);
+            std::thread::spawn(move || match path {
+                Ok(p) => {
+                    if let Err(e) = a.serve(&p, || {}) {
+                        tracing_warn(&format!("the agent socket is not served: {e}"));
+                    }
+                }
+                Err(e) => tracing_warn(&format!("the agent socket is not served: {e}")),
+            });
+        }
+        agent
+    }
+
+    /// The unlocked vault's facts; its "records" are the connections (the audit key and
+    /// anchor the vault also holds are not the user's).
+    fn unlocked_facts(inner: &Inner) -> Option<token_wallet_core::VaultInfo> {
+        let a = inner.agent.as_ref()?;
+        let mut info = a.vault_info()?;
+        info.record_count = a.status().connections;
+        Some(info)
+    }
+
+    fn audit(cfg: &Config, v: Option<&mut UnlockedVault>, e: Event) {
+        if let Err(err) = AuditLog::new(&cfg.data_dir).append(e, v) {
+            tracing_warn(&format!("could not write the audit log: {err}"));
+        }
     }
 
     /// Where the lock screen is.
@@ -211,14 +271,14 @@ impl Wallet {
         };
         st.profile = cfg.profile.name().to_string();
         st.insecure_kdf = cfg.insecure_kdf;
-        if let Some(u) = &inner.unlocked {
-            let facts = VaultFacts::from(u.info());
+        if let Some(info) = Self::unlocked_facts(inner) {
+            let facts = VaultFacts::from(info);
             st.store = Some(facts.store.clone());
             st.vault = Some(facts);
             st.status = Status::Unlocked;
             return st;
         }
-        let vault = match Self::vault(cfg, inner) {
+        let vault = match self.vault(cfg, inner) {
             Ok(v) => v,
             Err(e) => {
                 st.message = Some(e.to_string());
@@ -252,12 +312,15 @@ impl Wallet {
         }
         let cfg = self.config()?;
         let mut inner = self.inner();
-        if inner.unlocked.is_some() {
+        if Self::unlocked_facts(&inner).is_some() {
             return Err(Error::AlreadyExists);
         }
         let p = Passphrase::new(passphrase.to_string()).ok_or(Error::EmptyPassphrase)?;
-        let unlocked = Self::vault(cfg, &mut inner)?.create(&p, &cfg.create_options())?;
-        inner.unlocked = Some(unlocked);
+        let mut unlocked = self
+            .vault(cfg, &mut inner)?
+            .create(&p, &cfg.create_options())?;
+        Self::audit(cfg, Some(&mut unlocked), Event::VaultCreated);
+        Self::adopt(&inner, unlocked);
         inner.throttle.succeeded();
         Ok(self.state_of(&mut inner))
     }
@@ -267,7 +330,7 @@ impl Wallet {
     pub fn unlock(&self, passphrase: String) -> Result<VaultState, Error> {
         let cfg = self.config()?;
         let mut inner = self.inner();
-        if inner.unlocked.is_some() {
+        if Self::unlocked_facts(&inner).is_some() {
             return Ok(self.state_of(&mut inner));
         }
         let wait = inner.throttle.remaining(Instant::now());
@@ -276,14 +339,16 @@ impl Wallet {
             return Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64));
         }
         let p = Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
-        let result = Self::vault(cfg, &mut inner)?.unlock(&p);
+        let result = self.vault(cfg, &mut inner)?.unlock(&p);
         match result {
-            Ok(u) => {
-                inner.unlocked = Some(u);
+            Ok(mut u) => {
+                Self::audit(cfg, Some(&mut u), Event::VaultUnlocked);
+                Self::adopt(&inner, u);
                 inner.throttle.succeeded();
                 Ok(self.state_of(&mut inner))
             }
             Err(VaultError::WrongPassphrase) => {
+                Self::audit(cfg, None, Event::UnlockFailed);
                 inner.throttle.failed(Instant::now());
                 Err(Error::WrongPassphrase)
             }
@@ -295,8 +360,8 @@ impl Wallet {
     /// nothing.
     pub fn lock(&self) -> VaultState {
         let mut inner = self.inner();
-        if let Some(u) = inner.unlocked.take() {
-            inner.vault = Some(u.lock());
+        if let Some(a) = &inner.agent {
+            a.lock(); // audited and anchored; keys and cached tokens dropped
         }
         self.state_of(&mut inner)
     }
@@ -305,11 +370,25 @@ impl Wallet {
     pub fn info(&self) -> Result<VaultFacts, Error> {
         let cfg = self.config()?;
         let mut inner = self.inner();
-        if let Some(u) = &inner.unlocked {
-            return Ok(u.info().into());
+        if let Some(info) = Self::unlocked_facts(&inner) {
+            return Ok(info.into());
         }
-        Ok(Self::vault(cfg, &mut inner)?.info()?.into())
+        Ok(self.vault(cfg, &mut inner)?.info()?.into())
     }
+}
+
+impl Wallet {
+    /// Hands an unlocked vault to the agent (made with the handle, so present).
+    fn adopt(inner: &Inner, v: UnlockedVault) {
+        if let Some(a) = &inner.agent {
+            a.adopt(v);
+        }
+    }
+}
+
+/// The shell has no log subscriber of its own yet: warnings go to stderr (never secrets).
+fn tracing_warn(msg: &str) {
+    eprintln!("token-wallet-app: warning: {msg}");
 }
 
 #[cfg(test)]

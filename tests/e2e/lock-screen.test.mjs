@@ -10,7 +10,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -337,5 +337,33 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     assert.equal(st.generation, 1);
     assert.equal(st.vault_id, vaultIdInUi);
     assert.equal(st.kdf_below_floor, true);
+  });
+
+  const cli = (...args) =>
+    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, ...args], {
+      env: ENV,
+      encoding: "utf8",
+      timeout: 60_000,
+      input: "",
+    });
+
+  await t.test("the unlocked app serves its agent to the CLI; locking it locks the agent", async () => {
+    let r = cli("agent", "status", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const st = JSON.parse(r.stdout);
+    assert.equal(st.unlocked, true);
+    assert.equal(st.profile, PROFILE);
+    assert.equal(st.vault_id, vaultIdInUi);
+    // Answered by the app's agent, with no passphrase: a connection it does not have.
+    r = cli("token", "nope");
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /no connection named `nope`/);
+    await click("#lock-button");
+    await visible("#view-unlock");
+    r = cli("agent", "status");
+    assert.equal(r.status, 3, r.stdout + r.stderr);
+    r = cli("token", "nope");
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /locked/);
   });
 });

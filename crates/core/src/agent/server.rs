@@ -148,6 +148,13 @@ impl Agent {
         self.touch();
     }
 
+    /// The unlocked vault's public facts (`None` while locked).
+    pub fn vault_info(&self) -> Option<crate::VaultInfo> {
+        let v = guard(&self.session).clone()?;
+        let info = guard(&v).info();
+        Some(info)
+    }
+
     /// Whether a vault is unlocked.
     pub fn is_unlocked(&self) -> bool {
         guard(&self.session).is_some()
