@@ -284,11 +284,16 @@ impl World {
 
 pub fn assert_secrets_absent(secrets: &[&str]) {
     let t = TRANSCRIPT.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    assert_absent_in(&t, secrets, "CLI output");
+}
+
+/// Asserts none of `secrets` (each at least 8 characters) is in `text`, which is `what`.
+pub fn assert_absent_in(text: &str, secrets: &[&str], what: &str) {
     for s in secrets {
         assert!(s.len() >= 8);
         assert!(
-            !t.contains(s),
-            "a secret (`{}…`) appeared in CLI output",
+            !text.contains(s),
+            "a secret (`{}…`) appeared in {what}",
             &s[..6]
         );
     }
