@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use token_wallet_core::agent::{Agent, AgentOptions};
 use token_wallet_core::audit::{AuditLog, Event};
 use token_wallet_core::{
-    open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind, UnlockedVault,
-    Vault, VaultError,
+    open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind, Vault, VaultError,
 };
 use zeroize::Zeroizing;
 
@@ -238,10 +237,15 @@ impl Wallet {
         Some(info)
     }
 
-    fn audit(cfg: &Config, v: Option<&mut UnlockedVault>, e: Event) {
-        if let Err(err) = AuditLog::new(&cfg.data_dir).append(e, v) {
-            tracing_warn(&format!("could not write the audit log: {err}"));
-        }
+    /// The agent (made with the vault handle, opened here if need be).
+    fn agent(&self, cfg: &Config, inner: &mut Inner) -> Result<Arc<Agent>, Error> {
+        self.vault(cfg, inner)?;
+        // Invariant: `vault` makes the agent together with the handle.
+        Ok(inner.agent.clone().expect("made with the vault handle"))
+    }
+
+    fn is_unlocked(inner: &Inner) -> bool {
+        inner.agent.as_ref().is_some_and(|a| a.is_unlocked())
     }
 
     /// Where the lock screen is.
@@ -312,15 +316,15 @@ impl Wallet {
         }
         let cfg = self.config()?;
         let mut inner = self.inner();
-        if Self::unlocked_facts(&inner).is_some() {
+        if Self::is_unlocked(&inner) {
             return Err(Error::AlreadyExists);
         }
         let p = Passphrase::new(passphrase.to_string()).ok_or(Error::EmptyPassphrase)?;
-        let mut unlocked = self
+        let unlocked = self
             .vault(cfg, &mut inner)?
             .create(&p, &cfg.create_options())?;
-        Self::audit(cfg, Some(&mut unlocked), Event::VaultCreated);
-        Self::adopt(&inner, unlocked);
+        self.agent(cfg, &mut inner)?
+            .adopt(unlocked, Some(Event::VaultCreated));
         inner.throttle.succeeded();
         Ok(self.state_of(&mut inner))
     }
@@ -330,7 +334,7 @@ impl Wallet {
     pub fn unlock(&self, passphrase: String) -> Result<VaultState, Error> {
         let cfg = self.config()?;
         let mut inner = self.inner();
-        if Self::unlocked_facts(&inner).is_some() {
+        if Self::is_unlocked(&inner) {
             return Ok(self.state_of(&mut inner));
         }
         let wait = inner.throttle.remaining(Instant::now());
@@ -339,16 +343,14 @@ impl Wallet {
             return Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64));
         }
         let p = Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
-        let result = self.vault(cfg, &mut inner)?.unlock(&p);
+        // The agent unlocks, audits the outcome and keeps the unlocked vault.
+        let result = self.agent(cfg, &mut inner)?.unlock(&p);
         match result {
-            Ok(mut u) => {
-                Self::audit(cfg, Some(&mut u), Event::VaultUnlocked);
-                Self::adopt(&inner, u);
+            Ok(()) => {
                 inner.throttle.succeeded();
                 Ok(self.state_of(&mut inner))
             }
             Err(VaultError::WrongPassphrase) => {
-                Self::audit(cfg, None, Event::UnlockFailed);
                 inner.throttle.failed(Instant::now());
                 Err(Error::WrongPassphrase)
             }
@@ -374,15 +376,6 @@ impl Wallet {
             return Ok(info.into());
         }
         Ok(self.vault(cfg, &mut inner)?.info()?.into())
-    }
-}
-
-impl Wallet {
-    /// Hands an unlocked vault to the agent (made with the handle, so present).
-    fn adopt(inner: &Inner, v: UnlockedVault) {
-        if let Some(a) = &inner.agent {
-            a.adopt(v);
-        }
     }
 }
 

@@ -86,36 +86,48 @@ fn given(p: &PassArgs) -> bool {
     p.passphrase_file.is_some() || p.passphrase_stdin
 }
 
-/// A token from the agent; `None` to unlock in this process instead (no agent, or a
+/// Asks the agent through `f`; `None` to unlock in this process instead (no agent, or a
 /// locked agent while a passphrase source was given).
+fn ask<T>(
+    cli: &Cli,
+    pass: &PassArgs,
+    f: impl FnOnce(&mut Client) -> Result<T, AgentError>,
+) -> Option<Result<T, Fail>> {
+    let mut c = match client(cli) {
+        Ok(Some(c)) => c,
+        Ok(None) => return None,
+        Err(f) => return Some(Err(f)),
+    };
+    match f(&mut c) {
+        Ok(t) => Some(Ok(t)),
+        Err(AgentError::Locked) if given(pass) => None,
+        Err(e) => Some(Err(fail(e))),
+    }
+}
+
+/// A token from the agent (see [`ask`]).
 fn token(
     cli: &Cli,
     name: &str,
     min_ttl: Duration,
     pass: &PassArgs,
 ) -> Option<Result<Exported, Fail>> {
-    let mut c = match client(cli) {
-        Ok(Some(c)) => c,
-        Ok(None) => return None,
-        Err(f) => return Some(Err(f)),
-    };
-    match c.token(name, min_ttl) {
-        Ok(Issued {
+    ask(cli, pass, |c| {
+        let Issued {
             token,
             expires_at,
             refreshed,
             info,
-        }) => Some(Ok(Exported {
+        } = c.token(name, min_ttl)?;
+        Ok(Exported {
             token: AccessToken {
                 token,
                 expires_at,
                 refreshed,
             },
             info: Some(info),
-        })),
-        Err(AgentError::Locked) if given(pass) => None,
-        Err(e) => Some(Err(fail(e))),
-    }
+        })
+    })
 }
 
 /// Runs `token`, `env`, `exec`, `list`, `lock` and `agent …` through the agent where
@@ -138,8 +150,7 @@ pub fn route(cli: &Cli) -> Option<Result<(), Fail>> {
             pass,
         } => token(cli, name, *min_ttl, pass).map(|r| {
             r.and_then(|t| {
-                let var = export::var_name(var.as_deref(), &t);
-                say(out, &export::env_line(&var, &t, *shell)).map_err(Fail::from)
+                say(out, &export::env_line(var.as_deref(), &t, *shell)).map_err(Fail::from)
             })
         }),
         Command::Exec {
@@ -151,25 +162,13 @@ pub fn route(cli: &Cli) -> Option<Result<(), Fail>> {
             cmd,
         } => token(cli, name, *min_ttl, pass).map(|r| {
             r.and_then(|t| {
-                let var = export::var_name(var.as_deref(), &t);
-                let code = export::exec(&t, &var, *mask, cmd)?;
+                let code = export::exec(&t, var.as_deref(), *mask, cmd)?;
                 std::process::exit(code);
             })
         }),
-        Command::List { json, pass } => {
-            let mut c = match client(cli) {
-                Ok(Some(c)) => c,
-                Ok(None) => return None,
-                Err(f) => return Some(Err(f)),
-            };
-            match c.list() {
-                Ok(all) => {
-                    Some(crate::connections::print_list(&all, *json, out).map_err(Fail::from))
-                }
-                Err(AgentError::Locked) if given(pass) => None,
-                Err(e) => Some(Err(fail(e))),
-            }
-        }
+        Command::List { json, pass } => ask(cli, pass, Client::list).map(|r| {
+            r.and_then(|all| crate::connections::print_list(&all, *json, out).map_err(Fail::from))
+        }),
         Command::Lock => Some(lock(cli)),
         Command::Agent {
             action: Some(a), ..
@@ -276,7 +275,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<(), Fail> {
         crate::refresher(cli, &data_dir),
         opts,
     ));
-    agent.adopt(v);
+    agent.adopt(v, None);
     agent
         .serve(&path, || {
             eprintln!(

@@ -72,8 +72,9 @@ pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result<(), S
     crate::say(out, &line)
 }
 
-/// The variable to put the token in.
-pub fn var_name(given: Option<&str>, t: &Exported) -> String {
+/// The variable to put the token in: the one given, else PLEO_ACCESS_TOKEN for Pleo
+/// providers, else ACCESS_TOKEN.
+fn var_name(given: Option<&str>, t: &Exported) -> String {
     match given {
         Some(v) => v.to_string(),
         None if t
@@ -91,8 +92,9 @@ fn single_quoted(s: &str, escape: &str) -> String {
     format!("'{}'", s.replace('\'', escape))
 }
 
-/// One line that sets `var` in `shell`.
-pub fn env_line(var: &str, t: &Exported, shell: Shell) -> String {
+/// One line that sets the variable (`given`, or the provider's default) in `shell`.
+pub fn env_line(given: Option<&str>, t: &Exported, shell: Shell) -> String {
+    let var = var_name(given, t);
     let token = t.token.token.expose_secret();
     match shell {
         Shell::Sh => format!("export {var}={}", single_quoted(token, "'\\''")),
@@ -132,11 +134,12 @@ fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
     let _ = to.flush();
 }
 
-/// Runs `cmd` with the token in `var`; returns its exit code (128 + signal if killed).
-pub fn exec(t: &Exported, var: &str, mask: bool, cmd: &[String]) -> Result<i32, Fail> {
+/// Runs `cmd` with the token in the variable (`given`, or the provider's default);
+/// returns its exit code (128 + signal if killed).
+pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Result<i32, Fail> {
     let token = t.token.token.expose_secret().to_string();
     let mut c = Command::new(&cmd[0]);
-    c.args(&cmd[1..]).env(var, &token);
+    c.args(&cmd[1..]).env(var_name(given, t), &token);
     if mask {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }

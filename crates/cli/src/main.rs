@@ -637,8 +637,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
             let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log)
                 .and_then(|t| {
-                    let var = export::var_name(var.as_deref(), &t);
-                    say(out, &export::env_line(&var, &t, *shell)).map_err(Fail::from)
+                    say(out, &export::env_line(var.as_deref(), &t, *shell)).map_err(Fail::from)
                 });
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
             return r;
@@ -655,9 +654,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log);
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
             drop(v); // the vault's keys are gone before the child runs
-            let t = r?;
-            let var = export::var_name(var.as_deref(), &t);
-            let code = export::exec(&t, &var, *mask, cmd)?;
+            let code = export::exec(&r?, var.as_deref(), *mask, cmd)?;
             std::process::exit(code);
         }
         Command::Refresh { name, all, pass } => {

@@ -96,13 +96,11 @@ impl AgentError {
     pub fn from_wire(kind: &str, message: String) -> Self {
         match kind {
             "locked" => Self::Locked,
-            "not_found" => Self::Other(message),
             "needs_reauthorisation" => Self::NeedsReauthorisation(message),
             "revocation_pending" => Self::RevocationPending(message),
             "provider_unreachable" => Self::ProviderUnreachable(message),
             "provider" => Self::Provider(message),
             "wrong_passphrase" => Self::WrongPassphrase,
-            "busy" => Self::Other(message),
             _ => Self::Other(message),
         }
     }

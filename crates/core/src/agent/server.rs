@@ -118,8 +118,8 @@ impl Agent {
         }
     }
 
-    /// Unlocks with `passphrase` (a no-op when already unlocked).
-    pub fn unlock(&self, passphrase: &Passphrase) -> Result<(), AgentError> {
+    /// Unlocks with `passphrase` (a no-op when already unlocked); audited either way.
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<(), VaultError> {
         let _one = guard(&self.unlocking); // one Argon2 at a time
         if self.is_unlocked() {
             return Ok(());
@@ -133,18 +133,24 @@ impl Agent {
                 tracing::info!("agent unlocked");
                 Ok(())
             }
-            Err(VaultError::WrongPassphrase) => {
-                self.append(None, Event::UnlockFailed);
-                Err(AgentError::WrongPassphrase)
+            Err(e) => {
+                if matches!(e, VaultError::WrongPassphrase) {
+                    self.append(None, Event::UnlockFailed);
+                }
+                Err(e)
             }
-            Err(e) => Err(AgentError::Vault(e.to_string())),
         }
     }
 
-    /// Adopts a vault unlocked elsewhere (the CLI's `agent` command unlocks before it
-    /// detaches; the app unlocks from its lock screen).
-    pub fn adopt(&self, v: UnlockedVault) {
-        *guard(&self.session) = Some(Arc::new(Mutex::new(v)));
+    /// Adopts a vault unlocked (or created) elsewhere, first auditing `event` if given
+    /// (the CLI's `agent` command has audited its unlock already; the app audits a
+    /// created vault here).
+    pub fn adopt(&self, v: UnlockedVault, event: Option<Event>) {
+        let v = Arc::new(Mutex::new(v));
+        if let Some(e) = event {
+            self.append(Some(&v), e);
+        }
+        *guard(&self.session) = Some(v);
         self.touch();
     }
 
@@ -528,7 +534,10 @@ impl Agent {
             }
             Request::Unlock { passphrase } => {
                 let r = match Passphrase::new(passphrase.expose_secret().to_string()) {
-                    Some(p) => self.unlock(&p).map(|_| Reply::Done),
+                    Some(p) => self.unlock(&p).map(|_| Reply::Done).map_err(|e| match e {
+                        VaultError::WrongPassphrase => AgentError::WrongPassphrase,
+                        other => AgentError::Vault(other.to_string()),
+                    }),
                     None => Err(AgentError::BadRequest("empty passphrase".into())),
                 };
                 (reply(r), false)
@@ -537,11 +546,6 @@ impl Agent {
                 self.stop.store(true, Ordering::SeqCst);
                 (Reply::Done, true)
             }
-            #[allow(unreachable_patterns)]
-            _ => (
-                Reply::Error(AgentError::BadRequest("unsupported request".into())),
-                false,
-            ),
         }
     }
 }
