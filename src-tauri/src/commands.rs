@@ -3,10 +3,15 @@
 //! loop). Passphrases arrive here and go no further than core; nothing returns them.
 
 use crate::error::Error;
-use crate::models::{VaultFacts, VaultState};
+use crate::models::{
+    AlertView, AuditView, ConnectForm, ConnectionView, Copied, Disconnect, ProviderView,
+    VaultFacts, VaultState,
+};
+use crate::settings::Settings;
 use crate::wallet::Wallet;
+use secrecy::ExposeSecret;
 use std::sync::Arc;
-use tauri::State;
+use tauri::{AppHandle, Emitter, Runtime, State};
 
 type Shared<'a> = State<'a, Arc<Wallet>>;
 
@@ -54,4 +59,182 @@ pub async fn lock(wallet: Shared<'_>) -> Result<VaultState, Error> {
 #[tauri::command]
 pub async fn vault_info(wallet: Shared<'_>) -> Result<VaultFacts, Error> {
     blocking(&wallet, |w| w.info()).await
+}
+
+/// Every connection's public facts (no token).
+#[tauri::command]
+pub async fn list_connections(wallet: Shared<'_>) -> Result<Vec<ConnectionView>, Error> {
+    blocking(&wallet, |w| w.connections()).await
+}
+
+/// One connection's public facts.
+#[tauri::command]
+pub async fn connection(wallet: Shared<'_>, name: String) -> Result<ConnectionView, Error> {
+    blocking(&wallet, move |w| w.connection(&name)).await
+}
+
+/// The providers the connect wizard offers.
+#[tauri::command]
+pub async fn providers(wallet: Shared<'_>) -> Result<Vec<ProviderView>, Error> {
+    blocking(&wallet, |w| w.providers()).await
+}
+
+/// Signs in through the system browser and stores the new connection.
+#[tauri::command]
+pub async fn connect<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    form: ConnectForm,
+) -> Result<ConnectionView, Error> {
+    let r = blocking(&wallet, move |w| w.connect(form)).await;
+    crate::background::changed(&app);
+    r
+}
+
+/// Cancels the sign-in in progress.
+#[tauri::command]
+pub async fn cancel_connect(wallet: Shared<'_>) -> Result<(), Error> {
+    wallet.cancel_connect();
+    Ok(())
+}
+
+/// Refreshes a connection's tokens now.
+#[tauri::command]
+pub async fn refresh_connection<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<ConnectionView, Error> {
+    let r = blocking(&wallet, move |w| w.refresh(&name)).await;
+    crate::background::changed(&app);
+    r
+}
+
+/// Puts a live access token on the clipboard (marked secret for clipboard managers), and
+/// clears it after [`crate::clipboard::CLEAR_AFTER`] if it still holds it. The token never
+/// reaches the webview.
+#[tauri::command]
+pub async fn copy_token<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<Copied, Error> {
+    let (token, expires_at) = blocking(&wallet, move |w| w.export(&name)).await?;
+    crate::clipboard::copy(&app, token)?;
+    Ok(Copied {
+        expires_at,
+        clears_in_secs: crate::clipboard::CLEAR_AFTER.as_secs(),
+    })
+}
+
+/// The access token itself, for the reveal box: only because the user asked (audited as
+/// an export). Never the refresh token.
+#[tauri::command]
+pub async fn reveal_token(wallet: Shared<'_>, name: String) -> Result<String, Error> {
+    let (token, _) = blocking(&wallet, move |w| w.export(&name)).await?;
+    Ok(token.expose_secret().to_string())
+}
+
+/// Revokes and deletes a connection (`force`: forget it even if revocation fails).
+#[tauri::command]
+pub async fn disconnect<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+    force: bool,
+) -> Result<Disconnect, Error> {
+    let r = blocking(&wallet, move |w| w.disconnect(&name, force)).await;
+    crate::background::changed(&app);
+    r
+}
+
+/// Progress of a data-key rotation, sent as the `rotation-progress` event.
+#[derive(Clone, serde::Serialize)]
+pub struct Progress {
+    done: usize,
+    total: usize,
+}
+
+/// Re-encrypts every record under a new data key, reporting progress as it goes.
+#[tauri::command]
+pub async fn rotate_key<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+) -> Result<VaultFacts, Error> {
+    let events = app.clone();
+    let r = blocking(&wallet, move |w| {
+        w.rotate_key(|done, total| {
+            let _ = events.emit("rotation-progress", Progress { done, total });
+        })
+    })
+    .await;
+    crate::background::changed(&app);
+    r
+}
+
+/// Changes the passphrase (the current one is checked first).
+#[tauri::command]
+pub async fn change_passphrase(
+    wallet: Shared<'_>,
+    current: String,
+    passphrase: String,
+    confirmation: String,
+) -> Result<VaultFacts, Error> {
+    blocking(&wallet, move |w| {
+        w.change_passphrase(current, passphrase, confirmation)
+    })
+    .await
+}
+
+/// The audit log (newest first) and whether it verifies.
+#[tauri::command]
+pub async fn audit_log(wallet: Shared<'_>) -> Result<AuditView, Error> {
+    blocking(&wallet, |w| w.audit(2_000)).await
+}
+
+/// What needs attention.
+#[tauri::command]
+pub async fn alerts(wallet: Shared<'_>) -> Result<Vec<AlertView>, Error> {
+    blocking(&wallet, |w| w.alerts()).await
+}
+
+/// The settings, and why the file could not be read if it could not.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    settings: Settings,
+    problem: Option<String>,
+    data_dir: String,
+    providers_file: Option<String>,
+}
+
+/// The settings.
+#[tauri::command]
+pub async fn get_settings(wallet: Shared<'_>) -> Result<SettingsView, Error> {
+    blocking(&wallet, |w| {
+        let cfg = w.config()?;
+        Ok(SettingsView {
+            settings: w.settings(),
+            problem: w.settings_problem(),
+            data_dir: cfg.data_dir.display().to_string(),
+            providers_file: cfg.providers.as_ref().map(|p| p.display().to_string()),
+        })
+    })
+    .await
+}
+
+/// Saves and applies the settings.
+#[tauri::command]
+pub async fn save_settings(wallet: Shared<'_>, settings: Settings) -> Result<Settings, Error> {
+    blocking(&wallet, move |w| w.save_settings(settings)).await
+}
+
+/// The person is using the window (keys, pointer): restarts the auto-lock count. The
+/// window sends it at most every 20 s.
+#[tauri::command]
+pub async fn activity(wallet: Shared<'_>) -> Result<(), Error> {
+    if let Ok(a) = wallet.unlocked_agent() {
+        a.note_activity();
+    }
+    Ok(())
 }

@@ -40,6 +40,13 @@ pub enum Error {
     /// The keystore failed: core's message names the store and what to do.
     #[error(transparent)]
     Keystore(#[from] KeystoreError),
+    /// Input the operation refuses (a bad setting, name or URL): the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// An operation on connections failed (OAuth, provider, vault): core's message says
+    /// what happened and what to do.
+    #[error("{0}")]
+    Op(String),
     /// A bug or a crashed worker thread.
     #[error("internal error: {0}")]
     Internal(String),
@@ -54,6 +61,15 @@ impl From<VaultError> for Error {
             VaultError::EmptyPassphrase => Error::EmptyPassphrase,
             VaultError::Keystore(k) => Error::Keystore(k),
             other => Error::Vault(other),
+        }
+    }
+}
+
+impl From<token_wallet_core::agent::AgentError> for Error {
+    fn from(e: token_wallet_core::agent::AgentError) -> Self {
+        match e {
+            token_wallet_core::agent::AgentError::Locked => Error::Locked,
+            other => Error::Op(other.to_string()),
         }
     }
 }

@@ -7,32 +7,84 @@
 //! tests only, `TOKEN_WALLET_INSECURE_KDF=1` (see [`wallet::Config`]).
 #![forbid(unsafe_code)]
 
+mod background;
+mod clipboard;
 mod commands;
+pub mod connections;
 pub mod error;
 pub mod models;
+pub mod settings;
+mod tray;
 pub mod wallet;
 
 use std::sync::Arc;
+use tauri::Manager;
 
 /// The app's state and commands on `builder` (the real runtime, or a mock one in tests).
 fn with_commands<R: tauri::Runtime>(
     builder: tauri::Builder<R>,
-    wallet: wallet::Wallet,
+    wallet: Arc<wallet::Wallet>,
 ) -> tauri::Builder<R> {
     builder
-        .manage(Arc::new(wallet))
+        .manage(wallet)
         .invoke_handler(tauri::generate_handler![
             commands::vault_state,
             commands::create_vault,
             commands::unlock,
             commands::lock,
             commands::vault_info,
+            commands::list_connections,
+            commands::connection,
+            commands::providers,
+            commands::connect,
+            commands::cancel_connect,
+            commands::refresh_connection,
+            commands::copy_token,
+            commands::reveal_token,
+            commands::disconnect,
+            commands::rotate_key,
+            commands::change_passphrase,
+            commands::audit_log,
+            commands::alerts,
+            commands::get_settings,
+            commands::save_settings,
+            commands::activity,
         ])
+}
+
+/// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what; never a secret
+/// (core logs names and error kinds only).
+fn init_log() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Builds and runs the app; returns when the last window closes.
 pub fn run() {
-    with_commands(tauri::Builder::default(), wallet::Wallet::from_env())
+    init_log();
+    let wallet = Arc::new(wallet::Wallet::from_env());
+    let bg = wallet.clone();
+    // The single-instance plugin goes first: a second launch focuses this window.
+    let builder = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| {
+            tray::build(app.handle());
+            background::start(app.handle().clone(), bg);
+            Ok(())
+        });
+    with_commands(builder, wallet)
         .run(tauri::generate_context!())
         // Invariant: only fails when the webview cannot start; nothing to recover.
         .expect("Token Wallet could not start its window");
@@ -82,7 +134,7 @@ mod tests {
             data_dir,
             insecure_kdf: true,
         });
-        let app = with_commands(mock_builder(), wallet)
+        let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();
         let w = match app.get_webview_window("main") {

@@ -101,3 +101,217 @@ pub struct VaultState {
     /// The shortest passphrase `create_vault` accepts, in characters.
     pub min_passphrase_chars: usize,
 }
+
+/// Where a connection stands (the UI adds "expiring" and "expired" from `expiresAt`, live).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ConnectionStatus {
+    /// Connected.
+    Active,
+    /// The provider refused the refresh token: sign in again.
+    NeedsReauthorisation,
+    /// Disconnected here, but the provider has not confirmed the revocation yet.
+    RevocationPending,
+}
+
+/// A connection's public facts: never a token, never whether a secret's value is known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    /// Unique name.
+    pub name: String,
+    /// Provider's short name.
+    pub provider: String,
+    /// Provider's display name.
+    pub provider_name: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Status.
+    pub status: ConnectionStatus,
+    /// Why (re-authorisation reason, or the last revocation error).
+    pub status_detail: Option<String>,
+    /// Revocation attempts so far (revocation pending).
+    pub revocation_attempts: u32,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// When the current tokens were issued (Unix seconds).
+    pub issued_at: u64,
+    /// Access-token expiry (Unix seconds), if the provider said.
+    pub expires_at: Option<u64>,
+    /// A refresh token is held (never sent here).
+    pub has_refresh_token: bool,
+    /// When the refresh token is expected to lapse if unused: issued + the assumed
+    /// lifetime (Pleo: 60 days, renewed by every rotation). `None` without one.
+    pub refresh_expires_at: Option<u64>,
+    /// A client secret is held.
+    pub has_client_secret: bool,
+    /// Unix seconds.
+    pub last_refresh: Option<u64>,
+    /// Unix seconds.
+    pub last_export: Option<u64>,
+    /// Failed refreshes in a row.
+    pub refresh_failures: u32,
+    /// The last refresh failure.
+    pub last_refresh_error: Option<String>,
+    /// What the connection check reported (sanitised strings).
+    pub check: Vec<(String, String)>,
+    /// Why the connection check failed.
+    pub check_error: Option<String>,
+    /// The provider can revoke tokens (else disconnect only forgets them).
+    pub can_revoke: bool,
+}
+
+impl ConnectionView {
+    /// From core's facts; `refresh_days` is the assumed refresh-token lifetime.
+    pub fn from_info(i: token_wallet_core::connection::ConnectionInfo, refresh_days: u64) -> Self {
+        use token_wallet_core::connection::Status as S;
+        let (status, status_detail, revocation_attempts) = match &i.status {
+            S::Active => (ConnectionStatus::Active, None, 0),
+            S::NeedsReauthorisation { reason, .. } => (
+                ConnectionStatus::NeedsReauthorisation,
+                Some(reason.clone()),
+                0,
+            ),
+            S::RevocationPending {
+                attempts,
+                last_error,
+                ..
+            } => (
+                ConnectionStatus::RevocationPending,
+                Some(last_error.clone()),
+                *attempts,
+            ),
+        };
+        Self {
+            refresh_expires_at: i
+                .has_refresh_token
+                .then(|| i.issued_at + refresh_days * 86_400),
+            can_revoke: i.provider.revocation != token_wallet_core::oauth::Revocation::None,
+            name: i.name,
+            provider: i.provider.name,
+            provider_name: i.provider.display_name,
+            client_id: i.client_id,
+            scopes: i.scopes,
+            status,
+            status_detail,
+            revocation_attempts,
+            created_at: i.created_at,
+            issued_at: i.issued_at,
+            expires_at: i.expires_at,
+            has_refresh_token: i.has_refresh_token,
+            has_client_secret: i.has_client_secret,
+            last_refresh: i.last_refresh,
+            last_export: i.last_export,
+            refresh_failures: i.refresh_failures,
+            last_refresh_error: i.last_refresh_error,
+            check: i.check.into_iter().collect(),
+            check_error: i.check_error,
+        }
+    }
+}
+
+/// A provider the connect wizard offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderView {
+    /// Short name.
+    pub name: String,
+    /// "built-in preset", "config", "config (discovery)".
+    pub source: String,
+    /// Pleo or a Pleo-style provider: the wizard shows Pleo's client-secret advice.
+    pub pleo: bool,
+}
+
+/// What the connect wizard sends. No `Debug`: it may carry a client secret.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectForm {
+    /// Connection name.
+    pub name: String,
+    /// A provider's short name, or `custom`.
+    pub provider: String,
+    /// Client id (empty: the provider's default).
+    #[serde(default)]
+    pub client_id: String,
+    /// Client secret for a confidential client (empty: none).
+    #[serde(default)]
+    pub client_secret: String,
+    /// Space-separated scopes (empty: the provider's defaults).
+    #[serde(default)]
+    pub scopes: String,
+    /// Custom provider only.
+    #[serde(default)]
+    pub authorize_url: String,
+    /// Custom provider only.
+    #[serde(default)]
+    pub token_url: String,
+    /// Custom provider only (empty: no revocation).
+    #[serde(default)]
+    pub revocation_url: String,
+}
+
+/// How a disconnect ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Disconnect {
+    /// `revoked`, `noRevocation`, `forgotten` or `pending`.
+    pub outcome: &'static str,
+    /// One sentence for the user.
+    pub message: String,
+}
+
+/// An access token put on the clipboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Copied {
+    /// Its expiry (Unix seconds), if known.
+    pub expires_at: Option<u64>,
+    /// The clipboard is cleared after this many seconds (if it still holds the token).
+    pub clears_in_secs: u64,
+}
+
+/// One audit-log line for the audit view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLine {
+    /// Sequence number.
+    pub seq: u64,
+    /// Unix seconds.
+    pub ts: u64,
+    /// Event name (`connected`, `export`...).
+    pub event: String,
+    /// The event's fields, as `key=value` strings.
+    pub fields: Vec<(String, String)>,
+    /// Written with the vault's audit key (else while locked).
+    pub authenticated: bool,
+}
+
+/// The audit log and its verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    /// Newest first.
+    pub lines: Vec<AuditLine>,
+    /// Chain, MACs and anchor intact.
+    pub intact: bool,
+    /// Lines authenticated.
+    pub authenticated: u64,
+    /// Where it is broken and why.
+    pub broken: Option<String>,
+    /// The log file.
+    pub path: String,
+}
+
+/// Something to look at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    /// Core's alert kind (`needs_reauthorisation`, `refresh_failing`, ...).
+    pub kind: String,
+    /// The connection concerned, if any.
+    pub connection: Option<String>,
+    /// One sentence.
+    pub text: String,
+}

@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::models::{Status, VaultFacts, VaultState};
+use crate::settings::{self, Settings};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,6 +33,9 @@ pub struct Config {
     /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`CreateOptions::insecure_for_tests`]. Tests only; the
     /// vault header records it and the UI shows a warning.
     pub insecure_kdf: bool,
+    /// `TOKEN_WALLET_PROVIDERS`: the providers file (default: the CLI's,
+    /// `<config dir>/token-wallet/providers.toml`).
+    pub providers: Option<PathBuf>,
 }
 
 impl Config {
@@ -71,11 +75,15 @@ impl Config {
                 ))
             }
         };
+        let providers = non_empty("TOKEN_WALLET_PROVIDERS")
+            .map(PathBuf::from)
+            .or_else(token_wallet_core::profile::default_providers_file);
         Ok(Self {
             profile,
             data_dir,
             keystore,
             insecure_kdf,
+            providers,
         })
     }
 
@@ -148,6 +156,14 @@ pub struct Wallet {
     inner: Mutex<Inner>,
     /// Serve the agent's socket (the running app; not unit tests).
     serve: bool,
+    /// The user's settings (auto-lock, refresh lead, notifications).
+    settings: Mutex<Settings>,
+    /// Why the settings file could not be read, if it could not (shown in Settings).
+    settings_problem: Mutex<Option<String>>,
+    /// One sign-in at a time; the flag cancels it.
+    pub(crate) connecting: Mutex<()>,
+    /// Set to cancel the sign-in in progress.
+    pub(crate) cancel_connect: std::sync::atomic::AtomicBool,
 }
 
 impl Wallet {
@@ -164,6 +180,13 @@ impl Wallet {
     }
 
     fn with_config(config: Result<Config, String>) -> Self {
+        let (settings, problem) = match &config {
+            Ok(c) => match settings::load(&c.data_dir) {
+                Ok(s) => (s, None),
+                Err(e) => (Settings::default(), Some(e)),
+            },
+            Err(_) => (Settings::default(), None),
+        };
         Self {
             config,
             inner: Mutex::new(Inner {
@@ -172,10 +195,78 @@ impl Wallet {
                 throttle: Throttle::default(),
             }),
             serve: false,
+            settings: Mutex::new(settings),
+            settings_problem: Mutex::new(problem),
+            connecting: Mutex::new(()),
+            cancel_connect: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    fn config(&self) -> Result<&Config, Error> {
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the settings file could not be read, if so.
+    pub fn settings_problem(&self) -> Option<String> {
+        self.settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Saves new settings and applies them (the auto-lock at once).
+    pub fn save_settings(&self, s: Settings) -> Result<Settings, Error> {
+        let cfg = self.config()?;
+        settings::save(&cfg.data_dir, &s).map_err(Error::Invalid)?;
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = s;
+        *self
+            .settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        if let Some(a) = &self.inner().agent {
+            a.set_idle_timeout(s.idle_timeout());
+        }
+        Ok(s)
+    }
+
+    /// The agent, only while the vault is unlocked.
+    pub(crate) fn unlocked_agent(&self) -> Result<Arc<Agent>, Error> {
+        match &self.inner().agent {
+            Some(a) if a.is_unlocked() => Ok(a.clone()),
+            _ => Err(Error::Locked),
+        }
+    }
+
+    /// The agent if one was made (locked or not): the background task ticks it.
+    pub(crate) fn any_agent(&self) -> Option<Arc<Agent>> {
+        self.inner().agent.clone()
+    }
+
+    /// A wrong passphrase given for something other than unlock (changing it) counts
+    /// towards the same throttle; returns the error to show.
+    pub(crate) fn check_throttle(&self) -> Result<(), Error> {
+        let wait = self.inner().throttle.remaining(Instant::now());
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64))
+        }
+    }
+
+    /// Records a wrong passphrase in the throttle.
+    pub(crate) fn failed_attempt(&self) {
+        self.inner().throttle.failed(Instant::now());
+    }
+
+    /// The locked vault handle (to check a passphrase against the stored header).
+    pub(crate) fn handle(&self) -> Result<Vault, Error> {
+        let cfg = self.config()?;
+        let mut inner = self.inner();
+        Ok(self.vault(cfg, &mut inner)?.clone())
+    }
+
+    pub(crate) fn config(&self) -> Result<&Config, Error> {
         self.config.as_ref().map_err(|e| Error::Config(e.clone()))
     }
 
@@ -210,6 +301,7 @@ impl Wallet {
             refresher,
             AgentOptions {
                 profile: cfg.profile.name().to_string(),
+                idle_timeout: self.settings().idle_timeout(),
                 ..AgentOptions::default()
             },
         ));

@@ -97,12 +97,13 @@ fn main() {
     let home = tempfile::tempdir().unwrap();
     let profile = format!("storm-{:x}", std::process::id());
     let (v, data) = vault(home.path(), &profile);
-    let mut u = v
-        .create(
+    let vault_m = Mutex::new(
+        v.create(
             &Passphrase::new(PASS.into()).unwrap(),
             &CreateOptions::insecure_for_tests(),
         )
-        .unwrap();
+        .unwrap(),
+    );
     let provider = Provider {
         name: "local".into(),
         display_name: "Local".into(),
@@ -127,7 +128,7 @@ fn main() {
     let http = Http::new();
     for name in ["storm", "probe"] {
         oauth::connect(
-            &mut u,
+            &vault_m,
             &http,
             oauth::ConnectRequest {
                 name,
@@ -146,7 +147,6 @@ fn main() {
         .unwrap();
     }
     // One bare refresh round trip (median of 5), on the probe connection.
-    let vault_m = Mutex::new(u);
     let r = Refresher::new(Http::new(), Policy::default(), data.clone());
     let mut bare: Vec<u128> = (0..5)
         .map(|_| {

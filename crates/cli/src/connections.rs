@@ -70,13 +70,14 @@ fn retry_pending(v: &mut UnlockedVault, http: &Http, log: &AuditLog) {
 
 pub fn connect(
     cli: &Cli,
-    v: &mut UnlockedVault,
+    vault: &Mutex<UnlockedVault>,
     a: ConnectArgs,
     log: &AuditLog,
     out: &mut impl Write,
 ) -> Result<(), String> {
     let http = Http::new();
-    retry_pending(v, &http, log);
+    let lock = || vault.lock().unwrap_or_else(|p| p.into_inner());
+    retry_pending(&mut lock(), &http, log);
     let spec = specs(cli)?
         .into_iter()
         .find(|s| s.name() == a.provider)
@@ -115,7 +116,7 @@ pub fn connect(
         None
     };
     let info = oauth::connect(
-        v,
+        vault,
         &http,
         oauth::ConnectRequest {
             name: a.name,
@@ -134,7 +135,7 @@ pub fn connect(
     .map_err(|e| e.to_string())?;
     audit(
         log,
-        Some(v),
+        Some(&mut lock()),
         Event::Connected {
             connection: info.name.clone(),
             provider: info.provider.name.clone(),

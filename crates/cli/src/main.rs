@@ -566,7 +566,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             timeout,
             pass,
         } => {
-            let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
+            let v = unlock(&vault, sources(pass), &mut input, &log)?;
             let secret = if *client_secret_stdin {
                 let mut line = String::new();
                 input.read_line(&mut line).map_err(|e| e.to_string())?;
@@ -588,8 +588,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 no_browser: *no_browser,
                 timeout: Duration::from_secs(*timeout),
             };
-            let r = connections::connect(&cli, &mut v, req, &log, out);
-            done(&log, &mut v);
+            let v = std::sync::Mutex::new(v);
+            let r = connections::connect(&cli, &v, req, &log, out);
+            done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
             r
         }
         Command::List { json, pass } => {

@@ -58,6 +58,8 @@ pub struct Agent {
     refresher: Refresher,
     audit: AuditLog,
     opts: AgentOptions,
+    /// `opts.idle_timeout`, changeable while running (the app's setting).
+    idle_timeout: Mutex<Option<Duration>>,
     last_active: Mutex<Instant>,
     last_flush: Mutex<Instant>,
     cache: Mutex<HashMap<String, Cached>>,
@@ -93,6 +95,7 @@ impl Agent {
             session: Mutex::new(None),
             refresher,
             audit: AuditLog::new(data_dir),
+            idle_timeout: Mutex::new(opts.idle_timeout),
             opts,
             last_active: Mutex::new(Instant::now()),
             last_flush: Mutex::new(Instant::now()),
@@ -186,6 +189,49 @@ impl Agent {
 
     fn session(&self) -> Result<Arc<Mutex<UnlockedVault>>, AgentError> {
         guard(&self.session).clone().ok_or(AgentError::Locked)
+    }
+
+    /// The unlocked vault, for work the protocol does not cover (the app's connect,
+    /// disconnect, rotation, background refresh...). Not activity by itself: a person's
+    /// action calls [`Self::note_activity`]. Writes through it change the vault's stamp,
+    /// so no cached token outlives them.
+    pub fn unlocked(&self) -> Result<Arc<Mutex<UnlockedVault>>, AgentError> {
+        self.session()
+    }
+
+    /// Restarts the idle auto-lock's count (a person used the app).
+    pub fn note_activity(&self) {
+        self.touch();
+    }
+
+    /// The one refresher of this process.
+    pub fn refresher(&self) -> &Refresher {
+        &self.refresher
+    }
+
+    /// The audit log (read, verify).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Appends `event` to the audit log, authenticated with the unlocked vault's audit key
+    /// (unauthenticated while locked); anchored at the next flush or lock.
+    pub fn record(&self, event: Event) {
+        let v = guard(&self.session).clone();
+        self.append(v.as_ref(), event);
+    }
+
+    /// Changes the idle auto-lock (`None`: never); counts from the last activity.
+    pub fn set_idle_timeout(&self, idle: Option<Duration>) {
+        *guard(&self.idle_timeout) = idle;
+    }
+
+    /// Saves pending last-export times and anchors the audit log now (before a command
+    /// reads the log, say).
+    pub fn flush_now(&self) {
+        if let Ok(v) = self.session() {
+            self.flush(&v);
+        }
     }
 
     fn touch(&self) {
@@ -334,7 +380,7 @@ impl Agent {
             }
             None => (None, None),
         };
-        let idle = self.opts.idle_timeout;
+        let idle = *guard(&self.idle_timeout);
         AgentStatus {
             unlocked: v.is_some(),
             pid: std::process::id(),
@@ -383,7 +429,8 @@ impl Agent {
         let Ok(v) = self.session() else {
             return;
         };
-        if let Some(idle) = self.opts.idle_timeout {
+        let idle_timeout = *guard(&self.idle_timeout);
+        if let Some(idle) = idle_timeout {
             if guard(&self.last_active).elapsed() >= idle {
                 tracing::info!(idle_secs = idle.as_secs(), "idle: locking");
                 drop(v);

@@ -48,15 +48,18 @@ pub struct ConnectRequest<'a> {
 }
 
 /// Connects: runs the flow, stores the tokens, then checks the connection and keeps what
-/// the check says. Nothing is stored unless the code exchange succeeded.
+/// the check says. Nothing is stored unless the code exchange succeeded. The vault is
+/// locked only to check the name and to save: not while the person signs in (so a shared
+/// vault keeps serving tokens meanwhile).
 pub fn connect(
-    vault: &mut UnlockedVault,
+    vault: &std::sync::Mutex<UnlockedVault>,
     http: &http::Http,
     req: ConnectRequest<'_>,
     ui: Interaction<'_>,
 ) -> Result<ConnectionInfo, ConnectError> {
+    let lock = || vault.lock().unwrap_or_else(|p| p.into_inner());
     connection::check_name(req.name)?;
-    if connection::exists(vault, req.name) {
+    if connection::exists(&lock(), req.name) {
         return Err(OAuthError::NameTaken(req.name.to_string()).into());
     }
     let client_id = req
@@ -113,7 +116,14 @@ pub fn connect(
                 .map(|s| s.expose_secret().to_string()),
         },
     };
-    connection::save(vault, &conn)?;
+    {
+        let mut v = lock();
+        // Another connect may have taken the name while this one waited for the browser.
+        if connection::exists(&v, req.name) {
+            return Err(OAuthError::NameTaken(req.name.to_string()).into());
+        }
+        connection::save(&mut v, &conn)?;
+    }
     tracing::info!(connection = req.name, provider = %req.provider.name, "connected");
     match check(http, &conn) {
         Ok(meta) => conn.info.check = meta,
@@ -122,7 +132,7 @@ pub fn connect(
             conn.info.check_error = Some(e.to_string());
         }
     }
-    connection::save(vault, &conn)?;
+    connection::save(&mut lock(), &conn)?;
     Ok(conn.info.clone())
 }
 

@@ -1,0 +1,104 @@
+//! The background task: one thread that ticks the agent (idle auto-lock, periodic
+//! flush), refreshes connections ahead of expiry through core's one refresher, retries
+//! pending revocations, notifies about failures, and tells the window (`wallet-changed`
+//! event) and the tray when something changed, so neither has to poll.
+
+use crate::wallet::Wallet;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tauri::{AppHandle, Emitter, Runtime};
+
+/// The event the window listens to: re-read the state and the connections.
+pub const CHANGED: &str = "wallet-changed";
+
+/// How often connections are checked for refresh.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(20);
+/// How often pending revocations are retried.
+pub const RETRY_EVERY: Duration = Duration::from_secs(60);
+
+/// Tells the window and the tray that something changed.
+pub fn changed<R: Runtime>(app: &AppHandle<R>) {
+    let _ = app.emit(CHANGED, ());
+    crate::tray::update(app);
+}
+
+/// Starts the task; it runs until the process ends.
+pub fn start<R: Runtime>(app: AppHandle<R>, wallet: Arc<Wallet>) {
+    let spawned = std::thread::Builder::new()
+        .name("tw-background".into())
+        .spawn(move || run(&app, &wallet));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the background refresher could not start");
+    }
+}
+
+fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
+    let mut was_unlocked = false;
+    let mut last_sweep: Option<Instant> = None;
+    let mut last_retry: Option<Instant> = None;
+    // Connections already notified about, until they recover.
+    let mut told: HashSet<String> = HashSet::new();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some(a) = w.any_agent() {
+            a.tick(); // the idle lock happens here when the socket is not served
+        }
+        let unlocked = w.unlocked_agent().is_ok();
+        if unlocked != was_unlocked {
+            was_unlocked = unlocked;
+            changed(app);
+            if !unlocked {
+                last_sweep = None;
+                last_retry = None;
+                told.clear();
+            }
+        }
+        if !unlocked || last_sweep.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
+            continue;
+        }
+        let retry = last_retry.is_none_or(|t| t.elapsed() >= RETRY_EVERY);
+        last_sweep = Some(Instant::now());
+        if retry {
+            last_retry = last_sweep;
+        }
+        match w.sweep(retry) {
+            Ok(s) => {
+                for n in &s.refreshed {
+                    told.remove(n);
+                }
+                for (name, why) in &s.failed {
+                    tracing::warn!(connection = name, error = %why, "background refresh failed");
+                    if told.insert(name.clone()) && w.settings().notifications {
+                        notify(
+                            app,
+                            "A connection could not be refreshed",
+                            &format!("“{name}”: {why}"),
+                        );
+                    }
+                }
+                for n in &s.revoked {
+                    if w.settings().notifications {
+                        notify(
+                            app,
+                            "Revocation went through",
+                            &format!("“{n}” is now revoked and deleted."),
+                        );
+                    }
+                }
+                if !(s.refreshed.is_empty() && s.failed.is_empty() && s.revoked.is_empty()) {
+                    changed(app);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "background sweep failed"),
+        }
+    }
+}
+
+/// A desktop notification; without a notification service it is only logged.
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    use tauri_plugin_notification::NotificationExt;
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::info!(error = %e, "no desktop notification");
+    }
+}
