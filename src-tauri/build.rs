@@ -13,6 +13,7 @@ fn main() {
             "providers",
             "connect",
             "cancel_connect",
+            "reauthorise",
             "refresh_connection",
             "copy_token",
             "reveal_token",

@@ -91,6 +91,18 @@ pub async fn connect<R: Runtime>(
     r
 }
 
+/// Signs in again for an existing connection.
+#[tauri::command]
+pub async fn reauthorise<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<ConnectionView, Error> {
+    let r = blocking(&wallet, move |w| w.reauthorise(&name)).await;
+    crate::background::changed(&app);
+    r
+}
+
 /// Cancels the sign-in in progress.
 #[tauri::command]
 pub async fn cancel_connect(wallet: Shared<'_>) -> Result<(), Error> {

@@ -153,6 +153,36 @@ impl Wallet {
         Ok(view(info))
     }
 
+    /// Signs in again for an existing connection (same provider, client and scopes);
+    /// the new tokens replace the old ones.
+    pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
+        let a = self.unlocked_agent()?;
+        a.note_activity();
+        let _one = self.connecting.try_lock().map_err(|_| {
+            Error::Invalid("a sign-in is already in progress; finish or cancel it first".into())
+        })?;
+        self.cancel_connect.store(false, Ordering::SeqCst);
+        let v = a.unlocked()?;
+        let open = |url: &str| oauth::open_browser(url);
+        let info = oauth::reauthorise(
+            &v,
+            &Http::new(),
+            name,
+            Interaction {
+                open: &open,
+                pasted: None,
+                cancel: &self.cancel_connect,
+                timeout: SIGN_IN_TIMEOUT,
+            },
+        )
+        .map_err(op)?;
+        a.record(Event::Connected {
+            connection: info.name.clone(),
+            provider: info.provider.name.clone(),
+        });
+        Ok(view(info))
+    }
+
     /// Stops a sign-in in progress (its listener closes; nothing is stored).
     pub fn cancel_connect(&self) {
         self.cancel_connect.store(true, Ordering::SeqCst);

@@ -38,6 +38,7 @@ fn with_commands<R: tauri::Runtime>(
             commands::providers,
             commands::connect,
             commands::cancel_connect,
+            commands::reauthorise,
             commands::refresh_connection,
             commands::copy_token,
             commands::reveal_token,

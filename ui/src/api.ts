@@ -1,6 +1,20 @@
-// The only place that calls into Rust. Passphrases go in; nothing secret comes back.
+// The only place that calls into Rust. Passphrases and client secrets go in; nothing secret
+// comes back, except the access token `revealToken` returns because the user asked.
 import { invoke } from "@tauri-apps/api/core";
-import type { VaultFacts, VaultState } from "./types";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  Alert,
+  AuditView,
+  Connection,
+  ConnectForm,
+  Copied,
+  Disconnect,
+  Provider,
+  Settings,
+  SettingsView,
+  VaultFacts,
+  VaultState,
+} from "./types";
 
 export const vaultState = (): Promise<VaultState> => invoke<VaultState>("vault_state");
 
@@ -13,3 +27,51 @@ export const unlock = (passphrase: string): Promise<VaultState> =>
 export const lock = (): Promise<VaultState> => invoke<VaultState>("lock");
 
 export const vaultInfo = (): Promise<VaultFacts> => invoke<VaultFacts>("vault_info");
+
+export const listConnections = (): Promise<Connection[]> => invoke("list_connections");
+
+export const connection = (name: string): Promise<Connection> => invoke("connection", { name });
+
+export const providers = (): Promise<Provider[]> => invoke("providers");
+
+export const connect = (form: ConnectForm): Promise<Connection> => invoke("connect", { form });
+
+export const reauthorise = (name: string): Promise<Connection> => invoke("reauthorise", { name });
+
+export const cancelConnect = (): Promise<void> => invoke("cancel_connect");
+
+export const refreshConnection = (name: string): Promise<Connection> =>
+  invoke("refresh_connection", { name });
+
+export const copyToken = (name: string): Promise<Copied> => invoke("copy_token", { name });
+
+export const revealToken = (name: string): Promise<string> => invoke("reveal_token", { name });
+
+export const disconnect = (name: string, force: boolean): Promise<Disconnect> =>
+  invoke("disconnect", { name, force });
+
+export const rotateKey = (): Promise<VaultFacts> => invoke("rotate_key");
+
+export const changePassphrase = (
+  current: string,
+  passphrase: string,
+  confirmation: string,
+): Promise<VaultFacts> => invoke("change_passphrase", { current, passphrase, confirmation });
+
+export const auditLog = (): Promise<AuditView> => invoke("audit_log");
+
+export const alerts = (): Promise<Alert[]> => invoke("alerts");
+
+export const getSettings = (): Promise<SettingsView> => invoke("get_settings");
+
+export const saveSettings = (settings: Settings): Promise<Settings> =>
+  invoke("save_settings", { settings });
+
+export const activity = (): Promise<void> => invoke("activity");
+
+export const onChanged = (f: () => void): Promise<UnlistenFn> => listen("wallet-changed", () => f());
+
+export const onRotationProgress = (
+  f: (p: { done: number; total: number }) => void,
+): Promise<UnlistenFn> =>
+  listen<{ done: number; total: number }>("rotation-progress", (e) => f(e.payload));

@@ -4,6 +4,7 @@
 // fields are emptied as soon as they have been sent.
 import "./styles.css";
 import * as api from "./api";
+import * as app from "./app";
 import { errorText, throttleText } from "./format";
 import { passphraseStrength } from "./strength";
 import type { VaultState } from "./types";
@@ -75,6 +76,8 @@ function render(s: VaultState): void {
   banner.hidden = view.banner === null;
   el("unavailable-message").textContent = view.message;
   renderFacts(view);
+  if (view.screen === "unlocked") app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "");
+  else app.leave();
   if (view.screen !== current) {
     for (const [name, section] of Object.entries(screens)) section.hidden = name !== view.screen;
     for (const id of ["create-error", "unlock-error", "unlocked-error"]) showError(id, null);
@@ -270,5 +273,26 @@ wireShow("unlock-show", [unlockPass]);
 window.setInterval(() => {
   if (state && current === "unlocked") renderFacts(viewFor(state, nowUnix()));
 }, 30_000);
+
+function autoLockHint(minutes: number): void {
+  el("autolock-hint").textContent =
+    minutes === 0 ? "Auto-lock off" : `Locks after ${minutes} min idle`;
+}
+
+app.init(
+  (facts) => {
+    if (state) render({ ...state, vault: facts });
+  },
+  autoLockHint,
+);
+// The Rust side says when something changed (auto-lock, background refresh, tray).
+void api.onChanged(() => {
+  void refresh();
+  app.changed();
+}).catch(() => {});
+void api
+  .getSettings()
+  .then((v) => autoLockHint(v.settings.autoLockMinutes))
+  .catch(() => {});
 
 void refresh();

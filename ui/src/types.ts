@@ -32,3 +32,91 @@ export interface VaultState {
   insecureKdf: boolean;
   minPassphraseChars: number;
 }
+
+export type ConnectionStatus = "active" | "needsReauthorisation" | "revocationPending";
+
+export interface Connection {
+  name: string;
+  provider: string;
+  providerName: string;
+  clientId: string;
+  scopes: string[];
+  status: ConnectionStatus;
+  statusDetail: string | null;
+  revocationAttempts: number;
+  createdAt: number;
+  issuedAt: number;
+  expiresAt: number | null;
+  hasRefreshToken: boolean;
+  refreshExpiresAt: number | null;
+  hasClientSecret: boolean;
+  lastRefresh: number | null;
+  lastExport: number | null;
+  refreshFailures: number;
+  lastRefreshError: string | null;
+  check: [string, string][];
+  checkError: string | null;
+  canRevoke: boolean;
+}
+
+export interface Provider {
+  name: string;
+  source: string;
+  pleo: boolean;
+}
+
+export interface ConnectForm {
+  name: string;
+  provider: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  revocationUrl: string;
+}
+
+export interface Disconnect {
+  outcome: "revoked" | "noRevocation" | "forgotten" | "pending" | "other";
+  message: string;
+}
+
+export interface Copied {
+  expiresAt: number | null;
+  clearsInSecs: number;
+}
+
+export interface AuditLine {
+  seq: number;
+  ts: number;
+  event: string;
+  fields: [string, string][];
+  authenticated: boolean;
+}
+
+export interface AuditView {
+  lines: AuditLine[];
+  intact: boolean;
+  authenticated: number;
+  broken: string | null;
+  path: string;
+}
+
+export interface Alert {
+  kind: string;
+  connection: string | null;
+  text: string;
+}
+
+export interface Settings {
+  autoLockMinutes: number;
+  refreshAheadMinutes: number;
+  notifications: boolean;
+}
+
+export interface SettingsView {
+  settings: Settings;
+  problem: string | null;
+  dataDir: string;
+  providersFile: string | null;
+}

@@ -136,6 +136,60 @@ pub fn connect(
     Ok(conn.info.clone())
 }
 
+/// Signs in again for an existing connection (its refresh token was refused, or the user
+/// wants fresh tokens): same provider, client and scopes; the new tokens replace the old
+/// ones in place, and the status, failure count and check are reset. Nothing changes
+/// unless the code exchange succeeded. The old tokens are not revoked (Pleo's revocation
+/// removes the whole installation, which would take the new tokens with it).
+pub fn reauthorise(
+    vault: &std::sync::Mutex<UnlockedVault>,
+    http: &http::Http,
+    name: &str,
+    ui: Interaction<'_>,
+) -> Result<ConnectionInfo, ConnectError> {
+    let lock = || vault.lock().unwrap_or_else(|p| p.into_inner());
+    let old = connection::load(&mut lock(), name)?;
+    if matches!(old.info.status, Status::RevocationPending { .. }) {
+        return Err(OAuthError::Missing(format!(
+            "`{name}` is being disconnected (revocation pending); connect it again under a new name instead"
+        ))
+        .into());
+    }
+    let client = Client {
+        provider: &old.info.provider,
+        client_id: old.info.client_id.clone(),
+        client_secret: old.secrets.client_secret.clone().map(SecretString::from),
+    };
+    let tokens = client.authorize(http, &old.info.scopes, ui)?;
+    let now = connection::now();
+    let mut c = connection::load(&mut lock(), name)?; // as it is now, after the wait
+    c.info.scopes = tokens.scopes.clone().unwrap_or(c.info.scopes);
+    c.info.token_type = tokens.token_type.clone();
+    c.info.issued_at = now;
+    c.info.expires_at = tokens.expires_in.map(|d| now + d.as_secs());
+    c.info.has_refresh_token = tokens.refresh_token.is_some();
+    c.info.status = Status::Active;
+    c.info.refresh_failures = 0;
+    c.info.last_refresh_error = None;
+    c.info.refreshing_since = None;
+    c.secrets.access_token = tokens.access_token.expose_secret().to_string();
+    c.secrets.refresh_token = tokens
+        .refresh_token
+        .as_ref()
+        .map(|r| r.expose_secret().to_string());
+    connection::save(&mut lock(), &c)?;
+    tracing::info!(connection = name, "re-authorised");
+    match check(http, &c) {
+        Ok(meta) => {
+            c.info.check = meta;
+            c.info.check_error = None;
+        }
+        Err(e) => c.info.check_error = Some(e.to_string()),
+    }
+    connection::save(&mut lock(), &c)?;
+    Ok(c.info.clone())
+}
+
 /// How a disconnect ended.
 #[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]

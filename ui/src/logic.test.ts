@@ -1,0 +1,177 @@
+import { describe, expect, it } from "vitest";
+import {
+  auditEvents,
+  connectFormProblem,
+  countdown,
+  eventLabel,
+  filterAudit,
+  progressText,
+  secretWarning,
+  settingsProblem,
+  sortConnections,
+  statusOf,
+  timeline,
+} from "./logic";
+import type { AuditLine, Connection, ConnectForm } from "./types";
+
+const NOW = 1_800_000_000;
+
+function conn(over: Partial<Connection> = {}): Connection {
+  return {
+    name: "pleo",
+    provider: "pleo",
+    providerName: "Pleo",
+    clientId: "cid",
+    scopes: ["users:read"],
+    status: "active",
+    statusDetail: null,
+    revocationAttempts: 0,
+    createdAt: NOW - 3600,
+    issuedAt: NOW - 60,
+    expiresAt: NOW + 3540,
+    hasRefreshToken: true,
+    refreshExpiresAt: NOW - 60 + 60 * 86_400,
+    hasClientSecret: false,
+    lastRefresh: null,
+    lastExport: null,
+    refreshFailures: 0,
+    lastRefreshError: null,
+    check: [],
+    checkError: null,
+    canRevoke: true,
+    ...over,
+  };
+}
+
+describe("statusOf", () => {
+  it("derives expiring and expired from the expiry, live", () => {
+    expect(statusOf(conn(), NOW).key).toBe("active");
+    expect(statusOf(conn({ expiresAt: NOW + 300 }), NOW).key).toBe("expiring");
+    expect(statusOf(conn({ expiresAt: NOW + 301 }), NOW).key).toBe("active");
+    expect(statusOf(conn({ expiresAt: NOW }), NOW).key).toBe("expired");
+    expect(statusOf(conn({ expiresAt: null }), NOW).key).toBe("active");
+  });
+  it("needs attention only when the user must act", () => {
+    expect(statusOf(conn({ expiresAt: NOW - 5 }), NOW).attention).toBe(false);
+    expect(statusOf(conn({ expiresAt: NOW - 5, hasRefreshToken: false }), NOW).attention).toBe(true);
+    expect(statusOf(conn({ status: "needsReauthorisation" }), NOW)).toEqual({
+      key: "needsReauth",
+      label: "Needs re-authorisation",
+      attention: true,
+    });
+    expect(statusOf(conn({ status: "revocationPending" }), NOW).key).toBe("revocationPending");
+  });
+});
+
+describe("countdown", () => {
+  it("counts down in readable units", () => {
+    expect(countdown(NOW + 42, NOW)).toBe("in 42 s");
+    expect(countdown(NOW + 245, NOW)).toBe("in 4 min 05 s");
+    expect(countdown(NOW + 2 * 3600 + 600, NOW)).toBe("in 2 h 10 min");
+    expect(countdown(NOW + 86_400, NOW)).toBe("in 1 day");
+    expect(countdown(NOW + 3 * 86_400 + 5, NOW)).toBe("in 3 days");
+    expect(countdown(NOW - 120, NOW)).toBe("expired 2 min 00 s ago");
+    expect(countdown(null, NOW)).toBe("no expiry given");
+  });
+});
+
+describe("sortConnections", () => {
+  it("puts what needs attention first, then the soonest expiry", () => {
+    const cs = [
+      conn({ name: "b", expiresAt: NOW + 100 }),
+      conn({ name: "a", expiresAt: NOW + 9000 }),
+      conn({ name: "z", status: "needsReauthorisation" }),
+      conn({ name: "c", expiresAt: null }),
+    ];
+    expect(sortConnections(cs, NOW).map((c) => c.name)).toEqual(["z", "b", "a", "c"]);
+    expect(cs[0]!.name).toBe("b"); // not sorted in place
+  });
+});
+
+describe("timeline", () => {
+  it("puts every lifetime on one axis that reaches the latest expiry", () => {
+    const t = timeline(
+      [conn({ name: "short", expiresAt: NOW + 600, refreshExpiresAt: null, hasRefreshToken: false }), conn()],
+      NOW,
+      600,
+    );
+    // A 60-day refresh token: the 90-day axis, with room before now.
+    expect(t.span).toBe(90 * 86_400);
+    expect(t.nowX).toBeCloseTo(600 / 13, 5);
+    const long = t.rows.find((r) => r.name === "pleo")!;
+    expect(long.refresh!.x1).toBeGreaterThan(long.access!.x1);
+    expect(long.refresh!.clipped).toBe(false);
+    expect(t.rows.find((r) => r.name === "short")!.refresh).toBeNull();
+    expect(t.ticks.map((k) => k.label)).toEqual(["+15 d", "+30 d", "+45 d", "+60 d", "+75 d", "+90 d"]);
+    for (const r of t.rows) {
+      expect(r.access!.x0).toBeGreaterThanOrEqual(0);
+      expect(r.access!.x1).toBeLessThanOrEqual(600);
+    }
+  });
+  it("zooms in when every token is short-lived, and clips what runs past", () => {
+    const t = timeline([conn({ expiresAt: NOW + 1800, refreshExpiresAt: null })], NOW, 1200);
+    expect(t.span).toBe(3600);
+    expect(t.ticks[0]!.label).toBe("+15 min");
+    const far = timeline([conn({ refreshExpiresAt: NOW + 400 * 86_400 })], NOW, 100);
+    expect(far.rows[0]!.refresh!.clipped).toBe(true);
+    expect(far.rows[0]!.refresh!.x1).toBe(100);
+  });
+});
+
+describe("audit filter", () => {
+  const lines: AuditLine[] = [
+    { seq: 3, ts: NOW, event: "export", fields: [["connection", "pleo"], ["process", "/usr/bin/curl"]], authenticated: true },
+    { seq: 2, ts: NOW, event: "unlock_failed", fields: [], authenticated: false },
+    { seq: 1, ts: NOW, event: "connected", fields: [["connection", "other"]], authenticated: true },
+  ];
+  it("filters by text, event and authentication", () => {
+    const f = { text: "", event: "", unauthenticatedOnly: false };
+    expect(filterAudit(lines, f)).toHaveLength(3);
+    expect(filterAudit(lines, { ...f, text: "CURL" }).map((l) => l.seq)).toEqual([3]);
+    expect(filterAudit(lines, { ...f, text: "connection=other" }).map((l) => l.seq)).toEqual([1]);
+    expect(filterAudit(lines, { ...f, event: "export" }).map((l) => l.seq)).toEqual([3]);
+    expect(filterAudit(lines, { ...f, unauthenticatedOnly: true }).map((l) => l.seq)).toEqual([2]);
+    expect(auditEvents(lines)).toEqual(["connected", "export", "unlock_failed"]);
+    expect(eventLabel("unlock_failed")).toBe("Unlock failed");
+  });
+});
+
+describe("forms", () => {
+  const form: ConnectForm = {
+    name: "pleo-export",
+    provider: "pleo",
+    clientId: "",
+    clientSecret: "",
+    scopes: "",
+    authorizeUrl: "",
+    tokenUrl: "",
+    revocationUrl: "",
+  };
+  it("checks the connect form like the Rust side does", () => {
+    expect(connectFormProblem(form)).toBeNull();
+    expect(connectFormProblem({ ...form, name: " " })).toMatch(/name/);
+    expect(connectFormProblem({ ...form, name: "has space" })).toMatch(/letters/);
+    expect(connectFormProblem({ ...form, name: "x".repeat(63) })).toMatch(/62/);
+    const custom = { ...form, provider: "custom" };
+    expect(connectFormProblem(custom)).toMatch(/authorization URL/);
+    expect(connectFormProblem({ ...custom, authorizeUrl: "ftp://x", tokenUrl: "https://t" })).toMatch(/https/);
+    expect(
+      connectFormProblem({ ...custom, authorizeUrl: "https://a/authorize", tokenUrl: "https://a/token" }),
+    ).toMatch(/client ID/);
+  });
+  it("warns about a client secret, with Pleo's advice for Pleo", () => {
+    expect(secretWarning({ name: "pleo", source: "built-in preset", pleo: true }, "")).toBeNull();
+    expect(secretWarning({ name: "pleo", source: "built-in preset", pleo: true }, "s")).toMatch(/Pleo advises public clients with PKCE/);
+    expect(secretWarning(undefined, "s")).not.toMatch(/Pleo/);
+  });
+  it("checks settings and words the rotation progress", () => {
+    expect(settingsProblem({ autoLockMinutes: 15, refreshAheadMinutes: 5, notifications: true })).toBeNull();
+    expect(settingsProblem({ autoLockMinutes: 0, refreshAheadMinutes: 1, notifications: false })).toBeNull();
+    expect(settingsProblem({ autoLockMinutes: -1, refreshAheadMinutes: 5, notifications: true })).toMatch(/Auto-lock/);
+    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 0, notifications: true })).toMatch(/Refresh ahead/);
+    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 2.5, notifications: true })).toMatch(/Refresh ahead/);
+    expect(progressText(0, 0)).toBe("Writing the new key…");
+    expect(progressText(3, 10)).toBe("Re-encrypting 3 of 10 records…");
+    expect(progressText(1, 1)).toBe("Re-encrypted 1 record; committing…");
+  });
+});
