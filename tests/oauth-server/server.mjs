@@ -374,11 +374,15 @@ const provider = new Provider(ISSUER, {
 
 // TEST ONLY: every authorization code and PKCE verifier the token endpoint saw, so the
 // wallet's tests can search all of its output for them (GET /_test/secrets).
-const secretsSeen = { codes: [], code_verifiers: [] };
+// Also every refresh token it issued or was sent, so UI tests can check none reaches the DOM.
+const secretsSeen = { codes: [], code_verifiers: [], refresh_tokens: [] };
 function noteSecrets(ctx) {
   const p = ctx.oidc?.params || {};
   if (p.code) secretsSeen.codes.push(p.code);
   if (p.code_verifier) secretsSeen.code_verifiers.push(p.code_verifier);
+  if (p.refresh_token) secretsSeen.refresh_tokens.push(p.refresh_token);
+  const issued = ctx.body?.refresh_token;
+  if (issued && !secretsSeen.refresh_tokens.includes(issued)) secretsSeen.refresh_tokens.push(issued);
 }
 
 provider.on('grant.success', (ctx) => {

@@ -455,7 +455,7 @@ function renderTimeline(): void {
   const rowH = 34;
   const top = 28;
   const tl = timeline(conns, now(), plotW);
-  const height = top + tl.rows.length * rowH + 8;
+  const height = top + tl.rows.length * rowH + 14;
   const svg = s("svg", {
     viewBox: `0 0 ${labelW + plotW + 10} ${height}`,
     role: "img",
@@ -470,7 +470,7 @@ function renderTimeline(): void {
   for (const t of tl.ticks) {
     svg.append(
       s("line", { x1: labelW + t.x, x2: labelW + t.x, y1: top - 6, y2: height, class: "tl-grid" }),
-      s("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": "middle" }, t.label),
+      s("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": t.x > plotW - 30 ? "end" : "middle" }, t.label),
     );
   }
   tl.rows.forEach((r, i) => {
@@ -489,7 +489,7 @@ function renderTimeline(): void {
   });
   svg.append(
     s("line", { x1: labelW + tl.nowX, x2: labelW + tl.nowX, y1: top - 6, y2: height, class: "tl-now" }),
-    s("text", { x: labelW + tl.nowX, y: height - 2, class: "tl-tick", "text-anchor": "end" }, "now "),
+    s("text", { x: labelW + tl.nowX - 3, y: height - 2, class: "tl-tick", "text-anchor": "end" }, "now"),
   );
   box.replaceChildren(svg);
 }

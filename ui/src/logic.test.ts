@@ -89,32 +89,38 @@ describe("sortConnections", () => {
 });
 
 describe("timeline", () => {
-  it("puts every lifetime on one axis that reaches the latest expiry", () => {
+  it("puts minutes and months on one readable axis", () => {
     const t = timeline(
       [conn({ name: "short", expiresAt: NOW + 600, refreshExpiresAt: null, hasRefreshToken: false }), conn()],
       NOW,
-      600,
+      1000,
     );
-    // A 60-day refresh token: the 90-day axis, with room before now.
-    expect(t.span).toBe(90 * 86_400);
-    expect(t.nowX).toBeCloseTo(600 / 13, 5);
+    expect(t.span).toBe(60 * 86_400 - 60);
+    expect(t.nowX).toBe(100);
     const long = t.rows.find((r) => r.name === "pleo")!;
-    expect(long.refresh!.x1).toBeGreaterThan(long.access!.x1);
+    const short = t.rows.find((r) => r.name === "short")!;
+    // Issued a minute ago: just left of now. A 1-hour access token is well visible.
+    expect(long.access!.x0).toBeCloseTo(100 * (1 - 60 / 3600), 5);
+    expect(long.access!.x1 - long.access!.x0).toBeGreaterThan(300);
+    expect(long.refresh!.x1).toBeCloseTo(1000, 5);
     expect(long.refresh!.clipped).toBe(false);
-    expect(t.rows.find((r) => r.name === "short")!.refresh).toBeNull();
-    expect(t.ticks.map((k) => k.label)).toEqual(["+15 d", "+30 d", "+45 d", "+60 d", "+75 d", "+90 d"]);
-    for (const r of t.rows) {
-      expect(r.access!.x0).toBeGreaterThanOrEqual(0);
-      expect(r.access!.x1).toBeLessThanOrEqual(600);
-    }
+    expect(short.access!.x1).toBeLessThan(long.access!.x1);
+    expect(short.refresh).toBeNull();
+    expect(t.ticks.map((k) => k.label)).toEqual(["1 min", "10 min", "1 h", "6 h", "1 day", "7 days", "30 days"]);
+    const xs = t.ticks.map((k) => k.x);
+    expect([...xs].sort((a, b) => a - b)).toEqual(xs);
   });
-  it("zooms in when every token is short-lived, and clips what runs past", () => {
-    const t = timeline([conn({ expiresAt: NOW + 1800, refreshExpiresAt: null })], NOW, 1200);
+  it("keeps an hour at least, caps at a year, and shows what expired left of now", () => {
+    const t = timeline([conn({ expiresAt: NOW + 1800, refreshExpiresAt: null })], NOW, 1000);
     expect(t.span).toBe(3600);
-    expect(t.ticks[0]!.label).toBe("+15 min");
+    expect(t.ticks.at(-1)!.label).toBe("1 h");
+    expect(t.ticks.at(-1)!.x).toBeCloseTo(1000, 5);
     const far = timeline([conn({ refreshExpiresAt: NOW + 400 * 86_400 })], NOW, 100);
     expect(far.rows[0]!.refresh!.clipped).toBe(true);
     expect(far.rows[0]!.refresh!.x1).toBe(100);
+    const gone = timeline([conn({ issuedAt: NOW - 1800, expiresAt: NOW - 900 })], NOW, 1000);
+    expect(gone.rows[0]!.access!.x0).toBeCloseTo(50, 5);
+    expect(gone.rows[0]!.access!.x1).toBeCloseTo(75, 5);
   });
 });
 

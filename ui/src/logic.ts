@@ -84,48 +84,55 @@ export interface Timeline {
   ticks: Tick[];
   /** x of "now". */
   nowX: number;
-  /** Seconds the axis spans. */
+  /** Seconds the axis spans after now. */
   span: number;
 }
 
 const DAY = 86_400;
 
-/** Axis spans that give readable ticks: 1 h, 6 h, 1 day, 1 week, 30, 90 days. */
-const SPANS: [number, number, (t: number) => string][] = [
-  [3600, 900, (s) => `+${s / 60} min`],
-  [6 * 3600, 3600, (s) => `+${s / 3600} h`],
-  [DAY, 6 * 3600, (s) => `+${s / 3600} h`],
-  [7 * DAY, DAY, (s) => `+${s / DAY} d`],
-  [30 * DAY, 7 * DAY, (s) => `+${s / DAY} d`],
-  [90 * DAY, 15 * DAY, (s) => `+${s / DAY} d`],
+/** Tick marks the axis may show: seconds from now, and their labels. */
+const TICKS: [number, string][] = [
+  [60, "1 min"],
+  [10 * 60, "10 min"],
+  [3600, "1 h"],
+  [6 * 3600, "6 h"],
+  [DAY, "1 day"],
+  [7 * DAY, "7 days"],
+  [30 * DAY, "30 days"],
+  [90 * DAY, "90 days"],
+  [365 * DAY, "1 year"],
 ];
 
+/** The share of the width left of "now": the last hour, linear (issued, just expired). */
+export const PAST_SHARE = 0.1;
+const PAST = 3600;
+
 /**
- * Every connection's access- and refresh-token lifetimes on one axis from a little before
- * `now` to the latest expiry (capped at 90 days). `width` is the plot's width in units.
+ * Every connection's access- and refresh-token lifetimes on one time axis. Minutes-long
+ * access tokens and 60-day refresh tokens differ by four orders of magnitude, so the axis
+ * after "now" is logarithmic (1 min, 1 h, 1 day, 30 days are evenly readable); the last
+ * hour before now is linear. It reaches the latest expiry (at least an hour, at most a
+ * year). `width` is the plot's width in units.
  */
 export function timeline(cs: Connection[], now: number, width: number): Timeline {
-  const latest = Math.max(
-    now + 3600,
-    ...cs.flatMap((c) => [c.expiresAt ?? 0, c.refreshExpiresAt ?? 0]),
-  );
-  const [span, step, label] =
-    SPANS.find(([s]) => now + s >= latest) ?? SPANS[SPANS.length - 1]!;
-  const past = span / 12; // room to show when the current tokens were issued
-  const t0 = now - past;
-  const t1 = now + span;
-  const x = (t: number): number => ((Math.min(Math.max(t, t0), t1) - t0) / (t1 - t0)) * width;
+  const latest = Math.max(now + 3600, ...cs.flatMap((c) => [c.expiresAt ?? 0, c.refreshExpiresAt ?? 0]));
+  const span = Math.min(latest - now, 365 * DAY);
+  const nowX = width * PAST_SHARE;
+  const logSpan = Math.log1p(span / 60);
+  const x = (t: number): number => {
+    if (t <= now) return nowX * Math.max(0, 1 - (now - t) / PAST);
+    return nowX + (width - nowX) * Math.min(1, Math.log1p((t - now) / 60) / logSpan);
+  };
   const bar = (from: number, to: number | null): Bar | null =>
-    to === null ? null : { x0: x(from), x1: x(to), clipped: to > t1 };
+    to === null ? null : { x0: x(from), x1: x(to), clipped: to - now > span };
   const rows = sortConnections(cs, now).map((c) => ({
     name: c.name,
     access: bar(c.issuedAt, c.expiresAt),
     refresh: bar(c.issuedAt, c.refreshExpiresAt),
     status: statusOf(c, now).key,
   }));
-  const ticks: Tick[] = [];
-  for (let s = step; s <= span; s += step) ticks.push({ x: x(now + s), label: label(s) });
-  return { rows, ticks, nowX: x(now), span };
+  const ticks = TICKS.filter(([d]) => d <= span * 1.001).map(([d, label]) => ({ x: x(now + d), label }));
+  return { rows, ticks, nowX, span };
 }
 
 // ---------------------------------------------------------------- audit

@@ -1,0 +1,659 @@
+// End-to-end test of the desktop app: the real binary, driven over WebDriver (tauri-driver +
+// WebKitWebDriver), against the real Secret Service and the real OAuth test server
+// (tests/oauth-server, set up like Pleo), whose $BROWSER helper completes the sign-ins.
+// First the lock screen, then the whole flow: connect, copy, refresh, rotate, change the
+// passphrase, lock / unlock, disconnect.
+//
+// Run inside a private keyring session with a display:
+//   tests/keyring-session.sh xvfb-run -a node --test tests/e2e/
+// Needs: target/debug/token-wallet-app (after `npm --prefix ui run build`), target/debug/token-wallet
+// (the CLI), and tauri-driver (`cargo install tauri-driver --version ^2 --locked`).
+// Screenshots go to artifacts/screenshots/, the driver's log to artifacts/e2e-tauri-driver.log.
+// No npm dependencies: WebDriver is plain HTTP through Node's fetch.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { homedir, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
+const APP = process.env.TOKEN_WALLET_APP ?? path.join(TARGET, "debug/token-wallet-app");
+const CLI = process.env.TOKEN_WALLET_CLI ?? path.join(TARGET, "debug/token-wallet");
+const DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), ".cargo/bin/tauri-driver");
+const ARTIFACTS = path.join(ROOT, "artifacts");
+const SHOTS = path.join(ARTIFACTS, "screenshots");
+
+const PASSPHRASE = "e2e staple Horse battery 42!";
+const WRONG = "not the passphrase at all";
+const PROFILE = `e2e-${randomBytes(4).toString("hex")}`;
+const NEW_PASSPHRASE = "second e2e Passphrase, longer 77";
+const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-e2e-"));
+const PROVIDERS = path.join(HOME, "providers.toml");
+const ENV = {
+  ...process.env,
+  TOKEN_WALLET_PROFILE: PROFILE,
+  TOKEN_WALLET_HOME: HOME,
+  TOKEN_WALLET_STORE: "os",
+  TOKEN_WALLET_INSECURE_KDF: "1",
+  TOKEN_WALLET_PROVIDERS: PROVIDERS,
+  TOKEN_WALLET_LOG: "info",
+  BROWSER: path.join(ROOT, "tests/oauth-server/browser"),
+};
+let oauth = null; // the OAuth server child process
+let issuer = ""; // http://127.0.0.1:PORT
+
+// W3C WebDriver's web element reference key.
+const ELEMENT = "element-6066-11e4-a4f3-4a3c-92f4-38d5-b3b9a9";
+const elementId = (ref) => ref?.[ELEMENT] ?? Object.values(ref ?? {})[0];
+let driver = null; // the tauri-driver child process
+let base = ""; // http://127.0.0.1:PORT
+let session = ""; // WebDriver session id
+
+// ---------------------------------------------------------------- plumbing
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+function anyFreePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function pickPort(preferred) {
+  return (await portFree(preferred)) ? preferred : anyFreePort();
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value (or stops throwing); fails after `timeout`. */
+async function waitFor(what, fn, timeout = 15_000, every = 100) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = `got ${JSON.stringify(v)}`;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what} (${last})`);
+    await sleep(every);
+  }
+}
+
+async function wd(method, route, body) {
+  const res = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json; charset=utf-8" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  }
+  if (!res.ok || json?.value?.error) {
+    const v = json?.value ?? {};
+    throw new Error(`${method} ${route}: ${v.error ?? res.status}: ${v.message ?? text.slice(0, 300)}`);
+  }
+  return json.value;
+}
+
+const s = (route) => `/session/${session}${route}`;
+
+async function find(css) {
+  const v = await wd("POST", s("/element"), { using: "css selector", value: css });
+  return elementId(v);
+}
+
+/** Waits until `css` matches an element that is displayed; returns its id. */
+async function visible(css, timeout) {
+  return waitFor(`${css} to be visible`, async () => {
+    const id = await find(css);
+    return (await wd("GET", s(`/element/${id}/displayed`))) ? id : null;
+  }, timeout);
+}
+
+async function text(css) {
+  return wd("GET", s(`/element/${await find(css)}/text`));
+}
+
+async function typeInto(css, value) {
+  const id = await visible(css);
+  await wd("POST", s(`/element/${id}/value`), { text: value });
+}
+
+const ENTER = "\uE007";
+
+async function click(css) {
+  const id = await visible(css);
+  await waitFor(`${css} to be enabled`, () => wd("GET", s(`/element/${id}/enabled`)));
+  await wd("POST", s(`/element/${id}/click`), {});
+}
+
+async function activeId() {
+  const el = await wd("GET", s("/element/active"));
+  return wd("GET", s(`/element/${elementId(el)}/attribute/id`));
+}
+
+async function screenshot(name) {
+  const b64 = await wd("GET", s("/screenshot"));
+  writeFileSync(path.join(SHOTS, `${name}.png`), Buffer.from(b64, "base64"));
+}
+
+async function assertNoSecretsInDom(where, extra = []) {
+  const src = await wd("GET", s("/source"));
+  assert.ok(src.includes("Token Wallet"), `${where}: page source looks wrong`);
+  // The page source omits input values: read every field's value too.
+  const values = await wd("POST", s("/execute/sync"), {
+    script: "return [...document.querySelectorAll('input, textarea')].map((i) => i.value).join('\\n');",
+    args: [],
+  });
+  for (const secret of [PASSPHRASE, WRONG, NEW_PASSPHRASE, ...extra]) {
+    assert.ok(!src.includes(secret), `${where}: a secret appears in the DOM`);
+    assert.ok(!values.includes(secret), `${where}: a secret is left in a form field`);
+  }
+}
+
+async function oauthJson(route, init) {
+  const r = await fetch(`${issuer}${route}`, { ...init, signal: AbortSignal.timeout(10_000) });
+  return r.json();
+}
+
+/** RFC 7662 introspection as the tests' own client: is this token live at the server? */
+async function active(token) {
+  const v = await oauthJson("/oauth/token/introspect", {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${Buffer.from("tw-introspector:tw-introspector-secret").toString("base64")}`,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ token }),
+  });
+  return v.active === true;
+}
+
+async function selectOption(selectCss, value) {
+  await click(`${selectCss} option[value="${value}"]`);
+  const got = await wd("POST", s("/execute/sync"), {
+    script: "const e = document.querySelector(arguments[0]); return e.value;",
+    args: [selectCss],
+  });
+  assert.equal(got, value);
+}
+
+function stopDriver() {
+  if (driver && driver.exitCode === null && driver.signalCode === null) {
+    // Its own process group: tauri-driver, WebKitWebDriver and the app, nothing else.
+    try {
+      process.kill(-driver.pid, "SIGTERM");
+    } catch {}
+  }
+}
+
+// ---------------------------------------------------------------- setup
+
+before(async () => {
+  for (const [what, file, how] of [
+    ["the app", APP, "npm --prefix ui ci && npm --prefix ui run build && cargo build -p token-wallet-app"],
+    ["the CLI", CLI, "cargo build -p token-wallet-cli"],
+    ["tauri-driver", DRIVER, "cargo install tauri-driver --version ^2 --locked"],
+  ]) {
+    assert.ok(existsSync(file), `${what} is missing at ${file}; build it with: ${how}`);
+  }
+  assert.ok(process.env.DISPLAY || process.env.WAYLAND_DISPLAY, "no display: run under `xvfb-run -a`");
+  assert.ok(
+    process.env.DBUS_SESSION_BUS_ADDRESS,
+    "no D-Bus session: run inside tests/keyring-session.sh (a private, unlocked gnome-keyring)",
+  );
+  mkdirSync(SHOTS, { recursive: true });
+
+  // The OAuth server (real oidc-provider, set up like Pleo), then a providers file naming it.
+  oauth = spawn(process.execPath, [path.join(ROOT, "tests/oauth-server/server.mjs")], {
+    env: { ...process.env, PORT: "0", ACCESS_TTL: "600" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  oauth.stderr.pipe(createWriteStream(path.join(ARTIFACTS, "e2e-oauth-server.log")));
+  const first = await new Promise((resolve, reject) => {
+    let buf = "";
+    oauth.stdout.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\n")) resolve(buf.split("\n")[0]);
+    });
+    oauth.once("exit", (c) => reject(new Error(`the OAuth server exited with ${c}`)));
+  });
+  issuer = JSON.parse(first).issuer;
+  writeFileSync(
+    PROVIDERS,
+    `[providers.local-pleo]
+display_name = "Local Pleo"
+authorize_url = "${issuer}/oauth/authorize"
+token_url = "${issuer}/oauth/token"
+api_base = "${issuer}"
+revocation = "pleo"
+check = "pleo"
+client_id = "tw-public"
+scopes = ["offline_access", "users:read"]
+`,
+  );
+
+  const port = await pickPort(Number(process.env.TAURI_DRIVER_PORT ?? 4444));
+  let nativePort = await pickPort(port === 4444 ? 4445 : 0);
+  if (nativePort === port) nativePort = await anyFreePort();
+  base = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(path.join(ARTIFACTS, "e2e-tauri-driver.log"));
+  driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
+    env: ENV, // inherited by WebKitWebDriver and the app
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // own process group, so stopDriver() takes its children too
+  });
+  driver.stdout.pipe(log);
+  driver.stderr.pipe(log);
+  process.on("exit", stopDriver);
+  await waitFor("tauri-driver to answer", async () => {
+    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
+    return (await fetch(`${base}/status`, { signal: AbortSignal.timeout(1000) })).ok;
+  });
+  const created = await waitFor(
+    "a WebDriver session",
+    () =>
+      wd("POST", "/session", {
+        capabilities: { alwaysMatch: { "tauri:options": { application: APP } } },
+      }),
+    30_000,
+    500,
+  );
+  session = created.sessionId;
+  // Record everything the page logs, to search it for secrets at the end.
+  await wd("POST", s("/execute/sync"), {
+    script: `window.__twConsole = [];
+      for (const k of ["log", "info", "warn", "error", "debug"]) {
+        const orig = console[k].bind(console);
+        console[k] = (...a) => { window.__twConsole.push(a.map(String).join(" ")); orig(...a); };
+      }
+      window.addEventListener("error", (e) => window.__twConsole.push(String(e.message)));
+      window.addEventListener("unhandledrejection", (e) => window.__twConsole.push(String(e.reason)));
+      return true;`,
+    args: [],
+  });
+});
+
+after(async () => {
+  try {
+    if (session) await wd("DELETE", s(""));
+  } catch {}
+  stopDriver();
+  if (oauth && oauth.exitCode === null) oauth.kill("SIGTERM");
+  if (driver) {
+    const exited = new Promise((r) => (driver.exitCode !== null || driver.signalCode !== null ? r() : driver.once("exit", r)));
+    const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+    if (!killed) {
+      try {
+        process.kill(-driver.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+  rmSync(HOME, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------- the test
+
+test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret Service", { timeout: 180_000 }, async (t) => {
+  let vaultIdInUi = "";
+
+  await t.test("a fresh profile offers to create a vault", async () => {
+    await visible("#view-create", 30_000);
+    assert.match(await text("#context"), new RegExp(`Profile “${PROFILE}”.*Secret Service`));
+    assert.match(await text("#banner"), /Test mode/);
+    assert.equal(await activeId(), "create-passphrase", "the passphrase field has focus");
+    await screenshot("01-create");
+  });
+
+  await t.test("the page runs under a strict CSP, without the global Tauri object", async () => {
+    // WebDriver's own script is exempt; what it injects into the page is not.
+    const probe = await wd("POST", s("/execute/sync"), {
+      script: `
+        const sc = document.createElement("script");
+        sc.textContent = "window.__inlineRan = true";
+        document.head.append(sc);
+        const st = document.createElement("style");
+        st.textContent = "body { outline: 7px solid red }";
+        document.head.append(st);
+        const styled = getComputedStyle(document.body).outlineWidth === "7px";
+        sc.remove(); st.remove();
+        return { inline: window.__inlineRan === true, styled, globalTauri: "__TAURI__" in window };`,
+      args: [],
+    });
+    assert.deepEqual(probe, { inline: false, styled: false, globalTauri: false });
+  });
+
+  await t.test("create the vault (Enter submits)", async () => {
+    await typeInto("#create-passphrase", PASSPHRASE);
+    assert.equal(await text("#strength-label"), "Strong");
+    await typeInto("#create-confirm", PASSPHRASE);
+    assert.equal(await text("#confirm-hint"), "The passphrases match.");
+    await screenshot("02-create-filled");
+    await typeInto("#create-confirm", ENTER);
+    await visible("#view-unlocked", 30_000);
+    await visible("#connections-empty");
+    await screenshot("03-connections-empty");
+    await click("#tab-keys");
+    await visible("#panel-keys");
+    assert.equal(await text("#fact-records dd"), "0 records");
+    assert.equal(await text("#fact-generation dd"), "1");
+    assert.match(await text("#fact-kdf dd"), /Argon2id · 1 MiB · 1 pass · 1 lane/);
+    assert.match(await text("#fact-store dd"), /Secret Service/);
+    assert.equal(await text("#fact-service dd"), `token-wallet:${PROFILE}`);
+    assert.match(await text("#banner"), /Test vault/);
+    vaultIdInUi = await text("#fact-vault-id dd");
+    assert.match(vaultIdInUi, /^[0-9a-f]{32}$/);
+    await assertNoSecretsInDom("after create");
+    await screenshot("03-keys");
+  });
+
+  await t.test("lock", async () => {
+    await click("#lock-button");
+    await visible("#view-unlock");
+    assert.equal(await activeId(), "unlock-passphrase", "the passphrase field has focus");
+    await screenshot("04-locked");
+  });
+
+  await t.test("a wrong passphrase is refused with a clear message", async () => {
+    await typeInto("#unlock-passphrase", WRONG + ENTER);
+    await visible("#unlock-error", 30_000);
+    assert.match(await text("#unlock-error"), /^Wrong passphrase; nothing was changed\.$/);
+    await assertNoSecretsInDom("after a wrong passphrase");
+    await screenshot("05-wrong-passphrase");
+  });
+
+  await t.test("repeated failures make the next attempt wait longer", async () => {
+    const submit = await find("#unlock-submit");
+    const enabled = () => wd("GET", s(`/element/${submit}/enabled`));
+    await waitFor("the 1 s wait after the first failure to pass", enabled, 10_000);
+    await typeInto("#unlock-passphrase", WRONG + ENTER);
+    // The second failure asks for 2 s: the countdown shows and the button is disabled.
+    await visible("#unlock-wait", 5_000);
+    // The wait is only 2 s: read everything first, then assert.
+    const waitText = await text("#unlock-wait");
+    const errorText = await text("#unlock-error");
+    const stillEnabled = await enabled();
+    await screenshot("06-throttled");
+    assert.match(waitText, /^2 failed attempts\. Try again in [12] s\.$/);
+    assert.match(errorText, /^Wrong passphrase/);
+    assert.equal(stillEnabled, false, "unlock is disabled while throttled");
+  });
+
+  await t.test("the right passphrase unlocks", async () => {
+    await typeInto("#unlock-passphrase", PASSPHRASE);
+    await click("#unlock-submit");
+    await visible("#view-unlocked", 30_000);
+    await click("#tab-keys");
+    assert.equal(await text("#fact-records dd"), "0 records");
+    assert.equal(await text("#fact-generation dd"), "1");
+    assert.equal(await text("#fact-vault-id dd"), vaultIdInUi);
+    await assertNoSecretsInDom("after unlock");
+    await screenshot("07-unlocked-again");
+  });
+
+  await t.test("the vault is really in the Secret Service (seen by the CLI)", () => {
+    const out = execFileSync(CLI, ["--profile", PROFILE, "--home", HOME, "status", "--json"], {
+      env: ENV,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    const st = JSON.parse(out);
+    assert.equal(st.store, "secret-service");
+    assert.equal(st.generation, 1);
+    assert.equal(st.vault_id, vaultIdInUi);
+    assert.equal(st.kdf_below_floor, true);
+  });
+
+  const cli = (...args) =>
+    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, ...args], {
+      env: ENV,
+      encoding: "utf8",
+      timeout: 60_000,
+      input: "",
+    });
+
+  await t.test("the unlocked app serves its agent to the CLI; locking it locks the agent", async () => {
+    let r = cli("agent", "status", "--json");
+    assert.equal(r.status, 0, r.stderr);
+    const st = JSON.parse(r.stdout);
+    assert.equal(st.unlocked, true);
+    assert.equal(st.profile, PROFILE);
+    assert.equal(st.vault_id, vaultIdInUi);
+    // Answered by the app's agent, with no passphrase: a connection it does not have.
+    r = cli("token", "nope");
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /no connection named `nope`/);
+    await click("#lock-button");
+    await visible("#view-unlock");
+    r = cli("agent", "status");
+    assert.equal(r.status, 3, r.stdout + r.stderr);
+    r = cli("token", "nope");
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /locked/);
+  });
+});
+
+// ---------------------------------------------------------------- the whole flow
+
+/** The X clipboard's text ("" when empty: xclip then fails). */
+const xclip = () => {
+  const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 ? r.stdout : "";
+};
+
+test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/unlock, disconnect", { timeout: 300_000 }, async (t) => {
+  const NAME = "pleo-e2e";
+  const cliOut = (...args) =>
+    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, ...args], { env: ENV, encoding: "utf8", timeout: 60_000, input: "" });
+  let copied = "";
+  let refreshed = "";
+
+  await t.test("unlock", async () => {
+    await visible("#view-unlock");
+    const submit = await find("#unlock-submit");
+    await waitFor("unlock to be allowed", () => wd("GET", s(`/element/${submit}/enabled`)), 10_000);
+    await typeInto("#unlock-passphrase", PASSPHRASE + ENTER);
+    await visible("#view-unlocked", 30_000);
+    await visible("#connections-empty");
+  });
+
+  await t.test("connect through the browser: the wizard, then the connection with its check", async () => {
+    await click("#connect-open");
+    await visible("#panel-connect");
+    assert.equal(await activeId(), "connect-name", "the name field has focus");
+    await typeInto("#connect-name", NAME);
+    await selectOption("#connect-provider", "local-pleo");
+    await typeInto("#connect-secret", "s3cret");
+    assert.match(await text("#secret-warning"), /Pleo advises public clients with PKCE/);
+    await wd("POST", s(`/element/${await find("#connect-secret")}/clear`), {});
+    await screenshot("10-connect-wizard");
+    await click("#connect-submit");
+    await visible("#panel-detail", 60_000);
+    assert.equal(await text("#detail-title"), NAME);
+    assert.match(await text("#detail-message"), /Connected “pleo-e2e” to Local Pleo\. Connection check: .*subjectURN/);
+    assert.match(await text("#fact-d-expires dd"), /^in (9|10) min/);
+    assert.match(await text("#fact-d-refresh-token dd"), /held, never exported/);
+    await screenshot("11-connected-detail");
+  });
+
+  await t.test("the list shows it with its status and a live countdown", async () => {
+    await click("#detail-back");
+    await visible(`#conn-${NAME}`);
+    const row = await text(`#conn-${NAME}`);
+    assert.match(row, /pleo-e2e/);
+    assert.match(row, /Local Pleo/);
+    assert.match(row, /Active/);
+    const c1 = await text(`#conn-${NAME} .conn-expiry`);
+    await sleep(2100);
+    const c2 = await text(`#conn-${NAME} .conn-expiry`);
+    assert.match(c1, /^in \d+ min \d\d s$/);
+    assert.notEqual(c1, c2, "the countdown moves");
+    await screenshot("12-connections");
+  });
+
+  await t.test("copy: the clipboard holds an access token the server accepts, cleared later", async () => {
+    await click(`#conn-${NAME}`);
+    await click("#detail-copy");
+    await waitFor("the copy message", async () => /copied/.test(await text("#detail-message")));
+    assert.match(await text("#detail-message"), /cleared in 30 s/);
+    copied = await waitFor("the clipboard", () => xclip().trim(), 10_000);
+    assert.ok(await active(copied), "the copied token is live at the server");
+    await assertNoSecretsInDom("after copy", [copied]);
+    await screenshot("13-copied");
+  });
+
+  await t.test("reveal shows the token only on demand, and hides it again", async () => {
+    await click("#detail-reveal");
+    await visible("#reveal-box");
+    const shown = await wd("POST", s("/execute/sync"), { script: "return document.getElementById('reveal-token').value;", args: [] });
+    assert.equal(shown, copied);
+    await click("#reveal-hide");
+    await waitFor("the reveal box to hide", async () => !(await wd("GET", s(`/element/${await find("#reveal-box")}/displayed`))));
+    await assertNoSecretsInDom("after hiding", [copied]);
+  });
+
+  await t.test("refresh now: new tokens, which the CLI gets from the app's agent", async () => {
+    const before = (await oauthJson("/_test/stats")).refreshes;
+    await click("#detail-refresh");
+    await waitFor("the refresh message", async () => /Refreshed/.test(await text("#detail-message")), 30_000);
+    assert.equal((await oauthJson("/_test/stats")).refreshes, before + 1);
+    const r = cliOut("token", NAME);
+    assert.equal(r.status, 0, r.stderr);
+    refreshed = r.stdout.trim();
+    assert.notEqual(refreshed, copied, "a new access token after the refresh");
+    assert.ok(await active(refreshed));
+    await screenshot("14-refreshed");
+  });
+
+  await t.test("the timeline draws every lifetime on one axis", async () => {
+    await click("#tab-timeline");
+    await visible("#timeline");
+    const bars = await wd("POST", s("/execute/sync"), {
+      script: "return [document.querySelectorAll('#timeline .tl-access').length, document.querySelectorAll('#timeline .tl-refresh').length, document.querySelectorAll('#timeline .tl-now').length];",
+      args: [],
+    });
+    assert.deepEqual(bars, [1, 1, 1]);
+    await screenshot("15-timeline");
+  });
+
+  await t.test("rotate the data key, with the connection still readable", async () => {
+    await click("#tab-keys");
+    assert.equal(await text("#fact-generation dd"), "1");
+    await click("#rotate-key");
+    await waitFor("the rotation", async () => /generation 2/.test(await text("#keys-message")), 60_000);
+    assert.equal(await text("#fact-generation dd"), "2");
+    const r = cliOut("token", NAME);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), refreshed, "the same token, re-encrypted");
+    await screenshot("16-rotated");
+  });
+
+  await t.test("change the passphrase (a wrong current one is refused)", async () => {
+    await typeInto("#pw-current", WRONG);
+    await typeInto("#pw-new", NEW_PASSPHRASE);
+    await typeInto("#pw-confirm", NEW_PASSPHRASE);
+    await click("#pw-submit");
+    await waitFor("the refusal", async () => /Wrong passphrase/.test(await text("#keys-error")), 30_000);
+    await sleep(1200); // the throttle's first wait
+    await typeInto("#pw-current", PASSPHRASE);
+    await typeInto("#pw-new", NEW_PASSPHRASE);
+    await typeInto("#pw-confirm", NEW_PASSPHRASE);
+    await click("#pw-submit");
+    await waitFor("the change", async () => /Passphrase changed/.test(await text("#keys-message")), 30_000);
+    await assertNoSecretsInDom("after the passphrase change");
+    await screenshot("17-passphrase-changed");
+  });
+
+  await t.test("the audit log verifies and lists what happened", async () => {
+    await click("#tab-audit");
+    await waitFor("the verdict", async () => /Verified/.test(await text("#audit-verdict")), 30_000);
+    const all = await text("#audit-lines");
+    for (const e of ["Connected", "Export", "Refresh ok", "Data key rotated", "Passphrase changed"]) {
+      assert.match(all, new RegExp(e), `the audit view shows ${e}`);
+    }
+    await typeInto("#audit-filter", "data_key");
+    await waitFor("the filter", async () => /^1 of \d+ lines$/.test(await text("#audit-count")));
+    await screenshot("18-audit");
+    await wd("POST", s(`/element/${await find("#audit-filter")}/clear`), {});
+  });
+
+  await t.test("the settings show and save", async () => {
+    await click("#tab-settings");
+    await visible("#set-ahead");
+    assert.equal(await wd("POST", s("/execute/sync"), { script: "return document.getElementById('set-autolock').value;", args: [] }), "15");
+    await selectOption("#set-autolock", "30");
+    await click("#settings-save");
+    await waitFor("saved", async () => /Saved/.test(await text("#settings-message")));
+    assert.match(await text("#autolock-hint"), /30 min/);
+    await screenshot("19-settings");
+  });
+
+  await t.test("the clipboard no longer holds the token 30 s after the copy", async () => {
+    await waitFor("the clipboard to be cleared", () => xclip().trim() !== copied, 45_000, 500);
+    assert.equal(xclip().trim(), "");
+  });
+
+  await t.test("lock, then unlock with the new passphrase only", async () => {
+    await click("#lock-button");
+    await visible("#view-unlock");
+    assert.equal(cliOut("token", NAME).status, 3, "the agent is locked too");
+    await typeInto("#unlock-passphrase", NEW_PASSPHRASE + ENTER);
+    await visible("#view-unlocked", 30_000);
+    await click("#tab-connections");
+    await visible(`#conn-${NAME}`);
+  });
+
+  await t.test("disconnect with confirmation: revoked at the server", async () => {
+    await click(`#conn-${NAME}`);
+    await click("#detail-disconnect");
+    await visible("#confirm-box");
+    assert.match(await text("#confirm-text"), /revoked at Local Pleo/);
+    await screenshot("20-confirm-disconnect");
+    await click("#confirm-yes");
+    await visible("#connections-note", 30_000);
+    assert.match(await text("#connections-note"), /revoked at the provider and deleted/);
+    await visible("#connections-empty");
+    assert.equal(await active(refreshed), false, "the server reports the token inactive");
+    await screenshot("21-disconnected");
+  });
+
+  await t.test("no refresh token ever reached the DOM, the console or the app's log", async () => {
+    const seen = (await oauthJson("/_test/secrets")).refresh_tokens;
+    assert.ok(seen.length >= 2, `the server issued refresh tokens (${seen.length})`);
+    const src = await wd("GET", s("/source"));
+    const logged = await wd("POST", s("/execute/sync"), { script: "return window.__twConsole.join('\\n');", args: [] });
+    const driverLog = readFileSync(path.join(ARTIFACTS, "e2e-tauri-driver.log"), "utf8");
+    for (const rt of seen) {
+      assert.ok(!src.includes(rt), "a refresh token is in the DOM");
+      assert.ok(!logged.includes(rt), "a refresh token is in the console");
+      assert.ok(!driverLog.includes(rt), "a refresh token is in the app's output");
+    }
+    for (const at of [copied, refreshed]) assert.ok(!driverLog.includes(at), "an access token is in the app's output");
+    await assertNoSecretsInDom("at the end", [copied, refreshed]);
+  });
+});
