@@ -132,8 +132,9 @@ mod tests {
                 kind: StoreKind::File(data_dir.join("keystore.json")),
                 ..KeystoreOptions::os()
             },
-            data_dir,
+            data_dir: data_dir.clone(),
             insecure_kdf: true,
+            providers: Some(data_dir.join("no-such-providers.toml")),
         });
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
@@ -192,5 +193,112 @@ mod tests {
         assert_eq!(st["failedAttempts"], 0);
         // A command the app does not have is refused.
         assert!(invoke(&w, "delete_everything", json!({})).is_err());
+    }
+
+    #[test]
+    fn unlocked_commands_over_ipc() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("ipc2");
+        let wallet = wallet::Wallet::new(wallet::Config {
+            profile: Profile::new("ipc2").unwrap(),
+            keystore: KeystoreOptions {
+                kind: StoreKind::File(data_dir.join("keystore.json")),
+                ..KeystoreOptions::os()
+            },
+            data_dir: data_dir.clone(),
+            insecure_kdf: true,
+            providers: None,
+        });
+        let app = with_commands(mock_builder(), Arc::new(wallet))
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        invoke(
+            &w,
+            "create_vault",
+            json!({"passphrase": GOOD, "confirmation": GOOD}),
+        )
+        .unwrap();
+        assert_eq!(
+            invoke(&w, "list_connections", json!({})).unwrap(),
+            json!([])
+        );
+        let providers = invoke(&w, "providers", json!({})).unwrap();
+        assert!(providers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "pleo" && p["pleo"] == true));
+        assert_eq!(
+            invoke(&w, "connection", json!({"name": "nope"})),
+            Err(json!("no connection named “nope”"))
+        );
+        // The wizard's form is checked before any browser opens.
+        let form = |extra: Value| {
+            let mut f = json!({"name": "x", "provider": "custom", "clientId": "cid",
+                "authorizeUrl": "http://example.com/authorize", "tokenUrl": "https://example.com/token"});
+            f.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            json!({ "form": f })
+        };
+        let e = invoke(&w, "connect", form(json!({}))).unwrap_err();
+        assert!(e.as_str().unwrap().contains("authorize_url"), "{e}");
+        let e = invoke(&w, "connect", form(json!({"provider": "nope"}))).unwrap_err();
+        assert!(e.as_str().unwrap().contains("nope"), "{e}");
+        let e = invoke(&w, "connect", form(json!({"surprise": 1}))).unwrap_err();
+        assert!(e.as_str().unwrap().contains("surprise"), "{e}");
+        // Keys: rotate and change the passphrase (a wrong current one is refused).
+        let f = invoke(&w, "rotate_key", json!({})).unwrap();
+        assert_eq!(f["generation"], 2);
+        let e = invoke(
+            &w,
+            "change_passphrase",
+            json!({"current": "wrong one", "passphrase": "a new passphrase", "confirmation": "a new passphrase"}),
+        )
+        .unwrap_err();
+        assert_eq!(e, json!("wrong passphrase; nothing was changed"));
+        // Audit: the log verifies and shows what happened, newest first.
+        let a = invoke(&w, "audit_log", json!({})).unwrap();
+        assert_eq!(a["intact"], true, "{a}");
+        let events: Vec<&str> = a["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            events,
+            ["unlock_failed", "data_key_rotated", "vault_created"]
+        );
+        // Settings: saved, applied, and nonsense refused.
+        let s = invoke(&w, "get_settings", json!({})).unwrap();
+        assert_eq!(s["settings"]["autoLockMinutes"], 15);
+        let new = json!({"autoLockMinutes": 0, "refreshAheadMinutes": 10, "notifications": false});
+        assert_eq!(
+            invoke(&w, "save_settings", json!({ "settings": new })).unwrap(),
+            new
+        );
+        assert_eq!(
+            invoke(&w, "get_settings", json!({})).unwrap()["settings"],
+            new
+        );
+        let bad = json!({"autoLockMinutes": 5, "refreshAheadMinutes": 0, "notifications": true});
+        assert!(invoke(&w, "save_settings", json!({ "settings": bad })).is_err());
+        // Locked: everything but the lock screen is refused.
+        invoke(&w, "lock", json!({})).unwrap();
+        for cmd in ["list_connections", "rotate_key", "audit_log", "alerts"] {
+            assert_eq!(
+                invoke(&w, cmd, json!({})),
+                Err(json!("the vault is locked; unlock it first")),
+                "{cmd}"
+            );
+        }
+        assert_eq!(
+            invoke(&w, "reveal_token", json!({"name": "x"})),
+            Err(json!("the vault is locked; unlock it first"))
+        );
     }
 }

@@ -13,15 +13,31 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+import {
+  ENTER,
+  ROOT,
+  activeId,
+  click,
+  find,
+  newSession,
+  s,
+  screenshotTo,
+  sleep,
+  startDriver,
+  startOAuthServer,
+  stopAll,
+  text,
+  typeInto,
+  visible,
+  waitFor,
+  wd,
+  writeProviders,
+} from "./support.mjs";
 const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
 const APP = process.env.TOKEN_WALLET_APP ?? path.join(TARGET, "debug/token-wallet-app");
 const CLI = process.env.TOKEN_WALLET_CLI ?? path.join(TARGET, "debug/token-wallet");
@@ -48,119 +64,7 @@ const ENV = {
 let oauth = null; // the OAuth server child process
 let issuer = ""; // http://127.0.0.1:PORT
 
-// W3C WebDriver's web element reference key.
-const ELEMENT = "element-6066-11e4-a4f3-4a3c-92f4-38d5-b3b9a9";
-const elementId = (ref) => ref?.[ELEMENT] ?? Object.values(ref ?? {})[0];
-let driver = null; // the tauri-driver child process
-let base = ""; // http://127.0.0.1:PORT
-let session = ""; // WebDriver session id
-
-// ---------------------------------------------------------------- plumbing
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-function anyFreePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function pickPort(preferred) {
-  return (await portFree(preferred)) ? preferred : anyFreePort();
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value (or stops throwing); fails after `timeout`. */
-async function waitFor(what, fn, timeout = 15_000, every = 100) {
-  const end = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-      last = `got ${JSON.stringify(v)}`;
-    } catch (e) {
-      last = e.message;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what} (${last})`);
-    await sleep(every);
-  }
-}
-
-async function wd(method, route, body) {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json; charset=utf-8" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error(`${method} ${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-  }
-  if (!res.ok || json?.value?.error) {
-    const v = json?.value ?? {};
-    throw new Error(`${method} ${route}: ${v.error ?? res.status}: ${v.message ?? text.slice(0, 300)}`);
-  }
-  return json.value;
-}
-
-const s = (route) => `/session/${session}${route}`;
-
-async function find(css) {
-  const v = await wd("POST", s("/element"), { using: "css selector", value: css });
-  return elementId(v);
-}
-
-/** Waits until `css` matches an element that is displayed; returns its id. */
-async function visible(css, timeout) {
-  return waitFor(`${css} to be visible`, async () => {
-    const id = await find(css);
-    return (await wd("GET", s(`/element/${id}/displayed`))) ? id : null;
-  }, timeout);
-}
-
-async function text(css) {
-  return wd("GET", s(`/element/${await find(css)}/text`));
-}
-
-async function typeInto(css, value) {
-  const id = await visible(css);
-  await wd("POST", s(`/element/${id}/value`), { text: value });
-}
-
-const ENTER = "\uE007";
-
-async function click(css) {
-  const id = await visible(css);
-  await waitFor(`${css} to be enabled`, () => wd("GET", s(`/element/${id}/enabled`)));
-  await wd("POST", s(`/element/${id}/click`), {});
-}
-
-async function activeId() {
-  const el = await wd("GET", s("/element/active"));
-  return wd("GET", s(`/element/${elementId(el)}/attribute/id`));
-}
-
-async function screenshot(name) {
-  const b64 = await wd("GET", s("/screenshot"));
-  writeFileSync(path.join(SHOTS, `${name}.png`), Buffer.from(b64, "base64"));
-}
+const screenshot = (name) => screenshotTo(path.join(SHOTS, `${name}.png`));
 
 async function assertNoSecretsInDom(where, extra = []) {
   const src = await wd("GET", s("/source"));
@@ -203,15 +107,6 @@ async function selectOption(selectCss, value) {
   assert.equal(got, value);
 }
 
-function stopDriver() {
-  if (driver && driver.exitCode === null && driver.signalCode === null) {
-    // Its own process group: tauri-driver, WebKitWebDriver and the app, nothing else.
-    try {
-      process.kill(-driver.pid, "SIGTERM");
-    } catch {}
-  }
-}
-
 // ---------------------------------------------------------------- setup
 
 before(async () => {
@@ -230,61 +125,10 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
 
   // The OAuth server (real oidc-provider, set up like Pleo), then a providers file naming it.
-  oauth = spawn(process.execPath, [path.join(ROOT, "tests/oauth-server/server.mjs")], {
-    env: { ...process.env, PORT: "0", ACCESS_TTL: "600" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  oauth.stderr.pipe(createWriteStream(path.join(ARTIFACTS, "e2e-oauth-server.log")));
-  const first = await new Promise((resolve, reject) => {
-    let buf = "";
-    oauth.stdout.on("data", (d) => {
-      buf += d;
-      if (buf.includes("\n")) resolve(buf.split("\n")[0]);
-    });
-    oauth.once("exit", (c) => reject(new Error(`the OAuth server exited with ${c}`)));
-  });
-  issuer = JSON.parse(first).issuer;
-  writeFileSync(
-    PROVIDERS,
-    `[providers.local-pleo]
-display_name = "Local Pleo"
-authorize_url = "${issuer}/oauth/authorize"
-token_url = "${issuer}/oauth/token"
-api_base = "${issuer}"
-revocation = "pleo"
-check = "pleo"
-client_id = "tw-public"
-scopes = ["offline_access", "users:read"]
-`,
-  );
-
-  const port = await pickPort(Number(process.env.TAURI_DRIVER_PORT ?? 4444));
-  let nativePort = await pickPort(port === 4444 ? 4445 : 0);
-  if (nativePort === port) nativePort = await anyFreePort();
-  base = `http://127.0.0.1:${port}`;
-  const log = createWriteStream(path.join(ARTIFACTS, "e2e-tauri-driver.log"));
-  driver = spawn(DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
-    env: ENV, // inherited by WebKitWebDriver and the app
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // own process group, so stopDriver() takes its children too
-  });
-  driver.stdout.pipe(log);
-  driver.stderr.pipe(log);
-  process.on("exit", stopDriver);
-  await waitFor("tauri-driver to answer", async () => {
-    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
-    return (await fetch(`${base}/status`, { signal: AbortSignal.timeout(1000) })).ok;
-  });
-  const created = await waitFor(
-    "a WebDriver session",
-    () =>
-      wd("POST", "/session", {
-        capabilities: { alwaysMatch: { "tauri:options": { application: APP } } },
-      }),
-    30_000,
-    500,
-  );
-  session = created.sessionId;
+  ({ child: oauth, issuer } = await startOAuthServer({ ACCESS_TTL: "600" }, path.join(ARTIFACTS, "e2e-oauth-server.log")));
+  writeProviders(PROVIDERS, issuer);
+  await startDriver(DRIVER, ENV, path.join(ARTIFACTS, "e2e-tauri-driver.log"));
+  await newSession(APP);
   // Record everything the page logs, to search it for secrets at the end.
   await wd("POST", s("/execute/sync"), {
     script: `window.__twConsole = [];
@@ -300,20 +144,8 @@ scopes = ["offline_access", "users:read"]
 });
 
 after(async () => {
-  try {
-    if (session) await wd("DELETE", s(""));
-  } catch {}
-  stopDriver();
   if (oauth && oauth.exitCode === null) oauth.kill("SIGTERM");
-  if (driver) {
-    const exited = new Promise((r) => (driver.exitCode !== null || driver.signalCode !== null ? r() : driver.once("exit", r)));
-    const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
-    if (!killed) {
-      try {
-        process.kill(-driver.pid, "SIGKILL");
-      } catch {}
-    }
-  }
+  await stopAll();
   rmSync(HOME, { recursive: true, force: true });
 });
 
@@ -626,6 +458,38 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await visible("#view-unlocked", 30_000);
     await click("#tab-connections");
     await visible(`#conn-${NAME}`);
+  });
+
+  await t.test("keyboard: the tabs follow the arrow keys", async () => {
+    await click("#tab-connections");
+    await wd("POST", s(`/element/${await find("#tab-connections")}/value`), { text: "\uE014" }); // ArrowRight
+    assert.equal(await activeId(), "tab-timeline");
+    await visible("#panel-timeline");
+    await wd("POST", s(`/element/${await find("#tab-timeline")}/value`), { text: "\uE012" }); // ArrowLeft
+    assert.equal(await activeId(), "tab-connections");
+    await visible(`#conn-${NAME}`);
+  });
+
+  await t.test("at 200 % zoom (a 960 px window is then 480 CSS px wide) nothing scrolls sideways", async () => {
+    const before = await wd("GET", s("/window/rect"));
+    await wd("POST", s("/window/rect"), { width: 480, height: before.height });
+    try {
+      await waitFor("the window to narrow", async () =>
+        (await wd("POST", s("/execute/sync"), { script: "return window.innerWidth;", args: [] })) <= 500,
+      );
+      for (const pane of ["connections", "timeline", "keys", "audit", "settings"]) {
+        await click(`#tab-${pane}`);
+        const fits = await wd("POST", s("/execute/sync"), {
+          script: "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+          args: [],
+        });
+        if (pane === "connections") await screenshot("22-zoom-200");
+        assert.equal(fits, true, `the ${pane} tab overflows at 480 CSS px`);
+      }
+    } finally {
+      await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
+    }
+    await click("#tab-connections");
   });
 
   await t.test("disconnect with confirmation: revoked at the server", async () => {

@@ -1,0 +1,230 @@
+// Shared plumbing for the WebDriver tests and the app benchmark: WebDriver over plain HTTP
+// (Node's fetch, no npm dependencies), tauri-driver and the test OAuth server as child
+// processes. One driver and one session per process (module state).
+
+import { spawn } from "node:child_process";
+import { createWriteStream, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+// W3C WebDriver's web element reference key.
+export const ELEMENT = "element-6066-11e4-a4f3-4a3c-92f4-38d5-b3b9a9";
+export const elementId = (ref) => ref?.[ELEMENT] ?? Object.values(ref ?? {})[0];
+let driver = null; // the tauri-driver child process
+let base = ""; // http://127.0.0.1:PORT
+export let session = ""; // WebDriver session id
+
+// ---------------------------------------------------------------- plumbing
+
+export function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+export function anyFreePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function pickPort(preferred) {
+  return (await portFree(preferred)) ? preferred : anyFreePort();
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value (or stops throwing); fails after `timeout`. */
+export async function waitFor(what, fn, timeout = 15_000, every = 100) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = `got ${JSON.stringify(v)}`;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what} (${last})`);
+    await sleep(every);
+  }
+}
+
+export async function wd(method, route, body) {
+  const res = await fetch(`${base}${route}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json; charset=utf-8" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${route}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  }
+  if (!res.ok || json?.value?.error) {
+    const v = json?.value ?? {};
+    throw new Error(`${method} ${route}: ${v.error ?? res.status}: ${v.message ?? text.slice(0, 300)}`);
+  }
+  return json.value;
+}
+
+export const s = (route) => `/session/${session}${route}`;
+
+export async function find(css) {
+  const v = await wd("POST", s("/element"), { using: "css selector", value: css });
+  return elementId(v);
+}
+
+/** Waits until `css` matches an element that is displayed; returns its id. */
+export async function visible(css, timeout) {
+  return waitFor(`${css} to be visible`, async () => {
+    const id = await find(css);
+    return (await wd("GET", s(`/element/${id}/displayed`))) ? id : null;
+  }, timeout);
+}
+
+export async function text(css) {
+  return wd("GET", s(`/element/${await find(css)}/text`));
+}
+
+export async function typeInto(css, value) {
+  const id = await visible(css);
+  await wd("POST", s(`/element/${id}/value`), { text: value });
+}
+
+export const ENTER = "\uE007";
+
+export async function click(css) {
+  const id = await visible(css);
+  await waitFor(`${css} to be enabled`, () => wd("GET", s(`/element/${id}/enabled`)));
+  await wd("POST", s(`/element/${id}/click`), {});
+}
+
+export async function activeId() {
+  const el = await wd("GET", s("/element/active"));
+  return wd("GET", s(`/element/${elementId(el)}/attribute/id`));
+}
+
+export async function screenshotTo(file) {
+  const b64 = await wd("GET", s("/screenshot"));
+  writeFileSync(file, Buffer.from(b64, "base64"));
+}
+
+export function stopDriver() {
+  if (driver && driver.exitCode === null && driver.signalCode === null) {
+    // Its own process group: tauri-driver, WebKitWebDriver and the app, nothing else.
+    try {
+      process.kill(-driver.pid, "SIGTERM");
+    } catch {}
+  }
+}
+
+
+/** Starts tauri-driver with `env` (inherited by WebKitWebDriver and the app), its output
+ * to `logPath`. */
+export async function startDriver(driverPath, env, logPath) {
+  const port = await pickPort(Number(process.env.TAURI_DRIVER_PORT ?? 4444));
+  let nativePort = await pickPort(port === 4444 ? 4445 : 0);
+  if (nativePort === port) nativePort = await anyFreePort();
+  base = `http://127.0.0.1:${port}`;
+  const log = createWriteStream(logPath);
+  driver = spawn(driverPath, ["--port", String(port), "--native-port", String(nativePort)], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true, // own process group, so stopDriver() takes its children too
+  });
+  driver.stdout.pipe(log);
+  driver.stderr.pipe(log);
+  process.on("exit", stopDriver);
+  await waitFor("tauri-driver to answer", async () => {
+    if (driver.exitCode !== null) throw new Error(`tauri-driver exited with ${driver.exitCode}`);
+    return (await fetch(`${base}/status`, { signal: AbortSignal.timeout(1000) })).ok;
+  });
+}
+
+/** Launches `app` in a new WebDriver session. */
+export async function newSession(app) {
+  const created = await waitFor(
+    "a WebDriver session",
+    () => wd("POST", "/session", { capabilities: { alwaysMatch: { "tauri:options": { application: app } } } }),
+    30_000,
+    500,
+  );
+  session = created.sessionId;
+  return session;
+}
+
+/** Ends the session (the app quits). */
+export async function endSession() {
+  try {
+    if (session) await wd("DELETE", s(""));
+  } catch {}
+  session = "";
+}
+
+/** Ends the session and stops tauri-driver with its children. */
+export async function stopAll() {
+  await endSession();
+  stopDriver();
+  if (driver) {
+    const d = driver;
+    const exited = new Promise((r) => (d.exitCode !== null || d.signalCode !== null ? r() : d.once("exit", r)));
+    const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+    if (!killed) {
+      try {
+        process.kill(-d.pid, "SIGKILL");
+      } catch {}
+    }
+  }
+}
+
+/** Starts the test OAuth server (tests/oauth-server, set up like Pleo); returns the child
+ * and its issuer URL. */
+export async function startOAuthServer(env, logPath) {
+  const child = spawn(process.execPath, [path.join(ROOT, "tests/oauth-server/server.mjs")], {
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stderr.pipe(createWriteStream(logPath));
+  const first = await new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\n")) resolve(buf.split("\n")[0]);
+    });
+    child.once("exit", (c) => reject(new Error(`the OAuth server exited with ${c}`)));
+  });
+  return { child, issuer: JSON.parse(first).issuer };
+}
+
+/** A providers file with `local-pleo`: the test server as a Pleo-style provider (Pleo's
+ * revocation and introspection check), public client with PKCE on a loopback redirect. */
+export function writeProviders(file, issuer) {
+  writeFileSync(
+    file,
+    `[providers.local-pleo]
+display_name = "Local Pleo"
+authorize_url = "${issuer}/oauth/authorize"
+token_url = "${issuer}/oauth/token"
+api_base = "${issuer}"
+revocation = "pleo"
+check = "pleo"
+client_id = "tw-public"
+scopes = ["offline_access", "users:read"]
+`,
+  );
+}
