@@ -66,13 +66,6 @@ fn init_log() {
 
 /// Builds and runs the app; returns when the last window closes.
 pub fn run() {
-    // A form-based UI gains nothing from WebKitGTK's accelerated compositing; without it the
-    // web process needs about 80 MiB less (see tests/bench/app.mjs). Set before any thread
-    // or web process starts; a value the user set is kept.
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
-    }
     init_log();
     let wallet = Arc::new(wallet::Wallet::from_env());
     let bg = wallet.clone();
