@@ -19,7 +19,7 @@ use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::oauth::{
     self, http::Http, ClientAuth, Disconnected, Interaction, Provider, RedirectMode, Revocation,
 };
-use token_wallet_core::{Passphrase, VaultError};
+use token_wallet_core::{Passphrase, UnlockedVault, VaultError};
 use zeroize::Zeroizing;
 
 /// How long the connect wizard waits for the browser sign-in.
@@ -104,40 +104,26 @@ impl Wallet {
         Ok(view(c.info.clone()))
     }
 
-    /// Runs the sign-in in the system browser and stores the connection. Blocks until the
-    /// browser comes back, [`Self::cancel_connect`] or [`SIGN_IN_TIMEOUT`]; the vault stays
-    /// usable meanwhile.
-    pub fn connect(&self, f: ConnectForm) -> Result<ConnectionView, Error> {
+    /// One sign-in at a time through the system browser: `run` gets the shared vault
+    /// and the browser interaction (cancellable, [`SIGN_IN_TIMEOUT`]); the result is
+    /// audited as a connection.
+    fn sign_in(
+        &self,
+        run: impl FnOnce(
+            &Mutex<UnlockedVault>,
+            Interaction<'_>,
+        ) -> Result<connection::ConnectionInfo, oauth::ConnectError>,
+    ) -> Result<ConnectionView, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
         let _one = self.connecting.try_lock().map_err(|_| {
             Error::Invalid("a sign-in is already in progress; finish or cancel it first".into())
         })?;
         self.cancel_connect.store(false, Ordering::SeqCst);
-        let http = Http::new();
-        let provider = if f.provider == "custom" {
-            custom_provider(&f)?
-        } else {
-            self.specs()?
-                .into_iter()
-                .find(|s| s.name() == f.provider)
-                .ok_or_else(|| op(oauth::OAuthError::UnknownProvider(f.provider.clone())))?
-                .resolve(&http)
-                .map_err(op)?
-        };
-        let secret = Zeroizing::new(f.client_secret);
         let v = a.unlocked()?;
         let open = |url: &str| oauth::open_browser(url);
-        let info = oauth::connect(
+        let info = run(
             &v,
-            &http,
-            oauth::ConnectRequest {
-                name: f.name.trim(),
-                provider: &provider,
-                client_id: Some(f.client_id.trim().to_string()).filter(|s| !s.is_empty()),
-                client_secret: (!secret.is_empty()).then(|| SecretString::from(secret.to_string())),
-                scopes: f.scopes.split_whitespace().map(str::to_string).collect(),
-            },
             Interaction {
                 open: &open,
                 pasted: None,
@@ -153,34 +139,44 @@ impl Wallet {
         Ok(view(info))
     }
 
+    /// Runs the sign-in in the system browser and stores the connection. Blocks until the
+    /// browser comes back, [`Self::cancel_connect`] or [`SIGN_IN_TIMEOUT`]; the vault stays
+    /// usable meanwhile.
+    pub fn connect(&self, f: ConnectForm) -> Result<ConnectionView, Error> {
+        self.unlocked_agent()?;
+        let http = Http::new();
+        let provider = if f.provider == "custom" {
+            custom_provider(&f)?
+        } else {
+            self.specs()?
+                .into_iter()
+                .find(|s| s.name() == f.provider)
+                .ok_or_else(|| op(oauth::OAuthError::UnknownProvider(f.provider.clone())))?
+                .resolve(&http)
+                .map_err(op)?
+        };
+        let secret = Zeroizing::new(f.client_secret);
+        self.sign_in(|v, ui| {
+            oauth::connect(
+                v,
+                &http,
+                oauth::ConnectRequest {
+                    name: f.name.trim(),
+                    provider: &provider,
+                    client_id: Some(f.client_id.trim().to_string()).filter(|s| !s.is_empty()),
+                    client_secret: (!secret.is_empty())
+                        .then(|| SecretString::from(secret.to_string())),
+                    scopes: f.scopes.split_whitespace().map(str::to_string).collect(),
+                },
+                ui,
+            )
+        })
+    }
+
     /// Signs in again for an existing connection (same provider, client and scopes);
     /// the new tokens replace the old ones.
     pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
-        let a = self.unlocked_agent()?;
-        a.note_activity();
-        let _one = self.connecting.try_lock().map_err(|_| {
-            Error::Invalid("a sign-in is already in progress; finish or cancel it first".into())
-        })?;
-        self.cancel_connect.store(false, Ordering::SeqCst);
-        let v = a.unlocked()?;
-        let open = |url: &str| oauth::open_browser(url);
-        let info = oauth::reauthorise(
-            &v,
-            &Http::new(),
-            name,
-            Interaction {
-                open: &open,
-                pasted: None,
-                cancel: &self.cancel_connect,
-                timeout: SIGN_IN_TIMEOUT,
-            },
-        )
-        .map_err(op)?;
-        a.record(Event::Connected {
-            connection: info.name.clone(),
-            provider: info.provider.name.clone(),
-        });
-        Ok(view(info))
+        self.sign_in(|v, ui| oauth::reauthorise(v, &Http::new(), name, ui))
     }
 
     /// Stops a sign-in in progress (its listener closes; nothing is stored).

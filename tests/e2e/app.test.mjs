@@ -382,6 +382,19 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await screenshot("14-refreshed");
   });
 
+  await t.test("re-authorise: a new sign-in replaces the tokens in place", async () => {
+    const before = (await oauthJson("/_test/stats")).authorization_code_exchanges;
+    await click("#detail-reauth");
+    await waitFor("the re-authorisation", async () => /Re-authorised/.test(await text("#detail-message")), 60_000);
+    assert.equal((await oauthJson("/_test/stats")).authorization_code_exchanges, before + 1);
+    const r = cliOut("token", NAME);
+    assert.equal(r.status, 0, r.stderr);
+    const fresh = r.stdout.trim();
+    assert.notEqual(fresh, refreshed, "new tokens after signing in again");
+    assert.ok(await active(fresh));
+    refreshed = fresh;
+  });
+
   await t.test("the timeline draws every lifetime on one axis", async () => {
     await click("#tab-timeline");
     await visible("#timeline");
