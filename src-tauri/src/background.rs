@@ -4,7 +4,7 @@
 //! event) and the tray when something changed, so neither has to poll.
 
 use crate::wallet::Wallet;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Runtime};
@@ -14,6 +14,8 @@ pub const CHANGED: &str = "wallet-changed";
 
 /// How often connections are checked for refresh.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(20);
+/// The longest wait before retrying a connection whose background refresh failed.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How often pending revocations are retried.
 pub const RETRY_EVERY: Duration = Duration::from_secs(60);
 
@@ -39,6 +41,9 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
     let mut last_retry: Option<Instant> = None;
     // Connections already notified about, until they recover.
     let mut told: HashSet<String> = HashSet::new();
+    // After a failed background refresh: failures in a row and when to try again (the
+    // wait doubles from one sweep to an hour), so a provider that is down is not hammered.
+    let mut backoff: HashMap<String, (u32, Instant)> = HashMap::new();
     loop {
         std::thread::sleep(Duration::from_secs(1));
         if let Some(a) = w.any_agent() {
@@ -52,6 +57,7 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
                 last_sweep = None;
                 last_retry = None;
                 told.clear();
+                backoff.clear();
             }
         }
         if !unlocked || last_sweep.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
@@ -62,12 +68,19 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
         if retry {
             last_retry = last_sweep;
         }
-        match w.sweep(retry) {
+        let now = Instant::now();
+        match w.sweep(retry, |n| {
+            backoff.get(n).is_some_and(|(_, next)| *next > now)
+        }) {
             Ok(s) => {
                 for n in &s.refreshed {
                     told.remove(n);
+                    backoff.remove(n);
                 }
                 for (name, why) in &s.failed {
+                    let n = backoff.get(name).map_or(1, |(n, _)| n + 1);
+                    let wait = (SWEEP_EVERY * 2u32.saturating_pow(n.min(10))).min(MAX_BACKOFF);
+                    backoff.insert(name.clone(), (n, now + wait));
                     tracing::warn!(connection = name, error = %why, "background refresh failed");
                     if told.insert(name.clone()) && w.settings().notifications {
                         notify(

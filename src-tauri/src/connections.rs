@@ -412,23 +412,24 @@ pub struct Sweep {
 
 impl Wallet {
     /// The background task's work: refresh every active connection whose access token
-    /// expires within the refresh lead (through the one refresher, which audits), and
-    /// retry pending revocations when `retry` is set. Not activity for the auto-lock.
-    pub fn sweep(&self, retry: bool) -> Result<Sweep, Error> {
+    /// is due (through the one refresher, which audits), unless `hold(name)` says it is
+    /// backing off after a failure; retry pending revocations when `retry` is set. Not
+    /// activity for the auto-lock.
+    pub fn sweep(&self, retry: bool, hold: impl Fn(&str) -> bool) -> Result<Sweep, Error> {
         let a = self.unlocked_agent()?;
         let v = a.unlocked()?;
-        let ahead = self.settings().refresh_ahead();
+        let ahead = self.settings().refresh_ahead().as_secs();
         let now = connection::now();
         let mut s = Sweep::default();
         let conns = connection::list(&mut guard(&v)).map_err(vault_err)?;
         for c in conns {
-            let due = c.status == Status::Active
-                && c.has_refresh_token
-                && c.expires_at.is_some_and(|e| e <= now + ahead.as_secs());
-            if !due {
+            let Some(lead) = refresh_due(&c, a.refresher().policy(), ahead, now) else {
+                continue;
+            };
+            if hold(&c.name) {
                 continue;
             }
-            match a.refresher().access_token(&v, &c.name, ahead) {
+            match a.refresher().access_token(&v, &c.name, lead) {
                 Ok(_) => s.refreshed.push(c.name),
                 Err(e) => s.failed.push((c.name, e.to_string())),
             }
@@ -444,5 +445,80 @@ impl Wallet {
             s.revoked = done;
         }
         Ok(s)
+    }
+}
+
+/// Whether the background task renews `c` now: the refresh lead, capped at half the
+/// token's lifetime (so a lead longer than the provider's tokens live does not refresh at
+/// every sweep), through core's own rule (the refresher's policy window applies too).
+pub fn refresh_due(
+    c: &connection::ConnectionInfo,
+    policy: &token_wallet_core::refresh::Policy,
+    ahead: u64,
+    now: u64,
+) -> Option<Duration> {
+    let expires = c.expires_at?;
+    if c.status != Status::Active || !c.has_refresh_token {
+        return None;
+    }
+    let lead = Duration::from_secs(ahead.min(expires.saturating_sub(c.issued_at) / 2));
+    token_wallet_core::refresh::needs_refresh_info(c, policy, lead, now).then_some(lead)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(issued: u64, expires: Option<u64>) -> connection::ConnectionInfo {
+        let p = oauth::presets().remove(0);
+        connection::ConnectionInfo {
+            name: "c".into(),
+            provider: p,
+            client_id: "cid".into(),
+            scopes: vec![],
+            token_type: "Bearer".into(),
+            issued_at: issued,
+            expires_at: expires,
+            created_at: issued,
+            has_refresh_token: true,
+            has_client_secret: false,
+            check: Default::default(),
+            check_error: None,
+            status: Status::Active,
+            last_refresh: None,
+            refresh_failures: 0,
+            last_refresh_error: None,
+            refreshing_since: None,
+            last_export: None,
+        }
+    }
+
+    #[test]
+    fn refresh_is_due_within_the_lead_capped_at_half_the_lifetime() {
+        let t = 1_000_000;
+        let p = token_wallet_core::refresh::Policy::default();
+        let due = |i: &connection::ConnectionInfo, ahead, now| {
+            refresh_due(i, &p, ahead, now).map(|d| d.as_secs())
+        };
+        // A 1-hour token, 5-minute lead: due in its last 6 minutes (core's 10 % rule
+        // is the larger).
+        assert_eq!(due(&info(t, Some(t + 3600)), 300, t + 3000), None);
+        assert_eq!(due(&info(t, Some(t + 3600)), 300, t + 3300), Some(300));
+        // A 10-minute token, 15-minute lead: capped at 5 minutes, so a fresh token is
+        // not refreshed again at once.
+        assert_eq!(due(&info(t, Some(t + 600)), 900, t), None);
+        assert_eq!(due(&info(t, Some(t + 600)), 900, t + 301), Some(300));
+        // Expired: due. No expiry, no refresh token, or not active: never.
+        assert_eq!(due(&info(t, Some(t + 60)), 300, t + 100), Some(30));
+        assert_eq!(due(&info(t, None), 300, t), None);
+        let mut no_rt = info(t, Some(t + 60));
+        no_rt.has_refresh_token = false;
+        assert_eq!(due(&no_rt, 300, t + 100), None);
+        let mut pending = info(t, Some(t + 60));
+        pending.status = Status::NeedsReauthorisation {
+            since: t,
+            reason: "x".into(),
+        };
+        assert_eq!(due(&pending, 300, t + 100), None);
     }
 }
