@@ -97,21 +97,38 @@ export async function visible(css, timeout) {
   }, timeout);
 }
 
+/** Runs `f` again (up to 5 times) when the element it found was replaced meanwhile: the
+ * page redraws after background events, between a find and the use of its result. */
+async function fresh(f) {
+  for (let i = 0; ; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      if (i >= 4 || !/stale element/.test(e.message)) throw e;
+      await sleep(50);
+    }
+  }
+}
+
 export async function text(css) {
-  return wd("GET", s(`/element/${await find(css)}/text`));
+  return fresh(async () => wd("GET", s(`/element/${await find(css)}/text`)));
 }
 
 export async function typeInto(css, value) {
-  const id = await visible(css);
-  await wd("POST", s(`/element/${id}/value`), { text: value });
+  await fresh(async () => {
+    const id = await visible(css);
+    await wd("POST", s(`/element/${id}/value`), { text: value });
+  });
 }
 
 export const ENTER = "\uE007";
 
 export async function click(css) {
-  const id = await visible(css);
-  await waitFor(`${css} to be enabled`, () => wd("GET", s(`/element/${id}/enabled`)));
-  await wd("POST", s(`/element/${id}/click`), {});
+  await fresh(async () => {
+    const id = await visible(css);
+    await waitFor(`${css} to be enabled`, () => wd("GET", s(`/element/${id}/enabled`)));
+    await wd("POST", s(`/element/${id}/click`), {});
+  });
 }
 
 export async function activeId() {

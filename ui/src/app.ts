@@ -117,18 +117,25 @@ function wireTabs(): void {
 
 // ---------------------------------------------------------------- connections
 
+let drawn = ""; // the connections as last drawn: an unchanged list keeps its nodes and focus
+
 async function loadConnections(): Promise<void> {
+  let next: Connection[];
   try {
-    conns = await api.listConnections();
+    next = await api.listConnections();
     show("unlocked-error", null);
   } catch (e) {
     show("unlocked-error", errorText(e));
     return;
   }
+  void loadAlerts();
+  const key = JSON.stringify(next);
+  if (key === drawn) return;
+  drawn = key;
+  conns = next;
   renderList();
   if (pane === "detail") renderDetail();
   if (pane === "timeline") renderTimeline();
-  void loadAlerts();
 }
 
 async function loadAlerts(): Promise<void> {
@@ -710,6 +717,7 @@ export function leave(): void {
   window.clearInterval(ticker);
   hideReveal();
   conns = [];
+  drawn = "";
   audit = null;
   selected = null;
   for (const id of ["connection-list", "detail-facts", "audit-lines", "timeline-box", "alerts"]) el(id).replaceChildren();

@@ -88,7 +88,12 @@ function render(s: VaultState): void {
   startCountdown(view.retryAfterMs);
 }
 
+let drawnFacts = ""; // what #facts shows now, so an unchanged state keeps its nodes (and focus)
+
 function renderFacts(v: View): void {
+  const key = JSON.stringify(v.facts);
+  if (key === drawnFacts) return;
+  drawnFacts = key;
   const dl = el("facts");
   dl.replaceChildren(
     ...v.facts.map((f) => {
