@@ -470,26 +470,16 @@ mod tests {
     use super::*;
 
     fn info(issued: u64, expires: Option<u64>) -> connection::ConnectionInfo {
-        let p = oauth::presets().remove(0);
         connection::ConnectionInfo {
-            name: "c".into(),
-            provider: p,
-            client_id: "cid".into(),
-            scopes: vec![],
-            token_type: "Bearer".into(),
-            issued_at: issued,
-            expires_at: expires,
-            created_at: issued,
             has_refresh_token: true,
-            has_client_secret: false,
-            check: Default::default(),
-            check_error: None,
-            status: Status::Active,
-            last_refresh: None,
-            refresh_failures: 0,
-            last_refresh_error: None,
-            refreshing_since: None,
-            last_export: None,
+            ..connection::ConnectionInfo::new(
+                "c",
+                oauth::presets().remove(0),
+                "cid".into(),
+                vec![],
+                issued,
+                expires,
+            )
         }
     }
 

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use token_wallet_core::connection::{self, Connection, ConnectionInfo, Secrets, Status};
+use token_wallet_core::connection::{self, Connection, ConnectionInfo, Secrets};
 use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile};
 
 const PASS: &str = "bench export passphrase";
@@ -66,26 +66,14 @@ fn main() {
     let pass = Passphrase::new(PASS.into()).unwrap();
     let mut v = vault.create(&pass, &CreateOptions::default()).unwrap();
     let now = connection::now();
-    let info = ConnectionInfo {
-        name: "bench".into(),
-        provider: token_wallet_core::oauth::presets().remove(0),
-        client_id: "bench".into(),
-        scopes: vec!["users:read".into()],
-        token_type: "Bearer".into(),
-        issued_at: now,
-        expires_at: Some(now + 3600),
-        created_at: now,
-        has_refresh_token: false,
-        has_client_secret: false,
-        check: Default::default(),
-        check_error: None,
-        status: Status::Active,
-        last_refresh: None,
-        refresh_failures: 0,
-        last_refresh_error: None,
-        refreshing_since: None,
-        last_export: None,
-    };
+    let info = ConnectionInfo::new(
+        "bench",
+        token_wallet_core::oauth::presets().remove(0),
+        "bench".into(),
+        vec!["users:read".into()],
+        now,
+        Some(now + 3600),
+    );
     connection::save(
         &mut v,
         &Connection {

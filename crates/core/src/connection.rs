@@ -99,6 +99,41 @@ pub struct ConnectionInfo {
     pub last_export: Option<u64>,
 }
 
+impl ConnectionInfo {
+    /// A newly made, active connection's facts: `Bearer` tokens issued at `issued_at`, no
+    /// refresh token or client secret, nothing checked, refreshed or exported yet. Callers
+    /// set what else they know with struct update syntax.
+    pub fn new(
+        name: &str,
+        provider: Provider,
+        client_id: String,
+        scopes: Vec<String>,
+        issued_at: u64,
+        expires_at: Option<u64>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            provider,
+            client_id,
+            scopes,
+            token_type: "Bearer".into(),
+            issued_at,
+            expires_at,
+            created_at: issued_at,
+            has_refresh_token: false,
+            has_client_secret: false,
+            check: Default::default(),
+            check_error: None,
+            status: Status::Active,
+            last_refresh: None,
+            refresh_failures: 0,
+            last_refresh_error: None,
+            refreshing_since: None,
+            last_export: None,
+        }
+    }
+}
+
 /// A stored connection.
 #[derive(Serialize, Deserialize)]
 pub struct Connection {
@@ -194,23 +229,14 @@ pub fn now() -> u64 {
 #[cfg(test)]
 pub(crate) fn sample_info(name: &str, issued: u64, expires: Option<u64>) -> ConnectionInfo {
     ConnectionInfo {
-        name: name.into(),
-        provider: crate::oauth::presets().remove(0),
-        client_id: "id".into(),
-        scopes: vec![],
-        token_type: "Bearer".into(),
-        issued_at: issued,
-        expires_at: expires,
-        created_at: issued,
         has_refresh_token: true,
-        has_client_secret: false,
-        check: Default::default(),
-        check_error: None,
-        status: Status::Active,
-        last_refresh: None,
-        refresh_failures: 0,
-        last_refresh_error: None,
-        refreshing_since: None,
-        last_export: None,
+        ..ConnectionInfo::new(
+            name,
+            crate::oauth::presets().remove(0),
+            "id".into(),
+            vec![],
+            issued,
+            expires,
+        )
     }
 }

@@ -85,24 +85,17 @@ pub fn connect(
     let now = connection::now();
     let mut conn = Connection {
         info: ConnectionInfo {
-            name: req.name.to_string(),
-            provider: req.provider.clone(),
-            client_id,
-            scopes: tokens.scopes.clone().unwrap_or(scopes),
             token_type: tokens.token_type.clone(),
-            issued_at: now,
-            expires_at: tokens.expires_in.map(|d| now + d.as_secs()),
-            created_at: now,
             has_refresh_token: tokens.refresh_token.is_some(),
             has_client_secret: client.client_secret.is_some(),
-            check: Default::default(),
-            check_error: None,
-            status: Status::Active,
-            last_refresh: None,
-            refresh_failures: 0,
-            last_refresh_error: None,
-            refreshing_since: None,
-            last_export: None,
+            ..ConnectionInfo::new(
+                req.name,
+                req.provider.clone(),
+                client_id,
+                tokens.scopes.clone().unwrap_or(scopes),
+                now,
+                tokens.expires_in.map(|d| now + d.as_secs()),
+            )
         },
         secrets: Secrets {
             access_token: tokens.access_token.expose_secret().to_string(),
