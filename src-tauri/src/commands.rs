@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::models::{
-    AlertView, AuditView, ConnectForm, ConnectionView, Copied, Disconnect, ProviderView,
-    VaultFacts, VaultState,
+    AlertView, AuditView, ConnectForm, ConnectionView, Copied, Disconnect, Progress, ProviderView,
+    SettingsView, VaultFacts, VaultState,
 };
 use crate::settings::Settings;
 use crate::wallet::Wallet;
@@ -160,13 +160,6 @@ pub async fn disconnect<R: Runtime>(
     r
 }
 
-/// Progress of a data-key rotation, sent as the `rotation-progress` event.
-#[derive(Clone, serde::Serialize)]
-pub struct Progress {
-    done: usize,
-    total: usize,
-}
-
 /// Re-encrypts every record under a new data key, reporting progress as it goes.
 #[tauri::command]
 pub async fn rotate_key<R: Runtime>(
@@ -208,16 +201,6 @@ pub async fn audit_log(wallet: Shared<'_>) -> Result<AuditView, Error> {
 #[tauri::command]
 pub async fn alerts(wallet: Shared<'_>) -> Result<Vec<AlertView>, Error> {
     blocking(&wallet, |w| w.alerts()).await
-}
-
-/// The settings, and why the file could not be read if it could not.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SettingsView {
-    settings: Settings,
-    problem: Option<String>,
-    data_dir: String,
-    providers_file: Option<String>,
 }
 
 /// The settings.

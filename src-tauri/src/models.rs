@@ -315,3 +315,26 @@ pub struct AlertView {
     /// One sentence.
     pub text: String,
 }
+
+/// Progress of a data-key rotation, sent as the `rotation-progress` event.
+#[derive(Clone, Debug, Serialize)]
+pub struct Progress {
+    /// Records re-encrypted so far.
+    pub done: usize,
+    /// Records in all.
+    pub total: usize,
+}
+
+/// The settings, and why the file could not be read if it could not.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    /// What is in force.
+    pub settings: crate::settings::Settings,
+    /// Why the settings file could not be read (the defaults are in force until a save).
+    pub problem: Option<String>,
+    /// The profile's data directory.
+    pub data_dir: String,
+    /// The providers file the wizard reads.
+    pub providers_file: Option<String>,
+}

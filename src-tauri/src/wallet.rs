@@ -123,6 +123,17 @@ impl Throttle {
             .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
     }
 
+    /// Refuses an attempt made before the wait is over, saying how long is left.
+    pub fn check(&self, now: Instant) -> Result<(), Error> {
+        let wait = self.remaining(now);
+        if wait.is_zero() {
+            Ok(())
+        } else {
+            // Round up: "wait 0 s" would read as a lie.
+            Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64))
+        }
+    }
+
     /// Records a wrong passphrase; returns the wait before the next attempt.
     pub fn failed(&mut self, now: Instant) -> Duration {
         self.failures = self.failures.saturating_add(1);
@@ -246,12 +257,7 @@ impl Wallet {
     /// A wrong passphrase given for something other than unlock (changing it) counts
     /// towards the same throttle; returns the error to show.
     pub(crate) fn check_throttle(&self) -> Result<(), Error> {
-        let wait = self.inner().throttle.remaining(Instant::now());
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64))
-        }
+        self.inner().throttle.check(Instant::now())
     }
 
     /// Records a wrong passphrase in the throttle.
@@ -429,11 +435,7 @@ impl Wallet {
         if Self::is_unlocked(&inner) {
             return Ok(self.state_of(&mut inner));
         }
-        let wait = inner.throttle.remaining(Instant::now());
-        if !wait.is_zero() {
-            // Round up: "wait 0 s" would read as a lie.
-            return Err(Error::Throttled(wait.as_millis().div_ceil(1000) as u64));
-        }
+        inner.throttle.check(Instant::now())?;
         let p = Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
         // The agent unlocks, audits the outcome and keeps the unlocked vault.
         let result = self.agent(cfg, &mut inner)?.unlock(&p);
