@@ -332,26 +332,16 @@ impl Wallet {
             .rev()
             .take(limit)
             .map(|l| {
-                let ev = serde_json::to_value(&l.event).unwrap_or_default();
-                let fields = ev
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .filter(|(k, v)| *k != "event" && !v.is_null())
-                            .map(|(k, v)| {
-                                (
-                                    k.clone(),
-                                    v.as_str().map(str::to_string).unwrap_or(v.to_string()),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let (event, fields) = l.event.name_and_fields();
                 AuditLine {
                     seq: l.seq,
                     ts: l.ts,
-                    event: ev["event"].as_str().unwrap_or("").to_string(),
-                    fields,
+                    event,
+                    // A field with no value (an unknown process, say) is left out.
+                    fields: fields
+                        .into_iter()
+                        .filter_map(|(k, v)| Some((k, v?)))
+                        .collect(),
                     authenticated: l.mac.is_some(),
                 }
             })

@@ -697,21 +697,11 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     if *json {
                         say(out, &serde_json::to_string(l).map_err(|e| e.to_string())?)?;
                     } else {
-                        let ev = serde_json::to_value(&l.event).map_err(|e| e.to_string())?;
-                        let mut fields: Vec<String> = ev
-                            .as_object()
-                            .map(|o| {
-                                o.iter()
-                                    .filter(|(k, _)| *k != "event")
-                                    .map(|(k, v)| {
-                                        format!(
-                                            "{k}={}",
-                                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
-                                        )
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
+                        let (event, fields) = l.event.name_and_fields();
+                        let mut fields: Vec<String> = fields
+                            .into_iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("null")))
+                            .collect();
                         if l.mac.is_none() {
                             fields.push("(written while locked)".into());
                         }
@@ -721,7 +711,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
                                 "{:>6}  {} ago  {:<18} {}",
                                 l.seq,
                                 age(l.ts),
-                                ev["event"].as_str().unwrap_or(""),
+                                event,
                                 fields.join(" ")
                             ),
                         )?;

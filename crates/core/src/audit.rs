@@ -101,6 +101,31 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event's wire name (`connected`, `export`...) and its fields in order, each value
+    /// as text (`None` for a field with no value), for listings.
+    pub fn name_and_fields(&self) -> (String, Vec<(String, Option<String>)>) {
+        // Invariant: an enum of strings and integers always serialises to an object.
+        let v = serde_json::to_value(self).expect("events serialise");
+        let name = v["event"].as_str().unwrap_or_default().to_string();
+        let fields = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "event")
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    other => Some(other.to_string()),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        (name, fields)
+    }
+}
+
 /// One line of the log.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Line {
@@ -422,6 +447,32 @@ fn mac_of(key: &[u8], line: &Line) -> String {
 mod tests {
     use super::*;
     use crate::keystore::{Keystore, KeystoreOptions, StoreKind};
+
+    #[test]
+    fn events_list_their_name_and_fields_as_text() {
+        let e = Event::Export {
+            connection: "pleo".into(),
+            pid: Some(42),
+            process: None,
+            parent_pid: None,
+            parent_process: None,
+        };
+        assert_eq!(
+            e.name_and_fields(),
+            (
+                "export".to_string(),
+                vec![
+                    ("connection".to_string(), Some("pleo".to_string())),
+                    ("pid".to_string(), Some("42".to_string())),
+                    ("process".to_string(), None),
+                ]
+            )
+        );
+        assert_eq!(
+            Event::VaultLocked.name_and_fields(),
+            ("vault_locked".into(), vec![])
+        );
+    }
     use crate::{CreateOptions, Passphrase, Vault};
 
     fn setup() -> (tempfile::TempDir, UnlockedVault, AuditLog) {
