@@ -4,9 +4,6 @@
 //! once per due token, and not while the caller holds it back. File store: this is about
 //! refresh timing, not the keystore (the e2e test uses the Secret Service).
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use token_wallet_app::models::ConnectForm;
 use token_wallet_app::settings::Settings;
@@ -15,61 +12,17 @@ use token_wallet_core::{KeystoreOptions, Profile, StoreKind};
 
 const GOOD: &str = "correct horse battery staple";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
+#[path = "../../tests/oauth-server/harness.rs"]
+mod harness;
+use harness::{repo, OAuthServer};
 
-struct Server {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server(access_ttl: u64) -> Server {
-    let dir = repo().join("tests/oauth-server");
-    assert!(
-        dir.join("node_modules").exists(),
-        "run `npm ci` in tests/oauth-server (scripts/setup does)"
-    );
-    let mut child = Command::new("node")
-        .arg(dir.join("server.mjs"))
-        .env("PORT", "0")
-        .env("ACCESS_TTL", access_ttl.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-    Server {
-        child,
-        issuer: v["issuer"].as_str().unwrap().to_string(),
-    }
-}
-
-fn refreshes(issuer: &str) -> u64 {
-    let mut r = ureq::get(format!("{issuer}/_test/stats")).call().unwrap();
-    let v: serde_json::Value =
-        serde_json::from_slice(&r.body_mut().read_to_vec().unwrap()).unwrap();
-    v["refreshes"].as_u64().unwrap()
+fn refreshes(s: &OAuthServer) -> u64 {
+    s.stats()["refreshes"].as_u64().unwrap()
 }
 
 #[test]
 fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
-    let s = server(8);
+    let s = OAuthServer::start(8);
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("bg");
     let providers = dir.path().join("providers.toml");
@@ -118,21 +71,21 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
     // (Expiry times are whole seconds: "due" is less than 4 s left.)
     let r = w.sweep(true, never).unwrap();
     assert!(r.refreshed.is_empty() && r.failed.is_empty(), "{r:?}");
-    assert_eq!(refreshes(&s.issuer), 0);
+    assert_eq!(refreshes(&s), 0);
 
     // Held back (backing off after a failure): not refreshed even though due.
     std::thread::sleep(Duration::from_millis(5200));
     let r = w.sweep(true, |n| n == "c").unwrap();
     assert!(r.refreshed.is_empty(), "{r:?}");
-    assert_eq!(refreshes(&s.issuer), 0);
+    assert_eq!(refreshes(&s), 0);
 
     // Due: exactly one refresh, and the new token is not refreshed again at once.
     let r = w.sweep(true, never).unwrap();
     assert_eq!(r.refreshed, ["c"], "{r:?}");
-    assert_eq!(refreshes(&s.issuer), 1);
+    assert_eq!(refreshes(&s), 1);
     let r = w.sweep(true, never).unwrap();
     assert!(r.refreshed.is_empty(), "{r:?}");
-    assert_eq!(refreshes(&s.issuer), 1);
+    assert_eq!(refreshes(&s), 1);
     let after = w.connection("c").unwrap();
     assert!(after.last_refresh.is_some());
     assert!(after.expires_at.unwrap() > c.expires_at.unwrap());

@@ -2,94 +2,13 @@
 //! per test on a random 127.0.0.1 port, and the `$BROWSER` helper that clicks through it.
 
 use super::*;
-use std::io::BufRead;
 use std::process::Output;
-use std::process::{Child, Stdio};
 use token_wallet_core::connection;
 use token_wallet_core::Passphrase;
 
-pub struct OAuthServer {
-    child: Child,
-    pub issuer: String,
-}
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-impl OAuthServer {
-    pub fn start(access_ttl: u64) -> Self {
-        let dir = repo().join("tests/oauth-server");
-        assert!(
-            dir.join("node_modules").exists(),
-            "run `npm ci` in tests/oauth-server (scripts/setup does)"
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .env("PORT", "0")
-            .env("ACCESS_TTL", access_ttl.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("server did not start: {line:?}"));
-        Self {
-            child,
-            issuer: v["issuer"].as_str().unwrap().to_string(),
-        }
-    }
-
-    /// RFC 7662 introspection as the tests' own client: is this token active?
-    pub fn active(&self, token: &str) -> bool {
-        use base64::Engine as _;
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode("tw-introspector:tw-introspector-secret");
-        let mut resp = ureq::post(format!("{}/oauth/token/introspect", self.issuer))
-            .header("Authorization", format!("Basic {basic}"))
-            .send_form([("token", token)])
-            .unwrap();
-        let v: serde_json::Value =
-            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
-        v["active"].as_bool().unwrap()
-    }
-
-    /// Every code and PKCE verifier the token endpoint saw.
-    pub fn secrets_seen(&self) -> Vec<String> {
-        let mut resp = ureq::get(format!("{}/_test/secrets", self.issuer))
-            .call()
-            .unwrap();
-        let v: serde_json::Value =
-            serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap();
-        ["codes", "code_verifiers"]
-            .iter()
-            .flat_map(|k| v[*k].as_array().cloned().unwrap_or_default())
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    }
-
-    pub fn stats(&self) -> serde_json::Value {
-        let mut resp = ureq::get(format!("{}/_test/stats", self.issuer))
-            .call()
-            .unwrap();
-        serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap()
-    }
-}
-
-impl Drop for OAuthServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+#[path = "../../../../tests/oauth-server/harness.rs"]
+mod harness;
+pub use harness::{repo, OAuthServer};
 
 /// Tests that connect through the pinned redirect port (8976) take turns.
 pub static PINNED_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
