@@ -21,7 +21,6 @@ fn main() {
             "rotate_key",
             "change_passphrase",
             "audit_log",
-            "alerts",
             "get_settings",
             "save_settings",
             "activity",

@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::models::{
-    AlertView, AuditView, ConnectForm, ConnectionView, Copied, Disconnect, Progress, ProviderView,
-    SettingsView, VaultFacts, VaultState,
+    AuditView, ConnectForm, ConnectionView, Connections, Copied, Disconnect, Progress,
+    ProviderView, SettingsView, VaultFacts, VaultState,
 };
 use crate::settings::Settings;
 use crate::wallet::Wallet;
@@ -61,9 +61,9 @@ pub async fn vault_info(wallet: Shared<'_>) -> Result<VaultFacts, Error> {
     blocking(&wallet, |w| w.info()).await
 }
 
-/// Every connection's public facts (no token).
+/// Every connection's public facts (no token) and the alerts.
 #[tauri::command]
-pub async fn list_connections(wallet: Shared<'_>) -> Result<Vec<ConnectionView>, Error> {
+pub async fn list_connections(wallet: Shared<'_>) -> Result<Connections, Error> {
     blocking(&wallet, |w| w.connections()).await
 }
 
@@ -195,12 +195,6 @@ pub async fn change_passphrase(
 #[tauri::command]
 pub async fn audit_log(wallet: Shared<'_>) -> Result<AuditView, Error> {
     blocking(&wallet, |w| w.audit(2_000)).await
-}
-
-/// What needs attention.
-#[tauri::command]
-pub async fn alerts(wallet: Shared<'_>) -> Result<Vec<AlertView>, Error> {
-    blocking(&wallet, |w| w.alerts()).await
 }
 
 /// The settings.

@@ -5,14 +5,15 @@
 
 use crate::error::Error;
 use crate::models::{
-    AlertView, AuditLine, AuditView, ConnectForm, ConnectionView, Disconnect, ProviderView,
-    VaultFacts,
+    AlertView, AuditLine, AuditView, ConnectForm, ConnectionView, Connections, Disconnect,
+    ProviderView, VaultFacts,
 };
 use crate::wallet::Wallet;
 use secrecy::SecretString;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
+use token_wallet_core::agent::Agent;
 use token_wallet_core::audit::Event;
 use token_wallet_core::connection::{self, Status};
 use token_wallet_core::monitor::{self, Thresholds};
@@ -89,12 +90,25 @@ impl Wallet {
             .collect())
     }
 
-    /// Every connection's public facts.
-    /// Not activity for the auto-lock: the window re-reads it after background work.
-    pub fn connections(&self) -> Result<Vec<ConnectionView>, Error> {
-        let v = self.unlocked_agent()?.unlocked()?;
+    /// Every connection's public facts and what needs attention, from one pass over the
+    /// records (each is a keystore read). Not activity for the auto-lock: the window
+    /// re-reads it after background work.
+    pub fn connections(&self) -> Result<Connections, Error> {
+        let a = self.unlocked_agent()?;
+        let v = a.unlocked()?;
         let all = connection::list(&mut guard(&v)).map_err(vault_err)?;
-        Ok(all.into_iter().map(view).collect())
+        let alerts = self.alerts(&a, &all);
+        Ok(Connections {
+            connections: all.into_iter().map(view).collect(),
+            alerts,
+        })
+    }
+
+    /// The connections' names, from the vault's index alone (no record is read).
+    pub fn connection_names(&self) -> Result<Vec<String>, Error> {
+        let v = self.unlocked_agent()?.unlocked()?;
+        let names = connection::names(&guard(&v));
+        Ok(names)
     }
 
     /// One connection's public facts.
@@ -359,17 +373,13 @@ impl Wallet {
 
     /// What needs attention: connections (re-authorisation, failing refreshes, expiring,
     /// unused, pending revocations) and repeated failed unlocks.
-    pub fn alerts(&self) -> Result<Vec<AlertView>, Error> {
-        let a = self.unlocked_agent()?;
+    fn alerts(&self, a: &Agent, conns: &[connection::ConnectionInfo]) -> Vec<AlertView> {
         let t = Thresholds::default();
-        let v = a.unlocked()?;
-        let conns = connection::list(&mut guard(&v)).map_err(vault_err)?;
-        let mut all = monitor::connection_alerts(&conns, &t, connection::now());
+        let mut all = monitor::connection_alerts(conns, &t, connection::now());
         if let Ok(lines) = a.audit_log().read() {
             all.extend(monitor::unlock_alert(&lines, &t));
         }
-        Ok(all
-            .into_iter()
+        all.into_iter()
             .map(|al| {
                 let v = serde_json::to_value(&al).unwrap_or_default();
                 AlertView {
@@ -378,7 +388,7 @@ impl Wallet {
                     text: al.to_string(),
                 }
             })
-            .collect())
+            .collect()
     }
 }
 

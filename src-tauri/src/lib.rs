@@ -46,7 +46,6 @@ fn with_commands<R: tauri::Runtime>(
             commands::rotate_key,
             commands::change_passphrase,
             commands::audit_log,
-            commands::alerts,
             commands::get_settings,
             commands::save_settings,
             commands::activity,
@@ -223,7 +222,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             invoke(&w, "list_connections", json!({})).unwrap(),
-            json!([])
+            json!({"connections": [], "alerts": []})
         );
         let providers = invoke(&w, "providers", json!({})).unwrap();
         assert!(providers
@@ -289,7 +288,7 @@ mod tests {
         assert!(invoke(&w, "save_settings", json!({ "settings": bad })).is_err());
         // Locked: everything but the lock screen is refused.
         invoke(&w, "lock", json!({})).unwrap();
-        for cmd in ["list_connections", "rotate_key", "audit_log", "alerts"] {
+        for cmd in ["list_connections", "rotate_key", "audit_log"] {
             assert_eq!(
                 invoke(&w, cmd, json!({})),
                 Err(json!("the vault is locked; unlock it first")),

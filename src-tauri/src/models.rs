@@ -338,3 +338,13 @@ pub struct SettingsView {
     /// The providers file the wizard reads.
     pub providers_file: Option<String>,
 }
+
+/// The connections tab's content: every connection and what needs attention.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connections {
+    /// Every connection's public facts.
+    pub connections: Vec<ConnectionView>,
+    /// Alerts, connections' and failed unlocks'.
+    pub alerts: Vec<AlertView>,
+}

@@ -98,10 +98,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     std::thread::spawn(move || {
         let w = app.state::<Arc<Wallet>>();
-        let names = w
-            .connections()
-            .ok()
-            .map(|c| c.into_iter().map(|c| c.name).collect());
+        let names = w.connection_names().ok();
         if let (Some(tray), Ok(m)) = (app.tray_by_id(ID), menu(&app, names)) {
             let _ = tray.set_menu(Some(m));
         }

@@ -3,9 +3,9 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
-  Alert,
   AuditView,
   Connection,
+  Connections,
   ConnectForm,
   Copied,
   Disconnect,
@@ -28,7 +28,7 @@ export const lock = (): Promise<VaultState> => invoke<VaultState>("lock");
 
 export const vaultInfo = (): Promise<VaultFacts> => invoke<VaultFacts>("vault_info");
 
-export const listConnections = (): Promise<Connection[]> => invoke("list_connections");
+export const listConnections = (): Promise<Connections> => invoke("list_connections");
 
 export const connection = (name: string): Promise<Connection> => invoke("connection", { name });
 
@@ -59,8 +59,6 @@ export const changePassphrase = (
 ): Promise<VaultFacts> => invoke("change_passphrase", { current, passphrase, confirmation });
 
 export const auditLog = (): Promise<AuditView> => invoke("audit_log");
-
-export const alerts = (): Promise<Alert[]> => invoke("alerts");
 
 export const getSettings = (): Promise<SettingsView> => invoke("get_settings");
 

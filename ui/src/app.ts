@@ -19,7 +19,7 @@ import {
   timeline,
 } from "./logic";
 import { passphraseStrength } from "./strength";
-import type { AuditView, Connection, ConnectForm, Provider, VaultFacts } from "./types";
+import type { Alert, AuditView, Connection, ConnectForm, Provider, VaultFacts } from "./types";
 
 type Tab = "connections" | "timeline" | "keys" | "audit" | "settings";
 type Pane = Tab | "connect" | "detail";
@@ -122,13 +122,14 @@ let drawn = ""; // the connections as last drawn: an unchanged list keeps its no
 async function loadConnections(): Promise<void> {
   let next: Connection[];
   try {
-    next = await api.listConnections();
+    const all = await api.listConnections();
+    next = all.connections;
+    renderAlerts(all.alerts);
     show("unlocked-error", null);
   } catch (e) {
     show("unlocked-error", errorText(e));
     return;
   }
-  void loadAlerts();
   const key = JSON.stringify(next);
   if (key === drawn) return;
   drawn = key;
@@ -138,15 +139,10 @@ async function loadConnections(): Promise<void> {
   if (pane === "timeline") renderTimeline();
 }
 
-async function loadAlerts(): Promise<void> {
+function renderAlerts(all: Alert[]): void {
   const ul = el("alerts");
-  try {
-    const all = await api.alerts();
-    ul.replaceChildren(...all.map((a) => h("li", { class: `alert alert-${a.kind}` }, a.text)));
-    ul.hidden = all.length === 0;
-  } catch {
-    ul.hidden = true;
-  }
+  ul.replaceChildren(...all.map((a) => h("li", { class: `alert alert-${a.kind}` }, a.text)));
+  ul.hidden = all.length === 0;
 }
 
 function renderList(): void {

@@ -108,6 +108,11 @@ export interface Alert {
   text: string;
 }
 
+export interface Connections {
+  connections: Connection[];
+  alerts: Alert[];
+}
+
 export interface Settings {
   autoLockMinutes: number;
   refreshAheadMinutes: number;
