@@ -691,7 +691,8 @@ export function init(renderFacts: (v: VaultFacts) => void, settingsChanged: (m: 
   }
 }
 
-/** The vault was unlocked: show the app. */
+/** The vault is unlocked (called at every state render): show the app, re-read the
+ * connections. */
 export function enter(profile: string, store: string): void {
   contextFacts = [
     ["Profile", profile],
@@ -721,9 +722,4 @@ export function leave(): void {
   el<HTMLInputElement>("connect-secret").value = "";
   for (const id of ["pw-current", "pw-new", "pw-confirm"]) el<HTMLInputElement>(id).value = "";
   document.getElementById("connections-note")?.remove();
-}
-
-/** Something changed in the background: re-read the connections. */
-export function changed(): void {
-  if (active) void loadConnections();
 }

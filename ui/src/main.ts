@@ -291,10 +291,8 @@ app.init(
   autoLockHint,
 );
 // The Rust side says when something changed (auto-lock, background refresh, tray).
-void api.onChanged(() => {
-  void refresh();
-  app.changed();
-}).catch(() => {});
+// Re-reading the state also re-reads the connections while unlocked (render -> app.enter).
+void api.onChanged(() => void refresh()).catch(() => {});
 void api
   .getSettings()
   .then((v) => autoLockHint(v.settings.autoLockMinutes))
