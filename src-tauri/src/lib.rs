@@ -53,18 +53,28 @@ fn with_commands<R: tauri::Runtime>(
 }
 
 /// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what; never a secret
-/// (core logs names and error kinds only).
+/// (core logs names and error kinds only; other crates are held to WARN and the `log`
+/// crate is not bridged: see `token_wallet_core::logging`).
 fn init_log() {
+    use tracing_subscriber::layer::SubscriberExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .try_init();
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(
+            token_wallet_core::logging::allowed,
+        ));
+    let _ = tracing::subscriber::set_global_default(sub);
 }
 
 /// Builds and runs the app; returns when the last window closes.
 pub fn run() {
+    // Before anything secret is read: no core dumps, no same-user memory reads.
+    for failed in token_wallet_harden::harden_process() {
+        eprintln!("warning: {failed}");
+    }
     init_log();
     let wallet = Arc::new(wallet::Wallet::from_env());
     let bg = wallet.clone();

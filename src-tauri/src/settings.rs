@@ -81,17 +81,13 @@ pub fn load(data_dir: &Path) -> Result<Settings, String> {
     }
 }
 
-/// Writes the settings atomically (temporary file, then rename).
+/// Writes the settings atomically (a fresh private temporary file, then rename).
 pub fn save(data_dir: &Path, s: &Settings) -> Result<(), String> {
     s.check()?;
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let p = path(data_dir);
-    let tmp = p.with_extension("json.tmp");
     // Invariant: a struct of numbers and a bool always serialises.
     let json = serde_json::to_vec_pretty(s).expect("settings serialise");
-    std::fs::write(&tmp, json).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &p).map_err(|e| format!("cannot write {}: {e}", p.display()))
+    token_wallet_core::files::write_atomic(&path(data_dir), &json)
+        .map_err(|e| format!("cannot save the settings: {e}"))
 }
 
 #[cfg(test)]

@@ -210,22 +210,30 @@ export async function stopAll() {
 }
 
 /** Starts the test OAuth server (tests/oauth-server, set up like Pleo); returns the child
- * and its issuer URL. */
+ * and its issuer URL. A server that prints no address within 20 s is killed and started
+ * once more; a second miss fails with a message saying what hung. */
 export async function startOAuthServer(env, logPath) {
-  const child = spawn(process.execPath, [path.join(ROOT, "tests/oauth-server/server.mjs")], {
-    env: { ...process.env, PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stderr.pipe(createWriteStream(logPath));
-  const first = await new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout.on("data", (d) => {
-      buf += d;
-      if (buf.includes("\n")) resolve(buf.split("\n")[0]);
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const child = spawn(process.execPath, [path.join(ROOT, "tests/oauth-server/server.mjs")], {
+      env: { ...process.env, PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
     });
-    child.once("exit", (c) => reject(new Error(`the OAuth server exited with ${c}`)));
-  });
-  return { child, issuer: JSON.parse(first).issuer };
+    child.stderr.pipe(createWriteStream(logPath, { flags: "a" }));
+    let timer;
+    const first = await new Promise((resolve, reject) => {
+      let buf = "";
+      timer = setTimeout(() => resolve(null), 20_000);
+      child.stdout.on("data", (d) => {
+        buf += d;
+        if (buf.includes("\n")) resolve(buf.split("\n")[0]);
+      });
+      child.once("exit", (c) => reject(new Error(`the OAuth server exited with ${c}`)));
+    }).finally(() => clearTimeout(timer));
+    if (first !== null) return { child, issuer: JSON.parse(first).issuer };
+    child.kill("SIGKILL");
+    console.error(`e2e: the OAuth server printed no address within 20 s (attempt ${attempt} of 2)`);
+  }
+  throw new Error("the OAuth server (tests/oauth-server/server.mjs) hung twice on start");
 }
 
 /** A providers file with `local-pleo`: the test server as a Pleo-style provider (Pleo's

@@ -3,9 +3,15 @@
 //! include this file with `#[path = ".../tests/oauth-server/harness.rs"] mod harness;`.
 #![allow(dead_code)]
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+#[path = "../support/deadline.rs"]
+pub mod deadline;
+
+/// How long the server may take to print its address (it takes well under a second).
+const START_DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct OAuthServer {
     child: Child,
@@ -22,32 +28,58 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// An HTTP client whose every call ends within 30 s (a hung server fails the test).
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 impl OAuthServer {
+    /// Starts the server; one that has not printed its address within the deadline is
+    /// killed and started once more, and a second miss fails the test saying so.
     pub fn start(access_ttl: u64) -> Self {
         let dir = repo().join("tests/oauth-server");
         assert!(
             dir.join("node_modules").exists(),
             "run `npm ci` in tests/oauth-server (scripts/setup does)"
         );
-        let mut child = Command::new("node")
-            .arg(dir.join("server.mjs"))
-            .env("PORT", "0")
-            .env("ACCESS_TTL", access_ttl.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("server did not start: {line:?}"));
-        Self {
-            child,
-            issuer: v["issuer"].as_str().unwrap().to_string(),
+        for attempt in 1..=2 {
+            let mut child = Command::new("node")
+                .arg(dir.join("server.mjs"))
+                .env("PORT", "0")
+                .env("ACCESS_TTL", access_ttl.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("node");
+            // Invariant: stdout was piped just above.
+            let out = child.stdout.take().expect("piped stdout");
+            match deadline::read_line(out, START_DEADLINE) {
+                Some(line) => {
+                    let v: serde_json::Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|_| panic!("server did not start: {line:?}"));
+                    return Self {
+                        child,
+                        issuer: v["issuer"].as_str().expect("issuer").to_string(),
+                    };
+                }
+                None => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    eprintln!(
+                        "harness: the OAuth server (node tests/oauth-server/server.mjs) printed no address within {} s (attempt {attempt} of 2)",
+                        START_DEADLINE.as_secs()
+                    );
+                }
+            }
         }
+        panic!(
+            "the OAuth server (node tests/oauth-server/server.mjs) hung twice on start: no address within {} s",
+            START_DEADLINE.as_secs()
+        );
     }
 
     /// RFC 7662 introspection as the tests' own client: is this token active?
@@ -55,7 +87,8 @@ impl OAuthServer {
         use base64::Engine as _;
         let basic = base64::engine::general_purpose::STANDARD
             .encode("tw-introspector:tw-introspector-secret");
-        let mut resp = ureq::post(format!("{}/oauth/token/introspect", self.issuer))
+        let mut resp = http()
+            .post(format!("{}/oauth/token/introspect", self.issuer))
             .header("Authorization", format!("Basic {basic}"))
             .send_form([("token", token)])
             .unwrap();
@@ -66,7 +99,8 @@ impl OAuthServer {
 
     /// Every code and PKCE verifier the token endpoint saw.
     pub fn secrets_seen(&self) -> Vec<String> {
-        let mut resp = ureq::get(format!("{}/_test/secrets", self.issuer))
+        let mut resp = http()
+            .get(format!("{}/_test/secrets", self.issuer))
             .call()
             .unwrap();
         let v: serde_json::Value =
@@ -79,7 +113,8 @@ impl OAuthServer {
     }
 
     pub fn stats(&self) -> serde_json::Value {
-        let mut resp = ureq::get(format!("{}/_test/stats", self.issuer))
+        let mut resp = http()
+            .get(format!("{}/_test/stats", self.issuer))
             .call()
             .unwrap();
         serde_json::from_slice(&resp.body_mut().read_to_vec().unwrap()).unwrap()

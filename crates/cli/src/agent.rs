@@ -299,14 +299,8 @@ fn detach(cli: &Cli, a: &RunArgs, path: &std::path::Path) -> Result<(), Fail> {
     let p = passphrase::current(&sources(&a.pass), &mut stdin.lock())?;
     let profile = Profile::new(&cli.profile)?;
     let data_dir = profile.data_dir(&base_dir(cli)?);
-    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
     let log_path = data_dir.join("agent.log");
-    let mut o = std::fs::OpenOptions::new();
-    o.create(true).append(true);
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let log = o
-        .open(&log_path)
-        .map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let log = token_wallet_core::files::open_private(&log_path, true).map_err(|e| e.to_string())?;
     // The same global options and agent options, minus --detach and the passphrase
     // source (it comes on stdin).
     let mut args: Vec<std::ffi::OsString> = Vec::new();

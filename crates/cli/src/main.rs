@@ -344,8 +344,12 @@ impl From<&str> for Fail {
     }
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+/// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what. Other crates are held
+/// to WARN and the `log` crate (ureq's and rustls's hex dumps) is not bridged at all:
+/// see `token_wallet_core::logging`.
+fn init_log() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let sub = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
@@ -355,7 +359,20 @@ fn main() -> ExitCode {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         )
-        .init();
+        .finish()
+        .with(tracing_subscriber::filter::filter_fn(
+            token_wallet_core::logging::allowed,
+        ));
+    // Invariant: main sets the only global subscriber, once.
+    tracing::subscriber::set_global_default(sub).expect("one global subscriber");
+}
+
+fn main() -> ExitCode {
+    // Before anything secret is read: no core dumps, no same-user memory reads.
+    for failed in token_wallet_harden::harden_process() {
+        eprintln!("warning: {failed}");
+    }
+    init_log();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

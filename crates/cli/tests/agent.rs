@@ -57,7 +57,11 @@ impl AgentProc {
     fn stop(mut self, w: &World) -> String {
         let o = w.cli(&["agent", "stop"], &[], "");
         assert!(o.status.success(), "{}", stderr(&o));
-        let st = self.child.wait().unwrap();
+        let st = deadline::wait(
+            &mut self.child,
+            deadline::CLI,
+            "the agent (after `agent stop`)",
+        );
         assert!(st.success(), "agent exit: {st}");
         std::fs::read_to_string(&self.log).unwrap()
     }
@@ -66,7 +70,7 @@ impl AgentProc {
 impl Drop for AgentProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = deadline::wait(&mut self.child, deadline::CLI, "the killed agent");
     }
 }
 
@@ -96,7 +100,8 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     assert!(j.get("refresh_token").is_none());
 
     // --min-ttl beyond the token's life: exactly one refresh, persisted, the new token live.
-    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+    http()
+        .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
     let o = w.cli(&["token", "a", "--min-ttl", "1h"], &[], "");
@@ -250,12 +255,14 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
     assert_eq!(o.status.code(), Some(9));
 
     // While another holds the connection's refresh lock, a refreshing `token` waits.
-    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+    http()
+        .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
-    let held =
-        token_wallet_core::lock::VaultLock::acquire(&w.env.data_dir().join("refresh-a.lock"))
-            .unwrap();
+    let held = token_wallet_core::lock::VaultLock::acquire(
+        &token_wallet_core::lock::refresh_lock_path(&w.env.data_dir(), "a"),
+    )
+    .unwrap();
     let mut c = w.env.cmd();
     c.args(["token", "a", "--min-ttl", "1h", "--passphrase-stdin"])
         .stdin(Stdio::piped())
@@ -275,7 +282,7 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
     );
     assert_eq!(w.server.stats()["refreshes"], 0);
     drop(held);
-    let o = child.wait_with_output().unwrap();
+    let o = deadline::wait_with_output(child, deadline::CLI, "the CLI");
     record(&String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let fresh = String::from_utf8_lossy(&o.stdout).trim().to_string();

@@ -239,12 +239,15 @@ fn fail_locked_collection_is_a_clear_error_not_a_hang() {
         WEAK_INIT.join(" ")
     );
     let t = Instant::now();
-    let o = Command::new(keyring_session())
-        .args(["sh", "-c", &script])
-        .env("TOKEN_WALLET_HOME", env.home.path())
-        .env("TOKEN_WALLET_PROFILE", &env.profile)
-        .output()
-        .unwrap();
+    let o = oauth::deadline::output(
+        Command::new(keyring_session())
+            .args(["sh", "-c", &script])
+            .env("TOKEN_WALLET_HOME", env.home.path())
+            .env("TOKEN_WALLET_PROFILE", &env.profile),
+        b"",
+        oauth::deadline::CLI,
+        "init against a locked Secret Service",
+    );
     let elapsed = t.elapsed();
     let err = stderr(&o);
     record(&err);

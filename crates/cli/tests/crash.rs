@@ -134,7 +134,7 @@ fn run_to_fault(env: &Env, op: &str, cur: usize, n: u64) -> Ended {
         );
         std::thread::sleep(Duration::from_millis(2));
     };
-    let out = child.wait_with_output().unwrap();
+    let out = deadline::wait_with_output(child, deadline::CLI, "the CLI");
     record(&String::from_utf8_lossy(&out.stdout));
     record(&reader.join().unwrap());
     ended
@@ -145,7 +145,7 @@ fn run_and_kill_after(env: &Env, op: &str, cur: usize, delay: Duration) {
     let mut child = spawn(env, op, cur, None);
     std::thread::sleep(delay);
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let out = deadline::wait_with_output(child, deadline::CLI, "the CLI");
     record(&String::from_utf8_lossy(&out.stdout));
     record(&String::from_utf8_lossy(&out.stderr));
 }
@@ -196,7 +196,7 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
     let mut durations = std::collections::BTreeMap::new();
     for op in ["rotate-key", "passwd"] {
         let t = Instant::now();
-        let out = spawn(&env, op, cur, None).wait_with_output().unwrap();
+        let out = deadline::wait_with_output(spawn(&env, op, cur, None), deadline::CLI, "the CLI");
         assert!(out.status.success());
         durations.insert(op, t.elapsed());
         cur = verify(&env, op);

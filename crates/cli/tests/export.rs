@@ -44,7 +44,8 @@ fn token_formats_min_ttl_env_and_exec() {
     );
 
     // A min-ttl longer than the token's life forces a refresh.
-    ureq::post(format!("{}/_test/reset-stats", w.server.issuer))
+    http()
+        .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
     let mut a = vec!["token", "e", "--min-ttl", "1h"];

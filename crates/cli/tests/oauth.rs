@@ -352,6 +352,7 @@ fn no_browser_prints_the_link_and_still_waits() {
     .stdout(std::process::Stdio::piped())
     .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
+    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "connect --no-browser");
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut link = None;
     let mut seen = String::new();
@@ -366,10 +367,15 @@ fn no_browser_prints_the_link_and_still_waits() {
     }
     let link = link.unwrap_or_else(|| panic!("no link printed: {seen}"));
     // A person opens the link in a browser of their own.
-    let b = Command::new(browser()).arg(&link).output().unwrap();
+    let b = deadline::output(
+        Command::new(browser()).arg(&link),
+        b"",
+        deadline::CLI,
+        "the test browser",
+    );
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
+    let out = deadline::wait_with_output(child, deadline::CLI, "the CLI");
     record(&String::from_utf8_lossy(&out.stdout));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("connected `nb`"));

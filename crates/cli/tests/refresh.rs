@@ -15,7 +15,7 @@ use token_wallet_core::refresh::{Policy, Refresher};
 use token_wallet_core::{connection, Passphrase};
 
 fn post(url: &str) {
-    ureq::post(url).send_empty().unwrap();
+    http().post(url).send_empty().unwrap();
 }
 
 /// Connects `name` with access tokens living `ttl` seconds, then waits until the token is
@@ -71,7 +71,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
     start.wait();
     let mut tokens: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for p in procs {
-        let out = p.wait_with_output().unwrap();
+        let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
         record(&String::from_utf8_lossy(&out.stderr));
         assert!(
             out.status.success(),
@@ -102,7 +102,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
     let mut tokens: Vec<String> = procs
         .into_iter()
         .map(|p| {
-            let out = p.wait_with_output().unwrap();
+            let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
             record(&String::from_utf8_lossy(&out.stderr));
             assert!(out.status.success());
             String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -208,6 +208,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
+    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "refresh paused at a fault");
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while err.read_line(&mut line).unwrap() > 0 && !line.contains("fault point 2") {
@@ -218,7 +219,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         "the refresher did not reach the fault point"
     );
     child.kill().unwrap(); // SIGKILL while holding the refresh lock
-    child.wait().unwrap();
+    deadline::wait(&mut child, deadline::CLI, "the CLI");
     assert_eq!(
         w.server.stats()["refreshes"],
         1,
@@ -345,7 +346,7 @@ fn reuse_never_happens_over_10000_requests() {
     let mut total = 0;
     let mut refreshed = 0;
     for p in procs {
-        let out = p.wait_with_output().unwrap();
+        let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
         let s = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

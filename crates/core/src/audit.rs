@@ -265,16 +265,10 @@ impl AuditLog {
             Some(v) => Some(self.key(v)?),
             None => None,
         };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
-        }
         let _lock =
-            VaultLock::acquire(&self.path.with_extension("lock")).map_err(|e| self.io(e))?;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.read(true).append(true).create(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&self.path).map_err(|e| self.io(e))?;
+            VaultLock::acquire(&self.path.with_extension("lock")).map_err(|e| self.io(e.into()))?;
+        let mut f = crate::files::open_private(&self.path, true)
+            .map_err(|e| self.io(std::io::Error::other(e)))?;
         let (seq, prev) = match self.last_line(&mut f)? {
             None => (1, String::new()),
             Some(last) => {

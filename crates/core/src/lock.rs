@@ -5,6 +5,8 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// An exclusive lock on a profile's lock file; released on drop.
 pub struct VaultLock {
@@ -16,27 +18,98 @@ pub struct VaultLock {
 /// The length of a change stamp.
 const STAMP_LEN: usize = 8;
 
+/// How long [`VaultLock::acquire`] waits, in milliseconds (see [`set_timeout`]).
+static TIMEOUT_MS: AtomicU64 = AtomicU64::new(120_000);
+
+/// Sets how long every lock waits for its holder before giving up (default 2 minutes:
+/// longer than any one refresh or write holds it).
+pub fn set_timeout(t: Duration) {
+    TIMEOUT_MS.store(t.as_millis().max(1) as u64, Ordering::Relaxed);
+}
+
+/// The current lock timeout.
+pub fn timeout() -> Duration {
+    Duration::from_millis(TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// A lock that could not be had.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// Another process held it for the whole timeout.
+    #[error("{path} is held by {holder} and was not released within {secs} s; if that process is stuck, stop it")]
+    Timeout {
+        /// The lock file.
+        path: String,
+        /// Who holds it, as far as the OS tells (`process 1234 (token-wallet)`).
+        holder: String,
+        /// How long we waited.
+        secs: u64,
+    },
+    /// The lock file could not be opened (or its directory is not private).
+    #[error(transparent)]
+    File(#[from] crate::files::FilesError),
+    /// The OS refused the lock itself.
+    #[error("{path}: {source}")]
+    Io {
+        /// The lock file.
+        path: String,
+        /// The OS's error.
+        source: std::io::Error,
+    },
+}
+
+impl From<LockError> for std::io::Error {
+    fn from(e: LockError) -> Self {
+        let kind = match &e {
+            LockError::Timeout { .. } => std::io::ErrorKind::TimedOut,
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e.to_string())
+    }
+}
+
 impl VaultLock {
-    /// Blocks until the lock is ours.
-    pub fn acquire(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+    /// Waits (up to [`timeout`]) until the lock is ours. The lock file is private (0600 in
+    /// a 0700 directory, never through a symlink), so no other user can even open it.
+    pub fn acquire(path: &Path) -> Result<Self, LockError> {
+        Self::acquire_within(path, timeout())
+    }
+
+    /// [`Self::acquire`] with its own timeout.
+    pub fn acquire_within(path: &Path, limit: Duration) -> Result<Self, LockError> {
+        let file = crate::files::open_private(path, false)?;
+        let end = Instant::now() + limit;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Self { file, stamp: false }),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < end => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(LockError::Timeout {
+                        path: path.display().to_string(),
+                        holder: holder(&file).unwrap_or_else(|| "another process".into()),
+                        secs: limit.as_secs(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(source)) => {
+                    return Err(LockError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    })
+                }
+            }
         }
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)?;
-        file.lock()?;
-        Ok(Self { file, stamp: false })
     }
 
     /// [`Self::acquire`], and on release writes a fresh random change stamp into the
     /// file, so a process that cached what it read can tell cheaply (one small file read,
     /// [`change_stamp`]) that another may have written since. The stamp is written after
     /// the holder's writes, so a reader that saw the old stamp re-reads later.
-    pub fn acquire_stamping(path: &Path) -> std::io::Result<Self> {
+    pub fn acquire_stamping(path: &Path) -> Result<Self, LockError> {
         let mut l = Self::acquire(path)?;
         l.stamp = true;
         Ok(l)
@@ -64,6 +137,44 @@ impl Drop for VaultLock {
         // Closing the file releases the lock as well; unlocking first is just prompt.
         let _ = self.file.unlock();
     }
+}
+
+/// Who holds the lock on `file`, from `/proc/locks` (Linux): `process PID (NAME)`.
+fn holder(file: &File) -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata().ok()?;
+        let dev = m.dev();
+        // /proc/locks: `1: FLOCK  ADVISORY  WRITE 5830 fe:00:5310170 0 EOF` (hex major,
+        // hex minor, decimal inode).
+        let inode = format!(
+            "{:02x}:{:02x}:{}",
+            rustix::fs::major(dev),
+            rustix::fs::minor(dev),
+            m.ino()
+        );
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        let pid = locks.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 5 && f[5] == inode && !f.contains(&"->")).then(|| f[4].to_string())
+        })?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        Some(format!("process {pid} ({})", comm.trim()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// The lock file that serialises refreshes of one connection: named by a hash of the
+/// connection's name, so the directory listing does not tell which connections exist.
+pub fn refresh_lock_path(dir: &Path, connection: &str) -> PathBuf {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(format!("token-wallet/refresh-lock/{connection}").as_bytes());
+    dir.join(format!("refresh-{}.lock", hex::encode(&h[..8])))
 }
 
 /// Where a profile keeps its lock file.

@@ -6,7 +6,7 @@
 //! - **Single-flight in a process**: concurrent callers for one connection share one
 //!   refresh; the others wait for it and read the fresh record.
 //! - **One refresher across processes**: the refresher holds the connection's OS file lock
-//!   (`refresh-<name>.lock` in the data directory) and re-reads the record under it, so a
+//!   (`refresh-<hash of name>.lock` in the data directory) and re-reads the record under it, so a
 //!   process that waited finds the tokens another process already refreshed.
 //! - **Persist before handing out**: the new refresh and access tokens are written to the
 //!   vault (one atomic record write) before any caller gets the new access token; an old
@@ -304,7 +304,7 @@ impl Refresher {
         force: bool,
     ) -> Result<AccessToken, RefreshError> {
         connection::check_name(name)?;
-        let path = self.lock_dir.join(format!("refresh-{name}.lock"));
+        let path = crate::lock::refresh_lock_path(&self.lock_dir, name);
         let _file_lock =
             VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
         // Another process may have refreshed while we waited for the lock.

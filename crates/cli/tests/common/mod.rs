@@ -3,10 +3,11 @@
 #![allow(dead_code)]
 
 pub mod oauth;
+#[allow(unused_imports)]
+pub use oauth::deadline;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::Duration;
 use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Profile, Vault};
@@ -99,21 +100,15 @@ impl Env {
     }
 }
 
-/// Runs `cmd` with `stdin` as input and records everything it prints.
+/// Runs `cmd` with `stdin` as input and records everything it prints; a call that has not
+/// ended within [`oauth::deadline::CLI`] is killed and fails the test.
 pub fn run_recorded(cmd: &mut Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let what = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = oauth::deadline::output(cmd, stdin.as_bytes(), oauth::deadline::CLI, &what);
     record(&String::from_utf8_lossy(&out.stdout));
     record(&String::from_utf8_lossy(&out.stderr));
     out

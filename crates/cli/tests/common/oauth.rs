@@ -8,7 +8,7 @@ use token_wallet_core::Passphrase;
 
 #[path = "../../../../tests/oauth-server/harness.rs"]
 mod harness;
-pub use harness::{repo, OAuthServer};
+pub use harness::{deadline, http, repo, OAuthServer};
 
 /// Tests that connect through the pinned redirect port (8976) take turns.
 pub static PINNED_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -168,7 +168,8 @@ client_id = "tw-public"
             "grant_type=refresh_token&client_id=tw-public&refresh_token={}",
             refresh.unwrap()
         );
-        ureq::post(format!("{}/oauth/token", self.server.issuer))
+        http()
+            .post(format!("{}/oauth/token", self.server.issuer))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .send(body.as_bytes())
             .unwrap();

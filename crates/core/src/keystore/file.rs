@@ -1,12 +1,12 @@
 //! The opt-in `file` store: the same encrypted entries the OS keystore would hold, in one
-//! 0600 JSON file in the data directory, replaced atomically (temp file, fsync, rename,
-//! fsync of the directory) on every write. For machines with no keystore (headless
+//! 0600 JSON file in the private data directory, replaced atomically on every write
+//! ([`crate::files::write_atomic`]: a fresh `O_EXCL` temp file, fsync, rename, fsync of the
+//! directory). For machines with no keystore (headless
 //! Linux). Never chosen silently.
 
 use super::backend::{Backend, BackendError};
 use base64::Engine as _;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -41,26 +41,11 @@ impl FileBackend {
     }
 
     fn save(&self, map: &Map) -> Result<(), BackendError> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(map).map_err(|e| BackendError::Other(e.to_string()))?;
-        {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = opts.open(&tmp).map_err(|e| io_err(&tmp, e))?;
-            f.write_all(&bytes).map_err(|e| io_err(&tmp, e))?;
-            f.sync_all().map_err(|e| io_err(&tmp, e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| io_err(&self.path, e))?;
-        #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(dir) {
-            // Makes the rename durable; a failure here cannot un-write the file.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let bytes = zeroize::Zeroizing::new(
+            serde_json::to_vec(map).map_err(|e| BackendError::Other(e.to_string()))?,
+        );
+        crate::files::write_atomic(&self.path, &bytes)
+            .map_err(|e| BackendError::Unavailable(e.to_string()))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {

@@ -62,13 +62,8 @@ pub enum VaultError {
     #[error("invalid name `{0}`: use 1-64 characters from A-Z a-z 0-9 . _ -")]
     InvalidName(String),
     /// The vault's file lock could not be taken.
-    #[error("could not take the vault lock {path}: {err}")]
-    Lock {
-        /// Lock file.
-        path: String,
-        /// OS error.
-        err: std::io::Error,
-    },
+    #[error("could not take the vault lock: {0}")]
+    Lock(#[from] crate::lock::LockError),
     /// The keystore failed.
     #[error(transparent)]
     Keystore(#[from] KeystoreError),

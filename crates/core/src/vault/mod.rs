@@ -338,10 +338,7 @@ impl Vault {
 }
 
 fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
-    VaultLock::acquire_stamping(path).map_err(|err| VaultError::Lock {
-        path: path.display().to_string(),
-        err,
-    })
+    Ok(VaultLock::acquire_stamping(path)?)
 }
 
 fn derive(p: &Passphrase, kdf: &KdfParams, salt: &[u8; 16]) -> Result<Kek, VaultError> {

@@ -1,0 +1,51 @@
+//! What may be logged. Token Wallet's own events never carry a secret (names and error
+//! kinds only). Other crates' events can: ureq's and rustls's trace output hex-dumps
+//! request and response bodies and `Authorization` headers. So whatever
+//! `TOKEN_WALLET_LOG` asks for, another crate's event is shown only at WARN or above, and
+//! front ends do not bridge the `log` crate (where ureq and rustls write) into tracing at
+//! all.
+
+/// Whether an event or span with this metadata may be logged: Token Wallet's own at any
+/// level, any other crate's at WARN or above only.
+pub fn allowed(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("token_wallet") || *meta.level() <= tracing::Level::WARN
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn other_crates_are_held_to_warn() {
+        use tracing::Level;
+        // Metadata is only built by tracing's macros; check through a callsite each.
+        struct Probe(std::sync::Mutex<Vec<(String, Level, bool)>>);
+        impl tracing::Subscriber for Probe {
+            fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
+                self.0.lock().unwrap().push((
+                    m.target().to_string(),
+                    *m.level(),
+                    super::allowed(m),
+                ));
+                false
+            }
+            fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+                tracing::span::Id::from_u64(1)
+            }
+            fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+            fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+            fn event(&self, _: &tracing::Event<'_>) {}
+            fn enter(&self, _: &tracing::span::Id) {}
+            fn exit(&self, _: &tracing::span::Id) {}
+        }
+        let p = std::sync::Arc::new(Probe(Default::default()));
+        tracing::subscriber::with_default(p.clone(), || {
+            tracing::trace!(target: "ureq::unversioned::transport", "body");
+            tracing::warn!(target: "rustls", "warning");
+            tracing::trace!(target: "token_wallet_core::oauth", "ours");
+        });
+        let seen = p.0.lock().unwrap().clone();
+        let verdict = |t: &str| seen.iter().find(|(x, ..)| x == t).map(|s| s.2);
+        assert_eq!(verdict("ureq::unversioned::transport"), Some(false));
+        assert_eq!(verdict("rustls"), Some(true));
+        assert_eq!(verdict("token_wallet_core::oauth"), Some(true));
+    }
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// TEST ONLY. Starts the test OAuth server (server.mjs) many times to catch start-up hangs.
+//
+//   node tests/oauth-server/stress-start.mjs [--runs N] [--jobs K] [--deadline SECONDS]
+//        [--node PATH] [--diag-dir DIR]
+//
+// Each start runs `<node> server.mjs` with PORT=0 ACCESS_TTL=60 and stderr to /dev/null, as
+// harness.rs does (--stderr pipe keeps it instead), waits for its one JSON line on stdout,
+// then stops it with SIGTERM. A start that has not printed the line by the deadline is a
+// hang: its threads' states and wait channels (/proc/PID/task/*) and a gdb backtrace of
+// every thread (if gdb is there) are written to DIR/hang-<n>/, and it is killed. With
+// --report, Node runs with --report-on-signal and a hang also gets a diagnostic report
+// (SIGUSR2, JS and native stacks) in that folder.
+// Prints the count of hangs and the start times; exits 1 if any start hung or failed.
+// The Node binary defaults to the one this script runs on; --node (or $NODE) picks another.
+
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '200' },
+    jobs: { type: 'string', default: '5' },
+    deadline: { type: 'string', default: '10' },
+    node: { type: 'string', default: process.env.NODE || process.execPath },
+    'diag-dir': { type: 'string', default: path.join(here, 'stress-diag') },
+    // Like the Rust harness by default: stderr to /dev/null, no extra Node flags.
+    stderr: { type: 'string', default: 'ignore' }, // ignore | pipe
+    report: { type: 'boolean', default: false }, // --report-on-signal, SIGUSR2 on a hang
+  },
+});
+const RUNS = Number(opts.runs);
+const JOBS = Number(opts.jobs);
+const DEADLINE_MS = Number(opts.deadline) * 1000;
+const NODE = opts.node;
+const DIAG = path.resolve(opts['diag-dir']);
+const SERVER = path.join(here, 'server.mjs');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const run = (cmd, args, timeout = 30_000) =>
+  new Promise((resolve) => {
+    execFile(cmd, args, { timeout, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve(`${stdout}${stderr}${err ? `\n[${cmd}: ${err.message}]` : ''}`));
+  });
+
+function readProc(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch (e) {
+    return `cannot read /proc/${pid}/task: ${e.message}`;
+  }
+  for (const tid of tasks) {
+    const read = (f) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+      } catch (e) {
+        return `?(${e.code})`;
+      }
+    };
+    out.push(`tid ${tid} comm=${read('comm')} wchan=${read('wchan')}\n  stat: ${read('stat')}\n  syscall: ${read('syscall')}`);
+  }
+  return out.join('\n');
+}
+
+async function diagnose(n, child, stderrText) {
+  const dir = path.join(DIAG, `hang-${n}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const pid = child.pid;
+  fs.writeFileSync(path.join(dir, 'proc.txt'), readProc(pid));
+  fs.writeFileSync(path.join(dir, 'stderr.txt'), stderrText);
+  fs.writeFileSync(path.join(dir, 'gdb.txt'),
+    await run('gdb', ['-p', String(pid), '-batch', '-ex', 'info threads', '-ex', 'thread apply all bt'], 60_000));
+  if (!opts.report) return dir;
+  // A diagnostic report needs the main thread's event loop / an interrupt; if the main
+  // thread is stuck in native code it may never come, so wait a little only.
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {}
+  for (let i = 0; i < 30; i++) {
+    await sleep(100);
+    const reports = fs.readdirSync(dir).filter((f) => f.startsWith('report.'));
+    if (reports.length) break;
+  }
+  const reports = fs.readdirSync(dir).filter((f) => f.startsWith('report.'));
+  if (!reports.length) fs.writeFileSync(path.join(dir, 'report-missing.txt'), 'no diagnostic report within 3 s of SIGUSR2\n');
+  return dir;
+}
+
+function startOnce(n) {
+  return new Promise((resolve) => {
+    const dir = path.join(DIAG, `hang-${n}`);
+    const t0 = process.hrtime.bigint();
+    const flags = opts.report ? ['--report-on-signal', `--report-directory=${dir}`] : [];
+    const child = spawn(NODE, [...flags, SERVER], {
+      env: { ...process.env, PORT: '0', ACCESS_TTL: '60' },
+      stdio: ['ignore', 'pipe', opts.stderr === 'pipe' ? 'pipe' : 'ignore'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let done = false;
+    const finish = (result) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    child.stderr?.on('data', (d) => {
+      if (stderr.length < 64_000) stderr += d;
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!done && stdout.includes('\n')) {
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        let ok = false;
+        try {
+          ok = Number.isInteger(JSON.parse(stdout.split('\n')[0]).port);
+        } catch {}
+        child.once('exit', () => finish({ n, ok, ms, line: stdout.split('\n')[0] }));
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (!done && !stdout.includes('\n')) finish({ n, ok: false, exited: true, code, signal, stderr });
+    });
+    const timer = setTimeout(async () => {
+      if (done) return;
+      const diag = await diagnose(n, child, stderr);
+      child.kill('SIGKILL');
+      finish({ n, ok: false, hang: true, diag });
+    }, DEADLINE_MS);
+  });
+}
+
+const results = [];
+let next = 0;
+const started = Date.now();
+async function worker() {
+  while (next < RUNS) {
+    const n = next++;
+    const r = await startOnce(n);
+    results.push(r);
+    if (r.hang) console.error(`start ${n}: HANG (no line in ${DEADLINE_MS / 1000} s), diagnostics in ${r.diag}`);
+    else if (!r.ok) console.error(`start ${n}: FAILED ${JSON.stringify(r).slice(0, 2000)}`);
+    if (results.length % 100 === 0) console.error(`${results.length}/${RUNS} done`);
+  }
+}
+await Promise.all(Array.from({ length: JOBS }, worker));
+
+const times = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b);
+const pct = (p) => (times.length ? times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(0) : '-');
+const hangs = results.filter((r) => r.hang).length;
+const failed = results.filter((r) => !r.ok && !r.hang).length;
+const version = await run(NODE, ['--version']);
+console.log(JSON.stringify({
+  node: `${NODE} ${version.trim()}`,
+  runs: RUNS, jobs: JOBS, deadline_s: DEADLINE_MS / 1000,
+  ok: times.length, hangs, failed,
+  start_ms: { median: pct(0.5), p95: pct(0.95), max: times.length ? times.at(-1).toFixed(0) : '-' },
+  wall_s: ((Date.now() - started) / 1000).toFixed(0),
+}));
+process.exit(hangs || failed ? 1 : 0);
