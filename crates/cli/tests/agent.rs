@@ -302,6 +302,15 @@ fn chmod(p: &std::path::Path, m: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
 }
 
+/// A raw agent client in perl (any user can run it): sends one token request for `a` to
+/// the socket in its first argument and prints the reply line.
+const RAW_CLIENT: &str = r#"my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!"; print $s "{\"v\":1,\"op\":\"token\",\"name\":\"a\"}\n"; my $l = <$s>; print $l;"#;
+
+/// The access token stored for `name` (read through core, for "never handed out" checks).
+fn access_of(w: &World, name: &str) -> String {
+    w.tokens(name).0
+}
+
 #[test]
 fn the_socket_is_private_and_refuses_other_users() {
     let w = World::new("agent-uid");
@@ -354,20 +363,33 @@ fn the_socket_is_private_and_refuses_other_users() {
     assert!(stderr(&o).contains("ermission denied"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
     // Even with a way in (a hard link to the socket in an open directory, the socket
-    // 0666), the agent checks the peer's uid and refuses it.
+    // 0666): `nobody`'s CLI refuses a socket that is not its own before sending anything,
+    // and a raw client (perl) that asks anyway is refused by the agent's peer-uid check.
     let link = bin_dir.path().join("agent.sock");
     std::fs::hard_link(&sock, &link).unwrap();
     chmod(&sock, 0o666);
     let o = as_nobody(&link);
-    chmod(&sock, 0o600);
-    std::fs::remove_file(&link).unwrap();
     assert_ne!(o.status.code(), Some(0));
     assert!(
-        stderr(&o).contains("serves only its own user"),
+        stderr(&o).contains("refusing the agent socket"),
         "{}",
         stderr(&o)
     );
     assert!(stdout(&o).is_empty());
+    let mut raw = std::process::Command::new("runuser");
+    raw.args(["-u", "nobody", "--", "perl", "-MIO::Socket::UNIX", "-e"])
+        .arg(RAW_CLIENT)
+        .arg(&link);
+    let o = run_recorded(&mut raw, "");
+    chmod(&sock, 0o600);
+    std::fs::remove_file(&link).unwrap();
+    assert!(
+        stdout(&o).contains("serves only its own user"),
+        "{} {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains(&access_of(&w, "a")));
 
     assert!(agent.alive());
     assert!(w.cli(&["token", "a"], &[], "").status.success());

@@ -207,8 +207,11 @@ pub fn assert_secrets_absent(secrets: &[&str]) {
     assert_absent_in(&t, secrets, "CLI output");
 }
 
-/// Asserts none of `secrets` (each at least 8 characters) is in `text`, which is `what`.
+/// Asserts none of `secrets` (each at least 8 characters) is in `text`, which is `what`:
+/// neither as it is nor in the forms a trace log would dump it ([`encodings`]).
 pub fn assert_absent_in(text: &str, secrets: &[&str], what: &str) {
+    let hay = text.to_ascii_lowercase();
+    let squeezed: String = hay.chars().filter(|c| c.is_ascii_hexdigit()).collect();
     for s in secrets {
         assert!(s.len() >= 8);
         assert!(
@@ -216,5 +219,67 @@ pub fn assert_absent_in(text: &str, secrets: &[&str], what: &str) {
             "a secret (`{}…`) appeared in {what}",
             &s[..6]
         );
+        for (form, enc) in encodings(s.as_bytes()) {
+            let found = match form {
+                // Hex is searched case-blind, and every 8-byte stretch of it in the text
+                // with everything but hex digits removed (a hex dump splits bytes by
+                // spaces and lines, and puts offsets between the lines).
+                "hex" => {
+                    hay.contains(&enc)
+                        || (0..=enc.len().saturating_sub(16))
+                            .step_by(2)
+                            .any(|i| squeezed.contains(&enc[i..i + 16]))
+                }
+                _ => text.contains(&enc),
+            };
+            assert!(
+                !found,
+                "a secret (`{}…`) appeared {form}-encoded in {what}",
+                &s[..6]
+            );
+        }
     }
+}
+
+/// The forms a secret takes in a dump: hex, and base64 (standard and URL-safe) at each of
+/// the three alignments it can start at inside a longer encoded text (trimmed to the
+/// characters that do not depend on the neighbouring bytes).
+pub fn encodings(secret: &[u8]) -> Vec<(&'static str, String)> {
+    use base64::Engine as _;
+    let mut v = vec![("hex", hex::encode(secret))];
+    for skip in 0..3 {
+        for (name, e) in [
+            ("base64", base64::engine::general_purpose::STANDARD_NO_PAD),
+            (
+                "base64url",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            ),
+        ] {
+            let mut shifted = vec![0u8; skip];
+            shifted.extend_from_slice(secret);
+            let enc = e.encode(&shifted);
+            // The first characters mix in the padding bytes, the last may be partial.
+            let start = (skip * 4).div_ceil(3);
+            let end = enc.len().saturating_sub(2);
+            if end > start + 8 {
+                v.push((name, enc[start..end].to_string()));
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn encodings_find_a_secret_in_hex_dumps_and_base64() {
+    let secret = "tok_0123456789abcdefXYZ";
+    let dump = "0000: 74 6f 6b 5f 30 31 32 33  34 35 36 37 38 39 61 62\n0010: 63 64 65 66 58 59 5a";
+    let r = std::panic::catch_unwind(|| assert_absent_in(dump, &[secret], "a dump"));
+    assert!(r.is_err(), "a spaced hex dump is found");
+    use base64::Engine as _;
+    for prefix in ["", "a", "ab"] {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}"));
+        let r = std::panic::catch_unwind(|| assert_absent_in(&b64, &[secret], "base64"));
+        assert!(r.is_err(), "base64 after {prefix:?} is found");
+    }
+    assert_absent_in("nothing to see", &[secret], "clean text");
 }

@@ -1,5 +1,6 @@
 //! The client side of the agent socket (the CLI's; any local tool may speak the protocol).
 
+use super::peer::my_uid;
 use super::protocol::{write_frame, AgentStatus, Frame, FrameReader, Issued, Reply, Request};
 use super::{secure_dir, AgentError};
 use crate::connection::ConnectionInfo;
@@ -16,33 +17,89 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects to the agent at `path`. With `check_dir`, the socket's directory must be
-    /// this user's and private (so no other user can pose as the agent); a path the user
-    /// names explicitly is taken as given.
-    pub fn connect(path: &Path, check_dir: bool) -> Result<Self, AgentError> {
+    /// Connects to the agent at `path`, and makes sure it is this user's own agent before
+    /// anything is sent, on every connection, whoever chose the path:
+    ///
+    /// - with `default_dir` (the profile's own socket path), the socket's directory must be
+    ///   this user's and private (0700), as the agent creates it; for a path the user names,
+    ///   the directory must be this user's and writable by no one else (so the socket cannot
+    ///   be swapped);
+    /// - the socket itself must be a socket owned by this user;
+    /// - the process listening on it must run as this user (the kernel's `SO_PEERCRED`),
+    ///   so a socket another user listens on is refused even where the file looks right.
+    ///
+    /// A refused agent gets nothing: no passphrase, no request.
+    pub fn connect(path: &Path, default_dir: bool) -> Result<Self, AgentError> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
         let not_running = || AgentError::NotRunning(path.display().to_string());
-        if check_dir {
-            let dir = path.parent().ok_or_else(not_running)?;
-            if !dir.exists() {
-                return Err(not_running());
+        let not_ours = |why: String| AgentError::NotYourAgent(path.display().to_string(), why);
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let m = match std::fs::metadata(dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => {
+                return Err(AgentError::UnsafeDir(
+                    dir.display().to_string(),
+                    e.to_string(),
+                ))
             }
+        };
+        if default_dir {
             secure_dir(dir, false)?;
+        } else {
+            if m.uid() != my_uid() || m.mode() & 0o022 != 0 {
+                return Err(AgentError::UnsafeDir(
+                    dir.display().to_string(),
+                    format!(
+                        "it belongs to uid {} with mode {:o}; the socket's directory must be yours and writable by no one else",
+                        m.uid(),
+                        m.mode() & 0o7777
+                    ),
+                ));
+            }
         }
-        match UnixStream::connect(path) {
-            Ok(stream) => Ok(Self {
-                stream,
-                timeout: Duration::from_secs(180),
-            }),
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_socket() => {
+                return Err(not_ours("it is not a socket".into()))
+            }
+            Ok(m) if m.uid() != my_uid() => {
+                return Err(not_ours(format!(
+                    "the socket belongs to uid {}, not to this user ({}); it is not your agent",
+                    m.uid(),
+                    my_uid()
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(e.into()),
+        }
+        let stream = match UnixStream::connect(path) {
+            Ok(s) => s,
             Err(e)
                 if matches!(
                     e.kind(),
                     std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
                 ) =>
             {
-                Err(not_running())
+                return Err(not_running())
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        let server = super::peer::of(&stream)?;
+        if server.uid != my_uid() {
+            return Err(not_ours(format!(
+                "the process listening on it runs as uid {}, not as this user ({}); it is not your agent",
+                server.uid,
+                my_uid()
+            )));
         }
+        Ok(Self {
+            stream,
+            timeout: Duration::from_secs(180),
+        })
     }
 
     /// Sends `req` and reads the reply; an error reply becomes `Err`.

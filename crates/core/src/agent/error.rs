@@ -57,6 +57,9 @@ pub enum AgentError {
     /// The socket's directory is not private to this user.
     #[error("refusing the agent socket directory {0}: {1}")]
     UnsafeDir(String, String),
+    /// The socket, or the process listening on it, is not this user's: not our agent.
+    #[error("refusing the agent socket {0}: {1}")]
+    NotYourAgent(String, String),
     /// Socket input/output failed.
     #[error("agent socket: {0}")]
     Io(String),
@@ -86,6 +89,7 @@ impl AgentError {
             Self::NotRunning(_) => "not_running",
             Self::AlreadyRunning(_) => "already_running",
             Self::UnsafeDir(..) => "unsafe_dir",
+            Self::NotYourAgent(..) => "not_your_agent",
             Self::Io(_) => "io",
             Self::Other(_) => "other",
         }

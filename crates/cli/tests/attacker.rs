@@ -1,0 +1,422 @@
+//! A local attacker's attempts, as that attacker runs them: a second process of the
+//! victim's own user (`tw-victim`) and another user (`tw-attacker`), both created by
+//! `scripts/setup`. Each test first shows the attack works on an ordinary process (so the
+//! setup could observe it), then that it gets nothing from Token Wallet.
+//! Needs root (CI runs as root) to act as those users.
+
+mod common;
+
+use common::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VICTIM: &str = "tw-victim";
+const ATTACKER: &str = "tw-attacker";
+
+fn uid_of(user: &str) -> u32 {
+    let o = Command::new("id").args(["-u", user]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "no user `{user}`: run scripts/setup as root (it creates the attack tests' users)"
+    );
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+fn gid_of(user: &str) -> u32 {
+    let o = Command::new("id").args(["-g", user]).output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+/// `cmd` run as `user` (setpriv keeps the environment given here).
+fn as_user(user: &str, program: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.arg(format!("--reuid={}", uid_of(user)))
+        .arg(format!("--regid={}", gid_of(user)))
+        .arg("--clear-groups")
+        .arg("--")
+        .arg(program);
+    c
+}
+
+fn chown(p: &Path, user: &str) {
+    std::os::unix::fs::chown(p, Some(uid_of(user)), Some(gid_of(user))).unwrap();
+}
+
+fn chmod(p: &Path, m: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+fn require_root() {
+    assert!(
+        rustix_euid() == 0,
+        "the attack tests act as other users, which needs root (CI runs as root)"
+    );
+}
+
+fn rustix_euid() -> u32 {
+    let o = Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+/// A directory every user can enter, holding a copy of the CLI any user can run.
+struct Bin {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Bin {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        chmod(dir.path(), 0o755);
+        let path = dir.path().join("token-wallet");
+        std::fs::copy(bin(), &path).unwrap();
+        chmod(&path, 0o755);
+        Self { _dir: dir, path }
+    }
+}
+
+/// A directory owned by `user` (mode `mode`) inside a root-owned temporary one.
+fn user_dir(user: &str, mode: u32) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    chmod(t.path(), 0o755);
+    let d = t.path().join(user);
+    std::fs::create_dir(&d).unwrap();
+    chown(&d, user);
+    chmod(&d, mode);
+    (t, d)
+}
+
+fn run(c: &mut Command) -> std::process::Output {
+    run_recorded(c, "")
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Kills a child on drop (a failed assertion must not leave it running).
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What a same-user attacker tries on process `pid`: open its memory, raise its core
+/// limit, crash it. Returns (memory opened?, prlimit worked?, core files in `cwd` after).
+fn same_user_attack(pid: u32, cwd: &Path) -> (bool, bool, usize) {
+    let mem = run(as_user(VICTIM, Path::new("/usr/bin/perl")).args([
+        "-e",
+        r#"open(my $f, "<", "/proc/$ARGV[0]/mem") or die "open: $!\n"; print "opened\n";"#,
+        &pid.to_string(),
+    ]));
+    let opened = stdout(&mem).contains("opened");
+    let lim = run(as_user(VICTIM, Path::new("/usr/bin/prlimit")).args([
+        "--pid",
+        &pid.to_string(),
+        "--core=unlimited",
+    ]));
+    let raised = lim.status.success();
+    for _ in 0..2 {
+        let _ = run(as_user(VICTIM, Path::new("/bin/kill")).args(["-SEGV", &pid.to_string()]));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_for("the crashed process to be gone", || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| s.contains(") Z"))
+                .unwrap_or(true)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let cores = std::fs::read_dir(cwd)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("core")
+        })
+        .count();
+    (opened, raised, cores)
+}
+
+#[test]
+fn a_second_process_of_the_same_user_cannot_read_the_agents_memory_or_force_a_core_dump() {
+    require_root();
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    assert!(
+        !pattern.starts_with('|'),
+        "this test looks for core files in the crashing process's directory; core_pattern is {pattern:?}"
+    );
+    let bin = Bin::new();
+    let (_t, v) = user_dir(VICTIM, 0o700);
+    let run_dir = v.join("run");
+    let home = v.join("home");
+    let crash_a = v.join("crash-a");
+    let crash_b = v.join("crash-b");
+    for d in [&run_dir, &home, &crash_a, &crash_b] {
+        std::fs::create_dir(d).unwrap();
+        chown(d, VICTIM);
+        chmod(d, 0o700);
+    }
+    let pass = v.join("pass");
+    std::fs::write(&pass, "victim passphrase\n").unwrap();
+    chown(&pass, VICTIM);
+    chmod(&pass, 0o600);
+    let tw = |c: &mut Command| {
+        c.env("XDG_RUNTIME_DIR", &run_dir)
+            .env("TOKEN_WALLET_HOME", &home)
+            .env("TOKEN_WALLET_STORE", "file")
+            .env("TOKEN_WALLET_PROFILE", "victim")
+            .env_remove("TOKEN_WALLET_LOG");
+    };
+
+    // The control: an ordinary process of the victim's is open to all three steps.
+    let mut sleep = as_user(VICTIM, Path::new("/bin/sleep"));
+    sleep.arg("60").current_dir(&crash_a);
+    let sleep = Kill(sleep.spawn().unwrap());
+    let (opened, raised, cores) = same_user_attack(sleep.0.id(), &crash_a);
+    assert!(
+        opened && raised && cores >= 1,
+        "the attack does not work even on `sleep` here (memory {opened}, prlimit {raised}, cores {cores}), so this test would prove nothing"
+    );
+
+    // The agent, holding the unlocked vault.
+    let mut init = as_user(VICTIM, &bin.path);
+    tw(&mut init);
+    init.args(["init", "--passphrase-file", path_str(&pass)])
+        .args(WEAK_INIT);
+    let o = run(&mut init);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut agent = as_user(VICTIM, &bin.path);
+    tw(&mut agent);
+    agent
+        .args(["agent", "--passphrase-file", path_str(&pass)])
+        .current_dir(&crash_b)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let agent = Kill(agent.spawn().unwrap());
+    wait_for("the victim's agent", || {
+        let mut st = as_user(VICTIM, &bin.path);
+        tw(&mut st);
+        st.args(["agent", "status"]);
+        stdout(&run(&mut st)).contains("unlocked")
+    });
+    let (opened, raised, cores) = same_user_attack(agent.0.id(), &crash_b);
+    assert!(
+        !opened,
+        "the victim's second process opened the agent's memory"
+    );
+    assert!(
+        !raised,
+        "the victim's second process raised the agent's core limit"
+    );
+    assert_eq!(cores, 0, "the agent left a core dump");
+}
+
+#[test]
+fn a_fake_agent_of_another_user_gets_nothing() {
+    require_root();
+    // The attacker's server: records every byte it receives, answers with its own token.
+    let (_t, a) = user_dir(ATTACKER, 0o755);
+    let sock = a.join("agent.sock");
+    let got = a.join("got");
+    let server = r#"
+        use IO::Socket::UNIX;
+        my ($path, $log) = @ARGV;
+        my $l = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $path, Listen => 5) or die "listen: $!";
+        chmod 0777, $path;
+        open(my $g, ">>", $log) or die; select($g); $| = 1; select(STDOUT);
+        while (my $c = $l->accept()) {
+            while (my $line = <$c>) {
+                print $g $line;
+                print $c "{\"v\":1,\"ok\":true,\"access_token\":\"attacker-token-0000\",\"token_type\":\"Bearer\",\"expires_at\":9999999999}\n";
+            }
+        }
+    "#;
+    let mut s = as_user(ATTACKER, Path::new("/usr/bin/perl"));
+    s.args(["-e", server])
+        .arg(&sock)
+        .arg(&got)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _server = Kill(s.spawn().unwrap());
+    wait_for("the fake agent", || sock.exists());
+
+    let env = Env::new("fake-agent");
+    let pass = env.pass_file("pass", "victim passphrase");
+    let ask = |sock: &Path, args: &[&str]| {
+        let mut c = env.cmd();
+        c.arg("--agent-socket").arg(sock).args(args);
+        run(&mut c)
+    };
+    for args in [
+        &["agent", "unlock", "--passphrase-file", path_str(&pass)][..],
+        &["token", "a"][..],
+        &["list"][..],
+    ] {
+        let o = ask(&sock, args);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&o).contains("refusing the agent socket"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stdout(&o).contains("attacker-token"), "{args:?}");
+    }
+
+    // The same listening socket moved into a directory of the victim's and given to the
+    // victim (as if the file looked right): the kernel still says who listens on it.
+    let (_r, mine) = user_dir("root", 0o700);
+    let moved = mine.join("agent.sock");
+    std::fs::rename(&sock, &moved).unwrap();
+    std::os::unix::fs::chown(&moved, Some(0), Some(0)).unwrap();
+    assert_eq!(std::fs::symlink_metadata(&moved).unwrap().uid(), 0);
+    for args in [
+        &["agent", "unlock", "--passphrase-file", path_str(&pass)][..],
+        &["token", "a"][..],
+    ] {
+        let o = ask(&moved, args);
+        assert_ne!(o.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&o).contains(&format!("runs as uid {}", uid_of(ATTACKER))),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stdout(&o).contains("attacker-token"));
+    }
+    let received = std::fs::read(&got).unwrap_or_default();
+    assert!(
+        received.is_empty(),
+        "the fake agent received {} bytes",
+        received.len()
+    );
+}
+
+#[test]
+fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000() {
+    require_root();
+    let bin = Bin::new();
+    let env = Env::new("files");
+    let pass = env.pass_file("pass", "victim passphrase");
+    // Created under umask 000, with the file store.
+    let mut c = Command::new("sh");
+    c.args(["-c", "umask 000; exec \"$@\"", "sh"])
+        .arg(&bin.path)
+        .args([
+            "--store",
+            "file",
+            "init",
+            "--passphrase-file",
+            path_str(&pass),
+        ])
+        .args(WEAK_INIT)
+        .env("TOKEN_WALLET_HOME", env.home.path())
+        .env("TOKEN_WALLET_PROFILE", &env.profile);
+    let o = run(&mut c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = env.data_dir();
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o7777;
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with("vault.lock")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("keystore.json")),
+        "{files:?}"
+    );
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    // Even with the directory opened up, the attacker cannot open a lock file to flock it.
+    chmod(env.home.path(), 0o755);
+    chmod(&dir, 0o755);
+    for f in &files {
+        let o = run(as_user(ATTACKER, Path::new("/usr/bin/perl"))
+            .args([
+                "-e",
+                r#"use Fcntl ':flock'; open(my $f, "<", $ARGV[0]) or die "open: $!\n"; flock($f, LOCK_EX|LOCK_NB) or die "flock: $!\n"; print "locked\n";"#,
+            ])
+            .arg(f));
+        assert!(!stdout(&o).contains("locked"), "{}", f.display());
+        assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+    }
+    // The victim's next run closes the directory again.
+    let o = run(Command::new(&bin.path)
+        .args(["--store", "file", "status", "--unlock", "--passphrase-file"])
+        .arg(&pass)
+        .env("TOKEN_WALLET_HOME", env.home.path())
+        .env("TOKEN_WALLET_PROFILE", &env.profile));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(mode(&dir), 0o700, "the data directory is closed again");
+}
+
+#[test]
+fn a_symlink_planted_in_an_open_data_directory_is_never_written_through() {
+    require_root();
+    let bin = Bin::new();
+    let env = Env::new("symlink");
+    let pass = env.pass_file("pass", "victim passphrase");
+    let tw = |args: &[&str]| {
+        let mut c = Command::new("sh");
+        c.args(["-c", "umask 000; exec \"$@\"", "sh"])
+            .arg(&bin.path)
+            .args(["--store", "file"])
+            .args(args)
+            .env("TOKEN_WALLET_HOME", env.home.path())
+            .env("TOKEN_WALLET_PROFILE", &env.profile);
+        run(&mut c)
+    };
+    let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
+    init.extend_from_slice(WEAK_INIT);
+    assert!(tw(&init).status.success());
+    // An older version left the directory 0777; the attacker plants the old fixed temp
+    // name and the store itself as symlinks to a file of theirs.
+    let dir = env.data_dir();
+    chmod(env.home.path(), 0o755);
+    chmod(&dir, 0o777);
+    let (_t, a) = user_dir(ATTACKER, 0o755);
+    let target = a.join("target");
+    std::fs::write(&target, "attacker's file").unwrap();
+    chown(&target, ATTACKER);
+    for name in ["keystore.json.tmp", "settings.json.tmp"] {
+        let o = run(as_user(ATTACKER, Path::new("/bin/ln"))
+            .arg("-s")
+            .arg(&target)
+            .arg(dir.join(name)));
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // The victim writes (a passphrase change rewrites the store).
+    let new = env.pass_file("new", "victim passphrase 2");
+    let o = tw(&[
+        "passwd",
+        "--passphrase-file",
+        path_str(&pass),
+        "--new-passphrase-file",
+        path_str(&new),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "attacker's file");
+    let store = std::fs::symlink_metadata(dir.join("keystore.json")).unwrap();
+    assert!(store.file_type().is_file(), "the store is a regular file");
+    assert_eq!(store.uid(), 0);
+    assert_eq!(store.mode() & 0o7777, 0o600);
+    assert_eq!(
+        std::fs::symlink_metadata(&dir).unwrap().mode() & 0o7777,
+        0o700
+    );
+    let o = tw(&["status", "--unlock", "--passphrase-file", path_str(&new)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
