@@ -135,7 +135,8 @@ impl Wallet {
         })?;
         self.cancel_connect.store(false, Ordering::SeqCst);
         let v = a.unlocked()?;
-        let open = |url: &str| oauth::open_browser(url);
+        // The browser gets the one-time start address, never the authorisation URL.
+        let open = |link: &oauth::SignInLink<'_>| oauth::open_browser(link.start);
         let info = run(
             &v,
             Interaction {

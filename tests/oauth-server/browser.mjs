@@ -185,6 +185,15 @@ async function deliver(callback) {
 
 async function main() {
   let url = new URL(target);
+  // Token Wallet hands the browser a one-time local start address that redirects to the
+  // authorisation server: follow that first hop, then walk the server.
+  if (url.pathname.startsWith('/start/')) {
+    const response = await request(url, { method: 'GET' });
+    const location = response.headers.get('location');
+    await response.arrayBuffer().catch(() => {});
+    if (response.status !== 302 || !location) fail(`start address answered HTTP ${response.status}`);
+    url = new URL(location, url);
+  }
   const serverOrigin = url.origin;
   let method = 'GET';
   let form;

@@ -118,9 +118,9 @@ fn main() {
         check: oauth::Check::None,
     };
     let browser = repo.join("tests/oauth-server/browser");
-    let open = |url: &str| -> Result<(), String> {
+    let open = |link: &oauth::SignInLink<'_>| -> Result<(), String> {
         Command::new(&browser)
-            .arg(url)
+            .arg(link.start)
             .spawn()
             .map(|_| ())
             .map_err(|e| e.to_string())

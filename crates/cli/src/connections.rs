@@ -91,13 +91,16 @@ pub fn connect(
     let cancel = AtomicBool::new(false);
     let no_browser = a.no_browser;
     let display = provider.display_name.clone();
-    let open = move |url: &str| -> Result<(), String> {
+    let open = move |link: &oauth::SignInLink<'_>| -> Result<(), String> {
         if no_browser {
-            eprintln!("Open this link in a browser to sign in to {display}:\n\n  {url}\n\nWaiting for the sign-in; if the browser is on another machine, paste the address it ends on here.");
+            // Printed to the person's terminal, never put in a process's arguments.
+            eprintln!("Open this link in a browser to sign in to {display}:\n\n  {}\n\nWaiting for the sign-in; if the browser is on another machine, paste the address it ends on here.", link.direct);
             Ok(())
         } else {
             eprintln!("Opening your browser to sign in to {display}... (if it does not open, run again with --no-browser)");
-            oauth::open_browser(url)
+            // The browser gets the one-time start address: what other users can read
+            // in `ps` is dead once the browser has used it.
+            oauth::open_browser(link.start)
         }
     };
     let pasted = if no_browser {

@@ -220,9 +220,11 @@ fn fail_hostile_and_broken_callbacks() {
     refused(
         &w,
         "local",
-        &[],
+        &["--timeout", "4"],
         &[("BROWSER_TAMPER", "state")],
-        "wrong `state`",
+        // A callback with a wrong state is someone else's: ignored (logged), and the
+        // sign-in goes on waiting for ours until its deadline.
+        "ignored a sign-in callback with a wrong or missing state",
     );
     refused(
         &w,
@@ -413,5 +415,56 @@ fn pleo_disconnect_with_an_expired_access_token_refreshes_first() {
     // It refreshed once (the DELETE needs a live access token), then revoked.
     assert_eq!(w.server.stats()["refreshes"], 1);
     assert_eq!(w.connection_count(), 0);
+    w.env.wipe();
+}
+
+/// The account-injection attack: another local user reads the browser's command line in
+/// `ps`, replays the authorisation URL with their own account and delivers the code first.
+/// The browser is now given only a one-time local start address: no `state`, no PKCE
+/// challenge in any process's arguments, and the address is dead once used. Meanwhile
+/// forged callbacks with a wrong or missing state cannot end the victim's sign-in.
+#[test]
+fn the_browser_gets_a_one_time_start_address_and_forged_callbacks_do_not_end_the_sign_in() {
+    let w = World::new("oauth-argv");
+    let dir = w.env.home.path();
+    let argv_file = dir.join("browser-argv");
+    // $BROWSER: records its arguments, replays the start address after the real browser
+    // used it, and first sends forged callbacks, as a local attacker would.
+    let script = dir.join("spy-browser");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+printf '%s\n' "$@" > '{argv}'
+port=$(printf '%s' "$1" | sed -E 's#^http://127.0.0.1:([0-9]+)/.*#\1#')
+curl -s -o /dev/null -H "Host: 127.0.0.1:$port" "http://127.0.0.1:$port/callback?code=forged&state=guess"
+curl -s -o /dev/null "http://127.0.0.1:$port/callback?code=forged"
+'{browser}' "$1" || exit 1
+curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
+"#,
+            argv = argv_file.display(),
+            browser = browser().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let o = w.connect("spied", "local", &[], &[("BROWSER", path_str(&script))], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let argv = std::fs::read_to_string(&argv_file).unwrap();
+    assert!(argv.contains("/start/"), "{argv}");
+    for leak in [
+        "state=",
+        "code_challenge",
+        "/oauth/authorize",
+        "redirect_uri",
+    ] {
+        assert!(
+            !argv.contains(leak),
+            "the browser's argv holds `{leak}`: {argv}"
+        );
+    }
+    assert!(stderr(&o).contains("ignored a sign-in callback with a wrong or missing state"));
+    let (access, _) = w.tokens("spied");
+    assert!(w.server.active(&access));
     w.env.wipe();
 }

@@ -41,14 +41,24 @@ pub struct Client<'a> {
 
 /// What the flow needs from its caller.
 pub struct Interaction<'a> {
-    /// Opens the authorisation URL (system browser), or shows it to the person.
-    pub open: &'a dyn Fn(&str) -> Result<(), String>,
+    /// Opens the sign-in (system browser), or shows it to the person.
+    pub open: &'a dyn Fn(&SignInLink<'_>) -> Result<(), String>,
     /// Redirect URLs a person pasted (browser on another machine).
     pub pasted: Option<Receiver<String>>,
     /// Set to stop waiting.
     pub cancel: &'a AtomicBool,
     /// How long to wait for the callback.
     pub timeout: Duration,
+}
+
+/// Where a person signs in.
+pub struct SignInLink<'a> {
+    /// A one-time local address that redirects to the provider: what a browser on this
+    /// machine is given (it is dead after one use, so reading it in `ps` gains nothing).
+    pub start: &'a str,
+    /// The provider's authorisation URL itself, for a person to open by hand (possibly on
+    /// another machine). Never put it in a process's arguments.
+    pub direct: &'a str,
 }
 
 /// Records the last HTTP status, so errors can say it (oauth2's errors do not).
@@ -207,7 +217,12 @@ impl Client<'_> {
             .set_pkce_challenge(challenge)
             .url();
         tracing::info!(provider = %self.provider.name, redirect = listener.redirect_uri(), "waiting for the sign-in callback");
-        (ui.open)(url.as_str()).map_err(OAuthError::Browser)?;
+        let start = listener.start_url(url.as_str());
+        (ui.open)(&SignInLink {
+            start: &start,
+            direct: url.as_str(),
+        })
+        .map_err(OAuthError::Browser)?;
         let cb = listener.wait(state.secret(), ui.timeout, ui.cancel, ui.pasted.as_ref())?;
         let rec = Recorder {
             http,

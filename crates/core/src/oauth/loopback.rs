@@ -1,15 +1,29 @@
-//! The one-shot loopback redirect listener (RFC 8252 §7.3). It accepts exactly one valid
-//! callback: the right path with the right `state`. Stray requests (favicon, probes) get a
-//! 404 and are ignored; a wrong `state` ends the flow (someone else is answering); an
-//! `error` from the provider ends it with that error. It answers with a short page that
-//! reflects nothing it was sent, and gives up at the deadline or on cancel.
+//! The loopback redirect listener (RFC 8252 §7.3, §8.3). It waits for exactly one valid
+//! callback: the right path with the right `state`, on a connection whose `Host` is a
+//! loopback name of our port. Anything else from any local process cannot end or stall
+//! the sign-in:
+//!
+//! - a callback with a wrong or missing `state` (or a foreign `Host`, as a DNS-rebinding
+//!   web page would send) is answered, logged and ignored; the flow keeps waiting;
+//! - each connection is served on its own thread with its own read deadline, so a client
+//!   trickling one byte at a time holds up no one, and the whole wait has one deadline;
+//! - a pinned `http://localhost:PORT` redirect binds both `127.0.0.1` and `[::1]`, so no
+//!   other user can squat the address family we left free and receive the code;
+//! - the browser is sent to a one-time start address
+//!   (`http://127.0.0.1:PORT/start/<random>`) that redirects once to the provider, so the
+//!   authorisation URL (with `state` and the PKCE challenge) never appears in a process's
+//!   arguments, and what other users can read there is dead after one use.
+//!
+//! It answers with a short page that reflects nothing it was sent, and gives up at the
+//! deadline or on cancel.
 
 use super::OAuthError;
 use secrecy::SecretString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -18,10 +32,12 @@ use url::Url;
 pub struct Pinned {
     /// As registered (the exact redirect URI sent to the provider).
     pub uri: String,
-    /// Port to bind on 127.0.0.1.
+    /// Port to bind.
     pub port: u16,
     /// Path to accept.
     pub path: String,
+    /// The host is `localhost` (so both loopback addresses are bound).
+    pub localhost: bool,
 }
 
 impl Pinned {
@@ -40,15 +56,26 @@ impl Pinned {
             uri: s.to_string(),
             port,
             path: u.path().to_string(),
+            localhost: u.host_str() == Some("localhost"),
         })
     }
 }
 
 /// The listener, bound and waiting.
 pub struct Listener {
-    listener: TcpListener,
+    sockets: Vec<TcpListener>,
     redirect_uri: String,
+    port: u16,
+    shared: Arc<Shared>,
+}
+
+/// What the connection threads need.
+struct Shared {
     path: String,
+    /// `Host` values we answer: the loopback names of our port.
+    hosts: Vec<String>,
+    /// The one-time start address's secret part and where it sends the browser.
+    start: Mutex<Option<(String, String)>>,
 }
 
 /// What the provider sent back.
@@ -58,44 +85,78 @@ pub struct Callback {
 }
 
 const CALLBACK_PATH: &str = "/callback";
+/// The longest one connection may take to send its request head.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
+/// The most connections served at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 32;
+/// The longest request head read.
+const MAX_HEAD: usize = 8192;
+
+fn bind_err(port: u16, e: std::io::Error) -> OAuthError {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        OAuthError::PortInUse(port)
+    } else {
+        OAuthError::Listener(e.to_string())
+    }
+}
 
 impl Listener {
-    /// Binds `127.0.0.1:0` (loopback mode) or the pinned port.
+    /// Binds `127.0.0.1:0` (loopback mode) or the pinned port (with `localhost`, on both
+    /// `127.0.0.1` and `[::1]`; a machine without IPv6 gets only the first).
     pub fn bind(pinned: Option<&Pinned>) -> Result<Self, OAuthError> {
-        match pinned {
-            None => {
-                let listener = TcpListener::bind(("127.0.0.1", 0))
-                    .map_err(|e| OAuthError::Listener(e.to_string()))?;
-                let port = listener
-                    .local_addr()
-                    .map_err(|e| OAuthError::Listener(e.to_string()))?
-                    .port();
-                Ok(Self {
-                    listener,
-                    redirect_uri: format!("http://127.0.0.1:{port}{CALLBACK_PATH}"),
-                    path: CALLBACK_PATH.into(),
-                })
-            }
-            Some(p) => {
-                let listener = TcpListener::bind(("127.0.0.1", p.port)).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AddrInUse {
-                        OAuthError::PortInUse(p.port)
-                    } else {
-                        OAuthError::Listener(e.to_string())
-                    }
-                })?;
-                Ok(Self {
-                    listener,
-                    redirect_uri: p.uri.clone(),
-                    path: p.path.clone(),
-                })
+        let port = pinned.map_or(0, |p| p.port);
+        let v4 = TcpListener::bind(("127.0.0.1", port)).map_err(|e| bind_err(port, e))?;
+        let port = v4
+            .local_addr()
+            .map_err(|e| OAuthError::Listener(e.to_string()))?
+            .port();
+        let mut sockets = vec![v4];
+        if pinned.is_some_and(|p| p.localhost) {
+            match TcpListener::bind(("::1", port)) {
+                Ok(v6) => sockets.push(v6),
+                // Someone else holds [::1]:PORT: a browser resolving `localhost` to it
+                // would hand them the code.
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    return Err(OAuthError::PortInUse(port))
+                }
+                // No IPv6 loopback here: nobody can bind it either.
+                Err(e) => tracing::debug!("no [::1] listener: {e}"),
             }
         }
+        let (redirect_uri, path) = match pinned {
+            None => (
+                format!("http://127.0.0.1:{port}{CALLBACK_PATH}"),
+                CALLBACK_PATH.to_string(),
+            ),
+            Some(p) => (p.uri.clone(), p.path.clone()),
+        };
+        Ok(Self {
+            sockets,
+            redirect_uri,
+            port,
+            shared: Arc::new(Shared {
+                path,
+                hosts: ["127.0.0.1", "localhost", "[::1]"]
+                    .iter()
+                    .map(|h| format!("{h}:{port}"))
+                    .collect(),
+                start: Mutex::new(None),
+            }),
+        })
     }
 
     /// The redirect URI to send to the provider.
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
+    }
+
+    /// A one-time local address that redirects the browser to `authorize_url`: give the
+    /// browser this, never the authorisation URL itself. A new call replaces the last.
+    pub fn start_url(&self, authorize_url: &str) -> String {
+        let token = hex::encode(crate::crypto::hazmat::random::<16>());
+        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((token.clone(), authorize_url.to_string()));
+        format!("http://127.0.0.1:{}/start/{token}", self.port)
     }
 
     /// Waits for the callback. `pasted` delivers redirect URLs a person pasted instead
@@ -108,9 +169,13 @@ impl Listener {
         pasted: Option<&Receiver<String>>,
     ) -> Result<Callback, OAuthError> {
         let deadline = Instant::now() + timeout;
-        self.listener
-            .set_nonblocking(true)
-            .map_err(|e| OAuthError::Listener(e.to_string()))?;
+        for s in &self.sockets {
+            s.set_nonblocking(true)
+                .map_err(|e| OAuthError::Listener(e.to_string()))?;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let active = Arc::new(AtomicUsize::new(0));
+        let state: Arc<str> = Arc::from(state);
         loop {
             if cancel.load(Ordering::SeqCst) {
                 return Err(OAuthError::Cancelled);
@@ -118,57 +183,154 @@ impl Listener {
             if Instant::now() >= deadline {
                 return Err(OAuthError::Timeout(timeout));
             }
-            match self.listener.accept() {
-                Ok((stream, _)) => {
-                    if let Some(result) = self.serve(stream, state) {
-                        return result;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if let Some(rx) = pasted {
-                        if let Ok(line) = rx.try_recv() {
-                            match self.pasted(line.trim(), state) {
-                                Some(r) => return r,
-                                None => continue,
-                            }
+            let mut idle = true;
+            for s in &self.sockets {
+                match s.accept() {
+                    Ok((stream, _)) => {
+                        idle = false;
+                        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                            continue; // dropped: closed at once
                         }
+                        active.fetch_add(1, Ordering::SeqCst);
+                        let (shared, state, tx, active) = (
+                            self.shared.clone(),
+                            state.clone(),
+                            tx.clone(),
+                            active.clone(),
+                        );
+                        let until = deadline.min(Instant::now() + REQUEST_DEADLINE);
+                        std::thread::spawn(move || {
+                            if let Some(v) = shared.serve(stream, &state, until) {
+                                let _ = tx.send(v);
+                            }
+                            active.fetch_sub(1, Ordering::SeqCst);
+                        });
                     }
-                    std::thread::sleep(Duration::from_millis(20));
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(OAuthError::Listener(e.to_string())),
                 }
-                Err(e) => return Err(OAuthError::Listener(e.to_string())),
+            }
+            if let Ok(v) = rx.try_recv() {
+                return v;
+            }
+            if let Some(rx) = pasted {
+                if let Ok(line) = rx.try_recv() {
+                    if let Some(v) = self.pasted(line.trim(), &state) {
+                        return v;
+                    }
+                }
+            }
+            if idle {
+                std::thread::sleep(Duration::from_millis(10));
             }
         }
     }
 
     fn pasted(&self, line: &str, state: &str) -> Option<Result<Callback, OAuthError>> {
         let u = Url::parse(line).ok()?;
-        if u.path() != self.path {
+        if u.path() != self.shared.path {
             return None;
         }
-        judge(u.query().unwrap_or(""), state)
+        final_verdict(judge(u.query().unwrap_or(""), state))
     }
+}
 
-    /// Answers one connection; `Some` when it ends the wait.
-    fn serve(&self, mut stream: TcpStream, state: &str) -> Option<Result<Callback, OAuthError>> {
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-        let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 1024];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 8192 {
-            match stream.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+/// A verdict that ends the wait: a callback with our `state`. One with a wrong or no
+/// `state` is someone else's (or an attack) and does not.
+fn final_verdict(v: Option<Result<Callback, OAuthError>>) -> Option<Result<Callback, OAuthError>> {
+    match v {
+        Some(Err(OAuthError::StateMismatch)) => {
+            tracing::warn!("ignored a sign-in callback with a wrong or missing state");
+            None
         }
-        let head = String::from_utf8_lossy(&buf);
-        let mut parts = head.lines().next().unwrap_or("").split(' ');
-        let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        if method != "GET" || path != self.path {
+        v => v,
+    }
+}
+
+/// Reads a request head until the blank line, `MAX_HEAD` bytes, or `until`.
+fn read_head(stream: &mut TcpStream, until: Instant) -> Vec<u8> {
+    let _ = stream.set_nonblocking(false);
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < MAX_HEAD {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    buf
+}
+
+/// A parsed request head: method, path, query and `Host`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub host: Option<String>,
+}
+
+/// Parses a request head (lossily: a hostile head yields empty fields, never a panic).
+pub(crate) fn parse_head(buf: &[u8]) -> Head {
+    let text = String::from_utf8_lossy(buf);
+    let mut lines = text.split("\r\n");
+    let mut parts = lines.next().unwrap_or("").split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let host = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    Head {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: query.to_string(),
+        host,
+    }
+}
+
+impl Shared {
+    /// Answers one connection; `Some` when it ends the wait.
+    fn serve(
+        &self,
+        mut stream: TcpStream,
+        state: &str,
+        until: Instant,
+    ) -> Option<Result<Callback, OAuthError>> {
+        let buf = read_head(&mut stream, until);
+        let head = parse_head(&buf);
+        if !head.host.as_ref().is_some_and(|h| self.hosts.contains(h)) {
+            // A DNS-rebinding page, or no Host at all: not a browser coming back to us.
+            tracing::warn!("ignored a request to the sign-in listener with a foreign Host");
+            respond(&mut stream, 400, "Not for this host.");
+            return None;
+        }
+        if head.method != "GET" {
             respond(&mut stream, 404, "Not found.");
             return None;
         }
-        let verdict = judge(query, state);
+        if let Some(token) = head.path.strip_prefix("/start/") {
+            let mut start = self.start.lock().unwrap_or_else(|p| p.into_inner());
+            match start.as_ref() {
+                Some((t, _)) if constant_time_eq(t.as_bytes(), token.as_bytes()) => {
+                    // Invariant: matched just above.
+                    let (_, url) = start.take().expect("start address set");
+                    redirect(&mut stream, &url);
+                }
+                _ => respond(&mut stream, 404, "This sign-in link was already used."),
+            }
+            return None;
+        }
+        if head.path != self.path {
+            respond(&mut stream, 404, "Not found.");
+            return None;
+        }
+        let verdict = judge(&head.query, state);
         match &verdict {
             None => respond(
                 &mut stream,
@@ -180,16 +342,20 @@ impl Listener {
                 200,
                 "Signed in. You can close this tab and return to Token Wallet.",
             ),
+            Some(Err(OAuthError::StateMismatch)) => respond(
+                &mut stream,
+                400,
+                "This sign-in result does not belong to the sign-in Token Wallet is waiting for; it was ignored.",
+            ),
             Some(Err(_)) => respond(
                 &mut stream,
                 400,
                 "Token Wallet could not complete the sign-in. Return to Token Wallet for details.",
             ),
         }
-        verdict
+        final_verdict(verdict)
     }
 }
-
 /// Judges a callback query. `None`: not a sign-in result at all (a probe).
 fn judge(query: &str, state: &str) -> Option<Result<Callback, OAuthError>> {
     let mut code = None;
@@ -252,18 +418,33 @@ fn respond(stream: &mut TcpStream, status: u16, message: &str) {
     let _ = stream.flush();
 }
 
+/// Sends the browser on to `url` (the provider's authorisation page), once.
+fn redirect(stream: &mut TcpStream, url: &str) {
+    let _ = write!(
+        stream,
+        "HTTP/1.1 302 Found\r\nLocation: {url}\r\nContent-Length: 0\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+    );
+    let _ = stream.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    fn get(uri: &str, path_and_query: &str) -> String {
+    fn send(uri: &str, host: &str, path_and_query: &str) -> String {
         let u = Url::parse(uri).unwrap();
         let mut s = TcpStream::connect((u.host_str().unwrap(), u.port().unwrap())).unwrap();
-        write!(s, "GET {path_and_query} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(s, "GET {path_and_query} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
         let mut out = String::new();
         let _ = s.read_to_string(&mut out);
         out
+    }
+
+    fn get(uri: &str, path_and_query: &str) -> String {
+        let port = Url::parse(uri).unwrap().port().unwrap();
+        send(uri, &format!("127.0.0.1:{port}"), path_and_query)
     }
 
     fn run(requests: Vec<&'static str>) -> (Result<Callback, OAuthError>, Vec<String>) {
@@ -301,13 +482,103 @@ mod tests {
     }
 
     #[test]
-    fn fail_wrong_state() {
-        let (r, _) = run(vec!["/callback?code=c0de&state=other"]);
-        assert!(matches!(r, Err(OAuthError::StateMismatch)));
+    fn fail_wrong_or_missing_state_is_ignored_and_the_sign_in_goes_on() {
+        let (r, answers) = run(vec![
+            "/callback?code=attacker&state=other",
+            "/callback?code=attacker",
+            "/callback?error=access_denied&state=other",
+            "/callback?code=c0de&state=st4te",
+        ]);
+        assert_eq!(r.unwrap().code.expose_secret(), "c0de");
+        for a in &answers[..3] {
+            assert!(a.starts_with("HTTP/1.1 400"), "{a}");
+        }
     }
 
     #[test]
-    fn fail_missing_code() {
+    fn fail_foreign_host_is_ignored() {
+        let l = Listener::bind(None).unwrap();
+        let uri = l.redirect_uri().to_string();
+        let t = std::thread::spawn(move || {
+            let a = send(&uri, "evil.example:80", "/callback?code=x&state=st4te");
+            let b = get(&uri, "/callback?code=c0de&state=st4te");
+            (a, b)
+        });
+        let r = l.wait(
+            "st4te",
+            Duration::from_secs(5),
+            &AtomicBool::new(false),
+            None,
+        );
+        assert_eq!(r.unwrap().code.expose_secret(), "c0de");
+        assert!(t.join().unwrap().0.starts_with("HTTP/1.1 400"));
+    }
+
+    #[test]
+    fn fail_slow_client_holds_no_one_up() {
+        let l = Listener::bind(None).unwrap();
+        let uri = l.redirect_uri().to_string();
+        let port = Url::parse(&uri).unwrap().port().unwrap();
+        // One byte every 1.5 s, for longer than the whole wait.
+        let slow = std::thread::spawn(move || {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                for b in b"GET /callback?code=slow&state=st4te HTTP/1.1\r\n" {
+                    if s.write_all(&[*b]).is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1500));
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            get(&uri, "/callback?code=c0de&state=st4te")
+        });
+        let began = Instant::now();
+        let r = l.wait(
+            "st4te",
+            Duration::from_secs(20),
+            &AtomicBool::new(false),
+            None,
+        );
+        assert_eq!(r.unwrap().code.expose_secret(), "c0de");
+        assert!(began.elapsed() < Duration::from_secs(10));
+        t.join().unwrap();
+        drop(slow);
+    }
+
+    #[test]
+    fn start_address_redirects_once() {
+        let l = Listener::bind(None).unwrap();
+        let start = l.start_url("http://127.0.0.1:9/oauth/authorize?state=s&code_challenge=c");
+        let uri = l.redirect_uri().to_string();
+        let path = Url::parse(&start).unwrap().path().to_string();
+        let t = std::thread::spawn(move || {
+            let a = get(&uri, &path);
+            let b = get(&uri, &path);
+            let c = get(&uri, "/start/00");
+            get(&uri, "/callback?code=c0de&state=st4te");
+            (a, b, c)
+        });
+        l.wait(
+            "st4te",
+            Duration::from_secs(5),
+            &AtomicBool::new(false),
+            None,
+        )
+        .unwrap();
+        let (a, b, c) = t.join().unwrap();
+        assert!(a.starts_with("HTTP/1.1 302"), "{a}");
+        assert!(
+            a.contains("Location: http://127.0.0.1:9/oauth/authorize?state=s&code_challenge=c\r\n")
+        );
+        assert!(b.starts_with("HTTP/1.1 404"), "used once: {b}");
+        assert!(c.starts_with("HTTP/1.1 404"));
+    }
+
+    #[test]
+    fn missing_code_with_the_right_state_ends_the_wait() {
         let (r, _) = run(vec!["/callback?state=st4te"]);
         assert!(matches!(r, Err(OAuthError::MissingCode)));
     }
@@ -350,6 +621,25 @@ mod tests {
     }
 
     #[test]
+    fn fail_pinned_localhost_with_ipv6_loopback_squatted() {
+        // Someone holds [::1]:PORT: a browser resolving localhost to it would hand them
+        // the code, so the sign-in refuses to start.
+        let Ok(squat) = TcpListener::bind(("::1", 0)) else {
+            return; // no IPv6 loopback on this machine: nobody can squat it either
+        };
+        let port = squat.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return; // the port is taken on IPv4 too; not the case under test
+        }
+        let p = Pinned::parse(&format!("http://localhost:{port}/callback")).unwrap();
+        assert!(matches!(Listener::bind(Some(&p)), Err(OAuthError::PortInUse(x)) if x == port));
+        // Free: both addresses are ours.
+        drop(squat);
+        let l = Listener::bind(Some(&p)).unwrap();
+        assert_eq!(l.sockets.len(), 2);
+    }
+
+    #[test]
     fn pasted_redirect_url_is_accepted() {
         let l = Listener::bind(None).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -366,8 +656,35 @@ mod tests {
     }
 
     #[test]
+    fn heads_parse_and_hostile_ones_do_not_panic() {
+        let h = parse_head(b"GET /callback?a=b HTTP/1.1\r\nHOST: LocalHost:80\r\n\r\n");
+        assert_eq!(h.path, "/callback");
+        assert_eq!(h.query, "a=b");
+        assert_eq!(h.host.as_deref(), Some("localhost:80"));
+        for bad in [
+            &b""[..],
+            b"\xff\xfe",
+            b"GET",
+            b"\r\n\r\n",
+            b"GET  HTTP/1.1\r\nHost\r\n",
+        ] {
+            let h = parse_head(bad);
+            assert!(h.host.is_none() || bad.is_empty());
+        }
+    }
+
+    #[test]
     fn pinned_parse() {
-        assert!(Pinned::parse("http://localhost:8976/callback").is_ok());
+        assert!(
+            Pinned::parse("http://localhost:8976/callback")
+                .unwrap()
+                .localhost
+        );
+        assert!(
+            !Pinned::parse("http://127.0.0.1:8976/callback")
+                .unwrap()
+                .localhost
+        );
         assert!(Pinned::parse("https://localhost:8976/callback").is_err());
         assert!(Pinned::parse("http://example.com:8976/callback").is_err());
         assert!(Pinned::parse("http://localhost/callback").is_err());

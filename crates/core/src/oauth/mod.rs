@@ -11,7 +11,7 @@ mod ops;
 mod provider;
 
 pub use error::OAuthError;
-pub use flow::{Client, Interaction, TokenSet};
+pub use flow::{Client, Interaction, SignInLink, TokenSet};
 pub use ops::{check, revoke};
 pub use provider::{
     load_specs, presets, Check, ClientAuth, Provider, ProviderSpec, RedirectMode, Revocation,
