@@ -121,9 +121,21 @@ function startOnce(n) {
         try {
           ok = Number.isInteger(JSON.parse(stdout.split('\n')[0]).port);
         } catch {}
-        child.once('exit', () => finish({ n, ok, ms, line: stdout.split('\n')[0] }));
+        // Stopping is watched too: a server that does not exit within 5 s of SIGTERM is an
+        // exit hang (diagnosed like a start hang, then killed).
+        clearTimeout(timer); // started: the start deadline no longer applies
+        const t1 = process.hrtime.bigint();
+        let exitHang;
+        const exitTimer = setTimeout(async () => {
+          exitHang = await diagnose(`${n}-exit`, child, stderr);
+          child.kill('SIGKILL');
+        }, 5000);
+        child.once('exit', (code, signal) => {
+          clearTimeout(exitTimer);
+          const exitMs = Number(process.hrtime.bigint() - t1) / 1e6;
+          finish({ n, ok, ms, exitMs, exitHang, code, signal, line: stdout.split('\n')[0] });
+        });
         child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }
     });
     child.on('exit', (code, signal) => {
@@ -146,6 +158,7 @@ async function worker() {
     const n = next++;
     const r = await startOnce(n);
     results.push(r);
+    if (r.exitHang) console.error(`start ${n}: EXIT HANG (alive 5 s after SIGTERM), diagnostics in ${r.exitHang}`);
     if (r.hang) console.error(`start ${n}: HANG (no line in ${DEADLINE_MS / 1000} s), diagnostics in ${r.diag}`);
     else if (!r.ok) console.error(`start ${n}: FAILED ${JSON.stringify(r).slice(0, 2000)}`);
     if (results.length % 100 === 0) console.error(`${results.length}/${RUNS} done`);
@@ -157,12 +170,15 @@ const times = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b)
 const pct = (p) => (times.length ? times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(0) : '-');
 const hangs = results.filter((r) => r.hang).length;
 const failed = results.filter((r) => !r.ok && !r.hang).length;
+const exitHangs = results.filter((r) => r.exitHang).length;
+const exits = results.filter((r) => r.exitMs !== undefined && !r.exitHang).map((r) => r.exitMs);
 const version = await run(NODE, ['--version']);
 console.log(JSON.stringify({
   node: `${NODE} ${version.trim()}`,
   runs: RUNS, jobs: JOBS, deadline_s: DEADLINE_MS / 1000,
-  ok: times.length, hangs, failed,
+  ok: times.length, hangs, failed, exit_hangs: exitHangs,
   start_ms: { median: pct(0.5), p95: pct(0.95), max: times.length ? times.at(-1).toFixed(0) : '-' },
+  exit_ms_max: exits.length ? Math.max(...exits).toFixed(0) : '-',
   wall_s: ((Date.now() - started) / 1000).toFixed(0),
 }));
-process.exit(hangs || failed ? 1 : 0);
+process.exit(hangs || failed || exitHangs ? 1 : 0);

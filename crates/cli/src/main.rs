@@ -125,7 +125,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
-    /// Change the passphrase (one atomic header write).
+    /// Change the passphrase, rotating the data key with it (crash-safe).
     Passwd {
         /// Read the current passphrase from this file.
         #[arg(long, value_name = "FILE")]
@@ -137,6 +137,10 @@ pub(crate) enum Command {
         /// one on the second (a passphrase given by file is not read from stdin).
         #[arg(long)]
         passphrase_stdin: bool,
+        /// Only re-wrap the data key (one header write, fast). By default the data key is
+        /// rotated too, so an old copy of the header and the old passphrase open nothing.
+        #[arg(long)]
+        keep_data_key: bool,
     },
     /// Re-encrypt every record under a new data key (crash-safe).
     RotateKey {
@@ -530,6 +534,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
             passphrase_file,
             new_passphrase_file,
             passphrase_stdin,
+            keep_data_key,
         } => {
             let src = passphrase::Sources {
                 file: passphrase_file.as_deref(),
@@ -542,10 +547,25 @@ fn run(cli: Cli) -> Result<(), Fail> {
                 &mut input,
                 "New passphrase",
             )?;
-            v.change_passphrase(&new).map_err(|e| e.to_string())?;
+            if *keep_data_key {
+                v.change_passphrase_keep_data_key(&new)
+            } else {
+                v.change_passphrase(&new)
+            }
+            .map_err(|e| e.to_string())?;
             audit(&log, Some(&mut v), Event::PassphraseChanged);
             done(&log, &mut v);
-            say(out, "passphrase changed")
+            if *keep_data_key {
+                say(out, "passphrase changed (data key kept)")
+            } else {
+                say(
+                    out,
+                    &format!(
+                        "passphrase changed; data key rotated (generation {})",
+                        v.info().generation
+                    ),
+                )
+            }
         }
         Command::RotateKey { pass } => {
             let mut v = unlock(&vault, sources(pass), &mut input, &log)?;
@@ -671,7 +691,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let v = std::sync::Mutex::new(unlock(&vault, sources(pass), &mut input, &log)?);
             let r = connections::token(&refresher(&cli, &data_dir), &v, name, *min_ttl, &log);
             done(&log, &mut v.lock().unwrap_or_else(|p| p.into_inner()));
-            drop(v); // the vault's keys are gone before the child runs
+            // The vault's keys (KEK, DEK) and the cached audit key are dropped, and wiped,
+            // before the child runs; only the access token stays (for --mask).
+            drop(v);
+            log.forget_key();
             let code = export::exec(&r?, var.as_deref(), *mask, cmd)?;
             std::process::exit(code);
         }

@@ -44,16 +44,19 @@ fn init_unlock_passwd_rotate_status() {
             path_str(&f2),
             "--new-passphrase-file",
             path_str(&f3),
+            "--keep-data-key",
         ],
         "",
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("data key kept"), "{}", stdout(&o));
     let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P2}\n"));
     assert!(!o.status.success());
 
+    // The first passwd rotated the data key (generation 2); the second kept it.
     let o = env.run(&["rotate-key", "--passphrase-file", path_str(&f3)], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("generation 1 -> 2"));
+    assert!(stdout(&o).contains("generation 2 -> 3"), "{}", stdout(&o));
 
     let o = env.run(&["status"], "");
     assert!(o.status.success(), "{}", stderr(&o));

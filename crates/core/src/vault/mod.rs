@@ -632,9 +632,32 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// Changes the passphrase: a new salt and key-encryption key re-wrap the same data
-    /// key, in one header write (atomic).
+    /// Changes the passphrase and rotates the data key with it (through the crash-safe
+    /// rotation of [`Self::rotate_data_key`], whose single commit point writes the new
+    /// salt and the new data key wrapped by the new key-encryption key). So an old header
+    /// together with the old passphrase, should both have leaked, opens nothing written
+    /// after the change. Until the commit the old passphrase unlocks; after it, the new.
     pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<(), VaultError> {
+        self.change_passphrase_with_progress(new, |_, _| {})
+    }
+
+    /// [`Self::change_passphrase`], calling `progress(done, total)` after each record.
+    pub fn change_passphrase_with_progress(
+        &mut self,
+        new: &Passphrase,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<(), VaultError> {
+        let salt = new_salt();
+        let kek = derive(new, &self.header.kdf, &salt)?;
+        self.rotate(Some((kek, salt)), progress)?;
+        tracing::info!(vault = %self.header.vault_id.to_hex(), "passphrase changed, data key rotated");
+        Ok(())
+    }
+
+    /// Changes the passphrase only: a new salt and key-encryption key re-wrap the same
+    /// data key, in one header write (atomic, and fast: no record is rewritten). Anyone
+    /// holding an old header and the old passphrase can still open the data key.
+    pub fn change_passphrase_keep_data_key(&mut self, new: &Passphrase) -> Result<(), VaultError> {
         let _l = self.begin_write()?;
         let salt = new_salt();
         let kek = derive(new, &self.header.kdf, &salt)?;
@@ -662,6 +685,16 @@ impl UnlockedVault {
     /// [`Self::rotate_data_key`], calling `progress(done, total)` after each record.
     pub fn rotate_data_key_with_progress(
         &mut self,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<(), VaultError> {
+        self.rotate(None, progress)
+    }
+
+    /// The rotation; with `new_kek`, its commit also switches to a new passphrase (new
+    /// salt, the new data key wrapped by the new key-encryption key).
+    fn rotate(
+        &mut self,
+        new_kek: Option<(Kek, Salt)>,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<(), VaultError> {
         let _l = self.begin_write()?;
@@ -686,18 +719,27 @@ impl UnlockedVault {
             progress(i + 1, total);
         }
         self.write_index(new_g, &new_dek, &self.index)?;
-        // 3. Commit: the header names g+1 and its wrapped key.
+        // 3. Commit: the header names g+1 and its wrapped key (and, on a passphrase
+        //    change, the new salt).
         let mut h = self.header.clone();
         h.generation = new_g;
         h.rotating_to = None;
         h.cleanup = Some(old_g);
         h.dek_created_at = now();
-        h.wrapped_dek = self.kek.wrap(&new_dek, &dek_place(&h));
+        if let Some((_, salt)) = &new_kek {
+            h.salt = *salt;
+            h.passphrase_changed_at = now();
+        }
+        let kek = new_kek.as_ref().map_or(&self.kek, |(k, _)| k);
+        h.wrapped_dek = kek.wrap(&new_dek, &dek_place(&h));
         let raw = h.encode();
         self.ks.set(HEADER, &raw)?;
         self.header = h;
         self.header_raw = raw;
         self.dek = new_dek;
+        if let Some((k, _)) = new_kek {
+            self.kek = k;
+        }
         // 4. Delete generation g, sweep anything unreachable, clear the flag.
         let swept = self.recover()?;
         tracing::info!(

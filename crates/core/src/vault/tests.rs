@@ -326,6 +326,49 @@ fn change_passphrase_keeps_records() {
     assert_eq!(read(&mut v, "a"), b"x");
 }
 
+/// Everything in `ks`, but with `header` as given: what an attacker who kept an old header
+/// sees, in a store of its own (so nothing there touches the real one).
+fn copy_with_header(ks: &Keystore, header: &[u8], service: &str) -> Fixture {
+    let copy = fixture_with(service, 4096);
+    for (n, v) in snapshot(ks) {
+        copy.ks.set_raw(&n, &v).unwrap();
+    }
+    copy.ks.set_raw("header", header).unwrap();
+    copy
+}
+
+#[test]
+fn fail_an_old_header_and_the_old_passphrase_open_nothing_written_after_passwd() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("old"), &weak()).unwrap();
+    v.put("a", b"before").unwrap();
+    // The attacker keeps a copy of the header and learns the old passphrase.
+    let old_header = f.ks.get_raw("header").unwrap().unwrap();
+    v.change_passphrase(&pw("new")).unwrap();
+    v.put("b", b"after").unwrap();
+    let stolen = copy_with_header(&f.ks, &old_header, "t-stolen");
+    match stolen.vault.unlock(&pw("old")) {
+        Err(_) => {}
+        Ok(mut u) => {
+            assert!(u.get("b").is_err(), "a record written after passwd opened");
+            assert!(
+                u.get("a").is_err(),
+                "a record re-encrypted by passwd opened"
+            );
+        }
+    }
+    assert_eq!(read(&mut v, "a"), b"before");
+    assert_eq!(read(&mut v, "b"), b"after");
+
+    // The fast path keeps the data key: there the old header still opens the records.
+    let old_header = f.ks.get_raw("header").unwrap().unwrap();
+    v.change_passphrase_keep_data_key(&pw("newer")).unwrap();
+    v.put("c", b"later").unwrap();
+    let stolen = copy_with_header(&f.ks, &old_header, "t-stolen-2");
+    let mut u = stolen.vault.unlock(&pw("new")).unwrap();
+    assert_eq!(read(&mut u, "c"), b"later");
+}
+
 #[test]
 fn rotate_reencrypts_and_removes_old_generation() {
     let f = fixture_with("t", 200);
