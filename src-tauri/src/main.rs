@@ -3,6 +3,13 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+/// Every heap block is zeroed when it is freed (or moved by a reallocation), so a secret
+/// that passed through any buffer (a protocol frame, an HTTP body, a parsed token) does not
+/// survive in freed memory.
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 fn main() {
     token_wallet_app::run();
 }

@@ -261,6 +261,11 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<(), Fail> {
     let log = token_wallet_core::audit::AuditLog::new(&data_dir);
     let stdin = std::io::stdin();
     let v = crate::unlock(&vault, sources(&a.pass), &mut stdin.lock(), &log)?;
+    // The agent keeps its own audit log; this one's cached key must not outlive a lock.
+    log.forget_key();
+    drop(log);
+    // What unlocking left in this thread's stack (Argon2's output, key schedules).
+    token_wallet_core::crypto::scrub_stack();
     let opts = AgentOptions {
         profile: profile.name().to_string(),
         idle_timeout: (!a.idle_timeout.is_zero()).then_some(a.idle_timeout),

@@ -137,9 +137,22 @@ fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
 /// Runs `cmd` with the token in the variable (`given`, or the provider's default);
 /// returns its exit code (128 + signal if killed).
 pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Result<i32, Fail> {
-    let token = t.token.token.expose_secret().to_string();
     let mut c = Command::new(&cmd[0]);
-    c.args(&cmd[1..]).env(var_name(given, t), &token);
+    c.args(&cmd[1..])
+        .env(var_name(given, t), t.token.token.expose_secret());
+    // Unix, no masking: this process becomes the command (execve), so nothing of the
+    // wallet (keys, tokens, buffers) outlives the hand-over; the exit code is the
+    // command's own. Only returns on failure.
+    #[cfg(unix)]
+    if !mask {
+        use std::os::unix::process::CommandExt;
+        let e = c.exec();
+        return Err(Fail {
+            code: 127,
+            msg: format!("cannot run `{}`: {e}", cmd[0]),
+        });
+    }
+    let token = zeroize::Zeroizing::new(t.token.token.expose_secret().to_string());
     if mask {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
@@ -149,7 +162,7 @@ pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Re
     })?;
     let mut copiers = Vec::new();
     if mask {
-        let secret = token.clone().into_bytes();
+        let secret = zeroize::Zeroizing::new(token.as_bytes().to_vec());
         if let Some(o) = child.stdout.take() {
             let s = secret.clone();
             copiers.push(std::thread::spawn(move || {

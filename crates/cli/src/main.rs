@@ -1,6 +1,13 @@
 //! `token-wallet`: the command line. Subcommands are thin calls into `token_wallet_core`.
 #![forbid(unsafe_code)]
 
+/// Every heap block is zeroed when it is freed (or moved by a reallocation), so a secret
+/// that passed through any buffer (a protocol frame, an HTTP body, a parsed token) does not
+/// survive in freed memory.
+#[global_allocator]
+static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 mod agent;
 mod connections;
 mod export;

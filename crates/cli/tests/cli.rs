@@ -63,7 +63,7 @@ fn init_unlock_passwd_rotate_status() {
     let s = stdout(&o);
     for want in [
         "store:       secret-service",
-        "generation 2",
+        "generation 3",
         "m=1024 KiB, t=1, p=1 (BELOW RFC 9106 floor: test setting)",
         "(locked; pass --unlock to count)",
     ] {
@@ -74,7 +74,7 @@ fn init_unlock_passwd_rotate_status() {
         &format!("{P3}\n"),
     );
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(j["generation"], 2);
+    assert_eq!(j["generation"], 3);
     // The audit log's key and anchor; no connections.
     assert_eq!(j["record_count"], 2);
     assert_eq!(j["store"], "secret-service");
@@ -105,7 +105,8 @@ fn init_unlock_passwd_rotate_status() {
         assert!(!file.contains(p));
     }
     // Edit one line: verify names it.
-    let edited = file.replacen("\"generation\":2", "\"generation\":7", 1);
+    let edited = file.replacen("\"generation\":3", "\"generation\":7", 1);
+    assert_ne!(edited, file, "the rotation line is in the log");
     std::fs::write(env.data_dir().join("audit.jsonl"), edited).unwrap();
     let o = env.run(
         &["audit", "verify", "--passphrase-stdin"],

@@ -184,6 +184,13 @@ impl Refresher {
         self
     }
 
+    /// Forgets the audit key this refresher's log cached (when the vault is locked).
+    pub fn forget_keys(&self) {
+        if let Some(a) = &self.audit {
+            a.forget_key();
+        }
+    }
+
     fn audit(&self, vault: &Mutex<UnlockedVault>, event: crate::audit::Event) {
         if let Some(log) = &self.audit {
             if let Err(e) = log.append(event, Some(&mut lock(vault))) {

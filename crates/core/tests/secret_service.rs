@@ -95,7 +95,11 @@ fn vault_on_secret_service_full_cycle() {
         u.get("large").unwrap().expose_secret(),
         big_token.as_bytes()
     );
-    assert_eq!(u.info().generation, 2);
+    assert_eq!(
+        u.info().generation,
+        3,
+        "rotate-key and passwd each rotated the data key"
+    );
     assert_eq!(u.info().store, "secret-service");
     // Every stored entry respects the cap and holds no plaintext.
     let ks = keystore(&p);

@@ -127,7 +127,9 @@ impl Agent {
         if self.is_unlocked() {
             return Ok(());
         }
-        match self.vault.unlock(passphrase) {
+        let unlocked = self.vault.unlock(passphrase);
+        crate::crypto::scrub_stack();
+        match unlocked {
             Ok(v) => {
                 let v = Arc::new(Mutex::new(v));
                 self.append(Some(&v), Event::VaultUnlocked);
@@ -182,6 +184,9 @@ impl Agent {
             tracing::warn!(error = %e, "could not anchor the audit log");
         }
         self.audit.forget_key();
+        self.refresher.forget_keys();
+        drop(v);
+        crate::crypto::scrub_stack();
         tracing::info!("agent locked");
         // Client threads still holding `v` drop their clones when they finish; the
         // keys are zeroized when the last one goes.
@@ -520,6 +525,13 @@ impl Agent {
     }
 
     fn handle(&self, s: UnixStream) {
+        self.serve_client(s);
+        // Whatever this thread's requests left in its stack (a token, a key schedule) is
+        // overwritten before the thread (and its reusable stack) goes.
+        crate::crypto::scrub_stack();
+    }
+
+    fn serve_client(&self, s: UnixStream) {
         let peer = match peer::of(&s) {
             Ok(p) if p.uid == peer::my_uid() => p,
             Ok(p) => {

@@ -20,6 +20,12 @@ pub(crate) fn random<const N: usize>() -> [u8; N] {
     out
 }
 
+/// Fills `out` from the OS random source, in place.
+pub(crate) fn fill_random(out: &mut [u8]) {
+    // Invariant: as in `random`.
+    getrandom::fill(out).expect("the OS random number generator failed");
+}
+
 /// Seals `plaintext` under `key` with a fresh random nonce: returns `nonce || ciphertext || tag`.
 pub(crate) fn seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = Aes256Gcm::new(key.into());
@@ -55,19 +61,19 @@ pub(crate) fn open(key: &[u8; 32], aad: &[u8], blob: &[u8]) -> Option<Zeroizing<
         .map(Zeroizing::new)
 }
 
-/// Argon2id (version 0x13) of `passphrase` with `salt`, 32 bytes out.
-pub(crate) fn argon2id(
+/// Argon2id (version 0x13) of `passphrase` with `salt`, written into `out` (in place:
+/// the caller's key never exists anywhere else).
+pub(crate) fn argon2id_into(
     passphrase: &[u8],
     salt: &[u8],
     m_kib: u32,
     t: u32,
     p: u32,
-) -> Result<Zeroizing<[u8; 32]>, argon2::Error> {
+    out: &mut [u8; 32],
+) -> Result<(), argon2::Error> {
     let params = argon2::Params::new(m_kib, t, p, Some(32))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut out = Zeroizing::new([0u8; 32]);
-    argon.hash_password_into(passphrase, salt, out.as_mut())?;
-    Ok(out)
+    argon.hash_password_into(passphrase, salt, out)
 }
 
 #[cfg(test)]
@@ -93,10 +99,17 @@ mod tests {
     #[test]
     fn argon2id_matches_rfc9106_shape() {
         // Deterministic for the same inputs, different for another salt.
-        let a = argon2id(b"pw", b"saltsaltsaltsalt", 64, 1, 1).unwrap();
-        let b = argon2id(b"pw", b"saltsaltsaltsalt", 64, 1, 1).unwrap();
-        let c = argon2id(b"pw", b"saltsaltsaltsalx", 64, 1, 1).unwrap();
-        assert_eq!(*a, *b);
-        assert_ne!(*a, *c);
+        let run = |salt: &[u8]| {
+            let mut out = [0u8; 32];
+            argon2id_into(b"pw", salt, 64, 1, 1, &mut out).unwrap();
+            out
+        };
+        let (a, b, c) = (
+            run(b"saltsaltsaltsalt"),
+            run(b"saltsaltsaltsalt"),
+            run(b"saltsaltsaltsalx"),
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
     }
 }

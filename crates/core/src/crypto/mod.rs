@@ -9,6 +9,18 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+/// Overwrites the part of this thread's stack that the calls it made before used (48
+/// KiB below the caller's frame), so key bytes that functions left in their frames
+/// (Argon2's output, a cipher's key schedule moved on return) do not outlive them. Called
+/// after unlocking, after each agent request and when locking.
+#[inline(never)]
+pub fn scrub_stack() {
+    // Agent client threads have 256 KiB stacks: stay well inside them.
+    let mut block = [0u8; 48 * 1024];
+    zeroize::Zeroize::zeroize(&mut block[..]);
+    std::hint::black_box(&block);
+}
+
 /// The on-disk format version. Part of every associated data string.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -143,10 +155,12 @@ pub(crate) fn new_salt() -> Salt {
 }
 
 /// The key-encryption key, derived from the passphrase. Only wraps and unwraps [`Dek`]s.
-pub(crate) struct Kek(Zeroizing<[u8; 32]>);
+/// Boxed: the key is written once, in place, and moving a `Kek` moves only the pointer,
+/// so no copy of the key is left behind in a stack frame; wiped when dropped.
+pub(crate) struct Kek(Box<Zeroizing<[u8; 32]>>);
 
-/// The data key. Only seals and opens records.
-pub(crate) struct Dek(Zeroizing<[u8; 32]>);
+/// The data key. Only seals and opens records. Boxed like [`Kek`].
+pub(crate) struct Dek(Box<Zeroizing<[u8; 32]>>);
 
 /// Where a wrapped data key belongs: binds it to the vault, generation and KDF settings.
 pub(crate) struct DekPlace<'a> {
@@ -190,30 +204,57 @@ impl RecordPlace<'_> {
 }
 
 impl Kek {
+    /// The raw key, for the memory-scan tests only.
+    #[cfg(feature = "test-secrets")]
+    pub(crate) fn bytes_for_tests(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+
     /// Derives the KEK. The caller has checked `kdf.within_cap()`.
     pub(crate) fn derive(
         passphrase: &Passphrase,
         kdf: &KdfParams,
         salt: &Salt,
     ) -> Result<Self, argon2::Error> {
-        hazmat::argon2id(passphrase.bytes(), salt, kdf.m_kib, kdf.t, kdf.p).map(Self)
+        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        hazmat::argon2id_into(
+            passphrase.bytes(),
+            salt,
+            kdf.m_kib,
+            kdf.t,
+            kdf.p,
+            key.as_mut(),
+        )?;
+        Ok(Self(key))
     }
 
     pub(crate) fn wrap(&self, dek: &Dek, place: &DekPlace<'_>) -> Vec<u8> {
-        hazmat::seal(&self.0, &place.aad(), dek.0.as_ref())
+        hazmat::seal(&self.0, &place.aad(), &dek.0[..])
     }
 
     /// `None`: wrong passphrase (or a wrapped key that does not belong to this place).
     pub(crate) fn unwrap(&self, wrapped: &[u8], place: &DekPlace<'_>) -> Option<Dek> {
         let raw = hazmat::open(&self.0, &place.aad(), wrapped)?;
-        let arr: [u8; 32] = raw.as_slice().try_into().ok()?;
-        Some(Dek(Zeroizing::new(arr)))
+        if raw.len() != 32 {
+            return None;
+        }
+        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        key.copy_from_slice(&raw);
+        Some(Dek(key))
     }
 }
 
 impl Dek {
+    /// The raw key, for the memory-scan tests only.
+    #[cfg(feature = "test-secrets")]
+    pub(crate) fn bytes_for_tests(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+
     pub(crate) fn generate() -> Self {
-        Self(Zeroizing::new(hazmat::random()))
+        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        hazmat::fill_random(&mut key[..]);
+        Self(key)
     }
 
     pub(crate) fn seal(&self, place: &RecordPlace<'_>, plaintext: &[u8]) -> Vec<u8> {

@@ -42,6 +42,10 @@ impl Http {
             .timeout_global(Some(TIMEOUT))
             .max_response_header_size(64 * 1024)
             .user_agent(concat!("token-wallet/", env!("CARGO_PKG_VERSION")))
+            // No pooled connections: a kept connection keeps its buffers, and with them
+            // the last token response, alive after the vault is locked.
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
             .build();
         Self {
             agent: ureq::Agent::new_with_config(config),

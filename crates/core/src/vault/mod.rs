@@ -632,6 +632,13 @@ impl UnlockedVault {
         Ok(())
     }
 
+    /// The key-encryption key and the data key, raw. Only with the `test-secrets` feature,
+    /// for tests that search a process's memory for these exact bytes.
+    #[cfg(feature = "test-secrets")]
+    pub fn expose_keys_for_tests(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.kek.bytes_for_tests(), self.dek.bytes_for_tests())
+    }
+
     /// Changes the passphrase and rotates the data key with it (through the crash-safe
     /// rotation of [`Self::rotate_data_key`], whose single commit point writes the new
     /// salt and the new data key wrapped by the new key-encryption key). So an old header

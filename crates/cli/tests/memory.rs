@@ -1,0 +1,200 @@
+//! Memory hygiene, checked as root would check it: read a running Token Wallet process's
+//! whole memory through `/proc/PID/mem` and search it for the actual secret bytes: the
+//! passphrase, the key-encryption key, the data key, the audit key, and the refresh and
+//! access tokens. After `lock` the agent must hold none of them; neither may `exec` while
+//! its child runs. (Root reads any process; the point is that nothing is left to read, in
+//! memory, swap or a crash dump taken later.)
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use secrecy::ExposeSecret;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use token_wallet_core::Passphrase;
+
+/// Every readable mapping of `pid`: its name (`[heap]`, `[stack]`, a file, or `anon`) and
+/// its bytes.
+fn memory_of(pid: u32) -> Vec<(String, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 5 || !f[1].starts_with('r') {
+            continue;
+        }
+        let name = f.get(5).copied().unwrap_or("anon").to_string();
+        if name == "[vvar]" || name == "[vsyscall]" || name == "[vvar_vclock]" {
+            continue;
+        }
+        let (a, b) = f[0].split_once('-').unwrap();
+        let (a, b) = (
+            u64::from_str_radix(a, 16).unwrap(),
+            u64::from_str_radix(b, 16).unwrap(),
+        );
+        let mut buf = vec![0u8; (b - a) as usize];
+        if mem.seek(SeekFrom::Start(a)).is_ok() && mem.read_exact(&mut buf).is_ok() {
+            all.push((name, buf));
+        }
+    }
+    let total: usize = all.iter().map(|(_, b)| b.len()).sum();
+    assert!(total > 1 << 20, "read only {total} bytes of memory");
+    all
+}
+
+/// Which of the named secrets occur in `pid`'s memory, with where (`DEK x3 ([heap] x1,
+/// anon x2)`).
+fn found_in(pid: u32, secrets: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let mem = memory_of(pid);
+    let mut found = Vec::new();
+    for (n, s) in secrets {
+        assert!(s.len() >= 16);
+        let mut places: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (region, bytes) in &mem {
+            let c = bytes.windows(s.len()).filter(|w| *w == &s[..]).count();
+            if c > 0 {
+                *places.entry(region.as_str()).or_default() += c;
+            }
+        }
+        if !places.is_empty() {
+            let total: usize = places.values().sum();
+            let at: Vec<String> = places.iter().map(|(r, c)| format!("{r} x{c}")).collect();
+            found.push(format!("{n} x{total} ({})", at.join(", ")));
+        }
+    }
+    found
+}
+
+/// The vault's keys and the audit key, as the test (not the CLI) reads them.
+fn keys(w: &World) -> Vec<(&'static str, Vec<u8>)> {
+    let mut v = w
+        .env
+        .vault()
+        .unlock(&Passphrase::new(PASS.into()).unwrap())
+        .unwrap();
+    let (kek, dek) = v.expose_keys_for_tests();
+    let audit = v.get("audit.key").unwrap().expose_secret().to_vec();
+    vec![("KEK", kek), ("DEK", dek), ("audit key", audit)]
+}
+
+fn secrets(w: &World, name: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let (access, refresh) = w.tokens(name);
+    let mut s = keys(w);
+    s.push(("passphrase", PASS.as_bytes().to_vec()));
+    s.push(("access token", access.into_bytes()));
+    s.push(("refresh token", refresh.unwrap().into_bytes()));
+    s
+}
+
+struct Agent(Child);
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn require_root() {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid = s.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert!(
+        uid.split_whitespace().nth(2) == Some("0"),
+        "reading another process's memory needs root (CI runs as root)"
+    );
+}
+
+#[test]
+fn after_refresh_and_lock_the_agent_holds_no_secret() {
+    require_root();
+    assert!(PASS.len() >= 16);
+    let w = World::with_ttl("memory", 60);
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let mut c = w.env.cmd();
+    c.args(["--providers", path_str(&w.providers)])
+        .args(["agent", "--passphrase-file", path_str(&w.pass_file)])
+        .env_remove("TOKEN_WALLET_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let agent = Agent(c.spawn().unwrap());
+    let pid = agent.0.id();
+    let end = Instant::now() + Duration::from_secs(30);
+    while !w.cli(&["agent", "status"], &[], "").status.success() {
+        assert!(Instant::now() < end, "the agent did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Export, refresh through the agent (a new refresh token is written), export again.
+    assert!(w.cli(&["token", "a"], &[], "").status.success());
+    let o = w.cli(&["token", "a", "--min-ttl", "1h"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(w.cli(&["list"], &[], "").status.success());
+    let live = secrets(&w, "a");
+    // While unlocked the keys are there (the scan sees what it should).
+    let before = found_in(pid, &live);
+    assert!(
+        before.iter().any(|f| f.starts_with("DEK")),
+        "the scan cannot find the data key even while unlocked: {before:?}"
+    );
+    let o = w.cli(&["lock"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = found_in(pid, &live);
+    assert!(
+        after.is_empty(),
+        "after lock the agent still holds: {after:?}"
+    );
+    w.env.wipe();
+}
+
+#[test]
+fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
+    require_root();
+    let w = World::with_ttl("memory-exec", 60);
+    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let mut c = w.env.cmd();
+    c.args(["--providers", path_str(&w.providers)])
+        .args([
+            "exec",
+            "a",
+            "--no-agent",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+            "--",
+            "sleep",
+            "30",
+        ])
+        .env_remove("TOKEN_WALLET_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "exec -- sleep 30");
+    let pid = child.id();
+    // Wait until the command runs: either the process became `sleep` (exec replaced it)
+    // or it has a `sleep` child.
+    let end = Instant::now() + Duration::from_secs(30);
+    loop {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        let kids =
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        if comm.trim() == "sleep" || !kids.trim().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < end, "exec did not start its command");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let mut s = keys(&w);
+    s.push(("passphrase", PASS.as_bytes().to_vec()));
+    s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
+    let found = found_in(pid, &s);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        found.is_empty(),
+        "while the child runs, exec holds: {found:?}"
+    );
+    w.env.wipe();
+}
