@@ -114,8 +114,8 @@ fn vault_on_secret_service_full_cycle() {
         assert!(
             n == "header"
                 || n.starts_with("header~")
-                || n.starts_with("idx.2")
-                || n.starts_with("rec.2."),
+                || n.starts_with("idx.3")
+                || n.starts_with("rec.3."),
             "{n}"
         );
     }

@@ -52,6 +52,40 @@ pub fn is_dumpable() -> Option<bool> {
     imp::is_dumpable()
 }
 
+/// Locks the pages holding `secret` in RAM, so the kernel never writes them to swap
+/// (Unix `mlock`, Windows `VirtualLock`). Returns whether it held (it fails past
+/// `RLIMIT_MEMLOCK`, 8 MiB by default on Linux: far more than a few keys need). Pages are
+/// never unlocked again: they may hold other keys too, and `munlock` is not counted.
+pub fn lock_in_memory(secret: &[u8]) -> bool {
+    if secret.is_empty() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: mlock only reads the address range of a live borrowed slice; it does
+        // not access the memory.
+        #[allow(unsafe_code)]
+        let r = unsafe { libc::mlock(secret.as_ptr().cast(), secret.len()) };
+        r == 0
+    }
+    #[cfg(windows)]
+    {
+        // SAFETY: as for mlock: the range of a live borrowed slice.
+        #[allow(unsafe_code)]
+        let r = unsafe {
+            windows_sys::Win32::System::Memory::VirtualLock(
+                secret.as_ptr() as *const core::ffi::c_void,
+                secret.len(),
+            )
+        };
+        r != 0
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        false
+    }
+}
+
 #[cfg(unix)]
 fn no_core_dumps(failed: &mut Vec<HardenError>) {
     use rustix::process::{setrlimit, Resource, Rlimit};
@@ -218,6 +252,20 @@ mod imp {
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_locked_in_memory() {
+        let key = Box::new([7u8; 32]);
+        assert!(lock_in_memory(&key[..]));
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let locked = status
+            .lines()
+            .find(|l| l.starts_with("VmLck:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap();
+        assert!(locked >= 4, "VmLck {locked} kB");
+    }
 
     #[test]
     fn after_hardening_the_process_is_not_dumpable_and_has_no_core_limit() {

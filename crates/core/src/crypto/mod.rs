@@ -154,6 +154,15 @@ pub(crate) fn new_salt() -> Salt {
     hazmat::random()
 }
 
+/// A new boxed key buffer, its page locked in RAM (never swapped) where the OS allows.
+fn key_box() -> Box<Zeroizing<[u8; 32]>> {
+    let key = Box::new(Zeroizing::new([0u8; 32]));
+    if !token_wallet_harden::lock_in_memory(&key[..]) {
+        tracing::debug!("could not lock a key in memory (RLIMIT_MEMLOCK); it may be swapped");
+    }
+    key
+}
+
 /// The key-encryption key, derived from the passphrase. Only wraps and unwraps [`Dek`]s.
 /// Boxed: the key is written once, in place, and moving a `Kek` moves only the pointer,
 /// so no copy of the key is left behind in a stack frame; wiped when dropped.
@@ -216,7 +225,7 @@ impl Kek {
         kdf: &KdfParams,
         salt: &Salt,
     ) -> Result<Self, argon2::Error> {
-        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        let mut key = key_box();
         hazmat::argon2id_into(
             passphrase.bytes(),
             salt,
@@ -238,7 +247,7 @@ impl Kek {
         if raw.len() != 32 {
             return None;
         }
-        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        let mut key = key_box();
         key.copy_from_slice(&raw);
         Some(Dek(key))
     }
@@ -252,7 +261,7 @@ impl Dek {
     }
 
     pub(crate) fn generate() -> Self {
-        let mut key = Box::new(Zeroizing::new([0u8; 32]));
+        let mut key = key_box();
         hazmat::fill_random(&mut key[..]);
         Self(key)
     }
