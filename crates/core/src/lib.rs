@@ -13,6 +13,9 @@ pub mod connection;
 pub mod crypto;
 mod fault;
 pub mod files;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod keystore;
 pub mod lock;
 pub mod logging;

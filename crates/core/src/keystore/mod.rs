@@ -102,6 +102,12 @@ enum Head {
     },
 }
 
+/// The head parser, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_head(raw: &[u8]) -> Result<(), KeystoreError> {
+    Head::parse("fuzz", raw.to_vec()).map(|_| ())
+}
+
 impl Head {
     fn parse(entry: &str, raw: Vec<u8>) -> Result<Self, KeystoreError> {
         let corrupt = |why| KeystoreError::Corrupt {

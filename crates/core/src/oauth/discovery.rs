@@ -41,11 +41,25 @@ pub(crate) fn discover(http: &Http, url: &str) -> Result<Endpoints, OAuthError> 
             resp.status().as_u16()
         )));
     }
-    let doc: Document = serde_json::from_slice(resp.body()).map_err(|_| {
+    check_document(&doc_url, url, resp.body())
+}
+
+/// Parses and checks a discovery document served at `doc_url` (`url` as given, for
+/// errors): every endpoint on the issuer's origin, PKCE S256 supported.
+pub(crate) fn check_document(
+    doc_url: &Url,
+    url: &str,
+    body: &[u8],
+) -> Result<Endpoints, OAuthError> {
+    let bad = |why: String| OAuthError::Discovery {
+        url: url.to_string(),
+        why,
+    };
+    let doc: Document = serde_json::from_slice(body).map_err(|_| {
         bad("the answer is not a discovery document (JSON with issuer and endpoints)".into())
     })?;
     let issuer = endpoint_url("discovery", "issuer", &doc.issuer)?;
-    let home = origin(&doc_url);
+    let home = origin(doc_url);
     if origin(&issuer) != home {
         return Err(bad(format!(
             "it names issuer {} but was served by {home}",

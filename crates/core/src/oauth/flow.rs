@@ -131,6 +131,15 @@ fn map_token_error(e: RequestTokenError<HttpError, BasicErrorResponse>, status: 
     }
 }
 
+/// Parses a token endpoint's JSON answer as the exchange does, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_token_response(body: &[u8]) -> Result<(), OAuthError> {
+    match serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(body) {
+        Ok(t) => token_set(&t).map(|_| ()),
+        Err(_) => Ok(()),
+    }
+}
+
 fn token_set(t: &oauth2::basic::BasicTokenResponse) -> Result<TokenSet, OAuthError> {
     if t.access_token().secret().is_empty() {
         return Err(OAuthError::BadTokenResponse {

@@ -356,6 +356,13 @@ impl Shared {
         final_verdict(verdict)
     }
 }
+/// The request-head parser and the callback judgement, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_request(data: &[u8]) {
+    let head = parse_head(data);
+    let _ = final_verdict(judge(&head.query, "fuzz-state"));
+}
+
 /// Judges a callback query. `None`: not a sign-in result at all (a probe).
 fn judge(query: &str, state: &str) -> Option<Result<Callback, OAuthError>> {
     let mut code = None;

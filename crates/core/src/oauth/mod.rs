@@ -268,6 +268,27 @@ pub fn retry_pending(
     Ok(done)
 }
 
+/// `providers.toml` parsing, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_parse_config(text: &str) -> Result<Vec<ProviderSpec>, OAuthError> {
+    provider::parse_config(text, "fuzz")
+}
+
+/// Discovery-document checking, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_discovery(body: &[u8]) -> Result<(), OAuthError> {
+    // Invariant: a constant, valid URL.
+    let at = url::Url::parse("https://issuer.example/.well-known/openid-configuration")
+        .expect("a valid URL");
+    discovery::check_document(&at, at.as_str(), body).map(|_| ())
+}
+
+/// Token-response parsing, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_token_response(body: &[u8]) -> Result<(), OAuthError> {
+    flow::fuzz_token_response(body)
+}
+
 /// Opens `url` in the system browser: `$BROWSER` if set (the Unix convention: a command,
 /// or `:`-separated commands, `%s` replaced by the URL or the URL appended), else the
 /// platform opener. The browser is never waited for beyond its start.

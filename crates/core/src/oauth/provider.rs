@@ -322,6 +322,27 @@ impl Provider {
     }
 }
 
+/// The providers a `providers.toml` text defines (`source` names it in errors).
+pub(crate) fn parse_config(text: &str, source: &str) -> Result<Vec<ProviderSpec>, OAuthError> {
+    let cfg: ConfigToml = toml::from_str(text).map_err(|e| OAuthError::Config {
+        provider: source.to_string(),
+        why: e.message().to_string(),
+    })?;
+    let mut out = Vec::new();
+    for (name, t) in cfg.providers {
+        crate::vault::check_name(&name).map_err(|_| OAuthError::Config {
+            provider: name.clone(),
+            why: "provider names use A-Z a-z 0-9 . _ -".into(),
+        })?;
+        out.push(ProviderSpec {
+            name,
+            toml: Some(t),
+            preset: None,
+        });
+    }
+    Ok(out)
+}
+
 /// The presets plus the providers of `providers.toml` (if the file exists). A config
 /// table with a preset's name replaces the preset.
 pub fn load_specs(config: Option<&std::path::Path>) -> Result<Vec<ProviderSpec>, OAuthError> {
@@ -341,23 +362,8 @@ pub fn load_specs(config: Option<&std::path::Path>) -> Result<Vec<ProviderSpec>,
     if let Some(path) = config {
         match std::fs::read_to_string(path) {
             Ok(text) => {
-                let cfg: ConfigToml = toml::from_str(&text).map_err(|e| OAuthError::Config {
-                    provider: path.display().to_string(),
-                    why: e.message().to_string(),
-                })?;
-                for (name, t) in cfg.providers {
-                    crate::vault::check_name(&name).map_err(|_| OAuthError::Config {
-                        provider: name.clone(),
-                        why: "provider names use A-Z a-z 0-9 . _ -".into(),
-                    })?;
-                    specs.insert(
-                        name.clone(),
-                        ProviderSpec {
-                            name,
-                            toml: Some(t),
-                            preset: None,
-                        },
-                    );
+                for spec in parse_config(&text, &path.display().to_string())? {
+                    specs.insert(spec.name.clone(), spec);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

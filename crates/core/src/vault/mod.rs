@@ -337,6 +337,12 @@ impl Vault {
     }
 }
 
+/// The header parser, for the fuzz targets.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn fuzz_header(raw: &[u8]) -> Result<(), VaultError> {
+    Header::parse(raw).map(|_| ())
+}
+
 fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
     Ok(VaultLock::acquire_stamping(path)?)
 }
