@@ -237,8 +237,21 @@ const ISSUER = `http://127.0.0.1:${port}`;
 
 // A signing key made at start (used only for ID tokens when `openid` is asked for; access
 // and refresh tokens are opaque).
+//
+// It comes out of generateKeyPairSync already encoded as a JWK, never as a KeyObject that is
+// exported afterwards. Node 20 can deadlock on that: KeyObject.export({ format: 'jwk' })
+// holds the key's mutex while it allocates the JWK's strings, the generation job (already
+// unreachable, but sharing the key and its mutex) is destroyed by a GC that allocation may
+// run, and the job's destructor takes the same mutex. The main thread then waits on itself
+// for ever before the address is printed (measured: 2 starts in 4200; see stress-start.mjs).
+// Encoded inside the job, the key is exported while the job is still alive.
+const { privateKey: privateJwk } = crypto.generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicKeyEncoding: { format: 'jwk' },
+  privateKeyEncoding: { format: 'jwk' },
+});
 const signingJwk = {
-  ...crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+  ...privateJwk,
   kid: 'test-key-1',
   alg: 'RS256',
   use: 'sig',

@@ -1,21 +1,30 @@
 #!/usr/bin/env node
-// TEST ONLY. Starts the test OAuth server (server.mjs) many times to catch start-up hangs.
+// TEST ONLY. Starts the test OAuth server (server.mjs) many times, a few at once, to catch
+// start-up hangs (one in some hundreds of starts is enough to break a test run now and then).
 //
-//   node tests/oauth-server/stress-start.mjs [--runs N] [--jobs K] [--deadline SECONDS]
-//        [--node PATH] [--diag-dir DIR]
+//   node tests/oauth-server/stress-start.mjs [--runs 1000] [--jobs 5] [--deadline 10]
+//        [--node PATH] [--node-flags=FLAGS] [--server FILE] [--diag-dir DIR]
+//        [--stderr ignore|pipe] [--report]
 //
-// Each start runs `<node> server.mjs` with PORT=0 ACCESS_TTL=60 and stderr to /dev/null, as
-// harness.rs does (--stderr pipe keeps it instead), waits for its one JSON line on stdout,
-// then stops it with SIGTERM. A start that has not printed the line by the deadline is a
-// hang: its threads' states and wait channels (/proc/PID/task/*) and a gdb backtrace of
-// every thread (if gdb is there) are written to DIR/hang-<n>/, and it is killed. With
-// --report, Node runs with --report-on-signal and a hang also gets a diagnostic report
-// (SIGUSR2, JS and native stacks) in that folder.
-// Prints the count of hangs and the start times; exits 1 if any start hung or failed.
-// The Node binary defaults to the one this script runs on; --node (or $NODE) picks another.
+// Each start runs `<node> server.mjs` with PORT=0 ACCESS_TTL=60, stdin and stderr on
+// /dev/null, as harness.rs starts it, and waits for its one JSON line on stdout; then it
+// sends SIGTERM and waits for the exit. A start that prints no line within the deadline is a
+// hang; a server still alive 5 s after SIGTERM is an exit hang. Either way its threads'
+// states and wait channels (/proc/PID/task/*) and a gdb backtrace of every thread (if gdb
+// is installed) go to DIR/hang-<n>/ (DIR: $TMPDIR/oauth-server-stress-<pid> unless given), then
+// it is killed. --stderr pipe keeps the server's stderr for those diagnostics. --report
+// runs Node with --report-on-signal and sends SIGUSR2 on a hang for a diagnostic report (JS
+// and native stacks); that needs the main thread to take the signal's interrupt, so a
+// thread stuck in native code writes none.
+//
+// Prints one JSON line: starts, hangs, failures, exit hangs, start time (median, p95, max,
+// in ms from spawn to the line). Exits 1 if anything hung or failed. The Node binary is the
+// one running this script unless --node (or $NODE) names another; --node-flags=... (with
+// the =) passes extra Node/V8 flags, space-separated.
 
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -23,14 +32,15 @@ import { parseArgs } from 'node:util';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
   options: {
-    runs: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '1000' },
     jobs: { type: 'string', default: '5' },
     deadline: { type: 'string', default: '10' },
     node: { type: 'string', default: process.env.NODE || process.execPath },
-    'diag-dir': { type: 'string', default: path.join(here, 'stress-diag') },
-    // Like the Rust harness by default: stderr to /dev/null, no extra Node flags.
-    stderr: { type: 'string', default: 'ignore' }, // ignore | pipe
-    report: { type: 'boolean', default: false }, // --report-on-signal, SIGUSR2 on a hang
+    'node-flags': { type: 'string', default: '' },
+    server: { type: 'string', default: path.join(here, 'server.mjs') },
+    'diag-dir': { type: 'string', default: path.join(os.tmpdir(), `oauth-server-stress-${process.pid}`) },
+    stderr: { type: 'string', default: 'ignore' },
+    report: { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(opts.runs);
@@ -38,7 +48,8 @@ const JOBS = Number(opts.jobs);
 const DEADLINE_MS = Number(opts.deadline) * 1000;
 const NODE = opts.node;
 const DIAG = path.resolve(opts['diag-dir']);
-const SERVER = path.join(here, 'server.mjs');
+const SERVER = path.resolve(opts.server);
+const NODE_FLAGS = opts['node-flags'].split(' ').filter(Boolean);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const run = (cmd, args, timeout = 30_000) =>
@@ -97,7 +108,7 @@ function startOnce(n) {
     const dir = path.join(DIAG, `hang-${n}`);
     const t0 = process.hrtime.bigint();
     const flags = opts.report ? ['--report-on-signal', `--report-directory=${dir}`] : [];
-    const child = spawn(NODE, [...flags, SERVER], {
+    const child = spawn(NODE, [...NODE_FLAGS, ...flags, SERVER], {
       env: { ...process.env, PORT: '0', ACCESS_TTL: '60' },
       stdio: ['ignore', 'pipe', opts.stderr === 'pipe' ? 'pipe' : 'ignore'],
     });
@@ -121,9 +132,9 @@ function startOnce(n) {
         try {
           ok = Number.isInteger(JSON.parse(stdout.split('\n')[0]).port);
         } catch {}
-        // Stopping is watched too: a server that does not exit within 5 s of SIGTERM is an
-        // exit hang (diagnosed like a start hang, then killed).
-        clearTimeout(timer); // started: the start deadline no longer applies
+        // Started: the start deadline no longer applies, the stop is watched instead (alive
+        // 5 s after SIGTERM: an exit hang, diagnosed like a start hang, then killed).
+        clearTimeout(timer);
         const t1 = process.hrtime.bigint();
         let exitHang;
         const exitTimer = setTimeout(async () => {
@@ -175,6 +186,7 @@ const exits = results.filter((r) => r.exitMs !== undefined && !r.exitHang).map((
 const version = await run(NODE, ['--version']);
 console.log(JSON.stringify({
   node: `${NODE} ${version.trim()}`,
+  node_flags: NODE_FLAGS.join(' '), server: path.relative(process.cwd(), SERVER) || SERVER,
   runs: RUNS, jobs: JOBS, deadline_s: DEADLINE_MS / 1000,
   ok: times.length, hangs, failed, exit_hangs: exitHangs,
   start_ms: { median: pct(0.5), p95: pct(0.95), max: times.length ? times.at(-1).toFixed(0) : '-' },
