@@ -191,7 +191,8 @@ impl Wallet {
     /// Signs in again for an existing connection (same provider, client and scopes);
     /// the new tokens replace the old ones.
     pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
-        self.sign_in(|v, ui| oauth::reauthorise(v, &Http::new(), name, ui))
+        // A different account is refused here; switching accounts is a new connection.
+        self.sign_in(|v, ui| oauth::reauthorise(v, &Http::new(), name, false, ui))
     }
 
     /// Stops a sign-in in progress (its listener closes; nothing is stored).

@@ -516,6 +516,14 @@ async function activeAccessToken(req, res) {
   return token;
 }
 
+// The company an account belongs to: COMPANY_URN for the default test account, else one
+// derived from the account's name (so a test can sign in as someone else's company).
+function companyOf(accountId) {
+  if (!accountId || accountId === 'alice') return COMPANY_URN;
+  const h = crypto.createHash('sha256').update(accountId).digest('hex');
+  return `urn:pleo:company:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
 async function apiIntrospect(req, res) {
   const token = await activeAccessToken(req, res);
   if (!token) return;
@@ -523,7 +531,7 @@ async function apiIntrospect(req, res) {
     clientId: token.clientId,
     scope: token.scope ?? '',
     applicationName: APPLICATION_NAME,
-    subjectURN: COMPANY_URN,
+    subjectURN: companyOf(token.accountId),
   });
 }
 

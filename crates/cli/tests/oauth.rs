@@ -8,6 +8,7 @@ use common::oauth::*;
 use common::*;
 use std::process::Command;
 use token_wallet_core::connection;
+use token_wallet_core::Passphrase;
 
 #[test]
 fn connect_list_show_disconnect_with_discovery() {
@@ -466,5 +467,78 @@ curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
     assert!(stderr(&o).contains("ignored a sign-in callback with a wrong or missing state"));
     let (access, _) = w.tokens("spied");
     assert!(w.server.active(&access));
+    w.env.wipe();
+}
+
+/// Re-authorisation checks whose tokens came back: a sign-in that ends in another account
+/// (someone raced the sign-in with their own account, or the person picked the wrong
+/// one) is refused and nothing changes, unless the switch is accepted explicitly.
+#[test]
+fn reauthorise_refuses_another_account_unless_accepted() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Mutex;
+    use token_wallet_core::oauth;
+    let w = World::new("oauth-account");
+    assert!(w.connect("p", "local-pleo", &[], &[], "").status.success());
+    let v = Mutex::new(
+        w.env
+            .vault()
+            .unlock(&Passphrase::new(PASS.into()).unwrap())
+            .unwrap(),
+    );
+    let company = |v: &Mutex<token_wallet_core::UnlockedVault>| {
+        connection::load(&mut v.lock().unwrap(), "p")
+            .unwrap()
+            .info
+            .check
+            .get("subjectURN")
+            .cloned()
+            .unwrap()
+    };
+    let ours = company(&v);
+    let again = |login: &str, accept: bool| {
+        let login = login.to_string();
+        let record = w.env.home.path().join("browser-record");
+        let open = move |link: &oauth::SignInLink<'_>| -> Result<(), String> {
+            Command::new(browser())
+                .arg(link.start)
+                .env("BROWSER_LOGIN", &login)
+                .env("BROWSER_RECORD", &record)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        oauth::reauthorise(
+            &v,
+            &token_wallet_core::oauth::http::Http::new(),
+            "p",
+            accept,
+            oauth::Interaction {
+                open: &open,
+                pasted: None,
+                cancel: &AtomicBool::new(false),
+                timeout: std::time::Duration::from_secs(20),
+            },
+        )
+    };
+    let before = w.tokens("p");
+    let e = again("mallory", false).unwrap_err().to_string();
+    assert!(e.contains("another account"), "{e}");
+    assert!(e.contains(&ours), "{e}");
+    assert_eq!(w.tokens("p"), before, "nothing changed");
+    assert_eq!(company(&v), ours);
+
+    // The same account: accepted, new tokens.
+    let info = again("alice", false).unwrap();
+    assert_eq!(info.check.get("subjectURN"), Some(&ours));
+    assert_ne!(w.tokens("p"), before);
+
+    // Another account, accepted explicitly: the connection now belongs to it.
+    let info = again("mallory", true).unwrap();
+    let theirs = info.check.get("subjectURN").unwrap();
+    assert_ne!(theirs, &ours);
+    assert_eq!(&company(&v), theirs);
     w.env.wipe();
 }

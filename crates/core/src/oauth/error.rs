@@ -41,6 +41,14 @@ pub enum OAuthError {
     /// The callback's `state` was missing or wrong.
     #[error("the sign-in callback carried the wrong `state` (it did not come from this sign-in; possible forgery); nothing was stored")]
     StateMismatch,
+    /// Re-authorisation signed in to another account than the connection's.
+    #[error("the sign-in was for another account ({now}) than this connection's ({was}); nothing was changed. If you meant to switch accounts, accept it explicitly, or connect the other account under a new name")]
+    AccountChanged {
+        /// The connection's account.
+        was: String,
+        /// The account the new sign-in belongs to.
+        now: String,
+    },
     /// The callback had no `code`.
     #[error("the sign-in callback carried no authorisation code; nothing was stored")]
     MissingCode,

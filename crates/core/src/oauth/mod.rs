@@ -138,6 +138,7 @@ pub fn reauthorise(
     vault: &std::sync::Mutex<UnlockedVault>,
     http: &http::Http,
     name: &str,
+    accept_other_account: bool,
     ui: Interaction<'_>,
 ) -> Result<ConnectionInfo, ConnectError> {
     let lock = || vault.lock().unwrap_or_else(|p| p.into_inner());
@@ -170,9 +171,31 @@ pub fn reauthorise(
         .refresh_token
         .as_ref()
         .map(|r| r.expose_secret().to_string());
-    connection::save(&mut lock(), &c)?;
-    tracing::info!(connection = name, "re-authorised");
-    match check(http, &c) {
+    // Whose tokens are these? Checked before anything is saved: a code delivered for
+    // another account (someone who raced the sign-in) must not replace this one's.
+    let checked = check(http, &c);
+    if let Some(was) = old
+        .info
+        .check
+        .get(SUBJECT)
+        .filter(|_| !accept_other_account)
+    {
+        let now_subject = checked.as_ref().ok().and_then(|m| m.get(SUBJECT));
+        if now_subject != Some(was) {
+            tracing::warn!(
+                connection = name,
+                "re-authorisation refused: another account"
+            );
+            return Err(OAuthError::AccountChanged {
+                was: was.clone(),
+                now: now_subject
+                    .cloned()
+                    .unwrap_or_else(|| "(the provider's check did not answer)".into()),
+            }
+            .into());
+        }
+    }
+    match checked {
         Ok(meta) => {
             c.info.check = meta;
             c.info.check_error = None;
@@ -180,8 +203,12 @@ pub fn reauthorise(
         Err(e) => c.info.check_error = Some(e.to_string()),
     }
     connection::save(&mut lock(), &c)?;
+    tracing::info!(connection = name, "re-authorised");
     Ok(c.info.clone())
 }
+
+/// The connection check's field that names the account (Pleo: the company).
+const SUBJECT: &str = "subjectURN";
 
 /// How a disconnect ended.
 #[derive(Debug, PartialEq, Eq)]
