@@ -187,6 +187,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fail_a_held_lock_times_out_naming_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = lock_path(dir.path());
+        let _held = VaultLock::acquire(&p).unwrap();
+        // flock locks belong to the open file, so a second open conflicts even here.
+        let began = std::time::Instant::now();
+        let e = VaultLock::acquire_within(&p, Duration::from_millis(300))
+            .err()
+            .expect("the lock is held");
+        assert!(began.elapsed() >= Duration::from_millis(300));
+        let msg = e.to_string();
+        assert!(matches!(e, LockError::Timeout { .. }), "{msg}");
+        #[cfg(target_os = "linux")]
+        assert!(
+            msg.contains(&format!("process {}", std::process::id())),
+            "{msg}"
+        );
+        assert!(msg.contains("vault.lock"), "{msg}");
+    }
+
+    #[test]
+    fn lock_files_are_private_and_named_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = refresh_lock_path(dir.path(), "payroll");
+        assert!(!p.to_string_lossy().contains("payroll"));
+        assert_eq!(p, refresh_lock_path(dir.path(), "payroll"));
+        assert_ne!(p, refresh_lock_path(dir.path(), "payrolL"));
+        drop(VaultLock::acquire(&p).unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
+
+    #[test]
     fn the_stamp_changes_with_every_stamping_lock_only() {
         let dir = tempfile::tempdir().unwrap();
         let p = lock_path(dir.path());
