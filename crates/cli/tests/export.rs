@@ -109,3 +109,53 @@ fn exit_code_4_when_re_authorisation_is_needed() {
     assert!(stdout(&o).is_empty());
     w.env.wipe();
 }
+
+/// The README's `exec` example, run as written (with this test's connection and the test
+/// server's API in place of `acme` and the example URL): the child's shell expands the
+/// variable, `curl` reads the header on stdin, and the token is never in any argv.
+#[test]
+fn the_readmes_exec_example_works_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("token-wallet exec acme"))
+        .expect("the README has an exec example");
+    let w = World::new("export-readme");
+    assert!(w.connect("acme", "local", &[], &[], "").status.success());
+    let (access, _) = w.tokens("acme");
+    // The optional flags in brackets are left out; the example URL becomes the server's.
+    let example = line
+        .trim_start_matches("token-wallet ")
+        .replace(" [--var V] [--mask]", "")
+        .replace(
+            "https://api.example.com/me",
+            &format!("-sf {}/v1/introspect", w.server.issuer),
+        );
+    // No agent runs here: the command unlocks with the test's passphrase file.
+    let example = example.replacen(
+        "exec acme --",
+        &format!(
+            "exec acme --passphrase-file '{}' --",
+            path_str(&w.pass_file)
+        ),
+        1,
+    );
+    let script = format!(
+        "exec '{}' --providers '{}' {example}",
+        bin().display(),
+        path_str(&w.providers),
+    );
+    let c = w.env.cmd();
+    let o = run_recorded(
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .env("ACCESS_TOKEN", "what-the-calling-shell-has"),
+        "",
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["clientId"], "tw-public", "{v}");
+    assert!(!stdout(&o).contains(&access));
+    w.env.wipe();
+}
