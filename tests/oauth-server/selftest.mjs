@@ -494,21 +494,24 @@ test('/_test/stats counts exchanges, refreshes and failures', async () => {
 });
 
 test('short TTLs: access token expiry, sliding refresh token lifetime, SIGINT', async () => {
-  const short = await startServer({ ACCESS_TTL: '1', REFRESH_TTL: '3' });
+  // Wide margins (2.5 s or more on every side): this runs on shared, loaded machines. The
+  // refresh token lives 8 s; it is used at ~5 s, and its successor is checked at ~5.5 s
+  // after that (10.5 s after the first was issued, 5.5 s after its own issue).
+  const short = await startServer({ ACCESS_TTL: '1', REFRESH_TTL: '8' });
   const mainIssuer = issuer;
   issuer = short.issuer; // the helpers use `issuer`
   try {
     const t = await connect({ scope: 'users:read' });
     assert.equal(t.expires_in, 1);
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 5000));
     assert.equal((await api('GET', '/v1/introspect', t.access_token)).status, 401);
-    // The refresh token (3 s) still works and is replaced by one with a new 3 s lifetime.
+    // The refresh token (8 s) still works and is replaced by one with a new 8 s lifetime.
     const r = await tokenRequest({ grant_type: 'refresh_token', refresh_token: t.refresh_token, client_id: 'tw-public' });
     assert.equal(r.status, 200, r.text);
     assert.equal((await api('GET', '/v1/introspect', r.json.access_token)).status, 200);
-    await new Promise((r2) => setTimeout(r2, 2000));
+    await new Promise((r2) => setTimeout(r2, 5500));
     assert.equal((await introspect(r.json.refresh_token)).active, true, 'lifetime counts from the rotation');
-    await new Promise((r2) => setTimeout(r2, 1500));
+    await new Promise((r2) => setTimeout(r2, 3500));
     const expired = await tokenRequest({ grant_type: 'refresh_token', refresh_token: r.json.refresh_token, client_id: 'tw-public' });
     assert.equal(expired.json.error, 'invalid_grant');
     assert.deepEqual((await stats()).grant_errors, ['refresh token is expired']);
