@@ -21,7 +21,18 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-# Wait until the default alias answers.
+# Wait until the daemon started above owns the Secret Service name. Asked any earlier, a
+# call to org.freedesktop.secrets makes D-Bus *activate* a second daemon of its own (from
+# the service file), with no unlocked collection: every keystore call then fails ("result
+# not returned from SS API"). NameHasOwner asks the bus, never the service.
+for _ in $(seq 1 200); do
+  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+      org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"; then
+    break
+  fi
+  sleep 0.05
+done
+# Then until the default alias answers.
 for _ in $(seq 1 100); do
   if dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
       org.freedesktop.Secret.Service.ReadAlias string:default 2>/dev/null | grep -q "/collection/"; then
