@@ -152,7 +152,6 @@ pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Re
             msg: format!("cannot run `{}`: {e}", cmd[0]),
         });
     }
-    let token = zeroize::Zeroizing::new(t.token.token.expose_secret().to_string());
     if mask {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
@@ -162,7 +161,7 @@ pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Re
     })?;
     let mut copiers = Vec::new();
     if mask {
-        let secret = zeroize::Zeroizing::new(token.as_bytes().to_vec());
+        let secret = zeroize::Zeroizing::new(t.token.token.expose_secret().as_bytes().to_vec());
         if let Some(o) = child.stdout.take() {
             let s = secret.clone();
             copiers.push(std::thread::spawn(move || {

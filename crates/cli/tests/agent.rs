@@ -297,11 +297,6 @@ fn mode(p: &std::path::Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
 }
 
-fn chmod(p: &std::path::Path, m: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
-}
-
 /// A raw agent client in perl (any user can run it): sends one token request for `a` to
 /// the socket in its first argument and prints the reply line (an agent that refuses the
 /// peer answers at once and hangs up, so a failed write is not the end).
@@ -397,13 +392,6 @@ fn the_socket_is_private_and_refuses_other_users() {
     let log = agent.stop(&w);
     assert!(log.contains("refused a client of another user"), "{log}");
     w.env.wipe();
-}
-
-fn euid_is_root() -> bool {
-    // Read from /proc rather than calling libc: the effective uid is the second field.
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let uid = s.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    uid.split_whitespace().nth(2) == Some("0")
 }
 
 /// One request on a new connection; the reply line.

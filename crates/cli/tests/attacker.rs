@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,21 +44,7 @@ fn chown(p: &Path, user: &str) {
     std::os::unix::fs::chown(p, Some(uid_of(user)), Some(gid_of(user))).unwrap();
 }
 
-fn chmod(p: &Path, m: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
-}
-
-fn require_root() {
-    assert!(
-        rustix_euid() == 0,
-        "the attack tests act as other users, which needs root (CI runs as root)"
-    );
-}
-
-fn rustix_euid() -> u32 {
-    let o = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
-}
+const AS_OTHERS: &str = "the attack tests act as other users";
 
 /// A directory every user can enter, holding a copy of the CLI any user can run.
 struct Bin {
@@ -86,6 +72,18 @@ fn user_dir(user: &str, mode: u32) -> (tempfile::TempDir, PathBuf) {
     chown(&d, user);
     chmod(&d, mode);
     (t, d)
+}
+
+/// The victim's CLI (`bin`) on `env`'s profile with the file store, run under `umask 000`.
+fn file_store_under_umask_000(bin: &Bin, env: &Env, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new("sh");
+    c.args(["-c", "umask 000; exec \"$@\"", "sh"])
+        .arg(&bin.path)
+        .args(["--store", "file"])
+        .args(args)
+        .env("TOKEN_WALLET_HOME", env.home.path())
+        .env("TOKEN_WALLET_PROFILE", &env.profile);
+    run(&mut c)
 }
 
 fn run(c: &mut Command) -> std::process::Output {
@@ -150,7 +148,7 @@ fn same_user_attack(pid: u32, cwd: &Path) -> (bool, bool, usize) {
 
 #[test]
 fn a_second_process_of_the_same_user_cannot_read_the_agents_memory_or_force_a_core_dump() {
-    require_root();
+    require_root(AS_OTHERS);
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
     assert!(
         !pattern.starts_with('|'),
@@ -225,7 +223,7 @@ fn a_second_process_of_the_same_user_cannot_read_the_agents_memory_or_force_a_co
 
 #[test]
 fn a_fake_agent_of_another_user_gets_nothing() {
-    require_root();
+    require_root(AS_OTHERS);
     // The attacker's server: records every byte it receives, answers with its own token.
     let (_t, a) = user_dir(ATTACKER, 0o755);
     let sock = a.join("agent.sock");
@@ -305,25 +303,14 @@ fn a_fake_agent_of_another_user_gets_nothing() {
 
 #[test]
 fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000() {
-    require_root();
+    require_root(AS_OTHERS);
     let bin = Bin::new();
     let env = Env::new("files");
     let pass = env.pass_file("pass", "victim passphrase");
     // Created under umask 000, with the file store.
-    let mut c = Command::new("sh");
-    c.args(["-c", "umask 000; exec \"$@\"", "sh"])
-        .arg(&bin.path)
-        .args([
-            "--store",
-            "file",
-            "init",
-            "--passphrase-file",
-            path_str(&pass),
-        ])
-        .args(WEAK_INIT)
-        .env("TOKEN_WALLET_HOME", env.home.path())
-        .env("TOKEN_WALLET_PROFILE", &env.profile);
-    let o = run(&mut c);
+    let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
+    init.extend_from_slice(WEAK_INIT);
+    let o = file_store_under_umask_000(&bin, &env, &init);
     assert!(o.status.success(), "{}", stderr(&o));
     let dir = env.data_dir();
     let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o7777;
@@ -354,31 +341,22 @@ fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000(
         assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
     }
     // The victim's next run closes the directory again.
-    let o = run(Command::new(&bin.path)
-        .args(["--store", "file", "status", "--unlock", "--passphrase-file"])
-        .arg(&pass)
-        .env("TOKEN_WALLET_HOME", env.home.path())
-        .env("TOKEN_WALLET_PROFILE", &env.profile));
+    let o = file_store_under_umask_000(
+        &bin,
+        &env,
+        &["status", "--unlock", "--passphrase-file", path_str(&pass)],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(mode(&dir), 0o700, "the data directory is closed again");
 }
 
 #[test]
 fn a_symlink_planted_in_an_open_data_directory_is_never_written_through() {
-    require_root();
+    require_root(AS_OTHERS);
     let bin = Bin::new();
     let env = Env::new("symlink");
     let pass = env.pass_file("pass", "victim passphrase");
-    let tw = |args: &[&str]| {
-        let mut c = Command::new("sh");
-        c.args(["-c", "umask 000; exec \"$@\"", "sh"])
-            .arg(&bin.path)
-            .args(["--store", "file"])
-            .args(args)
-            .env("TOKEN_WALLET_HOME", env.home.path())
-            .env("TOKEN_WALLET_PROFILE", &env.profile);
-        run(&mut c)
-    };
+    let tw = |args: &[&str]| file_store_under_umask_000(&bin, &env, args);
     let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
     init.extend_from_slice(WEAK_INIT);
     assert!(tw(&init).status.success());

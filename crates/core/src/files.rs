@@ -46,29 +46,18 @@ pub fn private_dir(dir: &Path) -> Result<(), FilesError> {
     b.create(dir).map_err(|e| io(dir, e))?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::PermissionsExt;
         let unsafe_dir = |why: String| FilesError::Unsafe {
             path: dir.display().to_string(),
             why,
         };
         let m = std::fs::symlink_metadata(dir).map_err(|e| io(dir, e))?;
-        if !m.is_dir() {
-            return Err(unsafe_dir(
-                "it is not a directory (a symlink?); remove it or choose another data directory"
-                    .into(),
-            ));
-        }
-        let me = rustix::process::geteuid().as_raw();
-        if m.uid() != me {
-            return Err(unsafe_dir(format!(
-                "it belongs to uid {}, not to this user ({me}); choose a data directory of your own",
-                m.uid()
-            )));
-        }
-        if m.permissions().mode() & 0o077 != 0 {
+        let mode = owned_dir(&m)
+            .map_err(|why| unsafe_dir(format!("{why}; choose a data directory of your own")))?;
+        if mode & 0o077 != 0 {
             tracing::info!(
                 dir = %dir.display(),
-                mode = format!("{:o}", m.permissions().mode() & 0o7777),
+                mode = format!("{mode:o}"),
                 "closing the data directory to other users (mode 0700)"
             );
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
@@ -76,6 +65,26 @@ pub fn private_dir(dir: &Path) -> Result<(), FilesError> {
         }
     }
     Ok(())
+}
+
+/// Checks that `m` (a directory's metadata) is a real directory owned by this user;
+/// returns its permission bits (`& 0o7777`), for the caller's own rule on who else may
+/// enter or write. The one owner check behind the data directory, the agent's socket
+/// directory and a socket path the user names.
+#[cfg(unix)]
+pub fn owned_dir(m: &std::fs::Metadata) -> Result<u32, String> {
+    use std::os::unix::fs::MetadataExt;
+    if !m.is_dir() {
+        return Err("it is not a directory (a symlink?)".into());
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if m.uid() != me {
+        return Err(format!(
+            "it belongs to uid {}, not to this user ({me})",
+            m.uid()
+        ));
+    }
+    Ok(m.mode() & 0o7777)
 }
 
 /// Replaces `path` with `bytes` atomically and durably: a new temporary file beside it

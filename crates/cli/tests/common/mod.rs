@@ -168,6 +168,25 @@ pub fn assert_no_secret_printed(secrets: &[&str]) {
     }
 }
 
+/// Whether this process runs as root (read from /proc rather than calling libc: the
+/// effective uid is the second field of `Uid:`).
+pub fn euid_is_root() -> bool {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let uid = s.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    uid.split_whitespace().nth(2) == Some("0")
+}
+
+/// Fails the test unless it runs as root, saying `why` it needs to.
+pub fn require_root(why: &str) {
+    assert!(euid_is_root(), "{why}, which needs root (CI runs as root)");
+}
+
+/// Sets `p`'s permission bits.
+pub fn chmod(p: &Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
 /// The repository's `tests/keyring-session.sh`.
 pub fn keyring_session() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/keyring-session.sh")

@@ -50,15 +50,12 @@ impl Client {
         if default_dir {
             secure_dir(dir, false)?;
         } else {
-            if m.uid() != my_uid() || m.mode() & 0o022 != 0 {
-                return Err(AgentError::UnsafeDir(
-                    dir.display().to_string(),
-                    format!(
-                        "it belongs to uid {} with mode {:o}; the socket's directory must be yours and writable by no one else",
-                        m.uid(),
-                        m.mode() & 0o7777
-                    ),
-                ));
+            let unsafe_dir = |why: String| AgentError::UnsafeDir(dir.display().to_string(), why);
+            let mode = crate::files::owned_dir(&m).map_err(unsafe_dir)?;
+            if mode & 0o022 != 0 {
+                return Err(unsafe_dir(format!(
+                    "mode {mode:o} lets others write in it; the socket's directory must be writable by no one else"
+                )));
             }
         }
         match std::fs::symlink_metadata(path) {

@@ -68,7 +68,7 @@ pub fn socket_path(profile: &Profile, data_dir: &Path) -> Result<PathBuf, AgentE
 /// this user with no access for group or others.
 #[cfg(unix)]
 pub fn secure_dir(dir: &Path, create: bool) -> Result<(), AgentError> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     let unsafe_dir = |why: String| AgentError::UnsafeDir(dir.display().to_string(), why);
     if create {
         match std::fs::DirBuilder::new().mode(0o700).create(dir) {
@@ -78,20 +78,10 @@ pub fn secure_dir(dir: &Path, create: bool) -> Result<(), AgentError> {
         }
     }
     let m = std::fs::symlink_metadata(dir).map_err(|e| unsafe_dir(e.to_string()))?;
-    if !m.is_dir() {
-        return Err(unsafe_dir("not a directory (a symlink?)".into()));
-    }
-    if m.uid() != peer::my_uid() {
+    let mode = crate::files::owned_dir(&m).map_err(unsafe_dir)?;
+    if mode & 0o077 != 0 {
         return Err(unsafe_dir(format!(
-            "owned by uid {}, not this user ({})",
-            m.uid(),
-            peer::my_uid()
-        )));
-    }
-    if m.permissions().mode() & 0o077 != 0 {
-        return Err(unsafe_dir(format!(
-            "mode {:o} lets others in; it must be 0700",
-            m.permissions().mode() & 0o7777
+            "mode {mode:o} lets others in; it must be 0700"
         )));
     }
     Ok(())

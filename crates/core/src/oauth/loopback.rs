@@ -454,6 +454,16 @@ mod tests {
         send(uri, &format!("127.0.0.1:{port}"), path_and_query)
     }
 
+    /// Waits on `l` for the callback with state `st4te`, at most `secs` seconds.
+    fn wait(l: &Listener, secs: u64) -> Result<Callback, OAuthError> {
+        l.wait(
+            "st4te",
+            Duration::from_secs(secs),
+            &AtomicBool::new(false),
+            None,
+        )
+    }
+
     fn run(requests: Vec<&'static str>) -> (Result<Callback, OAuthError>, Vec<String>) {
         let l = Listener::bind(None).unwrap();
         let uri = l.redirect_uri().to_string();
@@ -463,12 +473,7 @@ mod tests {
                 .map(|r| get(&uri, r))
                 .collect::<Vec<_>>()
         });
-        let r = l.wait(
-            "st4te",
-            Duration::from_secs(5),
-            &AtomicBool::new(false),
-            None,
-        );
+        let r = wait(&l, 5);
         (r, t.join().unwrap())
     }
 
@@ -511,12 +516,7 @@ mod tests {
             let b = get(&uri, "/callback?code=c0de&state=st4te");
             (a, b)
         });
-        let r = l.wait(
-            "st4te",
-            Duration::from_secs(5),
-            &AtomicBool::new(false),
-            None,
-        );
+        let r = wait(&l, 5);
         assert_eq!(r.unwrap().code.expose_secret(), "c0de");
         assert!(t.join().unwrap().0.starts_with("HTTP/1.1 400"));
     }
@@ -543,12 +543,7 @@ mod tests {
             get(&uri, "/callback?code=c0de&state=st4te")
         });
         let began = Instant::now();
-        let r = l.wait(
-            "st4te",
-            Duration::from_secs(20),
-            &AtomicBool::new(false),
-            None,
-        );
+        let r = wait(&l, 20);
         assert_eq!(r.unwrap().code.expose_secret(), "c0de");
         assert!(began.elapsed() < Duration::from_secs(10));
         t.join().unwrap();
@@ -568,13 +563,7 @@ mod tests {
             get(&uri, "/callback?code=c0de&state=st4te");
             (a, b, c)
         });
-        l.wait(
-            "st4te",
-            Duration::from_secs(5),
-            &AtomicBool::new(false),
-            None,
-        )
-        .unwrap();
+        wait(&l, 5).unwrap();
         let (a, b, c) = t.join().unwrap();
         assert!(a.starts_with("HTTP/1.1 302"), "{a}");
         assert!(
