@@ -205,8 +205,8 @@ pub async fn get_settings(wallet: Shared<'_>) -> Result<SettingsView, Error> {
         Ok(SettingsView {
             settings: w.settings(),
             problem: w.settings_problem(),
-            data_dir: cfg.data_dir.display().to_string(),
-            providers_file: cfg.providers.as_ref().map(|p| p.display().to_string()),
+            data_dir: cfg.core.data_dir.display().to_string(),
+            providers_file: cfg.core.providers.as_ref().map(|p| p.display().to_string()),
         })
     })
     .await

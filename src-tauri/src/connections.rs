@@ -1,7 +1,7 @@
-//! What the unlocked app does with connections and keys: thin calls into core's `oauth`,
-//! `connection`, `refresh`, `vault`, `audit` and `monitor`, on the vault the embedded agent
-//! holds (so the CLI's cached tokens stay coherent: every write changes the vault's stamp).
-//! Every change is audited here, like the CLI does.
+//! What the unlocked app does with connections and keys: thin calls into core's
+//! operations layer (`ops::Session`), on the vault the embedded agent holds (so the
+//! CLI's cached tokens stay coherent: every write changes the vault's stamp), audited
+//! through the agent. This file only adds the app's words.
 
 use crate::error::Error;
 use crate::models::{
@@ -16,11 +16,12 @@ use std::time::Duration;
 use token_wallet_core::agent::Agent;
 use token_wallet_core::audit::Event;
 use token_wallet_core::connection::{self, Status};
-use token_wallet_core::monitor::{self, Thresholds};
+use token_wallet_core::monitor::Thresholds;
 use token_wallet_core::oauth::{
-    self, http::Http, ClientAuth, Disconnected, Interaction, Provider, RedirectMode, Revocation,
+    self, http::Http, ClientAuth, Interaction, Provider, ProviderKind, RedirectMode, Revocation,
 };
-use token_wallet_core::{Passphrase, UnlockedVault, VaultError};
+use token_wallet_core::ops::{ConnectRequest, Disconnected, OpError, Session};
+use token_wallet_core::{Passphrase, VaultError};
 use zeroize::Zeroizing;
 
 /// How long the connect wizard waits for the browser sign-in.
@@ -37,6 +38,14 @@ fn view(i: connection::ConnectionInfo) -> ConnectionView {
 
 fn op(e: impl std::fmt::Display) -> Error {
     Error::Op(e.to_string())
+}
+
+/// Core's error in the app's words (a missing connection named plainly).
+fn ops_err(e: OpError) -> Error {
+    match e {
+        OpError::Vault(v) => vault_err(v),
+        e => e.into(),
+    }
 }
 
 /// A custom provider from the wizard's URLs (checked like a config file's).
@@ -67,23 +76,29 @@ fn custom_provider(f: &ConnectForm) -> Result<Provider, Error> {
             u => Revocation::Rfc7009(u.into()),
         },
         check: oauth::Check::None,
+        kind: Some(ProviderKind::Generic),
     };
     p.validate().map_err(op)?;
     Ok(p)
 }
 
-impl Wallet {
-    fn specs(&self) -> Result<Vec<oauth::ProviderSpec>, Error> {
-        oauth::load_specs(self.config()?.providers.as_deref()).map_err(op)
-    }
+/// Runs `f` on the operations layer over the agent's vault, audited through the agent.
+fn session<T>(a: &Agent, f: impl FnOnce(&Session<'_>) -> T) -> Result<T, Error> {
+    let v = a.unlocked()?;
+    Ok(f(&Session::new(&v, a.refresher(), a)))
+}
 
+impl Wallet {
     /// The providers the connect wizard offers (built-in presets and the providers file).
     pub fn providers(&self) -> Result<Vec<ProviderView>, Error> {
         Ok(self
-            .specs()?
+            .config()?
+            .core
+            .provider_specs()
+            .map_err(op)?
             .into_iter()
             .map(|s| ProviderView {
-                pleo: s.name().contains("pleo"),
+                pleo: s.kind() == ProviderKind::Pleo,
                 source: s.source(),
                 name: s.name().to_string(),
             })
@@ -95,8 +110,7 @@ impl Wallet {
     /// re-reads it after background work.
     pub fn connections(&self) -> Result<Connections, Error> {
         let a = self.unlocked_agent()?;
-        let v = a.unlocked()?;
-        let all = connection::list(&mut guard(&v)).map_err(vault_err)?;
+        let all = session(&a, |s| s.list()).and_then(|r| r.map_err(ops_err))?;
         let alerts = self.alerts(&a, &all);
         Ok(Connections {
             connections: all.into_iter().map(view).collect(),
@@ -106,27 +120,20 @@ impl Wallet {
 
     /// The connections' names, from the vault's index alone (no record is read).
     pub fn connection_names(&self) -> Result<Vec<String>, Error> {
-        let v = self.unlocked_agent()?.unlocked()?;
-        let names = connection::names(&guard(&v));
-        Ok(names)
+        session(&*self.unlocked_agent()?, |s| s.names())
     }
 
     /// One connection's public facts.
     pub fn connection(&self, name: &str) -> Result<ConnectionView, Error> {
-        let v = self.unlocked_agent()?.unlocked()?;
-        let c = connection::load(&mut guard(&v), name).map_err(vault_err)?;
-        Ok(view(c.info.clone()))
+        let info = session(&*self.unlocked_agent()?, |s| s.show(name))?.map_err(ops_err)?;
+        Ok(view(info))
     }
 
-    /// One sign-in at a time through the system browser: `run` gets the shared vault
-    /// and the browser interaction (cancellable, [`SIGN_IN_TIMEOUT`]); the result is
-    /// audited as a connection.
+    /// One sign-in at a time through the system browser: `run` gets the session and the
+    /// browser interaction (cancellable, [`SIGN_IN_TIMEOUT`]).
     fn sign_in(
         &self,
-        run: impl FnOnce(
-            &Mutex<UnlockedVault>,
-            Interaction<'_>,
-        ) -> Result<connection::ConnectionInfo, oauth::ConnectError>,
+        run: impl FnOnce(&Session<'_>, Interaction<'_>) -> Result<connection::ConnectionInfo, OpError>,
     ) -> Result<ConnectionView, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
@@ -134,23 +141,20 @@ impl Wallet {
             Error::Invalid("a sign-in is already in progress; finish or cancel it first".into())
         })?;
         self.cancel_connect.store(false, Ordering::SeqCst);
-        let v = a.unlocked()?;
         // The browser gets the one-time start address, never the authorisation URL.
-        let open = |link: &oauth::SignInLink<'_>| oauth::open_browser(link.start);
-        let info = run(
-            &v,
-            Interaction {
-                open: &open,
-                pasted: None,
-                cancel: &self.cancel_connect,
-                timeout: SIGN_IN_TIMEOUT,
-            },
-        )
-        .map_err(op)?;
-        a.record(Event::Connected {
-            connection: info.name.clone(),
-            provider: info.provider.name.clone(),
-        });
+        let open = |link: &oauth::SignInLink<'_>| token_wallet_core::browser::open(link.start);
+        let info = session(&a, |s| {
+            run(
+                s,
+                Interaction {
+                    open: &open,
+                    pasted: None,
+                    cancel: &self.cancel_connect,
+                    timeout: SIGN_IN_TIMEOUT,
+                },
+            )
+        })?
+        .map_err(ops_err)?;
         Ok(view(info))
     }
 
@@ -159,23 +163,18 @@ impl Wallet {
     /// usable meanwhile.
     pub fn connect(&self, f: ConnectForm) -> Result<ConnectionView, Error> {
         self.unlocked_agent()?;
-        let http = Http::new();
         let provider = if f.provider == "custom" {
             custom_provider(&f)?
         } else {
-            self.specs()?
-                .into_iter()
-                .find(|s| s.name() == f.provider)
-                .ok_or_else(|| op(oauth::OAuthError::UnknownProvider(f.provider.clone())))?
-                .resolve(&http)
+            self.config()?
+                .core
+                .provider(&f.provider, &Http::new())
                 .map_err(op)?
         };
         let secret = Zeroizing::new(f.client_secret);
-        self.sign_in(|v, ui| {
-            oauth::connect(
-                v,
-                &http,
-                oauth::ConnectRequest {
+        self.sign_in(|s, ui| {
+            s.connect(
+                ConnectRequest {
                     name: f.name.trim(),
                     provider: &provider,
                     client_id: Some(f.client_id.trim().to_string()).filter(|s| !s.is_empty()),
@@ -189,10 +188,10 @@ impl Wallet {
     }
 
     /// Signs in again for an existing connection (same provider, client and scopes);
-    /// the new tokens replace the old ones.
+    /// the new tokens replace the old ones. Another account is refused here; switching
+    /// accounts is a new connection.
     pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
-        // A different account is refused here; switching accounts is a new connection.
-        self.sign_in(|v, ui| oauth::reauthorise(v, &Http::new(), name, false, ui))
+        self.sign_in(|s, ui| s.reauthorise(name, false, ui))
     }
 
     /// Stops a sign-in in progress (its listener closes; nothing is stored).
@@ -204,8 +203,7 @@ impl Wallet {
     pub fn refresh(&self, name: &str) -> Result<ConnectionView, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let v = a.unlocked()?;
-        a.refresher().force(&v, name).map_err(op)?;
+        session(&a, |s| s.refresh(name))?.map_err(ops_err)?;
         self.connection(name)
     }
 
@@ -223,55 +221,26 @@ impl Wallet {
     pub fn disconnect(&self, name: &str, force: bool) -> Result<Disconnect, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let v = a.unlocked()?;
-        // Pleo revokes with the access token: make sure it is live first (through the
-        // one refresher, so a rotated refresh token is stored before it is used).
-        let pleo_style = connection::load(&mut guard(&v), name)
-            .map_err(vault_err)?
-            .info;
-        if pleo_style.provider.revocation == Revocation::PleoInstallation
-            && pleo_style.status == Status::Active
-        {
-            if let Err(e) = a
-                .refresher()
-                .access_token(&v, name, Duration::from_secs(60))
-            {
-                tracing::warn!(connection = name, error = %e, "could not refresh before revoking");
-            }
-        }
-        let result = oauth::disconnect(&mut guard(&v), &Http::new(), name, force).map_err(op)?;
-        let (outcome, how, message) = match &result {
+        let result = session(&a, |s| s.disconnect(name, force))?.map_err(ops_err)?;
+        let (outcome, message) = match &result {
             Disconnected::Revoked => (
-                "revoked",
                 "revoked",
                 format!("Disconnected “{name}”: revoked at the provider and deleted."),
             ),
             Disconnected::NoRevocation => (
                 "noRevocation",
-                "no_revocation",
                 format!("Disconnected “{name}”: deleted. The provider offers no revocation, so its tokens expire on their own."),
             ),
             Disconnected::Forgotten => (
                 "forgotten",
-                "forced",
                 format!("Forgot “{name}” without revoking it: its tokens may still be live at the provider."),
             ),
             Disconnected::Pending(why) => (
                 "pending",
-                "revocation_pending",
                 format!("Could not revoke “{name}” ({why}). It is kept as “revocation pending” and retried in the background."),
             ),
-            _ => ("other", "other", format!("Disconnected “{name}”.")),
+            _ => ("other", format!("Disconnected “{name}”.")),
         };
-        if matches!(result, Disconnected::Revoked) {
-            a.record(Event::Revoked {
-                connection: name.into(),
-            });
-        }
-        a.record(Event::Disconnected {
-            connection: name.into(),
-            how: how.into(),
-        });
         Ok(Disconnect { outcome, message })
     }
 
@@ -279,39 +248,24 @@ impl Wallet {
     pub fn rotate_key(&self, progress: impl FnMut(usize, usize)) -> Result<VaultFacts, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let v = a.unlocked()?;
-        let info = {
-            let mut g = guard(&v);
-            g.rotate_data_key_with_progress(progress)
-                .map_err(vault_err)?;
-            g.info()
-        };
-        a.record(Event::DataKeyRotated {
-            generation: info.generation,
-        });
+        session(&a, |s| s.rotate_data_key(progress))?.map_err(ops_err)?;
         a.flush_now();
         self.info()
     }
 
     /// Changes the passphrase after checking the current one (wrong ones count towards
-    /// the unlock throttle).
+    /// the unlock throttle); the data key is rotated with it.
     pub fn change_passphrase(
         &self,
         current: String,
         new: String,
         confirmation: String,
     ) -> Result<VaultFacts, Error> {
-        let (current, new, confirmation) = (
-            Zeroizing::new(current),
-            Zeroizing::new(new),
-            Zeroizing::new(confirmation),
-        );
-        if new.chars().count() < crate::wallet::MIN_PASSPHRASE_CHARS {
-            return Err(Error::TooShort(crate::wallet::MIN_PASSPHRASE_CHARS));
-        }
+        let (current, confirmation) = (Zeroizing::new(current), Zeroizing::new(confirmation));
         if *new != *confirmation {
             return Err(Error::Mismatch);
         }
+        let new = token_wallet_core::ops::new_passphrase(new).map_err(ops_err)?;
         let a = self.unlocked_agent()?;
         a.note_activity();
         self.check_throttle()?;
@@ -326,10 +280,7 @@ impl Wallet {
             }
             Err(e) => return Err(e.into()),
         }
-        let new = Passphrase::new(new.to_string()).ok_or(Error::EmptyPassphrase)?;
-        let v = a.unlocked()?;
-        guard(&v).change_passphrase(&new).map_err(vault_err)?;
-        a.record(Event::PassphraseChanged);
+        session(&a, |s| s.change_passphrase(&new, false))?.map_err(ops_err)?;
         a.flush_now();
         self.info()
     }
@@ -377,9 +328,9 @@ impl Wallet {
     /// unused, pending revocations) and repeated failed unlocks.
     fn alerts(&self, a: &Agent, conns: &[connection::ConnectionInfo]) -> Vec<AlertView> {
         let t = Thresholds::default();
-        let mut all = monitor::connection_alerts(conns, &t, connection::now());
+        let mut all = token_wallet_core::monitor::connection_alerts(conns, &t, connection::now());
         if let Ok(lines) = a.audit_log().read() {
-            all.extend(monitor::unlock_alert(&lines, &t));
+            all.extend(token_wallet_core::monitor::unlock_alert(&lines, &t));
         }
         all.into_iter()
             .map(|al| {
@@ -437,14 +388,17 @@ impl Wallet {
             }
         }
         if retry {
-            let done = oauth::retry_pending(&mut guard(&v), &Http::new()).map_err(vault_err)?;
-            for n in &done {
-                a.record(Event::Disconnected {
-                    connection: n.clone(),
-                    how: "revoked".into(),
-                });
-            }
-            s.revoked = done;
+            let done = session(&a, |x| x.retry_pending())?.map_err(ops_err)?;
+            s.revoked = done
+                .into_iter()
+                .filter(|r| {
+                    matches!(
+                        r.outcome,
+                        Ok(Disconnected::Revoked | Disconnected::NoRevocation)
+                    )
+                })
+                .map(|r| r.name)
+                .collect();
         }
         Ok(s)
     }

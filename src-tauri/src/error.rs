@@ -2,6 +2,9 @@
 //! string (never a structure, never a secret): the UI shows it as it is.
 
 use serde::{Serialize, Serializer};
+use token_wallet_core::oauth::OAuthError;
+use token_wallet_core::ops::OpError;
+use token_wallet_core::refresh::RefreshError;
 use token_wallet_core::{KeystoreError, VaultError};
 
 /// What went wrong, in words a person can act on.
@@ -65,10 +68,44 @@ impl From<VaultError> for Error {
     }
 }
 
+impl From<OpError> for Error {
+    /// Core says what happened; the app adds what to do here, in its own words (a
+    /// button, a setting), never a command-line flag.
+    fn from(e: OpError) -> Self {
+        let e = match e {
+            OpError::PassphraseTooShort(n) => return Error::TooShort(n),
+            OpError::Vault(v) => return v.into(),
+            e => e,
+        };
+        let advice = match &e {
+            OpError::Refresh(
+                RefreshError::NeedsReauthorisation { .. } | RefreshError::NoRefreshToken(_),
+            ) => Some("use Re-authorise to sign in again"),
+            OpError::RevocationRefused { .. } => Some(
+                "the connection is kept; Disconnect offers to forget it anyway (its tokens may stay live at the provider)",
+            ),
+            OpError::BeingDisconnected(_) => Some("connect the account again under a new name"),
+            OpError::OAuth(OAuthError::Browser(_)) => {
+                Some("copy the sign-in link and open it in a browser yourself")
+            }
+            OpError::OAuth(OAuthError::NoClientId(_)) => Some("fill in the client ID"),
+            OpError::OAuth(OAuthError::NoClientSecret(_)) => Some("fill in the client secret"),
+            _ => None,
+        };
+        match advice {
+            Some(a) => Error::Op(format!("{e}; {a}")),
+            None => Error::Op(e.to_string()),
+        }
+    }
+}
+
 impl From<token_wallet_core::agent::AgentError> for Error {
     fn from(e: token_wallet_core::agent::AgentError) -> Self {
         match e {
             token_wallet_core::agent::AgentError::Locked => Error::Locked,
+            token_wallet_core::agent::AgentError::NeedsReauthorisation(m) => {
+                Error::Op(format!("{m}; use Re-authorise to sign in again"))
+            }
             other => Error::Op(other.to_string()),
         }
     }

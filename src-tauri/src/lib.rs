@@ -111,7 +111,6 @@ mod tests {
     use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
     use tauri::webview::InvokeRequest;
     use tauri::{Manager, WebviewWindow};
-    use token_wallet_core::{KeystoreOptions, Profile, StoreKind};
 
     const GOOD: &str = "correct horse battery staple";
 
@@ -135,16 +134,20 @@ mod tests {
     fn lock_screen_commands_over_ipc() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("ipc");
-        let wallet = wallet::Wallet::new(wallet::Config {
-            profile: Profile::new("ipc").unwrap(),
-            keystore: KeystoreOptions {
-                kind: StoreKind::File(data_dir.join("keystore.json")),
-                ..KeystoreOptions::os()
-            },
-            data_dir: data_dir.clone(),
-            insecure_kdf: true,
-            providers: Some(data_dir.join("no-such-providers.toml")),
-        });
+        let providers = data_dir
+            .join("no-such-providers.toml")
+            .display()
+            .to_string();
+        let env: std::collections::HashMap<&str, String> = [
+            ("TOKEN_WALLET_PROFILE", "ipc".to_string()),
+            ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
+            ("TOKEN_WALLET_STORE", "file".to_string()),
+            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
+            ("TOKEN_WALLET_PROVIDERS", providers.clone()),
+        ]
+        .into();
+        let wallet =
+            wallet::Wallet::new(wallet::Config::from_lookup(|k| env.get(k).cloned()).unwrap());
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();
@@ -207,17 +210,15 @@ mod tests {
     #[test]
     fn unlocked_commands_over_ipc() {
         let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("ipc2");
-        let wallet = wallet::Wallet::new(wallet::Config {
-            profile: Profile::new("ipc2").unwrap(),
-            keystore: KeystoreOptions {
-                kind: StoreKind::File(data_dir.join("keystore.json")),
-                ..KeystoreOptions::os()
-            },
-            data_dir: data_dir.clone(),
-            insecure_kdf: true,
-            providers: None,
-        });
+        let env: std::collections::HashMap<&str, String> = [
+            ("TOKEN_WALLET_PROFILE", "ipc2".to_string()),
+            ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
+            ("TOKEN_WALLET_STORE", "file".to_string()),
+            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
+        ]
+        .into();
+        let wallet =
+            wallet::Wallet::new(wallet::Config::from_lookup(|k| env.get(k).cloned()).unwrap());
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();

@@ -6,36 +6,24 @@
 use crate::error::Error;
 use crate::models::{Status, VaultFacts, VaultState};
 use crate::settings::{self, Settings};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use token_wallet_core::agent::{Agent, AgentOptions};
-use token_wallet_core::audit::{AuditLog, Event};
-use token_wallet_core::{
-    open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind, Vault, VaultError,
-};
+use token_wallet_core::audit::Event;
+use token_wallet_core::config::Config as CoreConfig;
+use token_wallet_core::ops::{self, MIN_NEW_PASSPHRASE_CHARS};
+use token_wallet_core::{CreateOptions, Vault, VaultError};
 use zeroize::Zeroizing;
 
-/// The shortest passphrase a new vault accepts, in characters. (Core accepts any non-empty
-/// one; the strength hint in the UI asks for more.)
-pub const MIN_PASSPHRASE_CHARS: usize = 8;
-
-/// Where the vault is, read from the environment.
+/// Where the vault is, read from the environment: core's settings (the same
+/// `TOKEN_WALLET_*` variables and rules as the CLI), and one the app alone has.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `TOKEN_WALLET_PROFILE`, default `default`.
-    pub profile: Profile,
-    /// The profile's data directory: `TOKEN_WALLET_HOME` (default: the platform's data
-    /// directory) joined with the profile name. Holds the lock file (and the file store).
-    pub data_dir: PathBuf,
-    /// `TOKEN_WALLET_STORE`: `os` (default) or `file` (`<data_dir>/keystore.json`).
-    pub keystore: KeystoreOptions,
-    /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`CreateOptions::insecure_for_tests`]. Tests only; the
-    /// vault header records it and the UI shows a warning.
+    /// Profile, data directory, keystore, providers file, refresh policy.
+    pub core: CoreConfig,
+    /// `TOKEN_WALLET_INSECURE_KDF=1`: new vaults use [`CreateOptions::insecure_for_tests`].
+    /// Tests only; the vault header records it and the UI shows a warning.
     pub insecure_kdf: bool,
-    /// `TOKEN_WALLET_PROVIDERS`: the providers file (default: the CLI's,
-    /// `<config dir>/token-wallet/providers.toml`).
-    pub providers: Option<PathBuf>,
 }
 
 impl Config {
@@ -46,27 +34,11 @@ impl Config {
 
     /// Reads the settings through `get` (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let non_empty = |k: &str| get(k).filter(|v| !v.is_empty());
-        let profile = Profile::new(
-            &non_empty("TOKEN_WALLET_PROFILE").unwrap_or_else(|| "default".to_string()),
-        )?;
-        let base = match non_empty("TOKEN_WALLET_HOME") {
-            Some(h) => PathBuf::from(h),
-            None => token_wallet_core::profile::default_base_dir()
-                .ok_or_else(|| "cannot find a data directory; set TOKEN_WALLET_HOME".to_string())?,
-        };
-        let data_dir = profile.data_dir(&base);
-        let mut keystore = KeystoreOptions::os();
-        match non_empty("TOKEN_WALLET_STORE").as_deref() {
-            None | Some("os") => {}
-            Some("file") => keystore.kind = StoreKind::File(data_dir.join("keystore.json")),
-            Some(other) => {
-                return Err(format!(
-                    "TOKEN_WALLET_STORE is `{other}`; use `os` or `file`"
-                ))
-            }
-        }
-        let insecure_kdf = match non_empty("TOKEN_WALLET_INSECURE_KDF").as_deref() {
+        let core = CoreConfig::from_lookup(|s| get(s.env_var())).map_err(|e| e.to_string())?;
+        let insecure_kdf = match get("TOKEN_WALLET_INSECURE_KDF")
+            .filter(|v| !v.is_empty())
+            .as_deref()
+        {
             None | Some("0") => false,
             Some("1") => true,
             Some(other) => {
@@ -75,16 +47,7 @@ impl Config {
                 ))
             }
         };
-        let providers = non_empty("TOKEN_WALLET_PROVIDERS")
-            .map(PathBuf::from)
-            .or_else(token_wallet_core::profile::default_providers_file);
-        Ok(Self {
-            profile,
-            data_dir,
-            keystore,
-            insecure_kdf,
-            providers,
-        })
+        Ok(Self { core, insecure_kdf })
     }
 
     fn create_options(&self) -> CreateOptions {
@@ -192,7 +155,7 @@ impl Wallet {
 
     fn with_config(config: Result<Config, String>) -> Self {
         let (settings, problem) = match &config {
-            Ok(c) => match settings::load(&c.data_dir) {
+            Ok(c) => match settings::load(&c.core.data_dir) {
                 Ok(s) => (s, None),
                 Err(e) => (Settings::default(), Some(e)),
             },
@@ -229,7 +192,7 @@ impl Wallet {
     /// Saves new settings and applies them (the auto-lock at once).
     pub fn save_settings(&self, s: Settings) -> Result<Settings, Error> {
         let cfg = self.config()?;
-        settings::save(&cfg.data_dir, &s).map_err(Error::Invalid)?;
+        settings::save(&cfg.core.data_dir, &s).map_err(Error::Invalid)?;
         *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = s;
         *self
             .settings_problem
@@ -284,7 +247,7 @@ impl Wallet {
 
     fn vault<'a>(&self, cfg: &Config, inner: &'a mut Inner) -> Result<&'a Vault, Error> {
         if inner.vault.is_none() {
-            let v = open_vault(&cfg.profile, &cfg.keystore, &cfg.data_dir)?;
+            let v = cfg.core.open_vault()?;
             inner.agent = Some(self.start_agent(cfg, v.clone()));
             inner.vault = Some(v);
         }
@@ -295,25 +258,19 @@ impl Wallet {
     /// The embedded agent; in the running app it serves the CLI on the profile's socket
     /// (unless another agent already does).
     fn start_agent(&self, cfg: &Config, v: Vault) -> Arc<Agent> {
-        let refresher = token_wallet_core::refresh::Refresher::new(
-            token_wallet_core::oauth::http::Http::new(),
-            Default::default(),
-            cfg.data_dir.clone(),
-        )
-        .with_audit(AuditLog::new(&cfg.data_dir));
         let agent = Arc::new(Agent::new(
             v,
-            &cfg.data_dir,
-            refresher,
+            &cfg.core.data_dir,
+            cfg.core.refresher(),
             AgentOptions {
-                profile: cfg.profile.name().to_string(),
+                profile: cfg.core.profile.name().to_string(),
                 idle_timeout: self.settings().idle_timeout(),
                 ..AgentOptions::default()
             },
         ));
         if self.serve {
             let a = agent.clone();
-            let path = token_wallet_core::agent::socket_path(&cfg.profile, &cfg.data_dir);
+            let path = token_wallet_core::agent::socket_path(&cfg.core.profile, &cfg.core.data_dir);
             std::thread::spawn(move || match path {
                 Ok(p) => {
                     if let Err(e) = a.serve(&p, || {}) {
@@ -362,7 +319,7 @@ impl Wallet {
             retry_after_ms: inner.throttle.remaining(Instant::now()).as_millis() as u64,
             failed_attempts: inner.throttle.failures(),
             insecure_kdf: false,
-            min_passphrase_chars: MIN_PASSPHRASE_CHARS,
+            min_passphrase_chars: MIN_NEW_PASSPHRASE_CHARS,
         };
         let cfg = match self.config() {
             Ok(c) => c,
@@ -371,7 +328,7 @@ impl Wallet {
                 return st;
             }
         };
-        st.profile = cfg.profile.name().to_string();
+        st.profile = cfg.core.profile.name().to_string();
         st.insecure_kdf = cfg.insecure_kdf;
         if let Some(info) = Self::unlocked_facts(inner) {
             let facts = VaultFacts::from(info);
@@ -406,18 +363,15 @@ impl Wallet {
         if passphrase.is_empty() {
             return Err(Error::EmptyPassphrase);
         }
-        if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
-            return Err(Error::TooShort(MIN_PASSPHRASE_CHARS));
-        }
         if *passphrase != *confirmation {
             return Err(Error::Mismatch);
         }
+        let p = ops::new_passphrase(passphrase.to_string())?;
         let cfg = self.config()?;
         let mut inner = self.inner();
         if Self::is_unlocked(&inner) {
             return Err(Error::AlreadyExists);
         }
-        let p = Passphrase::new(passphrase.to_string()).ok_or(Error::EmptyPassphrase)?;
         let unlocked = self
             .vault(cfg, &mut inner)?
             .create(&p, &cfg.create_options())?;
@@ -436,7 +390,7 @@ impl Wallet {
             return Ok(self.state_of(&mut inner));
         }
         inner.throttle.check(Instant::now())?;
-        let p = Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
+        let p = token_wallet_core::Passphrase::new(passphrase).ok_or(Error::EmptyPassphrase)?;
         // The agent unlocks, audits the outcome and keeps the unlocked vault.
         let result = self.agent(cfg, &mut inner)?.unlock(&p);
         match result {
@@ -482,6 +436,7 @@ fn tracing_warn(msg: &str) {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::path::PathBuf;
 
     const GOOD: &str = "correct horse battery staple";
 
@@ -499,9 +454,9 @@ mod tests {
     #[test]
     fn config_defaults_and_rejects_nonsense() {
         let c = Config::from_lookup(|k| (k == "TOKEN_WALLET_HOME").then(|| "/h".into())).unwrap();
-        assert_eq!(c.profile.name(), "default");
-        assert_eq!(c.data_dir, PathBuf::from("/h/default"));
-        assert_eq!(c.keystore.kind, StoreKind::Os);
+        assert_eq!(c.core.profile.name(), "default");
+        assert_eq!(c.core.data_dir, PathBuf::from("/h/default"));
+        assert_eq!(c.core.keystore.kind, token_wallet_core::StoreKind::Os);
         assert!(!c.insecure_kdf);
         assert_eq!(
             c.create_options().kdf,

@@ -8,7 +8,6 @@ use std::time::Duration;
 use token_wallet_app::models::ConnectForm;
 use token_wallet_app::settings::Settings;
 use token_wallet_app::wallet::{Config, Wallet};
-use token_wallet_core::{KeystoreOptions, Profile, StoreKind};
 
 const GOOD: &str = "correct horse battery staple";
 
@@ -24,7 +23,6 @@ fn refreshes(s: &OAuthServer) -> u64 {
 fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
     let s = OAuthServer::start(8);
     let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("bg");
     let providers = dir.path().join("providers.toml");
     std::fs::write(
         &providers,
@@ -36,16 +34,15 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
     .unwrap();
     // The app opens the browser through $BROWSER: the helper signs in as a person would.
     std::env::set_var("BROWSER", repo().join("tests/oauth-server/browser"));
-    let w = Wallet::new(Config {
-        profile: Profile::new("bg").unwrap(),
-        keystore: KeystoreOptions {
-            kind: StoreKind::File(data_dir.join("keystore.json")),
-            ..KeystoreOptions::os()
-        },
-        data_dir,
-        insecure_kdf: true,
-        providers: Some(providers),
-    });
+    let env: std::collections::HashMap<&str, String> = [
+        ("TOKEN_WALLET_PROFILE", "bg".to_string()),
+        ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
+        ("TOKEN_WALLET_STORE", "file".to_string()),
+        ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
+        ("TOKEN_WALLET_PROVIDERS", providers.display().to_string()),
+    ]
+    .into();
+    let w = Wallet::new(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
     w.create(GOOD.into(), GOOD.into()).unwrap();
     w.save_settings(Settings {
         refresh_ahead_minutes: 1,

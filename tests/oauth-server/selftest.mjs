@@ -262,7 +262,8 @@ test('GET /v1/introspect and DELETE /v1/installations/me', async () => {
   const t = await connect({ browserEnv: { BROWSER_LOGIN: 'bob' } });
   const who = await api('GET', '/v1/introspect', t.access_token);
   assert.equal(who.status, 200);
-  const body = await who.json();
+  const body = (await who.json()).data;
+  assert.equal(body.authMethod, 'OAUTH');
   assert.equal(body.clientId, 'tw-public');
   assert.equal(body.scope, 'offline_access users:read export-jobs:read');
   assert.equal(body.applicationName, 'Token Wallet test app');

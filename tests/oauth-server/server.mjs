@@ -527,11 +527,15 @@ function companyOf(accountId) {
 async function apiIntrospect(req, res) {
   const token = await activeAccessToken(req, res);
   if (!token) return;
+  // As Pleo answers: the fields nested under `data`.
   sendJson(res, 200, {
-    clientId: token.clientId,
-    scope: token.scope ?? '',
-    applicationName: APPLICATION_NAME,
-    subjectURN: companyOf(token.accountId),
+    data: {
+      authMethod: 'OAUTH',
+      clientId: token.clientId,
+      scope: token.scope ?? '',
+      applicationName: APPLICATION_NAME,
+      subjectURN: companyOf(token.accountId),
+    },
   });
 }
 

@@ -14,9 +14,18 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use token_wallet_core::audit::Event;
 use token_wallet_core::oauth::{self, http::Http, Provider};
+use token_wallet_core::ops::{self, Session};
 use token_wallet_core::refresh::{Policy, Refresher};
 use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, Vault};
+
+/// The bench audits nothing: it measures refreshes, not the log.
+struct NoAudit;
+
+impl ops::Recorder for NoAudit {
+    fn record(&self, _: Event) {}
+}
 
 const PASS: &str = "storm passphrase";
 
@@ -116,6 +125,7 @@ fn main() {
         client_id: Some("tw-public".into()),
         revocation: oauth::Revocation::None,
         check: oauth::Check::None,
+        kind: None,
     };
     let browser = repo.join("tests/oauth-server/browser");
     let open = |link: &oauth::SignInLink<'_>| -> Result<(), String> {
@@ -125,27 +135,27 @@ fn main() {
             .map(|_| ())
             .map_err(|e| e.to_string())
     };
-    let http = Http::new();
+    let setup = Refresher::new(Http::new(), Policy::default(), data.clone());
     for name in ["storm", "probe"] {
-        oauth::connect(
-            &vault_m,
-            &http,
-            oauth::ConnectRequest {
-                name,
-                provider: &provider,
-                client_id: None,
-                client_secret: None,
-                scopes: vec![],
-            },
-            oauth::Interaction {
-                open: &open,
-                pasted: None,
-                cancel: &AtomicBool::new(false),
-                timeout: Duration::from_secs(30),
-            },
-        )
-        .unwrap();
+        Session::new(&vault_m, &setup, &NoAudit)
+            .connect(
+                ops::ConnectRequest {
+                    name,
+                    provider: &provider,
+                    client_id: None,
+                    client_secret: None,
+                    scopes: vec![],
+                },
+                oauth::Interaction {
+                    open: &open,
+                    pasted: None,
+                    cancel: &AtomicBool::new(false),
+                    timeout: Duration::from_secs(30),
+                },
+            )
+            .unwrap();
     }
+    drop(setup);
     // One bare refresh round trip (median of 5), on the probe connection.
     let r = Refresher::new(Http::new(), Policy::default(), data.clone());
     let mut bare: Vec<u128> = (0..5)

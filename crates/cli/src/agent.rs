@@ -1,76 +1,28 @@
-//! `agent`, `agent status|unlock|stop`, `lock`, and the agent route of `token`, `env`,
-//! `exec` and `list`: thin calls into core's `agent`.
+//! `agent`, `agent status|unlock|stop`, `lock`, and the connection to a running agent
+//! that `token`, `env`, `exec`, `list` and `show` use: thin calls into core's `agent`.
 
-use crate::connections::Exported;
-use crate::{base_dir, export, passphrase, say, sources, Cli, Command, Fail, PassArgs};
+use crate::cli::{AgentAction, Cli, RunArgs};
+use crate::commands::say;
+use crate::context::{config, Local};
+use crate::error::{Error, Result};
+use crate::passphrase::{self, Sources};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use token_wallet_core::agent::{self, client::Client, Agent, AgentError, AgentOptions, Issued};
-use token_wallet_core::refresh::AccessToken;
-use token_wallet_core::Profile;
-
-/// `agent` subcommands.
-#[derive(clap::Subcommand)]
-pub enum AgentAction {
-    /// Is an agent running, and is it unlocked? Exit code 0 unlocked, 3 locked, 1 none.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Unlock a running agent (after `lock` or its idle timeout).
-    Unlock {
-        #[command(flatten)]
-        pass: PassArgs,
-    },
-    /// Lock the running agent and make it exit.
-    Stop,
-}
-
-/// `agent` (run) options.
-#[derive(clap::Args)]
-pub struct RunArgs {
-    /// Lock after this long without a request (e.g. 15m, 1h; 0 = never).
-    #[arg(long, default_value = "15m", value_parser = crate::parse_duration)]
-    pub idle_timeout: Duration,
-    /// Start in the background (log in the data directory's agent.log) and return once
-    /// it answers.
-    #[arg(long)]
-    pub detach: bool,
-    /// Seconds a client has to send a whole request.
-    #[arg(long, default_value_t = 10, hide = true)]
-    pub frame_timeout: u64,
-    /// Clients served at once; more are told the agent is busy.
-    #[arg(long, default_value_t = 1024, hide = true)]
-    pub max_clients: usize,
-    #[command(flatten)]
-    pub pass: PassArgs,
-}
-
-fn fail(e: AgentError) -> Fail {
-    Fail {
-        code: e.exit_code(),
-        msg: e.to_string(),
-    }
-}
+use token_wallet_core::agent::{self, client::Client, Agent, AgentError, AgentOptions};
 
 /// The socket this profile's agent listens on, and whether it was named explicitly.
-fn socket(cli: &Cli) -> Result<(PathBuf, bool), Fail> {
+fn socket(cli: &Cli) -> Result<(PathBuf, bool)> {
     if let Some(p) = &cli.agent_socket {
         return Ok((p.clone(), true));
     }
-    let profile = Profile::new(&cli.profile)?;
-    let data_dir = profile.data_dir(&base_dir(cli)?);
-    Ok((
-        agent::socket_path(&profile, &data_dir).map_err(fail)?,
-        false,
-    ))
+    let c = config(cli)?;
+    Ok((agent::socket_path(&c.profile, &c.data_dir)?, false))
 }
 
 /// A connection to the running agent; `None` if none runs (or `--no-agent`).
-fn client(cli: &Cli) -> Result<Option<Client>, Fail> {
+pub fn client(cli: &Cli) -> Result<Option<Client>> {
     if cli.no_agent {
         return Ok(None);
     }
@@ -78,109 +30,15 @@ fn client(cli: &Cli) -> Result<Option<Client>, Fail> {
     match Client::connect(&path, !explicit) {
         Ok(c) => Ok(Some(c)),
         Err(AgentError::NotRunning(_)) => Ok(None),
-        Err(e) => Err(fail(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
-fn given(p: &PassArgs) -> bool {
-    p.passphrase_file.is_some() || p.passphrase_stdin
-}
-
-/// Asks the agent through `f`; `None` to unlock in this process instead (no agent, or a
-/// locked agent while a passphrase source was given).
-fn ask<T>(
-    cli: &Cli,
-    pass: &PassArgs,
-    f: impl FnOnce(&mut Client) -> Result<T, AgentError>,
-) -> Option<Result<T, Fail>> {
-    let mut c = match client(cli) {
-        Ok(Some(c)) => c,
-        Ok(None) => return None,
-        Err(f) => return Some(Err(f)),
-    };
-    match f(&mut c) {
-        Ok(t) => Some(Ok(t)),
-        Err(AgentError::Locked) if given(pass) => None,
-        Err(e) => Some(Err(fail(e))),
-    }
-}
-
-/// A token from the agent (see [`ask`]).
-fn token(
-    cli: &Cli,
-    name: &str,
-    min_ttl: Duration,
-    pass: &PassArgs,
-) -> Option<Result<Exported, Fail>> {
-    ask(cli, pass, |c| {
-        let Issued {
-            token,
-            expires_at,
-            refreshed,
-            info,
-        } = c.token(name, min_ttl)?;
-        Ok(Exported {
-            token: AccessToken {
-                token,
-                expires_at,
-                refreshed,
-            },
-            info: Some(info),
-        })
-    })
-}
-
-/// Runs `token`, `env`, `exec`, `list`, `lock` and `agent …` through the agent where
-/// one runs. `None`: the command is not the agent's, or it should unlock itself.
-pub fn route(cli: &Cli) -> Option<Result<(), Fail>> {
-    let out = &mut std::io::stdout();
-    match &cli.command {
-        Command::Token {
-            name,
-            min_ttl,
-            format,
-            pass,
-        } => token(cli, name, *min_ttl, pass)
-            .map(|r| r.and_then(|t| export::print(&t, *format, out).map_err(Fail::from))),
-        Command::Env {
-            name,
-            var,
-            shell,
-            min_ttl,
-            pass,
-        } => token(cli, name, *min_ttl, pass).map(|r| {
-            r.and_then(|t| {
-                say(out, &export::env_line(var.as_deref(), &t, *shell)).map_err(Fail::from)
-            })
-        }),
-        Command::Exec {
-            name,
-            var,
-            mask,
-            min_ttl,
-            pass,
-            cmd,
-        } => token(cli, name, *min_ttl, pass).map(|r| {
-            r.and_then(|t| {
-                let code = export::exec(&t, var.as_deref(), *mask, cmd)?;
-                std::process::exit(code);
-            })
-        }),
-        Command::List { json, pass } => ask(cli, pass, Client::list).map(|r| {
-            r.and_then(|all| crate::connections::print_list(&all, *json, out).map_err(Fail::from))
-        }),
-        Command::Lock => Some(lock(cli)),
-        Command::Agent {
-            action: Some(a), ..
-        } => Some(action(cli, a, out)),
-        _ => None,
-    }
-}
-
-fn lock(cli: &Cli) -> Result<(), Fail> {
+/// `lock`.
+pub fn lock(cli: &Cli) -> Result {
     match client(cli)? {
         Some(mut c) => {
-            c.lock().map_err(fail)?;
+            c.lock()?;
             eprintln!("agent locked");
             Ok(())
         }
@@ -191,16 +49,32 @@ fn lock(cli: &Cli) -> Result<(), Fail> {
     }
 }
 
-fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result<(), Fail> {
+/// `agent status|unlock|stop`.
+pub fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result {
     let (path, _) = socket(cli)?;
-    let running = |c: Option<Client>| {
-        c.ok_or_else(|| fail(AgentError::NotRunning(path.display().to_string())))
-    };
+    let not_running = || Error::from(AgentError::NotRunning(path.display().to_string()));
+    let running = |c: Option<Client>| c.ok_or_else(not_running);
     match a {
         AgentAction::Status { json } => {
-            let s = running(client(cli)?)?.status().map_err(fail)?;
+            // An agent that is going away (just stopped) counts as not running.
+            let s = match client(cli) {
+                Ok(Some(mut c)) => c.status().ok(),
+                Ok(None) | Err(Error::Agent(AgentError::Io(_))) => None,
+                Err(e) => return Err(e),
+            };
+            let Some(s) = s else {
+                if *json {
+                    say(
+                        out,
+                        &serde_json::json!({"running": false, "socket": path.display().to_string()})
+                            .to_string(),
+                    )?;
+                }
+                return Err(not_running());
+            };
             if *json {
                 let mut v = serde_json::to_value(&s).map_err(|e| e.to_string())?;
+                v["running"] = true.into();
                 v["socket"] = path.display().to_string().into();
                 say(out, &v.to_string())?;
             } else {
@@ -225,22 +99,19 @@ fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result<(), Fail> 
             if s.unlocked {
                 Ok(())
             } else {
-                Err(Fail {
-                    code: 3,
-                    msg: "the agent is locked; unlock it with `token-wallet agent unlock`".into(),
-                })
+                Err(AgentError::Locked.into())
             }
         }
         AgentAction::Unlock { pass } => {
             let mut c = running(client(cli)?)?;
             let stdin = std::io::stdin();
-            let p = passphrase::current(&sources(pass), &mut stdin.lock())?;
-            c.unlock(&p).map_err(fail)?;
+            let p = passphrase::current(&Sources::of(pass), &mut stdin.lock())?;
+            c.unlock(&p)?;
             eprintln!("agent unlocked");
             Ok(())
         }
         AgentAction::Stop => {
-            running(client(cli)?)?.stop().map_err(fail)?;
+            running(client(cli)?)?.stop()?;
             eprintln!("agent stopped");
             Ok(())
         }
@@ -248,26 +119,22 @@ fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result<(), Fail> 
 }
 
 /// `token-wallet agent`: unlock, then serve in the foreground (or `--detach`).
-pub fn run(cli: &Cli, a: &RunArgs) -> Result<(), Fail> {
+pub fn run(cli: &Cli, a: &RunArgs) -> Result {
     let (path, _) = socket(cli)?;
     if let Ok(Some(_)) = client(cli) {
-        return Err(fail(AgentError::AlreadyRunning(path.display().to_string())));
+        return Err(AgentError::AlreadyRunning(path.display().to_string()).into());
     }
     if a.detach {
         return detach(cli, a, &path);
     }
-    let (profile, vault) = crate::open(cli)?;
-    let data_dir = profile.data_dir(&base_dir(cli)?);
-    let log = token_wallet_core::audit::AuditLog::new(&data_dir);
+    let local = Local::open(cli)?;
     let stdin = std::io::stdin();
-    let v = crate::unlock(&vault, sources(&a.pass), &mut stdin.lock(), &log)?;
-    // The agent keeps its own audit log; this one's cached key must not outlive a lock.
-    log.forget_key();
-    drop(log);
+    let v = local.unlock_vault(&a.pass, &mut stdin.lock())?;
     // What unlocking left in this thread's stack (Argon2's output, key schedules).
     token_wallet_core::crypto::scrub_stack();
+    let Local { config, vault, .. } = local;
     let opts = AgentOptions {
-        profile: profile.name().to_string(),
+        profile: config.profile.name().to_string(),
         idle_timeout: (!a.idle_timeout.is_zero()).then_some(a.idle_timeout),
         frame_timeout: Duration::from_secs(a.frame_timeout.max(1)),
         max_clients: a.max_clients.max(1),
@@ -276,8 +143,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<(), Fail> {
     let idle = opts.idle_timeout;
     let agent = Arc::new(Agent::new(
         vault,
-        &data_dir,
-        crate::refresher(cli, &data_dir),
+        &config.data_dir,
+        config.refresher(),
         opts,
     ));
     agent.adopt(v, None);
@@ -293,18 +160,16 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result<(), Fail> {
                 }
             );
         })
-        .map_err(fail)
+        .map_err(Error::from)
 }
 
 /// Reads the passphrase here, starts `agent` again in the background with it on its
 /// standard input, and waits until it answers.
-fn detach(cli: &Cli, a: &RunArgs, path: &std::path::Path) -> Result<(), Fail> {
+fn detach(cli: &Cli, a: &RunArgs, path: &std::path::Path) -> Result {
     use std::process::{Command as Proc, Stdio};
     let stdin = std::io::stdin();
-    let p = passphrase::current(&sources(&a.pass), &mut stdin.lock())?;
-    let profile = Profile::new(&cli.profile)?;
-    let data_dir = profile.data_dir(&base_dir(cli)?);
-    let log_path = data_dir.join("agent.log");
+    let p = passphrase::current(&Sources::of(&a.pass), &mut stdin.lock())?;
+    let log_path = config(cli)?.data_dir.join("agent.log");
     let log = token_wallet_core::files::open_private(&log_path, true).map_err(|e| e.to_string())?;
     // The same global options and agent options, minus --detach and the passphrase
     // source (it comes on stdin).

@@ -1,12 +1,14 @@
 //! `token --format`, `env` and `exec`: how an access token leaves the wallet. Never a
 //! refresh token.
 
-use crate::connections::Exported;
-use crate::Fail;
+use crate::error::{Error, Result};
 use clap::ValueEnum;
 use secrecy::ExposeSecret;
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use token_wallet_core::oauth::ProviderKind;
+use token_wallet_core::ops::Exported;
 
 /// `token --format`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -53,37 +55,29 @@ pub fn rfc3339(t: u64) -> String {
     )
 }
 
-pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result<(), String> {
+/// Prints the token as `format` asks.
+pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
     let token = t.token.token.expose_secret();
-    let line = match format {
+    let line = zeroize::Zeroizing::new(match format {
         Format::Raw => token.to_string(),
-        Format::Header => format!(
-            "Authorization: {} {token}",
-            t.info.as_ref().map_or("Bearer", |i| i.token_type.as_str())
-        ),
+        Format::Header => format!("Authorization: {} {token}", t.info.token_type),
         Format::Json => serde_json::json!({
             "access_token": token,
-            "token_type": t.info.as_ref().map_or("Bearer", |i| i.token_type.as_str()),
+            "token_type": t.info.token_type,
             "expires_at": t.token.expires_at.map(rfc3339),
-            "scopes": t.info.as_ref().map(|i| i.scopes.clone()).unwrap_or_default(),
+            "scopes": t.info.scopes,
         })
         .to_string(),
-    };
-    crate::say(out, &line)
+    });
+    crate::commands::say(out, &line)
 }
 
-/// The variable to put the token in: the one given, else PLEO_ACCESS_TOKEN for Pleo
-/// providers, else ACCESS_TOKEN.
+/// The variable to put the token in: the one given, else PLEO_ACCESS_TOKEN for a Pleo
+/// provider (a preset, or one `providers.toml` says or shapes as Pleo), else ACCESS_TOKEN.
 fn var_name(given: Option<&str>, t: &Exported) -> String {
     match given {
         Some(v) => v.to_string(),
-        None if t
-            .info
-            .as_ref()
-            .is_some_and(|i| i.provider.name.starts_with("pleo")) =>
-        {
-            "PLEO_ACCESS_TOKEN".into()
-        }
+        None if t.info.provider.kind() == ProviderKind::Pleo => "PLEO_ACCESS_TOKEN".into(),
         None => "ACCESS_TOKEN".into(),
     }
 }
@@ -134,11 +128,52 @@ fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
     let _ = to.flush();
 }
 
-/// Runs `cmd` with the token in the variable (`given`, or the provider's default);
-/// returns its exit code (128 + signal if killed).
-pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Result<i32, Fail> {
-    let mut c = Command::new(&cmd[0]);
-    c.args(&cmd[1..])
+/// The program `name` runs: itself if it has a `/`, else the first executable file of
+/// that name on `PATH`. Exit code 127 (as a shell) when there is none.
+pub fn find_program(name: &str) -> Result<PathBuf> {
+    let not_found = |why: &str| Error::Message(127, format!("cannot run `{name}`: {why}"));
+    let runnable = |p: &Path| {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            p.is_file()
+        }
+    };
+    if name.is_empty() {
+        return Err(not_found("no command given"));
+    }
+    if name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
+        let p = PathBuf::from(name);
+        return if runnable(&p) {
+            Ok(p)
+        } else {
+            Err(not_found("no such executable file"))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| runnable(p))
+        .ok_or_else(|| not_found("not found on PATH"))
+}
+
+/// Runs `program` with `args` and the token in the variable (`given`, or the provider's
+/// default); returns its exit code (128 + signal if killed).
+pub fn exec(
+    t: &Exported,
+    given: Option<&str>,
+    mask: bool,
+    program: &Path,
+    args: &[String],
+) -> Result<i32> {
+    let shown = program.display().to_string();
+    let mut c = Command::new(program);
+    c.args(args)
         .env(var_name(given, t), t.token.token.expose_secret());
     // Unix, no masking: this process becomes the command (execve), so nothing of the
     // wallet (keys, tokens, buffers) outlives the hand-over; the exit code is the
@@ -147,18 +182,14 @@ pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Re
     if !mask {
         use std::os::unix::process::CommandExt;
         let e = c.exec();
-        return Err(Fail {
-            code: 127,
-            msg: format!("cannot run `{}`: {e}", cmd[0]),
-        });
+        return Err(Error::Message(127, format!("cannot run `{shown}`: {e}")));
     }
     if mask {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    let mut child = c.spawn().map_err(|e| Fail {
-        code: 127,
-        msg: format!("cannot run `{}`: {e}", cmd[0]),
-    })?;
+    let mut child = c
+        .spawn()
+        .map_err(|e| Error::Message(127, format!("cannot run `{shown}`: {e}")))?;
     let mut copiers = Vec::new();
     if mask {
         let secret = zeroize::Zeroizing::new(t.token.token.expose_secret().as_bytes().to_vec());
@@ -174,7 +205,7 @@ pub fn exec(t: &Exported, given: Option<&str>, mask: bool, cmd: &[String]) -> Re
             }));
         }
     }
-    let status = child.wait().map_err(|e| e.to_string())?;
+    let status = child.wait()?;
     for h in copiers {
         let _ = h.join();
     }

@@ -1,13 +1,30 @@
 //! Where passphrases come from: a no-echo prompt, a file, or standard input.
 
+use crate::cli::PassArgs;
+use crate::error::Error;
 use std::io::BufRead;
 use std::path::Path;
-use token_wallet_core::Passphrase;
+use token_wallet_core::{ops, Passphrase};
 
 /// The sources a command was given.
 pub struct Sources<'a> {
     pub file: Option<&'a Path>,
     pub stdin: bool,
+}
+
+impl<'a> Sources<'a> {
+    /// The sources `--passphrase-file` / `--passphrase-stdin` name.
+    pub fn of(p: &'a PassArgs) -> Self {
+        Self {
+            file: p.passphrase_file.as_deref(),
+            stdin: p.passphrase_stdin,
+        }
+    }
+
+    /// Whether one was given (else the passphrase is prompted for).
+    pub fn given(&self) -> bool {
+        self.file.is_some() || self.stdin
+    }
 }
 
 fn from_file(path: &Path) -> Result<String, String> {
@@ -61,23 +78,25 @@ pub fn current(src: &Sources, stdin: &mut impl BufRead) -> Result<Passphrase, St
     nonempty(text)
 }
 
-/// Reads a new passphrase (prompted twice when interactive).
+/// Reads a new passphrase (prompted twice when interactive), held to the rule every
+/// front end shares ([`ops::MIN_NEW_PASSPHRASE_CHARS`] characters at least).
 pub fn new(
     file: Option<&Path>,
     from_stdin: bool,
     stdin: &mut impl BufRead,
     label: &str,
-) -> Result<Passphrase, String> {
-    if let Some(f) = file {
-        return nonempty(from_file(f)?);
-    }
-    if from_stdin {
-        return nonempty(stdin_line(stdin, label)?);
-    }
-    let a = prompt(&format!("{label}: "))?;
-    let b = prompt(&format!("{label} again: "))?;
-    if a != b {
-        return Err("the two passphrases differ; nothing was changed".to_string());
-    }
-    nonempty(a)
+) -> Result<Passphrase, Error> {
+    let text = if let Some(f) = file {
+        from_file(f)?
+    } else if from_stdin {
+        stdin_line(stdin, label)?
+    } else {
+        let a = prompt(&format!("{label}: "))?;
+        let b = prompt(&format!("{label} again: "))?;
+        if a != b {
+            return Err("the two passphrases differ; nothing was changed".into());
+        }
+        a
+    };
+    Ok(ops::new_passphrase(text)?)
 }

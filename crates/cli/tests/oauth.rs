@@ -510,9 +510,15 @@ fn reauthorise_refuses_another_account_unless_accepted() {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };
-        oauth::reauthorise(
-            &v,
-            &token_wallet_core::oauth::http::Http::new(),
+        let refresher = token_wallet_core::refresh::Refresher::new(
+            token_wallet_core::oauth::http::Http::new(),
+            Default::default(),
+            w.env.data_dir(),
+        );
+        let log = token_wallet_core::audit::AuditLog::new(&w.env.data_dir());
+        let rec = token_wallet_core::ops::LogRecorder::new(&log, &v);
+        let s = token_wallet_core::ops::Session::new(&v, &refresher, &rec);
+        s.reauthorise(
             "p",
             accept,
             oauth::Interaction {

@@ -52,6 +52,11 @@ pub enum Event {
         /// Provider.
         provider: String,
     },
+    /// A connection was signed in again (new tokens in place of the old).
+    Reauthorised {
+        /// Connection.
+        connection: String,
+    },
     /// Tokens were refreshed.
     RefreshOk {
         /// Connection.
@@ -339,6 +344,41 @@ impl AuditLog {
             .collect())
     }
 
+    /// Checks what can be checked without the vault: every line parses, the sequence
+    /// numbers count up from 1 and each line follows the one before it (hash chain).
+    /// Returns the first broken line and why. `verify` also checks the MACs and anchor.
+    pub fn chain_break(&self) -> Result<Option<(u64, String)>, AuditError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io(e)),
+        };
+        let mut prev_hash = String::new();
+        for (i, raw) in bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
+            let n = i as u64 + 1;
+            let line: Line = match serde_json::from_slice(raw) {
+                Ok(l) => l,
+                Err(_) => return Ok(Some((n, "not a valid audit line".into()))),
+            };
+            if line.seq != n {
+                return Ok(Some((n, format!("sequence number {} where {n} was expected (a line was deleted, inserted or moved)", line.seq))));
+            }
+            if line.prev != prev_hash {
+                return Ok(Some((
+                    n,
+                    "does not follow the line before it (that line was edited, deleted or moved)"
+                        .into(),
+                )));
+            }
+            prev_hash = hex::encode(Sha256::digest(raw));
+        }
+        Ok(None)
+    }
+
     /// Checks the whole chain; reports the first broken link.
     pub fn verify(&self, vault: &mut UnlockedVault) -> Result<Verdict, AuditError> {
         let key = Self::load_key(vault)?;
@@ -555,11 +595,25 @@ mod tests {
     fn fail_edited_line() {
         let (_d, mut v, log) = setup();
         fill(&log, &mut v);
+        assert_eq!(log.chain_break().unwrap(), None);
         let mut l = lines(&log);
-        l[4] = l[4].replace("c1", "c9");
+        l[4] = l[4].replace("\"c1\"", "\"c9\"");
         write(&log, &l);
         let r = log.verify(&mut v).unwrap();
         assert_eq!(r.broken.unwrap().0, 5);
+        // Without the key: the next line no longer follows it.
+        let (n, why) = log.chain_break().unwrap().unwrap();
+        assert_eq!(n, 6);
+        assert!(why.contains("does not follow"), "{why}");
+        let mut l = lines(&log);
+        l.remove(2);
+        write(&log, &l);
+        assert!(log
+            .chain_break()
+            .unwrap()
+            .unwrap()
+            .1
+            .contains("sequence number 4 where 3"));
     }
 
     #[test]

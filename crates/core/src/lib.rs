@@ -9,6 +9,8 @@
 
 pub mod agent;
 pub mod audit;
+pub mod browser;
+pub mod config;
 pub mod connection;
 pub mod crypto;
 mod fault;
@@ -21,6 +23,7 @@ pub mod lock;
 pub mod logging;
 pub mod monitor;
 pub mod oauth;
+pub mod ops;
 pub mod profile;
 pub mod refresh;
 pub mod vault;

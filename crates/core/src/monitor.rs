@@ -158,7 +158,7 @@ impl std::fmt::Display for Alert {
             Alert::RefreshFailing { connection, failures } => write!(f, "`{connection}` failed to refresh {failures} times in a row"),
             Alert::ExpiresSoon { connection, .. } => write!(f, "`{connection}` has no refresh token and its access token expires within the hour"),
             Alert::RefreshTokenAging { connection, days } => write!(f, "`{connection}`'s refresh token is {days} days old and may expire soon: use or refresh it"),
-            Alert::Inactive { connection, days } => write!(f, "`{connection}` has not been used for {days} days (`token-wallet prune` removes unused connections)"),
+            Alert::Inactive { connection, days } => write!(f, "`{connection}` has not been used for {days} days"),
             Alert::RevocationPending { connection } => write!(f, "`{connection}` is waiting for its revocation to go through"),
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }

@@ -57,14 +57,12 @@ impl Default for Policy {
     }
 }
 
-/// Why a token could not be had.
+/// Why a token could not be had. Neutral words: the front ends add what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefreshError {
-    /// The connection must be connected again.
-    #[error(
-        "connection `{name}` needs re-authorisation ({reason}); run `token-wallet connect` again"
-    )]
+    /// The connection must be signed in again (re-authorised).
+    #[error("connection `{name}` needs re-authorisation ({reason})")]
     NeedsReauthorisation {
         /// Connection.
         name: String,
@@ -75,9 +73,7 @@ pub enum RefreshError {
     #[error("connection `{0}` is being disconnected (revocation pending)")]
     RevocationPending(String),
     /// No refresh token was issued and the access token is expiring.
-    #[error(
-        "connection `{0}` has no refresh token and its access token is expiring; connect again"
-    )]
+    #[error("connection `{0}` has no refresh token and its access token is expiring")]
     NoRefreshToken(String),
     /// The provider failed (after retries, where retrying made sense).
     #[error("refreshing `{name}` failed: {error}")]
@@ -103,26 +99,39 @@ pub struct AccessToken {
     pub expires_at: Option<u64>,
     /// Whether this call refreshed it.
     pub refreshed: bool,
+    /// The refresh this call tried failed for a reason that may pass (network, 5xx), and
+    /// this is the current token, still valid for at least the `min_ttl` asked: why the
+    /// refresh failed. The refresher tries again on the next call.
+    pub refresh_error: Option<String>,
 }
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "AccessToken(<redacted>, expires_at: {:?})",
-            self.expires_at
+            "AccessToken(<redacted>, expires_at: {:?}, refresh_error: {:?})",
+            self.expires_at, self.refresh_error
         )
     }
 }
 
 /// What a leader publishes: the token and its expiry, or the error's message.
-type Outcome = Result<(SecretString, Option<u64>), String>;
+type Outcome = Result<(SecretString, Option<u64>), (String, bool)>;
 
 /// A refresh in flight in this process: its leader publishes the outcome here.
 #[derive(Default)]
 struct Flight {
     done: Mutex<Option<Outcome>>,
     cv: Condvar,
+}
+
+/// What the token is wanted for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// To hand out: only an active connection's.
+    Use,
+    /// To revoke with: a connection waiting for its revocation too.
+    Revoke,
 }
 
 /// The refresher of one profile. Share one per process (it is `Sync`).
@@ -150,11 +159,25 @@ pub fn needs_refresh_info(
         return false; // the provider did not say: use it until it is refused
     };
     let lifetime = exp.saturating_sub(info.issued_at) as f64;
+    // A caller's min_ttl counts up to half the provider's token lifetime too: a longer
+    // one could never be met, and would refresh on every call.
     let window = (policy.min_window.as_secs_f64())
         .max(lifetime * policy.window_fraction)
-        .min(lifetime / 2.0)
-        .max(min_ttl.as_secs_f64());
+        .max(min_ttl.as_secs_f64())
+        .min(lifetime / 2.0);
     (exp as f64 - now as f64) < window
+}
+
+/// The status after the refresh token turned out dead: "needs re-authorisation", except
+/// that a connection waiting for its revocation keeps waiting.
+fn dead(status: Status, reason: &str) -> Status {
+    match status {
+        s @ Status::RevocationPending { .. } => s,
+        _ => Status::NeedsReauthorisation {
+            since: connection::now(),
+            reason: reason.into(),
+        },
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -171,6 +194,11 @@ impl Refresher {
             flights: Mutex::new(HashMap::new()),
             audit: None,
         }
+    }
+
+    /// Its HTTP client (one per process: the operations share it).
+    pub fn http(&self) -> &Http {
+        &self.http
     }
 
     /// Its policy.
@@ -194,7 +222,7 @@ impl Refresher {
     fn audit(&self, vault: &Mutex<UnlockedVault>, event: crate::audit::Event) {
         if let Some(log) = &self.audit {
             if let Err(e) = log.append(event, Some(&mut lock(vault))) {
-                tracing::warn!(error = %e, "could not write the audit log");
+                tracing::error!(error = %e, "could not write the audit log");
             }
         }
     }
@@ -203,9 +231,10 @@ impl Refresher {
         Ok(connection::load(&mut lock(vault), name)?)
     }
 
-    fn usable(name: &str, c: &Connection) -> Result<(), RefreshError> {
+    fn usable(name: &str, c: &Connection, want: Want) -> Result<(), RefreshError> {
         match &c.info.status {
             Status::Active => Ok(()),
+            Status::RevocationPending { .. } if want == Want::Revoke => Ok(()),
             Status::NeedsReauthorisation { reason, .. } => {
                 Err(RefreshError::NeedsReauthorisation {
                     name: name.into(),
@@ -221,6 +250,7 @@ impl Refresher {
             token: SecretString::from(c.secrets.access_token.clone()),
             expires_at: c.info.expires_at,
             refreshed,
+            refresh_error: None,
         }
     }
 
@@ -233,11 +263,49 @@ impl Refresher {
         min_ttl: Duration,
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
-        Self::usable(name, &c)?;
+        Self::usable(name, &c, Want::Use)?;
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
-        self.single_flight(vault, name, min_ttl, false)
+        match self.single_flight(vault, name, min_ttl, false, Want::Use) {
+            // The provider is away for now, but the token in hand still does the job.
+            Err(RefreshError::Provider { error, .. }) if error.is_transient() => {
+                let c = self.load(vault, name)?;
+                let left = c
+                    .info
+                    .expires_at
+                    .map(|e| e.saturating_sub(connection::now()));
+                match left {
+                    Some(left) if left > 0 && left >= min_ttl.as_secs() => Ok(AccessToken {
+                        refresh_error: Some(error.to_string()),
+                        ..Self::hand_out(&c, false)
+                    }),
+                    _ => Err(RefreshError::Provider {
+                        name: name.into(),
+                        error,
+                    }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// An access token to revoke `name` with (Pleo's revocation authenticates with it):
+    /// the current one if it has a minute left, else a refreshed one. Unlike
+    /// [`Self::access_token`], a connection already waiting for its revocation is
+    /// refreshed too, and a refused refresh token does not change its status.
+    pub fn for_revocation(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &str,
+    ) -> Result<AccessToken, RefreshError> {
+        let min_ttl = Duration::from_secs(60);
+        let c = self.load(vault, name)?;
+        Self::usable(name, &c, Want::Revoke)?;
+        if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
+            return Ok(Self::hand_out(&c, false));
+        }
+        self.single_flight(vault, name, min_ttl, false, Want::Revoke)
     }
 
     /// Refreshes now, whatever the expiry (token rotation on demand).
@@ -247,8 +315,8 @@ impl Refresher {
         name: &str,
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
-        Self::usable(name, &c)?;
-        self.single_flight(vault, name, Duration::ZERO, true)
+        Self::usable(name, &c, Want::Use)?;
+        self.single_flight(vault, name, Duration::ZERO, true, Want::Use)
     }
 
     fn single_flight(
@@ -257,6 +325,7 @@ impl Refresher {
         name: &str,
         min_ttl: Duration,
         force: bool,
+        want: Want,
     ) -> Result<AccessToken, RefreshError> {
         let (flight, leader) = {
             let mut f = lock(&self.flights);
@@ -270,11 +339,14 @@ impl Refresher {
             }
         };
         if leader {
-            let result = self.refresh_locked(vault, name, min_ttl, force);
+            let result = self.refresh_locked(vault, name, min_ttl, force, want);
             lock(&self.flights).remove(name);
             *lock(&flight.done) = Some(match &result {
                 Ok(t) => Ok((t.token.clone(), t.expires_at)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err((
+                    e.to_string(),
+                    matches!(e, RefreshError::Provider { error, .. } if error.is_transient()),
+                )),
             });
             flight.cv.notify_all();
             return result;
@@ -290,10 +362,11 @@ impl Refresher {
                 token,
                 expires_at,
                 refreshed: false,
+                refresh_error: None,
             }),
-            Some(Err(e)) => Err(RefreshError::Provider {
+            Some(Err((message, transient))) => Err(RefreshError::Provider {
                 name: name.into(),
-                error: OAuthError::Missing(e),
+                error: OAuthError::Relayed { message, transient },
             }),
             None => unreachable!("the loop above waits for Some"),
         }
@@ -309,6 +382,7 @@ impl Refresher {
         name: &str,
         min_ttl: Duration,
         force: bool,
+        want: Want,
     ) -> Result<AccessToken, RefreshError> {
         connection::check_name(name)?;
         let path = crate::lock::refresh_lock_path(&self.lock_dir, name);
@@ -316,7 +390,7 @@ impl Refresher {
             VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
         // Another process may have refreshed while we waited for the lock.
         let mut c = self.load(vault, name)?;
-        Self::usable(name, &c)?;
+        Self::usable(name, &c, want)?;
         if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
@@ -324,10 +398,7 @@ impl Refresher {
             let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
             tracing::warn!(connection = name, "{reason}");
             c.info.refreshing_since = None;
-            c.info.status = Status::NeedsReauthorisation {
-                since: connection::now(),
-                reason: reason.clone(),
-            };
+            c.info.status = dead(c.info.status, &reason);
             self.save(vault, &c)?;
             self.audit(
                 vault,
@@ -396,10 +467,7 @@ impl Refresher {
             }
             Err(e) if e.is_invalid_grant() => {
                 let reason = e.to_string();
-                c.info.status = Status::NeedsReauthorisation {
-                    since: connection::now(),
-                    reason: reason.clone(),
-                };
+                c.info.status = dead(c.info.status, &reason);
                 c.info.refresh_failures += 1;
                 c.info.last_refresh_error = Some(reason.clone());
                 self.save(vault, &c)?;

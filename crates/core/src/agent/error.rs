@@ -7,10 +7,10 @@
 #[non_exhaustive]
 pub enum AgentError {
     /// The agent holds no unlocked vault.
-    #[error("the agent is locked; unlock it with `token-wallet agent unlock` (or pass --passphrase-stdin / --passphrase-file to unlock this command alone)")]
+    #[error("the agent is locked")]
     Locked,
     /// No such connection.
-    #[error("no connection named `{0}`; see `token-wallet list`")]
+    #[error("no connection named `{0}`")]
     NotFound(String),
     /// The connection must be connected again.
     #[error("{0}")]
@@ -52,7 +52,7 @@ pub enum AgentError {
     #[error("no agent is running (socket {0})")]
     NotRunning(String),
     /// An agent is already listening on the socket.
-    #[error("an agent is already running on {0}; stop it with `token-wallet agent stop`")]
+    #[error("an agent is already running on {0}")]
     AlreadyRunning(String),
     /// The socket's directory is not private to this user.
     #[error("refusing the agent socket directory {0}: {1}")]

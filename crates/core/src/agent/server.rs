@@ -85,6 +85,12 @@ impl Drop for Slot<'_> {
     }
 }
 
+impl crate::ops::Recorder for Agent {
+    fn record(&self, event: Event) {
+        Agent::record(self, event);
+    }
+}
+
 impl Agent {
     /// A locked agent for `vault`, whose data directory (lock file, audit log) is
     /// `data_dir`; `refresher` is the one refresher of this process.

@@ -18,11 +18,11 @@ pub(crate) const OS_STORE_NAME: &str = if cfg!(target_os = "macos") {
 
 /// What to tell a user whose OS keystore does not answer.
 pub(crate) const OS_STORE_HINT: &str = if cfg!(target_os = "macos") {
-    "Unlock your login keychain, or choose the file store explicitly with `--store file`"
+    "Unlock your login keychain, or choose the file store explicitly"
 } else if cfg!(windows) {
-    "Check that the Credential Manager service is running, or choose the file store explicitly with `--store file`"
+    "Check that the Credential Manager service is running, or choose the file store explicitly"
 } else {
-    "Start a Secret Service and unlock its default collection (a desktop session does this; headless: `dbus-run-session -- sh -c 'printf %s PASSWORD | gnome-keyring-daemon --unlock --components=secrets; token-wallet ...'`), or choose the file store explicitly with `--store file`"
+    "Start a Secret Service and unlock its default collection (a desktop session does this; headless, run gnome-keyring-daemon --unlock --components=secrets inside dbus-run-session), or choose the file store explicitly"
 };
 
 pub(crate) struct OsBackend {

@@ -16,7 +16,7 @@ pub enum OAuthError {
         why: String,
     },
     /// No provider of that name.
-    #[error("no provider named `{0}`; `token-wallet providers` lists them")]
+    #[error("no provider named `{0}`")]
     UnknownProvider(String),
     /// The discovery document could not be used.
     #[error("discovery document {url} refused: {why}")]
@@ -33,7 +33,7 @@ pub enum OAuthError {
     #[error("the sign-in listener failed: {0}")]
     Listener(String),
     /// No callback came in time.
-    #[error("no sign-in came back within {0:?}; nothing was stored. Try again (use --no-browser to open the link yourself)")]
+    #[error("no sign-in came back within {} s; nothing was stored", .0.as_secs())]
     Timeout(Duration),
     /// The wait was cancelled.
     #[error("sign-in cancelled; nothing was stored")]
@@ -61,7 +61,7 @@ pub enum OAuthError {
         description: Option<String>,
     },
     /// The browser could not be opened.
-    #[error("could not open a browser ({0}); use --no-browser and open the link yourself")]
+    #[error("could not open a browser ({0})")]
     Browser(String),
     /// The token endpoint returned an OAuth error.
     #[error("the token endpoint refused (HTTP {status}): {error}{}; nothing was stored", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -100,9 +100,23 @@ pub enum OAuthError {
     /// A connection name is already used.
     #[error("a connection named `{0}` already exists; disconnect it first or choose another name")]
     NameTaken(String),
+    /// The provider has no default client id and none was given.
+    #[error("provider `{0}` has no default client id; a client id must be given")]
+    NoClientId(String),
+    /// The provider uses a confidential client and no client secret was given.
+    #[error("provider `{0}` uses a confidential client; its client secret must be given")]
+    NoClientSecret(String),
     /// A required client setting is missing.
     #[error("{0}")]
     Missing(String),
+    /// Another refresh of the same connection in this process failed; its message.
+    #[error("{message}")]
+    Relayed {
+        /// What the other refresh reported.
+        message: String,
+        /// Whether that failure may pass.
+        transient: bool,
+    },
 }
 
 impl OAuthError {
@@ -115,6 +129,7 @@ impl OAuthError {
     pub fn is_transient(&self) -> bool {
         match self {
             OAuthError::Network { .. } => true,
+            OAuthError::Relayed { transient, .. } => *transient,
             OAuthError::Status { status, .. }
             | OAuthError::TokenRefused { status, .. }
             | OAuthError::BadTokenResponse { status, .. } => *status >= 500 || *status == 429,

@@ -190,10 +190,7 @@ impl Client<'_> {
                 c = c.set_client_secret(ClientSecret::new(s.expose_secret().to_string()));
             }
             (ClientAuth::ClientSecretBasic, None) => {
-                return Err(OAuthError::Missing(format!(
-                    "provider `{}` uses a confidential client: give the client secret (--client-secret-stdin)",
-                    p.name
-                )))
+                return Err(OAuthError::NoClientSecret(p.name.clone()))
             }
             (ClientAuth::None, _) => {}
         }

@@ -51,6 +51,18 @@ pub enum Check {
     None,
 }
 
+/// What a provider is, where that changes what the wallet does (the export variable,
+/// the revocation and check it uses by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Pleo (or a server shaped like it): `PLEO_ACCESS_TOKEN`, revocation by
+    /// `DELETE /v1/installations/me`, check by `GET /v1/introspect`.
+    Pleo,
+    /// Any other OAuth 2.0 provider.
+    Generic,
+}
+
 /// A provider with every endpoint known (discovery already done).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provider {
@@ -76,6 +88,9 @@ pub struct Provider {
     pub revocation: Revocation,
     /// Connection check.
     pub check: Check,
+    /// What it is, if said (`providers.toml`'s `kind`, or a preset); see [`Self::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ProviderKind>,
 }
 
 fn pleo(name: &str, display: &str, auth_host: &str, api_host: &str) -> Provider {
@@ -91,6 +106,7 @@ fn pleo(name: &str, display: &str, auth_host: &str, api_host: &str) -> Provider 
         client_id: None,
         revocation: Revocation::PleoInstallation,
         check: Check::PleoIntrospect,
+        kind: Some(ProviderKind::Pleo),
     }
 }
 
@@ -123,6 +139,9 @@ struct ProviderToml {
     revocation: Option<String>,
     /// `rfc7662` (default when there is an introspection URL), `pleo`, or `none`.
     check: Option<String>,
+    /// `pleo` (revocation and check default to Pleo's; exported as PLEO_ACCESS_TOKEN)
+    /// or `generic` (default).
+    kind: Option<String>,
     #[serde(default)]
     scopes: Vec<String>,
     /// `loopback` (default) or a pinned `http://localhost:PORT/PATH`.
@@ -151,6 +170,25 @@ impl ProviderSpec {
     /// The provider's short name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What it is, as far as the configuration says without fetching anything: a preset's
+    /// kind, else the config's `kind`, else Pleo when it names Pleo's revocation or check.
+    pub fn kind(&self) -> ProviderKind {
+        match (&self.preset, &self.toml) {
+            (Some(p), _) => p.kind(),
+            (_, Some(t)) => match (
+                t.kind.as_deref(),
+                t.revocation.as_deref(),
+                t.check.as_deref(),
+            ) {
+                (Some("pleo"), _, _) => ProviderKind::Pleo,
+                (Some(_), _, _) => ProviderKind::Generic,
+                (None, Some("pleo"), _) | (None, _, Some("pleo")) => ProviderKind::Pleo,
+                _ => ProviderKind::Generic,
+            },
+            (None, None) => ProviderKind::Generic,
+        }
     }
 
     /// Where its endpoints come from, for listings.
@@ -190,7 +228,22 @@ impl ProviderSpec {
         let token = endpoints
             .token
             .ok_or_else(|| bad("no token_url (and no discovery)".into()))?;
-        let revocation = match (t.revocation.as_deref(), endpoints.revocation) {
+        let kind = match t.kind.as_deref() {
+            None => None,
+            Some("pleo") => Some(ProviderKind::Pleo),
+            Some("generic") => Some(ProviderKind::Generic),
+            Some(o) => return Err(bad(format!("unknown kind `{o}` (pleo, generic)"))),
+        };
+        fn pleo_default(v: Option<&str>, kind: Option<ProviderKind>) -> Option<&str> {
+            match v {
+                None if kind == Some(ProviderKind::Pleo) => Some("pleo"),
+                v => v,
+            }
+        }
+        let revocation = match (
+            pleo_default(t.revocation.as_deref(), kind),
+            endpoints.revocation,
+        ) {
             (Some("none"), _) => Revocation::None,
             (Some("pleo"), _) => Revocation::PleoInstallation,
             (None | Some("rfc7009"), Some(u)) => Revocation::Rfc7009(u),
@@ -204,7 +257,10 @@ impl ProviderSpec {
                 )))
             }
         };
-        let check = match (t.check.as_deref(), endpoints.introspection) {
+        let check = match (
+            pleo_default(t.check.as_deref(), kind),
+            endpoints.introspection,
+        ) {
             (Some("none"), _) => Check::None,
             (Some("pleo"), _) => Check::PleoIntrospect,
             (None | Some("rfc7662"), Some(u)) => Check::Rfc7662(u),
@@ -239,6 +295,7 @@ impl ProviderSpec {
             client_id: t.client_id.clone(),
             revocation,
             check,
+            kind,
         };
         p.validate()?;
         Ok(p)
@@ -290,6 +347,19 @@ pub(crate) fn endpoint_url(provider: &str, what: &str, s: &str) -> Result<Url, O
 }
 
 impl Provider {
+    /// What it is: as said, else Pleo when it revokes and checks the way Pleo does.
+    pub fn kind(&self) -> ProviderKind {
+        self.kind.unwrap_or(
+            if self.revocation == Revocation::PleoInstallation
+                || self.check == Check::PleoIntrospect
+            {
+                ProviderKind::Pleo
+            } else {
+                ProviderKind::Generic
+            },
+        )
+    }
+
     /// Checks every URL: https (http only on loopback), and a pinned redirect is
     /// `http://localhost:PORT/PATH` or `http://127.0.0.1:PORT/PATH`.
     pub fn validate(&self) -> Result<(), OAuthError> {
@@ -326,7 +396,15 @@ impl Provider {
 pub(crate) fn parse_config(text: &str, source: &str) -> Result<Vec<ProviderSpec>, OAuthError> {
     let cfg: ConfigToml = toml::from_str(text).map_err(|e| OAuthError::Config {
         provider: source.to_string(),
-        why: e.message().to_string(),
+        why: match e.span() {
+            Some(span) => {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!("line {line}, column {column}: {}", e.message())
+            }
+            None => e.message().to_string(),
+        },
     })?;
     let mut out = Vec::new();
     for (name, t) in cfg.providers {
@@ -448,9 +526,73 @@ client_auth = "client_secret_basic"
     #[test]
     fn fail_unknown_keys_and_bad_toml() {
         let (_d, p) = write("[providers.x]\nauthorise_url = \"https://a/b\"\n");
-        let e = load_specs(Some(&p)).unwrap_err();
-        assert!(e.to_string().contains("unknown field"), "{e}");
-        let (_d, p) = write("[providers.x\n");
-        assert!(load_specs(Some(&p)).is_err());
+        let e = load_specs(Some(&p)).unwrap_err().to_string();
+        // The line and column of the offending key, and what is wrong with it.
+        assert!(
+            e.contains("line 2, column 1: unknown field `authorise_url`"),
+            "{e}"
+        );
+        let (_d, p) = write("# providers\n\n[providers.x\n");
+        let e = load_specs(Some(&p)).unwrap_err().to_string();
+        assert!(e.contains("line 3, column"), "{e}");
+        let (_d, p) = write("[providers.x]\nkind = \"pleo-ish\"\nauthorize_url = \"https://a/b\"\ntoken_url = \"https://a/t\"\n");
+        let e = load_specs(Some(&p))
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name() == "x")
+            .unwrap()
+            .resolve(&Http::new())
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown kind `pleo-ish` (pleo, generic)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn provider_kind_said_or_inferred() {
+        for p in presets() {
+            assert_eq!(p.kind(), ProviderKind::Pleo);
+        }
+        let base = "authorize_url = \"https://a.example/a\"\ntoken_url = \"https://a.example/t\"\napi_base = \"https://api.example\"\n";
+        let resolve = |extra: &str| {
+            let (_d, p) = write(&format!("[providers.x]\n{base}{extra}"));
+            load_specs(Some(&p))
+                .unwrap()
+                .into_iter()
+                .find(|s| s.name() == "x")
+                .unwrap()
+                .resolve(&Http::new())
+                .unwrap()
+        };
+        // Said: Pleo's revocation and check by default.
+        let p = resolve("kind = \"pleo\"\n");
+        assert_eq!(
+            (p.kind(), &p.revocation, &p.check),
+            (
+                ProviderKind::Pleo,
+                &Revocation::PleoInstallation,
+                &Check::PleoIntrospect
+            )
+        );
+        // Not said, but Pleo-shaped: Pleo.
+        assert_eq!(
+            resolve("revocation = \"pleo\"\ncheck = \"pleo\"\n").kind(),
+            ProviderKind::Pleo
+        );
+        // Said generic wins; nothing said and nothing Pleo-like: generic.
+        assert_eq!(
+            resolve("kind = \"generic\"\nrevocation = \"pleo\"\n").kind(),
+            ProviderKind::Generic
+        );
+        assert_eq!(resolve("").kind(), ProviderKind::Generic);
+        // A record stored before `kind` existed reads as what it does.
+        let mut old = presets()[0].clone();
+        old.kind = None;
+        let json = serde_json::to_string(&old).unwrap();
+        assert!(!json.contains("\"kind\":\"pleo\""));
+        let back: Provider = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.kind(), ProviderKind::Pleo);
     }
 }

@@ -9,7 +9,7 @@ use crate::keystore::KeystoreError;
 #[non_exhaustive]
 pub enum VaultError {
     /// There is no vault under this profile.
-    #[error("no vault found in the {store} keystore under `{service}`; create one with `token-wallet init`")]
+    #[error("no vault found in the {store} keystore under `{service}`")]
     NoVault {
         /// Store name.
         store: &'static str,
@@ -17,7 +17,7 @@ pub enum VaultError {
         service: String,
     },
     /// `create` found a vault already there.
-    #[error("a vault already exists in the {store} keystore under `{service}`; unlock it, or use another --profile")]
+    #[error("a vault already exists in the {store} keystore under `{service}`")]
     AlreadyExists {
         /// Store name.
         store: &'static str,

@@ -150,6 +150,32 @@ fn keep_strings(v: &serde_json::Value, keys: &[&str]) -> BTreeMap<String, String
         .collect()
 }
 
+/// The fields Pleo's `GET /v1/introspect` answers with.
+const PLEO_FIELDS: [&str; 5] = [
+    "authMethod",
+    "clientId",
+    "scope",
+    "applicationName",
+    "subjectURN",
+];
+
+/// Pleo's introspection answer: its fields under `data` (as Pleo documents it), or at the
+/// top level (as earlier versions of it did). Neither is an error, not an empty check.
+fn pleo_introspection(v: &serde_json::Value) -> Result<BTreeMap<String, String>, OAuthError> {
+    let body = match v.get("data") {
+        Some(d) if d.is_object() => d,
+        _ => v,
+    };
+    let kept = keep_strings(body, &PLEO_FIELDS);
+    if kept.is_empty() {
+        return Err(OAuthError::Status {
+            what: "the introspect endpoint (an answer without Pleo's fields, under `data` or at the top)",
+            status: 200,
+        });
+    }
+    Ok(kept)
+}
+
 /// Checks a connection; returns what the provider says about it.
 pub fn check(http: &Http, c: &Connection) -> Result<BTreeMap<String, String>, OAuthError> {
     let p = &c.info.provider;
@@ -158,10 +184,7 @@ pub fn check(http: &Http, c: &Connection) -> Result<BTreeMap<String, String>, OA
         Check::PleoIntrospect => {
             let req = pleo_request(c, http::Request::get, "/v1/introspect")?;
             let v = json_answer(http, req, "the introspect endpoint")?;
-            Ok(keep_strings(
-                &v,
-                &["clientId", "scope", "applicationName", "subjectURN"],
-            ))
+            pleo_introspection(&v)
         }
         Check::Rfc7662(url) => {
             let req = form_request(
@@ -196,4 +219,38 @@ fn json_answer(
         what: "an endpoint that did not answer JSON",
         status,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pleo_introspection_reads_data_then_the_top_level() {
+        let nested = json!({"data": {"authMethod": "OAUTH", "clientId": "c", "scope": "a b",
+            "applicationName": "App", "subjectURN": "urn:pleo:company:1", "extra": {"x": 1}}});
+        let m = pleo_introspection(&nested).unwrap();
+        assert_eq!(m["subjectURN"], "urn:pleo:company:1");
+        assert_eq!(m["authMethod"], "OAUTH");
+        assert_eq!(m.len(), 5);
+        let flat = json!({"clientId": "c", "subjectURN": "urn:pleo:company:2"});
+        assert_eq!(
+            pleo_introspection(&flat).unwrap()["subjectURN"],
+            "urn:pleo:company:2"
+        );
+    }
+
+    #[test]
+    fn fail_pleo_introspection_with_neither_shape() {
+        for v in [
+            json!({}),
+            json!({"data": {"other": 1}}),
+            json!({"data": "x"}),
+            json!([1]),
+        ] {
+            let e = pleo_introspection(&v).unwrap_err().to_string();
+            assert!(e.contains("without Pleo's fields"), "{e}");
+        }
+    }
 }

@@ -1,0 +1,411 @@
+//! The command line's shape: every subcommand, flag and help text (clap). Parsed once in
+//! `main`; the commands get ready values from here.
+
+use crate::export;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+use token_wallet_core::config::Setting;
+use token_wallet_core::KdfParams;
+
+#[derive(Parser)]
+#[command(
+    name = "token-wallet",
+    version,
+    about = "Keep OAuth tokens safe and hand out short-lived access tokens"
+)]
+pub struct Cli {
+    /// Profile: each has its own vault (keystore service `token-wallet`, or
+    /// `token-wallet:<profile>` for a profile other than `default`) and data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_PROFILE",
+        default_value = "default"
+    )]
+    pub profile: String,
+    /// Where the vault's entries live: the OS keystore, or an encrypted file in the data directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_STORE", value_enum, default_value_t = Store::Os)]
+    pub store: Store,
+    /// Largest keystore entry in bytes; larger values are split into chunks
+    /// (Windows Credential Manager allows 2560).
+    #[arg(long, global = true, env = "TOKEN_WALLET_CHUNK_SIZE")]
+    pub chunk_size: Option<usize>,
+    /// Seconds to wait for one keystore call before giving up.
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_KEYSTORE_TIMEOUT",
+        default_value_t = 20
+    )]
+    pub keystore_timeout: u64,
+    /// Data directory (lock file, file store); default: the platform's data directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_HOME")]
+    pub home: Option<PathBuf>,
+    /// Provider config file (TOML); default: `token-wallet/providers.toml` in the
+    /// platform's config directory.
+    #[arg(long, global = true, env = "TOKEN_WALLET_PROVIDERS")]
+    pub providers: Option<PathBuf>,
+    /// Refresh an access token when less than this many seconds are left (at least; 10 %
+    /// of a long token's lifetime counts too). Default 60.
+    #[arg(long, global = true, env = "TOKEN_WALLET_REFRESH_WINDOW")]
+    pub refresh_window: Option<u64>,
+    /// Do not ask a running agent; unlock the vault in this process.
+    #[arg(long, global = true, env = "TOKEN_WALLET_NO_AGENT")]
+    pub no_agent: bool,
+    /// The agent's socket (default: under $XDG_RUNTIME_DIR, per profile and data directory).
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_AGENT_SOCKET",
+        value_name = "PATH"
+    )]
+    pub agent_socket: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// The core settings these flags (or their variables) give.
+    pub fn setting(&self, s: Setting) -> Option<String> {
+        match s {
+            Setting::Profile => Some(self.profile.clone()),
+            Setting::Home => self.home.as_ref().map(|h| h.display().to_string()),
+            Setting::Store => Some(match self.store {
+                Store::Os => "os".into(),
+                Store::File => "file".into(),
+            }),
+            Setting::ChunkSize => self.chunk_size.map(|c| c.to_string()),
+            Setting::KeystoreTimeout => Some(self.keystore_timeout.to_string()),
+            Setting::Providers => self.providers.as_ref().map(|p| p.display().to_string()),
+            Setting::RefreshWindow => self.refresh_window.map(|w| w.to_string()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Store {
+    /// Keychain, Credential Manager or Secret Service.
+    Os,
+    /// An encrypted-entries file (0600) in the data directory. Opt-in only.
+    File,
+}
+
+#[derive(clap::Args)]
+pub struct PassArgs {
+    /// Read the passphrase from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from the first line of standard input.
+    #[arg(long, conflicts_with = "passphrase_file")]
+    pub passphrase_stdin: bool,
+}
+
+#[derive(Subcommand)]
+pub enum AuditAction {
+    /// Check the chain, the MACs and the anchor; report the first broken link.
+    Verify {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a new vault.
+    Init {
+        #[command(flatten)]
+        pass: PassArgs,
+        /// Argon2id memory in KiB (default 65536 = 64 MiB).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.m_kib)]
+        kdf_memory_kib: u32,
+        /// Argon2id passes (default 3).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.t)]
+        kdf_iterations: u32,
+        /// Argon2id lanes (default 4).
+        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.p)]
+        kdf_parallelism: u32,
+        /// Allow KDF settings below RFC 9106's floor. For tests only; the header records it.
+        #[arg(long)]
+        insecure_weak_kdf: bool,
+    },
+    /// Check the passphrase: unlock the vault and lock it again.
+    Unlock {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Change the passphrase, rotating the data key with it (crash-safe).
+    Passwd {
+        /// Read the current passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
+        /// Read the new passphrase from this file.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+        /// Read from standard input: the current passphrase on the first line and the new
+        /// one on the second (a passphrase given by file is not read from stdin).
+        #[arg(long)]
+        passphrase_stdin: bool,
+        /// Only re-wrap the data key (one header write, fast). By default the data key is
+        /// rotated too, so an old copy of the header and the old passphrase open nothing.
+        #[arg(long)]
+        keep_data_key: bool,
+    },
+    /// Re-encrypt every record under a new data key (crash-safe).
+    RotateKey {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List the providers: the Pleo presets and those in the config file.
+    Providers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect: sign in with the provider in your browser and keep the tokens.
+    Connect {
+        /// A name for the connection, unique in the vault.
+        name: String,
+        /// Provider (see `token-wallet providers`).
+        #[arg(long)]
+        provider: String,
+        /// OAuth client id (default: the provider's, if the config gives one).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Scopes, space separated (default: the provider's).
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Read the client secret of a confidential client from standard input (after
+        /// the passphrase line, if --passphrase-stdin). Pleo advises against secrets on
+        /// user devices: prefer a public client with PKCE.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// Print the sign-in link instead of opening a browser; the wallet still waits
+        /// for the redirect, or for you to paste the final redirect URL here.
+        #[arg(long)]
+        no_browser: bool,
+        /// Seconds to wait for the sign-in.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Sign in again for an existing connection: new tokens in place, same account only.
+    ///
+    /// For a connection whose refresh token was refused, or for fresh tokens: the same
+    /// provider, client and scopes. A sign-in to another account is refused (connect that
+    /// one under a new name).
+    Reauthorise {
+        /// Connection name.
+        name: String,
+        /// Print the sign-in link instead of opening a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Seconds to wait for the sign-in.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// List connections: name, provider, scopes, expiry, status.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show one connection (never its tokens).
+    Show {
+        /// Connection name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Disconnect: revoke at the provider, then forget. Kept as "revocation pending" if
+    /// the provider cannot be reached.
+    Disconnect {
+        /// Connection name.
+        name: String,
+        /// Forget it locally even if revocation fails (the tokens may stay live).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Print an access token for NAME on stdout, refreshing it first if it expires within
+    /// --min-ttl. Never a refresh token.
+    Token {
+        /// Connection name.
+        name: String,
+        /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        min_ttl: Duration,
+        /// Output: the token alone, JSON (token, type, expiry, scopes), or an HTTP header.
+        #[arg(long, value_enum, default_value_t = export::Format::Raw)]
+        format: export::Format,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Print `export VAR=token` (or fish / PowerShell) lines to `eval`.
+    Env {
+        /// Connection name.
+        name: String,
+        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
+        #[arg(long)]
+        var: Option<String>,
+        /// Shell syntax.
+        #[arg(long, value_enum, default_value_t = export::Shell::Sh)]
+        shell: export::Shell,
+        /// Least lifetime the token must have left.
+        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        min_ttl: Duration,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Run a command with the access token in its environment; exits with its exit code.
+    Exec {
+        /// Connection name.
+        name: String,
+        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
+        #[arg(long)]
+        var: Option<String>,
+        /// Replace the token in the command's output with `<redacted>`.
+        #[arg(long)]
+        mask: bool,
+        /// Least lifetime the token must have left (default 5m, or half the provider's
+        /// token lifetime if that is shorter).
+        #[arg(long, value_parser = parse_duration)]
+        min_ttl: Option<Duration>,
+        #[command(flatten)]
+        pass: PassArgs,
+        /// The command and its arguments (after `--`).
+        #[arg(last = true, required = true)]
+        cmd: Vec<String>,
+    },
+    /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
+    Refresh {
+        /// Connection name.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every active connection.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Revoke and remove connections whose refresh token is dead (needs
+    /// re-authorisation) or that were not used for N days.
+    Prune {
+        /// Remove connections unused for this many days.
+        #[arg(long, default_value_t = 90)]
+        inactive_days: u64,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Show the audit log (`audit verify` checks it is intact).
+    Audit {
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+        /// Only events newer than this (e.g. 30m, 24h).
+        #[arg(long, value_parser = parse_duration)]
+        since: Option<Duration>,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the agent: keep the vault unlocked and serve access tokens to `token`, `env`,
+    /// `exec` and `list` over a private local socket (foreground; `--detach` for the
+    /// background). `agent status|unlock|stop` talk to a running one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Agent {
+        #[command(subcommand)]
+        action: Option<AgentAction>,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Lock the running agent (its keys and cached tokens are wiped).
+    Lock,
+    /// Print a shell completion script (e.g. `token-wallet completions bash > /etc/bash_completion.d/token-wallet`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Show the vault: id, KDF, key generation and age, records, store.
+    Status {
+        #[command(flatten)]
+        pass: PassArgs,
+        /// Unlock (prompting if needed) to count the records and check the connections.
+        #[arg(long)]
+        unlock: bool,
+        /// Flag connections not used for this many days.
+        #[arg(long, default_value_t = 30)]
+        inactive_days: u64,
+        /// Flag connections that failed to refresh this many times in a row.
+        #[arg(long, default_value_t = 3)]
+        failures: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `agent` subcommands.
+#[derive(clap::Subcommand)]
+pub enum AgentAction {
+    /// Is an agent running, and is it unlocked? Exit code 0 unlocked, 3 locked, 1 none.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unlock a running agent (after `lock` or its idle timeout).
+    Unlock {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Lock the running agent and make it exit.
+    Stop,
+}
+
+/// `agent` (run) options.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Lock after this long without a request (e.g. 15m, 1h; 0 = never).
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Start in the background (log in the data directory's agent.log) and return once
+    /// it answers.
+    #[arg(long)]
+    pub detach: bool,
+    /// Seconds a client has to send a whole request.
+    #[arg(long, default_value_t = 10, hide = true)]
+    pub frame_timeout: u64,
+    /// Clients served at once; more are told the agent is busy.
+    #[arg(long, default_value_t = 1024, hide = true)]
+    pub max_clients: usize,
+    #[command(flatten)]
+    pub pass: PassArgs,
+}
+
+/// `30s`, `5m`, `1h`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 30s, 5m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}` is not a duration like 30s, 5m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}

@@ -1,0 +1,76 @@
+//! `audit` and `audit verify`: the tamper-evident log.
+
+use super::{age, say};
+use crate::cli::PassArgs;
+use crate::context::Local;
+use crate::error::Result;
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+/// `audit`: the lines (since `since`), with a warning when the chain is broken.
+pub fn show(local: &Local, since: Option<Duration>, json: bool, out: &mut impl Write) -> Result {
+    let lines = local.log.read()?;
+    if let Some((n, why)) = local.log.chain_break()? {
+        eprintln!(
+            "warning: the audit log is broken at line {n}: {why}; `token-wallet audit verify` checks it fully ({})",
+            local.log.path().display()
+        );
+    }
+    let from = since.map(|d| token_wallet_core::connection::now().saturating_sub(d.as_secs()));
+    for l in lines.iter().filter(|l| from.is_none_or(|f| l.ts >= f)) {
+        if json {
+            say(out, &serde_json::to_string(l).map_err(|e| e.to_string())?)?;
+            continue;
+        }
+        let (event, fields) = l.event.name_and_fields();
+        let mut fields: Vec<String> = fields
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("null")))
+            .collect();
+        if l.mac.is_none() {
+            fields.push("(written while locked)".into());
+        }
+        say(
+            out,
+            &format!(
+                "{:>6}  {} ago  {:<18} {}",
+                l.seq,
+                age(l.ts),
+                event,
+                fields.join(" ")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// `audit verify`: the chain, the MACs and the anchor.
+pub fn verify(
+    local: &Local,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let verdict = {
+        let mut g = v.vault();
+        v.log().verify(&mut g)?
+    };
+    drop(v);
+    match &verdict.broken {
+        None => say(
+            out,
+            &format!(
+                "audit log OK: {} lines, {} authenticated, chain and anchor intact ({})",
+                verdict.lines,
+                verdict.authenticated,
+                local.log.path().display()
+            ),
+        ),
+        Some((line, why)) => Err(format!(
+            "audit log BROKEN at line {line}: {why} ({})",
+            local.log.path().display()
+        )
+        .into()),
+    }
+}

@@ -1,0 +1,420 @@
+//! `providers`, `connect`, `reauthorise`, `list`, `show`, `disconnect`, `refresh`,
+//! `prune`: the connections, through core's operations layer.
+
+use super::{age, say, span};
+use crate::cli::{Cli, PassArgs};
+use crate::context::{config, Local};
+use crate::error::{Error, Result};
+use crate::source::{retry_pending, with_source};
+use std::io::{BufRead, Write};
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+use token_wallet_core::connection::{self, ConnectionInfo, Status};
+use token_wallet_core::oauth::{self, Interaction, SignInLink};
+use token_wallet_core::ops::{ConnectRequest, Disconnected};
+
+/// `providers`.
+pub fn providers(cli: &Cli, json: bool, out: &mut impl Write) -> Result {
+    let specs = config(cli)?.provider_specs()?;
+    if json {
+        let v: Vec<_> = specs
+            .iter()
+            .map(|s| serde_json::json!({"name": s.name(), "source": s.source()}))
+            .collect();
+        return say(out, &serde_json::Value::Array(v).to_string());
+    }
+    for s in specs {
+        say(out, &format!("{:<20} {}", s.name(), s.source()))?;
+    }
+    Ok(())
+}
+
+/// How the sign-in reaches the person: the browser, or a printed link (and a pasted
+/// redirect address read from stdin).
+struct SignIn {
+    no_browser: bool,
+    display: String,
+}
+
+impl SignIn {
+    /// The sign-in, and with `no_browser` the lines pasted on stdin.
+    fn new(no_browser: bool, display: String) -> (Self, Option<Receiver<String>>) {
+        let pasted = no_browser.then(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let stdin = std::io::stdin();
+                let mut line = String::new();
+                while stdin.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                    if tx.send(std::mem::take(&mut line)).is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        });
+        (
+            Self {
+                no_browser,
+                display,
+            },
+            pasted,
+        )
+    }
+
+    fn open(&self, link: &SignInLink<'_>) -> std::result::Result<(), String> {
+        let display = &self.display;
+        if self.no_browser {
+            // Printed to the person's terminal, never put in a process's arguments.
+            eprintln!("Open this link in a browser to sign in to {display}:\n\n  {}\n\nWaiting for the sign-in; if the browser is on another machine, paste the address it ends on here.", link.direct);
+            Ok(())
+        } else {
+            eprintln!("Opening your browser to sign in to {display}... (if it does not open, run again with --no-browser)");
+            // The browser gets the one-time start address: what other users can read in
+            // `ps` is dead once the browser has used it.
+            token_wallet_core::browser::open(link.start)
+        }
+    }
+}
+
+/// What `connect` asks for.
+pub struct ConnectArgs<'a> {
+    pub name: &'a str,
+    pub provider: &'a str,
+    pub client_id: Option<String>,
+    pub scopes: Option<String>,
+    pub client_secret_stdin: bool,
+    pub no_browser: bool,
+    pub timeout: Duration,
+}
+
+/// `connect`.
+pub fn connect(
+    local: &Local,
+    a: ConnectArgs<'_>,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let secret = if a.client_secret_stdin {
+        let mut line = String::new();
+        input.read_line(&mut line)?;
+        let line = line.trim_end_matches(['\n', '\r']).to_string();
+        if line.is_empty() {
+            return Err("--client-secret-stdin: standard input has no client secret".into());
+        }
+        eprintln!("note: a client secret on a user device can be copied from it; Pleo advises public clients with PKCE");
+        Some(secrecy::SecretString::from(line))
+    } else {
+        None
+    };
+    let info = v.run(|s| -> Result<ConnectionInfo> {
+        retry_pending(s);
+        let provider = local
+            .config
+            .provider(a.provider, &oauth::http::Http::new())?;
+        let (ui, pasted) = SignIn::new(a.no_browser, provider.display_name.clone());
+        let cancel = AtomicBool::new(false);
+        let open = |l: &SignInLink<'_>| ui.open(l);
+        Ok(s.connect(
+            ConnectRequest {
+                name: a.name,
+                provider: &provider,
+                client_id: a.client_id,
+                client_secret: secret,
+                scopes: a
+                    .scopes
+                    .as_deref()
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_default(),
+            },
+            Interaction {
+                open: &open,
+                pasted,
+                cancel: &cancel,
+                timeout: a.timeout,
+            },
+        )?)
+    })?;
+    say(
+        out,
+        &format!(
+            "connected `{}` to {}",
+            info.name, info.provider.display_name
+        ),
+    )?;
+    if let Some(e) = &info.check_error {
+        eprintln!("warning: the connection check failed: {e}");
+    }
+    say(out, &details(&info))
+}
+
+/// `reauthorise`: signs in again in place; another account is refused.
+pub fn reauthorise(
+    local: &Local,
+    name: &str,
+    no_browser: bool,
+    timeout: Duration,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let info = v.run(|s| -> Result<ConnectionInfo> {
+        let display = s.show(name)?.provider.display_name;
+        let (ui, pasted) = SignIn::new(no_browser, display);
+        let cancel = AtomicBool::new(false);
+        let open = |l: &SignInLink<'_>| ui.open(l);
+        Ok(s.reauthorise(
+            name,
+            false,
+            Interaction {
+                open: &open,
+                pasted,
+                cancel: &cancel,
+                timeout,
+            },
+        )?)
+    })?;
+    say(
+        out,
+        &format!(
+            "re-authorised `{}` with {}",
+            info.name, info.provider.display_name
+        ),
+    )?;
+    if let Some(e) = &info.check_error {
+        eprintln!("warning: the connection check failed: {e}");
+    }
+    say(out, &details(&info))
+}
+
+fn expiry(info: &ConnectionInfo) -> String {
+    let now = connection::now();
+    match info.expires_at {
+        None => "unknown".into(),
+        // An expired access token of a connection that refreshes is not a problem: the
+        // next request refreshes it.
+        Some(t) if t <= now && info.has_refresh_token && info.status == Status::Active => {
+            "refreshes on next use".into()
+        }
+        Some(t) if t <= now => format!("expired {} ago", age(t)),
+        Some(t) => format!("in {}", span(t - now)),
+    }
+}
+
+fn status(info: &ConnectionInfo) -> String {
+    match &info.status {
+        Status::Active if info.refreshing_since.is_some() => {
+            "refresh interrupted (checked on next use)".into()
+        }
+        Status::Active if info.refresh_failures > 0 => {
+            format!("active, last {} refreshes failed", info.refresh_failures)
+        }
+        Status::Active => "active".into(),
+        Status::RevocationPending { attempts, .. } => {
+            format!("revocation pending ({attempts} attempts)")
+        }
+        Status::NeedsReauthorisation { .. } => "needs re-authorisation".into(),
+    }
+}
+
+fn details(i: &ConnectionInfo) -> String {
+    let mut s = format!(
+        "name:        {}\nprovider:    {} ({})\nclient id:   {}\nscopes:      {}\nissued:      {} ago\nexpires:     {}\nrefresh:     {}\nstatus:      {}",
+        i.name,
+        i.provider.display_name,
+        i.provider.name,
+        i.client_id,
+        i.scopes.join(" "),
+        age(i.issued_at),
+        expiry(i),
+        if i.has_refresh_token { "held (never exported)" } else { "none" },
+        status(i),
+    );
+    for (k, v) in &i.check {
+        s.push_str(&format!("\ncheck:       {k} = {v}"));
+    }
+    if let Some(e) = &i.check_error {
+        s.push_str(&format!("\ncheck:       failed: {e}"));
+    }
+    if let Some(e) = &i.last_refresh_error {
+        s.push_str(&format!("\nlast refresh error: {e}"));
+    }
+    match &i.status {
+        Status::RevocationPending { last_error, .. } => {
+            s.push_str(&format!("\nlast error:  {last_error}"))
+        }
+        Status::NeedsReauthorisation { reason, .. } => s.push_str(&format!(
+            "\nwhy:         {reason}\nnext:        `token-wallet reauthorise {}` signs it in again",
+            i.name
+        )),
+        Status::Active => {}
+    }
+    s
+}
+
+/// `list`.
+pub fn list(
+    cli: &Cli,
+    json: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let all = with_source(cli, pass, input, |s| s.list())?;
+    if json {
+        return say(
+            out,
+            &serde_json::to_string(&all).map_err(|e| e.to_string())?,
+        );
+    }
+    if all.is_empty() {
+        return say(
+            out,
+            "no connections; add one with `token-wallet connect NAME --provider P`",
+        );
+    }
+    say(
+        out,
+        &format!(
+            "{:<20} {:<14} {:<30} {:<22} STATUS",
+            "NAME", "PROVIDER", "SCOPES", "EXPIRES"
+        ),
+    )?;
+    for i in &all {
+        say(
+            out,
+            &format!(
+                "{:<20} {:<14} {:<30} {:<22} {}",
+                i.name,
+                i.provider.name,
+                i.scopes.join(" "),
+                expiry(i),
+                status(i)
+            ),
+        )?;
+    }
+    Ok(())
+}
+
+/// `show`.
+pub fn show(
+    cli: &Cli,
+    name: &str,
+    json: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let all = with_source(cli, pass, input, |s| s.list())?;
+    let c = all
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| Error::from(token_wallet_core::VaultError::NotFound(name.into())))?;
+    if json {
+        return say(out, &serde_json::to_string(&c).map_err(|e| e.to_string())?);
+    }
+    say(out, &details(&c))
+}
+
+/// `disconnect`.
+pub fn disconnect(
+    local: &Local,
+    name: &str,
+    force: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    match v.run(|s| s.disconnect(name, force))? {
+        Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
+        Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
+        Disconnected::Forgotten => {
+            eprintln!("warning: `{name}` was forgotten without revocation; its tokens may still be live at the provider");
+            say(out, &format!("forgot `{name}`"))
+        }
+        Disconnected::Pending(why) => Err(format!(
+            "could not revoke `{name}` ({why}); it is kept as \"revocation pending\" and retried by the next command (or use --force to forget it anyway)"
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// `refresh NAME` or `refresh --all`.
+pub fn refresh(
+    local: &Local,
+    name: Option<&str>,
+    all: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    v.run(|s| {
+        let names = match name {
+            Some(n) if !all => vec![n.to_string()],
+            _ => s.names(),
+        };
+        let mut failed = 0;
+        for n in &names {
+            match s.refresh(n) {
+                Ok(t) => say(
+                    out,
+                    &format!(
+                        "refreshed `{n}`: new tokens, expiring {}",
+                        t.expires_at
+                            .map(|e| format!("in {}", span(e.saturating_sub(connection::now()))))
+                            .unwrap_or_else(|| "at an unknown time".into())
+                    ),
+                )?,
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {}", Error::from(e));
+                }
+            }
+        }
+        if failed > 0 {
+            return Err(format!("{failed} of {} refreshes failed", names.len()).into());
+        }
+        Ok(())
+    })
+}
+
+/// `prune`.
+pub fn prune(
+    local: &Local,
+    inactive_days: u64,
+    dry_run: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let found = v.run(|s| s.prune(inactive_days, dry_run))?;
+    if found.is_empty() {
+        return say(out, "nothing to prune");
+    }
+    let mut kept = 0;
+    for p in found {
+        match p.outcome {
+            None => say(out, &format!("would prune `{}`: {}", p.name, p.reason))?,
+            Some(Ok(Disconnected::Pending(why))) => {
+                kept += 1;
+                eprintln!("warning: `{}`: revocation pending ({why})", p.name);
+            }
+            Some(Err(e)) => {
+                kept += 1;
+                eprintln!("warning: `{}`: {e}", p.name);
+            }
+            Some(Ok(_)) => say(out, &format!("pruned `{}`: {}", p.name, p.reason))?,
+        }
+    }
+    if kept > 0 {
+        return Err(format!("{kept} connection(s) kept (revocation pending or refused); pending ones are retried by the next command").into());
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `token`, `env`, `exec`: an access token leaves the wallet (never a refresh token),
+//! from the agent or the vault unlocked here.
+
+use super::{say, span};
+use crate::cli::{Cli, PassArgs};
+use crate::error::{Error, Result};
+use crate::export::{self, Format, Shell};
+use crate::source::with_source;
+use std::io::{BufRead, Write};
+use std::time::Duration;
+use token_wallet_core::agent::AgentError;
+use token_wallet_core::connection;
+use token_wallet_core::ops::Exported;
+
+/// `exec`'s least lifetime when none is asked for.
+const EXEC_MIN_TTL: Duration = Duration::from_secs(300);
+
+/// The token, with a warning on stderr when it is not what was asked for: shorter-lived
+/// than `asked` (the provider's tokens live less), or the current one because a refresh
+/// failed for now.
+fn fetch(
+    cli: &Cli,
+    pass: &PassArgs,
+    name: &str,
+    min_ttl: Duration,
+    asked: bool,
+    input: &mut impl BufRead,
+) -> Result<Exported> {
+    let t = with_source(cli, pass, input, |s| s.token(name, min_ttl)).map_err(|e| match e {
+        // The agent only knows the connection's message; the name is known here.
+        Error::Agent(AgentError::NeedsReauthorisation(m)) => Error::Message(
+            4,
+            format!("{m}; sign in again with `token-wallet reauthorise {name}`"),
+        ),
+        e => e,
+    })?;
+    let left = t
+        .token
+        .expires_at
+        .map(|e| e.saturating_sub(connection::now()));
+    if let Some(why) = &t.token.refresh_error {
+        eprintln!(
+            "warning: could not refresh `{name}` ({why}); this token is still valid for {}, and the next request tries again",
+            left.map_or("an unknown time".into(), span)
+        );
+    }
+    if let Some(left) = left.filter(|l| asked && *l < min_ttl.as_secs()) {
+        let lifetime = t
+            .info
+            .expires_at
+            .unwrap_or(0)
+            .saturating_sub(t.info.issued_at);
+        eprintln!(
+            "warning: `{name}`'s token has {} left, less than the {} asked for: the provider's tokens live {}",
+            span(left),
+            span(min_ttl.as_secs()),
+            span(lifetime)
+        );
+    }
+    Ok(t)
+}
+
+/// `token`.
+pub fn token(
+    cli: &Cli,
+    name: &str,
+    min_ttl: Duration,
+    format: Format,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let t = fetch(cli, pass, name, min_ttl, !min_ttl.is_zero(), input)?;
+    export::print(&t, format, out)
+}
+
+/// `env`.
+#[allow(clippy::too_many_arguments)]
+pub fn env(
+    cli: &Cli,
+    name: &str,
+    var: Option<&str>,
+    shell: Shell,
+    min_ttl: Duration,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let t = fetch(cli, pass, name, min_ttl, !min_ttl.is_zero(), input)?;
+    say(out, &export::env_line(var, &t, shell))
+}
+
+/// `exec`: the command is found before any token is fetched (a typo costs no refresh
+/// and no export); the vault is locked again, and its keys wiped, before it runs.
+/// Returns only on failure; otherwise this process ends with the command's exit code.
+#[allow(clippy::too_many_arguments)]
+pub fn exec(
+    cli: &Cli,
+    name: &str,
+    var: Option<&str>,
+    mask: bool,
+    min_ttl: Option<Duration>,
+    pass: &PassArgs,
+    cmd: &[String],
+    input: &mut impl BufRead,
+) -> Result<i32> {
+    let program = export::find_program(&cmd[0])?;
+    let t = fetch(
+        cli,
+        pass,
+        name,
+        min_ttl.unwrap_or(EXEC_MIN_TTL),
+        min_ttl.is_some(),
+        input,
+    )?;
+    export::exec(&t, var, mask, &program, &cmd[1..])
+}

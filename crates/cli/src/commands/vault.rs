@@ -1,0 +1,186 @@
+//! `init`, `unlock`, `passwd`, `rotate-key`, `status`: the vault itself.
+
+use super::{age, say};
+use crate::cli::PassArgs;
+use crate::context::Local;
+use crate::error::Result;
+use crate::passphrase::{self, Sources};
+use std::io::{BufRead, Write};
+use token_wallet_core::monitor::Thresholds;
+use token_wallet_core::{CreateOptions, KdfParams, Profile, VaultInfo};
+
+/// `init`.
+pub fn init(
+    local: &Local,
+    pass: &PassArgs,
+    kdf: KdfParams,
+    allow_weak_kdf: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    if local.vault.exists()? {
+        return Err(format!(
+            "a vault already exists for profile `{}`; unlock it, or use another --profile",
+            local.config.profile.name()
+        )
+        .into());
+    }
+    let p = passphrase::new(
+        pass.passphrase_file.as_deref(),
+        pass.passphrase_stdin,
+        input,
+        "New passphrase",
+    )?;
+    let v = local.create(
+        &p,
+        &CreateOptions {
+            kdf,
+            allow_weak_kdf,
+        },
+    )?;
+    let info = v.vault().info();
+    drop(v);
+    say(
+        out,
+        &format!(
+            "created vault {} in the {} keystore (service `{}`), {}",
+            info.vault_id, info.store, info.service, info.kdf
+        ),
+    )
+}
+
+/// `unlock`: checks the passphrase.
+pub fn unlock(
+    local: &Local,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let n = v.vault().info().record_count.unwrap_or(0);
+    drop(v);
+    say(
+        out,
+        &format!("passphrase OK; vault unlocked ({n} records) and locked again"),
+    )
+}
+
+/// `passwd`: the current passphrase from `current_file` (else stdin's first line with
+/// `stdin`, else a prompt), the new one from `new_file` (else stdin's next line, else a
+/// prompt).
+pub fn passwd(
+    local: &Local,
+    current_file: Option<&std::path::Path>,
+    new_file: Option<&std::path::Path>,
+    stdin: bool,
+    keep_data_key: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    local.vault.info()?;
+    let current = Sources {
+        file: current_file,
+        stdin: stdin && current_file.is_none(),
+    };
+    let p = passphrase::current(&current, input)?;
+    let v = local.unlock_with(&p)?;
+    let new = passphrase::new(new_file, stdin, input, "New passphrase")?;
+    let info = v.run(|s| s.change_passphrase(&new, keep_data_key))?;
+    drop(v);
+    if keep_data_key {
+        say(out, "passphrase changed (data key kept)")
+    } else {
+        say(
+            out,
+            &format!(
+                "passphrase changed; data key rotated (generation {})",
+                info.generation
+            ),
+        )
+    }
+}
+
+/// `rotate-key`.
+pub fn rotate_key(
+    local: &Local,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, input)?;
+    let from = v.vault().info().generation;
+    let info = v.run(|s| s.rotate_data_key(|_, _| {}))?;
+    drop(v);
+    say(
+        out,
+        &format!(
+            "data key rotated: generation {from} -> {}, {} records re-encrypted",
+            info.generation,
+            info.record_count.unwrap_or(0)
+        ),
+    )
+}
+
+/// `status`.
+#[allow(clippy::too_many_arguments)]
+pub fn status(
+    local: &Local,
+    pass: &PassArgs,
+    unlock: bool,
+    t: Thresholds,
+    json: bool,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let (info, alerts) = if unlock || Sources::of(pass).given() {
+        let v = local.unlock(pass, input)?;
+        let alerts = v.run(|s| s.alerts(&t, Some(&local.log)))?;
+        let info = v.vault().info();
+        (info, alerts)
+    } else {
+        let lines = local.log.read().unwrap_or_default();
+        let alerts: Vec<_> = token_wallet_core::monitor::unlock_alert(&lines, &t)
+            .into_iter()
+            .collect();
+        (local.vault.info()?, alerts)
+    };
+    if json {
+        let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
+        v["profile"] = local.config.profile.name().into();
+        v["data_dir"] = local.config.data_dir.display().to_string().into();
+        v["alerts"] = serde_json::to_value(&alerts).map_err(|e| e.to_string())?;
+        return say(out, &v.to_string());
+    }
+    say(
+        out,
+        &status_text(&local.config.profile, &local.config.data_dir, &info),
+    )?;
+    for a in &alerts {
+        say(out, &format!("ALERT:       {a}"))?;
+    }
+    Ok(())
+}
+
+fn status_text(profile: &Profile, data_dir: &std::path::Path, i: &VaultInfo) -> String {
+    let floor = if i.kdf_below_floor {
+        " (BELOW RFC 9106 floor: test setting)"
+    } else {
+        ""
+    };
+    let records = match i.record_count {
+        Some(n) => n.to_string(),
+        None => "(locked; pass --unlock to count)".to_string(),
+    };
+    format!(
+        "profile:     {}\ndata dir:    {}\nstore:       {} (service `{}`)\nvault id:    {}\nkdf:         {}{floor}\ndata key:    generation {}, {} old\npassphrase:  set {} ago\nrecords:     {records}",
+        profile.name(),
+        data_dir.display(),
+        i.store,
+        i.service,
+        i.vault_id,
+        i.kdf,
+        i.generation,
+        age(i.dek_created_at),
+        age(i.passphrase_changed_at),
+    )
+}

@@ -1,0 +1,127 @@
+//! Where tokens and connection facts come from: the running agent, or the vault unlocked
+//! in this process. The commands that can use either (`token`, `env`, `exec`, `list`,
+//! `show`) are written once against [`Source`].
+
+use crate::agent;
+use crate::cli::{Cli, PassArgs};
+use crate::context::{Local, Unlocked};
+use crate::error::{Error, Result};
+use crate::passphrase::Sources;
+use std::io::BufRead;
+use std::time::Duration;
+use token_wallet_core::agent::client::Client;
+use token_wallet_core::agent::{AgentError, Issued};
+use token_wallet_core::connection::ConnectionInfo;
+use token_wallet_core::ops::{Exported, Requester};
+use token_wallet_core::refresh::AccessToken;
+
+/// Tokens and connection facts.
+pub trait Source {
+    /// An access token for `name` with at least `min_ttl` left; audited as an export.
+    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported>;
+    /// Every connection's public facts.
+    fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
+}
+
+struct AgentSource(Client);
+
+impl Source for AgentSource {
+    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported> {
+        let Issued {
+            token,
+            expires_at,
+            refreshed,
+            info,
+        } = self.0.token(name, min_ttl)?;
+        Ok(Exported {
+            token: AccessToken {
+                token,
+                expires_at,
+                refreshed,
+                refresh_error: None,
+            },
+            info,
+        })
+    }
+
+    fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
+        Ok(self.0.list()?)
+    }
+}
+
+struct LocalSource<'a>(&'a Unlocked<'a>);
+
+impl Source for LocalSource<'_> {
+    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported> {
+        Ok(self.0.run(|s| s.export(name, min_ttl, requester()))?)
+    }
+
+    fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
+        self.0.run(|s| {
+            retry_pending(s);
+            Ok(s.list()?)
+        })
+    }
+}
+
+/// Retries revocations left pending by earlier disconnects, and says how they went.
+pub fn retry_pending(s: &token_wallet_core::ops::Session<'_>) {
+    use token_wallet_core::ops::Disconnected;
+    match s.retry_pending() {
+        Ok(done) => {
+            for r in done {
+                match r.outcome {
+                    Ok(Disconnected::Revoked | Disconnected::NoRevocation) => eprintln!(
+                        "note: the pending revocation of `{}` went through; it is now disconnected",
+                        r.name
+                    ),
+                    Ok(_) => {}
+                    Err(e) => eprintln!("warning: {e}"),
+                }
+            }
+        }
+        Err(e) => eprintln!("warning: could not retry pending revocations: {e}"),
+    }
+}
+
+/// The process that asked (this CLI's parent), where the OS tells it.
+fn requester() -> Requester {
+    #[cfg(unix)]
+    {
+        let pid = std::os::unix::process::parent_id();
+        let process = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|s| s.trim().to_string());
+        Requester {
+            pid: Some(pid),
+            process,
+            ..Requester::default()
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Requester::default()
+    }
+}
+
+/// Runs `f` against the running agent, or (no agent, `--no-agent`, or a locked agent
+/// while a passphrase source was given) against the vault unlocked here. Everything
+/// unlocked here is locked again, and the audit log anchored, before this returns.
+pub fn with_source<T>(
+    cli: &Cli,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    f: impl Fn(&mut dyn Source) -> Result<T>,
+) -> Result<T> {
+    if let Some(c) = agent::client(cli)? {
+        match f(&mut AgentSource(c)) {
+            Err(Error::Agent(AgentError::Locked)) if Sources::of(pass).given() => {}
+            r => return r,
+        }
+    }
+    let local = Local::open(cli)?;
+    let v = local.unlock(pass, input)?;
+    let r = f(&mut LocalSource(&v));
+    drop(v);
+    r
+}

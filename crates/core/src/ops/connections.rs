@@ -1,0 +1,400 @@
+//! The connection lifecycle: connect, re-authorise, disconnect (with pending revocation
+//! and its retries) and prune.
+
+use super::{OpError, Session};
+use crate::audit::Event;
+use crate::connection::{self, Connection, ConnectionInfo, Secrets, Status};
+use crate::oauth::{self, Client, Interaction, OAuthError, Provider, Revocation};
+use secrecy::{ExposeSecret, SecretString};
+
+/// The connection check's field that names the account (Pleo: the company).
+const SUBJECT: &str = "subjectURN";
+
+/// What to connect.
+pub struct ConnectRequest<'a> {
+    /// Connection name (unique in the vault).
+    pub name: &'a str,
+    /// Provider, resolved.
+    pub provider: &'a Provider,
+    /// Client id (else the provider's default).
+    pub client_id: Option<String>,
+    /// Client secret, for confidential clients.
+    pub client_secret: Option<SecretString>,
+    /// Scopes (else the provider's defaults).
+    pub scopes: Vec<String>,
+}
+
+/// How a disconnect ended.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Disconnected {
+    /// Revoked at the provider and deleted.
+    Revoked,
+    /// The provider has no revocation: deleted locally only.
+    NoRevocation,
+    /// Forgotten locally without revoking (`force`); the tokens may still be live.
+    Forgotten,
+    /// The provider could not be reached: kept as "revocation pending".
+    Pending(String),
+}
+
+impl Disconnected {
+    /// The audit log's word for it.
+    fn how(&self) -> &'static str {
+        match self {
+            Disconnected::Revoked => "revoked",
+            Disconnected::NoRevocation => "no_revocation",
+            Disconnected::Forgotten => "forced",
+            Disconnected::Pending(_) => "revocation_pending",
+        }
+    }
+}
+
+/// A pending revocation retried.
+#[derive(Debug)]
+pub struct Retried {
+    /// Connection.
+    pub name: String,
+    /// How it ended: gone ([`Disconnected::Revoked`] or [`Disconnected::NoRevocation`]),
+    /// still pending, or refused (the message; the connection is kept).
+    pub outcome: Result<Disconnected, String>,
+}
+
+/// Why a connection is pruned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PruneReason {
+    /// Its refresh token is dead: nothing at the provider can be revoked with it.
+    RefreshTokenDead,
+    /// Not used for this many days.
+    Unused(u64),
+}
+
+impl std::fmt::Display for PruneReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PruneReason::RefreshTokenDead => f.write_str("refresh token no longer valid"),
+            PruneReason::Unused(d) => write!(f, "unused for {d} days"),
+        }
+    }
+}
+
+/// A connection prune found.
+#[derive(Debug)]
+pub struct Pruned {
+    /// Connection.
+    pub name: String,
+    /// Why.
+    pub reason: PruneReason,
+    /// `None` on a dry run; else how its disconnect ended.
+    pub outcome: Option<Result<Disconnected, String>>,
+}
+
+impl Session<'_> {
+    /// Retries pending revocations first (so a name they free is free), then runs the
+    /// sign-in, stores the tokens and checks the connection, keeping what the check says.
+    /// Nothing is stored unless the code exchange succeeded. The vault is locked only to
+    /// check the name and to save, not while the person signs in.
+    pub fn connect(
+        &self,
+        req: ConnectRequest<'_>,
+        ui: Interaction<'_>,
+    ) -> Result<ConnectionInfo, OpError> {
+        connection::check_name(req.name)?;
+        if connection::exists(&self.lock(), req.name) {
+            return Err(OAuthError::NameTaken(req.name.to_string()).into());
+        }
+        let client_id = req
+            .client_id
+            .or_else(|| req.provider.client_id.clone())
+            .ok_or_else(|| OAuthError::NoClientId(req.provider.name.clone()))?;
+        let scopes = if req.scopes.is_empty() {
+            req.provider.default_scopes.clone()
+        } else {
+            req.scopes
+        };
+        let client = Client {
+            provider: req.provider,
+            client_id: client_id.clone(),
+            client_secret: req.client_secret,
+        };
+        let tokens = client.authorize(self.http(), &scopes, ui)?;
+        let now = connection::now();
+        let mut conn = Connection {
+            info: ConnectionInfo {
+                token_type: tokens.token_type.clone(),
+                has_refresh_token: tokens.refresh_token.is_some(),
+                has_client_secret: client.client_secret.is_some(),
+                ..ConnectionInfo::new(
+                    req.name,
+                    req.provider.clone(),
+                    client_id,
+                    tokens.scopes.clone().unwrap_or(scopes),
+                    now,
+                    tokens.expires_in.map(|d| now + d.as_secs()),
+                )
+            },
+            secrets: Secrets {
+                access_token: tokens.access_token.expose_secret().to_string(),
+                refresh_token: tokens
+                    .refresh_token
+                    .as_ref()
+                    .map(|r| r.expose_secret().to_string()),
+                client_secret: client
+                    .client_secret
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_string()),
+            },
+        };
+        {
+            let mut v = self.lock();
+            // Another connect may have taken the name while this one waited for the browser.
+            if connection::exists(&v, req.name) {
+                return Err(OAuthError::NameTaken(req.name.to_string()).into());
+            }
+            connection::save(&mut v, &conn)?;
+        }
+        tracing::info!(connection = req.name, provider = %req.provider.name, "connected");
+        self.audit.record(Event::Connected {
+            connection: req.name.into(),
+            provider: req.provider.name.clone(),
+        });
+        match oauth::check(self.http(), &conn) {
+            Ok(meta) => conn.info.check = meta,
+            Err(e) => {
+                tracing::warn!(connection = req.name, error = %e, "connection check failed");
+                conn.info.check_error = Some(e.to_string());
+            }
+        }
+        connection::save(&mut self.lock(), &conn)?;
+        Ok(conn.info.clone())
+    }
+
+    /// Signs in again for an existing connection (its refresh token was refused, or the
+    /// user wants fresh tokens): same provider, client and scopes; the new tokens replace
+    /// the old ones in place, and the status, failure count and check are reset. Nothing
+    /// changes unless the code exchange succeeded, and (unless `accept_other_account`)
+    /// the check names the same account as before. The old tokens are not revoked (Pleo's
+    /// revocation removes the whole installation, which would take the new tokens with it).
+    pub fn reauthorise(
+        &self,
+        name: &str,
+        accept_other_account: bool,
+        ui: Interaction<'_>,
+    ) -> Result<ConnectionInfo, OpError> {
+        let old = connection::load(&mut self.lock(), name)?;
+        if matches!(old.info.status, Status::RevocationPending { .. }) {
+            return Err(OpError::BeingDisconnected(name.into()));
+        }
+        let client = Client {
+            provider: &old.info.provider,
+            client_id: old.info.client_id.clone(),
+            client_secret: old.secrets.client_secret.clone().map(SecretString::from),
+        };
+        let tokens = client.authorize(self.http(), &old.info.scopes, ui)?;
+        let now = connection::now();
+        let mut c = connection::load(&mut self.lock(), name)?; // as it is now, after the wait
+        c.info.scopes = tokens.scopes.clone().unwrap_or(c.info.scopes);
+        c.info.token_type = tokens.token_type.clone();
+        c.info.issued_at = now;
+        c.info.expires_at = tokens.expires_in.map(|d| now + d.as_secs());
+        c.info.has_refresh_token = tokens.refresh_token.is_some();
+        c.info.status = Status::Active;
+        c.info.refresh_failures = 0;
+        c.info.last_refresh_error = None;
+        c.info.refreshing_since = None;
+        c.secrets.access_token = tokens.access_token.expose_secret().to_string();
+        c.secrets.refresh_token = tokens
+            .refresh_token
+            .as_ref()
+            .map(|r| r.expose_secret().to_string());
+        // Whose tokens are these? Checked before anything is saved: a code delivered for
+        // another account (someone who raced the sign-in) must not replace this one's.
+        let checked = oauth::check(self.http(), &c);
+        if let Some(was) = old
+            .info
+            .check
+            .get(SUBJECT)
+            .filter(|_| !accept_other_account)
+        {
+            let now_subject = checked.as_ref().ok().and_then(|m| m.get(SUBJECT));
+            if now_subject != Some(was) {
+                tracing::warn!(
+                    connection = name,
+                    "re-authorisation refused: another account"
+                );
+                return Err(OAuthError::AccountChanged {
+                    was: was.clone(),
+                    now: now_subject
+                        .cloned()
+                        .unwrap_or_else(|| "(the provider's check did not answer)".into()),
+                }
+                .into());
+            }
+        }
+        match checked {
+            Ok(meta) => {
+                c.info.check = meta;
+                c.info.check_error = None;
+            }
+            Err(e) => c.info.check_error = Some(e.to_string()),
+        }
+        connection::save(&mut self.lock(), &c)?;
+        tracing::info!(connection = name, "re-authorised");
+        self.audit.record(Event::Reauthorised {
+            connection: name.into(),
+        });
+        Ok(c.info.clone())
+    }
+
+    /// Disconnects: revoke at the provider, then delete. Pleo's revocation authenticates
+    /// with the access token, so an expiring one is refreshed first (through the one
+    /// refresher, also for a connection already waiting for its revocation). If the
+    /// provider cannot be reached (or answers 5xx) the connection is kept as "revocation
+    /// pending" for a later retry; `force` forgets it locally anyway. Audited.
+    pub fn disconnect(&self, name: &str, force: bool) -> Result<Disconnected, OpError> {
+        let c = connection::load(&mut self.lock(), name)?;
+        let mut refresh_failure = None;
+        if c.info.provider.revocation == Revocation::PleoInstallation
+            && !matches!(c.info.status, Status::NeedsReauthorisation { .. })
+        {
+            if let Err(e) = self.refresher.for_revocation(self.vault, name) {
+                tracing::info!(connection = name, error = %e, "could not renew the access token before revoking");
+                refresh_failure = Some(e.to_string());
+            }
+        }
+        let result = self.revoke_and_remove(name, force, refresh_failure)?;
+        if result == Disconnected::Revoked {
+            self.audit.record(Event::Revoked {
+                connection: name.into(),
+            });
+        }
+        self.audit.record(Event::Disconnected {
+            connection: name.into(),
+            how: result.how().into(),
+        });
+        Ok(result)
+    }
+
+    fn revoke_and_remove(
+        &self,
+        name: &str,
+        force: bool,
+        refresh_failure: Option<String>,
+    ) -> Result<Disconnected, OpError> {
+        let mut v = self.lock();
+        let mut conn = connection::load(&mut v, name)?;
+        let failed = match oauth::revoke(self.http(), &conn) {
+            Ok(revoked) => {
+                connection::remove(&mut v, name)?;
+                tracing::info!(connection = name, revoked, "disconnected");
+                return Ok(if revoked {
+                    Disconnected::Revoked
+                } else {
+                    Disconnected::NoRevocation
+                });
+            }
+            Err(_) if force => {
+                connection::remove(&mut v, name)?;
+                tracing::warn!(connection = name, "forgotten without revocation");
+                return Ok(Disconnected::Forgotten);
+            }
+            Err(e) => e,
+        };
+        let transient = failed.is_transient();
+        let why = match &refresh_failure {
+            Some(r) if !transient => {
+                format!("{failed}; renewing the access token first failed too ({r})")
+            }
+            _ => failed.to_string(),
+        };
+        // A connection already waiting keeps waiting, with the newest reason; a live one
+        // starts waiting only when the provider may answer later.
+        conn.info.status = match conn.info.status {
+            Status::RevocationPending {
+                since, attempts, ..
+            } => Status::RevocationPending {
+                since,
+                attempts: attempts + 1,
+                last_error: why.clone(),
+            },
+            s if !transient => s,
+            _ => Status::RevocationPending {
+                since: connection::now(),
+                attempts: 1,
+                last_error: why.clone(),
+            },
+        };
+        connection::save(&mut v, &conn)?;
+        if transient {
+            tracing::warn!(connection = name, error = %why, "revocation pending");
+            return Ok(Disconnected::Pending(why));
+        }
+        Err(OpError::RevocationRefused {
+            name: name.into(),
+            refused: failed,
+            refresh: refresh_failure,
+        })
+    }
+
+    /// Retries every pending revocation; says how each ended.
+    pub fn retry_pending(&self) -> Result<Vec<Retried>, OpError> {
+        let mut out = Vec::new();
+        for name in self.names() {
+            let pending = matches!(
+                connection::load(&mut self.lock(), &name)?.info.status,
+                Status::RevocationPending { .. }
+            );
+            if pending {
+                let outcome = self.disconnect(&name, false).map_err(|e| e.to_string());
+                out.push(Retried { name, outcome });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finds connections whose refresh token is dead, or that were not used for
+    /// `inactive_days`, and (unless `dry_run`) disconnects them: revoked where possible,
+    /// a dead one forgotten. Audited as pruned.
+    pub fn prune(&self, inactive_days: u64, dry_run: bool) -> Result<Vec<Pruned>, OpError> {
+        let now = connection::now();
+        let mut found = Vec::new();
+        for c in self.list()? {
+            let idle = now.saturating_sub(crate::monitor::last_used(&c)) / 86_400;
+            match &c.status {
+                Status::NeedsReauthorisation { .. } => {
+                    found.push((c.name, PruneReason::RefreshTokenDead))
+                }
+                Status::Active if idle >= inactive_days => {
+                    found.push((c.name, PruneReason::Unused(idle)))
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for (name, reason) in found {
+            let outcome = (!dry_run).then(|| {
+                let dead = reason == PruneReason::RefreshTokenDead;
+                let r = self.disconnect(&name, dead).map_err(|e| e.to_string());
+                if matches!(
+                    r,
+                    Ok(Disconnected::Revoked
+                        | Disconnected::NoRevocation
+                        | Disconnected::Forgotten)
+                ) {
+                    self.audit.record(Event::Pruned {
+                        connection: name.clone(),
+                        reason: reason.to_string(),
+                    });
+                }
+                r
+            });
+            out.push(Pruned {
+                name,
+                reason,
+                outcome,
+            });
+        }
+        Ok(out)
+    }
+}

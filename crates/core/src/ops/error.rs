@@ -1,0 +1,69 @@
+//! What an operation can fail with. Messages say what happened in neutral words; each
+//! front end adds its own advice (a flag in the CLI, a button in the app).
+
+use crate::oauth::OAuthError;
+use crate::refresh::RefreshError;
+use crate::vault::VaultError;
+
+/// An operation's failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// The vault or its keystore.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The provider, or the sign-in.
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    /// Getting a live access token.
+    #[error(transparent)]
+    Refresh(RefreshError),
+    /// A new passphrase shorter than the rule.
+    #[error("the new passphrase is too short: use at least {0} characters")]
+    PassphraseTooShort(usize),
+    /// The provider refused the revocation, and a fresh access token to retry with could
+    /// not be had either. The connection is kept; its tokens may still be live.
+    #[error("could not revoke `{name}`: {refused}{}", .refresh.as_deref().map(|r| format!("; renewing its access token first failed too ({r})")).unwrap_or_default())]
+    RevocationRefused {
+        /// Connection.
+        name: String,
+        /// What the revocation endpoint said.
+        refused: OAuthError,
+        /// Why the refresh before it failed, if it did.
+        refresh: Option<String>,
+    },
+    /// Re-authorising a connection that is being disconnected.
+    #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
+    BeingDisconnected(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_neutral_and_complete() {
+        let e = OpError::RevocationRefused {
+            name: "payroll".into(),
+            refused: OAuthError::Status {
+                what: "the revocation endpoint",
+                status: 401,
+            },
+            refresh: Some("the token endpoint refused (HTTP 400): invalid_grant".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "could not revoke `payroll`: the revocation endpoint answered HTTP 401; renewing its access token first failed too (the token endpoint refused (HTTP 400): invalid_grant)"
+        );
+        assert_eq!(
+            OpError::PassphraseTooShort(8).to_string(),
+            "the new passphrase is too short: use at least 8 characters"
+        );
+        for e in [
+            OpError::PassphraseTooShort(8).to_string(),
+            OpError::BeingDisconnected("x".into()).to_string(),
+        ] {
+            assert!(!e.contains("--") && !e.contains("token-wallet"), "{e}");
+        }
+    }
+}

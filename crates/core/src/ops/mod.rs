@@ -1,0 +1,226 @@
+//! The operations layer: every operation a front end offers (connect, re-authorise,
+//! disconnect with pending revocation, refresh, export, prune, rotate the data key,
+//! change the passphrase, alerts), written once, audited once, with one set of rules.
+//!
+//! The CLI, the desktop app and the agent parse their input, call a [`Session`] method
+//! and format its result; none of them repeats an operation's steps or invents its audit
+//! events. A session works on an unlocked vault shared behind a mutex (so a sign-in can
+//! wait for the browser while the vault keeps serving tokens), the process's one
+//! [`Refresher`], and a [`Recorder`] that appends to the audit log.
+
+mod connections;
+mod error;
+
+pub use connections::{ConnectRequest, Disconnected, PruneReason, Pruned, Retried};
+pub use error::OpError;
+
+use crate::audit::{AuditLog, Event};
+use crate::connection::{self, ConnectionInfo};
+use crate::monitor::{self, Alert, Thresholds};
+use crate::oauth::http::Http;
+use crate::refresh::{AccessToken, RefreshError, Refresher};
+use crate::vault::{UnlockedVault, VaultError, VaultInfo};
+use crate::Passphrase;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The shortest passphrase a new vault (or a passphrase change) accepts, in characters.
+/// One rule for every front end; unlocking accepts whatever the vault was made with.
+pub const MIN_NEW_PASSPHRASE_CHARS: usize = 8;
+
+/// Checks a new passphrase against the rule.
+pub fn new_passphrase(text: String) -> Result<Passphrase, OpError> {
+    let chars = text.trim_end_matches(['\n', '\r']).chars().count();
+    if chars < MIN_NEW_PASSPHRASE_CHARS {
+        // Dropped here: a String zeroed by the process's allocator, or the caller's copy.
+        return Err(OpError::PassphraseTooShort(MIN_NEW_PASSPHRASE_CHARS));
+    }
+    Passphrase::new(text).ok_or(OpError::Vault(VaultError::EmptyPassphrase))
+}
+
+/// Where audit events go. The CLI appends each at once ([`LogRecorder`]); the agent
+/// batches them and anchors the log at its next flush.
+pub trait Recorder: Sync {
+    /// Appends `event`, authenticated while the vault is unlocked. A failure to write is
+    /// logged, never fatal: the operation already happened.
+    fn record(&self, event: Event);
+}
+
+/// A [`Recorder`] that appends straight to `log` with the unlocked vault's audit key.
+pub struct LogRecorder<'a> {
+    log: &'a AuditLog,
+    vault: &'a Mutex<UnlockedVault>,
+}
+
+impl<'a> LogRecorder<'a> {
+    /// Appends to `log`, keyed by `vault`.
+    pub fn new(log: &'a AuditLog, vault: &'a Mutex<UnlockedVault>) -> Self {
+        Self { log, vault }
+    }
+}
+
+impl Recorder for LogRecorder<'_> {
+    fn record(&self, event: Event) {
+        if let Err(e) = self.log.append(event, Some(&mut guard(self.vault))) {
+            tracing::error!(error = %e, "could not write the audit log");
+        }
+    }
+}
+
+/// Who asked for a token, for the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct Requester {
+    /// Process id.
+    pub pid: Option<u32>,
+    /// Its name or executable.
+    pub process: Option<String>,
+    /// Its parent's process id.
+    pub parent_pid: Option<u32>,
+    /// The parent's executable.
+    pub parent_process: Option<String>,
+}
+
+/// An access token handed out, with the connection's public facts.
+pub struct Exported {
+    /// The token.
+    pub token: AccessToken,
+    /// The connection as it is after the export.
+    pub info: ConnectionInfo,
+}
+
+pub(crate) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Core commits atomically: a panic elsewhere leaves nothing half-written to skip.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The operations on one unlocked vault.
+pub struct Session<'a> {
+    vault: &'a Mutex<UnlockedVault>,
+    refresher: &'a Refresher,
+    audit: &'a dyn Recorder,
+}
+
+impl<'a> Session<'a> {
+    /// Operations on `vault`, refreshing through `refresher`, auditing to `audit`.
+    pub fn new(
+        vault: &'a Mutex<UnlockedVault>,
+        refresher: &'a Refresher,
+        audit: &'a dyn Recorder,
+    ) -> Self {
+        Self {
+            vault,
+            refresher,
+            audit,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'a, UnlockedVault> {
+        guard(self.vault)
+    }
+
+    fn http(&self) -> &Http {
+        self.refresher.http()
+    }
+
+    /// Every connection's public facts.
+    pub fn list(&self) -> Result<Vec<ConnectionInfo>, OpError> {
+        Ok(connection::list(&mut self.lock())?)
+    }
+
+    /// One connection's public facts.
+    pub fn show(&self, name: &str) -> Result<ConnectionInfo, OpError> {
+        Ok(connection::load(&mut self.lock(), name)?.info)
+    }
+
+    /// The connections' names, from the vault's index alone.
+    pub fn names(&self) -> Vec<String> {
+        connection::names(&self.lock())
+    }
+
+    /// Refreshes `name` now, whatever its expiry.
+    pub fn refresh(&self, name: &str) -> Result<AccessToken, OpError> {
+        Ok(self.refresher.force(self.vault, name)?)
+    }
+
+    /// An access token for `name` with at least `min_ttl` left (refreshed first if need
+    /// be; a `min_ttl` beyond half the provider's token lifetime counts as half), its use
+    /// remembered on the record and audited with `who`.
+    pub fn export(
+        &self,
+        name: &str,
+        min_ttl: Duration,
+        who: Requester,
+    ) -> Result<Exported, OpError> {
+        let token = self.refresher.access_token(self.vault, name, min_ttl)?;
+        let info = {
+            let mut v = self.lock();
+            let mut c = connection::load(&mut v, name)?;
+            c.info.last_export = Some(connection::now());
+            // Remembered for `status` and `prune`; a failure does not withhold the token.
+            if let Err(e) = connection::save(&mut v, &c) {
+                tracing::warn!(connection = name, error = %e, "could not record the export time");
+            }
+            c.info.clone()
+        };
+        self.audit.record(Event::Export {
+            connection: name.into(),
+            pid: who.pid,
+            process: who.process,
+            parent_pid: who.parent_pid,
+            parent_process: who.parent_process,
+        });
+        Ok(Exported { token, info })
+    }
+
+    /// Re-encrypts every record under a new data key; `progress(done, total)` after each.
+    pub fn rotate_data_key(
+        &self,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<VaultInfo, OpError> {
+        let info = {
+            let mut v = self.lock();
+            v.rotate_data_key_with_progress(progress)?;
+            v.info()
+        };
+        self.audit.record(Event::DataKeyRotated {
+            generation: info.generation,
+        });
+        Ok(info)
+    }
+
+    /// Changes the passphrase (checked against [`MIN_NEW_PASSPHRASE_CHARS`] by
+    /// [`new_passphrase`]); the data key is rotated with it unless `keep_data_key`.
+    pub fn change_passphrase(
+        &self,
+        new: &Passphrase,
+        keep_data_key: bool,
+    ) -> Result<VaultInfo, OpError> {
+        let info = {
+            let mut v = self.lock();
+            if keep_data_key {
+                v.change_passphrase_keep_data_key(new)?;
+            } else {
+                v.change_passphrase(new)?;
+            }
+            v.info()
+        };
+        self.audit.record(Event::PassphraseChanged);
+        Ok(info)
+    }
+
+    /// What needs the user's attention: connections that need re-authorisation, wait
+    /// for revocation, fail to refresh, or lie unused; and failed unlocks in `log`.
+    pub fn alerts(&self, t: &Thresholds, log: Option<&AuditLog>) -> Result<Vec<Alert>, OpError> {
+        let mut alerts = monitor::connection_alerts(&self.list()?, t, connection::now());
+        if let Some(lines) = log.and_then(|l| l.read().ok()) {
+            alerts.extend(monitor::unlock_alert(&lines, t));
+        }
+        Ok(alerts)
+    }
+}
+
+impl From<RefreshError> for OpError {
+    fn from(e: RefreshError) -> Self {
+        OpError::Refresh(e)
+    }
+}
