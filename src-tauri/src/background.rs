@@ -3,14 +3,12 @@
 //! pending revocations, notifies about failures, and tells the window (`wallet-changed`
 //! event) and the tray when something changed, so neither has to poll.
 
+use crate::events::{changed, notify};
 use crate::wallet::Wallet;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tauri::{AppHandle, Emitter, Runtime};
-
-/// The event the window listens to: re-read the state and the connections.
-pub const CHANGED: &str = "wallet-changed";
+use tauri::{AppHandle, Runtime};
 
 /// How often connections are checked for refresh.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(20);
@@ -18,12 +16,6 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(20);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How often pending revocations are retried.
 pub const RETRY_EVERY: Duration = Duration::from_secs(60);
-
-/// Tells the window and the tray that something changed.
-pub fn changed<R: Runtime>(app: &AppHandle<R>) {
-    let _ = app.emit(CHANGED, ());
-    crate::tray::update(app);
-}
 
 /// Starts the task; it runs until the process ends.
 pub fn start<R: Runtime>(app: AppHandle<R>, wallet: Arc<Wallet>) {
@@ -105,13 +97,5 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
             }
             Err(e) => tracing::warn!(error = %e, "background sweep failed"),
         }
-    }
-}
-
-/// A desktop notification; without a notification service it is only logged.
-pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
-    use tauri_plugin_notification::NotificationExt;
-    if let Err(e) = app.notification().builder().title(title).body(body).show() {
-        tracing::info!(error = %e, "no desktop notification");
     }
 }

@@ -87,7 +87,7 @@ pub async fn connect<R: Runtime>(
     form: ConnectForm,
 ) -> Result<ConnectionView, Error> {
     let r = blocking(&wallet, move |w| w.connect(form)).await;
-    crate::background::changed(&app);
+    crate::events::changed(&app);
     r
 }
 
@@ -99,7 +99,7 @@ pub async fn reauthorise<R: Runtime>(
     name: String,
 ) -> Result<ConnectionView, Error> {
     let r = blocking(&wallet, move |w| w.reauthorise(&name)).await;
-    crate::background::changed(&app);
+    crate::events::changed(&app);
     r
 }
 
@@ -118,7 +118,7 @@ pub async fn refresh_connection<R: Runtime>(
     name: String,
 ) -> Result<ConnectionView, Error> {
     let r = blocking(&wallet, move |w| w.refresh(&name)).await;
-    crate::background::changed(&app);
+    crate::events::changed(&app);
     r
 }
 
@@ -156,7 +156,7 @@ pub async fn disconnect<R: Runtime>(
     force: bool,
 ) -> Result<Disconnect, Error> {
     let r = blocking(&wallet, move |w| w.disconnect(&name, force)).await;
-    crate::background::changed(&app);
+    crate::events::changed(&app);
     r
 }
 
@@ -173,7 +173,7 @@ pub async fn rotate_key<R: Runtime>(
         })
     })
     .await;
-    crate::background::changed(&app);
+    crate::events::changed(&app);
     r
 }
 

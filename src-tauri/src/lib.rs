@@ -12,6 +12,7 @@ mod clipboard;
 mod commands;
 pub mod connections;
 pub mod error;
+mod events;
 pub mod models;
 pub mod settings;
 mod tray;

@@ -5,7 +5,7 @@ use crate::wallet::Wallet;
 use std::sync::Arc;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
-use tauri::{AppHandle, Manager, Runtime};
+use tauri::{AppHandle, Listener, Manager, Runtime};
 
 const ID: &str = "main";
 
@@ -85,13 +85,18 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) {
         }
         b.build(app)
     });
-    if let Err(e) = built {
-        tracing::warn!(error = %e, "no tray icon");
+    match built {
+        Ok(_) => {
+            // Rebuilt whenever the wallet changes, like the window re-reads.
+            let handle = app.clone();
+            app.listen_any(crate::events::CHANGED, move |_| update(&handle));
+        }
+        Err(e) => tracing::warn!(error = %e, "no tray icon"),
     }
 }
 
 /// Rebuilds the tray menu (connection names) off the calling thread.
-pub fn update<R: Runtime>(app: &AppHandle<R>) {
+fn update<R: Runtime>(app: &AppHandle<R>) {
     if app.tray_by_id(ID).is_none() {
         return;
     }
@@ -116,7 +121,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
         }
         "lock" => {
             app.state::<Arc<Wallet>>().lock();
-            crate::background::changed(app);
+            crate::events::changed(app);
         }
         "quit" => app.exit(0),
         other => {
@@ -137,7 +142,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         ),
                         Err(e) => ("Could not copy the token", e.to_string()),
                     };
-                    crate::background::notify(&app, title, &body);
+                    crate::events::notify(&app, title, &body);
                 });
             }
         }

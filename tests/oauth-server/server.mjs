@@ -626,8 +626,10 @@ function badDiscovery(res) {
 // ---------------------------------------------------------------------------------------
 // Routing: our paths first, everything else to oidc-provider.
 
-// TEST ONLY: failures injected into the token endpoint (POST /_test/fail-token).
+// TEST ONLY: failures injected into the token endpoint (POST /_test/fail-token) and
+// into Pleo's API paths /v1/... (POST /_test/fail-api).
 let failToken = { count: 0, status: 503, retryAfter: null };
+let failApi = { count: 0, status: 503 };
 
 async function route(req, res) {
   const url = new URL(req.url, ISSUER);
@@ -639,6 +641,12 @@ async function route(req, res) {
   if (method === 'POST' && (m = /^\/interaction\/([\w-]+)\/login$/.exec(path))) return interactionLogin(req, res, m[1]);
   if (method === 'POST' && (m = /^\/interaction\/([\w-]+)\/confirm$/.exec(path))) return interactionConfirm(req, res, m[1]);
 
+  if (path.startsWith('/v1/') && failApi.count > 0) {
+    failApi.count -= 1;
+    stats.injected_failures = (stats.injected_failures ?? 0) + 1;
+    req.resume();
+    return sendJson(res, failApi.status, { error: 'injected by the test' });
+  }
   if (method === 'GET' && path === '/v1/introspect') return apiIntrospect(req, res);
   if (method === 'DELETE' && path === '/v1/installations/me') return apiUninstall(req, res);
 
@@ -654,6 +662,14 @@ async function route(req, res) {
       retryAfter: url.searchParams.get('retry_after'),
     };
     return sendJson(res, 200, failToken);
+  }
+  // POST /_test/fail-api?count=N&status=S: the next N requests to /v1/... answer S.
+  if (method === 'POST' && path === '/_test/fail-api') {
+    failApi = {
+      count: Number(url.searchParams.get('count') ?? 1),
+      status: Number(url.searchParams.get('status') ?? 503),
+    };
+    return sendJson(res, 200, failApi);
   }
   if (method === 'POST' && path === ROUTES.token && failToken.count > 0) {
     failToken.count -= 1;

@@ -69,7 +69,8 @@ pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
         })
         .to_string(),
     });
-    crate::commands::say(out, &line)
+    writeln!(out, "{}", *line)?;
+    Ok(())
 }
 
 /// The variable to put the token in: the one given, else PLEO_ACCESS_TOKEN for a Pleo

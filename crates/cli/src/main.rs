@@ -10,7 +10,6 @@
 static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);
 
-mod agent;
 mod cli;
 mod commands;
 mod context;
@@ -21,7 +20,7 @@ mod source;
 
 use clap::Parser;
 use cli::{AuditAction, Cli, Command};
-use commands::{audit, connections as conn, tokens, vault};
+use commands::{agent, audit, connections as conn, tokens, vault};
 use context::Local;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -69,8 +68,9 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> error::Result {
     let out = &mut std::io::stdout();
-    let stdin = std::io::stdin();
-    let input = &mut stdin.lock();
+    // Standard input is locked by the command that reads it, and only while it does: a
+    // sign-in with --no-browser reads pasted addresses from another thread.
+    let input = || std::io::stdin().lock();
     let local = || Local::open(cli);
     match &cli.command {
         Command::Providers { json } => conn::providers(cli, *json, out),
@@ -81,8 +81,8 @@ fn run(cli: &Cli) -> error::Result {
         }
         Command::Agent {
             action: Some(a), ..
-        } => agent::action(cli, a, out),
-        Command::Agent { run, .. } => agent::run(cli, run),
+        } => agent::action(cli, a, &mut input(), out),
+        Command::Agent { run, .. } => agent::run(cli, run, &mut input()),
         Command::Lock => agent::lock(cli),
         Command::Init {
             pass,
@@ -96,9 +96,9 @@ fn run(cli: &Cli) -> error::Result {
                 t: *kdf_iterations,
                 p: *kdf_parallelism,
             };
-            vault::init(&local()?, pass, kdf, *insecure_weak_kdf, input, out)
+            vault::init(&local()?, pass, kdf, *insecure_weak_kdf, &mut input(), out)
         }
-        Command::Unlock { pass } => vault::unlock(&local()?, pass, input, out),
+        Command::Unlock { pass } => vault::unlock(&local()?, pass, &mut input(), out),
         Command::Passwd {
             passphrase_file,
             new_passphrase_file,
@@ -112,11 +112,11 @@ fn run(cli: &Cli) -> error::Result {
                 new,
                 *passphrase_stdin,
                 *keep_data_key,
-                input,
+                &mut input(),
                 out,
             )
         }
-        Command::RotateKey { pass } => vault::rotate_key(&local()?, pass, input, out),
+        Command::RotateKey { pass } => vault::rotate_key(&local()?, pass, &mut input(), out),
         Command::Status {
             pass,
             unlock,
@@ -129,7 +129,7 @@ fn run(cli: &Cli) -> error::Result {
                 refresh_failures: *failures,
                 ..Thresholds::default()
             };
-            vault::status(&local()?, pass, *unlock, t, *json, input, out)
+            vault::status(&local()?, pass, *unlock, t, *json, &mut input(), out)
         }
         Command::Connect {
             name,
@@ -150,7 +150,7 @@ fn run(cli: &Cli) -> error::Result {
                 no_browser: *no_browser,
                 timeout: Duration::from_secs(*timeout),
             };
-            conn::connect(&local()?, a, pass, input, out)
+            conn::connect(&local()?, a, pass, input(), out)
         }
         Command::Reauthorise {
             name,
@@ -163,28 +163,28 @@ fn run(cli: &Cli) -> error::Result {
             *no_browser,
             Duration::from_secs(*timeout),
             pass,
-            input,
+            input(),
             out,
         ),
-        Command::List { json, pass } => conn::list(cli, *json, pass, input, out),
-        Command::Show { name, json, pass } => conn::show(cli, name, *json, pass, input, out),
+        Command::List { json, pass } => conn::list(cli, *json, pass, &mut input(), out),
+        Command::Show { name, json, pass } => conn::show(cli, name, *json, pass, &mut input(), out),
         Command::Disconnect { name, force, pass } => {
-            conn::disconnect(&local()?, name, *force, pass, input, out)
+            conn::disconnect(&local()?, name, *force, pass, &mut input(), out)
         }
         Command::Refresh { name, all, pass } => {
-            conn::refresh(&local()?, name.as_deref(), *all, pass, input, out)
+            conn::refresh(cli, name.as_deref(), *all, pass, &mut input(), out)
         }
         Command::Prune {
             inactive_days,
             dry_run,
             pass,
-        } => conn::prune(&local()?, *inactive_days, *dry_run, pass, input, out),
+        } => conn::prune(&local()?, *inactive_days, *dry_run, pass, &mut input(), out),
         Command::Token {
             name,
             min_ttl,
             format,
             pass,
-        } => tokens::token(cli, name, *min_ttl, *format, pass, input, out),
+        } => tokens::token(cli, name, *min_ttl, *format, pass, &mut input(), out),
         Command::Env {
             name,
             var,
@@ -198,7 +198,7 @@ fn run(cli: &Cli) -> error::Result {
             *shell,
             *min_ttl,
             pass,
-            input,
+            &mut input(),
             out,
         ),
         Command::Exec {
@@ -209,13 +209,22 @@ fn run(cli: &Cli) -> error::Result {
             pass,
             cmd,
         } => {
-            let code = tokens::exec(cli, name, var.as_deref(), *mask, *min_ttl, pass, cmd, input)?;
+            let code = tokens::exec(
+                cli,
+                name,
+                var.as_deref(),
+                *mask,
+                *min_ttl,
+                pass,
+                cmd,
+                &mut input(),
+            )?;
             std::process::exit(code)
         }
         Command::Audit {
             action: Some(AuditAction::Verify { pass }),
             ..
-        } => audit::verify(&local()?, pass, input, out),
+        } => audit::verify(&local()?, pass, &mut input(), out),
         Command::Audit {
             action: None,
             since,

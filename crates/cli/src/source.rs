@@ -2,15 +2,15 @@
 //! in this process. The commands that can use either (`token`, `env`, `exec`, `list`,
 //! `show`) are written once against [`Source`].
 
-use crate::agent;
 use crate::cli::{Cli, PassArgs};
-use crate::context::{Local, Unlocked};
+use crate::context::{config, Local, Unlocked};
 use crate::error::{Error, Result};
 use crate::passphrase::Sources;
 use std::io::BufRead;
+use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::agent::client::Client;
-use token_wallet_core::agent::{AgentError, Issued};
+use token_wallet_core::agent::{self, AgentError, Issued};
 use token_wallet_core::connection::ConnectionInfo;
 use token_wallet_core::ops::{Exported, Requester};
 use token_wallet_core::refresh::AccessToken;
@@ -19,6 +19,8 @@ use token_wallet_core::refresh::AccessToken;
 pub trait Source {
     /// An access token for `name` with at least `min_ttl` left; audited as an export.
     fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported>;
+    /// Refreshes `name` now (rotates its tokens); its facts after.
+    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo>;
     /// Every connection's public facts.
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
 }
@@ -44,6 +46,10 @@ impl Source for AgentSource {
         })
     }
 
+    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo> {
+        Ok(self.0.refresh(name)?)
+    }
+
     fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
         Ok(self.0.list()?)
     }
@@ -54,6 +60,13 @@ struct LocalSource<'a>(&'a Unlocked<'a>);
 impl Source for LocalSource<'_> {
     fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported> {
         Ok(self.0.run(|s| s.export(name, min_ttl, requester()))?)
+    }
+
+    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo> {
+        self.0.run(|s| {
+            s.refresh(name)?;
+            Ok(s.show(name)?)
+        })
     }
 
     fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
@@ -111,9 +124,9 @@ pub fn with_source<T>(
     cli: &Cli,
     pass: &PassArgs,
     input: &mut impl BufRead,
-    f: impl Fn(&mut dyn Source) -> Result<T>,
+    mut f: impl FnMut(&mut dyn Source) -> Result<T>,
 ) -> Result<T> {
-    if let Some(c) = agent::client(cli)? {
+    if let Some(c) = client(cli)? {
         match f(&mut AgentSource(c)) {
             Err(Error::Agent(AgentError::Locked)) if Sources::of(pass).given() => {}
             r => return r,
@@ -124,4 +137,26 @@ pub fn with_source<T>(
     let r = f(&mut LocalSource(&v));
     drop(v);
     r
+}
+
+/// The socket this profile's agent listens on, and whether it was named explicitly.
+pub fn socket(cli: &Cli) -> Result<(PathBuf, bool)> {
+    if let Some(p) = &cli.agent_socket {
+        return Ok((p.clone(), true));
+    }
+    let c = config(cli)?;
+    Ok((agent::socket_path(&c.profile, &c.data_dir)?, false))
+}
+
+/// A connection to the running agent; `None` if none runs (or `--no-agent`).
+pub fn client(cli: &Cli) -> Result<Option<Client>> {
+    if cli.no_agent {
+        return Ok(None);
+    }
+    let (path, explicit) = socket(cli)?;
+    match Client::connect(&path, !explicit) {
+        Ok(c) => Ok(Some(c)),
+        Err(AgentError::NotRunning(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

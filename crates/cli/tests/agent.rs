@@ -99,12 +99,16 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     assert!(j["expires_at"].as_str().unwrap().ends_with('Z'));
     assert!(j.get("refresh_token").is_none());
 
-    // --min-ttl beyond the token's life: exactly one refresh, persisted, the new token live.
+    // `refresh` through the agent (no passphrase): exactly one refresh, persisted, and
+    // the next token is the new one, live.
     http()
         .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
-    let o = w.cli(&["token", "a", "--min-ttl", "1h"], &[], "");
+    let o = w.cli(&["refresh", "a"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("refreshed `a`"), "{}", stdout(&o));
+    let o = w.cli(&["token", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     let fresh = stdout(&o).trim().to_string();
     assert_ne!(fresh, access);
@@ -254,7 +258,7 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
     );
     assert_eq!(o.status.code(), Some(9));
 
-    // While another holds the connection's refresh lock, a refreshing `token` waits.
+    // While another holds the connection's refresh lock, a refresh here waits.
     http()
         .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
@@ -264,7 +268,7 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
     )
     .unwrap();
     let mut c = w.env.cmd();
-    c.args(["token", "a", "--min-ttl", "1h", "--passphrase-stdin"])
+    c.args(["refresh", "a", "--passphrase-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -278,14 +282,15 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         child.try_wait().unwrap().is_none(),
-        "token did not wait for the refresh lock"
+        "refresh did not wait for the refresh lock"
     );
     assert_eq!(w.server.stats()["refreshes"], 0);
     drop(held);
     let o = deadline::wait_with_output(child, deadline::CLI, "the CLI");
     record(&String::from_utf8_lossy(&o.stderr));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let fresh = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("refreshed `a`"));
+    let fresh = w.tokens("a").0;
     assert_ne!(fresh, access);
     assert!(w.server.active(&fresh));
     assert_eq!(w.server.stats()["refreshes"], 1);

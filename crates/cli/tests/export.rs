@@ -43,7 +43,8 @@ fn token_formats_min_ttl_env_and_exec() {
         format!("Authorization: Bearer {access}")
     );
 
-    // A min-ttl longer than the token's life forces a refresh.
+    // A min-ttl longer than the provider's tokens live cannot be met: it counts as half
+    // their lifetime (no refresh of a fresh token), and the CLI says so.
     http()
         .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
@@ -51,7 +52,19 @@ fn token_formats_min_ttl_env_and_exec() {
     let mut a = vec!["token", "e", "--min-ttl", "1h"];
     a.extend(pass(&w));
     let o = w.cli(&a, &[], "");
-    let fresh = stdout(&o).trim().to_string();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), access);
+    assert!(
+        stderr(&o).contains("less than the 60 min asked for"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server.stats()["refreshes"], 0);
+    // `refresh` does rotate them.
+    let mut a = vec!["refresh", "e"];
+    a.extend(pass(&w));
+    assert!(w.cli(&a, &[], "").status.success());
+    let fresh = w.tokens("e").0;
     assert_ne!(fresh, access);
     assert!(w.server.active(&fresh));
     assert_eq!(w.server.stats()["refreshes"], 1);
@@ -98,11 +111,13 @@ fn token_formats_min_ttl_env_and_exec() {
 
 #[test]
 fn exit_code_4_when_re_authorisation_is_needed() {
-    let w = World::new("export-4");
+    // 2-second tokens: expired, so `token` must refresh, and the refresh token is dead.
+    let w = World::with_ttl("export-4", 2);
     let o = w.connect("e", "local", &[], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     w.rotate_refresh_token_elsewhere("e");
-    let mut a = vec!["token", "e", "--min-ttl", "1h"];
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut a = vec!["token", "e"];
     a.extend(pass(&w));
     let o = w.cli(&a, &[], "");
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
@@ -155,7 +170,7 @@ fn the_readmes_exec_example_works_as_written() {
     );
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["clientId"], "tw-public", "{v}");
+    assert_eq!(v["data"]["clientId"], "tw-public", "{v}");
     assert!(!stdout(&o).contains(&access));
     w.env.wipe();
 }

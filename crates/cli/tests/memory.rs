@@ -121,7 +121,7 @@ fn after_refresh_and_lock_the_agent_holds_no_secret() {
     }
     // Export, refresh through the agent (a new refresh token is written), export again.
     assert!(w.cli(&["token", "a"], &[], "").status.success());
-    let o = w.cli(&["token", "a", "--min-ttl", "1h"], &[], "");
+    let o = w.cli(&["refresh", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(w.cli(&["list"], &[], "").status.success());
     let live = secrets(&w, "a");

@@ -246,14 +246,14 @@ fn fail_hostile_and_broken_callbacks() {
         "local",
         &["--timeout", "4"],
         &[("BROWSER_TAMPER", "wrong-path")],
-        "no sign-in came back within 4s",
+        "no sign-in came back within 4 s; nothing was stored; try again (--no-browser prints the link to open yourself)",
     );
     refused(
         &w,
         "local",
         &["--timeout", "2"],
         &[("BROWSER", "true")],
-        "no sign-in came back within 2s",
+        "no sign-in came back within 2 s",
     );
     // The pinned port already taken.
     let busy = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();

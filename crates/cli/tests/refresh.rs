@@ -127,7 +127,7 @@ fn invalid_grant_needs_reauthorisation_after_one_attempt() {
         &[],
         "",
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(4), "exit code 4: sign in again");
     assert!(
         stderr(&o).contains("needs re-authorisation"),
         "{}",
@@ -229,14 +229,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     // rotated-away refresh token: it reports the connection needs re-authorisation.
     let t = Instant::now();
     let o = w.cli(
-        &[
-            "token",
-            "r",
-            "--min-ttl",
-            "1h",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
+        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
         &[],
         "",
     );

@@ -192,12 +192,10 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct AuditLog {
     path: PathBuf,
     /// The audit key, once read from the vault (it never changes).
-    key: std::sync::Mutex<Option<zeroize::Zeroizing<Vec<u8>>>>,
+    key: std::sync::Mutex<Option<AuditKey>>,
 }
 
-fn now() -> u64 {
-    crate::connection::now()
-}
+use crate::clock::now;
 
 impl AuditLog {
     /// The log in `data_dir`.
@@ -221,7 +219,7 @@ impl AuditLog {
     }
 
     /// The audit key (cached), created in the vault on first use.
-    fn key(&self, vault: &mut UnlockedVault) -> Result<zeroize::Zeroizing<Vec<u8>>, AuditError> {
+    fn key(&self, vault: &mut UnlockedVault) -> Result<AuditKey, AuditError> {
         let mut cache = self.key.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = &*cache {
             return Ok(k.clone());
@@ -231,13 +229,17 @@ impl AuditLog {
         Ok(k)
     }
 
-    fn load_key(vault: &mut UnlockedVault) -> Result<zeroize::Zeroizing<Vec<u8>>, AuditError> {
+    fn load_key(vault: &mut UnlockedVault) -> Result<AuditKey, AuditError> {
         match vault.get(KEY_RECORD) {
-            Ok(k) => Ok(zeroize::Zeroizing::new(k.expose_secret().to_vec())),
+            Ok(k) => Ok(AuditKey(zeroize::Zeroizing::new(
+                k.expose_secret().to_vec(),
+            ))),
             Err(VaultError::NotFound(_)) => {
-                let k = crate::crypto::hazmat::random::<32>().to_vec();
-                vault.put(KEY_RECORD, &k)?;
-                Ok(zeroize::Zeroizing::new(k))
+                let k = AuditKey(zeroize::Zeroizing::new(
+                    crate::crypto::random::<32>().to_vec(),
+                ));
+                vault.put(KEY_RECORD, &k.0)?;
+                Ok(k)
             }
             Err(e) => Err(e.into()),
         }
@@ -292,7 +294,7 @@ impl AuditLog {
             mac: None,
         };
         if let Some(k) = key {
-            line.mac = Some(mac_of(&k, &line));
+            line.mac = Some(k.mac(&line));
         }
         // Invariant: a line of strings and integers always serialises.
         let mut bytes = serde_json::to_vec(&line).expect("audit line serialises");
@@ -426,7 +428,7 @@ impl AuditLog {
             }
             match &line.mac {
                 Some(m) => {
-                    if !mac_matches(&key, &line, m) {
+                    if !key.verify(&line, m) {
                         v.broken = fail(
                             "fails its MAC (edited, or written without the vault's audit key)",
                         );
@@ -466,28 +468,42 @@ impl AuditLog {
     }
 }
 
-/// The HMAC over a line without its `mac` field, ready to finish.
-fn mac_state(key: &[u8], line: &Line) -> HmacSha256 {
-    let mut unmacd = line.clone();
-    unmacd.mac = None;
-    // Invariant: as in `append`.
-    let bytes = serde_json::to_vec(&unmacd).expect("audit line serialises");
-    // Invariant: HMAC accepts keys of any length.
-    let mut m = HmacSha256::new_from_slice(key).expect("any key length");
-    m.update(&bytes);
-    m
+/// The audit log's MAC key (a vault record): it authenticates lines and checks them,
+/// and cannot be mistaken for any other key.
+#[derive(Clone)]
+struct AuditKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl AuditKey {
+    /// The HMAC over a line without its `mac` field, ready to finish.
+    fn state(&self, line: &Line) -> HmacSha256 {
+        let mut unmacd = line.clone();
+        unmacd.mac = None;
+        // Invariant: as in `append`.
+        let bytes = serde_json::to_vec(&unmacd).expect("audit line serialises");
+        // Invariant: HMAC accepts keys of any length.
+        let mut m = HmacSha256::new_from_slice(&self.0).expect("any key length");
+        m.update(&bytes);
+        m
+    }
+
+    /// The line's MAC, hex.
+    fn mac(&self, line: &Line) -> String {
+        hex::encode(self.state(line).finalize().into_bytes())
+    }
+
+    /// Whether `mac` (hex, as stored) is the line's MAC, compared in constant time
+    /// (`Mac::verify_slice`): the time taken does not tell how many leading bytes match.
+    fn verify(&self, line: &Line, mac: &str) -> bool {
+        match hex::decode(mac) {
+            Ok(tag) => self.state(line).verify_slice(&tag).is_ok(),
+            Err(_) => false,
+        }
+    }
 }
 
-fn mac_of(key: &[u8], line: &Line) -> String {
-    hex::encode(mac_state(key, line).finalize().into_bytes())
-}
-
-/// Whether `mac` (hex, as stored) is the line's MAC, compared in constant time
-/// (`Mac::verify_slice`): the time taken does not tell how many leading bytes match.
-fn mac_matches(key: &[u8], line: &Line, mac: &str) -> bool {
-    match hex::decode(mac) {
-        Ok(tag) => mac_state(key, line).verify_slice(&tag).is_ok(),
-        Err(_) => false,
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(<redacted>)")
     }
 }
 
@@ -684,6 +700,6 @@ mod tests {
         let text = std::fs::read_to_string(log.path()).unwrap();
         assert!(!text.contains("pw\""));
         let key = AuditLog::load_key(&mut v).unwrap();
-        assert!(!text.contains(&hex::encode(&*key)));
+        assert!(!text.contains(&hex::encode(&*key.0)));
     }
 }

@@ -134,6 +134,19 @@ impl ConnectionInfo {
     }
 }
 
+impl Connection {
+    /// Its grant at the provider, for revocation and the check.
+    pub fn grant(&self) -> crate::oauth::Grant<'_> {
+        crate::oauth::Grant {
+            provider: &self.info.provider,
+            client_id: &self.info.client_id,
+            client_secret: self.secrets.client_secret.as_deref(),
+            access_token: &self.secrets.access_token,
+            refresh_token: self.secrets.refresh_token.as_deref(),
+        }
+    }
+}
+
 /// A stored connection.
 #[derive(Serialize, Deserialize)]
 pub struct Connection {
@@ -217,13 +230,7 @@ pub fn remove(v: &mut UnlockedVault, name: &str) -> Result<(), VaultError> {
     v.delete(&record(name))
 }
 
-/// Seconds since the Unix epoch.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::clock::now;
 
 /// An active Pleo connection issued at `issued` and expiring at `expires`, for tests.
 #[cfg(test)]

@@ -10,6 +10,7 @@
 pub mod agent;
 pub mod audit;
 pub mod browser;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod crypto;

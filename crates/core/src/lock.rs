@@ -130,7 +130,7 @@ impl Drop for VaultLock {
     fn drop(&mut self) {
         if self.stamp {
             use std::io::{Seek, SeekFrom, Write};
-            let stamp = crate::crypto::hazmat::random::<STAMP_LEN>();
+            let stamp = crate::crypto::random::<STAMP_LEN>();
             let _ = self.file.seek(SeekFrom::Start(0));
             let _ = self.file.write_all(&stamp);
         }

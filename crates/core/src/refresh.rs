@@ -513,7 +513,7 @@ impl Refresher {
             .policy
             .base_backoff
             .saturating_mul(1 << (attempt - 1).min(16));
-        let jitter = u64::from_le_bytes(crate::crypto::hazmat::random::<8>()) % 1000;
+        let jitter = u64::from_le_bytes(crate::crypto::random::<8>()) % 1000;
         let with_jitter = base + base.mul_f64(jitter as f64 / 2000.0);
         with_jitter.min(self.policy.max_backoff)
     }

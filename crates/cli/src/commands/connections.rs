@@ -93,10 +93,10 @@ pub fn connect(
     local: &Local,
     a: ConnectArgs<'_>,
     pass: &PassArgs,
-    input: &mut impl BufRead,
+    mut input: impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    let v = local.unlock(pass, input)?;
+    let v = local.unlock(pass, &mut input)?;
     let secret = if a.client_secret_stdin {
         let mut line = String::new();
         input.read_line(&mut line)?;
@@ -109,6 +109,8 @@ pub fn connect(
     } else {
         None
     };
+    // Released for the sign-in: with --no-browser, pasted addresses are read elsewhere.
+    drop(input);
     let info = v.run(|s| -> Result<ConnectionInfo> {
         retry_pending(s);
         let provider = local
@@ -157,10 +159,11 @@ pub fn reauthorise(
     no_browser: bool,
     timeout: Duration,
     pass: &PassArgs,
-    input: &mut impl BufRead,
+    mut input: impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    let v = local.unlock(pass, input)?;
+    let v = local.unlock(pass, &mut input)?;
+    drop(input);
     let info = v.run(|s| -> Result<ConnectionInfo> {
         let display = s.show(name)?.provider.display_name;
         let (ui, pasted) = SignIn::new(no_browser, display);
@@ -344,43 +347,43 @@ pub fn disconnect(
     }
 }
 
-/// `refresh NAME` or `refresh --all`.
+/// `refresh NAME` or `refresh --all`, through the agent if one runs.
 pub fn refresh(
-    local: &Local,
+    cli: &Cli,
     name: Option<&str>,
     all: bool,
     pass: &PassArgs,
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    let v = local.unlock(pass, input)?;
-    v.run(|s| {
-        let names = match name {
-            Some(n) if !all => vec![n.to_string()],
-            _ => s.names(),
-        };
-        let mut failed = 0;
-        for n in &names {
-            match s.refresh(n) {
-                Ok(t) => say(
-                    out,
-                    &format!(
-                        "refreshed `{n}`: new tokens, expiring {}",
-                        t.expires_at
-                            .map(|e| format!("in {}", span(e.saturating_sub(connection::now()))))
-                            .unwrap_or_else(|| "at an unknown time".into())
-                    ),
-                )?,
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("error: {}", Error::from(e));
+    let said = |out: &mut dyn Write, c: &ConnectionInfo| -> Result {
+        let when = c
+            .expires_at
+            .map(|e| format!("in {}", span(e.saturating_sub(connection::now()))))
+            .unwrap_or_else(|| "at an unknown time".into());
+        writeln!(out, "refreshed `{}`: new tokens, expiring {when}", c.name)?;
+        Ok(())
+    };
+    with_source(cli, pass, input, |s| match name {
+        // One connection: its own error, and its own exit code (4: sign in again).
+        Some(n) if !all => said(out, &s.refresh(n)?),
+        _ => {
+            let names: Vec<String> = s.list()?.into_iter().map(|c| c.name).collect();
+            let mut failed = 0;
+            for n in &names {
+                match s.refresh(n) {
+                    Ok(c) => said(out, &c)?,
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("error: {e}");
+                    }
                 }
             }
+            if failed > 0 {
+                return Err(format!("{failed} of {} refreshes failed", names.len()).into());
+            }
+            Ok(())
         }
-        if failed > 0 {
-            return Err(format!("{failed} of {} refreshes failed", names.len()).into());
-        }
-        Ok(())
     })
 }
 

@@ -1,5 +1,6 @@
 //! The subcommands, by group. Each parses nothing (clap did), calls core, and formats.
 
+pub mod agent;
 pub mod audit;
 pub mod connections;
 pub mod tokens;

@@ -124,6 +124,14 @@ impl Client {
         }
     }
 
+    /// Refreshes `name` now; its facts after.
+    pub fn refresh(&mut self, name: &str) -> Result<ConnectionInfo, AgentError> {
+        match self.request(&Request::Refresh { name: name.into() })? {
+            Reply::Refreshed(c) => Ok(*c),
+            _ => Err(AgentError::Other("unexpected reply".into())),
+        }
+    }
+
     /// The connections.
     pub fn list(&mut self) -> Result<Vec<ConnectionInfo>, AgentError> {
         match self.request(&Request::List)? {

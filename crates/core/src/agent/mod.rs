@@ -87,7 +87,4 @@ pub fn secure_dir(dir: &Path, create: bool) -> Result<(), AgentError> {
     Ok(())
 }
 
-/// Unix seconds now.
-fn now() -> u64 {
-    crate::connection::now()
-}
+use crate::clock::now;

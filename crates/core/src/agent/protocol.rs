@@ -4,6 +4,7 @@
 //! ```text
 //! -> {"v":1,"op":"token","name":"acme","min_ttl_secs":300}
 //! <- {"v":1,"ok":true,"access_token":"…","expires_at":1790000000,"refreshed":false,"connection":{…}}
+//! -> {"v":1,"op":"refresh","name":"acme"}  <- {"v":1,"ok":true,"connection":{…}}
 //! -> {"v":1,"op":"status"}                 list | status | lock | unlock (+ "passphrase") | stop
 //! <- {"v":1,"ok":false,"error":"locked","message":"the agent is locked; …"}
 //! ```
@@ -36,6 +37,11 @@ pub enum Request {
         name: String,
         /// Least remaining lifetime.
         min_ttl: Duration,
+    },
+    /// Refresh a connection now (rotate its tokens); answered with its facts after.
+    Refresh {
+        /// Connection name.
+        name: String,
     },
     /// The connections' public facts.
     List,
@@ -111,6 +117,15 @@ impl Request {
                     min_ttl: Duration::from_secs(secs),
                 })
             }
+            "refresh" => {
+                only(w.passphrase.is_none() && w.min_ttl_secs.is_none())?;
+                let name = w
+                    .name
+                    .ok_or_else(|| AgentError::BadRequest("`refresh` needs `name`".into()))?;
+                crate::connection::check_name(&name)
+                    .map_err(|_| AgentError::BadRequest("invalid connection name".into()))?;
+                Ok(Self::Refresh { name })
+            }
             "unlock" => {
                 only(w.name.is_none() && w.min_ttl_secs.is_none())?;
                 let passphrase = w
@@ -136,6 +151,7 @@ impl Request {
             Self::Token { name, min_ttl } => serde_json::json!({
                 "v": v, "op": "token", "name": name, "min_ttl_secs": min_ttl.as_secs()
             }),
+            Self::Refresh { name } => serde_json::json!({"v": v, "op": "refresh", "name": name}),
             Self::List => serde_json::json!({"v": v, "op": "list"}),
             Self::Status => serde_json::json!({"v": v, "op": "status"}),
             Self::Lock => serde_json::json!({"v": v, "op": "lock"}),
@@ -244,6 +260,8 @@ pub enum Reply {
     Token(Box<Issued>),
     /// Connections.
     List(Vec<ConnectionInfo>),
+    /// A connection, refreshed.
+    Refreshed(Box<ConnectionInfo>),
     /// Status.
     Status(AgentStatus),
     /// Done (lock, unlock, stop).
@@ -275,6 +293,7 @@ impl Reply {
                 connection: &t.info,
             }),
             Self::List(c) => line(&serde_json::json!({"v": v, "ok": true, "connections": c})),
+            Self::Refreshed(c) => line(&serde_json::json!({"v": v, "ok": true, "connection": c})),
             Self::Status(s) => line(&serde_json::json!({"v": v, "ok": true, "status": s})),
             Self::Done => line(&serde_json::json!({"v": v, "ok": true})),
             Self::Error(e) => line(&serde_json::json!({
@@ -318,6 +337,7 @@ impl Reply {
                 refreshed: w.refreshed.unwrap_or(false),
                 info: w.connection.ok_or_else(missing)?,
             })),
+            Request::Refresh { .. } => Self::Refreshed(Box::new(w.connection.ok_or_else(missing)?)),
             Request::List => Self::List(w.connections.ok_or_else(missing)?),
             Request::Status => Self::Status(w.status.ok_or_else(missing)?),
             Request::Lock | Request::Unlock { .. } | Request::Stop => Self::Done,

@@ -373,6 +373,18 @@ impl Agent {
         }
     }
 
+    /// Refreshes `name` now (token rotation on demand) through the one refresher; its
+    /// facts after. Cached tokens are dropped with the vault's change stamp.
+    pub fn refresh(&self, name: &str) -> Result<ConnectionInfo, AgentError> {
+        let v = self.session()?;
+        self.touch();
+        self.refresher
+            .force(&v, name)
+            .map_err(|e| self.refresh_error(e))?;
+        let r = connection::load(&mut guard(&v), name);
+        r.map(|c| c.info).map_err(|e| self.vault_error(e))
+    }
+
     /// Every connection's public facts.
     pub fn list(&self) -> Result<Vec<ConnectionInfo>, AgentError> {
         let v = self.session()?;
@@ -589,6 +601,10 @@ impl Agent {
                     self.token(&name, min_ttl, peer.pid)
                         .map(|t| Reply::Token(Box::new(t))),
                 ),
+                false,
+            ),
+            Request::Refresh { name } => (
+                reply(self.refresh(&name).map(|c| Reply::Refreshed(Box::new(c)))),
                 false,
             ),
             Request::List => (reply(self.list().map(Reply::List)), false),

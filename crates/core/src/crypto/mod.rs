@@ -3,7 +3,7 @@
 //! so keys cannot be mixed up, and every ciphertext is bound to its place by associated
 //! data built here, never by the caller.
 
-pub(crate) mod hazmat;
+mod hazmat;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -148,6 +148,12 @@ impl std::fmt::Debug for VaultId {
 
 /// A 16-byte Argon2 salt.
 pub(crate) type Salt = [u8; 16];
+
+/// Random bytes from the OS generator, for values that are not keys (ids, stamps, one-time
+/// path segments, jitter, the audit key's material). Keys come from their own types.
+pub(crate) fn random<const N: usize>() -> [u8; N] {
+    hazmat::random()
+}
 
 /// Generates a fresh salt.
 pub(crate) fn new_salt() -> Salt {

@@ -2,8 +2,8 @@
 //! origin and name endpoints only on that origin: a document that points the token
 //! endpoint at another host is refused (it would send codes and secrets there).
 
+use super::endpoints::{endpoint_url, Endpoints};
 use super::http::Http;
-use super::provider::{endpoint_url, Endpoints};
 use super::OAuthError;
 use serde::Deserialize;
 use url::Url;

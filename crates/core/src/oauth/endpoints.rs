@@ -1,256 +1,49 @@
-//! Calls on a live connection other than refresh: revocation (RFC 7009 or Pleo's
-//! `DELETE /v1/installations/me`) and the connection check (Pleo's `GET /v1/introspect`
-//! or RFC 7662).
+//! Endpoint URLs: the set a provider has (some perhaps found by discovery), and the rule
+//! every one of them is held to (HTTPS, plain HTTP only on loopback).
 
-use super::http::{Http, HttpError};
-use super::loopback::sanitize;
-use super::{Check, ClientAuth, OAuthError, Revocation};
-use crate::connection::Connection;
-use base64::Engine as _;
-use std::collections::BTreeMap;
+use super::OAuthError;
+use url::Url;
 
-fn net(what: &'static str) -> impl Fn(HttpError) -> OAuthError {
-    move |e| OAuthError::Network {
-        what,
-        detail: e.to_string(),
-    }
+/// Endpoints, some maybe unknown.
+#[derive(Debug, Default)]
+pub(crate) struct Endpoints {
+    pub authorize: Option<String>,
+    pub token: Option<String>,
+    pub revocation: Option<String>,
+    pub introspection: Option<String>,
 }
 
-fn build(
-    what: &'static str,
-    b: http::request::Builder,
-    body: Vec<u8>,
-) -> Result<http::Request<Vec<u8>>, OAuthError> {
-    b.body(body).map_err(|e| OAuthError::Config {
-        provider: what.into(),
-        why: e.to_string(),
-    })
-}
-
-/// A form POST to an RFC 7009 / 7662 endpoint with the client's authentication: HTTP
-/// Basic for a confidential client, `client_id` in the body for a public one.
-fn form_request(
-    c: &Connection,
-    url: &str,
-    pairs: &[(&str, &str)],
-) -> Result<http::Request<Vec<u8>>, OAuthError> {
-    let mut f = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        f.append_pair(k, v);
-    }
-    let mut b = http::Request::post(url)
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/x-www-form-urlencoded");
-    match (c.info.provider.client_auth, &c.secrets.client_secret) {
-        (ClientAuth::ClientSecretBasic, Some(secret)) => {
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let raw =
-                zeroize::Zeroizing::new(format!("{}:{}", enc(&c.info.client_id), enc(secret)));
-            let b64 = base64::engine::general_purpose::STANDARD.encode(raw.as_bytes());
-            b = b.header("Authorization", format!("Basic {b64}"));
-        }
-        _ => {
-            f.append_pair("client_id", &c.info.client_id);
+impl Endpoints {
+    pub(crate) fn or(self, other: Endpoints) -> Endpoints {
+        Endpoints {
+            authorize: self.authorize.or(other.authorize),
+            token: self.token.or(other.token),
+            revocation: self.revocation.or(other.revocation),
+            introspection: self.introspection.or(other.introspection),
         }
     }
-    let body = zeroize::Zeroizing::new(f.finish());
-    build("form request", b, body.as_bytes().to_vec())
 }
 
-/// A request to Pleo's API (`api_base` + `path`) authenticated with the access token.
-fn pleo_request(
-    c: &Connection,
-    method: fn(String) -> http::request::Builder,
-    path: &str,
-) -> Result<http::Request<Vec<u8>>, OAuthError> {
-    // Invariant: `Provider::validate` requires api_base for Pleo-style revocation and checks.
-    let api = c
-        .info
-        .provider
-        .api_base
-        .as_deref()
-        .unwrap_or_default()
-        .trim_end_matches('/');
-    build(
-        "Pleo API request",
-        method(format!("{api}{path}"))
-            .header("Accept", "application/json")
-            .header(
-                "Authorization",
-                format!("Bearer {}", c.secrets.access_token),
-            ),
-        Vec::new(),
+/// Whether `u` is a loopback host (where plain HTTP is acceptable).
+pub(crate) fn is_loopback(u: &Url) -> bool {
+    matches!(
+        u.host_str(),
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
     )
 }
 
-/// Revokes a connection's tokens at the provider. `Ok(true)`: revoked (or the provider
-/// says the token is already dead); `Ok(false)`: the provider offers no revocation.
-pub fn revoke(http: &Http, c: &Connection) -> Result<bool, OAuthError> {
-    let p = &c.info.provider;
-    match &p.revocation {
-        Revocation::None => Ok(false),
-        Revocation::PleoInstallation => {
-            let req = pleo_request(c, http::Request::delete, "/v1/installations/me")?;
-            let status = http
-                .send(req)
-                .map_err(net("the revocation endpoint"))?
-                .status()
-                .as_u16();
-            match status {
-                200..=299 => Ok(true),
-                // A 401 means this access token is no longer accepted, not that the
-                // installation is gone: the refresh token may still be live, so this is
-                // not a success (refresh first, or --force).
-                s => Err(OAuthError::Status {
-                    what: "the revocation endpoint",
-                    status: s,
-                }),
-            }
-        }
-        Revocation::Rfc7009(url) => {
-            // Revoking the refresh token revokes the grant (RFC 7009 §2.1); then the
-            // access token, for servers that keep them apart.
-            let mut tokens: Vec<(&str, &str)> = Vec::new();
-            if let Some(r) = &c.secrets.refresh_token {
-                tokens.push((r.as_str(), "refresh_token"));
-            }
-            tokens.push((c.secrets.access_token.as_str(), "access_token"));
-            for (token, hint) in tokens {
-                let req = form_request(c, url, &[("token", token), ("token_type_hint", hint)])?;
-                let status = http
-                    .send(req)
-                    .map_err(net("the revocation endpoint"))?
-                    .status()
-                    .as_u16();
-                if !(200..300).contains(&status) {
-                    return Err(OAuthError::Status {
-                        what: "the revocation endpoint",
-                        status,
-                    });
-                }
-            }
-            Ok(true)
-        }
-    }
-}
-
-fn keep_strings(v: &serde_json::Value, keys: &[&str]) -> BTreeMap<String, String> {
-    keys.iter()
-        .filter_map(|k| {
-            let val = v.get(*k)?;
-            let s = match val {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Bool(b) => b.to_string(),
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => return None,
-            };
-            Some((k.to_string(), sanitize(&s)))
-        })
-        .collect()
-}
-
-/// The fields Pleo's `GET /v1/introspect` answers with.
-const PLEO_FIELDS: [&str; 5] = [
-    "authMethod",
-    "clientId",
-    "scope",
-    "applicationName",
-    "subjectURN",
-];
-
-/// Pleo's introspection answer: its fields under `data` (as Pleo documents it), or at the
-/// top level (as earlier versions of it did). Neither is an error, not an empty check.
-fn pleo_introspection(v: &serde_json::Value) -> Result<BTreeMap<String, String>, OAuthError> {
-    let body = match v.get("data") {
-        Some(d) if d.is_object() => d,
-        _ => v,
-    };
-    let kept = keep_strings(body, &PLEO_FIELDS);
-    if kept.is_empty() {
-        return Err(OAuthError::Status {
-            what: "the introspect endpoint (an answer without Pleo's fields, under `data` or at the top)",
-            status: 200,
+/// Parses an endpoint URL: HTTPS, or HTTP on a loopback host only.
+pub(crate) fn endpoint_url(provider: &str, what: &str, s: &str) -> Result<Url, OAuthError> {
+    let u = Url::parse(s).map_err(|e| OAuthError::Config {
+        provider: provider.into(),
+        why: format!("{what} `{s}` is not a URL ({e})"),
+    })?;
+    let ok = u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u));
+    if !ok || u.host_str().is_none() {
+        return Err(OAuthError::Config {
+            provider: provider.into(),
+            why: format!("{what} `{s}` must be https (plain http only on 127.0.0.1 / localhost)"),
         });
     }
-    Ok(kept)
-}
-
-/// Checks a connection; returns what the provider says about it.
-pub fn check(http: &Http, c: &Connection) -> Result<BTreeMap<String, String>, OAuthError> {
-    let p = &c.info.provider;
-    match &p.check {
-        Check::None => Ok(BTreeMap::new()),
-        Check::PleoIntrospect => {
-            let req = pleo_request(c, http::Request::get, "/v1/introspect")?;
-            let v = json_answer(http, req, "the introspect endpoint")?;
-            pleo_introspection(&v)
-        }
-        Check::Rfc7662(url) => {
-            let req = form_request(
-                c,
-                url,
-                &[
-                    ("token", &c.secrets.access_token),
-                    ("token_type_hint", "access_token"),
-                ],
-            )?;
-            let v = json_answer(http, req, "the introspection endpoint")?;
-            Ok(keep_strings(
-                &v,
-                &["active", "scope", "client_id", "sub", "username", "exp"],
-            ))
-        }
-    }
-}
-
-/// Sends `req` and parses a 2xx JSON answer.
-fn json_answer(
-    http: &Http,
-    req: http::Request<Vec<u8>>,
-    what: &'static str,
-) -> Result<serde_json::Value, OAuthError> {
-    let resp = http.send(req).map_err(net(what))?;
-    let status = resp.status().as_u16();
-    if !resp.status().is_success() {
-        return Err(OAuthError::Status { what, status });
-    }
-    serde_json::from_slice(resp.body()).map_err(|_| OAuthError::Status {
-        what: "an endpoint that did not answer JSON",
-        status,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn pleo_introspection_reads_data_then_the_top_level() {
-        let nested = json!({"data": {"authMethod": "OAUTH", "clientId": "c", "scope": "a b",
-            "applicationName": "App", "subjectURN": "urn:pleo:company:1", "extra": {"x": 1}}});
-        let m = pleo_introspection(&nested).unwrap();
-        assert_eq!(m["subjectURN"], "urn:pleo:company:1");
-        assert_eq!(m["authMethod"], "OAUTH");
-        assert_eq!(m.len(), 5);
-        let flat = json!({"clientId": "c", "subjectURN": "urn:pleo:company:2"});
-        assert_eq!(
-            pleo_introspection(&flat).unwrap()["subjectURN"],
-            "urn:pleo:company:2"
-        );
-    }
-
-    #[test]
-    fn fail_pleo_introspection_with_neither_shape() {
-        for v in [
-            json!({}),
-            json!({"data": {"other": 1}}),
-            json!({"data": "x"}),
-            json!([1]),
-        ] {
-            let e = pleo_introspection(&v).unwrap_err().to_string();
-            assert!(e.contains("without Pleo's fields"), "{e}");
-        }
-    }
+    Ok(u)
 }

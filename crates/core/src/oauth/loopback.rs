@@ -153,7 +153,7 @@ impl Listener {
     /// A one-time local address that redirects the browser to `authorize_url`: give the
     /// browser this, never the authorisation URL itself. A new call replaces the last.
     pub fn start_url(&self, authorize_url: &str) -> String {
-        let token = hex::encode(crate::crypto::hazmat::random::<16>());
+        let token = hex::encode(crate::crypto::random::<16>());
         *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((token.clone(), authorize_url.to_string()));
         format!("http://127.0.0.1:{}/start/{token}", self.port)

@@ -2,6 +2,7 @@
 //! loopback redirect, revocation and connection checks. The connection lifecycle over
 //! the vault is the operations layer's (`ops`); only `refresh` refreshes.
 
+mod api;
 mod discovery;
 mod endpoints;
 mod error;
@@ -10,7 +11,7 @@ pub mod http;
 pub mod loopback;
 mod provider;
 
-pub use endpoints::{check, revoke};
+pub use api::{check, revoke, Grant};
 pub use error::OAuthError;
 pub use flow::{Client, Interaction, SignInLink, TokenSet};
 pub use provider::{

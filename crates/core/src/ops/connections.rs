@@ -159,7 +159,7 @@ impl Session<'_> {
             connection: req.name.into(),
             provider: req.provider.name.clone(),
         });
-        match oauth::check(self.http(), &conn) {
+        match oauth::check(self.http(), &conn.grant()) {
             Ok(meta) => conn.info.check = meta,
             Err(e) => {
                 tracing::warn!(connection = req.name, error = %e, "connection check failed");
@@ -210,7 +210,7 @@ impl Session<'_> {
             .map(|r| r.expose_secret().to_string());
         // Whose tokens are these? Checked before anything is saved: a code delivered for
         // another account (someone who raced the sign-in) must not replace this one's.
-        let checked = oauth::check(self.http(), &c);
+        let checked = oauth::check(self.http(), &c.grant());
         if let Some(was) = old
             .info
             .check
@@ -284,7 +284,7 @@ impl Session<'_> {
     ) -> Result<Disconnected, OpError> {
         let mut v = self.lock();
         let mut conn = connection::load(&mut v, name)?;
-        let failed = match oauth::revoke(self.http(), &conn) {
+        let failed = match oauth::revoke(self.http(), &conn.grant()) {
             Ok(revoked) => {
                 connection::remove(&mut v, name)?;
                 tracing::info!(connection = name, revoked, "disconnected");

@@ -31,6 +31,9 @@ pub const MIN_NEW_PASSPHRASE_CHARS: usize = 8;
 /// Checks a new passphrase against the rule.
 pub fn new_passphrase(text: String) -> Result<Passphrase, OpError> {
     let chars = text.trim_end_matches(['\n', '\r']).chars().count();
+    if chars == 0 {
+        return Err(OpError::Vault(VaultError::EmptyPassphrase));
+    }
     if chars < MIN_NEW_PASSPHRASE_CHARS {
         // Dropped here: a String zeroed by the process's allocator, or the caller's copy.
         return Err(OpError::PassphraseTooShort(MIN_NEW_PASSPHRASE_CHARS));

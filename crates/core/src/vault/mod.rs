@@ -36,12 +36,7 @@ fn rec_name(g: u64, id: &str) -> String {
     format!("rec.{g}.{id}")
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use crate::clock::now;
 
 /// Checks a record name: 1-64 characters from `A-Z a-z 0-9 . _ -`.
 pub fn check_name(name: &str) -> Result<(), VaultError> {
@@ -388,7 +383,7 @@ fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<Index, Vaul
 }
 
 fn new_record_id() -> String {
-    hex::encode(crate::crypto::hazmat::random::<12>())
+    hex::encode(crate::crypto::random::<12>())
 }
 
 impl UnlockedVault {

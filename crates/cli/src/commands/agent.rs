@@ -1,38 +1,16 @@
 //! `agent`, `agent status|unlock|stop`, `lock`, and the connection to a running agent
 //! that `token`, `env`, `exec`, `list` and `show` use: thin calls into core's `agent`.
 
+use super::say;
 use crate::cli::{AgentAction, Cli, RunArgs};
-use crate::commands::say;
-use crate::context::{config, Local};
+use crate::context::Local;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Sources};
+use crate::source::{client, socket};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use token_wallet_core::agent::{self, client::Client, Agent, AgentError, AgentOptions};
-
-/// The socket this profile's agent listens on, and whether it was named explicitly.
-fn socket(cli: &Cli) -> Result<(PathBuf, bool)> {
-    if let Some(p) = &cli.agent_socket {
-        return Ok((p.clone(), true));
-    }
-    let c = config(cli)?;
-    Ok((agent::socket_path(&c.profile, &c.data_dir)?, false))
-}
-
-/// A connection to the running agent; `None` if none runs (or `--no-agent`).
-pub fn client(cli: &Cli) -> Result<Option<Client>> {
-    if cli.no_agent {
-        return Ok(None);
-    }
-    let (path, explicit) = socket(cli)?;
-    match Client::connect(&path, !explicit) {
-        Ok(c) => Ok(Some(c)),
-        Err(AgentError::NotRunning(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
-}
+use token_wallet_core::agent::{client::Client, Agent, AgentError, AgentOptions};
 
 /// `lock`.
 pub fn lock(cli: &Cli) -> Result {
@@ -50,7 +28,12 @@ pub fn lock(cli: &Cli) -> Result {
 }
 
 /// `agent status|unlock|stop`.
-pub fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result {
+pub fn action(
+    cli: &Cli,
+    a: &AgentAction,
+    input: &mut impl std::io::BufRead,
+    out: &mut impl Write,
+) -> Result {
     let (path, _) = socket(cli)?;
     let not_running = || Error::from(AgentError::NotRunning(path.display().to_string()));
     let running = |c: Option<Client>| c.ok_or_else(not_running);
@@ -104,8 +87,7 @@ pub fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result {
         }
         AgentAction::Unlock { pass } => {
             let mut c = running(client(cli)?)?;
-            let stdin = std::io::stdin();
-            let p = passphrase::current(&Sources::of(pass), &mut stdin.lock())?;
+            let p = passphrase::current(&Sources::of(pass), input)?;
             c.unlock(&p)?;
             eprintln!("agent unlocked");
             Ok(())
@@ -119,17 +101,16 @@ pub fn action(cli: &Cli, a: &AgentAction, out: &mut impl Write) -> Result {
 }
 
 /// `token-wallet agent`: unlock, then serve in the foreground (or `--detach`).
-pub fn run(cli: &Cli, a: &RunArgs) -> Result {
+pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result {
     let (path, _) = socket(cli)?;
     if let Ok(Some(_)) = client(cli) {
         return Err(AgentError::AlreadyRunning(path.display().to_string()).into());
     }
     if a.detach {
-        return detach(cli, a, &path);
+        return detach(cli, a, &path, input);
     }
     let local = Local::open(cli)?;
-    let stdin = std::io::stdin();
-    let v = local.unlock_vault(&a.pass, &mut stdin.lock())?;
+    let v = local.unlock_vault(&a.pass, input)?;
     // What unlocking left in this thread's stack (Argon2's output, key schedules).
     token_wallet_core::crypto::scrub_stack();
     let Local { config, vault, .. } = local;
@@ -165,11 +146,15 @@ pub fn run(cli: &Cli, a: &RunArgs) -> Result {
 
 /// Reads the passphrase here, starts `agent` again in the background with it on its
 /// standard input, and waits until it answers.
-fn detach(cli: &Cli, a: &RunArgs, path: &std::path::Path) -> Result {
+fn detach(
+    cli: &Cli,
+    a: &RunArgs,
+    path: &std::path::Path,
+    input: &mut impl std::io::BufRead,
+) -> Result {
     use std::process::{Command as Proc, Stdio};
-    let stdin = std::io::stdin();
-    let p = passphrase::current(&Sources::of(&a.pass), &mut stdin.lock())?;
-    let log_path = config(cli)?.data_dir.join("agent.log");
+    let p = passphrase::current(&Sources::of(&a.pass), input)?;
+    let log_path = crate::context::config(cli)?.data_dir.join("agent.log");
     let log = token_wallet_core::files::open_private(&log_path, true).map_err(|e| e.to_string())?;
     // The same global options and agent options, minus --detach and the passphrase
     // source (it comes on stdin).

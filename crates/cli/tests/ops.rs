@@ -1,0 +1,246 @@
+//! The operations layer's rules as a user meets them through the CLI, each against the
+//! real OAuth server (set up like Pleo) and the real Secret Service: a pending Pleo
+//! revocation that completes after its access token expired, re-authorisation as the
+//! advice says, the provider kind's export variable, Pleo's nested introspection, `exec`
+//! that finds its command before it spends a refresh, `--min-ttl` beyond the token's
+//! lifetime, one passphrase rule, and a tampered audit log shown with a warning.
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use std::time::Duration;
+
+fn post(url: &str) {
+    http().post(url).send_empty().unwrap();
+}
+
+fn pass(w: &World) -> [&str; 2] {
+    ["--passphrase-file", path_str(&w.pass_file)]
+}
+
+fn with_pass<'a>(w: &'a World, args: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend_from_slice(&pass(w));
+    v
+}
+
+fn refreshes(w: &World) -> u64 {
+    w.server.stats()["refreshes"].as_u64().unwrap()
+}
+
+/// Audit lines of one kind (`export`, `refresh_ok`...), read as the user would.
+fn audit_events(w: &World, event: &str) -> usize {
+    let o = w.cli(&["audit", "--json"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].as_str() == Some(event)
+        })
+        .count()
+}
+
+#[test]
+fn a_pending_pleo_revocation_completes_after_its_access_token_expired() {
+    let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
+    // Access tokens live 3 s: long expired by the time the revocation is retried.
+    let w = World::with_ttl("ops-pending", 3);
+    let o = w.connect("p", "local-pleo", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, refresh) = w.tokens("p");
+    let refresh = refresh.unwrap();
+    // Pleo's API is down for the disconnect: kept as "revocation pending".
+    post(&format!(
+        "{}/_test/fail-api?count=1&status=503",
+        w.server.issuer
+    ));
+    let o = w.cli(&with_pass(&w, &["disconnect", "p"]), &[], "");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("revocation pending"), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_secs(4));
+    // The next command retries: the expired access token is renewed with the refresh
+    // token first, then the installation is deleted with it.
+    let o = w.cli(&with_pass(&w, &["list"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pending revocation of `p` went through"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.connection_count(), 0);
+    assert!(
+        !w.server.active(&refresh),
+        "the grant is gone at the provider"
+    );
+    assert_eq!(w.server.stats()["revoked_grants"], 1);
+    w.env.wipe();
+}
+
+#[test]
+fn a_pleo_shaped_provider_is_pleo_its_check_read_under_data() {
+    let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
+    let w = World::new("ops-kind");
+    let o = w.connect("p", "local-pleo", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `local-pleo` is a providers.toml entry with Pleo's revocation and check, no `kind`:
+    // it is Pleo, so the token goes to PLEO_ACCESS_TOKEN (not ACCESS_TOKEN).
+    let o = w.cli(&with_pass(&w, &["env", "p"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("export PLEO_ACCESS_TOKEN='"),
+        "{}",
+        stdout(&o)
+    );
+    // The server answers /v1/introspect as Pleo does, under `data`; the check read it.
+    let o = w.cli(&with_pass(&w, &["show", "p"]), &[], "");
+    let s = stdout(&o);
+    assert!(s.contains("check:       authMethod = OAUTH"), "{s}");
+    assert!(
+        s.contains("check:       subjectURN = urn:pleo:company:"),
+        "{s}"
+    );
+    w.env.wipe();
+}
+
+#[test]
+fn the_advice_after_a_refused_refresh_token_works() {
+    let w = World::new("ops-reauth");
+    let o = w.connect("r", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Another party spends the refresh token; the wallet's copy is now a reused one.
+    w.rotate_refresh_token_elsewhere("r");
+    let o = w.cli(&with_pass(&w, &["refresh", "r"]), &[], "");
+    assert!(!o.status.success());
+    let o = w.cli(&with_pass(&w, &["token", "r"]), &[], "");
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let advice = "`token-wallet reauthorise r`";
+    assert!(stderr(&o).contains(advice), "{}", stderr(&o));
+    // What the advice names works (it used to name `connect`, which refused the name).
+    let o = w.cli(
+        &with_pass(&w, &["reauthorise", "r", "--timeout", "20"]),
+        &[],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("re-authorised `r`"), "{}", stdout(&o));
+    let o = w.cli(&with_pass(&w, &["token", "r"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), w.tokens("r").0);
+    assert_eq!(audit_events(&w, "reauthorised"), 1);
+    w.assert_flow_secrets_absent();
+    w.env.wipe();
+}
+
+#[test]
+fn exec_finds_its_command_before_it_spends_a_refresh_or_an_export() {
+    // 4-second tokens: `exec`'s default 5-minute minimum could never be met.
+    let w = World::with_ttl("ops-exec", 4);
+    let o = w.connect("r", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (before_refreshes, before_exports) = (refreshes(&w), audit_events(&w, "export"));
+    let o = w.cli(
+        &with_pass(&w, &["exec", "r", "--", "no-such-command-tw"]),
+        &[],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot run `no-such-command-tw`: not found on PATH"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        refreshes(&w),
+        before_refreshes,
+        "no refresh for a command that cannot run"
+    );
+    assert_eq!(
+        audit_events(&w, "export"),
+        before_exports,
+        "no export either"
+    );
+    // Six runs in a row share tokens: the minimum counts as half the 4-second lifetime,
+    // so a fresh token is not refreshed again at once (it used to be, on every call).
+    for _ in 0..6 {
+        let args: Vec<&str> = with_pass(&w, &["exec", "r"])
+            .into_iter()
+            .chain(["--", "true"])
+            .collect();
+        let o = w.cli(&args, &[], "");
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let used = refreshes(&w) - before_refreshes;
+    assert!(used <= 3, "{used} refreshes for 6 quick runs");
+    w.env.wipe();
+}
+
+#[test]
+fn a_min_ttl_the_provider_cannot_meet_is_warned_about() {
+    let w = World::new("ops-minttl");
+    let o = w.connect("r", "local", &[], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.cli(&with_pass(&w, &["token", "r", "--min-ttl", "2h"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("less than the 2 h asked for"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("the provider's tokens live 60 s"),
+        "{}",
+        stderr(&o)
+    );
+    w.env.wipe();
+}
+
+#[test]
+fn one_passphrase_rule_and_a_tampered_audit_log_is_shown_with_a_warning() {
+    let env = Env::new("ops-rules");
+    // The app's rule, now the CLI's too: at least 8 characters.
+    let mut args = vec!["init", "--passphrase-stdin"];
+    args.extend_from_slice(WEAK_INIT);
+    let o = env.run(&args, "short\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the new passphrase is too short: use at least 8 characters"),
+        "{}",
+        stderr(&o)
+    );
+    let o = env.run(&args, "long enough passphrase\n");
+    assert!(o.status.success(), "{}", stderr(&o));
+    for _ in 0..2 {
+        let o = env.run(
+            &["unlock", "--passphrase-stdin"],
+            "long enough passphrase\n",
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // `status` says where the data directory is.
+    let o = env.run(&["status"], "");
+    assert!(
+        stdout(&o).contains(&format!("data dir:    {}", env.data_dir().display())),
+        "{}",
+        stdout(&o)
+    );
+    let log = env.data_dir().join("audit.jsonl");
+    let o = env.run(&["audit"], "");
+    assert!(
+        o.status.success() && !stderr(&o).contains("broken"),
+        "{}",
+        stderr(&o)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(1);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let o = env.run(&["audit"], "");
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("the audit log is broken at line 2"),
+        "{}",
+        stderr(&o)
+    );
+    env.wipe();
+}
