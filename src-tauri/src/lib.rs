@@ -134,21 +134,12 @@ mod tests {
     #[test]
     fn lock_screen_commands_over_ipc() {
         let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("ipc");
-        let providers = data_dir
-            .join("no-such-providers.toml")
-            .display()
-            .to_string();
-        let env: std::collections::HashMap<&str, String> = [
-            ("TOKEN_WALLET_PROFILE", "ipc".to_string()),
-            ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
-            ("TOKEN_WALLET_STORE", "file".to_string()),
-            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
-            ("TOKEN_WALLET_PROVIDERS", providers.clone()),
-        ]
-        .into();
-        let wallet =
-            wallet::Wallet::new(wallet::Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+        let providers = dir.path().join("ipc/no-such-providers.toml");
+        let wallet = wallet::Wallet::new(wallet::Config::for_tests(
+            dir.path(),
+            "ipc",
+            Some(&providers),
+        ));
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();
@@ -211,15 +202,7 @@ mod tests {
     #[test]
     fn unlocked_commands_over_ipc() {
         let dir = tempfile::tempdir().unwrap();
-        let env: std::collections::HashMap<&str, String> = [
-            ("TOKEN_WALLET_PROFILE", "ipc2".to_string()),
-            ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
-            ("TOKEN_WALLET_STORE", "file".to_string()),
-            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
-        ]
-        .into();
-        let wallet =
-            wallet::Wallet::new(wallet::Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+        let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "ipc2", None));
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();

@@ -50,6 +50,30 @@ impl Config {
         Ok(Self { core, insecure_kdf })
     }
 
+    /// For tests: profile `profile` under `home`, the file store, the test KDF, and the
+    /// providers file `providers` (else the platform's).
+    pub fn for_tests(
+        home: &std::path::Path,
+        profile: &str,
+        providers: Option<&std::path::Path>,
+    ) -> Self {
+        let env: std::collections::HashMap<&str, String> = [
+            ("TOKEN_WALLET_PROFILE", profile.to_string()),
+            ("TOKEN_WALLET_HOME", home.display().to_string()),
+            ("TOKEN_WALLET_STORE", "file".to_string()),
+            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
+            (
+                "TOKEN_WALLET_PROVIDERS",
+                providers
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+        ]
+        .into();
+        // Invariant: every value above is valid.
+        Self::from_lookup(|k| env.get(k).cloned()).expect("valid test settings")
+    }
+
     fn create_options(&self) -> CreateOptions {
         if self.insecure_kdf {
             CreateOptions::insecure_for_tests()
@@ -435,20 +459,12 @@ fn tracing_warn(msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
     use std::path::PathBuf;
 
     const GOOD: &str = "correct horse battery staple";
 
     fn config(dir: &std::path::Path) -> Config {
-        let env: HashMap<&str, String> = [
-            ("TOKEN_WALLET_PROFILE", "unit".to_string()),
-            ("TOKEN_WALLET_HOME", dir.display().to_string()),
-            ("TOKEN_WALLET_STORE", "file".to_string()),
-            ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
-        ]
-        .into();
-        Config::from_lookup(|k| env.get(k).cloned()).unwrap()
+        Config::for_tests(dir, "unit", None)
     }
 
     #[test]

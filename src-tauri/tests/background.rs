@@ -11,9 +11,7 @@ use token_wallet_app::wallet::{Config, Wallet};
 
 const GOOD: &str = "correct horse battery staple";
 
-#[path = "../../tests/oauth-server/harness.rs"]
-mod harness;
-use harness::{repo, OAuthServer};
+use token_wallet_test_support::oauth_server::{repo, OAuthServer};
 
 fn refreshes(s: &OAuthServer) -> u64 {
     s.stats()["refreshes"].as_u64().unwrap()
@@ -34,15 +32,7 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
     .unwrap();
     // The app opens the browser through $BROWSER: the helper signs in as a person would.
     std::env::set_var("BROWSER", repo().join("tests/oauth-server/browser"));
-    let env: std::collections::HashMap<&str, String> = [
-        ("TOKEN_WALLET_PROFILE", "bg".to_string()),
-        ("TOKEN_WALLET_HOME", dir.path().display().to_string()),
-        ("TOKEN_WALLET_STORE", "file".to_string()),
-        ("TOKEN_WALLET_INSECURE_KDF", "1".to_string()),
-        ("TOKEN_WALLET_PROVIDERS", providers.display().to_string()),
-    ]
-    .into();
-    let w = Wallet::new(Config::from_lookup(|k| env.get(k).cloned()).unwrap());
+    let w = Wallet::new(Config::for_tests(dir.path(), "bg", Some(&providers)));
     w.create(GOOD.into(), GOOD.into()).unwrap();
     w.save_settings(Settings {
         refresh_ahead_minutes: 1,

@@ -15,11 +15,16 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   ENTER,
-  ROOT,
+  ARTIFACTS,
+  CLI,
+  DRIVER,
+  TARGET,
+  appPath,
+  walletEnv,
   endSession,
   find,
   newSession,
@@ -35,11 +40,7 @@ import {
   writeProviders,
 } from "../e2e/support.mjs";
 
-const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
-const APP = process.env.TOKEN_WALLET_APP ?? path.join(TARGET, "release/token-wallet-app");
-const CLI = process.env.TOKEN_WALLET_CLI ?? path.join(TARGET, "debug/token-wallet");
-const DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), ".cargo/bin/tauri-driver");
-const ARTIFACTS = path.join(ROOT, "artifacts");
+const APP = appPath("release");
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const LAUNCHES = 7;
 
@@ -48,14 +49,7 @@ const PROFILE = `bench-${randomBytes(4).toString("hex")}`;
 const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-bench-"));
 const PROVIDERS = path.join(HOME, "providers.toml");
 const PASSFILE = path.join(HOME, "pass");
-const ENV = {
-  ...process.env,
-  TOKEN_WALLET_PROFILE: PROFILE,
-  TOKEN_WALLET_HOME: HOME,
-  TOKEN_WALLET_STORE: "os",
-  TOKEN_WALLET_PROVIDERS: PROVIDERS,
-  BROWSER: path.join(ROOT, "tests/oauth-server/browser"),
-};
+const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: {} });
 
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);

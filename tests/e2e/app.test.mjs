@@ -16,11 +16,15 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   ENTER,
-  ROOT,
+  ARTIFACTS,
+  CLI,
+  DRIVER,
+  appPath,
+  walletEnv,
   activeId,
   click,
   find,
@@ -38,11 +42,7 @@ import {
   wd,
   writeProviders,
 } from "./support.mjs";
-const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
-const APP = process.env.TOKEN_WALLET_APP ?? path.join(TARGET, "debug/token-wallet-app");
-const CLI = process.env.TOKEN_WALLET_CLI ?? path.join(TARGET, "debug/token-wallet");
-const DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), ".cargo/bin/tauri-driver");
-const ARTIFACTS = path.join(ROOT, "artifacts");
+const APP = appPath("debug");
 const SHOTS = path.join(ARTIFACTS, "screenshots");
 
 const PASSPHRASE = "e2e staple Horse battery 42!";
@@ -51,16 +51,7 @@ const PROFILE = `e2e-${randomBytes(4).toString("hex")}`;
 const NEW_PASSPHRASE = "second e2e Passphrase, longer 77";
 const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-e2e-"));
 const PROVIDERS = path.join(HOME, "providers.toml");
-const ENV = {
-  ...process.env,
-  TOKEN_WALLET_PROFILE: PROFILE,
-  TOKEN_WALLET_HOME: HOME,
-  TOKEN_WALLET_STORE: "os",
-  TOKEN_WALLET_INSECURE_KDF: "1",
-  TOKEN_WALLET_PROVIDERS: PROVIDERS,
-  TOKEN_WALLET_LOG: "info",
-  BROWSER: path.join(ROOT, "tests/oauth-server/browser"),
-};
+const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: { TOKEN_WALLET_INSECURE_KDF: "1", TOKEN_WALLET_LOG: "info" } });
 let oauth = null; // the OAuth server child process
 let issuer = ""; // http://127.0.0.1:PORT
 

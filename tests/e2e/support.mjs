@@ -5,10 +5,20 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { homedir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** Cargo's target directory, and the built programs the app tests drive. */
+export const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
+/** The app, `profile` being the cargo profile it was built with (`debug` or `release`). */
+export const appPath = (profile) => process.env.TOKEN_WALLET_APP ?? path.join(TARGET, `${profile}/token-wallet-app`);
+export const CLI = process.env.TOKEN_WALLET_CLI ?? path.join(TARGET, "debug/token-wallet");
+export const DRIVER = process.env.TAURI_DRIVER ?? path.join(homedir(), ".cargo/bin/tauri-driver");
+export const ARTIFACTS = path.join(ROOT, "artifacts");
+/** The test browser: signs in to the test OAuth server as a person would. */
+export const BROWSER = path.join(ROOT, "tests/oauth-server/browser");
 
 // W3C WebDriver's web element reference key.
 export const ELEMENT = "element-6066-11e4-a4f3-4a3c-92f4-38d5-b3b9a9";
@@ -252,4 +262,20 @@ client_id = "tw-public"
 scopes = ["offline_access", "users:read"]
 `,
   );
+}
+
+/**
+ * The environment the app and the CLI run with in these tests: the profile, data directory
+ * and providers file given, the real OS keystore, the test browser, and `extra`.
+ */
+export function walletEnv({ profile, home, providers, extra = {} }) {
+  return {
+    ...process.env,
+    TOKEN_WALLET_PROFILE: profile,
+    TOKEN_WALLET_HOME: home,
+    TOKEN_WALLET_STORE: "os",
+    TOKEN_WALLET_PROVIDERS: providers,
+    BROWSER,
+    ...extra,
+  };
 }

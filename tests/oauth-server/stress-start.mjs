@@ -7,7 +7,7 @@
 //        [--stderr ignore|pipe] [--report]
 //
 // Each start runs `<node> server.mjs` with PORT=0 ACCESS_TTL=60, stdin and stderr on
-// /dev/null, as harness.rs starts it, and waits for its one JSON line on stdout; then it
+// /dev/null, as crates/test-support/src/oauth_server.rs starts it, and waits for its one JSON line on stdout; then it
 // sends SIGTERM and waits for the exit. A start that prints no line within the deadline is a
 // hang; a server still alive 5 s after SIGTERM is an exit hang. Either way its threads'
 // states and wait channels (/proc/PID/task/*) and a gdb backtrace of every thread (if gdb

@@ -54,10 +54,7 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return; // `cargo test --benches` runs this without --bench: nothing to do
     }
-    let rounds: usize = std::env::var("TW_BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+    let rounds = token_wallet_test_support::env_number("TW_BENCH_ROUNDS", 60);
     let home = tempfile::tempdir().unwrap();
     let profile = Profile::new("bench-export").unwrap();
     let data = profile.data_dir(home.path());

@@ -77,14 +77,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return; // `cargo test --benches` runs this without --bench: nothing to do
     }
-    let n: usize = std::env::var("TW_STORM_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
-    let m: usize = std::env::var("TW_STORM_M")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let n = token_wallet_test_support::env_number("TW_STORM_N", 50);
+    let m = token_wallet_test_support::env_number("TW_STORM_M", 20);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut server = Command::new("node")
         .arg(repo.join("tests/oauth-server/server.mjs"))

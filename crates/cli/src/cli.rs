@@ -102,6 +102,18 @@ pub struct PassArgs {
     pub passphrase_stdin: bool,
 }
 
+/// How a sign-in reaches the person.
+#[derive(clap::Args)]
+pub struct SignInArgs {
+    /// Print the sign-in link instead of opening a browser; the wallet still waits
+    /// for the redirect, or for you to paste the final redirect URL here.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Seconds to wait for the sign-in.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
 #[derive(Subcommand)]
 pub enum AuditAction {
     /// Check the chain, the MACs and the anchor; report the first broken link.
@@ -181,13 +193,8 @@ pub enum Command {
         /// user devices: prefer a public client with PKCE.
         #[arg(long)]
         client_secret_stdin: bool,
-        /// Print the sign-in link instead of opening a browser; the wallet still waits
-        /// for the redirect, or for you to paste the final redirect URL here.
-        #[arg(long)]
-        no_browser: bool,
-        /// Seconds to wait for the sign-in.
-        #[arg(long, default_value_t = 300)]
-        timeout: u64,
+        #[command(flatten)]
+        how: SignInArgs,
         #[command(flatten)]
         pass: PassArgs,
     },
@@ -199,12 +206,8 @@ pub enum Command {
     Reauthorise {
         /// Connection name.
         name: String,
-        /// Print the sign-in link instead of opening a browser.
-        #[arg(long)]
-        no_browser: bool,
-        /// Seconds to wait for the sign-in.
-        #[arg(long, default_value_t = 300)]
-        timeout: u64,
+        #[command(flatten)]
+        how: SignInArgs,
         #[command(flatten)]
         pass: PassArgs,
     },

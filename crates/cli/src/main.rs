@@ -23,7 +23,6 @@ use cli::{AuditAction, Cli, Command};
 use commands::{agent, audit, connections as conn, tokens, vault};
 use context::Local;
 use std::process::ExitCode;
-use std::time::Duration;
 use token_wallet_core::monitor::Thresholds;
 use token_wallet_core::KdfParams;
 
@@ -98,7 +97,7 @@ fn run(cli: &Cli) -> error::Result {
             };
             vault::init(&local()?, pass, kdf, *insecure_weak_kdf, &mut input(), out)
         }
-        Command::Unlock { pass } => vault::unlock(&local()?, pass, &mut input(), out),
+        Command::Unlock { pass } => vault::unlock(&local()?.unlock(pass, &mut input())?, out),
         Command::Passwd {
             passphrase_file,
             new_passphrase_file,
@@ -116,7 +115,9 @@ fn run(cli: &Cli) -> error::Result {
                 out,
             )
         }
-        Command::RotateKey { pass } => vault::rotate_key(&local()?, pass, &mut input(), out),
+        Command::RotateKey { pass } => {
+            vault::rotate_key(&local()?.unlock(pass, &mut input())?, out)
+        }
         Command::Status {
             pass,
             unlock,
@@ -137,8 +138,7 @@ fn run(cli: &Cli) -> error::Result {
             client_id,
             scopes,
             client_secret_stdin,
-            no_browser,
-            timeout,
+            how,
             pass,
         } => {
             let a = conn::ConnectArgs {
@@ -147,29 +147,19 @@ fn run(cli: &Cli) -> error::Result {
                 client_id: client_id.clone(),
                 scopes: scopes.clone(),
                 client_secret_stdin: *client_secret_stdin,
-                no_browser: *no_browser,
-                timeout: Duration::from_secs(*timeout),
+                how,
             };
             conn::connect(&local()?, a, pass, input(), out)
         }
-        Command::Reauthorise {
-            name,
-            no_browser,
-            timeout,
-            pass,
-        } => conn::reauthorise(
-            &local()?,
-            name,
-            *no_browser,
-            Duration::from_secs(*timeout),
-            pass,
-            input(),
-            out,
-        ),
-        Command::List { json, pass } => conn::list(cli, *json, pass, &mut input(), out),
-        Command::Show { name, json, pass } => conn::show(cli, name, *json, pass, &mut input(), out),
+        Command::Reauthorise { name, how, pass } => {
+            conn::reauthorise(&local()?, name, how, pass, input(), out)
+        }
+        Command::List { json, pass } => conn::list(cli, None, *json, pass, &mut input(), out),
+        Command::Show { name, json, pass } => {
+            conn::list(cli, Some(name), *json, pass, &mut input(), out)
+        }
         Command::Disconnect { name, force, pass } => {
-            conn::disconnect(&local()?, name, *force, pass, &mut input(), out)
+            conn::disconnect(&local()?.unlock(pass, &mut input())?, name, *force, out)
         }
         Command::Refresh { name, all, pass } => {
             conn::refresh(cli, name.as_deref(), *all, pass, &mut input(), out)
@@ -178,7 +168,12 @@ fn run(cli: &Cli) -> error::Result {
             inactive_days,
             dry_run,
             pass,
-        } => conn::prune(&local()?, *inactive_days, *dry_run, pass, &mut input(), out),
+        } => conn::prune(
+            &local()?.unlock(pass, &mut input())?,
+            *inactive_days,
+            *dry_run,
+            out,
+        ),
         Command::Token {
             name,
             min_ttl,
@@ -224,7 +219,7 @@ fn run(cli: &Cli) -> error::Result {
         Command::Audit {
             action: Some(AuditAction::Verify { pass }),
             ..
-        } => audit::verify(&local()?, pass, &mut input(), out),
+        } => audit::verify(&local()?.unlock(pass, &mut input())?, out),
         Command::Audit {
             action: None,
             since,

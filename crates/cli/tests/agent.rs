@@ -80,9 +80,7 @@ fn audit_log(w: &World) -> String {
 
 #[test]
 fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
-    let w = World::new("agent");
-    let o = w.connect("a", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("agent", 60, "a", "local");
     let (access, refresh) = w.tokens("a");
     let refresh = refresh.unwrap();
     let agent = AgentProc::start(&w, &[]);
@@ -107,7 +105,7 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
         .unwrap();
     let o = w.cli(&["refresh", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("refreshed `a`"), "{}", stdout(&o));
+    assert_contains(&stdout(&o), "refreshed `a`");
     let o = w.cli(&["token", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     let fresh = stdout(&o).trim().to_string();
@@ -175,11 +173,7 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     assert!(stdout(&o).is_empty());
     assert_eq!(w.cli(&["agent", "status"], &[], "").status.code(), Some(3));
     // A passphrase given to the command unlocks it alone.
-    let o = w.cli(
-        &["token", "a", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["token", "a"]);
     assert_eq!(stdout(&o).trim(), fresh);
     // A wrong passphrase does not unlock the agent; the right one does.
     let bad = w.env.pass_file("bad", "not-the-passphrase");
@@ -190,16 +184,7 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("wrong passphrase"));
-    let o = w.cli(
-        &[
-            "agent",
-            "unlock",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["agent", "unlock"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), fresh);
 
@@ -216,8 +201,7 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
 
 #[test]
 fn idle_timeout_locks_the_agent() {
-    let w = World::new("agent-idle");
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("agent-idle", 60, "a", "local");
     let (access, _) = w.tokens("a");
     let agent = AgentProc::start(&w, &["--idle-timeout", "2s"]);
     assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), access);
@@ -234,8 +218,7 @@ fn idle_timeout_locks_the_agent() {
 
 #[test]
 fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
-    let w = World::new("agent-none");
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("agent-none", 60, "a", "local");
     let (access, _) = w.tokens("a");
     let pass = format!("{PASS}\n");
     // No agent: with a passphrase on stdin it works; without one it cannot prompt.
@@ -314,8 +297,7 @@ fn access_of(w: &World, name: &str) -> String {
 
 #[test]
 fn the_socket_is_private_and_refuses_other_users() {
-    let w = World::new("agent-uid");
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("agent-uid", 60, "a", "local");
     let mut agent = AgentProc::start(&w, &[]);
     let sock = AgentProc::socket(&w);
     let dir = sock.parent().unwrap().to_path_buf();
@@ -331,11 +313,7 @@ fn the_socket_is_private_and_refuses_other_users() {
     chmod(&dir, 0o755);
     let o = w.cli(&["token", "a"], &[], "");
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        stderr(&o).contains("refusing the agent socket directory"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "refusing the agent socket directory");
     chmod(&dir, 0o700);
 
     assert!(
@@ -361,7 +339,7 @@ fn the_socket_is_private_and_refuses_other_users() {
     // With the modes as they are, the kernel keeps `nobody` out of the directory.
     let o = as_nobody(&sock);
     assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("ermission denied"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "ermission denied");
     assert!(stdout(&o).is_empty());
     // Even with a way in (a hard link to the socket in an open directory, the socket
     // 0666): `nobody`'s CLI refuses a socket that is not its own before sending anything,
@@ -371,11 +349,7 @@ fn the_socket_is_private_and_refuses_other_users() {
     chmod(&sock, 0o666);
     let o = as_nobody(&link);
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        stderr(&o).contains("refusing the agent socket"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "refusing the agent socket");
     assert!(stdout(&o).is_empty());
     let mut raw = std::process::Command::new("runuser");
     raw.args(["-u", "nobody", "--", "perl", "-MIO::Socket::UNIX", "-e"])
@@ -411,8 +385,7 @@ fn ask(sock: &std::path::Path, frame: &[u8]) -> serde_json::Value {
 
 #[test]
 fn hostile_clients_get_clear_errors_and_the_agent_stays_up() {
-    let w = World::new("agent-hostile");
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("agent-hostile", 60, "a", "local");
     let (access, refresh) = w.tokens("a");
     let mut agent = AgentProc::start(&w, &["--frame-timeout", "2"]);
     let sock = AgentProc::socket(&w);

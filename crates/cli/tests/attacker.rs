@@ -265,11 +265,7 @@ fn a_fake_agent_of_another_user_gets_nothing() {
     ] {
         let o = ask(&sock, args);
         assert_ne!(o.status.code(), Some(0), "{args:?}");
-        assert!(
-            stderr(&o).contains("refusing the agent socket"),
-            "{}",
-            stderr(&o)
-        );
+        assert_contains(&stderr(&o), "refusing the agent socket");
         assert!(!stdout(&o).contains("attacker-token"), "{args:?}");
     }
 
@@ -301,12 +297,18 @@ fn a_fake_agent_of_another_user_gets_nothing() {
     );
 }
 
+/// The victim's world (as root, for tests that act as other users): the CLI binary where
+/// other users can run it, a data directory and a passphrase file.
+fn victim(tag: &str) -> (Bin, Env, std::path::PathBuf) {
+    require_root(AS_OTHERS);
+    let env = Env::new(tag);
+    let pass = env.pass_file("pass", "victim passphrase");
+    (Bin::new(), env, pass)
+}
+
 #[test]
 fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000() {
-    require_root(AS_OTHERS);
-    let bin = Bin::new();
-    let env = Env::new("files");
-    let pass = env.pass_file("pass", "victim passphrase");
+    let (bin, env, pass) = victim("files");
     // Created under umask 000, with the file store.
     let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
     init.extend_from_slice(WEAK_INIT);
@@ -338,7 +340,7 @@ fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000(
             ])
             .arg(f));
         assert!(!stdout(&o).contains("locked"), "{}", f.display());
-        assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+        assert_contains(&stderr(&o), "Permission denied");
     }
     // The victim's next run closes the directory again.
     let o = file_store_under_umask_000(
@@ -352,10 +354,7 @@ fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000(
 
 #[test]
 fn a_symlink_planted_in_an_open_data_directory_is_never_written_through() {
-    require_root(AS_OTHERS);
-    let bin = Bin::new();
-    let env = Env::new("symlink");
-    let pass = env.pass_file("pass", "victim passphrase");
+    let (bin, env, pass) = victim("symlink");
     let tw = |args: &[&str]| file_store_under_umask_000(&bin, &env, args);
     let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
     init.extend_from_slice(WEAK_INIT);

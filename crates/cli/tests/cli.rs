@@ -14,9 +14,7 @@ const P3: &str = "cli-secret-passphrase-three";
 #[test]
 fn init_unlock_passwd_rotate_status() {
     let env = Env::new("cycle");
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    let o = env.run(&args, &format!("{P1}\n"));
+    let o = env.init(&format!("{P1}\n"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("created vault"));
     assert!(stdout(&o).contains("secret-service"));
@@ -49,14 +47,14 @@ fn init_unlock_passwd_rotate_status() {
         "",
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("data key kept"), "{}", stdout(&o));
+    assert_contains(&stdout(&o), "data key kept");
     let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P2}\n"));
     assert!(!o.status.success());
 
     // The first passwd rotated the data key (generation 2); the second kept it.
     let o = env.run(&["rotate-key", "--passphrase-file", path_str(&f3)], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("generation 2 -> 3"), "{}", stdout(&o));
+    assert_contains(&stdout(&o), "generation 2 -> 3");
 
     let o = env.run(&["status"], "");
     assert!(o.status.success(), "{}", stderr(&o));
@@ -99,7 +97,7 @@ fn init_unlock_passwd_rotate_status() {
         &format!("{P3}\n"),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("audit log OK"), "{}", stdout(&o));
+    assert_contains(&stdout(&o), "audit log OK");
     let file = std::fs::read_to_string(env.data_dir().join("audit.jsonl")).unwrap();
     for p in [P1, P2, P3] {
         assert!(!file.contains(p));
@@ -113,11 +111,7 @@ fn init_unlock_passwd_rotate_status() {
         &format!("{P3}\n"),
     );
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("audit log BROKEN at line"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "audit log BROKEN at line");
     assert_no_secret_printed(&[P1, P2, P3]);
     env.wipe();
 }
@@ -125,9 +119,7 @@ fn init_unlock_passwd_rotate_status() {
 #[test]
 fn fail_empty_passphrase_creates_nothing() {
     let env = Env::new("empty");
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    let o = env.run(&args, "\n");
+    let o = env.init("\n");
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("the passphrase is empty"));
     assert!(snapshot(&env).is_empty());
@@ -140,11 +132,9 @@ fn fail_no_vault_and_second_init() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no vault found"));
     assert!(stderr(&o).contains("token-wallet init"));
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    assert!(env.init(&format!("{P1}\n")).status.success());
     let before = snapshot(&env);
-    let o = env.run(&args, &format!("{P2}\n"));
+    let o = env.init(&format!("{P2}\n"));
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already exists"));
     assert_eq!(before, snapshot(&env));
@@ -159,16 +149,14 @@ fn fail_weak_kdf_needs_the_explicit_flag() {
         &format!("{P1}\n"),
     );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("below RFC 9106"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "below RFC 9106");
     assert!(snapshot(&env).is_empty());
 }
 
 #[test]
 fn fail_damaged_and_hostile_headers() {
     let env = Env::new("header");
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    assert!(env.init(&format!("{P1}\n")).status.success());
     let v = env.vault();
     let ks = v.keystore();
     let good = ks.get_raw("header").unwrap().unwrap();
@@ -178,11 +166,7 @@ fn fail_damaged_and_hostile_headers() {
     let before = snapshot(&env);
     let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"));
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("the vault is damaged: the header"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "the vault is damaged: the header");
     assert_eq!(before, snapshot(&env));
 
     // Asking for 4 GiB of Argon2 memory, checksum recomputed: refused at once.
@@ -195,7 +179,7 @@ fn fail_damaged_and_hostile_headers() {
     let t = Instant::now();
     let o = env.run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("4194304 KiB"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "4194304 KiB");
     assert!(t.elapsed() < Duration::from_secs(5));
 
     // Missing header with the index still there.
@@ -268,9 +252,7 @@ fn fail_locked_collection_is_a_clear_error_not_a_hang() {
 #[test]
 fn repeated_failed_unlocks_are_flagged() {
     let env = Env::new("unlocks");
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    assert!(env.run(&args, &format!("{P1}\n")).status.success());
+    assert!(env.init(&format!("{P1}\n")).status.success());
     for _ in 0..3 {
         assert!(!env
             .run(&["unlock", "--passphrase-stdin"], "nope\n")
@@ -278,11 +260,7 @@ fn repeated_failed_unlocks_are_flagged() {
             .success());
     }
     let o = env.run(&["status"], "");
-    assert!(
-        stdout(&o).contains("ALERT:       3 failed unlocks"),
-        "{}",
-        stdout(&o)
-    );
+    assert_contains(&stdout(&o), "ALERT:       3 failed unlocks");
     assert!(env
         .run(&["unlock", "--passphrase-stdin"], &format!("{P1}\n"))
         .status

@@ -13,9 +13,7 @@ fn pass(w: &World) -> Vec<&str> {
 
 #[test]
 fn token_formats_min_ttl_env_and_exec() {
-    let w = World::new("export");
-    let o = w.connect("e", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("export", 60, "e", "local");
     let (access, refresh) = w.tokens("e");
 
     let mut a = vec!["token", "e"];
@@ -54,11 +52,7 @@ fn token_formats_min_ttl_env_and_exec() {
     let o = w.cli(&a, &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), access);
-    assert!(
-        stderr(&o).contains("less than the 60 min asked for"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "less than the 60 min asked for");
     assert_eq!(w.server.stats()["refreshes"], 0);
     // `refresh` does rotate them.
     let mut a = vec!["refresh", "e"];
@@ -112,9 +106,7 @@ fn token_formats_min_ttl_env_and_exec() {
 #[test]
 fn exit_code_4_when_re_authorisation_is_needed() {
     // 2-second tokens: expired, so `token` must refresh, and the refresh token is dead.
-    let w = World::with_ttl("export-4", 2);
-    let o = w.connect("e", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("export-4", 2, "e", "local");
     w.rotate_refresh_token_elsewhere("e");
     std::thread::sleep(std::time::Duration::from_millis(2500));
     let mut a = vec!["token", "e"];
@@ -135,8 +127,7 @@ fn the_readmes_exec_example_works_as_written() {
         .lines()
         .find(|l| l.starts_with("token-wallet exec acme"))
         .expect("the README has an exec example");
-    let w = World::new("export-readme");
-    assert!(w.connect("acme", "local", &[], &[], "").status.success());
+    let w = World::connected("export-readme", 60, "acme", "local");
     let (access, _) = w.tokens("acme");
     // The optional flags in brackets are left out; the example URL becomes the server's.
     let example = line

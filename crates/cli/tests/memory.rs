@@ -103,8 +103,7 @@ const READS_MEMORY: &str = "reading another process's memory";
 fn after_refresh_and_lock_the_agent_holds_no_secret() {
     require_root(READS_MEMORY);
     assert!(PASS.len() >= 16);
-    let w = World::with_ttl("memory", 60);
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("memory", 60, "a", "local");
     let mut c = w.env.cmd();
     c.args(["--providers", path_str(&w.providers)])
         .args(["agent", "--passphrase-file", path_str(&w.pass_file)])
@@ -144,8 +143,7 @@ fn after_refresh_and_lock_the_agent_holds_no_secret() {
 #[test]
 fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
     require_root(READS_MEMORY);
-    let w = World::with_ttl("memory-exec", 60);
-    assert!(w.connect("a", "local", &[], &[], "").status.success());
+    let w = World::connected("memory-exec", 60, "a", "local");
     let mut c = w.env.cmd();
     c.args(["--providers", path_str(&w.providers)])
         .args([

@@ -15,18 +15,9 @@ fn connect_list_show_disconnect_with_discovery() {
     let w = World::new("oauth-main");
     let o = w.connect("main", "local", &[], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("connected `main` to Local OIDC"));
+    assert_contains(&stdout(&o), "connected `main` to Local OIDC");
 
-    let o = w.cli(
-        &[
-            "list",
-            "--json",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["list", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -46,28 +37,11 @@ fn connect_list_show_disconnect_with_discovery() {
     assert!(w.server.active(&access));
     assert!(w.server.active(&refresh));
 
-    let o = w.cli(
-        &["show", "main", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
-    assert!(
-        stdout(&o).contains("held (never exported)"),
-        "{}",
-        stdout(&o)
-    );
+    let o = w.with_pass(&["show", "main"]);
+    assert_contains(&stdout(&o), "held (never exported)");
 
     let before_disconnect = w.env.vault().keystore().raw_count().unwrap().unwrap();
-    let o = w.cli(
-        &[
-            "disconnect",
-            "main",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "main"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("revoked at the provider"));
     assert!(
@@ -90,16 +64,7 @@ fn connect_list_show_disconnect_with_discovery() {
     for e in ["\"connected\"", "\"revoked\"", "\"disconnected\""] {
         assert!(log.contains(e), "missing {e} in\n{log}");
     }
-    let o = w.cli(
-        &[
-            "audit",
-            "verify",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["audit", "verify"]);
     assert!(stdout(&o).contains("audit log OK"), "{}", stderr(&o));
     let file = std::fs::read_to_string(w.env.data_dir().join("audit.jsonl")).unwrap();
     for t in [&access, &refresh] {
@@ -126,16 +91,7 @@ fn pleo_style_pinned_redirect_check_and_installation_revoke() {
     assert!(s.contains("subjectURN = urn:pleo:company:"), "{s}");
     assert!(s.contains("applicationName = "), "{s}");
     let (access, refresh) = w.tokens("pleo");
-    let o = w.cli(
-        &[
-            "disconnect",
-            "pleo",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "pleo"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!w.server.active(&access));
     assert!(!w.server.active(refresh.as_deref().unwrap()));
@@ -156,30 +112,11 @@ fn confidential_client_with_secret_from_stdin() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("Pleo advises public clients"));
-    let o = w.cli(
-        &[
-            "show",
-            "conf",
-            "--json",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["show", "conf", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["has_client_secret"], true);
     let (access, refresh) = w.tokens("conf");
-    let o = w.cli(
-        &[
-            "disconnect",
-            "conf",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "conf"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!w.server.active(&access));
     assert_secrets_absent(&[
@@ -286,45 +223,16 @@ fn fail_broken_token_endpoints_and_hostile_discovery() {
 
 #[test]
 fn unreachable_revocation_stays_pending_until_forced() {
-    let w = World::new("oauth-pending");
-    let o = w.connect("p", "unreachable-revocation", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("oauth-pending", 60, "p", "unreachable-revocation");
     let (access, _) = w.tokens("p");
-    let o = w.cli(
-        &[
-            "disconnect",
-            "p",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "p"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("revocation pending"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "revocation pending");
     // The next command retries it (and it fails again): still there, two attempts.
-    let o = w.cli(
-        &["list", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
-    assert!(
-        stdout(&o).contains("revocation pending (2 attempts)"),
-        "{}",
-        stdout(&o)
-    );
+    let o = w.with_pass(&["list"]);
+    assert_contains(&stdout(&o), "revocation pending (2 attempts)");
     assert!(w.server.active(&access), "nothing was revoked");
-    let o = w.cli(
-        &[
-            "disconnect",
-            "p",
-            "--force",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "p", "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("may still be live"));
     assert_eq!(w.connection_count(), 0);
@@ -401,16 +309,7 @@ fn pleo_disconnect_with_an_expired_access_token_refreshes_first() {
         !w.server.active(&old_access),
         "the access token has expired"
     );
-    let o = w.cli(
-        &[
-            "disconnect",
-            "p",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-        ],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["disconnect", "p"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("revoked at the provider"));
     // It refreshed once (the DELETE needs a live access token), then revoked.
@@ -478,8 +377,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
     use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
     use token_wallet_core::oauth;
-    let w = World::new("oauth-account");
-    assert!(w.connect("p", "local-pleo", &[], &[], "").status.success());
+    let w = World::connected("oauth-account", 60, "p", "local-pleo");
     let v = Mutex::new(
         w.env
             .vault()

@@ -45,9 +45,7 @@ fn audit_events(w: &World, event: &str) -> usize {
 fn a_pending_pleo_revocation_completes_after_its_access_token_expired() {
     let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
     // Access tokens live 3 s: long expired by the time the revocation is retried.
-    let w = World::with_ttl("ops-pending", 3);
-    let o = w.connect("p", "local-pleo", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("ops-pending", 3, "p", "local-pleo");
     let (_, refresh) = w.tokens("p");
     let refresh = refresh.unwrap();
     // Pleo's API is down for the disconnect: kept as "revocation pending".
@@ -57,17 +55,13 @@ fn a_pending_pleo_revocation_completes_after_its_access_token_expired() {
     ));
     let o = w.cli(&with_pass(&w, &["disconnect", "p"]), &[], "");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("revocation pending"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "revocation pending");
     std::thread::sleep(Duration::from_secs(4));
     // The next command retries: the expired access token is renewed with the refresh
     // token first, then the installation is deleted with it.
     let o = w.cli(&with_pass(&w, &["list"]), &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("pending revocation of `p` went through"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "pending revocation of `p` went through");
     assert_eq!(w.connection_count(), 0);
     assert!(
         !w.server.active(&refresh),
@@ -80,9 +74,7 @@ fn a_pending_pleo_revocation_completes_after_its_access_token_expired() {
 #[test]
 fn a_pleo_shaped_provider_is_pleo_its_check_read_under_data() {
     let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
-    let w = World::new("ops-kind");
-    let o = w.connect("p", "local-pleo", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("ops-kind", 60, "p", "local-pleo");
     // `local-pleo` is a providers.toml entry with Pleo's revocation and check, no `kind`:
     // it is Pleo, so the token goes to PLEO_ACCESS_TOKEN (not ACCESS_TOKEN).
     let o = w.cli(&with_pass(&w, &["env", "p"]), &[], "");
@@ -105,9 +97,7 @@ fn a_pleo_shaped_provider_is_pleo_its_check_read_under_data() {
 
 #[test]
 fn the_advice_after_a_refused_refresh_token_works() {
-    let w = World::new("ops-reauth");
-    let o = w.connect("r", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("ops-reauth", 60, "r", "local");
     // Another party spends the refresh token; the wallet's copy is now a reused one.
     w.rotate_refresh_token_elsewhere("r");
     let o = w.cli(&with_pass(&w, &["refresh", "r"]), &[], "");
@@ -123,7 +113,7 @@ fn the_advice_after_a_refused_refresh_token_works() {
         "",
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("re-authorised `r`"), "{}", stdout(&o));
+    assert_contains(&stdout(&o), "re-authorised `r`");
     let o = w.cli(&with_pass(&w, &["token", "r"]), &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), w.tokens("r").0);
@@ -135,9 +125,7 @@ fn the_advice_after_a_refused_refresh_token_works() {
 #[test]
 fn exec_finds_its_command_before_it_spends_a_refresh_or_an_export() {
     // 4-second tokens: `exec`'s default 5-minute minimum could never be met.
-    let w = World::with_ttl("ops-exec", 4);
-    let o = w.connect("r", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("ops-exec", 4, "r", "local");
     let (before_refreshes, before_exports) = (refreshes(&w), audit_events(&w, "export"));
     let o = w.cli(
         &with_pass(&w, &["exec", "r", "--", "no-such-command-tw"]),
@@ -145,10 +133,9 @@ fn exec_finds_its_command_before_it_spends_a_refresh_or_an_export() {
         "",
     );
     assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("cannot run `no-such-command-tw`: not found on PATH"),
-        "{}",
-        stderr(&o)
+    assert_contains(
+        &stderr(&o),
+        "cannot run `no-such-command-tw`: not found on PATH",
     );
     assert_eq!(
         refreshes(&w),
@@ -177,21 +164,11 @@ fn exec_finds_its_command_before_it_spends_a_refresh_or_an_export() {
 
 #[test]
 fn a_min_ttl_the_provider_cannot_meet_is_warned_about() {
-    let w = World::new("ops-minttl");
-    let o = w.connect("r", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
+    let w = World::connected("ops-minttl", 60, "r", "local");
     let o = w.cli(&with_pass(&w, &["token", "r", "--min-ttl", "2h"]), &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("less than the 2 h asked for"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains("the provider's tokens live 60 s"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "less than the 2 h asked for");
+    assert_contains(&stderr(&o), "the provider's tokens live 60 s");
     w.env.wipe();
 }
 
@@ -199,16 +176,13 @@ fn a_min_ttl_the_provider_cannot_meet_is_warned_about() {
 fn one_passphrase_rule_and_a_tampered_audit_log_is_shown_with_a_warning() {
     let env = Env::new("ops-rules");
     // The app's rule, now the CLI's too: at least 8 characters.
-    let mut args = vec!["init", "--passphrase-stdin"];
-    args.extend_from_slice(WEAK_INIT);
-    let o = env.run(&args, "short\n");
+    let o = env.init("short\n");
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("the new passphrase is too short: use at least 8 characters"),
-        "{}",
-        stderr(&o)
+    assert_contains(
+        &stderr(&o),
+        "the new passphrase is too short: use at least 8 characters",
     );
-    let o = env.run(&args, "long enough passphrase\n");
+    let o = env.init("long enough passphrase\n");
     assert!(o.status.success(), "{}", stderr(&o));
     for _ in 0..2 {
         let o = env.run(
@@ -237,10 +211,6 @@ fn one_passphrase_rule_and_a_tampered_audit_log_is_shown_with_a_warning() {
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let o = env.run(&["audit"], "");
     assert!(o.status.success());
-    assert!(
-        stderr(&o).contains("the audit log is broken at line 2"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "the audit log is broken at line 2");
     env.wipe();
 }

@@ -21,10 +21,7 @@ fn post(url: &str) {
 /// Connects `name` with access tokens living `ttl` seconds, then waits until the token is
 /// inside its refresh window (half its lifetime for such short tokens).
 fn connected(tag: &str, ttl: u64) -> World {
-    let w = World::with_ttl(tag, ttl);
-    let o = w.connect("r", "local", &[], &[], "");
-    assert!(o.status.success(), "{}", stderr(&o));
-    w
+    World::connected(tag, ttl, "r", "local")
 }
 
 fn token_cmd(w: &World) -> Command {
@@ -122,45 +119,18 @@ fn invalid_grant_needs_reauthorisation_after_one_attempt() {
     let w = connected("rf-invalid", 60);
     w.rotate_refresh_token_elsewhere("r");
     post(&format!("{}/_test/reset-stats", w.server.issuer));
-    let o = w.cli(
-        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["refresh", "r"]);
     assert_eq!(o.status.code(), Some(4), "exit code 4: sign in again");
-    assert!(
-        stderr(&o).contains("needs re-authorisation"),
-        "{}",
-        stderr(&o)
-    );
+    assert_contains(&stderr(&o), "needs re-authorisation");
     // No retry storm: further requests do not reach the server.
     for _ in 0..3 {
-        let o = w.cli(
-            &[
-                "token",
-                "r",
-                "--min-ttl",
-                "1h",
-                "--passphrase-file",
-                path_str(&w.pass_file),
-            ],
-            &[],
-            "",
-        );
+        let o = w.with_pass(&["token", "r", "--min-ttl", "1h"]);
         assert!(stderr(&o).contains("needs re-authorisation"));
     }
     let stats = w.server.stats();
     assert_eq!(stats["refresh_failures"], 1, "exactly one attempt: {stats}");
-    let o = w.cli(
-        &["list", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
-    assert!(
-        stdout(&o).contains("needs re-authorisation"),
-        "{}",
-        stdout(&o)
-    );
+    let o = w.with_pass(&["list"]);
+    assert_contains(&stdout(&o), "needs re-authorisation");
     w.env.wipe();
 }
 
@@ -174,11 +144,7 @@ fn transient_503_then_success_after_backoff() {
     ));
     post(&format!("{}/_test/reset-stats", w.server.issuer));
     let t = Instant::now();
-    let o = w.cli(
-        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["refresh", "r"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Two backoffs: at least 0.5 s + 1 s.
     assert!(
@@ -228,18 +194,14 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     // The next caller is not blocked by the dead process's lock, and does not reuse the
     // rotated-away refresh token: it reports the connection needs re-authorisation.
     let t = Instant::now();
-    let o = w.cli(
-        &["refresh", "r", "--passphrase-file", path_str(&w.pass_file)],
-        &[],
-        "",
-    );
+    let o = w.with_pass(&["refresh", "r"]);
     assert!(t.elapsed() < Duration::from_secs(10));
     assert_eq!(
         o.status.code(),
         Some(4),
         "exit code 4: needs re-authorisation"
     );
-    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "interrupted");
     let stats = w.server.stats();
     assert_eq!(
         stats["refresh_failures"], 0,
@@ -257,11 +219,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     ));
     // ... with an audit event, never silently broken.
     let o = w.cli(&["audit", "--json"], &[], "");
-    assert!(
-        stdout(&o).contains("\"class\":\"interrupted\""),
-        "{}",
-        stdout(&o)
-    );
+    assert_contains(&stdout(&o), "\"class\":\"interrupted\"");
     w.env.wipe();
 }
 

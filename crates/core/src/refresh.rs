@@ -134,6 +134,32 @@ enum Want {
     Revoke,
 }
 
+/// The unlocked vault, shared between threads.
+type Shared = Mutex<UnlockedVault>;
+/// What a caller gets.
+type Got = Result<AccessToken, RefreshError>;
+
+/// What a caller asks of a refresh.
+#[derive(Clone, Copy)]
+struct Ask {
+    /// Least lifetime left.
+    min_ttl: Duration,
+    /// Refresh whatever the expiry.
+    force: bool,
+    /// What the token is for.
+    want: Want,
+}
+
+impl Ask {
+    fn new(min_ttl: Duration, force: bool, want: Want) -> Self {
+        Self {
+            min_ttl,
+            force,
+            want,
+        }
+    }
+}
+
 /// The refresher of one profile. Share one per process (it is `Sync`).
 pub struct Refresher {
     http: Http,
@@ -267,7 +293,7 @@ impl Refresher {
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
-        match self.single_flight(vault, name, min_ttl, false, Want::Use) {
+        match self.single_flight(vault, name, Ask::new(min_ttl, false, Want::Use)) {
             // The provider is away for now, but the token in hand still does the job.
             Err(RefreshError::Provider { error, .. }) if error.is_transient() => {
                 let c = self.load(vault, name)?;
@@ -305,7 +331,7 @@ impl Refresher {
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
-        self.single_flight(vault, name, min_ttl, false, Want::Revoke)
+        self.single_flight(vault, name, Ask::new(min_ttl, false, Want::Revoke))
     }
 
     /// Refreshes now, whatever the expiry (token rotation on demand).
@@ -316,17 +342,10 @@ impl Refresher {
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
         Self::usable(name, &c, Want::Use)?;
-        self.single_flight(vault, name, Duration::ZERO, true, Want::Use)
+        self.single_flight(vault, name, Ask::new(Duration::ZERO, true, Want::Use))
     }
 
-    fn single_flight(
-        &self,
-        vault: &Mutex<UnlockedVault>,
-        name: &str,
-        min_ttl: Duration,
-        force: bool,
-        want: Want,
-    ) -> Result<AccessToken, RefreshError> {
+    fn single_flight(&self, vault: &Shared, name: &str, ask: Ask) -> Got {
         let (flight, leader) = {
             let mut f = lock(&self.flights);
             match f.get(name) {
@@ -339,7 +358,7 @@ impl Refresher {
             }
         };
         if leader {
-            let result = self.refresh_locked(vault, name, min_ttl, force, want);
+            let result = self.refresh_locked(vault, name, ask);
             lock(&self.flights).remove(name);
             *lock(&flight.done) = Some(match &result {
                 Ok(t) => Ok((t.token.clone(), t.expires_at)),
@@ -376,14 +395,12 @@ impl Refresher {
         Ok(connection::save(&mut lock(vault), c)?)
     }
 
-    fn refresh_locked(
-        &self,
-        vault: &Mutex<UnlockedVault>,
-        name: &str,
-        min_ttl: Duration,
-        force: bool,
-        want: Want,
-    ) -> Result<AccessToken, RefreshError> {
+    fn refresh_locked(&self, vault: &Shared, name: &str, ask: Ask) -> Got {
+        let Ask {
+            min_ttl,
+            force,
+            want,
+        } = ask;
         connection::check_name(name)?;
         let path = crate::lock::refresh_lock_path(&self.lock_dir, name);
         let _file_lock =

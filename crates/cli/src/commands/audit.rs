@@ -1,10 +1,9 @@
 //! `audit` and `audit verify`: the tamper-evident log.
 
 use super::{age, say};
-use crate::cli::PassArgs;
-use crate::context::Local;
+use crate::context::{Local, Unlocked};
 use crate::error::Result;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::time::Duration;
 
 /// `audit`: the lines (since `since`), with a warning when the chain is broken.
@@ -45,32 +44,20 @@ pub fn show(local: &Local, since: Option<Duration>, json: bool, out: &mut impl W
 }
 
 /// `audit verify`: the chain, the MACs and the anchor.
-pub fn verify(
-    local: &Local,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, input)?;
+pub fn verify(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     let verdict = {
         let mut g = v.vault();
         v.log().verify(&mut g)?
     };
-    drop(v);
+    let path = v.log().path().display();
     match &verdict.broken {
         None => say(
             out,
             &format!(
-                "audit log OK: {} lines, {} authenticated, chain and anchor intact ({})",
-                verdict.lines,
-                verdict.authenticated,
-                local.log.path().display()
+                "audit log OK: {} lines, {} authenticated, chain and anchor intact ({path})",
+                verdict.lines, verdict.authenticated,
             ),
         ),
-        Some((line, why)) => Err(format!(
-            "audit log BROKEN at line {line}: {why} ({})",
-            local.log.path().display()
-        )
-        .into()),
+        Some((line, why)) => Err(format!("audit log BROKEN at line {line}: {why} ({path})").into()),
     }
 }

@@ -2,13 +2,12 @@
 //! `prune`: the connections, through core's operations layer.
 
 use super::{age, say, span};
-use crate::cli::{Cli, PassArgs};
-use crate::context::{config, Local};
+use crate::cli::{Cli, PassArgs, SignInArgs};
+use crate::context::{config, Local, Unlocked};
 use crate::error::{Error, Result};
 use crate::source::{retry_pending, with_source};
 use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 use token_wallet_core::connection::{self, ConnectionInfo, Status};
 use token_wallet_core::oauth::{self, Interaction, SignInLink};
@@ -30,41 +29,31 @@ pub fn providers(cli: &Cli, json: bool, out: &mut impl Write) -> Result {
     Ok(())
 }
 
-/// How the sign-in reaches the person: the browser, or a printed link (and a pasted
-/// redirect address read from stdin).
-struct SignIn {
-    no_browser: bool,
-    display: String,
-}
-
-impl SignIn {
-    /// The sign-in, and with `no_browser` the lines pasted on stdin.
-    fn new(no_browser: bool, display: String) -> (Self, Option<Receiver<String>>) {
-        let pasted = no_browser.then(|| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let stdin = std::io::stdin();
-                let mut line = String::new();
-                while stdin.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                    if tx.send(std::mem::take(&mut line)).is_err() {
-                        break;
-                    }
+/// Runs a sign-in (`run` gets the browser interaction): in the browser, or with
+/// `no_browser` by a printed link, the address it ends on pasted on stdin. Then says what
+/// was `done` ("connected … to") and the connection's details.
+fn sign_in(
+    display: &str,
+    how: &SignInArgs,
+    out: &mut impl Write,
+    done: (&str, &str),
+    run: impl FnOnce(Interaction<'_>) -> Result<ConnectionInfo>,
+) -> Result {
+    let pasted = how.no_browser.then(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            let mut line = String::new();
+            while stdin.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if tx.send(std::mem::take(&mut line)).is_err() {
+                    break;
                 }
-            });
-            rx
+            }
         });
-        (
-            Self {
-                no_browser,
-                display,
-            },
-            pasted,
-        )
-    }
-
-    fn open(&self, link: &SignInLink<'_>) -> std::result::Result<(), String> {
-        let display = &self.display;
-        if self.no_browser {
+        rx
+    });
+    let open = |link: &SignInLink<'_>| {
+        if how.no_browser {
             // Printed to the person's terminal, never put in a process's arguments.
             eprintln!("Open this link in a browser to sign in to {display}:\n\n  {}\n\nWaiting for the sign-in; if the browser is on another machine, paste the address it ends on here.", link.direct);
             Ok(())
@@ -74,7 +63,24 @@ impl SignIn {
             // `ps` is dead once the browser has used it.
             token_wallet_core::browser::open(link.start)
         }
+    };
+    let info = run(Interaction {
+        open: &open,
+        pasted,
+        cancel: &AtomicBool::new(false),
+        timeout: Duration::from_secs(how.timeout),
+    })?;
+    say(
+        out,
+        &format!(
+            "{} `{}` {} {}",
+            done.0, info.name, done.1, info.provider.display_name
+        ),
+    )?;
+    if let Some(e) = &info.check_error {
+        eprintln!("warning: the connection check failed: {e}");
     }
+    say(out, &details(&info))
 }
 
 /// What `connect` asks for.
@@ -84,8 +90,7 @@ pub struct ConnectArgs<'a> {
     pub client_id: Option<String>,
     pub scopes: Option<String>,
     pub client_secret_stdin: bool,
-    pub no_browser: bool,
-    pub timeout: Duration,
+    pub how: &'a SignInArgs,
 }
 
 /// `connect`.
@@ -111,86 +116,49 @@ pub fn connect(
     };
     // Released for the sign-in: with --no-browser, pasted addresses are read elsewhere.
     drop(input);
-    let info = v.run(|s| -> Result<ConnectionInfo> {
+    v.run(|s| {
         retry_pending(s);
         let provider = local
             .config
             .provider(a.provider, &oauth::http::Http::new())?;
-        let (ui, pasted) = SignIn::new(a.no_browser, provider.display_name.clone());
-        let cancel = AtomicBool::new(false);
-        let open = |l: &SignInLink<'_>| ui.open(l);
-        Ok(s.connect(
-            ConnectRequest {
-                name: a.name,
-                provider: &provider,
-                client_id: a.client_id,
-                client_secret: secret,
-                scopes: a
-                    .scopes
-                    .as_deref()
-                    .map(|s| s.split_whitespace().map(str::to_string).collect())
-                    .unwrap_or_default(),
-            },
-            Interaction {
-                open: &open,
-                pasted,
-                cancel: &cancel,
-                timeout: a.timeout,
-            },
-        )?)
-    })?;
-    say(
-        out,
-        &format!(
-            "connected `{}` to {}",
-            info.name, info.provider.display_name
-        ),
-    )?;
-    if let Some(e) = &info.check_error {
-        eprintln!("warning: the connection check failed: {e}");
-    }
-    say(out, &details(&info))
+        let req = ConnectRequest {
+            name: a.name,
+            provider: &provider,
+            client_id: a.client_id,
+            client_secret: secret,
+            scopes: a
+                .scopes
+                .as_deref()
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        };
+        sign_in(
+            &provider.display_name,
+            a.how,
+            out,
+            ("connected", "to"),
+            |ui| Ok(s.connect(req, ui)?),
+        )
+    })
 }
 
 /// `reauthorise`: signs in again in place; another account is refused.
 pub fn reauthorise(
     local: &Local,
     name: &str,
-    no_browser: bool,
-    timeout: Duration,
+    how: &SignInArgs,
     pass: &PassArgs,
     mut input: impl BufRead,
     out: &mut impl Write,
 ) -> Result {
     let v = local.unlock(pass, &mut input)?;
     drop(input);
-    let info = v.run(|s| -> Result<ConnectionInfo> {
+    v.run(|s| {
         let display = s.show(name)?.provider.display_name;
-        let (ui, pasted) = SignIn::new(no_browser, display);
-        let cancel = AtomicBool::new(false);
-        let open = |l: &SignInLink<'_>| ui.open(l);
-        Ok(s.reauthorise(
-            name,
-            false,
-            Interaction {
-                open: &open,
-                pasted,
-                cancel: &cancel,
-                timeout,
-            },
-        )?)
-    })?;
-    say(
-        out,
-        &format!(
-            "re-authorised `{}` with {}",
-            info.name, info.provider.display_name
-        ),
-    )?;
-    if let Some(e) = &info.check_error {
-        eprintln!("warning: the connection check failed: {e}");
-    }
-    say(out, &details(&info))
+        sign_in(&display, how, out, ("re-authorised", "with"), |ui| {
+            Ok(s.reauthorise(name, false, ui)?)
+        })
+    })
 }
 
 fn expiry(info: &ConnectionInfo) -> String {
@@ -258,15 +226,29 @@ fn details(i: &ConnectionInfo) -> String {
     s
 }
 
-/// `list`.
+/// `list` (every connection) or `show NAME` (one, in detail), through the agent if one
+/// runs.
 pub fn list(
     cli: &Cli,
+    name: Option<&str>,
     json: bool,
     pass: &PassArgs,
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
     let all = with_source(cli, pass, input, |s| s.list())?;
+    if let Some(name) = name {
+        let c = all
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::from(token_wallet_core::VaultError::NotFound(name.into())))?;
+        let text = if json {
+            serde_json::to_string(&c).map_err(|e| e.to_string())?
+        } else {
+            details(&c)
+        };
+        return say(out, &text);
+    }
     if json {
         return say(
             out,
@@ -302,36 +284,8 @@ pub fn list(
     Ok(())
 }
 
-/// `show`.
-pub fn show(
-    cli: &Cli,
-    name: &str,
-    json: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let all = with_source(cli, pass, input, |s| s.list())?;
-    let c = all
-        .into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| Error::from(token_wallet_core::VaultError::NotFound(name.into())))?;
-    if json {
-        return say(out, &serde_json::to_string(&c).map_err(|e| e.to_string())?);
-    }
-    say(out, &details(&c))
-}
-
 /// `disconnect`.
-pub fn disconnect(
-    local: &Local,
-    name: &str,
-    force: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, input)?;
+pub fn disconnect(v: &Unlocked<'_>, name: &str, force: bool, out: &mut impl Write) -> Result {
     match v.run(|s| s.disconnect(name, force))? {
         Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
         Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
@@ -388,15 +342,7 @@ pub fn refresh(
 }
 
 /// `prune`.
-pub fn prune(
-    local: &Local,
-    inactive_days: u64,
-    dry_run: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, input)?;
+pub fn prune(v: &Unlocked<'_>, inactive_days: u64, dry_run: bool, out: &mut impl Write) -> Result {
     let found = v.run(|s| s.prune(inactive_days, dry_run))?;
     if found.is_empty() {
         return say(out, "nothing to prune");

@@ -2,7 +2,7 @@
 
 use super::{age, say};
 use crate::cli::PassArgs;
-use crate::context::Local;
+use crate::context::{Local, Unlocked};
 use crate::error::Result;
 use crate::passphrase::{self, Sources};
 use std::io::{BufRead, Write};
@@ -49,16 +49,9 @@ pub fn init(
     )
 }
 
-/// `unlock`: checks the passphrase.
-pub fn unlock(
-    local: &Local,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, input)?;
+/// `unlock`: checks the passphrase (the vault is locked again when `v` is dropped).
+pub fn unlock(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     let n = v.vault().info().record_count.unwrap_or(0);
-    drop(v);
     say(
         out,
         &format!("passphrase OK; vault unlocked ({n} records) and locked again"),
@@ -101,16 +94,9 @@ pub fn passwd(
 }
 
 /// `rotate-key`.
-pub fn rotate_key(
-    local: &Local,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, input)?;
+pub fn rotate_key(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     let from = v.vault().info().generation;
     let info = v.run(|s| s.rotate_data_key(|_, _| {}))?;
-    drop(v);
     say(
         out,
         &format!(

@@ -64,6 +64,13 @@ impl Env {
         run_recorded(self.cmd().args(args), stdin)
     }
 
+    /// `init` with the test KDF settings and `stdin` (the passphrase line).
+    pub fn init(&self, stdin: &str) -> Output {
+        let mut args = vec!["init", "--passphrase-stdin"];
+        args.extend_from_slice(WEAK_INIT);
+        self.run(&args, stdin)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.home.path().join(&self.profile)
     }
@@ -127,6 +134,12 @@ pub const WEAK_INIT: &[&str] = &[
     "1",
     "--insecure-weak-kdf",
 ];
+
+/// Fails, showing `text`, unless it contains `want`.
+#[track_caller]
+pub fn assert_contains(text: &str, want: &str) {
+    assert!(text.contains(want), "wanted `{want}` in:\n{text}");
+}
 
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -6,9 +6,8 @@ use std::process::Output;
 use token_wallet_core::connection;
 use token_wallet_core::Passphrase;
 
-#[path = "../../../../tests/oauth-server/harness.rs"]
-mod harness;
-pub use harness::{deadline, http, repo, OAuthServer};
+pub use token_wallet_test_support::deadline;
+pub use token_wallet_test_support::oauth_server::{http, repo, OAuthServer};
 
 /// Tests that connect through the pinned redirect port (8976) take turns.
 pub static PINNED_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -39,6 +38,15 @@ impl World {
         Self::with_ttl(tag, 60)
     }
 
+    /// A world with access tokens living `access_ttl` seconds and one connection, `name`
+    /// to `provider`, made through the CLI.
+    pub fn connected(tag: &str, access_ttl: u64, name: &str, provider: &str) -> Self {
+        let w = Self::with_ttl(tag, access_ttl);
+        let o = w.connect(name, provider, &[], &[], "");
+        assert!(o.status.success(), "connect {name}: {}", stderr(&o));
+        w
+    }
+
     /// With access tokens that live `access_ttl` seconds.
     pub fn with_ttl(tag: &str, access_ttl: u64) -> Self {
         let env = Env::new(tag);
@@ -62,44 +70,9 @@ impl World {
 
     pub fn write_providers(&self, pinned_port: u16) {
         let i = &self.server.issuer;
-        let mut t = format!(
-            r#"
-[providers.local]
-display_name = "Local OIDC"
-discovery = "{i}/.well-known/openid-configuration"
-client_id = "tw-public"
-scopes = ["offline_access", "users:read", "export-jobs:read"]
-
-[providers.local-pleo]
-display_name = "Local Pleo"
-authorize_url = "{i}/oauth/authorize"
-token_url = "{i}/oauth/token"
-api_base = "{i}"
-revocation = "pleo"
-check = "pleo"
-redirect = "http://localhost:{pinned_port}/callback"
-client_id = "tw-pinned"
-scopes = ["offline_access", "users:read"]
-
-[providers.local-confidential]
-discovery = "{i}/.well-known/openid-configuration"
-client_auth = "client_secret_basic"
-client_id = "tw-confidential"
-check = "none"
-scopes = ["offline_access", "users:read"]
-
-[providers.unreachable-revocation]
-authorize_url = "{i}/oauth/authorize"
-token_url = "{i}/oauth/token"
-revocation_url = "{i}/_bad/500/token"
-client_id = "tw-public"
-scopes = ["offline_access", "users:read"]
-
-[providers.hostile-discovery]
-discovery = "{i}/_bad/discovery/.well-known/openid-configuration"
-client_id = "tw-public"
-"#
-        );
+        let mut t = include_str!("providers.toml")
+            .replace("{i}", i)
+            .replace("{pinned_port}", &pinned_port.to_string());
         for mode in ["500", "html", "invalid-json", "huge", "no-access-token"] {
             t.push_str(&format!(
                 "\n[providers.bad-{mode}]\nauthorize_url = \"{i}/oauth/authorize\"\ntoken_url = \"{i}/_bad/{mode}/token\"\nclient_id = \"tw-public\"\nscopes = [\"users:read\"]\n"
@@ -121,6 +94,15 @@ client_id = "tw-public"
             c.env(k, v);
         }
         run_recorded(&mut c, stdin)
+    }
+
+    /// Runs the CLI with `args` and this world's passphrase file (placed before a `--`).
+    pub fn with_pass(&self, args: &[&str]) -> Output {
+        let at = args.iter().position(|a| *a == "--").unwrap_or(args.len());
+        let mut all = args[..at].to_vec();
+        all.extend(["--passphrase-file", path_str(&self.pass_file)]);
+        all.extend(&args[at..]);
+        self.cli(&all, &[], "")
     }
 
     pub fn connect(

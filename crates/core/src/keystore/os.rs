@@ -7,23 +7,26 @@ use keyring_core::{CredentialPersistence, CredentialStore, Error as KrError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The OS keystore's name on this platform.
-pub(crate) const OS_STORE_NAME: &str = if cfg!(target_os = "macos") {
-    "keychain"
+/// The OS keystore's name on this platform, and what to tell a user whose OS keystore
+/// does not answer.
+const OS_STORE: (&str, &str) = if cfg!(target_os = "macos") {
+    (
+        "keychain",
+        "Unlock your login keychain, or choose the file store explicitly",
+    )
 } else if cfg!(windows) {
-    "windows-credential-manager"
+    (
+        "windows-credential-manager",
+        "Check that the Credential Manager service is running, or choose the file store explicitly",
+    )
 } else {
-    "secret-service"
+    (
+        "secret-service",
+        "Start a Secret Service and unlock its default collection (a desktop session does this; headless, run gnome-keyring-daemon --unlock --components=secrets inside dbus-run-session), or choose the file store explicitly",
+    )
 };
-
-/// What to tell a user whose OS keystore does not answer.
-pub(crate) const OS_STORE_HINT: &str = if cfg!(target_os = "macos") {
-    "Unlock your login keychain, or choose the file store explicitly"
-} else if cfg!(windows) {
-    "Check that the Credential Manager service is running, or choose the file store explicitly"
-} else {
-    "Start a Secret Service and unlock its default collection (a desktop session does this; headless, run gnome-keyring-daemon --unlock --components=secrets inside dbus-run-session), or choose the file store explicitly"
-};
+pub(crate) const OS_STORE_NAME: &str = OS_STORE.0;
+pub(crate) const OS_STORE_HINT: &str = OS_STORE.1;
 
 pub(crate) struct OsBackend {
     store: Arc<CredentialStore>,

@@ -1,14 +1,11 @@
-//! TEST ONLY: the real OAuth server of this folder (oidc-provider, set up like Pleo),
-//! started per test on a random 127.0.0.1 port, for the Rust tests of every crate. They
-//! include this file with `#[path = ".../tests/oauth-server/harness.rs"] mod harness;`.
-#![allow(dead_code)]
+//! TEST ONLY: the real OAuth server of `tests/oauth-server` (oidc-provider, set up like
+//! Pleo), started per test on a random 127.0.0.1 port, for the Rust tests of every crate.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-#[path = "../support/deadline.rs"]
-pub mod deadline;
+use crate::deadline;
 
 /// How long the server may take to print its address (it takes well under a second).
 const START_DEADLINE: Duration = Duration::from_secs(20);
