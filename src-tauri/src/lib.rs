@@ -15,6 +15,7 @@ pub mod error;
 mod events;
 pub mod models;
 pub mod settings;
+pub mod throttle;
 mod tray;
 pub mod wallet;
 

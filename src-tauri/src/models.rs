@@ -348,3 +348,107 @@ pub struct Connections {
     /// Alerts, connections' and failed unlocks'.
     pub alerts: Vec<AlertView>,
 }
+
+/// The contract with the UI: one sample of every model the webview receives, serialised
+/// as Rust sends it, pinned in `ui/src/contract.json`. The UI's `contract.test.ts` checks
+/// that `types.ts` names exactly these fields, so neither side can drift alone. After a
+/// deliberate change, `UPDATE_CONTRACT=1 cargo test -p token-wallet-app contract`.
+#[cfg(test)]
+mod contract {
+    use super::*;
+    use token_wallet_core::connection::ConnectionInfo;
+
+    fn samples() -> serde_json::Value {
+        let facts = VaultFacts {
+            vault_id: "00".into(),
+            store: "file".into(),
+            service: "token-wallet".into(),
+            kdf: Kdf {
+                m_kib: 65536,
+                t: 3,
+                p: 4,
+            },
+            kdf_below_floor: false,
+            generation: 1,
+            created_at: 1,
+            dek_created_at: 1,
+            passphrase_changed_at: 1,
+            record_count: Some(1),
+        };
+        let state = VaultState {
+            status: Status::Unlocked,
+            profile: "default".into(),
+            store: Some("file".into()),
+            vault: Some(facts),
+            message: Some("m".into()),
+            retry_after_ms: 0,
+            failed_attempts: 0,
+            insecure_kdf: false,
+            min_passphrase_chars: 8,
+        };
+        let mut info = ConnectionInfo::new(
+            "c",
+            token_wallet_core::oauth::presets().remove(0),
+            "client".into(),
+            vec!["users:read".into()],
+            1,
+            Some(2),
+        );
+        info.has_refresh_token = true;
+        info.last_refresh = Some(1);
+        info.last_export = Some(1);
+        info.last_refresh_error = Some("e".into());
+        info.check_error = Some("e".into());
+        let alert = AlertView {
+            kind: "inactive".into(),
+            connection: Some("c".into()),
+            text: "t".into(),
+        };
+        let audit = AuditView {
+            lines: vec![AuditLine {
+                seq: 1,
+                ts: 1,
+                event: "connected".into(),
+                fields: vec![("connection".into(), "c".into())],
+                authenticated: true,
+            }],
+            intact: true,
+            authenticated: 1,
+            broken: Some("b".into()),
+            path: "p".into(),
+        };
+        serde_json::json!({
+            "VaultState": state,
+            "Connections": Connections {
+                connections: vec![ConnectionView::from_info(info, 60)],
+                alerts: vec![alert],
+            },
+            "Provider": ProviderView { name: "pleo".into(), source: "s".into(), pleo: true },
+            "Disconnect": Disconnect { outcome: "revoked", message: "m".into() },
+            "Copied": Copied { expires_at: Some(1), clears_in_secs: 30 },
+            "AuditView": audit,
+            "SettingsView": SettingsView {
+                settings: crate::settings::Settings::default(),
+                problem: Some("p".into()),
+                data_dir: "d".into(),
+                providers_file: Some("f".into()),
+            },
+            "Progress": Progress { done: 1, total: 2 },
+        })
+    }
+
+    #[test]
+    fn contract_is_what_the_ui_expects() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/contract.json");
+        let now = serde_json::to_string_pretty(&samples()).unwrap() + "\n";
+        if std::env::var_os("UPDATE_CONTRACT").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let pinned = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            pinned == now,
+            "the models the UI receives changed: update types.ts, then run with UPDATE_CONTRACT=1 to pin them in {}",
+            path.display()
+        );
+    }
+}

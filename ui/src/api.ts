@@ -9,6 +9,7 @@ import type {
   ConnectForm,
   Copied,
   Disconnect,
+  Progress,
   Provider,
   Settings,
   SettingsView,
@@ -70,6 +71,6 @@ export const activity = (): Promise<void> => invoke("activity");
 export const onChanged = (f: () => void): Promise<UnlistenFn> => listen("wallet-changed", () => f());
 
 export const onRotationProgress = (
-  f: (p: { done: number; total: number }) => void,
+  f: (p: Progress) => void,
 ): Promise<UnlistenFn> =>
-  listen<{ done: number; total: number }>("rotation-progress", (e) => f(e.payload));
+  listen<Progress>("rotation-progress", (e) => f(e.payload));

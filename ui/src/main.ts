@@ -5,16 +5,12 @@
 import "./styles.css";
 import * as api from "./api";
 import * as app from "./app";
+import { el, show as showError } from "./dom";
 import { errorText, throttleText } from "./format";
 import { passphraseStrength } from "./strength";
 import type { VaultState } from "./types";
 import { viewFor, type Screen, type View } from "./view";
 
-function el<T extends HTMLElement = HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`#${id} is missing from index.html`);
-  return e as T;
-}
 
 const screens: Record<Screen, HTMLElement> = {
   loading: el("view-loading"),
@@ -41,11 +37,6 @@ let retryTimer: number | undefined;
 
 const nowUnix = (): number => Date.now() / 1000;
 
-function showError(id: string, message: string | null): void {
-  const p = el(id);
-  p.textContent = message ?? "";
-  p.hidden = !message;
-}
 
 function clearSecrets(): void {
   for (const i of [createPass, createConfirm, unlockPass]) {
@@ -76,7 +67,9 @@ function render(s: VaultState): void {
   banner.hidden = view.banner === null;
   el("unavailable-message").textContent = view.message;
   renderFacts(view);
-  if (view.screen === "unlocked") app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "");
+  if (view.screen === "unlocked") {
+    app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "", s.minPassphraseChars);
+  }
   else app.leave();
   if (view.screen !== current) {
     for (const [name, section] of Object.entries(screens)) section.hidden = name !== view.screen;
@@ -151,7 +144,7 @@ async function refresh(): Promise<void> {
       retryAfterMs: 0,
       failedAttempts: 0,
       insecureKdf: false,
-      minPassphraseChars: 8,
+      minPassphraseChars: 0, // no Rust side to ask: no create screen either
     });
   }
 }

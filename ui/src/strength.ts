@@ -97,8 +97,8 @@ function containsCommon(s: string): boolean {
   return COMMON.some((w) => l.includes(w) && w.length >= l.length - 4);
 }
 
-/** Rates a passphrase. `minChars` is the shortest one the app accepts. */
-export function passphraseStrength(p: string, minChars = 8): Strength {
+/** Rates a passphrase. `minChars` is the shortest one the app accepts (Rust's rule). */
+export function passphraseStrength(p: string, minChars: number): Strength {
   const cs = chars(p);
   if (cs.length === 0) return { level: 0, label: "", advice: "", bits: 0 };
   const distinct = new Set(cs).size;

@@ -1,4 +1,5 @@
-// What the Rust side sends (src-tauri/src/models.rs). No type here ever holds a secret.
+// What the Rust side sends (src-tauri/src/models.rs), pinned by contract.test.ts against
+// the samples Rust writes to contract.json. No type here ever holds a secret.
 
 export type Status = "noVault" | "locked" | "unlocked" | "unavailable";
 
@@ -124,4 +125,9 @@ export interface SettingsView {
   problem: string | null;
   dataDir: string;
   providersFile: string | null;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
 }

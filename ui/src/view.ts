@@ -55,7 +55,7 @@ export function viewFor(s: VaultState | null, nowUnix: number): View {
     message: "",
     retryAfterMs: 0,
     failedAttempts: 0,
-    minChars: 8,
+    minChars: 0, // Rust's rule, unknown until it answers
   };
   if (s === null) return base;
   const context = [s.profile && `Profile “${s.profile}”`, s.store && formatStore(s.store)]

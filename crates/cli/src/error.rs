@@ -33,6 +33,8 @@ pub enum Error {
     Message(u8, String),
     /// Standard output was closed (`| head`): stop quietly.
     BrokenPipe,
+    /// `exec`'s command ended with this exit code: end with it, saying nothing.
+    ChildExit(i32),
 }
 
 impl Error {
@@ -48,6 +50,8 @@ impl Error {
             Error::Op(OpError::Refresh(e)) => refresh_code(e),
             Error::Message(code, _) => *code,
             Error::BrokenPipe => 0,
+            // Exit codes are 0-255 (a signal is 128 + its number).
+            Error::ChildExit(c) => u8::try_from(*c).unwrap_or(1),
             _ => 1,
         }
     }
@@ -122,6 +126,7 @@ impl std::fmt::Display for Error {
             Error::Audit(e) => write!(f, "{e}"),
             Error::Message(_, m) => f.write_str(m),
             Error::BrokenPipe => f.write_str("standard output was closed"),
+            Error::ChildExit(c) => write!(f, "the command exited with {c}"),
         }?;
         match self.advice() {
             Some(a) => write!(f, "; {a}"),

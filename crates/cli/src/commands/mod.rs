@@ -1,4 +1,5 @@
-//! The subcommands, by group. Each parses nothing (clap did), calls core, and formats.
+//! The subcommands, by group, and the dispatch. Each parses nothing (clap did), calls
+//! core, and formats.
 
 pub mod agent;
 pub mod audit;
@@ -6,8 +7,13 @@ pub mod connections;
 pub mod tokens;
 pub mod vault;
 
+use crate::cli::{AuditAction, Cli, Command};
+use crate::context::Local;
 use crate::error::Result;
+use connections as conn;
 use std::io::Write;
+use token_wallet_core::monitor::Thresholds;
+use token_wallet_core::KdfParams;
 
 /// Prints one line to standard output.
 pub fn say(out: &mut impl Write, text: &str) -> Result {
@@ -27,5 +33,169 @@ pub fn span(s: u64) -> String {
         120..=7199 => format!("{} min", s / 60),
         7200..=172_799 => format!("{} h", s / 3600),
         _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// Runs the command `cli` names.
+pub fn run(cli: &Cli) -> Result {
+    let out = &mut std::io::stdout();
+    // Standard input is locked by the command that reads it, and only while it does: a
+    // sign-in with --no-browser reads pasted addresses from another thread.
+    let input = || std::io::stdin().lock();
+    let local = || Local::open(cli);
+    match &cli.command {
+        Command::Providers { json } => conn::providers(cli, *json, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "token-wallet", out);
+            Ok(())
+        }
+        Command::Agent {
+            action: Some(a), ..
+        } => agent::action(cli, a, &mut input(), out),
+        Command::Agent { run, .. } => agent::run(cli, run, &mut input()),
+        Command::Lock => agent::lock(cli),
+        Command::Init {
+            pass,
+            kdf_memory_kib,
+            kdf_iterations,
+            kdf_parallelism,
+            insecure_weak_kdf,
+        } => {
+            let kdf = KdfParams {
+                m_kib: *kdf_memory_kib,
+                t: *kdf_iterations,
+                p: *kdf_parallelism,
+            };
+            vault::init(&local()?, pass, kdf, *insecure_weak_kdf, &mut input(), out)
+        }
+        Command::Unlock { pass } => vault::unlock(&local()?.unlock(pass, &mut input())?, out),
+        Command::Passwd {
+            passphrase_file,
+            new_passphrase_file,
+            passphrase_stdin,
+            keep_data_key,
+        } => {
+            let (cur, new) = (passphrase_file.as_deref(), new_passphrase_file.as_deref());
+            vault::passwd(
+                &local()?,
+                cur,
+                new,
+                *passphrase_stdin,
+                *keep_data_key,
+                &mut input(),
+                out,
+            )
+        }
+        Command::RotateKey { pass } => {
+            vault::rotate_key(&local()?.unlock(pass, &mut input())?, out)
+        }
+        Command::Status {
+            pass,
+            unlock,
+            inactive_days,
+            failures,
+            json,
+        } => {
+            let t = Thresholds {
+                inactive_days: *inactive_days,
+                refresh_failures: *failures,
+                ..Thresholds::default()
+            };
+            vault::status(&local()?, pass, *unlock, t, *json, &mut input(), out)
+        }
+        Command::Connect {
+            name,
+            provider,
+            client_id,
+            scopes,
+            client_secret_stdin,
+            how,
+            pass,
+        } => {
+            let a = conn::ConnectArgs {
+                name,
+                provider,
+                client_id: client_id.clone(),
+                scopes: scopes.clone(),
+                client_secret_stdin: *client_secret_stdin,
+                how,
+            };
+            conn::connect(&local()?, a, pass, input(), out)
+        }
+        Command::Reauthorise { name, how, pass } => {
+            conn::reauthorise(&local()?, name, how, pass, input(), out)
+        }
+        Command::List { json, pass } => conn::list(cli, None, *json, pass, &mut input(), out),
+        Command::Show { name, json, pass } => {
+            conn::list(cli, Some(name), *json, pass, &mut input(), out)
+        }
+        Command::Disconnect { name, force, pass } => {
+            conn::disconnect(&local()?.unlock(pass, &mut input())?, name, *force, out)
+        }
+        Command::Refresh { name, all, pass } => {
+            conn::refresh(cli, name.as_deref(), *all, pass, &mut input(), out)
+        }
+        Command::Prune {
+            inactive_days,
+            dry_run,
+            pass,
+        } => conn::prune(
+            &local()?.unlock(pass, &mut input())?,
+            *inactive_days,
+            *dry_run,
+            out,
+        ),
+        Command::Token {
+            name,
+            min_ttl,
+            format,
+            pass,
+        } => tokens::token(cli, name, *min_ttl, *format, pass, &mut input(), out),
+        Command::Env {
+            name,
+            var,
+            shell,
+            min_ttl,
+            pass,
+        } => tokens::env(
+            cli,
+            name,
+            var.as_deref(),
+            *shell,
+            *min_ttl,
+            pass,
+            &mut input(),
+            out,
+        ),
+        Command::Exec {
+            name,
+            var,
+            mask,
+            min_ttl,
+            pass,
+            cmd,
+        } => {
+            let code = tokens::exec(
+                cli,
+                name,
+                var.as_deref(),
+                *mask,
+                *min_ttl,
+                pass,
+                cmd,
+                &mut input(),
+            )?;
+            Err(crate::error::Error::ChildExit(code))
+        }
+        Command::Audit {
+            action: Some(AuditAction::Verify { pass }),
+            ..
+        } => audit::verify(&local()?.unlock(pass, &mut input())?, out),
+        Command::Audit {
+            action: None,
+            since,
+            json,
+        } => audit::show(&local()?, *since, *json, out),
     }
 }

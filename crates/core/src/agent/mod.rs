@@ -24,15 +24,18 @@
 pub mod client;
 mod error;
 #[cfg(unix)]
+mod journal;
+#[cfg(unix)]
 mod peer;
 pub mod protocol;
-#[cfg(unix)]
-mod server;
+mod session;
+mod socket;
+mod tokens;
 
 pub use error::AgentError;
 pub use protocol::{AgentStatus, Issued};
 #[cfg(unix)]
-pub use server::{Agent, AgentOptions};
+pub use session::{Agent, AgentOptions};
 
 use crate::profile::Profile;
 use sha2::{Digest, Sha256};

@@ -1,0 +1,61 @@
+//! The agent's audit batching: events appended as they come, authenticated while
+//! unlocked; the head anchored in the vault at each flush (every 30 s, on lock, on demand).
+
+use super::session::{guard, Agent};
+use crate::audit::Event;
+use crate::connection::{self};
+use crate::vault::UnlockedVault;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+impl Agent {
+    pub(super) fn append(&self, v: Option<&Arc<Mutex<UnlockedVault>>>, e: Event) {
+        let r = match v {
+            Some(v) => self.audit.append(e, Some(&mut guard(v))),
+            None => self.audit.append(e, None),
+        };
+        match r {
+            Ok(()) => self.audit_dirty.store(true, Ordering::SeqCst),
+            Err(err) => tracing::warn!(error = %err, "could not write the audit log"),
+        }
+    }
+
+    /// Appends `event` to the audit log, authenticated with the unlocked vault's audit key
+    /// (unauthenticated while locked); anchored at the next flush or lock.
+    pub fn record(&self, event: Event) {
+        let v = guard(&self.session).clone();
+        self.append(v.as_ref(), event);
+    }
+
+    /// Saves pending last-export times and anchors the audit log now (before a command
+    /// reads the log, say).
+    pub fn flush_now(&self) {
+        if let Ok(v) = self.session() {
+            self.flush(&v);
+        }
+    }
+
+    /// Saves the last-export times of connections used since the last flush (the
+    /// monitor's "unused for N days") and anchors the audit log.
+    pub(super) fn flush(&self, v: &Arc<Mutex<UnlockedVault>>) {
+        *guard(&self.last_flush) = Instant::now();
+        let pending: Vec<(String, u64)> = guard(&self.exports).drain().collect();
+        for (name, at) in pending {
+            let mut vault = guard(v);
+            if let Ok(mut c) = connection::load(&mut vault, &name) {
+                if c.info.last_export.is_none_or(|t| t < at) {
+                    c.info.last_export = Some(at);
+                    if let Err(e) = connection::save(&mut vault, &c) {
+                        tracing::warn!(connection = name, error = %e, "could not save the last export time");
+                    }
+                }
+            }
+        }
+        if self.audit_dirty.swap(false, Ordering::SeqCst) {
+            if let Err(e) = self.audit.anchor(&mut guard(v)) {
+                tracing::warn!(error = %e, "could not anchor the audit log");
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+use super::*;
+
+fn parse(s: &str) -> Result<Request, AgentError> {
+    Request::parse(s.as_bytes())
+}
+
+#[test]
+fn requests_round_trip() {
+    for r in [
+        Request::Token {
+            name: "acme".into(),
+            min_ttl: Duration::from_secs(300),
+        },
+        Request::List,
+        Request::Status,
+        Request::Lock,
+        Request::Stop,
+        Request::Unlock {
+            passphrase: SecretString::from("pass phrase"),
+        },
+    ] {
+        let f = r.encode();
+        let back = Request::parse(&f[..f.len() - 1]).unwrap();
+        assert!(!format!("{back:?}").contains("pass phrase"));
+        assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&r));
+    }
+    match parse(r#"{"v":1,"op":"token","name":"a","min_ttl_secs":60}"#).unwrap() {
+        Request::Token { name, min_ttl } => {
+            assert_eq!(name, "a");
+            assert_eq!(min_ttl, Duration::from_secs(60));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fail_bad_requests_say_what_is_wrong() {
+    let cases = [
+        ("{nope", "bad_request", "invalid JSON"),
+        ("[]", "bad_request", "not a request"),
+        (
+            r#"{"op":"status"}"#,
+            "bad_request",
+            "missing protocol version",
+        ),
+        (
+            r#"{"v":2,"op":"status"}"#,
+            "unsupported_version",
+            "version 2",
+        ),
+        (r#"{"v":1}"#, "bad_request", "missing `op`"),
+        (r#"{"v":1,"op":"fly"}"#, "bad_request", "unknown op `fly`"),
+        (r#"{"v":1,"op":"token"}"#, "bad_request", "needs `name`"),
+        (
+            r#"{"v":1,"op":"token","name":"../x"}"#,
+            "bad_request",
+            "invalid connection name",
+        ),
+        (
+            r#"{"v":1,"op":"status","name":"a"}"#,
+            "bad_request",
+            "unexpected field",
+        ),
+        (
+            r#"{"v":1,"op":"status","extra":1}"#,
+            "bad_request",
+            "unknown field",
+        ),
+        (
+            r#"{"v":1,"op":"token","name":"a","min_ttl_secs":"x"}"#,
+            "bad_request",
+            "wrong type",
+        ),
+        (
+            r#"{"v":1,"op":"token","name":"a","min_ttl_secs":99999999999}"#,
+            "bad_request",
+            "more than a year",
+        ),
+        (
+            r#"{"v":1,"op":"unlock"}"#,
+            "bad_request",
+            "needs `passphrase`",
+        ),
+    ];
+    for (input, kind, text) in cases {
+        let e = parse(input).unwrap_err();
+        assert_eq!(e.kind(), kind, "{input}");
+        assert!(e.to_string().contains(text), "{input}: {e}");
+    }
+}
+
+#[test]
+fn fail_a_wrongly_typed_passphrase_is_not_echoed() {
+    let e = parse(r#"{"v":1,"op":"unlock","passphrase":["hunter2-secret"]}"#).unwrap_err();
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let e =
+        parse(r#"{"v":1,"op":"token","name":"a","min_ttl_secs":"hunter2-secret"}"#).unwrap_err();
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+}
+
+#[test]
+fn replies_round_trip() {
+    let info = crate::connection::sample_info("a", 1, Some(100));
+    let r = Reply::Token(Box::new(Issued {
+        token: SecretString::from("tok"),
+        expires_at: Some(100),
+        refreshed: true,
+        info: info.clone(),
+    }));
+    let f = r.encode();
+    let req = Request::Token {
+        name: "a".into(),
+        min_ttl: Duration::ZERO,
+    };
+    match Reply::parse(&f[..f.len() - 1], &req).unwrap() {
+        Reply::Token(t) => {
+            assert_eq!(t.token.expose_secret(), "tok");
+            assert!(t.refreshed);
+            assert_eq!(t.info, info);
+        }
+        _ => panic!("not a token"),
+    }
+    let f = Reply::Error(AgentError::Locked).encode();
+    match Reply::parse(&f[..f.len() - 1], &req).unwrap() {
+        Reply::Error(e) => assert_eq!(e, AgentError::Locked),
+        _ => panic!("not an error"),
+    }
+}
+
+struct Bytes<'a>(&'a [u8], usize);
+impl Read for Bytes<'_> {
+    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(b.len());
+        b[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+impl Timed for Bytes<'_> {
+    fn set_timeout(&self, _: Option<Duration>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn frames_split_and_joined() {
+    let mut r = FrameReader::new(Bytes(b"{\"a\":1}\n{\"b\":2}\r\n", 3));
+    let t = Duration::from_secs(1);
+    assert!(matches!(r.next(t).unwrap(), Frame::Line(l) if &l[..] == b"{\"a\":1}"));
+    assert!(matches!(r.next(t).unwrap(), Frame::Line(l) if &l[..] == b"{\"b\":2}"));
+    assert!(matches!(r.next(t).unwrap(), Frame::Closed));
+}
+
+#[test]
+fn fail_oversized_and_truncated_frames() {
+    let big = vec![b'x'; MAX_FRAME + 10];
+    let mut r = FrameReader::new(Bytes(&big, 4096));
+    assert_eq!(
+        r.next(Duration::from_secs(1)).unwrap_err(),
+        AgentError::TooLarge(MAX_FRAME)
+    );
+    let mut r = FrameReader::new(Bytes(b"{\"v\":1", 100));
+    assert_eq!(
+        r.next(Duration::from_secs(1)).unwrap_err().kind(),
+        "bad_request"
+    );
+}

@@ -1,0 +1,267 @@
+//! The agent's session: the unlocked vault, unlock and lock, the idle timeout and status.
+//! Its token cache is in `tokens.rs`, its audit batching in `journal.rs`, its socket
+//! server in `socket.rs`.
+
+use super::protocol::AgentStatus;
+use super::AgentError;
+use crate::audit::{AuditLog, Event};
+use crate::connection::ConnectionInfo;
+use crate::connection::{self};
+use crate::refresh::Refresher;
+use crate::vault::{UnlockedVault, Vault, VaultError};
+use crate::Passphrase;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How the agent behaves.
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    /// The profile it serves (for `status`).
+    pub profile: String,
+    /// Lock after this long without a token or list request (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// A client must send each whole request within this time.
+    pub frame_timeout: Duration,
+    /// Clients served at once; more get "busy".
+    pub max_clients: usize,
+    /// How often the last-export times are saved and the audit log anchored.
+    pub flush_every: Duration,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        Self {
+            profile: "default".into(),
+            idle_timeout: Some(Duration::from_secs(15 * 60)),
+            frame_timeout: Duration::from_secs(10),
+            max_clients: 1024,
+            flush_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An access token the agent read, valid while the vault's change stamp is unchanged.
+pub(super) struct Cached {
+    pub(super) stamp: [u8; 8],
+    pub(super) info: ConnectionInfo,
+    pub(super) token: SecretString,
+}
+
+/// The agent: an unlocked vault (or none), shared by every client thread.
+pub struct Agent {
+    pub(super) vault: Vault,
+    pub(super) lock_path: PathBuf,
+    pub(super) session: Mutex<Option<Arc<Mutex<UnlockedVault>>>>,
+    pub(super) refresher: Refresher,
+    pub(super) audit: AuditLog,
+    pub(super) opts: AgentOptions,
+    /// `opts.idle_timeout`, changeable while running (the app's setting).
+    pub(super) idle_timeout: Mutex<Option<Duration>>,
+    pub(super) last_active: Mutex<Instant>,
+    pub(super) last_flush: Mutex<Instant>,
+    pub(super) cache: Mutex<HashMap<String, Cached>>,
+    pub(super) fills: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    pub(super) unlocking: Mutex<()>,
+    pub(super) exports: Mutex<HashMap<String, u64>>,
+    pub(super) audit_dirty: AtomicBool,
+    pub(super) stop: AtomicBool,
+    pub(super) clients: AtomicUsize,
+    pub(super) socket: Mutex<Option<PathBuf>>,
+}
+
+pub(super) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl crate::ops::Recorder for Agent {
+    fn record(&self, event: Event) {
+        Agent::record(self, event);
+    }
+}
+
+impl Agent {
+    /// A locked agent for `vault`, whose data directory (lock file, audit log) is
+    /// `data_dir`; `refresher` is the one refresher of this process.
+    pub fn new(vault: Vault, data_dir: &Path, refresher: Refresher, opts: AgentOptions) -> Self {
+        Self {
+            vault,
+            lock_path: crate::lock::lock_path(data_dir),
+            session: Mutex::new(None),
+            refresher,
+            audit: AuditLog::new(data_dir),
+            idle_timeout: Mutex::new(opts.idle_timeout),
+            opts,
+            last_active: Mutex::new(Instant::now()),
+            last_flush: Mutex::new(Instant::now()),
+            cache: Mutex::new(HashMap::new()),
+            fills: Mutex::new(HashMap::new()),
+            unlocking: Mutex::new(()),
+            exports: Mutex::new(HashMap::new()),
+            audit_dirty: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            clients: AtomicUsize::new(0),
+            socket: Mutex::new(None),
+        }
+    }
+
+    /// Unlocks with `passphrase` (a no-op when already unlocked); audited either way.
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<(), VaultError> {
+        let _one = guard(&self.unlocking); // one Argon2 at a time
+        if self.is_unlocked() {
+            return Ok(());
+        }
+        let unlocked = self.vault.unlock(passphrase);
+        crate::crypto::scrub_stack();
+        match unlocked {
+            Ok(v) => {
+                let v = Arc::new(Mutex::new(v));
+                self.append(Some(&v), Event::VaultUnlocked);
+                *guard(&self.session) = Some(v);
+                self.touch();
+                tracing::info!("agent unlocked");
+                Ok(())
+            }
+            Err(e) => {
+                if matches!(e, VaultError::WrongPassphrase) {
+                    self.append(None, Event::UnlockFailed);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Adopts a vault unlocked (or created) elsewhere, first auditing `event` if given
+    /// (the CLI's `agent` command has audited its unlock already; the app audits a
+    /// created vault here).
+    pub fn adopt(&self, v: UnlockedVault, event: Option<Event>) {
+        let v = Arc::new(Mutex::new(v));
+        if let Some(e) = event {
+            self.append(Some(&v), e);
+        }
+        *guard(&self.session) = Some(v);
+        self.touch();
+    }
+
+    /// The unlocked vault's public facts (`None` while locked).
+    pub fn vault_info(&self) -> Option<crate::VaultInfo> {
+        let v = guard(&self.session).clone()?;
+        let info = guard(&v).info();
+        Some(info)
+    }
+
+    /// Whether a vault is unlocked.
+    pub fn is_unlocked(&self) -> bool {
+        guard(&self.session).is_some()
+    }
+
+    /// Forgets the keys and every cached token (zeroized on drop), after saving what is
+    /// pending and anchoring the audit log.
+    pub fn lock(&self) {
+        let Some(v) = guard(&self.session).take() else {
+            return;
+        };
+        guard(&self.cache).clear();
+        self.flush(&v);
+        self.append(Some(&v), Event::VaultLocked);
+        if let Err(e) = self.audit.anchor(&mut guard(&v)) {
+            tracing::warn!(error = %e, "could not anchor the audit log");
+        }
+        self.audit.forget_key();
+        self.refresher.forget_keys();
+        drop(v);
+        crate::crypto::scrub_stack();
+        tracing::info!("agent locked");
+        // Client threads still holding `v` drop their clones when they finish; the
+        // keys are zeroized when the last one goes.
+    }
+
+    pub(super) fn session(&self) -> Result<Arc<Mutex<UnlockedVault>>, AgentError> {
+        guard(&self.session).clone().ok_or(AgentError::Locked)
+    }
+
+    /// The unlocked vault, for work the protocol does not cover (the app's connect,
+    /// disconnect, rotation, background refresh...). Not activity by itself: a person's
+    /// action calls [`Self::note_activity`]. Writes through it change the vault's stamp,
+    /// so no cached token outlives them.
+    pub fn unlocked(&self) -> Result<Arc<Mutex<UnlockedVault>>, AgentError> {
+        self.session()
+    }
+
+    /// Restarts the idle auto-lock's count (a person used the app).
+    pub fn note_activity(&self) {
+        self.touch();
+    }
+
+    /// The one refresher of this process.
+    pub fn refresher(&self) -> &Refresher {
+        &self.refresher
+    }
+
+    /// The audit log (read, verify).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Changes the idle auto-lock (`None`: never); counts from the last activity.
+    pub fn set_idle_timeout(&self, idle: Option<Duration>) {
+        *guard(&self.idle_timeout) = idle;
+    }
+
+    pub(super) fn touch(&self) {
+        *guard(&self.last_active) = Instant::now();
+    }
+
+    /// The agent's state.
+    pub fn status(&self) -> AgentStatus {
+        let v = guard(&self.session).clone();
+        let (vault_id, connections) = match &v {
+            Some(v) => {
+                let v = guard(v);
+                (Some(v.info().vault_id), Some(connection::names(&v).len()))
+            }
+            None => (None, None),
+        };
+        let idle = *guard(&self.idle_timeout);
+        AgentStatus {
+            unlocked: v.is_some(),
+            pid: std::process::id(),
+            profile: self.opts.profile.clone(),
+            vault_id,
+            connections,
+            idle_timeout_secs: idle.map(|d| d.as_secs()),
+            locks_in_secs: match (&v, idle) {
+                (Some(_), Some(d)) => Some(
+                    d.saturating_sub(guard(&self.last_active).elapsed())
+                        .as_secs(),
+                ),
+                _ => None,
+            },
+            clients: self.clients.load(Ordering::SeqCst),
+            protocol: super::protocol::VERSION,
+        }
+    }
+
+    /// Housekeeping, called every fraction of a second by [`Self::serve`] (or by the app):
+    /// the idle auto-lock and the periodic flush.
+    pub fn tick(&self) {
+        let Ok(v) = self.session() else {
+            return;
+        };
+        let idle_timeout = *guard(&self.idle_timeout);
+        if let Some(idle) = idle_timeout {
+            if guard(&self.last_active).elapsed() >= idle {
+                tracing::info!(idle_secs = idle.as_secs(), "idle: locking");
+                drop(v);
+                self.lock();
+                return;
+            }
+        }
+        if guard(&self.last_flush).elapsed() >= self.opts.flush_every {
+            self.flush(&v);
+        }
+    }
+}

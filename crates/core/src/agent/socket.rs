@@ -1,0 +1,189 @@
+//! The agent's socket server: one thread per client, each request checked and answered.
+
+use super::peer::{self, Peer};
+use super::protocol::{write_frame, Frame, FrameReader, Reply, Request};
+use super::session::{guard, Agent};
+use super::{secure_dir, AgentError};
+use crate::vault::VaultError;
+use crate::Passphrase;
+use secrecy::ExposeSecret;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Decrements the client count when a client thread ends.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Agent {
+    /// Asks a running [`Self::serve`] to lock and return.
+    pub fn request_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        if let Some(p) = guard(&self.socket).clone() {
+            let _ = UnixStream::connect(p);
+        }
+    }
+
+    /// Serves the socket at `path` until a `stop` request (or [`Self::request_stop`]);
+    /// then locks and removes the socket. `ready` is called once it is listening.
+    pub fn serve(self: &Arc<Self>, path: &Path, ready: impl FnOnce()) -> Result<(), AgentError> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = path.parent().ok_or_else(|| {
+            AgentError::UnsafeDir(path.display().to_string(), "no parent directory".into())
+        })?;
+        secure_dir(dir, true)?;
+        if std::fs::symlink_metadata(path).is_ok() {
+            if UnixStream::connect(path).is_ok() {
+                return Err(AgentError::AlreadyRunning(path.display().to_string()));
+            }
+            // A socket left by an agent that died.
+            std::fs::remove_file(path)?;
+        }
+        let listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        *guard(&self.socket) = Some(path.to_path_buf());
+        tracing::info!(socket = %path.display(), "agent listening");
+        ready();
+        let me = self.clone();
+        let ticker = std::thread::spawn(move || {
+            while !me.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(250));
+                me.tick();
+            }
+        });
+        for conn in listener.incoming() {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let s = match conn {
+                Ok(s) => s,
+                Err(e) => {
+                    // Out of file descriptors, say: back off, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+            };
+            let n = self.clients.fetch_add(1, Ordering::SeqCst) + 1;
+            if n > self.opts.max_clients {
+                self.clients.fetch_sub(1, Ordering::SeqCst);
+                let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+                let _ = write_frame(&s, &Reply::Error(AgentError::Busy(n - 1)).encode());
+                continue;
+            }
+            let me = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("agent-client".into())
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let _slot = Slot(&me.clients);
+                    me.handle(s);
+                });
+            if let Err(e) = spawned {
+                self.clients.fetch_sub(1, Ordering::SeqCst);
+                tracing::warn!(error = %e, "could not start a client thread");
+            }
+        }
+        self.lock();
+        let _ = std::fs::remove_file(path);
+        let _ = ticker.join();
+        tracing::info!("agent stopped");
+        Ok(())
+    }
+
+    fn handle(&self, s: UnixStream) {
+        self.serve_client(s);
+        // Whatever this thread's requests left in its stack (a token, a key schedule) is
+        // overwritten before the thread (and its reusable stack) goes.
+        crate::crypto::scrub_stack();
+    }
+
+    fn serve_client(&self, s: UnixStream) {
+        let peer = match peer::of(&s) {
+            Ok(p) if p.uid == peer::my_uid() => p,
+            Ok(p) => {
+                tracing::warn!(uid = p.uid, pid = ?p.pid, "refused a client of another user");
+                let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
+                let _ = write_frame(
+                    &s,
+                    &Reply::Error(AgentError::PeerRefused(peer::my_uid())).encode(),
+                );
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refused a client whose credentials are unknown");
+                return;
+            }
+        };
+        let _ = s.set_write_timeout(Some(self.opts.frame_timeout));
+        let mut frames = FrameReader::new(&s);
+        loop {
+            let (reply, close) = match frames.next(self.opts.frame_timeout) {
+                Ok(Frame::Closed) => return,
+                Ok(Frame::Line(f)) => match Request::parse(&f) {
+                    Ok(req) => self.dispatch(req, &peer),
+                    // The framing is intact: answer and read on.
+                    Err(e) => (Reply::Error(e), false),
+                },
+                // Too large, too slow, or broken: answer and hang up.
+                Err(e) => (Reply::Error(e), true),
+            };
+            if let Reply::Error(e) = &reply {
+                tracing::debug!(kind = e.kind(), "request failed");
+            }
+            let written = write_frame(&s, &reply.encode());
+            if self.stop.load(Ordering::SeqCst) {
+                self.request_stop();
+                return;
+            }
+            if written.is_err() || close {
+                return;
+            }
+        }
+    }
+
+    fn dispatch(&self, req: Request, peer: &Peer) -> (Reply, bool) {
+        let reply = |r: Result<Reply, AgentError>| r.unwrap_or_else(Reply::Error);
+        match req {
+            Request::Token { name, min_ttl } => (
+                reply(
+                    self.token(&name, min_ttl, peer.pid)
+                        .map(|t| Reply::Token(Box::new(t))),
+                ),
+                false,
+            ),
+            Request::Refresh { name } => (
+                reply(self.refresh(&name).map(|c| Reply::Refreshed(Box::new(c)))),
+                false,
+            ),
+            Request::List => (reply(self.list().map(Reply::List)), false),
+            Request::Status => (Reply::Status(self.status()), false),
+            Request::Lock => {
+                self.lock();
+                (Reply::Done, false)
+            }
+            Request::Unlock { passphrase } => {
+                let r = match Passphrase::new(passphrase.expose_secret().to_string()) {
+                    Some(p) => self.unlock(&p).map(|_| Reply::Done).map_err(|e| match e {
+                        VaultError::WrongPassphrase => AgentError::WrongPassphrase,
+                        other => AgentError::Vault(other.to_string()),
+                    }),
+                    None => Err(AgentError::BadRequest("empty passphrase".into())),
+                };
+                (reply(r), false)
+            }
+            Request::Stop => {
+                self.stop.store(true, Ordering::SeqCst);
+                (Reply::Done, true)
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// The timeline: each connection's access and refresh token lifetimes against now.
+import { el, h, now, svg } from "../dom";
+import { timeline } from "../logic";
+import { register } from "../nav";
+import { onConnections, state } from "../state";
+
+function render(): void {
+  const box = el("timeline-box");
+  if (state.conns.length === 0) {
+    box.replaceChildren(h("p", { class: "lead" }, "No connections to show."));
+    return;
+  }
+  const labelW = 150;
+  const plotW = 600;
+  const rowH = 34;
+  const top = 28;
+  const tl = timeline(state.conns, now(), plotW);
+  const height = top + tl.rows.length * rowH + 14;
+  const root = svg("svg", {
+    viewBox: `0 0 ${labelW + plotW + 10} ${height}`,
+    role: "img",
+    "aria-labelledby": "timeline-desc",
+    class: "timeline",
+    id: "timeline",
+  });
+  const desc = tl.rows
+    .map((r) => `${r.name}: access token ${r.access ? "shown" : "with no expiry"}${r.refresh ? ", refresh token shown" : ""}`)
+    .join("; ");
+  root.append(svg("title", { id: "timeline-desc" }, `Expiry timeline. ${desc}.`));
+  for (const t of tl.ticks) {
+    root.append(
+      svg("line", { x1: labelW + t.x, x2: labelW + t.x, y1: top - 6, y2: height, class: "tl-grid" }),
+      svg("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": t.x > plotW - 30 ? "end" : "middle" }, t.label),
+    );
+  }
+  tl.rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    root.append(svg("text", { x: 0, y: y + 20, class: "tl-name" }, r.name));
+    if (r.refresh) {
+      root.append(
+        svg("rect", { x: labelW + r.refresh.x0, y: y + 6, width: Math.max(2, r.refresh.x1 - r.refresh.x0), height: 20, rx: 4, class: "tl-refresh" }),
+      );
+    }
+    if (r.access) {
+      root.append(
+        svg("rect", { x: labelW + r.access.x0, y: y + 10, width: Math.max(2, r.access.x1 - r.access.x0), height: 12, rx: 3, class: `tl-access tl-${r.status}` }),
+      );
+    }
+  });
+  root.append(
+    svg("line", { x1: labelW + tl.nowX, x2: labelW + tl.nowX, y1: top - 6, y2: height, class: "tl-now" }),
+    svg("text", { x: labelW + tl.nowX - 3, y: height - 2, class: "tl-tick", "text-anchor": "end" }, "now"),
+  );
+  box.replaceChildren(root);
+}
+
+/** Wires the pane once. */
+export function mount(): void {
+  register("timeline", { shown: render });
+  onConnections(() => {
+    if (state.pane === "timeline") render();
+  });
+}
+
+/** Forgets what was drawn (on lock). */
+export function clear(): void {
+  el("timeline-box").replaceChildren();
+}
