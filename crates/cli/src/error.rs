@@ -79,7 +79,6 @@ impl Error {
             Error::Op(OpError::BeingDisconnected(_)) => {
                 "connect it again under a new name instead"
             }
-            Error::Op(OpError::Vault(VaultError::NotFound(_))) => "see `token-wallet list`",
             Error::Agent(e) => match e {
                 AgentError::Locked => "unlock it with `token-wallet agent unlock` (or pass --passphrase-stdin / --passphrase-file to unlock this command alone)",
                 AgentError::NotFound(_) => "see `token-wallet list`",
@@ -114,8 +113,24 @@ fn refresh_code(e: &RefreshError) -> u8 {
     }
 }
 
+impl Error {
+    /// The connection an operation did not find, if that is what went wrong.
+    fn missing_connection(&self) -> Option<&str> {
+        match self {
+            Error::Op(
+                OpError::Vault(VaultError::NotFound(n))
+                | OpError::Refresh(RefreshError::Vault(VaultError::NotFound(n))),
+            ) => Some(n),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(n) = self.missing_connection() {
+            return write!(f, "no connection named `{n}`; see `token-wallet list`");
+        }
         match self {
             Error::Config(e) => write!(f, "{e}"),
             Error::Keystore(e) => write!(f, "{e}"),

@@ -187,9 +187,19 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     let o = w.with_pass(&["agent", "unlock"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&w.cli(&["token", "a"], &[], "")).trim(), fresh);
+    // `show` asks the agent too: no passphrase, nothing on stdin.
+    let o = w.cli(&["show", "a"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "name:        a");
 
     let log = agent.stop(&w);
     assert!(log.contains("agent listening"), "{log}");
+    // Right after `stop`: "not running", in JSON too, never a socket error.
+    let o = w.cli(&["agent", "status", "--json"], &[], "");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["running"], false);
+    assert_contains(&stderr(&o), "no agent is running");
     // No token in the agent's own (trace-level) log or in the audit log; no refresh
     // token in anything any command printed.
     let all = [access.as_str(), fresh.as_str(), refresh.as_str()];

@@ -214,3 +214,53 @@ fn one_passphrase_rule_and_a_tampered_audit_log_is_shown_with_a_warning() {
     assert_contains(&stderr(&o), "the audit log is broken at line 2");
     env.wipe();
 }
+
+#[test]
+fn a_connection_that_refreshes_itself_is_not_shown_as_expired() {
+    let w = World::connected("ops-expired", 2, "r", "local");
+    std::thread::sleep(Duration::from_millis(2500));
+    let o = w.with_pass(&["list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "refreshes on next use");
+    assert!(!stdout(&o).contains("expired"), "{}", stdout(&o));
+    w.env.wipe();
+}
+
+#[test]
+fn a_refresh_that_fails_for_now_hands_out_the_token_still_valid() {
+    // 30-second tokens: due for a refresh in their last 15 s.
+    let w = World::connected("ops-transient", 30, "r", "local");
+    let (access, _) = w.tokens("r");
+    std::thread::sleep(Duration::from_secs(16));
+    post(&format!(
+        "{}/_test/fail-token?count=10&status=503",
+        w.server.issuer
+    ));
+    let o = w.with_pass(&["token", "r"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), access);
+    assert_contains(&stderr(&o), "could not refresh `r`");
+    assert_contains(&stderr(&o), "the next request tries again");
+    w.env.wipe();
+}
+
+#[test]
+fn default_logging_says_an_error_once() {
+    let w = World::new("ops-log");
+    let mut c = w.env.cmd();
+    c.env_remove("TOKEN_WALLET_LOG").args([
+        "--providers",
+        path_str(&w.providers),
+        "token",
+        "nosuch",
+        "--passphrase-file",
+        path_str(&w.pass_file),
+    ]);
+    let o = run_recorded(&mut c, "");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: no connection named `nosuch`; see `token-wallet list`"
+    );
+    w.env.wipe();
+}

@@ -191,6 +191,10 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         1,
         "the provider rotated the tokens"
     );
+    // Until the next refresh finds out, `list` says the refresh was interrupted (not
+    // plain "active").
+    let o = w.with_pass(&["list"]);
+    assert_contains(&stdout(&o), "refresh interrupted");
     // The next caller is not blocked by the dead process's lock, and does not reuse the
     // rotated-away refresh token: it reports the connection needs re-authorisation.
     let t = Instant::now();
