@@ -2,7 +2,8 @@
 //! unlocked, against `secret-tool lookup` of one item in the same Secret Service and
 //! `gh auth token` (which reads a plaintext hosts.yml), measured interleaved in one run;
 //! and the same `token` without an agent (Argon2id at the default 64 MiB / t=3 / p=4).
-//! Goals: <= 0.5x `secret-tool lookup`, <= 0.2x `gh auth token`.
+//! Goals: <= 0.5x `secret-tool lookup`, <= 0.2x `gh auth token`, <= 2x a bare process
+//! start (`/bin/true`): the floor any command-line answer pays.
 //!
 //! `tests/keyring-session.sh cargo bench -p token-wallet-cli --bench export`
 //! (rounds from TW_BENCH_ROUNDS, default 60).
@@ -148,8 +149,10 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let (mut t_agent, mut t_st, mut t_gh) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut t_agent, mut t_st, mut t_gh, mut t_true) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds + 5 {
+        let t = time(&mut Command::new("/bin/true"), "");
         let a = time(tw(home.path()).args(["token", "bench"]), TOKEN);
         let s = time(
             Command::new("secret-tool").args(["lookup", "service", "tw-bench", "account", "a"]),
@@ -157,6 +160,7 @@ fn main() {
         );
         let g = have_gh.then(|| time(&mut gh(), TOKEN));
         if round >= 5 {
+            t_true.push(t);
             t_agent.push(a);
             t_st.push(s);
             if let Some(g) = g {
@@ -186,10 +190,16 @@ fn main() {
         }
     }
 
-    let (a, s) = (median(t_agent), median(t_st));
+    let (a, s, t) = (median(t_agent), median(t_st), median(t_true));
     let ratio = |x: Duration, y: Duration| x.as_secs_f64() / y.as_secs_f64();
     println!("P1: whole-process wall time, median of {rounds} interleaved rounds");
     println!("  token-wallet token NAME (agent unlocked)   {}", ms(a));
+    println!("  /bin/true (a bare process start)           {}", ms(t));
+    println!(
+        "  ratio to /bin/true                         {:.3}  (goal <= 2: {})",
+        ratio(a, t),
+        if ratio(a, t) <= 2.0 { "met" } else { "MISSED" }
+    );
     println!("  secret-tool lookup (same Secret Service)   {}", ms(s));
     println!(
         "  ratio to secret-tool lookup                {:.3}  (goal <= 0.5: {})",

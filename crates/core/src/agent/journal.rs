@@ -11,9 +11,16 @@ use std::time::Instant;
 
 impl Agent {
     pub(super) fn append(&self, v: Option<&Arc<Mutex<UnlockedVault>>>, e: Event) {
-        let r = match v {
-            Some(v) => self.audit.append(e, Some(&mut guard(v))),
-            None => self.audit.append(e, None),
+        // Exports, the agent's hot path, are written at once but reach the disk at the
+        // next flush (every 30 s, and on lock), with the anchor; everything else is
+        // synced line by line.
+        let buffered = matches!(e, Event::Export { .. });
+        let mut held = v.map(|v| guard(v));
+        let vault = held.as_deref_mut();
+        let r = if buffered {
+            self.audit.append_buffered(e, vault)
+        } else {
+            self.audit.append(e, vault)
         };
         match r {
             Ok(()) => self.audit_dirty.store(true, Ordering::SeqCst),
