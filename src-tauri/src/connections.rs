@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use token_wallet_core::agent::Agent;
 use token_wallet_core::audit::Event;
-use token_wallet_core::connection::{self, Status};
+use token_wallet_core::connection::{self, ConnectionName, Status};
 use token_wallet_core::monitor::Thresholds;
 use token_wallet_core::oauth::{
     self, http::Http, ClientAuth, Interaction, Provider, ProviderKind, RedirectMode, Revocation,
@@ -38,6 +38,15 @@ fn view(i: connection::ConnectionInfo) -> ConnectionView {
 
 fn op(e: impl std::fmt::Display) -> Error {
     Error::Op(e.to_string())
+}
+
+/// A connection name from the window, checked once.
+fn conn_name(name: &str) -> Result<ConnectionName, Error> {
+    ConnectionName::new(name).map_err(|_| {
+        Error::Invalid(format!(
+            "“{name}” is not a usable connection name: use up to 62 letters, digits, dots, dashes and underscores"
+        ))
+    })
 }
 
 /// Core's error in the app's words (a missing connection named plainly).
@@ -120,12 +129,15 @@ impl Wallet {
 
     /// The connections' names, from the vault's index alone (no record is read).
     pub fn connection_names(&self) -> Result<Vec<String>, Error> {
-        session(&*self.unlocked_agent()?, |s| s.names())
+        session(&*self.unlocked_agent()?, |s| {
+            s.names().iter().map(ToString::to_string).collect()
+        })
     }
 
     /// One connection's public facts.
     pub fn connection(&self, name: &str) -> Result<ConnectionView, Error> {
-        let info = session(&*self.unlocked_agent()?, |s| s.show(name))?.map_err(ops_err)?;
+        let name = conn_name(name)?;
+        let info = session(&*self.unlocked_agent()?, |s| s.show(&name))?.map_err(ops_err)?;
         Ok(view(info))
     }
 
@@ -171,11 +183,12 @@ impl Wallet {
                 .provider(&f.provider, &Http::new())
                 .map_err(op)?
         };
+        let name = conn_name(f.name.trim())?;
         let secret = Zeroizing::new(f.client_secret);
         self.sign_in(|s, ui| {
             s.connect(
                 ConnectRequest {
-                    name: f.name.trim(),
+                    name: &name,
                     provider: &provider,
                     client_id: Some(f.client_id.trim().to_string()).filter(|s| !s.is_empty()),
                     client_secret: (!secret.is_empty())
@@ -191,7 +204,8 @@ impl Wallet {
     /// the new tokens replace the old ones. Another account is refused here; switching
     /// accounts is a new connection.
     pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
-        self.sign_in(|s, ui| s.reauthorise(name, false, ui))
+        let name = conn_name(name)?;
+        self.sign_in(|s, ui| s.reauthorise(&name, false, ui))
     }
 
     /// Stops a sign-in in progress (its listener closes; nothing is stored).
@@ -203,7 +217,8 @@ impl Wallet {
     pub fn refresh(&self, name: &str) -> Result<ConnectionView, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
-        session(&a, |s| s.refresh(name))?.map_err(ops_err)?;
+        let n = conn_name(name)?;
+        session(&a, |s| s.refresh(&n))?.map_err(ops_err)?;
         self.connection(name)
     }
 
@@ -211,7 +226,11 @@ impl Wallet {
     /// audited as an export by this app.
     pub fn export(&self, name: &str) -> Result<(SecretString, Option<u64>), Error> {
         let a = self.unlocked_agent()?;
-        let t = a.token(name, Duration::from_secs(60), Some(std::process::id()))?;
+        let t = a.token(
+            &conn_name(name)?,
+            Duration::from_secs(60),
+            Some(std::process::id()),
+        )?;
         Ok((t.token, t.expires_at))
     }
 
@@ -221,7 +240,8 @@ impl Wallet {
     pub fn disconnect(&self, name: &str, force: bool) -> Result<Disconnect, Error> {
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let result = session(&a, |s| s.disconnect(name, force))?.map_err(ops_err)?;
+        let n = conn_name(name)?;
+        let result = session(&a, |s| s.disconnect(&n, force))?.map_err(ops_err)?;
         let (outcome, message) = match &result {
             Disconnected::Revoked => (
                 "revoked",
@@ -383,8 +403,8 @@ impl Wallet {
                 continue;
             }
             match a.refresher().access_token(&v, &c.name, lead) {
-                Ok(_) => s.refreshed.push(c.name),
-                Err(e) => s.failed.push((c.name, e.to_string())),
+                Ok(_) => s.refreshed.push(c.name.to_string()),
+                Err(e) => s.failed.push((c.name.to_string(), e.to_string())),
             }
         }
         if retry {
@@ -397,7 +417,7 @@ impl Wallet {
                         Ok(Disconnected::Revoked | Disconnected::NoRevocation)
                     )
                 })
-                .map(|r| r.name)
+                .map(|r| r.name.to_string())
                 .collect();
         }
         Ok(s)
@@ -429,7 +449,7 @@ mod tests {
         connection::ConnectionInfo {
             has_refresh_token: true,
             ..connection::ConnectionInfo::new(
-                "c",
+                &"c".parse().unwrap(),
                 oauth::presets().remove(0),
                 "cid".into(),
                 vec![],

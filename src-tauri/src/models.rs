@@ -189,7 +189,7 @@ impl ConnectionView {
                 .has_refresh_token
                 .then(|| i.issued_at + refresh_days * 86_400),
             can_revoke: i.provider.revocation != token_wallet_core::oauth::Revocation::None,
-            name: i.name,
+            name: i.name.to_string(),
             provider: i.provider.name,
             provider_name: i.provider.display_name,
             client_id: i.client_id,
@@ -387,7 +387,7 @@ mod contract {
             min_passphrase_chars: 8,
         };
         let mut info = ConnectionInfo::new(
-            "c",
+            &"c".parse().unwrap(),
             token_wallet_core::oauth::presets().remove(0),
             "client".into(),
             vec!["users:read".into()],

@@ -65,7 +65,7 @@ fn main() {
     let mut v = vault.create(&pass, &CreateOptions::default()).unwrap();
     let now = connection::now();
     let info = ConnectionInfo::new(
-        "bench",
+        &"bench".parse().unwrap(),
         token_wallet_core::oauth::presets().remove(0),
         "bench".into(),
         vec!["users:read".into()],

@@ -55,7 +55,9 @@ fn worker() {
             let (v, r) = (v.clone(), r.clone());
             std::thread::spawn(move || {
                 let t = Instant::now();
-                let tok = r.access_token(&v, "storm", Duration::ZERO).unwrap();
+                let tok = r
+                    .access_token(&v, &"storm".parse().unwrap(), Duration::ZERO)
+                    .unwrap();
                 std::hint::black_box(tok.token.expose_secret().len());
                 t.elapsed()
             })
@@ -134,7 +136,7 @@ fn main() {
         Session::new(&vault_m, &setup, &NoAudit)
             .connect(
                 ops::ConnectRequest {
-                    name,
+                    name: &name.parse().unwrap(),
                     provider: &provider,
                     client_id: None,
                     client_secret: None,
@@ -155,7 +157,7 @@ fn main() {
     let mut bare: Vec<u128> = (0..5)
         .map(|_| {
             let t = Instant::now();
-            r.force(&vault_m, "probe").unwrap();
+            r.force(&vault_m, &"probe".parse().unwrap()).unwrap();
             t.elapsed().as_micros()
         })
         .collect();

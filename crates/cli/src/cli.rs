@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::config::Setting;
+use token_wallet_core::connection::ConnectionName;
 use token_wallet_core::KdfParams;
 
 #[derive(Parser)]
@@ -178,7 +179,7 @@ pub enum Command {
     /// Connect: sign in with the provider in your browser and keep the tokens.
     Connect {
         /// A name for the connection, unique in the vault.
-        name: String,
+        name: ConnectionName,
         /// Provider (see `token-wallet providers`).
         #[arg(long)]
         provider: String,
@@ -205,7 +206,7 @@ pub enum Command {
     /// one under a new name).
     Reauthorise {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         #[command(flatten)]
         how: SignInArgs,
         #[command(flatten)]
@@ -222,7 +223,7 @@ pub enum Command {
     /// Show one connection (never its tokens).
     Show {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -233,7 +234,7 @@ pub enum Command {
     /// the provider cannot be reached.
     Disconnect {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         /// Forget it locally even if revocation fails (the tokens may stay live).
         #[arg(long)]
         force: bool,
@@ -244,7 +245,7 @@ pub enum Command {
     /// --min-ttl. Never a refresh token.
     Token {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
         #[arg(long, default_value = "0s", value_parser = parse_duration)]
         min_ttl: Duration,
@@ -257,7 +258,7 @@ pub enum Command {
     /// Print `export VAR=token` (or fish / PowerShell) lines to `eval`.
     Env {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
         #[arg(long)]
         var: Option<String>,
@@ -273,7 +274,7 @@ pub enum Command {
     /// Run a command with the access token in its environment; exits with its exit code.
     Exec {
         /// Connection name.
-        name: String,
+        name: ConnectionName,
         /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
         #[arg(long)]
         var: Option<String>,
@@ -294,7 +295,7 @@ pub enum Command {
     Refresh {
         /// Connection name.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
-        name: Option<String>,
+        name: Option<ConnectionName>,
         /// Every active connection.
         #[arg(long)]
         all: bool,

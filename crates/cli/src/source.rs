@@ -11,16 +11,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::agent::client::Client;
 use token_wallet_core::agent::{self, AgentError, Issued};
-use token_wallet_core::connection::ConnectionInfo;
+use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
 use token_wallet_core::ops::{Exported, Requester};
 use token_wallet_core::refresh::AccessToken;
 
 /// Tokens and connection facts.
 pub trait Source {
     /// An access token for `name` with at least `min_ttl` left; audited as an export.
-    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported>;
+    fn token(&mut self, name: &ConnectionName, min_ttl: Duration) -> Result<Exported>;
     /// Refreshes `name` now (rotates its tokens); its facts after.
-    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo>;
+    fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo>;
     /// Every connection's public facts.
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
 }
@@ -28,7 +28,7 @@ pub trait Source {
 struct AgentSource(Client);
 
 impl Source for AgentSource {
-    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported> {
+    fn token(&mut self, name: &ConnectionName, min_ttl: Duration) -> Result<Exported> {
         let Issued {
             token,
             expires_at,
@@ -46,7 +46,7 @@ impl Source for AgentSource {
         })
     }
 
-    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo> {
+    fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo> {
         Ok(self.0.refresh(name)?)
     }
 
@@ -58,11 +58,11 @@ impl Source for AgentSource {
 struct LocalSource<'a>(&'a Unlocked<'a>);
 
 impl Source for LocalSource<'_> {
-    fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Exported> {
+    fn token(&mut self, name: &ConnectionName, min_ttl: Duration) -> Result<Exported> {
         Ok(self.0.run(|s| s.export(name, min_ttl, requester()))?)
     }
 
-    fn refresh(&mut self, name: &str) -> Result<ConnectionInfo> {
+    fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo> {
         self.0.run(|s| {
             s.refresh(name)?;
             Ok(s.show(name)?)

@@ -191,6 +191,11 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     let o = w.cli(&["show", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_contains(&stdout(&o), "name:        a");
+    // So does `status --unlock`.
+    let o = w.cli(&["status", "--unlock"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "connections: 1");
+    assert_contains(&stdout(&o), "the running agent holds the vault unlocked");
 
     let log = agent.stop(&w);
     assert!(log.contains("agent listening"), "{log}");

@@ -385,7 +385,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
             .unwrap(),
     );
     let company = |v: &Mutex<token_wallet_core::UnlockedVault>| {
-        connection::load(&mut v.lock().unwrap(), "p")
+        connection::load(&mut v.lock().unwrap(), &"p".parse().unwrap())
             .unwrap()
             .info
             .check
@@ -417,7 +417,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
         let rec = token_wallet_core::ops::LogRecorder::new(&log, &v);
         let s = token_wallet_core::ops::Session::new(&v, &refresher, &rec);
         s.reauthorise(
-            "p",
+            &"p".parse().unwrap(),
             accept,
             oauth::Interaction {
                 open: &open,

@@ -59,7 +59,9 @@ fn one_refresh_for_200_threads_and_20_processes() {
             let (vault, refresher, start) = (vault.clone(), refresher.clone(), start.clone());
             std::thread::spawn(move || {
                 start.wait();
-                let t = refresher.access_token(&vault, "r", Duration::ZERO).unwrap();
+                let t = refresher
+                    .access_token(&vault, &"r".parse().unwrap(), Duration::ZERO)
+                    .unwrap();
                 t.token.expose_secret().to_string()
             })
         })
@@ -216,7 +218,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         .vault()
         .unlock(&Passphrase::new(PASS.into()).unwrap())
         .unwrap();
-    let c = connection::load(&mut v, "r").unwrap();
+    let c = connection::load(&mut v, &"r".parse().unwrap()).unwrap();
     assert!(matches!(
         c.info.status,
         connection::Status::NeedsReauthorisation { .. }
@@ -258,7 +260,9 @@ fn hammer_worker() {
             std::thread::spawn(move || {
                 let mut refreshed = 0;
                 for _ in 0..per {
-                    let t = r.access_token(&v, "r", Duration::ZERO).expect("a token");
+                    let t = r
+                        .access_token(&v, &"r".parse().unwrap(), Duration::ZERO)
+                        .expect("a token");
                     refreshed += t.refreshed as usize;
                 }
                 refreshed

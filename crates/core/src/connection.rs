@@ -55,7 +55,7 @@ impl std::fmt::Debug for Secrets {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionInfo {
     /// User-chosen name, unique in the vault.
-    pub name: String,
+    pub name: ConnectionName,
     /// The provider, as it was when connecting (endpoints included).
     pub provider: Provider,
     /// OAuth client id.
@@ -104,7 +104,7 @@ impl ConnectionInfo {
     /// refresh token or client secret, nothing checked, refreshed or exported yet. Callers
     /// set what else they know with struct update syntax.
     pub fn new(
-        name: &str,
+        name: &ConnectionName,
         provider: Provider,
         client_id: String,
         scopes: Vec<String>,
@@ -112,7 +112,7 @@ impl ConnectionInfo {
         expires_at: Option<u64>,
     ) -> Self {
         Self {
-            name: name.into(),
+            name: name.clone(),
             provider,
             client_id,
             scopes,
@@ -172,26 +172,93 @@ fn record(name: &str) -> String {
     format!("{PREFIX}{name}")
 }
 
-/// Checks a connection name: 1-62 characters from `A-Z a-z 0-9 . _ -`.
-pub fn check_name(name: &str) -> Result<(), VaultError> {
-    if name.len() > 62 {
-        return Err(VaultError::InvalidName(name.to_string()));
+/// A connection's name, checked once: 1-62 characters from `A-Z a-z 0-9 . _ -`. Every
+/// function that takes one takes this type, so nothing checks a name again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConnectionName(String);
+
+impl ConnectionName {
+    /// Checks `name`.
+    pub fn new(name: &str) -> Result<Self, VaultError> {
+        if name.len() > 62 {
+            return Err(VaultError::InvalidName(name.to_string()));
+        }
+        crate::vault::check_name(&record(name))?;
+        Ok(Self(name.to_string()))
     }
-    crate::vault::check_name(&record(name))
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn record(&self) -> String {
+        record(&self.0)
+    }
+}
+
+impl std::ops::Deref for ConnectionName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ConnectionName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for ConnectionName {
+    type Err = VaultError;
+    fn from_str(s: &str) -> Result<Self, VaultError> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for ConnectionName {
+    type Error = VaultError;
+    fn try_from(s: String) -> Result<Self, VaultError> {
+        Self::new(&s)
+    }
+}
+
+impl From<ConnectionName> for String {
+    fn from(n: ConnectionName) -> String {
+        n.0
+    }
+}
+
+impl From<&ConnectionName> for String {
+    fn from(n: &ConnectionName) -> String {
+        n.0.clone()
+    }
+}
+
+impl PartialEq<str> for ConnectionName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for ConnectionName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
 }
 
 /// Saves (creates or replaces) a connection.
 pub fn save(v: &mut UnlockedVault, c: &Connection) -> Result<(), VaultError> {
-    check_name(&c.info.name)?;
     // Invariant: plain strings and numbers always serialise.
     let json = zeroize::Zeroizing::new(serde_json::to_vec(c).expect("connection serialises"));
-    v.put(&record(&c.info.name), &json)
+    v.put(&c.info.name.record(), &json)
 }
 
 /// Loads a connection.
-pub fn load(v: &mut UnlockedVault, name: &str) -> Result<Connection, VaultError> {
-    check_name(name)?;
-    let raw = v.get(&record(name)).map_err(|e| match e {
+pub fn load(v: &mut UnlockedVault, name: &ConnectionName) -> Result<Connection, VaultError> {
+    let raw = v.get(&name.record()).map_err(|e| match e {
         VaultError::NotFound(_) => VaultError::NotFound(name.to_string()),
         other => other,
     })?;
@@ -202,16 +269,20 @@ pub fn load(v: &mut UnlockedVault, name: &str) -> Result<Connection, VaultError>
 }
 
 /// Whether a connection exists.
-pub fn exists(v: &UnlockedVault, name: &str) -> bool {
-    let r = record(name);
+pub fn exists(v: &UnlockedVault, name: &ConnectionName) -> bool {
+    let r = name.record();
     v.list().iter().any(|i| i.name == r)
 }
 
 /// Names of all connections.
-pub fn names(v: &UnlockedVault) -> Vec<String> {
+pub fn names(v: &UnlockedVault) -> Vec<ConnectionName> {
     v.list()
         .into_iter()
-        .filter_map(|i| i.name.strip_prefix(PREFIX).map(str::to_string))
+        .filter_map(|i| {
+            i.name
+                .strip_prefix(PREFIX)
+                .and_then(|n| ConnectionName::new(n).ok())
+        })
         .collect()
 }
 
@@ -225,9 +296,8 @@ pub fn list(v: &mut UnlockedVault) -> Result<Vec<ConnectionInfo>, VaultError> {
 }
 
 /// Deletes a connection's record.
-pub fn remove(v: &mut UnlockedVault, name: &str) -> Result<(), VaultError> {
-    check_name(name)?;
-    v.delete(&record(name))
+pub fn remove(v: &mut UnlockedVault, name: &ConnectionName) -> Result<(), VaultError> {
+    v.delete(&name.record())
 }
 
 pub use crate::clock::now;
@@ -238,12 +308,35 @@ pub(crate) fn sample_info(name: &str, issued: u64, expires: Option<u64>) -> Conn
     ConnectionInfo {
         has_refresh_token: true,
         ..ConnectionInfo::new(
-            name,
+            &ConnectionName::new(name).expect("a valid test name"),
             crate::oauth::presets().remove(0),
             "id".into(),
             vec![],
             issued,
             expires,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_checked_once_and_reads_back_as_text() {
+        for ok in ["a", "payroll-prod", "A.b_c-1", &"x".repeat(62)] {
+            assert_eq!(ConnectionName::new(ok).unwrap().as_str(), ok);
+        }
+        for bad in ["", "a b", "a/b", "ä", &"x".repeat(63)] {
+            assert!(ConnectionName::new(bad).is_err(), "{bad:?}");
+        }
+        // Stored as plain text: records written before the type existed read the same.
+        let n: ConnectionName = serde_json::from_str("\"payroll\"").unwrap();
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"payroll\"");
+        assert!(serde_json::from_str::<ConnectionName>("\"a/b\"").is_err());
+        let info = sample_info("payroll", 1, Some(2));
+        let back: ConnectionInfo =
+            serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
+        assert_eq!(back.name, "payroll");
     }
 }

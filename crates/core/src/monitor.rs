@@ -99,25 +99,29 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
         let name = c.name.clone();
         match &c.status {
             Status::NeedsReauthorisation { .. } => {
-                out.push(Alert::NeedsReauthorisation { connection: name });
+                out.push(Alert::NeedsReauthorisation {
+                    connection: name.to_string(),
+                });
                 continue;
             }
             Status::RevocationPending { .. } => {
-                out.push(Alert::RevocationPending { connection: name });
+                out.push(Alert::RevocationPending {
+                    connection: name.to_string(),
+                });
                 continue;
             }
             Status::Active => {}
         }
         if c.refresh_failures >= t.refresh_failures {
             out.push(Alert::RefreshFailing {
-                connection: name.clone(),
+                connection: name.to_string(),
                 failures: c.refresh_failures,
             });
         }
         if let Some(exp) = c.expires_at {
             if !c.has_refresh_token && exp < now + 3600 {
                 out.push(Alert::ExpiresSoon {
-                    connection: name.clone(),
+                    connection: name.to_string(),
                     expires_at: exp,
                 });
             }
@@ -125,14 +129,14 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
         let rt_age = now.saturating_sub(c.issued_at) / DAY;
         if c.has_refresh_token && rt_age + 10 >= t.refresh_token_days {
             out.push(Alert::RefreshTokenAging {
-                connection: name.clone(),
+                connection: name.to_string(),
                 days: rt_age,
             });
         }
         let idle = now.saturating_sub(last_used(c)) / DAY;
         if idle >= t.inactive_days {
             out.push(Alert::Inactive {
-                connection: name,
+                connection: name.to_string(),
                 days: idle,
             });
         }

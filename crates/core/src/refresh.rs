@@ -20,7 +20,7 @@
 //!   errors, 5xx and 429 -> bounded exponential backoff with jitter (429 honours
 //!   `Retry-After`); anything else fails at once. Failures are counted on the record.
 
-use crate::connection::{self, Connection, Status};
+use crate::connection::{self, Connection, ConnectionName, Status};
 use crate::lock::VaultLock;
 use crate::oauth::{http::Http, Client, OAuthError};
 use crate::vault::{UnlockedVault, VaultError};
@@ -253,11 +253,15 @@ impl Refresher {
         }
     }
 
-    fn load(&self, vault: &Mutex<UnlockedVault>, name: &str) -> Result<Connection, RefreshError> {
+    fn load(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &ConnectionName,
+    ) -> Result<Connection, RefreshError> {
         Ok(connection::load(&mut lock(vault), name)?)
     }
 
-    fn usable(name: &str, c: &Connection, want: Want) -> Result<(), RefreshError> {
+    fn usable(name: &ConnectionName, c: &Connection, want: Want) -> Result<(), RefreshError> {
         match &c.info.status {
             Status::Active => Ok(()),
             Status::RevocationPending { .. } if want == Want::Revoke => Ok(()),
@@ -285,7 +289,7 @@ impl Refresher {
     pub fn access_token(
         &self,
         vault: &Mutex<UnlockedVault>,
-        name: &str,
+        name: &ConnectionName,
         min_ttl: Duration,
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
@@ -323,7 +327,7 @@ impl Refresher {
     pub fn for_revocation(
         &self,
         vault: &Mutex<UnlockedVault>,
-        name: &str,
+        name: &ConnectionName,
     ) -> Result<AccessToken, RefreshError> {
         let min_ttl = Duration::from_secs(60);
         let c = self.load(vault, name)?;
@@ -338,17 +342,17 @@ impl Refresher {
     pub fn force(
         &self,
         vault: &Mutex<UnlockedVault>,
-        name: &str,
+        name: &ConnectionName,
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
         Self::usable(name, &c, Want::Use)?;
         self.single_flight(vault, name, Ask::new(Duration::ZERO, true, Want::Use))
     }
 
-    fn single_flight(&self, vault: &Shared, name: &str, ask: Ask) -> Got {
+    fn single_flight(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
         let (flight, leader) = {
             let mut f = lock(&self.flights);
-            match f.get(name) {
+            match f.get(name.as_str()) {
                 Some(existing) => (existing.clone(), false),
                 None => {
                     let fl = Arc::new(Flight::default());
@@ -359,7 +363,7 @@ impl Refresher {
         };
         if leader {
             let result = self.refresh_locked(vault, name, ask);
-            lock(&self.flights).remove(name);
+            lock(&self.flights).remove(name.as_str());
             *lock(&flight.done) = Some(match &result {
                 Ok(t) => Ok((t.token.clone(), t.expires_at)),
                 Err(e) => Err((
@@ -395,13 +399,12 @@ impl Refresher {
         Ok(connection::save(&mut lock(vault), c)?)
     }
 
-    fn refresh_locked(&self, vault: &Shared, name: &str, ask: Ask) -> Got {
+    fn refresh_locked(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
         let Ask {
             min_ttl,
             force,
             want,
         } = ask;
-        connection::check_name(name)?;
         let path = crate::lock::refresh_lock_path(&self.lock_dir, name);
         let _file_lock =
             VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
@@ -413,7 +416,7 @@ impl Refresher {
         }
         if c.info.refreshing_since.is_some() {
             let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
-            tracing::warn!(connection = name, "{reason}");
+            tracing::warn!(connection = %name, "{reason}");
             c.info.refreshing_since = None;
             c.info.status = dead(c.info.status, &reason);
             self.save(vault, &c)?;
@@ -421,7 +424,7 @@ impl Refresher {
                 vault,
                 crate::audit::Event::RefreshFailed {
                     connection: name.into(),
-                    class: "interrupted".into(),
+                    class: crate::audit::RefreshFailure::Interrupted,
                 },
             );
             return Err(RefreshError::NeedsReauthorisation {
@@ -448,7 +451,7 @@ impl Refresher {
             match result {
                 Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
                     let wait = self.backoff(attempt, retry_after);
-                    tracing::info!(connection = name, attempt, error = %e, wait_ms = wait.as_millis() as u64, "refresh failed; retrying");
+                    tracing::info!(connection = %name, attempt, error = %e, wait_ms = wait.as_millis() as u64, "refresh failed; retrying");
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
@@ -473,7 +476,7 @@ impl Refresher {
                 c.info.last_refresh_error = None;
                 // Persisted before anyone gets the new access token.
                 self.save(vault, &c)?;
-                tracing::info!(connection = name, attempts = attempt, "refreshed");
+                tracing::info!(connection = %name, attempts = attempt, "refreshed");
                 self.audit(
                     vault,
                     crate::audit::Event::RefreshOk {
@@ -489,8 +492,15 @@ impl Refresher {
                 c.info.last_refresh_error = Some(reason.clone());
                 self.save(vault, &c)?;
                 tracing::warn!(
-                    connection = name,
+                    connection = %name,
                     "refresh token refused: needs re-authorisation"
+                );
+                self.audit(
+                    vault,
+                    crate::audit::Event::RefreshFailed {
+                        connection: name.into(),
+                        class: crate::audit::RefreshFailure::InvalidGrant,
+                    },
                 );
                 Err(RefreshError::NeedsReauthorisation {
                     name: name.into(),
@@ -501,17 +511,16 @@ impl Refresher {
                 c.info.refresh_failures += 1;
                 c.info.last_refresh_error = Some(e.to_string());
                 self.save(vault, &c)?;
-                tracing::warn!(connection = name, error = %e, attempts = attempt, "refresh failed");
+                tracing::warn!(connection = %name, error = %e, attempts = attempt, "refresh failed");
                 self.audit(
                     vault,
                     crate::audit::Event::RefreshFailed {
                         connection: name.into(),
                         class: if e.is_transient() {
-                            "transient"
+                            crate::audit::RefreshFailure::Transient
                         } else {
-                            "other"
-                        }
-                        .into(),
+                            crate::audit::RefreshFailure::Other
+                        },
                     },
                 );
                 Err(RefreshError::Provider {

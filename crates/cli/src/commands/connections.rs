@@ -9,7 +9,7 @@ use crate::source::{retry_pending, with_source};
 use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use token_wallet_core::connection::{self, ConnectionInfo, Status};
+use token_wallet_core::connection::{self, ConnectionInfo, ConnectionName, Status};
 use token_wallet_core::oauth::{self, Interaction, SignInLink};
 use token_wallet_core::ops::{ConnectRequest, Disconnected};
 
@@ -85,7 +85,7 @@ fn sign_in(
 
 /// What `connect` asks for.
 pub struct ConnectArgs<'a> {
-    pub name: &'a str,
+    pub name: &'a ConnectionName,
     pub provider: &'a str,
     pub client_id: Option<String>,
     pub scopes: Option<String>,
@@ -145,7 +145,7 @@ pub fn connect(
 /// `reauthorise`: signs in again in place; another account is refused.
 pub fn reauthorise(
     local: &Local,
-    name: &str,
+    name: &ConnectionName,
     how: &SignInArgs,
     pass: &PassArgs,
     mut input: impl BufRead,
@@ -230,7 +230,7 @@ fn details(i: &ConnectionInfo) -> String {
 /// runs.
 pub fn list(
     cli: &Cli,
-    name: Option<&str>,
+    name: Option<&ConnectionName>,
     json: bool,
     pass: &PassArgs,
     input: &mut impl BufRead,
@@ -240,7 +240,7 @@ pub fn list(
     if let Some(name) = name {
         let c = all
             .into_iter()
-            .find(|c| c.name == name)
+            .find(|c| &c.name == name)
             .ok_or_else(|| Error::from(token_wallet_core::VaultError::NotFound(name.into())))?;
         let text = if json {
             serde_json::to_string(&c).map_err(|e| e.to_string())?
@@ -285,7 +285,12 @@ pub fn list(
 }
 
 /// `disconnect`.
-pub fn disconnect(v: &Unlocked<'_>, name: &str, force: bool, out: &mut impl Write) -> Result {
+pub fn disconnect(
+    v: &Unlocked<'_>,
+    name: &ConnectionName,
+    force: bool,
+    out: &mut impl Write,
+) -> Result {
     match v.run(|s| s.disconnect(name, force))? {
         Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
         Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
@@ -304,7 +309,7 @@ pub fn disconnect(v: &Unlocked<'_>, name: &str, force: bool, out: &mut impl Writ
 /// `refresh NAME` or `refresh --all`, through the agent if one runs.
 pub fn refresh(
     cli: &Cli,
-    name: Option<&str>,
+    name: Option<&ConnectionName>,
     all: bool,
     pass: &PassArgs,
     input: &mut impl BufRead,
@@ -322,7 +327,7 @@ pub fn refresh(
         // One connection: its own error, and its own exit code (4: sign in again).
         Some(n) if !all => said(out, &s.refresh(n)?),
         _ => {
-            let names: Vec<String> = s.list()?.into_iter().map(|c| c.name).collect();
+            let names: Vec<ConnectionName> = s.list()?.into_iter().map(|c| c.name).collect();
             let mut failed = 0;
             for n in &names {
                 match s.refresh(n) {

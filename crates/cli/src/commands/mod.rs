@@ -102,7 +102,7 @@ pub fn run(cli: &Cli) -> Result {
                 refresh_failures: *failures,
                 ..Thresholds::default()
             };
-            vault::status(&local()?, pass, *unlock, t, *json, &mut input(), out)
+            vault::status(cli, &local()?, pass, *unlock, t, *json, &mut input(), out)
         }
         Command::Connect {
             name,
@@ -134,7 +134,7 @@ pub fn run(cli: &Cli) -> Result {
             conn::disconnect(&local()?.unlock(pass, &mut input())?, name, *force, out)
         }
         Command::Refresh { name, all, pass } => {
-            conn::refresh(cli, name.as_deref(), *all, pass, &mut input(), out)
+            conn::refresh(cli, name.as_ref(), *all, pass, &mut input(), out)
         }
         Command::Prune {
             inactive_days,

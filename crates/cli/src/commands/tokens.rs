@@ -9,7 +9,7 @@ use crate::source::with_source;
 use std::io::{BufRead, Write};
 use std::time::Duration;
 use token_wallet_core::agent::AgentError;
-use token_wallet_core::connection;
+use token_wallet_core::connection::{self, ConnectionName};
 use token_wallet_core::ops::Exported;
 
 /// `exec`'s least lifetime when none is asked for.
@@ -21,7 +21,7 @@ const EXEC_MIN_TTL: Duration = Duration::from_secs(300);
 fn fetch(
     cli: &Cli,
     pass: &PassArgs,
-    name: &str,
+    name: &ConnectionName,
     min_ttl: Duration,
     asked: bool,
     input: &mut impl BufRead,
@@ -63,7 +63,7 @@ fn fetch(
 /// `token`.
 pub fn token(
     cli: &Cli,
-    name: &str,
+    name: &ConnectionName,
     min_ttl: Duration,
     format: Format,
     pass: &PassArgs,
@@ -78,7 +78,7 @@ pub fn token(
 #[allow(clippy::too_many_arguments)]
 pub fn env(
     cli: &Cli,
-    name: &str,
+    name: &ConnectionName,
     var: Option<&str>,
     shell: Shell,
     min_ttl: Duration,
@@ -96,7 +96,7 @@ pub fn env(
 #[allow(clippy::too_many_arguments)]
 pub fn exec(
     cli: &Cli,
-    name: &str,
+    name: &ConnectionName,
     var: Option<&str>,
     mask: bool,
     min_ttl: Option<Duration>,

@@ -1,12 +1,13 @@
 //! `init`, `unlock`, `passwd`, `rotate-key`, `status`: the vault itself.
 
 use super::{age, say};
-use crate::cli::PassArgs;
+use crate::cli::{Cli, PassArgs};
 use crate::context::{Local, Unlocked};
 use crate::error::Result;
 use crate::passphrase::{self, Sources};
 use std::io::{BufRead, Write};
-use token_wallet_core::monitor::Thresholds;
+use token_wallet_core::clock;
+use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::{CreateOptions, KdfParams, Profile, VaultInfo};
 
 /// `init`.
@@ -107,9 +108,11 @@ pub fn rotate_key(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     )
 }
 
-/// `status`.
+/// `status`. With `--unlock` and a running, unlocked agent (and no passphrase given), the
+/// agent answers for the connections: no passphrase is asked for.
 #[allow(clippy::too_many_arguments)]
 pub fn status(
+    cli: &Cli,
     local: &Local,
     pass: &PassArgs,
     unlock: bool,
@@ -118,36 +121,64 @@ pub fn status(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    let (info, alerts) = if unlock || Sources::of(pass).given() {
+    let given = Sources::of(pass).given();
+    let log_alerts = || {
+        let lines = local.log.read().unwrap_or_default();
+        monitor::unlock_alert(&lines, &t)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    let from_agent = if unlock && !given {
+        crate::source::client(cli)?.and_then(|mut c| c.list().ok())
+    } else {
+        None
+    };
+    let via_agent = from_agent.is_some();
+    let (info, connections, alerts) = if let Some(conns) = from_agent {
+        let mut alerts = monitor::connection_alerts(&conns, &t, clock::now());
+        alerts.extend(log_alerts());
+        (local.vault.info()?, Some(conns.len()), alerts)
+    } else if unlock || given {
         let v = local.unlock(pass, input)?;
         let alerts = v.run(|s| s.alerts(&t, Some(&local.log)))?;
+        let n = v.run(|s| s.names().len());
         let info = v.vault().info();
-        (info, alerts)
+        (info, Some(n), alerts)
     } else {
-        let lines = local.log.read().unwrap_or_default();
-        let alerts: Vec<_> = token_wallet_core::monitor::unlock_alert(&lines, &t)
-            .into_iter()
-            .collect();
-        (local.vault.info()?, alerts)
+        (local.vault.info()?, None, log_alerts())
     };
     if json {
         let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
         v["profile"] = local.config.profile.name().into();
         v["data_dir"] = local.config.data_dir.display().to_string().into();
+        v["connections"] = connections.into();
         v["alerts"] = serde_json::to_value(&alerts).map_err(|e| e.to_string())?;
         return say(out, &v.to_string());
     }
     say(
         out,
-        &status_text(&local.config.profile, &local.config.data_dir, &info),
+        &status_text(
+            &local.config.profile,
+            &local.config.data_dir,
+            &info,
+            via_agent,
+        ),
     )?;
+    if let Some(n) = connections {
+        say(out, &format!("connections: {n}"))?;
+    }
     for a in &alerts {
         say(out, &format!("ALERT:       {a}"))?;
     }
     Ok(())
 }
 
-fn status_text(profile: &Profile, data_dir: &std::path::Path, i: &VaultInfo) -> String {
+fn status_text(
+    profile: &Profile,
+    data_dir: &std::path::Path,
+    i: &VaultInfo,
+    via_agent: bool,
+) -> String {
     let floor = if i.kdf_below_floor {
         " (BELOW RFC 9106 floor: test setting)"
     } else {
@@ -155,6 +186,7 @@ fn status_text(profile: &Profile, data_dir: &std::path::Path, i: &VaultInfo) -> 
     };
     let records = match i.record_count {
         Some(n) => n.to_string(),
+        None if via_agent => "(the running agent holds the vault unlocked)".to_string(),
         None => "(locked; pass --unlock to count)".to_string(),
     };
     format!(

@@ -135,7 +135,7 @@ impl World {
             .vault()
             .unlock(&Passphrase::new(PASS.into()).unwrap())
             .unwrap();
-        let c = connection::load(&mut v, name).unwrap();
+        let c = connection::load(&mut v, &name.parse().unwrap()).unwrap();
         (
             c.secrets.access_token.clone(),
             c.secrets.refresh_token.clone(),

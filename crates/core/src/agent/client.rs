@@ -4,6 +4,7 @@ use super::peer::my_uid;
 use super::protocol::{write_frame, AgentStatus, Frame, FrameReader, Issued, Reply, Request};
 use super::{secure_dir, AgentError};
 use crate::connection::ConnectionInfo;
+use crate::connection::ConnectionName;
 use crate::Passphrase;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -114,9 +115,13 @@ impl Client {
     }
 
     /// An access token for `name` with at least `min_ttl` left.
-    pub fn token(&mut self, name: &str, min_ttl: Duration) -> Result<Issued, AgentError> {
+    pub fn token(
+        &mut self,
+        name: &ConnectionName,
+        min_ttl: Duration,
+    ) -> Result<Issued, AgentError> {
         match self.request(&Request::Token {
-            name: name.into(),
+            name: name.clone(),
             min_ttl,
         })? {
             Reply::Token(t) => Ok(*t),
@@ -125,8 +130,8 @@ impl Client {
     }
 
     /// Refreshes `name` now; its facts after.
-    pub fn refresh(&mut self, name: &str) -> Result<ConnectionInfo, AgentError> {
-        match self.request(&Request::Refresh { name: name.into() })? {
+    pub fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo, AgentError> {
+        match self.request(&Request::Refresh { name: name.clone() })? {
             Reply::Refreshed(c) => Ok(*c),
             _ => Err(AgentError::Other("unexpected reply".into())),
         }

@@ -3,7 +3,7 @@
 
 use super::session::{guard, Agent};
 use crate::audit::Event;
-use crate::connection::{self};
+use crate::connection::{self, ConnectionName};
 use crate::vault::UnlockedVault;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -47,14 +47,14 @@ impl Agent {
     /// monitor's "unused for N days") and anchors the audit log.
     pub(super) fn flush(&self, v: &Arc<Mutex<UnlockedVault>>) {
         *guard(&self.last_flush) = Instant::now();
-        let pending: Vec<(String, u64)> = guard(&self.exports).drain().collect();
+        let pending: Vec<(ConnectionName, u64)> = guard(&self.exports).drain().collect();
         for (name, at) in pending {
             let mut vault = guard(v);
             if let Ok(mut c) = connection::load(&mut vault, &name) {
                 if c.info.last_export.is_none_or(|t| t < at) {
                     c.info.last_export = Some(at);
                     if let Err(e) = connection::save(&mut vault, &c) {
-                        tracing::warn!(connection = name, error = %e, "could not save the last export time");
+                        tracing::warn!(connection = %name, error = %e, "could not save the last export time");
                     }
                 }
             }

@@ -5,8 +5,8 @@
 use super::protocol::AgentStatus;
 use super::AgentError;
 use crate::audit::{AuditLog, Event};
-use crate::connection::ConnectionInfo;
 use crate::connection::{self};
+use crate::connection::{ConnectionInfo, ConnectionName};
 use crate::refresh::Refresher;
 use crate::vault::{UnlockedVault, Vault, VaultError};
 use crate::Passphrase;
@@ -63,10 +63,10 @@ pub struct Agent {
     pub(super) idle_timeout: Mutex<Option<Duration>>,
     pub(super) last_active: Mutex<Instant>,
     pub(super) last_flush: Mutex<Instant>,
-    pub(super) cache: Mutex<HashMap<String, Cached>>,
-    pub(super) fills: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    pub(super) cache: Mutex<HashMap<ConnectionName, Cached>>,
+    pub(super) fills: Mutex<HashMap<ConnectionName, Arc<Mutex<()>>>>,
     pub(super) unlocking: Mutex<()>,
-    pub(super) exports: Mutex<HashMap<String, u64>>,
+    pub(super) exports: Mutex<HashMap<ConnectionName, u64>>,
     pub(super) audit_dirty: AtomicBool,
     pub(super) stop: AtomicBool,
     pub(super) clients: AtomicUsize,

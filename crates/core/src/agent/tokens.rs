@@ -6,7 +6,7 @@ use super::protocol::Issued;
 use super::session::{guard, Agent, Cached};
 use super::{now, AgentError};
 use crate::audit::Event;
-use crate::connection::{self, ConnectionInfo};
+use crate::connection::{self, ConnectionInfo, ConnectionName};
 use crate::refresh::{needs_refresh_info, RefreshError};
 use crate::vault::{UnlockedVault, VaultError};
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ impl Agent {
     /// one refresher if needed; audited with the caller's pid, executable and parent.
     pub fn token(
         &self,
-        name: &str,
+        name: &ConnectionName,
         min_ttl: Duration,
         caller: Option<u32>,
     ) -> Result<Issued, AgentError> {
@@ -38,13 +38,13 @@ impl Agent {
                 parent_process: parent.and_then(peer::exe),
             },
         );
-        guard(&self.exports).insert(name.to_string(), now());
+        guard(&self.exports).insert(name.clone(), now());
         Ok(issued)
     }
 
     /// The cached token, if nothing was written to the vault since it was read and it
     /// has enough life left.
-    fn cached(&self, name: &str, min_ttl: Duration) -> Option<Issued> {
+    fn cached(&self, name: &ConnectionName, min_ttl: Duration) -> Option<Issued> {
         let stamp = crate::lock::change_stamp(&self.lock_path)?;
         let cache = guard(&self.cache);
         let c = cache.get(name)?;
@@ -64,13 +64,10 @@ impl Agent {
     fn fill(
         &self,
         v: &Arc<Mutex<UnlockedVault>>,
-        name: &str,
+        name: &ConnectionName,
         min_ttl: Duration,
     ) -> Result<Issued, AgentError> {
-        let gate = guard(&self.fills)
-            .entry(name.to_string())
-            .or_default()
-            .clone();
+        let gate = guard(&self.fills).entry(name.clone()).or_default().clone();
         let _one = guard(&gate);
         if let Some(i) = self.cached(name, min_ttl) {
             return Ok(i);
@@ -91,7 +88,7 @@ impl Agent {
             // Not after a lock: no token outlives the session in memory.
             if guard(&self.session).is_some() {
                 cache.insert(
-                    name.to_string(),
+                    name.clone(),
                     Cached {
                         stamp,
                         info: info.clone(),
@@ -139,7 +136,7 @@ impl Agent {
 
     /// Refreshes `name` now (token rotation on demand) through the one refresher; its
     /// facts after. Cached tokens are dropped with the vault's change stamp.
-    pub fn refresh(&self, name: &str) -> Result<ConnectionInfo, AgentError> {
+    pub fn refresh(&self, name: &ConnectionName) -> Result<ConnectionInfo, AgentError> {
         let v = self.session()?;
         self.touch();
         self.refresher

@@ -18,6 +18,9 @@
 
 use crate::lock::VaultLock;
 use crate::vault::{UnlockedVault, VaultError};
+
+mod fields;
+pub use fields::{DisconnectHow, PruneReason, RefreshFailure};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -66,8 +69,8 @@ pub enum Event {
     RefreshFailed {
         /// Connection.
         connection: String,
-        /// `invalid_grant`, `interrupted`, `transient`, `other`.
-        class: String,
+        /// Why.
+        class: RefreshFailure,
     },
     /// An access token was handed out.
     Export {
@@ -95,14 +98,14 @@ pub enum Event {
         /// Connection.
         connection: String,
         /// How.
-        how: String,
+        how: DisconnectHow,
     },
     /// A connection was pruned.
     Pruned {
         /// Connection.
         connection: String,
         /// Why.
-        reason: String,
+        reason: PruneReason,
     },
 }
 

@@ -2,8 +2,9 @@
 //! and its retries) and prune.
 
 use super::{OpError, Session};
-use crate::audit::Event;
-use crate::connection::{self, Connection, ConnectionInfo, Secrets, Status};
+pub use crate::audit::PruneReason;
+use crate::audit::{DisconnectHow, Event};
+use crate::connection::{self, Connection, ConnectionInfo, ConnectionName, Secrets, Status};
 use crate::oauth::{self, Client, Interaction, OAuthError, Provider, Revocation};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -13,7 +14,7 @@ const SUBJECT: &str = "subjectURN";
 /// What to connect.
 pub struct ConnectRequest<'a> {
     /// Connection name (unique in the vault).
-    pub name: &'a str,
+    pub name: &'a ConnectionName,
     /// Provider, resolved.
     pub provider: &'a Provider,
     /// Client id (else the provider's default).
@@ -40,12 +41,12 @@ pub enum Disconnected {
 
 impl Disconnected {
     /// The audit log's word for it.
-    fn how(&self) -> &'static str {
+    fn how(&self) -> DisconnectHow {
         match self {
-            Disconnected::Revoked => "revoked",
-            Disconnected::NoRevocation => "no_revocation",
-            Disconnected::Forgotten => "forced",
-            Disconnected::Pending(_) => "revocation_pending",
+            Disconnected::Revoked => DisconnectHow::Revoked,
+            Disconnected::NoRevocation => DisconnectHow::NoRevocation,
+            Disconnected::Forgotten => DisconnectHow::Forced,
+            Disconnected::Pending(_) => DisconnectHow::RevocationPending,
         }
     }
 }
@@ -54,36 +55,17 @@ impl Disconnected {
 #[derive(Debug)]
 pub struct Retried {
     /// Connection.
-    pub name: String,
+    pub name: ConnectionName,
     /// How it ended: gone ([`Disconnected::Revoked`] or [`Disconnected::NoRevocation`]),
     /// still pending, or refused (the message; the connection is kept).
     pub outcome: Result<Disconnected, String>,
-}
-
-/// Why a connection is pruned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PruneReason {
-    /// Its refresh token is dead: nothing at the provider can be revoked with it.
-    RefreshTokenDead,
-    /// Not used for this many days.
-    Unused(u64),
-}
-
-impl std::fmt::Display for PruneReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PruneReason::RefreshTokenDead => f.write_str("refresh token no longer valid"),
-            PruneReason::Unused(d) => write!(f, "unused for {d} days"),
-        }
-    }
 }
 
 /// A connection prune found.
 #[derive(Debug)]
 pub struct Pruned {
     /// Connection.
-    pub name: String,
+    pub name: ConnectionName,
     /// Why.
     pub reason: PruneReason,
     /// `None` on a dry run; else how its disconnect ended.
@@ -100,7 +82,6 @@ impl Session<'_> {
         req: ConnectRequest<'_>,
         ui: Interaction<'_>,
     ) -> Result<ConnectionInfo, OpError> {
-        connection::check_name(req.name)?;
         if connection::exists(&self.lock(), req.name) {
             return Err(OAuthError::NameTaken(req.name.to_string()).into());
         }
@@ -154,7 +135,7 @@ impl Session<'_> {
             }
             connection::save(&mut v, &conn)?;
         }
-        tracing::info!(connection = req.name, provider = %req.provider.name, "connected");
+        tracing::info!(connection = %req.name, provider = %req.provider.name, "connected");
         self.audit.record(Event::Connected {
             connection: req.name.into(),
             provider: req.provider.name.clone(),
@@ -162,7 +143,7 @@ impl Session<'_> {
         match oauth::check(self.http(), &conn.grant()) {
             Ok(meta) => conn.info.check = meta,
             Err(e) => {
-                tracing::warn!(connection = req.name, error = %e, "connection check failed");
+                tracing::warn!(connection = %req.name, error = %e, "connection check failed");
                 conn.info.check_error = Some(e.to_string());
             }
         }
@@ -178,7 +159,7 @@ impl Session<'_> {
     /// revocation removes the whole installation, which would take the new tokens with it).
     pub fn reauthorise(
         &self,
-        name: &str,
+        name: &ConnectionName,
         accept_other_account: bool,
         ui: Interaction<'_>,
     ) -> Result<ConnectionInfo, OpError> {
@@ -220,7 +201,7 @@ impl Session<'_> {
             let now_subject = checked.as_ref().ok().and_then(|m| m.get(SUBJECT));
             if now_subject != Some(was) {
                 tracing::warn!(
-                    connection = name,
+                    connection = %name,
                     "re-authorisation refused: another account"
                 );
                 return Err(OAuthError::AccountChanged {
@@ -240,7 +221,7 @@ impl Session<'_> {
             Err(e) => c.info.check_error = Some(e.to_string()),
         }
         connection::save(&mut self.lock(), &c)?;
-        tracing::info!(connection = name, "re-authorised");
+        tracing::info!(connection = %name, "re-authorised");
         self.audit.record(Event::Reauthorised {
             connection: name.into(),
         });
@@ -252,14 +233,14 @@ impl Session<'_> {
     /// refresher, also for a connection already waiting for its revocation). If the
     /// provider cannot be reached (or answers 5xx) the connection is kept as "revocation
     /// pending" for a later retry; `force` forgets it locally anyway. Audited.
-    pub fn disconnect(&self, name: &str, force: bool) -> Result<Disconnected, OpError> {
+    pub fn disconnect(&self, name: &ConnectionName, force: bool) -> Result<Disconnected, OpError> {
         let c = connection::load(&mut self.lock(), name)?;
         let mut refresh_failure = None;
         if c.info.provider.revocation == Revocation::PleoInstallation
             && !matches!(c.info.status, Status::NeedsReauthorisation { .. })
         {
             if let Err(e) = self.refresher.for_revocation(self.vault, name) {
-                tracing::info!(connection = name, error = %e, "could not renew the access token before revoking");
+                tracing::info!(connection = %name, error = %e, "could not renew the access token before revoking");
                 refresh_failure = Some(e.to_string());
             }
         }
@@ -271,14 +252,14 @@ impl Session<'_> {
         }
         self.audit.record(Event::Disconnected {
             connection: name.into(),
-            how: result.how().into(),
+            how: result.how(),
         });
         Ok(result)
     }
 
     fn revoke_and_remove(
         &self,
-        name: &str,
+        name: &ConnectionName,
         force: bool,
         refresh_failure: Option<String>,
     ) -> Result<Disconnected, OpError> {
@@ -287,7 +268,7 @@ impl Session<'_> {
         let failed = match oauth::revoke(self.http(), &conn.grant()) {
             Ok(revoked) => {
                 connection::remove(&mut v, name)?;
-                tracing::info!(connection = name, revoked, "disconnected");
+                tracing::info!(connection = %name, revoked, "disconnected");
                 return Ok(if revoked {
                     Disconnected::Revoked
                 } else {
@@ -296,7 +277,7 @@ impl Session<'_> {
             }
             Err(_) if force => {
                 connection::remove(&mut v, name)?;
-                tracing::warn!(connection = name, "forgotten without revocation");
+                tracing::warn!(connection = %name, "forgotten without revocation");
                 return Ok(Disconnected::Forgotten);
             }
             Err(e) => e,
@@ -327,7 +308,7 @@ impl Session<'_> {
         };
         connection::save(&mut v, &conn)?;
         if transient {
-            tracing::warn!(connection = name, error = %why, "revocation pending");
+            tracing::warn!(connection = %name, error = %why, "revocation pending");
             return Ok(Disconnected::Pending(why));
         }
         Err(OpError::RevocationRefused {
@@ -383,8 +364,8 @@ impl Session<'_> {
                         | Disconnected::Forgotten)
                 ) {
                     self.audit.record(Event::Pruned {
-                        connection: name.clone(),
-                        reason: reason.to_string(),
+                        connection: name.to_string(),
+                        reason: reason.clone(),
                     });
                 }
                 r

@@ -15,7 +15,7 @@ pub use connections::{ConnectRequest, Disconnected, PruneReason, Pruned, Retried
 pub use error::OpError;
 
 use crate::audit::{AuditLog, Event};
-use crate::connection::{self, ConnectionInfo};
+use crate::connection::{self, ConnectionInfo, ConnectionName};
 use crate::monitor::{self, Alert, Thresholds};
 use crate::oauth::http::Http;
 use crate::refresh::{AccessToken, RefreshError, Refresher};
@@ -131,17 +131,17 @@ impl<'a> Session<'a> {
     }
 
     /// One connection's public facts.
-    pub fn show(&self, name: &str) -> Result<ConnectionInfo, OpError> {
+    pub fn show(&self, name: &ConnectionName) -> Result<ConnectionInfo, OpError> {
         Ok(connection::load(&mut self.lock(), name)?.info)
     }
 
     /// The connections' names, from the vault's index alone.
-    pub fn names(&self) -> Vec<String> {
+    pub fn names(&self) -> Vec<ConnectionName> {
         connection::names(&self.lock())
     }
 
     /// Refreshes `name` now, whatever its expiry.
-    pub fn refresh(&self, name: &str) -> Result<AccessToken, OpError> {
+    pub fn refresh(&self, name: &ConnectionName) -> Result<AccessToken, OpError> {
         Ok(self.refresher.force(self.vault, name)?)
     }
 
@@ -150,7 +150,7 @@ impl<'a> Session<'a> {
     /// remembered on the record and audited with `who`.
     pub fn export(
         &self,
-        name: &str,
+        name: &ConnectionName,
         min_ttl: Duration,
         who: Requester,
     ) -> Result<Exported, OpError> {
@@ -161,7 +161,7 @@ impl<'a> Session<'a> {
             c.info.last_export = Some(connection::now());
             // Remembered for `status` and `prune`; a failure does not withhold the token.
             if let Err(e) = connection::save(&mut v, &c) {
-                tracing::warn!(connection = name, error = %e, "could not record the export time");
+                tracing::warn!(connection = %name, error = %e, "could not record the export time");
             }
             c.info.clone()
         };

@@ -34,14 +34,14 @@ pub enum Request {
     /// An access token with at least `min_ttl` left.
     Token {
         /// Connection name.
-        name: String,
+        name: crate::connection::ConnectionName,
         /// Least remaining lifetime.
         min_ttl: Duration,
     },
     /// Refresh a connection now (rotate its tokens); answered with its facts after.
     Refresh {
         /// Connection name.
-        name: String,
+        name: crate::connection::ConnectionName,
     },
     /// The connections' public facts.
     List,
@@ -104,7 +104,7 @@ impl Request {
                 let name = w
                     .name
                     .ok_or_else(|| AgentError::BadRequest("`token` needs `name`".into()))?;
-                crate::connection::check_name(&name)
+                let name = crate::connection::ConnectionName::new(&name)
                     .map_err(|_| AgentError::BadRequest("invalid connection name".into()))?;
                 let secs = w.min_ttl_secs.unwrap_or(0);
                 if secs > 366 * 86_400 {
@@ -122,7 +122,7 @@ impl Request {
                 let name = w
                     .name
                     .ok_or_else(|| AgentError::BadRequest("`refresh` needs `name`".into()))?;
-                crate::connection::check_name(&name)
+                let name = crate::connection::ConnectionName::new(&name)
                     .map_err(|_| AgentError::BadRequest("invalid connection name".into()))?;
                 Ok(Self::Refresh { name })
             }

@@ -8,7 +8,7 @@ fn parse(s: &str) -> Result<Request, AgentError> {
 fn requests_round_trip() {
     for r in [
         Request::Token {
-            name: "acme".into(),
+            name: "acme".parse().unwrap(),
             min_ttl: Duration::from_secs(300),
         },
         Request::List,
@@ -109,7 +109,7 @@ fn replies_round_trip() {
     }));
     let f = r.encode();
     let req = Request::Token {
-        name: "a".into(),
+        name: "a".parse().unwrap(),
         min_ttl: Duration::ZERO,
     };
     match Reply::parse(&f[..f.len() - 1], &req).unwrap() {

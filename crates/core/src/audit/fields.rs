@@ -1,0 +1,169 @@
+//! The audit log's closed field values: each is one of a known set, written by one place
+//! in core, never a front end's free text. Each reads back exactly what it wrote, and a
+//! value written by an earlier version that is not in the set is kept as it was
+//! (`Earlier`), so old lines still parse and their MACs still verify.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! closed {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        #[non_exhaustive]
+        pub enum $name {
+            $($(#[$vm])* $v,)*
+            /// A value an earlier version wrote, kept as it was.
+            Earlier(String),
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $($s => Self::$v,)*
+                    _ => Self::Earlier(s),
+                }
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.to_string()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self {
+                    $(Self::$v => $s,)*
+                    Self::Earlier(s) => s,
+                })
+            }
+        }
+    };
+}
+
+closed!(
+    /// How a disconnect ended.
+    DisconnectHow {
+        /// Revoked at the provider and deleted.
+        Revoked = "revoked",
+        /// The provider has no revocation: deleted.
+        NoRevocation = "no_revocation",
+        /// Forgotten without revocation.
+        Forced = "forced",
+        /// The provider could not be reached: kept, to be retried.
+        RevocationPending = "revocation_pending",
+    }
+);
+
+closed!(
+    /// Why a refresh failed.
+    RefreshFailure {
+        /// The provider refused the refresh token.
+        InvalidGrant = "invalid_grant",
+        /// An earlier refresh died after sending its request.
+        Interrupted = "interrupted",
+        /// The network or the provider failed in a way that may pass.
+        Transient = "transient",
+        /// Anything else the provider answered.
+        Other = "other",
+    }
+);
+
+/// Why a connection was pruned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[non_exhaustive]
+pub enum PruneReason {
+    /// Its refresh token is dead: nothing at the provider can be revoked with it.
+    RefreshTokenDead,
+    /// Not used for this many days.
+    Unused(u64),
+    /// A value an earlier version wrote, kept as it was.
+    Earlier(String),
+}
+
+impl std::fmt::Display for PruneReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PruneReason::RefreshTokenDead => f.write_str("refresh token no longer valid"),
+            PruneReason::Unused(d) => write!(f, "unused for {d} days"),
+            PruneReason::Earlier(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for PruneReason {
+    fn from(s: String) -> Self {
+        if s == "refresh token no longer valid" {
+            return Self::RefreshTokenDead;
+        }
+        let days = s
+            .strip_prefix("unused for ")
+            .and_then(|r| r.strip_suffix(" days"))
+            .and_then(|d| d.parse().ok());
+        match days {
+            Some(d) if Self::Unused(d).to_string() == s => Self::Unused(d),
+            _ => Self::Earlier(s),
+        }
+    }
+}
+
+impl From<PruneReason> for String {
+    fn from(v: PruneReason) -> String {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Serialize + for<'a> Deserialize<'a>>(text: &str) -> String {
+        let v: T = serde_json::from_str(text).unwrap();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn every_value_reads_back_as_written() {
+        for t in [
+            "\"revoked\"",
+            "\"no_revocation\"",
+            "\"forced\"",
+            "\"revocation_pending\"",
+            "\"other\"",
+        ] {
+            assert_eq!(round_trip::<DisconnectHow>(t), t);
+        }
+        for t in [
+            "\"invalid_grant\"",
+            "\"interrupted\"",
+            "\"transient\"",
+            "\"other\"",
+            "\"x\"",
+        ] {
+            assert_eq!(round_trip::<RefreshFailure>(t), t);
+        }
+        for t in [
+            "\"refresh token no longer valid\"",
+            "\"unused for 90 days\"",
+            "\"unused for 090 days\"",
+            "\"custom\"",
+        ] {
+            assert_eq!(round_trip::<PruneReason>(t), t);
+        }
+        assert_eq!(
+            PruneReason::from("unused for 7 days".to_string()),
+            PruneReason::Unused(7)
+        );
+        assert_eq!(
+            DisconnectHow::from("forced".to_string()),
+            DisconnectHow::Forced
+        );
+        assert_eq!(
+            DisconnectHow::from("other".to_string()),
+            DisconnectHow::Earlier("other".into())
+        );
+    }
+}
