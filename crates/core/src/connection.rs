@@ -181,7 +181,7 @@ pub struct ConnectionName(String);
 impl ConnectionName {
     /// Checks `name`.
     pub fn new(name: &str) -> Result<Self, VaultError> {
-        if name.len() > 62 {
+        if name.is_empty() || name.len() > 62 {
             return Err(VaultError::InvalidName(name.to_string()));
         }
         crate::vault::check_name(&record(name))?;
