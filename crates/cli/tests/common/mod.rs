@@ -47,7 +47,16 @@ impl Env {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
-        c.env("TOKEN_WALLET_HOME", self.home.path())
+        // Each test its own runtime directory, so its agent's socket directory is its
+        // own: a test that opens that directory up (to see clients refuse it) cannot
+        // disturb another test's agent.
+        let run = self.home.path().join("run");
+        if !run.exists() {
+            std::fs::create_dir(&run).unwrap();
+            chmod(&run, 0o700);
+        }
+        c.env("XDG_RUNTIME_DIR", &run)
+            .env("TOKEN_WALLET_HOME", self.home.path())
             .env("TOKEN_WALLET_PROFILE", &self.profile)
             .env("TOKEN_WALLET_CHUNK_SIZE", CAP.to_string())
             .env("TOKEN_WALLET_KEYSTORE_TIMEOUT", "10")

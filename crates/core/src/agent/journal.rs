@@ -11,17 +11,10 @@ use std::time::Instant;
 
 impl Agent {
     pub(super) fn append(&self, v: Option<&Arc<Mutex<UnlockedVault>>>, e: Event) {
-        // Exports, the agent's hot path, are written at once but reach the disk at the
-        // next flush (every 30 s, and on lock), with the anchor; everything else is
-        // synced line by line.
-        let buffered = matches!(e, Event::Export { .. });
+        // Exports reach the disk at the next flush (the log buffers them, see
+        // `AuditLog::buffering_exports`); everything else line by line.
         let mut held = v.map(|v| guard(v));
-        let vault = held.as_deref_mut();
-        let r = if buffered {
-            self.audit.append_buffered(e, vault)
-        } else {
-            self.audit.append(e, vault)
-        };
+        let r = self.audit.append(e, held.as_deref_mut());
         match r {
             Ok(()) => self.audit_dirty.store(true, Ordering::SeqCst),
             Err(err) => tracing::warn!(error = %err, "could not write the audit log"),

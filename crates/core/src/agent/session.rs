@@ -92,7 +92,7 @@ impl Agent {
             lock_path: crate::lock::lock_path(data_dir),
             session: Mutex::new(None),
             refresher,
-            audit: AuditLog::new(data_dir),
+            audit: AuditLog::new(data_dir).buffering_exports(),
             idle_timeout: Mutex::new(opts.idle_timeout),
             opts,
             last_active: Mutex::new(Instant::now()),

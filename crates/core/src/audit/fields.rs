@@ -120,38 +120,32 @@ impl From<PruneReason> for String {
 mod tests {
     use super::*;
 
-    fn round_trip<T: Serialize + for<'a> Deserialize<'a>>(text: &str) -> String {
-        let v: T = serde_json::from_str(text).unwrap();
-        serde_json::to_string(&v).unwrap()
+    /// Parses `text` as a `T` and writes it again.
+    fn again<T: Serialize + for<'a> Deserialize<'a>>(text: &str) -> String {
+        serde_json::to_string(&serde_json::from_str::<T>(text).unwrap()).unwrap()
     }
 
     #[test]
     fn every_value_reads_back_as_written() {
-        for t in [
-            "\"revoked\"",
-            "\"no_revocation\"",
-            "\"forced\"",
-            "\"revocation_pending\"",
-            "\"other\"",
-        ] {
-            assert_eq!(round_trip::<DisconnectHow>(t), t);
-        }
-        for t in [
-            "\"invalid_grant\"",
-            "\"interrupted\"",
-            "\"transient\"",
-            "\"other\"",
-            "\"x\"",
-        ] {
-            assert_eq!(round_trip::<RefreshFailure>(t), t);
-        }
-        for t in [
-            "\"refresh token no longer valid\"",
-            "\"unused for 90 days\"",
-            "\"unused for 090 days\"",
-            "\"custom\"",
-        ] {
-            assert_eq!(round_trip::<PruneReason>(t), t);
+        type Again = fn(&str) -> String;
+        let cases: [(&str, Again); 14] = [
+            ("\"revoked\"", again::<DisconnectHow>),
+            ("\"no_revocation\"", again::<DisconnectHow>),
+            ("\"forced\"", again::<DisconnectHow>),
+            ("\"revocation_pending\"", again::<DisconnectHow>),
+            ("\"other\"", again::<DisconnectHow>),
+            ("\"invalid_grant\"", again::<RefreshFailure>),
+            ("\"interrupted\"", again::<RefreshFailure>),
+            ("\"transient\"", again::<RefreshFailure>),
+            ("\"other\"", again::<RefreshFailure>),
+            ("\"x\"", again::<RefreshFailure>),
+            ("\"refresh token no longer valid\"", again::<PruneReason>),
+            ("\"unused for 90 days\"", again::<PruneReason>),
+            ("\"unused for 090 days\"", again::<PruneReason>),
+            ("\"custom\"", again::<PruneReason>),
+        ];
+        for (text, f) in cases {
+            assert_eq!(f(text), text);
         }
         assert_eq!(
             PruneReason::from("unused for 7 days".to_string()),

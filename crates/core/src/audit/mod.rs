@@ -196,6 +196,8 @@ pub struct AuditLog {
     path: PathBuf,
     /// The audit key, once read from the vault (it never changes).
     key: std::sync::Mutex<Option<AuditKey>>,
+    /// Exports are synced at the next anchor, not line by line.
+    buffer_exports: bool,
 }
 
 use crate::clock::now;
@@ -206,6 +208,7 @@ impl AuditLog {
         Self {
             path: data_dir.join("audit.jsonl"),
             key: std::sync::Mutex::new(None),
+            buffer_exports: false,
         }
     }
 
@@ -271,20 +274,17 @@ impl AuditLog {
         event: Event,
         vault: Option<&mut UnlockedVault>,
     ) -> Result<(), AuditError> {
-        self.write_line(event, vault, true)
+        let durable = !(self.buffer_exports && matches!(event, Event::Export { .. }));
+        self.write_line(event, vault, durable)
     }
 
-    /// [`Self::append`] without waiting for the disk: the line is written (a crash of this
-    /// process does not lose it) but reaches stable storage at the next [`Self::sync`]
-    /// (the agent syncs at each flush, before anchoring, and on lock), so a power loss
-    /// can lose the lines since then, as it can the anchor. For the agent's exports,
-    /// where a disk flush per request would be most of their cost.
-    pub fn append_buffered(
-        &self,
-        event: Event,
-        vault: Option<&mut UnlockedVault>,
-    ) -> Result<(), AuditError> {
-        self.write_line(event, vault, false)
+    /// Export lines (the agent's hot path) are written at once but reach stable storage
+    /// at the next [`Self::sync`] or [`Self::anchor`] instead of line by line: a crash
+    /// of this process does not lose them, a power loss can lose those since the last
+    /// anchor, as it can the anchor. Every other event is synced as it is written.
+    pub fn buffering_exports(mut self) -> Self {
+        self.buffer_exports = true;
+        self
     }
 
     /// Waits until every line written so far is on stable storage.
@@ -352,7 +352,7 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.io(e)),
         };
-        // What is anchored is on disk first (lines written with `append_buffered`).
+        // What is anchored is on disk first (buffered export lines too).
         f.sync_data().map_err(|e| self.io(e))?;
         if let Some(last) = self.last_line(&mut f)? {
             let seq = serde_json::from_slice::<Line>(&last)
