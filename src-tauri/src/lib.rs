@@ -58,13 +58,19 @@ fn with_commands<R: tauri::Runtime>(
 /// (core logs names and error kinds only; other crates are held to WARN and the `log`
 /// crate is not bridged: see `token_wallet_core::logging`).
 fn init_log() {
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The CLI's syntax: `target=level,...` directives, a bare level being the default.
+    let filter = std::env::var("TOKEN_WALLET_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::WARN));
     let sub = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        // Everything reaches `filter`, which decides (fmt alone would stop at INFO).
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(std::io::stderr)
         .finish()
+        .with(filter)
         .with(tracing_subscriber::filter::filter_fn(
             token_wallet_core::logging::allowed,
         ));

@@ -25,18 +25,24 @@ use std::process::ExitCode;
 /// to WARN and the `log` crate (ureq's and rustls's hex dumps) is not bridged at all:
 /// see `token_wallet_core::logging`.
 fn init_log() {
+    use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
+    // `target=level,...` directives (a bare level is the default), as `Targets` reads them:
+    // no regular-expression engine in a command whose start-up time matters.
+    let filter = std::env::var("TOKEN_WALLET_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::ERROR));
     let sub = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TOKEN_WALLET_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
+        // Everything reaches `filter`, which decides (fmt alone would stop at INFO).
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(std::io::stderr)
         .with_ansi(
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         )
         .finish()
+        .with(filter)
         .with(tracing_subscriber::filter::filter_fn(
             token_wallet_core::logging::allowed,
         ));
