@@ -347,12 +347,8 @@ impl Wallet {
     /// What needs attention: connections (re-authorisation, failing refreshes, expiring,
     /// unused, pending revocations) and repeated failed unlocks.
     fn alerts(&self, a: &Agent, conns: &[connection::ConnectionInfo]) -> Vec<AlertView> {
-        let t = Thresholds::default();
-        let mut all = token_wallet_core::monitor::connection_alerts(conns, &t, connection::now());
-        if let Ok(lines) = a.audit_log().read() {
-            all.extend(token_wallet_core::monitor::unlock_alert(&lines, &t));
-        }
-        all.into_iter()
+        token_wallet_core::monitor::alerts(conns, &Thresholds::default(), Some(a.audit_log()))
+            .into_iter()
             .map(|al| {
                 let v = serde_json::to_value(&al).unwrap_or_default();
                 AlertView {

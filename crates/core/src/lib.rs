@@ -34,6 +34,12 @@ pub use keystore::{Keystore, KeystoreError, KeystoreOptions, StoreKind};
 pub use profile::Profile;
 pub use vault::{CreateOptions, RecordInfo, UnlockedVault, Vault, VaultError, VaultInfo};
 
+/// Locks `m`, carrying on after a panic elsewhere: core commits atomically, so a thread
+/// that panicked while holding a lock leaves nothing half-written to skip.
+pub(crate) fn guard<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Opens the vault of `profile` in the store `opts` names, with its lock file in
 /// `data_dir`.
 pub fn open_vault(

@@ -1,7 +1,7 @@
 //! Monitoring: what needs a person's attention, from the connections' records and the
 //! audit log. Used by `token-wallet status` (and later the app's alerts).
 
-use crate::audit::{Event, Line};
+use crate::audit::{AuditLog, Event, Line};
 use crate::connection::{ConnectionInfo, Status};
 use serde::Serialize;
 
@@ -167,6 +167,16 @@ impl std::fmt::Display for Alert {
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }
     }
+}
+
+/// Everything that needs attention: the alerts of `conns` and, from `log`, repeated failed
+/// unlocks. The CLI's `status`, the operations layer and the app all ask this.
+pub fn alerts(conns: &[ConnectionInfo], t: &Thresholds, log: Option<&AuditLog>) -> Vec<Alert> {
+    let mut all = connection_alerts(conns, t, crate::clock::now());
+    if let Some(lines) = log.and_then(|l| l.read().ok()) {
+        all.extend(unlock_alert(&lines, t));
+    }
+    all
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use crate::context::{Local, Unlocked};
 use crate::error::Result;
 use crate::passphrase::{self, Sources};
 use std::io::{BufRead, Write};
-use token_wallet_core::clock;
 use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::{CreateOptions, KdfParams, Profile, VaultInfo};
 
@@ -122,12 +121,6 @@ pub fn status(
     out: &mut impl Write,
 ) -> Result {
     let given = Sources::of(pass).given();
-    let log_alerts = || {
-        let lines = local.log.read().unwrap_or_default();
-        monitor::unlock_alert(&lines, &t)
-            .into_iter()
-            .collect::<Vec<_>>()
-    };
     let from_agent = if unlock && !given {
         crate::source::client(cli)?.and_then(|mut c| c.list().ok())
     } else {
@@ -135,8 +128,7 @@ pub fn status(
     };
     let via_agent = from_agent.is_some();
     let (info, connections, alerts) = if let Some(conns) = from_agent {
-        let mut alerts = monitor::connection_alerts(&conns, &t, clock::now());
-        alerts.extend(log_alerts());
+        let alerts = monitor::alerts(&conns, &t, Some(&local.log));
         (local.vault.info()?, Some(conns.len()), alerts)
     } else if unlock || given {
         let v = local.unlock(pass, input)?;
@@ -145,7 +137,12 @@ pub fn status(
         let info = v.vault().info();
         (info, Some(n), alerts)
     } else {
-        (local.vault.info()?, None, log_alerts())
+        // Locked: no connections to look at, only the failed unlocks the log shows.
+        (
+            local.vault.info()?,
+            None,
+            monitor::alerts(&[], &t, Some(&local.log)),
+        )
     };
     if json {
         let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;

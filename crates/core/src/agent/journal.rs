@@ -1,9 +1,10 @@
 //! The agent's audit batching: events appended as they come, authenticated while
 //! unlocked; the head anchored in the vault at each flush (every 30 s, on lock, on demand).
 
-use super::session::{guard, Agent};
+use super::session::Agent;
 use crate::audit::Event;
 use crate::connection::{self, ConnectionName};
+use crate::guard;
 use crate::vault::UnlockedVault;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

@@ -9,12 +9,12 @@ use crate::connection::{self};
 use crate::connection::{ConnectionInfo, ConnectionName};
 use crate::refresh::Refresher;
 use crate::vault::{UnlockedVault, Vault, VaultError};
-use crate::Passphrase;
+use crate::{guard, Passphrase};
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How the agent behaves.
@@ -73,11 +73,7 @@ pub struct Agent {
     pub(super) socket: Mutex<Option<PathBuf>>,
 }
 
-pub(super) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl crate::ops::Recorder for Agent {
+impl crate::audit::Recorder for Agent {
     fn record(&self, event: Event) {
         Agent::record(self, event);
     }

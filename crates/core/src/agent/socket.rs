@@ -2,8 +2,9 @@
 
 use super::peer::{self, Peer};
 use super::protocol::{write_frame, Frame, FrameReader, Reply, Request};
-use super::session::{guard, Agent};
+use super::session::Agent;
 use super::{secure_dir, AgentError};
+use crate::guard;
 use crate::vault::VaultError;
 use crate::Passphrase;
 use secrecy::ExposeSecret;

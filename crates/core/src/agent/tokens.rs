@@ -3,10 +3,11 @@
 
 use super::peer::{self};
 use super::protocol::Issued;
-use super::session::{guard, Agent, Cached};
+use super::session::{Agent, Cached};
 use super::{now, AgentError};
 use crate::audit::Event;
 use crate::connection::{self, ConnectionInfo, ConnectionName};
+use crate::guard;
 use crate::refresh::{needs_refresh_info, RefreshError};
 use crate::vault::{UnlockedVault, VaultError};
 use std::sync::{Arc, Mutex};

@@ -134,6 +134,35 @@ impl Event {
     }
 }
 
+/// Where audit events go. The CLI appends each at once ([`LogRecorder`]); the agent
+/// batches them and anchors the log at its next flush.
+pub trait Recorder: Sync {
+    /// Appends `event`, authenticated while the vault is unlocked. A failure to write is
+    /// logged, never fatal: the operation already happened.
+    fn record(&self, event: Event);
+}
+
+/// A [`Recorder`] that appends straight to `log` with the unlocked vault's audit key.
+pub struct LogRecorder<'a> {
+    log: &'a AuditLog,
+    vault: &'a std::sync::Mutex<UnlockedVault>,
+}
+
+impl<'a> LogRecorder<'a> {
+    /// Appends to `log`, keyed by `vault`.
+    pub fn new(log: &'a AuditLog, vault: &'a std::sync::Mutex<UnlockedVault>) -> Self {
+        Self { log, vault }
+    }
+}
+
+impl Recorder for LogRecorder<'_> {
+    fn record(&self, event: Event) {
+        if let Err(e) = self.log.append(event, Some(&mut crate::guard(self.vault))) {
+            tracing::error!(error = %e, "could not write the audit log");
+        }
+    }
+}
+
 /// One line of the log.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Line {

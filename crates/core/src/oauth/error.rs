@@ -106,9 +106,6 @@ pub enum OAuthError {
     /// The provider uses a confidential client and no client secret was given.
     #[error("provider `{0}` uses a confidential client; its client secret must be given")]
     NoClientSecret(String),
-    /// A required client setting is missing.
-    #[error("{0}")]
-    Missing(String),
     /// Another refresh of the same connection in this process failed; its message.
     #[error("{message}")]
     Relayed {

@@ -11,6 +11,7 @@
 mod connections;
 mod error;
 
+pub use crate::audit::{LogRecorder, Recorder};
 pub use connections::{ConnectRequest, Disconnected, PruneReason, Pruned, Retried};
 pub use error::OpError;
 
@@ -20,7 +21,7 @@ use crate::monitor::{self, Alert, Thresholds};
 use crate::oauth::http::Http;
 use crate::refresh::{AccessToken, RefreshError, Refresher};
 use crate::vault::{UnlockedVault, VaultError, VaultInfo};
-use crate::Passphrase;
+use crate::{guard, Passphrase};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,35 +40,6 @@ pub fn new_passphrase(text: String) -> Result<Passphrase, OpError> {
         return Err(OpError::PassphraseTooShort(MIN_NEW_PASSPHRASE_CHARS));
     }
     Passphrase::new(text).ok_or(OpError::Vault(VaultError::EmptyPassphrase))
-}
-
-/// Where audit events go. The CLI appends each at once ([`LogRecorder`]); the agent
-/// batches them and anchors the log at its next flush.
-pub trait Recorder: Sync {
-    /// Appends `event`, authenticated while the vault is unlocked. A failure to write is
-    /// logged, never fatal: the operation already happened.
-    fn record(&self, event: Event);
-}
-
-/// A [`Recorder`] that appends straight to `log` with the unlocked vault's audit key.
-pub struct LogRecorder<'a> {
-    log: &'a AuditLog,
-    vault: &'a Mutex<UnlockedVault>,
-}
-
-impl<'a> LogRecorder<'a> {
-    /// Appends to `log`, keyed by `vault`.
-    pub fn new(log: &'a AuditLog, vault: &'a Mutex<UnlockedVault>) -> Self {
-        Self { log, vault }
-    }
-}
-
-impl Recorder for LogRecorder<'_> {
-    fn record(&self, event: Event) {
-        if let Err(e) = self.log.append(event, Some(&mut guard(self.vault))) {
-            tracing::error!(error = %e, "could not write the audit log");
-        }
-    }
 }
 
 /// Who asked for a token, for the audit log.
@@ -89,11 +61,6 @@ pub struct Exported {
     pub token: AccessToken,
     /// The connection as it is after the export.
     pub info: ConnectionInfo,
-}
-
-pub(crate) fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Core commits atomically: a panic elsewhere leaves nothing half-written to skip.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The operations on one unlocked vault.
@@ -214,11 +181,7 @@ impl<'a> Session<'a> {
     /// What needs the user's attention: connections that need re-authorisation, wait
     /// for revocation, fail to refresh, or lie unused; and failed unlocks in `log`.
     pub fn alerts(&self, t: &Thresholds, log: Option<&AuditLog>) -> Result<Vec<Alert>, OpError> {
-        let mut alerts = monitor::connection_alerts(&self.list()?, t, connection::now());
-        if let Some(lines) = log.and_then(|l| l.read().ok()) {
-            alerts.extend(monitor::unlock_alert(&lines, t));
-        }
-        Ok(alerts)
+        Ok(monitor::alerts(&self.list()?, t, log))
     }
 }
 

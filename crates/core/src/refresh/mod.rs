@@ -21,6 +21,7 @@
 //!   `Retry-After`); anything else fails at once. Failures are counted on the record.
 
 use crate::connection::{self, Connection, ConnectionName, Status};
+use crate::guard;
 use crate::lock::VaultLock;
 use crate::oauth::{http::Http, Client, OAuthError};
 use crate::vault::{UnlockedVault, VaultError};
@@ -206,10 +207,6 @@ fn dead(status: Status, reason: &str) -> Status {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Refresher {
     /// A refresher whose lock files live in `data_dir`.
     pub fn new(http: Http, policy: Policy, data_dir: PathBuf) -> Self {
@@ -247,9 +244,8 @@ impl Refresher {
 
     fn audit(&self, vault: &Mutex<UnlockedVault>, event: crate::audit::Event) {
         if let Some(log) = &self.audit {
-            if let Err(e) = log.append(event, Some(&mut lock(vault))) {
-                tracing::error!(error = %e, "could not write the audit log");
-            }
+            use crate::audit::Recorder as _;
+            crate::audit::LogRecorder::new(log, vault).record(event);
         }
     }
 
@@ -258,7 +254,7 @@ impl Refresher {
         vault: &Mutex<UnlockedVault>,
         name: &ConnectionName,
     ) -> Result<Connection, RefreshError> {
-        Ok(connection::load(&mut lock(vault), name)?)
+        Ok(connection::load(&mut guard(vault), name)?)
     }
 
     fn usable(name: &ConnectionName, c: &Connection, want: Want) -> Result<(), RefreshError> {
@@ -351,7 +347,7 @@ impl Refresher {
 
     fn single_flight(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
         let (flight, leader) = {
-            let mut f = lock(&self.flights);
+            let mut f = guard(&self.flights);
             match f.get(name.as_str()) {
                 Some(existing) => (existing.clone(), false),
                 None => {
@@ -363,8 +359,8 @@ impl Refresher {
         };
         if leader {
             let result = self.refresh_locked(vault, name, ask);
-            lock(&self.flights).remove(name.as_str());
-            *lock(&flight.done) = Some(match &result {
+            guard(&self.flights).remove(name.as_str());
+            *guard(&flight.done) = Some(match &result {
                 Ok(t) => Ok((t.token.clone(), t.expires_at)),
                 Err(e) => Err((
                     e.to_string(),
@@ -374,7 +370,7 @@ impl Refresher {
             flight.cv.notify_all();
             return result;
         }
-        let mut done = lock(&flight.done);
+        let mut done = guard(&flight.done);
         while done.is_none() {
             done = flight.cv.wait(done).unwrap_or_else(|p| p.into_inner());
         }
@@ -396,7 +392,7 @@ impl Refresher {
     }
 
     fn save(&self, vault: &Mutex<UnlockedVault>, c: &Connection) -> Result<(), RefreshError> {
-        Ok(connection::save(&mut lock(vault), c)?)
+        Ok(connection::save(&mut guard(vault), c)?)
     }
 
     fn refresh_locked(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
