@@ -16,6 +16,31 @@ use token_wallet_core::KdfParams;
     about = "Keep OAuth tokens safe and hand out short-lived access tokens"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// The top level alone: `Cli` without its subcommands, to which `Cli::parse_args` adds the one
+// being run. The same attributes as `Cli`, and what clap adds for a required subcommand.
+#[derive(Parser)]
+#[command(
+    name = "token-wallet",
+    version,
+    about = "Keep OAuth tokens safe and hand out short-lived access tokens",
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+struct Top {
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+// The flags every command takes, before or after its name. (Plain comments here and on
+// `Top`: clap would take doc comments as help text.)
+#[derive(clap::Args)]
+pub struct GlobalArgs {
     /// Profile: each has its own vault (keystore service `token-wallet`, or
     /// `token-wallet:<profile>` for a profile other than `default`) and data directory.
     #[arg(
@@ -62,27 +87,80 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub agent_socket: Option<PathBuf>,
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on an error, `--help` or
+    /// `--version`). Before parsing, clap copies every global flag into every subcommand it
+    /// holds: for twenty subcommands that is most of a `token` answer's own start-up work.
+    /// So when the command line names a subcommand, clap is given the top level and that
+    /// subcommand only, which parses the same; otherwise (no name, an unknown one, `help`)
+    /// the whole tree, so its help and suggestions are as ever.
+    pub fn parse_args() -> Cli {
+        use clap::FromArgMatches;
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let matches = command_for(&args).get_matches_from(args);
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
     /// The core settings these flags (or their variables) give.
     pub fn setting(&self, s: Setting) -> Option<String> {
         match s {
-            Setting::Profile => Some(self.profile.clone()),
-            Setting::Home => self.home.as_ref().map(|h| h.display().to_string()),
-            Setting::Store => Some(match self.store {
+            Setting::Profile => Some(self.global.profile.clone()),
+            Setting::Home => self.global.home.as_ref().map(|h| h.display().to_string()),
+            Setting::Store => Some(match self.global.store {
                 Store::Os => "os".into(),
                 Store::File => "file".into(),
             }),
-            Setting::ChunkSize => self.chunk_size.map(|c| c.to_string()),
-            Setting::KeystoreTimeout => Some(self.keystore_timeout.to_string()),
-            Setting::Providers => self.providers.as_ref().map(|p| p.display().to_string()),
-            Setting::RefreshWindow => self.refresh_window.map(|w| w.to_string()),
+            Setting::ChunkSize => self.global.chunk_size.map(|c| c.to_string()),
+            Setting::KeystoreTimeout => Some(self.global.keystore_timeout.to_string()),
+            Setting::Providers => self
+                .global
+                .providers
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            Setting::RefreshWindow => self.global.refresh_window.map(|w| w.to_string()),
             _ => None,
         }
     }
+}
+
+/// The command clap parses `args` with: the top level and the subcommand `args` name, or
+/// the whole tree.
+fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    use clap::CommandFactory;
+    let full = Cli::command();
+    match named_subcommand(&full, args) {
+        Some(sub) => Top::command().subcommand(sub),
+        None => full,
+    }
+}
+
+/// The subcommand `args` name, as clap would find it: the first argument that is neither a
+/// top-level flag nor a flag's value. `None` for anything this does not know for sure (a
+/// short flag, `--`, an unknown flag or name), which then goes to the whole tree.
+fn named_subcommand(full: &clap::Command, args: &[std::ffi::OsString]) -> Option<clap::Command> {
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        let Some(flag) = arg.strip_prefix("--") else {
+            if arg.starts_with('-') {
+                return None;
+            }
+            return full.find_subcommand(arg).cloned();
+        };
+        let (name, inline_value) = match flag.split_once('=') {
+            Some((name, _)) => (name, true),
+            None => (flag, false),
+        };
+        let known = full
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name) && a.is_global_set())?;
+        if known.get_action().takes_values() && !inline_value {
+            rest.next()?;
+        }
+    }
+    None
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -412,4 +490,110 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("`{s}` is not a duration like 30s, 5m or 1h")),
     };
     Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::ffi::OsString;
+
+    /// Every argument clap matched, at every level, with its raw values and where each
+    /// came from: what `Cli` is built from.
+    fn summary(m: &clap::ArgMatches) -> Vec<String> {
+        let mut out: Vec<String> = m
+            .ids()
+            .map(|id| {
+                let values = m.get_raw(id.as_str()).map(|v| {
+                    v.map(|v| v.to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                });
+                format!("{id}={values:?} from {:?}", m.value_source(id.as_str()))
+            })
+            .collect();
+        out.sort();
+        if let Some((name, sub)) = m.subcommand() {
+            out.push(format!("subcommand {name}"));
+            out.extend(summary(sub).into_iter().map(|l| format!("  {l}")));
+        }
+        out
+    }
+
+    /// What parsing `args` gives: the matches, or the error exactly as it would be printed.
+    fn outcome(cmd: clap::Command, args: &[OsString]) -> Result<Vec<String>, String> {
+        cmd.try_get_matches_from(args)
+            .map(|m| summary(&m))
+            .map_err(|e| format!("{:?}: {}", e.kind(), e.render()))
+    }
+
+    #[test]
+    fn parsing_with_only_the_named_subcommand_is_parsing_with_all_of_them() {
+        let lines: &[&str] = &[
+            "token pleo",
+            "token pleo --min-ttl 5m",
+            "token pleo --profile work",
+            "--profile work token pleo",
+            "--profile=work token pleo --no-agent",
+            "--no-agent --store file list --json",
+            "--profile token token token",
+            "--home /tmp/h --providers /tmp/p.toml exec pleo -- env",
+            "exec pleo -- --profile x",
+            "agent status --json",
+            "agent --idle-timeout 0",
+            "audit verify",
+            "list --refresh-window 30",
+            "status --unlock --inactive-days 10",
+            "completions bash",
+            // Refused: each must fail the same way, with the same message.
+            "token",
+            "token pleo --no-such-flag",
+            "token pleo --store nowhere",
+            "--profile",
+            "list extra",
+            "agent nosuch",
+            "completions noshell",
+            "token pleo --help",
+            "agent --help",
+            "tokne pleo",
+            "--no-such-flag token pleo",
+            "-V",
+            "",
+        ];
+        for line in lines {
+            let args: Vec<OsString> = std::iter::once("token-wallet")
+                .chain(line.split_whitespace())
+                .map(OsString::from)
+                .collect();
+            assert_eq!(
+                outcome(command_for(&args), &args),
+                outcome(Cli::command(), &args),
+                "`token-wallet {line}` parses differently with only its subcommand"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_known_subcommand_narrows_the_tree() {
+        let count = |line: &str| {
+            let args: Vec<OsString> = std::iter::once("token-wallet")
+                .chain(line.split_whitespace())
+                .map(OsString::from)
+                .collect();
+            command_for(&args).get_subcommands().count()
+        };
+        let all = Cli::command().get_subcommands().count();
+        assert_eq!(count("token pleo"), 1);
+        assert_eq!(count("--profile token list"), 1);
+        assert_eq!(count("--store=file token pleo"), 1);
+        for line in [
+            "",
+            "-V",
+            "--",
+            "tokne pleo",
+            "help token",
+            "--unknown token pleo",
+        ] {
+            assert_eq!(count(line), all, "`{line}`");
+        }
+    }
 }

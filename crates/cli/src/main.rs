@@ -18,7 +18,6 @@ mod export;
 mod passphrase;
 mod source;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 /// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what. Other crates are held
@@ -56,7 +55,7 @@ fn main() -> ExitCode {
         eprintln!("warning: {failed}");
     }
     init_log();
-    match commands::run(&cli::Cli::parse()) {
+    match commands::run(&cli::Cli::parse_args()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ (error::Error::BrokenPipe | error::Error::ChildExit(_))) => {
             ExitCode::from(e.exit_code())

@@ -141,7 +141,7 @@ pub fn with_source<T>(
 
 /// The socket this profile's agent listens on, and whether it was named explicitly.
 pub fn socket(cli: &Cli) -> Result<(PathBuf, bool)> {
-    if let Some(p) = &cli.agent_socket {
+    if let Some(p) = &cli.global.agent_socket {
         return Ok((p.clone(), true));
     }
     let c = config(cli)?;
@@ -150,7 +150,7 @@ pub fn socket(cli: &Cli) -> Result<(PathBuf, bool)> {
 
 /// A connection to the running agent; `None` if none runs (or `--no-agent`).
 pub fn client(cli: &Cli) -> Result<Option<Client>> {
-    if cli.no_agent {
+    if cli.global.no_agent {
         return Ok(None);
     }
     let (path, explicit) = socket(cli)?;
