@@ -109,6 +109,9 @@ impl Wallet {
             .map(|s| ProviderView {
                 pleo: s.kind() == ProviderKind::Pleo,
                 source: s.source(),
+                display_name: s.display_name().to_string(),
+                default_client_id: s.default_client_id().map(str::to_string),
+                default_scopes: s.default_scopes().to_vec(),
                 name: s.name().to_string(),
             })
             .collect())
@@ -119,7 +122,8 @@ impl Wallet {
     /// re-reads it after background work.
     pub fn connections(&self) -> Result<Connections, Error> {
         let a = self.unlocked_agent()?;
-        let all = session(&a, |s| s.list()).and_then(|r| r.map_err(ops_err))?;
+        let mut all = session(&a, |s| s.list()).and_then(|r| r.map_err(ops_err))?;
+        a.with_pending_exports(&mut all);
         let alerts = self.alerts(&a, &all);
         Ok(Connections {
             connections: all.into_iter().map(view).collect(),
@@ -257,7 +261,10 @@ impl Wallet {
             ),
             Disconnected::Pending(why) => (
                 "pending",
-                format!("Could not revoke “{name}” ({why}). It is kept as “revocation pending” and retried in the background."),
+                format!(
+                    "Not disconnected yet: {}. “{name}” is kept as “revocation pending”, and the wallet retries by itself; Retry revocation offers to forget it anyway.",
+                    crate::error::plain(why)
+                ),
             ),
             _ => ("other", format!("Disconnected “{name}”.")),
         };
@@ -354,7 +361,7 @@ impl Wallet {
                 AlertView {
                     kind: v["alert"].as_str().unwrap_or("").to_string(),
                     connection: v["connection"].as_str().map(str::to_string),
-                    text: al.to_string(),
+                    text: crate::error::plain(&al.to_string()),
                 }
             })
             .collect()

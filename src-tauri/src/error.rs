@@ -113,13 +113,51 @@ impl From<token_wallet_core::agent::AgentError> for Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        s.serialize_str(&plain(&self.to_string()))
     }
+}
+
+/// Core's messages for people reading a window, not a terminal: `name` (a name quoted as
+/// code) becomes “name”, and an operating system's error code is dropped
+/// ("Connection refused (os error 111)" becomes "connection refused").
+pub fn plain(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut open = false;
+    for c in message.chars() {
+        if c == '`' {
+            out.push(if open { '”' } else { '“' });
+            open = !open;
+        } else {
+            out.push(c);
+        }
+    }
+    let mut s = out;
+    while let Some(start) = s.find(" (os error ") {
+        match s[start..].find(')') {
+            Some(end) => s.replace_range(start..start + end + 1, ""),
+            None => break,
+        }
+    }
+    s.replace("io: Connection refused", "connection refused")
+        .replace("network error: ", "")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_lose_code_quotes_and_os_error_numbers() {
+        assert_eq!(
+            plain("`payroll` is waiting for `Pleo`"),
+            "“payroll” is waiting for “Pleo”"
+        );
+        assert_eq!(
+            plain("could not reach the token endpoint: network error: io: Connection refused (os error 111)"),
+            "could not reach the token endpoint: connection refused"
+        );
+        assert_eq!(plain("an odd ` left open"), "an odd “ left open");
+    }
 
     #[test]
     fn serialises_to_a_plain_string() {

@@ -153,6 +153,8 @@ pub struct ConnectionView {
     pub last_export: Option<u64>,
     /// Failed refreshes in a row.
     pub refresh_failures: u32,
+    /// A refresh was interrupted at this time (Unix seconds); checked on next use.
+    pub refreshing_since: Option<u64>,
     /// The last refresh failure.
     pub last_refresh_error: Option<String>,
     /// What the connection check reported (sanitised strings).
@@ -195,7 +197,7 @@ impl ConnectionView {
             client_id: i.client_id,
             scopes: i.scopes,
             status,
-            status_detail,
+            status_detail: status_detail.map(|d| crate::error::plain(&d)),
             revocation_attempts,
             created_at: i.created_at,
             issued_at: i.issued_at,
@@ -205,9 +207,10 @@ impl ConnectionView {
             last_refresh: i.last_refresh,
             last_export: i.last_export,
             refresh_failures: i.refresh_failures,
-            last_refresh_error: i.last_refresh_error,
+            refreshing_since: i.refreshing_since,
+            last_refresh_error: i.last_refresh_error.map(|e| crate::error::plain(&e)),
             check: i.check.into_iter().collect(),
-            check_error: i.check_error,
+            check_error: i.check_error.map(|e| crate::error::plain(&e)),
         }
     }
 }
@@ -218,6 +221,12 @@ impl ConnectionView {
 pub struct ProviderView {
     /// Short name.
     pub name: String,
+    /// The name people see.
+    pub display_name: String,
+    /// The client id used when the form leaves it empty, if there is one.
+    pub default_client_id: Option<String>,
+    /// The scopes asked for when the form leaves them empty.
+    pub default_scopes: Vec<String>,
     /// "built-in preset", "config", "config (discovery)".
     pub source: String,
     /// Pleo or a Pleo-style provider: the wizard shows Pleo's client-secret advice.
@@ -423,7 +432,14 @@ mod contract {
                 connections: vec![ConnectionView::from_info(info, 60)],
                 alerts: vec![alert],
             },
-            "Provider": ProviderView { name: "pleo".into(), source: "s".into(), pleo: true },
+            "Provider": ProviderView {
+                name: "pleo".into(),
+                display_name: "Pleo".into(),
+                default_client_id: Some("c".into()),
+                default_scopes: vec!["users:read".into()],
+                source: "s".into(),
+                pleo: true,
+            },
             "Disconnect": Disconnect { outcome: "revoked", message: "m".into() },
             "Copied": Copied { expires_at: Some(1), clears_in_secs: 30 },
             "AuditView": audit,

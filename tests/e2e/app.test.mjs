@@ -89,6 +89,12 @@ async function active(token) {
   return v.active === true;
 }
 
+/** Runs `script` in the page (arguments as `arguments[i]`). */
+const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
+
+/** The notice's tone (`success`, `warning`, `failure`, `info`) from its class. */
+const toneOf = async (css) => (await js("return document.querySelector(arguments[0]).className;", css)).match(/tone-(\w+)/)?.[1];
+
 async function selectOption(selectCss, value) {
   await click(`${selectCss} option[value="${value}"]`);
   const got = await wd("POST", s("/execute/sync"), {
@@ -171,8 +177,12 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     assert.deepEqual(probe, { inline: false, styled: false, globalTauri: false });
   });
 
-  await t.test("create the vault (Enter submits)", async () => {
+  await t.test("create the vault (Enter submits); a problem goes once the field is edited", async () => {
+    await typeInto("#create-passphrase", "short" + ENTER);
+    await waitFor("the too-short problem", async () => /at least \d+ characters/.test(await text("#create-error")));
+    await wd("POST", s(`/element/${await find("#create-passphrase")}/clear`), {});
     await typeInto("#create-passphrase", PASSPHRASE);
+    assert.equal(await wd("GET", s(`/element/${await find("#create-error")}/displayed`)), false, "a stale problem stays beside a Strong passphrase");
     assert.equal(await text("#strength-label"), "Strong");
     await typeInto("#create-confirm", PASSPHRASE);
     assert.equal(await text("#confirm-hint"), "The passphrases match.");
@@ -183,7 +193,7 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     await screenshot("03-connections-empty");
     await click("#tab-keys");
     await visible("#panel-keys");
-    assert.equal(await text("#fact-records dd"), "0 records");
+    assert.equal(await text("#fact-records dd"), "0 connections");
     assert.equal(await text("#fact-generation dd"), "1");
     assert.match(await text("#fact-kdf dd"), /Argon2id · 1 MiB · 1 pass · 1 lane/);
     assert.match(await text("#fact-store dd"), /Secret Service/);
@@ -232,7 +242,7 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     await click("#unlock-submit");
     await visible("#view-unlocked", 30_000);
     await click("#tab-keys");
-    assert.equal(await text("#fact-records dd"), "0 records");
+    assert.equal(await text("#fact-records dd"), "0 connections");
     assert.equal(await text("#fact-generation dd"), "1");
     assert.equal(await text("#fact-vault-id dd"), vaultIdInUi);
     await assertNoSecretsInDom("after unlock");
@@ -314,11 +324,42 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await typeInto("#connect-secret", "s3cret");
     assert.match(await text("#secret-warning"), /Pleo advises public clients with PKCE/);
     await wd("POST", s(`/element/${await find("#connect-secret")}/clear`), {});
-    await screenshot("10-connect-wizard");
+    assert.match(
+      await js("return document.getElementById('connect-scopes').placeholder;"),
+      /\(the default\)$/,
+      "the scopes field says what the default will be",
+    );
+    // The sign-in button is reachable in a 960 x 760 window: scrolled to, it is whole
+    // and it is what a click there hits.
+    const before = await wd("GET", s("/window/rect"));
+    await wd("POST", s("/window/rect"), { width: 960, height: 760 });
+    try {
+      const reachable = await js(`const b = document.getElementById("connect-submit");
+        b.scrollIntoView({ block: "nearest" });
+        const r = b.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && (hit === b || b.contains(hit));`);
+      await screenshot("10-connect-wizard");
+      assert.equal(reachable, true, "the sign-in button is cut off at 960 x 760");
+    } finally {
+      await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
+    }
+    // A problem is said beside its field, and goes when the field is edited.
+    await wd("POST", s(`/element/${await find("#connect-name")}/clear`), {});
+    await click("#connect-submit");
+    await visible("#connect-error");
+    assert.equal(await js("return document.getElementById('connect-name').nextElementSibling.id;"), "connect-error");
+    assert.equal(await js("return document.getElementById('connect-name').getAttribute('aria-invalid');"), "true");
+    await typeInto("#connect-name", NAME);
+    await waitFor("the stale problem to go", async () => !(await wd("GET", s(`/element/${await find("#connect-error")}/displayed`))));
     await click("#connect-submit");
     await visible("#panel-detail", 60_000);
     assert.equal(await text("#detail-title"), NAME);
-    assert.match(await text("#detail-message"), /Connected “pleo-e2e” to Local Pleo\. Connection check: .*subjectURN/);
+    assert.match(await text("#detail-message"), /Connected “pleo-e2e” to Local Pleo\. The provider confirms it: signed in as /);
+    assert.equal(await toneOf("#detail-message"), "success");
+    const facts = await text("#detail-facts");
+    assert.doesNotMatch(facts, /applicationName|subjectURN|clientId|Check:/, "no developer words in the facts");
+    assert.match(facts, /Signed in as/);
     assert.match(await text("#fact-d-expires dd"), /^in (9|10) min/);
     assert.match(await text("#fact-d-refresh-token dd"), /held, never exported/);
     await screenshot("11-connected-detail");
@@ -331,6 +372,13 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     assert.match(row, /pleo-e2e/);
     assert.match(row, /Local Pleo/);
     assert.match(row, /Active/);
+    // One status model: the badge says what `token-wallet list` says.
+    const badge = await js(`return document.querySelector("#conn-${NAME} .badge").dataset.status;`);
+    const listed = cliOut("list");
+    assert.equal(listed.status, 0, listed.stderr);
+    const line = listed.stdout.split("\n").find((l) => l.includes(NAME)) ?? "";
+    assert.match(line, /\bactive\b/, `the CLI lists ${NAME} as active: ${line}`);
+    assert.equal(badge, "active");
     const c1 = await text(`#conn-${NAME} .conn-expiry`);
     await sleep(2100);
     const c2 = await text(`#conn-${NAME} .conn-expiry`);
@@ -341,36 +389,68 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
 
   await t.test("copy: the clipboard holds an access token the server accepts, cleared later", async () => {
     await click(`#conn-${NAME}`);
+    const at = (css) => js("const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.top, r.bottom];", css);
+    const [buttonTop] = await at("#detail-copy");
     await click("#detail-copy");
     await waitFor("the copy message", async () => /copied/.test(await text("#detail-message")));
     assert.match(await text("#detail-message"), /cleared in 30 s/);
+    assert.equal(await toneOf("#detail-message"), "success");
+    const [buttonTopAfter, buttonBottom] = await at("#detail-copy");
+    const [noticeTop] = await at("#detail-message");
+    assert.equal(buttonTopAfter, buttonTop, "the notice moved the buttons");
+    assert.ok(noticeTop >= buttonBottom && noticeTop - buttonBottom < 40, `the notice is beside the buttons (${noticeTop - buttonBottom} px below)`);
+    await waitFor("the last export to show", async () => !/never/.test(await text("#fact-d-last-export dd")), 5_000);
     copied = await waitFor("the clipboard", () => xclip().trim(), 10_000);
     assert.ok(await active(copied), "the copied token is live at the server");
     await assertNoSecretsInDom("after copy", [copied]);
     await screenshot("13-copied");
   });
 
-  await t.test("reveal shows the token only on demand, and hides it again", async () => {
+  const revealed = () => js("return document.getElementById('reveal-token').value;");
+
+  await t.test("reveal shows the token only on demand, counting down to hiding it", async () => {
     await click("#detail-reveal");
     await visible("#reveal-box");
-    const shown = await wd("POST", s("/execute/sync"), { script: "return document.getElementById('reveal-token').value;", args: [] });
-    assert.equal(shown, copied);
-    await click("#reveal-hide");
-    await waitFor("the reveal box to hide", async () => !(await wd("GET", s(`/element/${await find("#reveal-box")}/displayed`))));
-    await assertNoSecretsInDom("after hiding", [copied]);
+    assert.equal(await revealed(), copied);
+    const c1 = await text("#reveal-countdown");
+    assert.match(c1, /hidden again in \d+ s/);
+    await waitFor("the countdown to move", async () => (await text("#reveal-countdown")) !== c1, 3_000);
   });
 
-  await t.test("refresh now: new tokens, which the CLI gets from the app's agent", async () => {
+  await t.test("refresh now: new tokens, which the CLI gets, and the revealed one follows", async () => {
     const before = (await oauthJson("/_test/stats")).refreshes;
     await click("#detail-refresh");
     await waitFor("the refresh message", async () => /Refreshed/.test(await text("#detail-message")), 30_000);
+    assert.equal(await toneOf("#detail-message"), "success");
     assert.equal((await oauthJson("/_test/stats")).refreshes, before + 1);
     const r = cliOut("token", NAME);
     assert.equal(r.status, 0, r.stderr);
     refreshed = r.stdout.trim();
     assert.notEqual(refreshed, copied, "a new access token after the refresh");
     assert.ok(await active(refreshed));
+    await waitFor("the revealed token to be the new one", async () => (await revealed()) === refreshed, 5_000);
     await screenshot("14-refreshed");
+    await click("#reveal-hide");
+    await waitFor("the reveal box to hide", async () => !(await wd("GET", s(`/element/${await find("#reveal-box")}/displayed`))));
+    await assertNoSecretsInDom("after hiding", [copied, refreshed]);
+  });
+
+  await t.test("a failed refresh is a failure, said once, with what still holds", async () => {
+    await oauthJson("/_test/fail-token?count=8&status=503", { method: "POST" });
+    try {
+      await click("#detail-refresh");
+      await waitFor("the refresh failure", async () => /Refresh failed/.test(await text("#detail-message")), 30_000);
+      assert.equal(await toneOf("#detail-message"), "failure", "a failure is not shown as success");
+      const said = await text("#detail-message");
+      assert.match(said, /still works \(it expires in \d+ min/);
+      assert.match(said, /retries by itself/);
+      assert.doesNotMatch(said, /os error|`/);
+      const pane = await text("#panel-detail");
+      assert.equal(pane.split("503").length - 1, 1, `the error appears once on the screen:\n${pane}`);
+      await screenshot("14b-refresh-failed");
+    } finally {
+      await oauthJson("/_test/fail-token?count=0", { method: "POST" });
+    }
   });
 
   await t.test("re-authorise: a new sign-in replaces the tokens in place", async () => {
@@ -401,8 +481,11 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await click("#tab-keys");
     assert.equal(await text("#fact-generation dd"), "1");
     await click("#rotate-key");
-    await waitFor("the rotation", async () => /generation 2/.test(await text("#keys-message")), 60_000);
+    await waitFor("the rotation", async () => /generation 2/.test(await text("#rotate-message")), 60_000);
     assert.equal(await text("#fact-generation dd"), "2");
+    // The numbers agree: the connections count the Keys facts show is the one the result names.
+    assert.equal(await text("#fact-records dd"), "1 connection");
+    assert.match(await text("#rotate-message"), /\d+ records? re-encrypted \(1 connection and \d+ records? of the wallet’s own\)\.$/);
     const r = cliOut("token", NAME);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), refreshed, "the same token, re-encrypted");
@@ -414,7 +497,8 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await typeInto("#pw-new", NEW_PASSPHRASE);
     await typeInto("#pw-confirm", NEW_PASSPHRASE);
     await click("#pw-submit");
-    await waitFor("the refusal", async () => /Wrong passphrase/.test(await text("#keys-error")), 30_000);
+    await waitFor("the refusal", async () => /Wrong passphrase/.test(await text("#keys-message")), 30_000);
+    assert.equal(await toneOf("#keys-message"), "failure");
     await sleep(1200); // the throttle's first wait
     await typeInto("#pw-current", PASSPHRASE);
     await typeInto("#pw-new", NEW_PASSPHRASE);
@@ -433,7 +517,7 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
       assert.match(all, new RegExp(e), `the audit view shows ${e}`);
     }
     await typeInto("#audit-filter", "data_key");
-    await waitFor("the filter", async () => /^1 of \d+ lines$/.test(await text("#audit-count")));
+    await waitFor("the filter", async () => /^Showing 1 of \d+ lines$/.test(await text("#audit-count")));
     await screenshot("18-audit");
     await wd("POST", s(`/element/${await find("#audit-filter")}/clear`), {});
   });
@@ -443,8 +527,16 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await visible("#set-ahead");
     assert.equal(await wd("POST", s("/execute/sync"), { script: "return document.getElementById('set-autolock').value;", args: [] }), "15");
     await selectOption("#set-autolock", "30");
+    // Unsaved changes survive a tab switch, and are said.
+    await click("#tab-keys");
+    await click("#tab-settings");
+    assert.equal(await js("return document.getElementById('set-autolock').value;"), "30");
+    assert.match(await text("#settings-message"), /Unsaved changes/);
+    const [saveTop] = await js("const r = document.getElementById('settings-save').getBoundingClientRect(); return [r.top];");
     await click("#settings-save");
     await waitFor("saved", async () => /Saved/.test(await text("#settings-message")));
+    const [saveTopAfter] = await js("const r = document.getElementById('settings-save').getBoundingClientRect(); return [r.top];");
+    assert.equal(saveTopAfter, saveTop, "Save settings moved after saving");
     assert.match(await text("#autolock-hint"), /30 min/);
     await screenshot("19-settings");
   });
@@ -496,15 +588,39 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await click("#tab-connections");
   });
 
+  await t.test("a disconnect the provider does not confirm is a warning, not a success", async () => {
+    await oauthJson("/_test/fail-api?count=50&status=503", { method: "POST" });
+    await click(`#conn-${NAME}`);
+    await click("#detail-disconnect");
+    await visible("#confirm-box");
+    await click("#confirm-yes");
+    await waitFor("the pending notice", async () => /Not disconnected yet/.test(await text("#detail-message")), 30_000);
+    assert.equal(await toneOf("#detail-message"), "warning");
+    assert.equal(await js("return document.querySelector('#detail-status .badge').dataset.status;"), "revocationPending");
+    await screenshot("20a-revocation-pending");
+    await oauthJson("/_test/fail-api?count=0", { method: "POST" });
+    await click("#detail-back");
+  });
+
   await t.test("disconnect with confirmation: revoked at the server", async () => {
     await click(`#conn-${NAME}`);
     await click("#detail-disconnect");
     await visible("#confirm-box");
     assert.match(await text("#confirm-text"), /revoked at Local Pleo/);
     await screenshot("20-confirm-disconnect");
+    // The provider answers again. (The background retry of pending revocations may get
+    // there a moment before this click; then the click finds it gone, which is fine.)
+    await oauthJson("/_test/fail-api?count=0", { method: "POST" });
     await click("#confirm-yes");
-    await visible("#connections-note", 30_000);
-    assert.match(await text("#connections-note"), /revoked at the provider and deleted/);
+    const how = await waitFor(
+      "the disconnect",
+      async () =>
+        (await js("const n = document.getElementById('connections-note'); return n && !n.hidden ? n.textContent : null;")) ??
+        (/no connection named/.test(await text("#detail-message")) ? "gone already" : null),
+      30_000,
+    );
+    if (how !== "gone already") assert.match(how, /revoked at the provider and deleted/);
+    await click("#tab-connections");
     await visible("#connections-empty");
     assert.equal(await active(refreshed), false, "the server reports the token inactive");
     await screenshot("21-disconnected");

@@ -64,5 +64,5 @@ export function leave(): void {
   state.active = false;
   window.clearInterval(ticker);
   clearState();
-  for (const pane of [connections, detail, wizard, timeline, keys, audit]) pane.clear();
+  for (const pane of [connections, detail, wizard, timeline, keys, audit, settings]) pane.clear();
 }

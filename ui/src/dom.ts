@@ -41,5 +41,20 @@ export function show(id: string, message: string | null): void {
   p.hidden = !message;
 }
 
+/** What a notice means; its colour says the same everywhere (styles.css `.tone-*`). */
+export type Tone = "success" | "warning" | "failure" | "info";
+
+/**
+ * Shows a notice in the element `id` (placed beside the action it reports on), or hides it
+ * (null). A failure is announced at once (role "alert"), anything else politely.
+ */
+export function notice(id: string, tone: Tone, message: string | null): void {
+  const p = el(id);
+  p.textContent = message ?? "";
+  p.hidden = !message;
+  p.className = `notice tone-${tone}`;
+  p.setAttribute("role", tone === "failure" ? "alert" : "status");
+}
+
 /** Unix seconds now. */
 export const now = (): number => Date.now() / 1000;

@@ -4,7 +4,7 @@ import {
   formatAge,
   formatKdf,
   formatMemory,
-  formatRecordCount,
+  formatConnectionCount,
   formatStore,
   formatWait,
   sentence,
@@ -34,9 +34,9 @@ describe("format", () => {
   });
 
   it("formats counts, waits and stores", () => {
-    expect(formatRecordCount(0)).toBe("0 records");
-    expect(formatRecordCount(1)).toBe("1 record");
-    expect(formatRecordCount(null)).toBe("—");
+    expect(formatConnectionCount(0)).toBe("0 connections");
+    expect(formatConnectionCount(1)).toBe("1 connection");
+    expect(formatConnectionCount(null)).toBe("—");
     expect(formatWait(1)).toBe("1 s");
     expect(formatWait(1000)).toBe("1 s");
     expect(formatWait(1001)).toBe("2 s");

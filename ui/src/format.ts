@@ -1,7 +1,8 @@
 // Turning vault facts into words. Pure functions, unit-tested.
 import type { Kdf } from "./types";
 
-const plural = (n: number, one: string, many = `${one}s`): string =>
+/** "1 record", "3 records" (`many` for irregular plurals). */
+export const plural = (n: number, one: string, many = `${one}s`): string =>
   `${n} ${n === 1 ? one : many}`;
 
 /** "64 MiB", "1 MiB", "1.5 GiB", "1500 KiB". */
@@ -31,9 +32,9 @@ export function formatAge(then: number, now: number): string {
   return `${plural(Math.floor(d / 365.25), "year")} ago`;
 }
 
-/** "0 records", "1 record"; "—" when unknown (locked). */
-export function formatRecordCount(n: number | null): string {
-  return n === null ? "—" : plural(n, "record");
+/** "0 connections", "1 connection"; "—" when unknown (locked). */
+export function formatConnectionCount(n: number | null): string {
+  return n === null ? "—" : plural(n, "connection");
 }
 
 /** A wait in milliseconds, rounded up: "1 s", "59 s", "2 min 5 s", "5 min". */

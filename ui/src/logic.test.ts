@@ -1,11 +1,18 @@
 import { describe, expect, it } from "vitest";
 import {
+  auditDetail,
   auditEvents,
+  auditVerdict,
+  clockTime,
+  checkLabel,
   connectFormProblem,
   countdown,
   eventLabel,
   filterAudit,
   progressText,
+  providerOption,
+  wizardDefaults,
+  rotatedText,
   secretWarning,
   settingsProblem,
   sortConnections,
@@ -13,6 +20,7 @@ import {
   timeline,
 } from "./logic";
 import type { AuditLine, Connection, ConnectForm } from "./types";
+import vectors from "../../tests/vectors/health.json";
 
 const NOW = 1_800_000_000;
 
@@ -35,6 +43,7 @@ function conn(over: Partial<Connection> = {}): Connection {
     lastRefresh: null,
     lastExport: null,
     refreshFailures: 0,
+    refreshingSince: null,
     lastRefreshError: null,
     check: [],
     checkError: null,
@@ -44,22 +53,30 @@ function conn(over: Partial<Connection> = {}): Connection {
 }
 
 describe("statusOf", () => {
-  it("derives expiring and expired from the expiry, live", () => {
-    expect(statusOf(conn(), NOW).key).toBe("active");
-    expect(statusOf(conn({ expiresAt: NOW + 300 }), NOW).key).toBe("expiring");
-    expect(statusOf(conn({ expiresAt: NOW + 301 }), NOW).key).toBe("active");
-    expect(statusOf(conn({ expiresAt: NOW }), NOW).key).toBe("expired");
-    expect(statusOf(conn({ expiresAt: null }), NOW).key).toBe("active");
+  it("gives what core's health gives, for every shared vector", () => {
+    expect(vectors.cases.length).toBeGreaterThanOrEqual(10);
+    for (const v of vectors.cases) {
+      const c = conn({
+        status: v.status as Connection["status"],
+        hasRefreshToken: v.hasRefreshToken,
+        expiresAt: v.expiresIn === null ? null : NOW + v.expiresIn,
+        refreshFailures: v.refreshFailures,
+        refreshingSince: v.refreshing ? NOW - 5 : null,
+      });
+      expect(statusOf(c, NOW).key, v.name).toBe(v.expect);
+    }
   });
   it("needs attention only when the user must act", () => {
     expect(statusOf(conn({ expiresAt: NOW - 5 }), NOW).attention).toBe(false);
+    expect(statusOf(conn({ expiresAt: NOW + 60 }), NOW).attention).toBe(false);
     expect(statusOf(conn({ expiresAt: NOW - 5, hasRefreshToken: false }), NOW).attention).toBe(true);
     expect(statusOf(conn({ status: "needsReauthorisation" }), NOW)).toEqual({
       key: "needsReauth",
-      label: "Needs re-authorisation",
+      label: "Sign in again",
+      tone: "failure",
       attention: true,
     });
-    expect(statusOf(conn({ status: "revocationPending" }), NOW).key).toBe("revocationPending");
+    expect(statusOf(conn({ status: "revocationPending" }), NOW).tone).toBe("warning");
   });
 });
 
@@ -155,19 +172,19 @@ describe("forms", () => {
   };
   it("checks the connect form like the Rust side does", () => {
     expect(connectFormProblem(form)).toBeNull();
-    expect(connectFormProblem({ ...form, name: " " })).toMatch(/name/);
-    expect(connectFormProblem({ ...form, name: "has space" })).toMatch(/letters/);
-    expect(connectFormProblem({ ...form, name: "x".repeat(63) })).toMatch(/62/);
+    expect(connectFormProblem({ ...form, name: " " })).toEqual({ field: "name", message: "Give the connection a name." });
+    expect(connectFormProblem({ ...form, name: "has space" })?.message).toMatch(/letters/);
+    expect(connectFormProblem({ ...form, name: "x".repeat(63) })?.message).toMatch(/62/);
     const custom = { ...form, provider: "custom" };
-    expect(connectFormProblem(custom)).toMatch(/authorization URL/);
-    expect(connectFormProblem({ ...custom, authorizeUrl: "ftp://x", tokenUrl: "https://t" })).toMatch(/https/);
+    expect(connectFormProblem(custom)).toEqual({ field: "authorizeUrl", message: "Enter the authorization URL." });
+    expect(connectFormProblem({ ...custom, authorizeUrl: "ftp://x", tokenUrl: "https://t" })?.message).toMatch(/https/);
     expect(
       connectFormProblem({ ...custom, authorizeUrl: "https://a/authorize", tokenUrl: "https://a/token" }),
-    ).toMatch(/client ID/);
+    ).toEqual({ field: "clientId", message: "A custom provider needs a client ID." });
   });
   it("warns about a client secret, with Pleo's advice for Pleo", () => {
-    expect(secretWarning({ name: "pleo", source: "built-in preset", pleo: true }, "")).toBeNull();
-    expect(secretWarning({ name: "pleo", source: "built-in preset", pleo: true }, "s")).toMatch(/Pleo advises public clients with PKCE/);
+    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, "")).toBeNull();
+    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, "s")).toMatch(/Pleo advises public clients with PKCE/);
     expect(secretWarning(undefined, "s")).not.toMatch(/Pleo/);
   });
   it("checks settings and words the rotation progress", () => {
@@ -178,6 +195,65 @@ describe("forms", () => {
     expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 2.5, notifications: true })).toMatch(/Refresh ahead/);
     expect(progressText(0, 0)).toBe("Writing the new key…");
     expect(progressText(3, 10)).toBe("Re-encrypting 3 of 10 records…");
+    expect(progressText(3, 3)).toBe("Re-encrypted 3 records; committing…");
+  });
+  it("says the rotation's result with the progress's own count", () => {
+    expect(rotatedText(2, 3, 1)).toBe(
+      "Data key rotated: now generation 2; 3 records re-encrypted (1 connection and 2 records of the wallet’s own).",
+    );
+    expect(rotatedText(3, 1, 1)).toBe("Data key rotated: now generation 3; 1 record re-encrypted.");
     expect(progressText(1, 1)).toBe("Re-encrypted 1 record; committing…");
+  });
+});
+
+describe("checkLabel", () => {
+  it("words the connection check's keys for people", () => {
+    expect(checkLabel("applicationName")).toBe("Application");
+    expect(checkLabel("subjectURN")).toBe("Signed in as");
+    expect(checkLabel("someNewField")).toBe("Some new field");
+    expect(checkLabel("snake_case_key")).toBe("Snake case key");
+  });
+});
+
+describe("the connect wizard's words", () => {
+  const pleo = { name: "pleo", displayName: "Pleo", defaultClientId: "cid-1", defaultScopes: ["users:read", "expenses:read"], source: "built-in preset", pleo: true };
+  it("says what an empty client ID and scopes will be", () => {
+    expect(wizardDefaults(pleo)).toEqual({ clientId: "cid-1 (the provider’s default)", scopes: "users:read expenses:read (the default)" });
+    expect(wizardDefaults({ ...pleo, defaultClientId: null, defaultScopes: [] })).toEqual({
+      clientId: "required: this provider has no default",
+      scopes: "none unless you name some",
+    });
+    expect(wizardDefaults(undefined).clientId).toMatch(/custom/);
+  });
+  it("names a provider for people", () => {
+    expect(providerOption(pleo)).toBe("Pleo (pleo) · built-in preset");
+    expect(providerOption({ ...pleo, name: "rig", displayName: "rig", source: "config" })).toBe("rig · config");
+  });
+});
+
+describe("the audit view's words", () => {
+  it("names what a line is about, keeping pids and paths for the hover", () => {
+    const d = auditDetail([
+      ["connection", "payroll"],
+      ["pid", "4242"],
+      ["process", "/usr/bin/curl"],
+      ["parent_pid", "1"],
+      ["parent_process", "/usr/bin/bash"],
+    ]);
+    expect(d.text).toBe("“payroll”, by curl (from bash)");
+    expect(d.detail).toContain("Pid: 4242");
+    expect(d.detail).toContain("Process: /usr/bin/curl");
+    expect(auditDetail([["connection", "p"], ["how", "revocation_pending"]]).text).toBe("“p”, revocation pending");
+  });
+  it("says one count for the verdict", () => {
+    expect(auditVerdict(11, 9)).toBe(
+      "Verified: all 11 lines intact and in order; 9 signed while unlocked, 2 written while locked (unsigned, still chained).",
+    );
+    expect(auditVerdict(1, 1)).toBe("Verified: all 1 line intact and in order, all signed.");
+  });
+  it("gives the clock time beside the age", () => {
+    const t = new Date(2026, 10, 30, 14, 5, 9).getTime() / 1000;
+    expect(clockTime(t, t + 60)).toBe("14:05:09");
+    expect(clockTime(t - 86_400, t)).toBe("2026-11-29 14:05");
   });
 });

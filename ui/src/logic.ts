@@ -1,35 +1,54 @@
 // The unlocked app's logic: connection status and countdowns, the expiry timeline's
 // geometry, audit filtering, settings validation. Pure functions, unit-tested; app.ts only
 // copies their results into the DOM.
+import { plural } from "./format";
 import type { AuditLine, Connection, ConnectForm, Provider, Settings } from "./types";
 
-export type StatusKey = "active" | "expiring" | "expired" | "needsReauth" | "revocationPending";
+export type StatusKey =
+  | "active"
+  | "refreshInterrupted"
+  | "refreshFailing"
+  | "expiring"
+  | "expired"
+  | "needsReauth"
+  | "revocationPending";
 
 export interface StatusView {
   key: StatusKey;
   label: string;
   /** Something the user should act on. */
   attention: boolean;
+  /** The badge's colour: what the status means. */
+  tone: Tone;
 }
 
-/** Seconds before expiry at which a connection shows as "expiring". */
+/** What a colour means, everywhere in the app (badges, notices, alerts). */
+export type Tone = "success" | "warning" | "failure" | "info";
+
+/** Seconds before expiry at which a connection without a refresh token is "expiring". */
 export const EXPIRING_SECS = 5 * 60;
 
+/**
+ * A connection's health at `now`: the same model as core's `health::Health`, which the
+ * CLI's `list` shows, checked against the same shared vectors
+ * (`tests/vectors/health.json`). A connection holding a refresh token renews its access
+ * token by itself, so its expiry is nothing to report.
+ */
 export function statusOf(c: Connection, now: number): StatusView {
-  if (c.status === "needsReauthorisation") {
-    return { key: "needsReauth", label: "Needs re-authorisation", attention: true };
-  }
-  if (c.status === "revocationPending") {
-    return { key: "revocationPending", label: "Revocation pending", attention: true };
-  }
-  if (c.expiresAt !== null && c.expiresAt <= now) {
-    // With a refresh token it is renewed on next use: not the user's problem.
-    return { key: "expired", label: "Expired", attention: !c.hasRefreshToken };
-  }
-  if (c.expiresAt !== null && c.expiresAt - now <= EXPIRING_SECS) {
-    return { key: "expiring", label: "Expiring", attention: !c.hasRefreshToken };
-  }
-  return { key: "active", label: "Active", attention: false };
+  const v = (key: StatusKey, label: string, tone: Tone): StatusView => ({
+    key,
+    label,
+    tone,
+    attention: key !== "active" && key !== "refreshInterrupted",
+  });
+  if (c.status === "revocationPending") return v("revocationPending", "Revocation pending", "warning");
+  if (c.status === "needsReauthorisation") return v("needsReauth", "Sign in again", "failure");
+  if (c.refreshingSince !== null) return v("refreshInterrupted", "Checking refresh", "info");
+  if (c.hasRefreshToken && c.refreshFailures > 0) return v("refreshFailing", "Refresh failing", "warning");
+  if (c.hasRefreshToken || c.expiresAt === null) return v("active", "Active", "success");
+  if (c.expiresAt <= now) return v("expired", "Expired", "failure");
+  if (c.expiresAt - now <= EXPIRING_SECS) return v("expiring", "Expiring", "warning");
+  return v("active", "Active", "success");
 }
 
 /** "in 4 min 05 s", "in 2 h 10 min", "in 3 days", "expired 2 min ago", "no expiry given". */
@@ -169,25 +188,68 @@ export function eventLabel(e: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+/** An audit line's fields in words: what it names in plain text, the rest (pids, full
+ * paths) for the hover. */
+export function auditDetail(fields: [string, string][]): { text: string; detail: string } {
+  const f = new Map(fields);
+  const base = (p: string): string => p.split("/").pop() ?? p;
+  const parts: string[] = [];
+  const conn = f.get("connection");
+  if (conn) parts.push(`“${conn}”`);
+  if (f.has("provider")) parts.push(`at ${f.get("provider")}`);
+  if (f.has("generation")) parts.push(`now generation ${f.get("generation")}`);
+  for (const k of ["how", "reason", "class"]) {
+    const v = f.get(k);
+    if (v) parts.push(v.replace(/_/g, " "));
+  }
+  const proc = f.get("process");
+  if (proc) parts.push(`by ${base(proc)}${f.get("parent_process") ? ` (from ${base(f.get("parent_process")!)})` : ""}`);
+  const detail = fields.map(([k, v]) => `${checkLabel(k)}: ${v}`).join("\n");
+  return { text: parts.join(", "), detail };
+}
+
+/** "14:05:09" today, else "2026-11-29 14:05". */
+export function clockTime(unix: number, now: number): string {
+  const d = new Date(unix * 1000);
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  const sameDay = new Date(now * 1000).toDateString() === d.toDateString();
+  return sameDay
+    ? `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+    : `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The audit verdict: every line checked; how many were signed while unlocked. */
+export function auditVerdict(total: number, signed: number): string {
+  const unsigned = total - signed;
+  const tail = unsigned > 0 ? `; ${signed} signed while unlocked, ${unsigned} written while locked (unsigned, still chained)` : ", all signed";
+  return `Verified: all ${plural(total, "line")} intact and in order${tail}.`;
+}
+
 // ---------------------------------------------------------------- forms
 
 /** What is wrong with the connect form, or null. Mirrors the Rust side's checks. */
-export function connectFormProblem(f: ConnectForm): string | null {
+export interface FormProblem {
+  /** The field to mark and put the message beside. */
+  field: keyof ConnectForm;
+  message: string;
+}
+
+export function connectFormProblem(f: ConnectForm): FormProblem | null {
   const name = f.name.trim();
-  if (name === "") return "Give the connection a name.";
+  if (name === "") return { field: "name", message: "Give the connection a name." };
   if (!/^[A-Za-z0-9._-]{1,62}$/.test(name)) {
-    return "Names use letters, digits, dots, dashes and underscores (up to 62).";
+    return { field: "name", message: "Names use letters, digits, dots, dashes and underscores (up to 62)." };
   }
-  if (f.provider === "") return "Choose a provider.";
+  if (f.provider === "") return { field: "provider", message: "Choose a provider." };
   if (f.provider === "custom") {
-    for (const [label, url] of [
-      ["authorization URL", f.authorizeUrl],
-      ["token URL", f.tokenUrl],
+    for (const [field, label, url] of [
+      ["authorizeUrl", "authorization URL", f.authorizeUrl],
+      ["tokenUrl", "token URL", f.tokenUrl],
     ] as const) {
-      if (url.trim() === "") return `Enter the ${label}.`;
-      if (!/^https?:\/\//.test(url.trim())) return `The ${label} must start with https://.`;
+      if (url.trim() === "") return { field, message: `Enter the ${label}.` };
+      if (!/^https?:\/\//.test(url.trim())) return { field, message: `The ${label} must start with https://.` };
     }
-    if (f.clientId.trim() === "") return "A custom provider needs a client ID.";
+    if (f.clientId.trim() === "") return { field: "clientId", message: "A custom provider needs a client ID." };
   }
   return null;
 }
@@ -217,6 +279,52 @@ export function settingsProblem(s: Settings): string | null {
 /** The rotate-key progress line: "Re-encrypting 3 of 10 records…". */
 export function progressText(done: number, total: number): string {
   if (total === 0) return "Writing the new key…";
-  if (done >= total) return `Re-encrypted ${total} ${total === 1 ? "record" : "records"}; committing…`;
-  return `Re-encrypting ${done} of ${total} records…`;
+  if (done >= total) return `Re-encrypted ${plural(total, "record")}; committing…`;
+  return `Re-encrypting ${done} of ${plural(total, "record")}…`;
+}
+
+/**
+ * The rotation's result, with the same record count the progress showed: every record
+ * in the vault, of which `connections` are connections and the rest the wallet's own
+ * (settings, the audit key).
+ */
+export function rotatedText(generation: number, records: number, connections: number): string {
+  const own = records - connections;
+  const parts = own > 0 ? ` (${plural(connections, "connection")} and ${plural(own, "record")} of the wallet’s own)` : "";
+  return `Data key rotated: now generation ${generation}; ${plural(records, "record")} re-encrypted${parts}.`;
+}
+
+// ---------------------------------------------------------------- connection check
+
+/** What Pleo's connection check reports, in words (unknown keys: split into words). */
+const CHECK_LABELS: Record<string, string> = {
+  applicationName: "Application",
+  clientId: "Client ID (as the provider sees it)",
+  subjectURN: "Signed in as",
+  authMethod: "Sign-in method",
+  scope: "Scopes (as the provider sees them)",
+};
+
+/** The label of a connection-check fact. */
+export function checkLabel(key: string): string {
+  const known = CHECK_LABELS[key];
+  if (known) return known;
+  const words = key.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// ---------------------------------------------------------------- connect wizard
+
+/** What the client-ID and scopes fields will mean when left empty (their placeholders). */
+export function wizardDefaults(p: Provider | undefined): { clientId: string; scopes: string } {
+  if (!p) return { clientId: "required for a custom provider", scopes: "none unless you name some" };
+  return {
+    clientId: p.defaultClientId ? `${p.defaultClientId} (the provider’s default)` : "required: this provider has no default",
+    scopes: p.defaultScopes.length > 0 ? `${p.defaultScopes.join(" ")} (the default)` : "none unless you name some",
+  };
+}
+
+/** A provider's line in the wizard's list: its name for people, and where it comes from. */
+export function providerOption(p: Provider): string {
+  return p.displayName === p.name ? `${p.displayName} · ${p.source}` : `${p.displayName} (${p.name}) · ${p.source}`;
 }

@@ -257,11 +257,13 @@ lockButton.addEventListener("click", () => void onLock());
 el("retry-button").addEventListener("click", () => void refresh());
 createPass.addEventListener("input", () => {
   createPass.removeAttribute("aria-invalid");
+  showError("create-error", null); // a problem said about the old value is stale now
   updateStrength();
   updateConfirm();
 });
 createConfirm.addEventListener("input", () => {
   createConfirm.removeAttribute("aria-invalid");
+  showError("create-error", null);
   updateConfirm();
 });
 unlockPass.addEventListener("input", () => unlockPass.removeAttribute("aria-invalid"));

@@ -54,6 +54,8 @@ export interface Connection {
   lastRefresh: number | null;
   lastExport: number | null;
   refreshFailures: number;
+  /** A refresh was interrupted at this time; checked on next use. */
+  refreshingSince: number | null;
   lastRefreshError: string | null;
   check: [string, string][];
   checkError: string | null;
@@ -62,6 +64,12 @@ export interface Connection {
 
 export interface Provider {
   name: string;
+  /** The name people see. */
+  displayName: string;
+  /** Used when the form leaves the client ID empty. */
+  defaultClientId: string | null;
+  /** Asked for when the form leaves the scopes empty. */
+  defaultScopes: string[];
   source: string;
   pleo: boolean;
 }

@@ -52,7 +52,7 @@ describe("viewFor", () => {
   it("lists the unlocked vault's facts", () => {
     const v = viewFor(state({ status: "unlocked", vault: facts() }), NOW);
     const byId = Object.fromEntries(v.facts.map((f) => [f.id, f]));
-    expect(byId.records!.value).toBe("0 records");
+    expect(byId.records!.value).toBe("0 connections");
     expect(byId.generation!.value).toBe("1");
     expect(byId.kdf!.value).toBe("Argon2id · 64 MiB · 3 passes · 4 lanes");
     expect(byId["dek-age"]!.value).toBe("2 minutes ago");

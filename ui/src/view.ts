@@ -1,6 +1,6 @@
 // From the Rust side's state to what the screen shows. Pure, unit-tested; main.ts only
 // copies the result into the DOM.
-import { formatAge, formatKdf, formatRecordCount, formatStore, sentence } from "./format";
+import { formatAge, formatKdf, formatConnectionCount, formatStore, sentence } from "./format";
 import type { VaultState } from "./types";
 
 export type Screen = "loading" | "create" | "unlock" | "unlocked" | "unavailable";
@@ -87,7 +87,7 @@ export function viewFor(s: VaultState | null, nowUnix: number): View {
         ...v,
         screen: "unlocked",
         facts: [
-          { id: "records", label: "Records", value: formatRecordCount(f.recordCount) },
+          { id: "records", label: "Connections", value: formatConnectionCount(f.recordCount) },
           { id: "generation", label: "Data-key generation", value: String(f.generation) },
           { id: "dek-age", label: "Data key made", ...when(f.dekCreatedAt, nowUnix) },
           { id: "kdf", label: "Key derivation", value: formatKdf(f.kdf) },

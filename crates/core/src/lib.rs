@@ -19,6 +19,7 @@ pub mod files;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
+pub mod health;
 pub mod keystore;
 pub mod lock;
 pub mod logging;

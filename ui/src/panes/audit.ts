@@ -2,7 +2,7 @@
 import * as api from "../api";
 import { el, h, now } from "../dom";
 import { errorText, formatAge } from "../format";
-import { auditEvents, eventLabel, filterAudit } from "../logic";
+import { auditDetail, auditEvents, auditVerdict, clockTime, eventLabel, filterAudit } from "../logic";
 import { register } from "../nav";
 import { state } from "../state";
 
@@ -19,7 +19,7 @@ async function load(): Promise<void> {
   }
   v.dataset.ok = String(audit.intact);
   v.textContent = audit.intact
-    ? `Verified: the chain and the anchor are intact (${audit.authenticated} lines authenticated).`
+    ? auditVerdict(audit.lines.length, audit.authenticated)
     : `The audit log is BROKEN: ${audit.broken}. Someone or something changed ${audit.path}.`;
   const sel = el<HTMLSelectElement>("audit-event");
   const keep = sel.value;
@@ -40,17 +40,16 @@ function render(): void {
     unauthenticatedOnly: el<HTMLInputElement>("audit-unauth").checked,
   });
   const t = now();
-  el("audit-count").textContent = `${lines.length} of ${audit.lines.length} lines`;
+  el("audit-count").textContent = `Showing ${lines.length} of ${audit.lines.length} lines`;
   el("audit-lines").replaceChildren(
     ...lines.slice(0, 500).map((l) =>
       h(
         "li",
         { class: l.authenticated ? "" : "unauth" },
-        h("span", { class: "seq" }, `#${l.seq}`),
-        h("span", { class: "when", title: new Date(l.ts * 1000).toISOString() }, formatAge(l.ts, t)),
+        h("span", { class: "when", title: `line ${l.seq}, ${new Date(l.ts * 1000).toISOString()}` }, `${clockTime(l.ts, t)} · ${formatAge(l.ts, t)}`),
         h("span", { class: "event" }, eventLabel(l.event)),
-        h("span", { class: "fields" }, l.fields.map(([k, v]) => `${k}=${v}`).join(" ")),
-        l.authenticated ? "" : h("span", { class: "badge badge-expired" }, "written while locked"),
+        h("span", { class: "fields", title: auditDetail(l.fields).detail }, auditDetail(l.fields).text),
+        l.authenticated ? "" : h("span", { class: "badge tone-info", title: "Written while the vault was locked, so not signed with the audit key; the chain still covers it." }, "unsigned"),
       ),
     ),
   );

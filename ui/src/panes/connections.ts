@@ -1,6 +1,6 @@
 // The connections pane: the list with live countdowns and the alerts above it.
 import * as api from "../api";
-import { el, h, now, show } from "../dom";
+import { el, h, notice, now, show, type Tone } from "../dom";
 import { errorText } from "../format";
 import { countdown, sortConnections, statusOf } from "../logic";
 import { openDetail } from "../nav";
@@ -26,7 +26,7 @@ export async function load(): Promise<void> {
 
 function renderAlerts(all: Alert[]): void {
   const ul = el("alerts");
-  ul.replaceChildren(...all.map((a) => h("li", { class: `alert alert-${a.kind}` }, a.text)));
+  ul.replaceChildren(...all.map((a) => h("li", { class: `alert tone-warning alert-${a.kind}` }, a.text)));
   ul.hidden = all.length === 0;
 }
 
@@ -41,7 +41,7 @@ function render(): void {
         { type: "button", class: "conn", "data-name": c.name, id: `conn-${c.name}` },
         h("span", { class: "conn-name" }, c.name),
         h("span", { class: "conn-provider" }, c.providerName),
-        h("span", { class: `badge badge-${st.key}` }, st.label),
+        h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label),
         h("span", { class: "conn-scopes" }, c.scopes.join(" ")),
         h("span", { class: "conn-expiry", "data-expires": String(c.expiresAt ?? "") }, countdown(c.expiresAt, t)),
       );
@@ -59,17 +59,18 @@ export function tick(t: number): void {
     const st = statusOf(c, t);
     const badge = b.querySelector<HTMLElement>(".badge")!;
     badge.textContent = st.label;
-    badge.className = `badge badge-${st.key}`;
+    badge.className = `badge tone-${st.tone}`;
+    badge.dataset.status = st.key;
     b.querySelector<HTMLElement>(".conn-expiry")!.textContent = countdown(c.expiresAt, t);
   }
 }
 
-/** A note above the list (after a disconnect, say). */
-export function flash(message: string): void {
+/** A notice above the list (after a disconnect, say). */
+export function flash(message: string, tone: Tone = "success"): void {
   const p = el("connections-empty");
-  const note = document.getElementById("connections-note") ?? h("p", { id: "connections-note", class: "note", role: "status" });
-  note.textContent = message;
+  const note = document.getElementById("connections-note") ?? h("p", { id: "connections-note" });
   p.before(note);
+  notice("connections-note", tone, message);
 }
 
 /** Wires the pane once. */

@@ -2,14 +2,24 @@
 // disconnect confirmation. The only secret that ever reaches the page is an access token
 // the user asked to reveal; it is removed after 60 s or when the pane is left.
 import * as api from "../api";
-import { el, h, now, show } from "../dom";
+import { el, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge } from "../format";
-import { countdown, statusOf } from "../logic";
+import { checkLabel, countdown, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
 
-let revealTimer: number | undefined;
+/** When the revealed token is hidden again (performance.now() ms), or 0: none shown. */
+let revealUntil = 0;
+/** When the clipboard copy is cleared (Unix seconds), or 0. */
+let clipboardClearsAt = 0;
+const REVEAL_MS = 60_000;
+
+/** The one notice under the actions: what the last action did. */
+function say(tone: Tone, message: string | null): void {
+  notice("detail-message", tone, message);
+}
+const shown = (): string => el("detail-message").textContent ?? "";
 
 function fact(id: string, label: string, value: string, title?: string): HTMLElement {
   const dd = h("dd", title ? { title } : {}, value);
@@ -28,13 +38,14 @@ function render(): void {
   const st = statusOf(c, t);
   el("detail-title").textContent = c.name;
   const status = el("detail-status");
-  status.replaceChildren(h("span", { class: `badge badge-${st.key}` }, st.label));
-  if (c.statusDetail) status.append(" ", c.statusDetail);
+  status.replaceChildren(h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label));
+  // Said once on the screen: not again beside the badge when the notice says it.
+  if (c.statusDetail && !shown().includes(c.statusDetail)) status.append(" ", c.statusDetail);
   const ago = (u: number | null): string => (u === null ? "never" : formatAge(u, t));
   const iso = (u: number | null): string | undefined =>
     u === null ? undefined : new Date(u * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
   const rows = [
-    fact("provider", "Provider", `${c.providerName} (${c.provider})`),
+    fact("provider", "Provider", c.providerName, c.provider === c.providerName ? undefined : `configured as “${c.provider}”`),
     fact("client", "Client ID", c.clientId),
     fact("scopes", "Scopes", c.scopes.join(" ") || "—"),
     fact("issued", "Issued", ago(c.issuedAt), iso(c.issuedAt)),
@@ -51,10 +62,11 @@ function render(): void {
     fact("created", "Connected", ago(c.createdAt), iso(c.createdAt)),
   ];
   if (c.refreshFailures > 0) {
-    rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures}: ${c.lastRefreshError ?? ""}`));
+    const why = c.lastRefreshError && !shown().includes(c.lastRefreshError) ? `; last: ${c.lastRefreshError}` : "";
+    rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
-  for (const [k, v] of c.check) rows.push(fact(`check-${k}`, `Check: ${k}`, v));
-  if (c.checkError) rows.push(fact("check-error", "Check", `failed: ${c.checkError}`));
+  for (const [k, v] of c.check) rows.push(fact(`check-${k}`, checkLabel(k), v));
+  if (c.checkError) rows.push(fact("check-error", "Connection check", `failed: ${c.checkError}`));
   el("detail-facts").replaceChildren(...rows);
   const usable = c.status === "active";
   el<HTMLButtonElement>("detail-copy").disabled = !usable;
@@ -65,23 +77,37 @@ function render(): void {
     c.status === "revocationPending" ? "Retry revocation…" : "Disconnect…";
 }
 
-/** Every second: the expiry counts down. */
+/** Every second: the expiry and the reveal count down; a cleared clipboard is said. */
 export function tick(t: number): void {
   const c = selected();
   const e = document.querySelector<HTMLElement>("#fact-d-expires dd");
   if (c && e) e.textContent = countdown(c.expiresAt, t);
+  if (revealUntil) {
+    const left = Math.ceil((revealUntil - performance.now()) / 1000);
+    if (left <= 0) hideReveal();
+    else el("reveal-countdown").textContent = `(hidden again in ${left} s)`;
+  }
+  if (clipboardClearsAt && t >= clipboardClearsAt) {
+    clipboardClearsAt = 0;
+    if (/clipboard is cleared/.test(shown())) say("info", "The clipboard was cleared: the token is no longer in it.");
+  }
 }
 
-/** Runs `f` with `button` busy; shows its error under the detail title. */
-async function busy<T>(button: HTMLButtonElement, label: string, f: () => Promise<T>): Promise<T | undefined> {
+/** Runs `f` with `button` busy; a failure becomes the notice (`failed` words it). */
+async function busy<T>(
+  button: HTMLButtonElement,
+  label: string,
+  f: () => Promise<T>,
+  failed: (e: unknown) => string = errorText,
+): Promise<T | undefined> {
   const before = button.textContent ?? "";
   button.disabled = true;
   button.textContent = label;
-  show("detail-error", null);
   try {
     return await f();
   } catch (e) {
-    show("detail-error", errorText(e));
+    say("failure", failed(e));
+    render();
     return undefined;
   } finally {
     button.textContent = before;
@@ -91,11 +117,41 @@ async function busy<T>(button: HTMLButtonElement, label: string, f: () => Promis
 
 /** Clears and hides the revealed token. */
 export function hideReveal(): void {
-  window.clearTimeout(revealTimer);
+  revealUntil = 0;
   const ta = el<HTMLTextAreaElement>("reveal-token");
   ta.value = "";
   ta.textContent = "";
+  el("reveal-countdown").textContent = "";
   el("reveal-box").hidden = true;
+}
+
+/** Shows the connection's current access token (asked again after a refresh, so the box
+ * never shows one that was replaced). */
+async function reveal(): Promise<void> {
+  const token = await busy(el("detail-reveal"), "Revealing…", () => api.revealToken(name()));
+  if (token === undefined) return;
+  el<HTMLTextAreaElement>("reveal-token").value = token;
+  el("reveal-box").hidden = false;
+  revealUntil = performance.now() + REVEAL_MS;
+  tick(now());
+}
+
+/** After the tokens changed: the revealed one is replaced by the new one. */
+async function tokensChanged(): Promise<void> {
+  await load();
+  if (revealUntil) await reveal();
+}
+
+/** A failed refresh, said with what still holds: the current token and the retries. */
+function refreshFailed(why: string, expiresAt: number | null): string {
+  const t = now();
+  const still =
+    expiresAt !== null && expiresAt > t
+      ? ` The current access token still works (it expires ${countdown(expiresAt, t)}), and the wallet retries by itself.`
+      : " The wallet retries by itself.";
+  // Said once: not "Refresh failed: Refreshing “x” failed: …", and nothing was to be stored.
+  const what = why.replace(/^Refreshing “[^”]*” failed: /i, "").replace(/; nothing was stored/, "");
+  return `Refresh failed: ${what}${still}`;
 }
 
 /** The selected connection's name (a button only acts on the one shown). */
@@ -105,35 +161,40 @@ function wireTokens(): void {
   el("detail-copy").addEventListener("click", async () => {
     const r = await busy(el("detail-copy"), "Copying…", () => api.copyToken(name()));
     if (r) {
-      show(
-        "detail-message",
+      clipboardClearsAt = now() + r.clearsInSecs;
+      say(
+        "success",
         `Access token copied. The clipboard is cleared in ${r.clearsInSecs} s; the token expires ${countdown(r.expiresAt, now())}.`,
       );
       await load();
     }
   });
   el("detail-reveal").addEventListener("click", async () => {
-    const token = await busy(el("detail-reveal"), "Revealing…", () => api.revealToken(name()));
-    if (token === undefined) return;
-    el<HTMLTextAreaElement>("reveal-token").value = token;
-    el("reveal-box").hidden = false;
-    el("reveal-token").focus();
-    window.clearTimeout(revealTimer);
-    revealTimer = window.setTimeout(hideReveal, 60_000);
+    await reveal();
+    if (revealUntil) el("reveal-token").focus();
   });
   el("reveal-hide").addEventListener("click", hideReveal);
   el("detail-refresh").addEventListener("click", async () => {
-    const c = await busy(el("detail-refresh"), "Refreshing…", () => api.refreshConnection(name()));
+    const before = selected();
+    const c = await busy(el("detail-refresh"), "Refreshing…", () => api.refreshConnection(name()), (e) =>
+      refreshFailed(errorText(e), before?.expiresAt ?? null),
+    );
     if (c) {
-      show("detail-message", `Refreshed: new tokens, expiring ${countdown(c.expiresAt, now())}.`);
+      say("success", `Refreshed: new tokens, expiring ${countdown(c.expiresAt, now())}.`);
+      await tokensChanged();
+    } else {
       await load();
     }
   });
   el("detail-reauth").addEventListener("click", async () => {
-    show("detail-message", "Sign in in the browser that just opened…");
+    say("info", "Sign in in the browser that just opened…");
     const c = await busy(el("detail-reauth"), "Waiting for the browser…", () => api.reauthorise(name()));
-    show("detail-message", c ? `Re-authorised: new tokens, expiring ${countdown(c.expiresAt, now())}.` : null);
-    await load();
+    if (c) {
+      say("success", `Re-authorised: new tokens, expiring ${countdown(c.expiresAt, now())}.`);
+      await tokensChanged();
+    } else {
+      await load();
+    }
   });
 }
 
@@ -159,7 +220,8 @@ function wireDisconnect(): void {
     if (!r) return;
     await load();
     if (r.outcome === "pending") {
-      show("detail-message", r.message);
+      say("warning", r.message);
+      render();
     } else {
       setPane("connections");
       flash(r.message);
@@ -172,7 +234,8 @@ export function mount(): void {
   register("detail", {
     focus: "detail-title",
     shown: () => {
-      for (const id of ["detail-message", "detail-error"]) show(id, null);
+      say("info", null);
+      clipboardClearsAt = 0;
       el("confirm-box").hidden = true;
       render();
     },
@@ -193,5 +256,5 @@ export function mount(): void {
 export function clear(): void {
   hideReveal();
   el("detail-facts").replaceChildren();
-  for (const id of ["detail-message", "detail-error"]) show(id, null);
+  say("info", null);
 }

@@ -1,8 +1,8 @@
 // Keys: rotate the data key (with progress) and change the passphrase.
 import * as api from "../api";
-import { el, show } from "../dom";
+import { el, notice } from "../dom";
 import { errorText } from "../format";
-import { progressText } from "../logic";
+import { progressText, rotatedText } from "../logic";
 import { hooks, state } from "../state";
 import { passphraseStrength } from "../strength";
 
@@ -11,22 +11,23 @@ const PASS_FIELDS = ["pw-current", "pw-new", "pw-confirm"];
 async function rotate(): Promise<void> {
   const b = el<HTMLButtonElement>("rotate-key");
   b.disabled = true;
-  show("keys-error", null);
-  show("keys-message", null);
+  notice("rotate-message", "info", null);
   el("rotate-status").hidden = false;
   el("rotate-text").textContent = progressText(0, 0);
+  let records = 0; // what the progress counted: the number the result repeats
   const stop = await api.onRotationProgress(({ done, total }) => {
     const p = el<HTMLProgressElement>("rotate-progress");
     p.max = Math.max(1, total);
     p.value = done;
+    records = total;
     el("rotate-text").textContent = progressText(done, total);
   });
   try {
     const f = await api.rotateKey();
     hooks.facts(f);
-    show("keys-message", `Data key rotated: now generation ${f.generation}, ${f.recordCount ?? 0} records re-encrypted.`);
+    notice("rotate-message", "success", rotatedText(f.generation, records, f.recordCount ?? 0));
   } catch (e) {
-    show("keys-error", errorText(e));
+    notice("rotate-message", "failure", `Not rotated: ${errorText(e)} The old key stays in force.`);
   } finally {
     stop();
     el("rotate-status").hidden = true;
@@ -37,10 +38,9 @@ async function rotate(): Promise<void> {
 async function changePassphrase(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   const [cur, nw, conf] = PASS_FIELDS.map((id) => el<HTMLInputElement>(id)) as [HTMLInputElement, HTMLInputElement, HTMLInputElement];
-  show("keys-error", null);
-  show("keys-message", null);
+  notice("keys-message", "info", null);
   if (nw.value !== conf.value) {
-    show("keys-error", "The two new passphrases do not match.");
+    notice("keys-message", "failure", "The two new passphrases do not match.");
     conf.focus();
     return;
   }
@@ -52,9 +52,9 @@ async function changePassphrase(ev: SubmitEvent): Promise<void> {
   b.textContent = "Changing…";
   try {
     hooks.facts(await api.changePassphrase(c, n, k));
-    show("keys-message", "Passphrase changed. Use the new one from now on.");
+    notice("keys-message", "success", "Passphrase changed. Use the new one from now on.");
   } catch (e) {
-    show("keys-error", errorText(e));
+    notice("keys-message", "failure", errorText(e));
     cur.focus();
   } finally {
     b.disabled = false;
@@ -76,6 +76,6 @@ export function mount(): void {
 
 /** Forgets what was typed (on lock). */
 export function clear(): void {
-  for (const id of ["keys-message", "keys-error"]) show(id, null);
+  for (const id of ["keys-message", "rotate-message"]) notice(id, "info", null);
   for (const id of PASS_FIELDS) el<HTMLInputElement>(id).value = "";
 }

@@ -1,12 +1,25 @@
 // Settings: auto-lock, refresh lead, notifications; and where the vault is.
 import * as api from "../api";
-import { el, h, show } from "../dom";
+import { el, h, notice } from "../dom";
 import { errorText } from "../format";
 import { settingsProblem } from "../logic";
 import { register } from "../nav";
 import { hooks, state } from "../state";
 
+/** The form holds changes not saved yet: they are kept across tab switches, and said. */
+let dirty = false;
+
+function setDirty(on: boolean): void {
+  dirty = on;
+  el("settings-discard").hidden = !on;
+  if (on) notice("settings-message", "warning", "Unsaved changes: Save settings to keep them.");
+}
+
 async function load(): Promise<void> {
+  if (dirty) {
+    setDirty(true); // coming back to unsaved changes: still there, and said
+    return;
+  }
   try {
     const v = await api.getSettings();
     const sel = el<HTMLSelectElement>("set-autolock");
@@ -17,34 +30,36 @@ async function load(): Promise<void> {
     }
     el<HTMLInputElement>("set-ahead").value = String(v.settings.refreshAheadMinutes);
     el<HTMLInputElement>("set-notify").checked = v.settings.notifications;
-    show("settings-error", v.problem);
+    notice("settings-message", "warning", v.problem);
     el("settings-facts").replaceChildren(
       ...[...state.contextFacts, ["Data directory", v.dataDir], ["Providers file", v.providersFile ?? "—"]].map(([k, val]) =>
         h("div", { class: "fact" }, h("dt", {}, k!), h("dd", { class: "mono" }, val!)),
       ),
     );
   } catch (e) {
-    show("settings-error", errorText(e));
+    notice("settings-message", "failure", errorText(e));
   }
 }
 
 async function save(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
-  show("settings-message", null);
   const settings = {
     autoLockMinutes: Number(el<HTMLSelectElement>("set-autolock").value),
     refreshAheadMinutes: Number(el<HTMLInputElement>("set-ahead").value),
     notifications: el<HTMLInputElement>("set-notify").checked,
   };
   const problem = settingsProblem(settings);
-  show("settings-error", problem);
-  if (problem) return;
+  if (problem) {
+    notice("settings-message", "failure", problem);
+    return;
+  }
   try {
     await api.saveSettings(settings);
-    show("settings-message", "Saved. The auto-lock counts from now.");
+    setDirty(false);
+    notice("settings-message", "success", "Saved. The auto-lock counts from now.");
     hooks.settingsChanged(settings.autoLockMinutes);
   } catch (e) {
-    show("settings-error", errorText(e));
+    notice("settings-message", "failure", `Not saved: ${errorText(e)}`);
   }
 }
 
@@ -52,4 +67,19 @@ async function save(ev: SubmitEvent): Promise<void> {
 export function mount(): void {
   register("settings", { shown: () => void load() });
   el<HTMLFormElement>("settings-form").addEventListener("submit", (ev) => void save(ev));
+  for (const id of ["set-autolock", "set-ahead", "set-notify"]) {
+    el(id).addEventListener("input", () => setDirty(true));
+    el(id).addEventListener("change", () => setDirty(true));
+  }
+  el("settings-discard").addEventListener("click", () => {
+    setDirty(false);
+    notice("settings-message", "info", null);
+    void load();
+  });
+}
+
+/** Forgets unsaved changes (on lock). */
+export function clear(): void {
+  setDirty(false);
+  notice("settings-message", "info", null);
 }

@@ -1,6 +1,6 @@
 // The timeline: each connection's access and refresh token lifetimes against now.
 import { el, h, now, svg } from "../dom";
-import { timeline } from "../logic";
+import { clockTime, countdown, timeline } from "../logic";
 import { register } from "../nav";
 import { onConnections, state } from "../state";
 
@@ -33,17 +33,27 @@ function render(): void {
       svg("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": t.x > plotW - 30 ? "end" : "middle" }, t.label),
     );
   }
+  const t = now();
   tl.rows.forEach((r, i) => {
     const y = top + i * rowH;
+    const c = state.conns.find((x) => x.name === r.name);
+    const when = (u: number | null): string => (u === null ? "no expiry given" : `${countdown(u, t)} (${clockTime(u, t)})`);
     root.append(svg("text", { x: 0, y: y + 20, class: "tl-name" }, r.name));
     if (r.refresh) {
       root.append(
-        svg("rect", { x: labelW + r.refresh.x0, y: y + 6, width: Math.max(2, r.refresh.x1 - r.refresh.x0), height: 20, rx: 4, class: "tl-refresh" }),
+        withTitle(
+          svg("rect", { x: labelW + r.refresh.x0, y: y + 6, width: Math.max(2, r.refresh.x1 - r.refresh.x0), height: 20, rx: 4, class: "tl-refresh" }),
+          `${r.name}: refresh token lapses ${when(c?.refreshExpiresAt ?? null)} if unused`,
+        ),
       );
     }
     if (r.access) {
       root.append(
-        svg("rect", { x: labelW + r.access.x0, y: y + 10, width: Math.max(2, r.access.x1 - r.access.x0), height: 12, rx: 3, class: `tl-access tl-${r.status}` }),
+        withTitle(
+          svg("rect", { x: labelW + r.access.x0, y: y + 10, width: Math.max(2, r.access.x1 - r.access.x0), height: 12, rx: 3, class: `tl-access tl-${r.status}` }),
+          `${r.name}: access token expires ${when(c?.expiresAt ?? null)}`,
+        ),
+        svg("text", { x: labelW + Math.min(r.access.x1 + 4, plotW - 4), y: y + 20, class: "tl-value", "text-anchor": r.access.x1 + 4 > plotW - 60 ? "end" : "start" }, countdown(c?.expiresAt ?? null, t).replace(/^in /, "")),
       );
     }
   });
@@ -52,6 +62,12 @@ function render(): void {
     svg("text", { x: labelW + tl.nowX - 3, y: height - 2, class: "tl-tick", "text-anchor": "end" }, "now"),
   );
   box.replaceChildren(root);
+}
+
+/** `e` with a hover text (an SVG `<title>` child: what the bar's values are). */
+function withTitle<E extends SVGElement>(e: E, text: string): E {
+  e.append(svg("title", {}, text));
+  return e;
 }
 
 /** Wires the pane once. */

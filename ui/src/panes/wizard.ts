@@ -1,15 +1,51 @@
 // The connect wizard: provider, client, scopes (or a custom provider's URLs), then the
 // wait for the browser sign-in, which can be cancelled.
 import * as api from "../api";
-import { el, h, show } from "../dom";
+import { el, h, notice, show } from "../dom";
 import { errorText } from "../format";
-import { connectFormProblem, secretWarning } from "../logic";
+import { checkLabel, connectFormProblem, providerOption, secretWarning, wizardDefaults, type FormProblem } from "../logic";
 import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
 import type { ConnectForm } from "../types";
 import { load } from "./connections";
 
 const FIELDS = ["connect-name", "connect-client-id", "connect-scopes", "connect-authorize", "connect-token-url", "connect-revocation"];
+
+/** Each form value's input. */
+const INPUT: Record<keyof ConnectForm, string> = {
+  name: "connect-name",
+  provider: "connect-provider",
+  clientId: "connect-client-id",
+  clientSecret: "connect-secret",
+  scopes: "connect-scopes",
+  authorizeUrl: "connect-authorize",
+  tokenUrl: "connect-token-url",
+  revocationUrl: "connect-revocation",
+};
+
+/** Shows `p` beside its field (marked invalid and focused), or clears any problem shown. */
+function problem(p: FormProblem | null): void {
+  for (const id of Object.values(INPUT)) el(id).removeAttribute("aria-invalid");
+  const box = el("connect-error");
+  if (!p) {
+    notice("connect-error", "failure", null);
+    el("connect-form").append(box);
+    return;
+  }
+  const input = el(INPUT[p.field]);
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-errormessage", "connect-error");
+  input.after(box);
+  notice("connect-error", "failure", p.message);
+  input.focus();
+}
+
+/** A failure the sign-in reported (not tied to one field): under the submit button. */
+function failed(message: string): void {
+  problem(null);
+  el("connect-submit").after(el("connect-error"));
+  notice("connect-error", "failure", message);
+}
 
 function formValue(): ConnectForm {
   const v = (id: string): string => el<HTMLInputElement>(id).value;
@@ -28,23 +64,27 @@ function formValue(): ConnectForm {
 function update(): void {
   const f = formValue();
   el("custom-fields").hidden = f.provider !== "custom";
-  show("secret-warning", secretWarning(state.providers.find((p) => p.name === f.provider), f.clientSecret));
+  const p = state.providers.find((x) => x.name === f.provider);
+  show("secret-warning", secretWarning(p, f.clientSecret));
+  const d = wizardDefaults(p);
+  el<HTMLInputElement>("connect-client-id").placeholder = d.clientId;
+  el<HTMLInputElement>("connect-scopes").placeholder = d.scopes;
 }
 
 async function open(): Promise<void> {
-  show("connect-error", null);
+  problem(null);
   el("connect-form").hidden = false;
   el("connect-waiting").hidden = true;
   setPane("connect");
   try {
     state.providers = await api.providers();
   } catch (e) {
-    show("connect-error", errorText(e));
+    failed(errorText(e));
   }
   const sel = el<HTMLSelectElement>("connect-provider");
   const keep = sel.value;
   sel.replaceChildren(
-    ...state.providers.map((p) => h("option", { value: p.name }, `${p.name} (${p.source})`)),
+    ...state.providers.map((p) => h("option", { value: p.name }, providerOption(p))),
     h("option", { value: "custom" }, "Custom provider…"),
   );
   if (keep) sel.value = keep;
@@ -54,9 +94,9 @@ async function open(): Promise<void> {
 async function submit(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   const f = formValue();
-  const problem = connectFormProblem(f);
-  show("connect-error", problem);
-  if (problem) return;
+  const bad = connectFormProblem(f);
+  problem(bad);
+  if (bad) return;
   el<HTMLInputElement>("connect-secret").value = "";
   el("connect-form").hidden = true;
   el("connect-waiting").hidden = false;
@@ -66,15 +106,22 @@ async function submit(ev: SubmitEvent): Promise<void> {
     for (const id of FIELDS) el<HTMLInputElement>(id).value = "";
     await load();
     openDetail(c.name);
+    const who = c.check.find(([k]) => k === "subjectURN") ?? c.check.find(([k]) => k === "applicationName");
     const checked = c.checkError
       ? `The connection check failed: ${c.checkError}`
-      : c.check.length > 0
-        ? `Connection check: ${c.check.map(([k, v]) => `${k} ${v}`).join(", ")}.`
-        : "No connection check for this provider.";
-    show("detail-message", `Connected “${c.name}” to ${c.providerName}. ${checked}`);
+      : who
+        ? `The provider confirms it: ${checkLabel(who[0]).toLowerCase()} ${who[1]}.`
+        : c.check.length > 0
+          ? "The provider confirmed the connection."
+          : "This provider offers no connection check.";
+    notice(
+      "detail-message",
+      c.checkError ? "warning" : "success",
+      `Connected “${c.name}” to ${c.providerName}. ${checked}`,
+    );
   } catch (e) {
-    show("connect-error", errorText(e));
     el("connect-form").hidden = false;
+    failed(errorText(e));
     el("connect-name").focus();
   } finally {
     el("connect-waiting").hidden = true;
@@ -93,12 +140,18 @@ export function mount(): void {
     el(id).addEventListener("input", update);
     el(id).addEventListener("change", update);
   }
+  // A problem shown beside a field goes as soon as that field is edited.
+  for (const id of Object.values(INPUT)) {
+    el(id).addEventListener("input", () => {
+      if (el(id).getAttribute("aria-invalid") === "true") problem(null);
+    });
+  }
   el("connect-cancel").addEventListener("click", () => void api.cancelConnect());
   el<HTMLFormElement>("connect-form").addEventListener("submit", (ev) => void submit(ev));
 }
 
 /** Forgets what was typed (on lock). */
 export function clear(): void {
-  show("connect-error", null);
+  problem(null);
   el<HTMLInputElement>("connect-secret").value = "";
 }

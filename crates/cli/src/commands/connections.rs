@@ -10,6 +10,7 @@ use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use token_wallet_core::connection::{self, ConnectionInfo, ConnectionName, Status};
+use token_wallet_core::health::Health;
 use token_wallet_core::oauth::{self, Interaction, SignInLink};
 use token_wallet_core::ops::{ConnectRequest, Disconnected};
 
@@ -175,19 +176,16 @@ fn expiry(info: &ConnectionInfo) -> String {
     }
 }
 
+/// The connection's health in words: the same model as the app's badges (core's `health`).
 fn status(info: &ConnectionInfo) -> String {
-    match &info.status {
-        Status::Active if info.refreshing_since.is_some() => {
-            "refresh interrupted (checked on next use)".into()
-        }
-        Status::Active if info.refresh_failures > 0 => {
-            format!("active, last {} refreshes failed", info.refresh_failures)
-        }
-        Status::Active => "active".into(),
-        Status::RevocationPending { attempts, .. } => {
-            format!("revocation pending ({attempts} attempts)")
-        }
-        Status::NeedsReauthorisation { .. } => "needs re-authorisation".into(),
+    match Health::of(info, connection::now()) {
+        Health::RefreshInterrupted => "refresh interrupted (checked on next use)".into(),
+        Health::RefreshFailing(n) => format!("active, last {n} refreshes failed"),
+        Health::Expiring => "expiring (no refresh token)".into(),
+        Health::Expired => "expired (no refresh token): reauthorise".into(),
+        Health::NeedsReauthorisation => "needs re-authorisation".into(),
+        Health::RevocationPending(attempts) => format!("revocation pending ({attempts} attempts)"),
+        _ => "active".into(),
     }
 }
 

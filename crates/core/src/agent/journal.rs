@@ -37,6 +37,19 @@ impl Agent {
         }
     }
 
+    /// Gives `infos` the export times not saved yet (they reach the vault at the next
+    /// flush), so what is shown agrees with the export just made.
+    pub fn with_pending_exports(&self, infos: &mut [connection::ConnectionInfo]) {
+        let pending = guard(&self.exports);
+        for i in infos {
+            if let Some(&at) = pending.get(&i.name) {
+                if i.last_export.is_none_or(|t| t < at) {
+                    i.last_export = Some(at);
+                }
+            }
+        }
+    }
+
     /// Saves the last-export times of connections used since the last flush (the
     /// monitor's "unused for N days") and anchors the audit log.
     pub(super) fn flush(&self, v: &Arc<Mutex<UnlockedVault>>) {

@@ -152,6 +152,8 @@ impl Agent {
         let v = self.session()?;
         self.touch();
         let r = connection::list(&mut guard(&v));
-        r.map_err(|e| self.vault_error(e))
+        let mut all = r.map_err(|e| self.vault_error(e))?;
+        self.with_pending_exports(&mut all);
+        Ok(all)
     }
 }

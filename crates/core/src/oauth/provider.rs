@@ -191,6 +191,33 @@ impl ProviderSpec {
         }
     }
 
+    /// The name to show people (the config's `display_name`, else the short name).
+    pub fn display_name(&self) -> &str {
+        match (&self.preset, &self.toml) {
+            (Some(p), _) => &p.display_name,
+            (_, Some(t)) => t.display_name.as_deref().unwrap_or(&self.name),
+            (None, None) => &self.name,
+        }
+    }
+
+    /// The client id used when none is given, if the configuration names one.
+    pub fn default_client_id(&self) -> Option<&str> {
+        match (&self.preset, &self.toml) {
+            (Some(p), _) => p.client_id.as_deref(),
+            (_, Some(t)) => t.client_id.as_deref(),
+            (None, None) => None,
+        }
+    }
+
+    /// The scopes asked for when none are given.
+    pub fn default_scopes(&self) -> &[String] {
+        match (&self.preset, &self.toml) {
+            (Some(p), _) => &p.default_scopes,
+            (_, Some(t)) => &t.scopes,
+            (None, None) => &[],
+        }
+    }
+
     /// Where its endpoints come from, for listings.
     pub fn source(&self) -> String {
         match (&self.preset, &self.toml) {

@@ -1,0 +1,65 @@
+use super::*;
+use crate::connection::{ConnectionInfo, Status};
+
+/// The shared vectors (`tests/vectors/health.json`), which the UI's `statusOf` is checked
+/// against too.
+const VECTORS: &str = include_str!("../../../tests/vectors/health.json");
+
+fn info(case: &serde_json::Value, now: u64) -> ConnectionInfo {
+    let mut i = ConnectionInfo::new(
+        &"c".parse().unwrap(),
+        crate::oauth::presets().remove(0),
+        "client".into(),
+        vec![],
+        now - 60,
+        case["expiresIn"]
+            .as_i64()
+            .map(|d| now.checked_add_signed(d).unwrap()),
+    );
+    i.has_refresh_token = case["hasRefreshToken"].as_bool().unwrap();
+    i.refresh_failures = case["refreshFailures"].as_u64().unwrap() as u32;
+    i.refreshing_since = case["refreshing"].as_bool().unwrap().then_some(now - 5);
+    i.status = match case["status"].as_str().unwrap() {
+        "active" => Status::Active,
+        "needsReauthorisation" => Status::NeedsReauthorisation {
+            since: now,
+            reason: "r".into(),
+        },
+        "revocationPending" => Status::RevocationPending {
+            since: now,
+            attempts: 1,
+            last_error: "e".into(),
+        },
+        other => panic!("unknown status {other} in the vectors"),
+    };
+    i
+}
+
+#[test]
+fn every_shared_vector() {
+    let v: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let cases = v["cases"].as_array().unwrap();
+    assert!(cases.len() >= 10);
+    let now = 1_800_000_000;
+    for case in cases {
+        let got = Health::of(&info(case, now), now);
+        assert_eq!(
+            got.key(),
+            case["expect"].as_str().unwrap(),
+            "{}",
+            case["name"]
+        );
+    }
+}
+
+#[test]
+fn a_connection_that_refreshes_itself_never_needs_attention_for_its_expiry() {
+    let v: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let now = 1_800_000_000;
+    for case in v["cases"].as_array().unwrap() {
+        let i = info(case, now);
+        if i.has_refresh_token && i.status == Status::Active && i.refresh_failures == 0 {
+            assert!(!Health::of(&i, now).needs_attention(), "{}", case["name"]);
+        }
+    }
+}
