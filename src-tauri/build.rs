@@ -13,6 +13,8 @@ fn main() {
             "providers",
             "connect",
             "cancel_connect",
+            "reopen_sign_in",
+            "copy_sign_in_link",
             "reauthorise",
             "refresh_connection",
             "copy_token",

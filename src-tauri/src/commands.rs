@@ -110,6 +110,23 @@ pub async fn cancel_connect(wallet: Shared<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Opens the browser again for the sign-in in progress (a fresh one-time address).
+#[tauri::command]
+pub async fn reopen_sign_in(wallet: Shared<'_>) -> Result<(), Error> {
+    wallet.reopen_sign_in();
+    Ok(())
+}
+
+/// Copies the sign-in in progress's link, to open by hand (cleared like a token).
+#[tauri::command]
+pub async fn copy_sign_in_link<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+) -> Result<(), Error> {
+    let link = wallet.sign_in_link()?;
+    crate::clipboard::copy(&app, secrecy::SecretString::from(link))
+}
+
 /// Refreshes a connection's tokens now.
 #[tauri::command]
 pub async fn refresh_connection<R: Runtime>(

@@ -157,8 +157,13 @@ impl Wallet {
             Error::Invalid("a sign-in is already in progress; finish or cancel it first".into())
         })?;
         self.cancel_connect.store(false, Ordering::SeqCst);
-        // The browser gets the one-time start address, never the authorisation URL.
-        let open = |link: &oauth::SignInLink<'_>| token_wallet_core::browser::open(link.start);
+        self.reopen_connect.store(false, Ordering::SeqCst);
+        // The browser gets the one-time start address, never the authorisation URL (which
+        // is kept only for Copy link, and forgotten when the sign-in ends).
+        let open = |link: &oauth::SignInLink<'_>| {
+            *guard(&self.sign_in_link) = Some(link.direct.to_string());
+            token_wallet_core::browser::open(link.start)
+        };
         let info = session(&a, |s| {
             run(
                 s,
@@ -166,11 +171,13 @@ impl Wallet {
                     open: &open,
                     pasted: None,
                     cancel: &self.cancel_connect,
+                    reopen: Some(&self.reopen_connect),
                     timeout: SIGN_IN_TIMEOUT,
                 },
             )
-        })?
-        .map_err(ops_err)?;
+        });
+        *guard(&self.sign_in_link) = None;
+        let info = info?.map_err(ops_err)?;
         Ok(view(info))
     }
 
@@ -215,6 +222,19 @@ impl Wallet {
     /// Stops a sign-in in progress (its listener closes; nothing is stored).
     pub fn cancel_connect(&self) {
         self.cancel_connect.store(true, Ordering::SeqCst);
+    }
+
+    /// Opens the browser again for the sign-in in progress, at a fresh one-time address.
+    pub fn reopen_sign_in(&self) {
+        self.reopen_connect.store(true, Ordering::SeqCst);
+    }
+
+    /// The sign-in in progress's authorisation URL (to copy and open by hand), if one is
+    /// in progress.
+    pub fn sign_in_link(&self) -> Result<String, Error> {
+        guard(&self.sign_in_link)
+            .clone()
+            .ok_or_else(|| Error::Invalid("no sign-in is in progress".into()))
     }
 
     /// Refreshes now, whatever the expiry, through the one refresher.

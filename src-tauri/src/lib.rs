@@ -40,6 +40,8 @@ fn with_commands<R: tauri::Runtime>(
             commands::providers,
             commands::connect,
             commands::cancel_connect,
+            commands::reopen_sign_in,
+            commands::copy_sign_in_link,
             commands::reauthorise,
             commands::refresh_connection,
             commands::copy_token,

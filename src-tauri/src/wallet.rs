@@ -106,6 +106,10 @@ pub struct Wallet {
     pub(crate) connecting: Mutex<()>,
     /// Set to cancel the sign-in in progress.
     pub(crate) cancel_connect: std::sync::atomic::AtomicBool,
+    /// Set to open the browser again for the sign-in in progress.
+    pub(crate) reopen_connect: std::sync::atomic::AtomicBool,
+    /// The sign-in in progress's authorisation URL, for a person to copy and open by hand.
+    pub(crate) sign_in_link: Mutex<Option<String>>,
 }
 
 impl Wallet {
@@ -141,6 +145,8 @@ impl Wallet {
             settings_problem: Mutex::new(problem),
             connecting: Mutex::new(()),
             cancel_connect: std::sync::atomic::AtomicBool::new(false),
+            reopen_connect: std::sync::atomic::AtomicBool::new(false),
+            sign_in_link: Mutex::new(None),
         }
     }
 

@@ -15,7 +15,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -51,7 +51,13 @@ const PROFILE = `e2e-${randomBytes(4).toString("hex")}`;
 const NEW_PASSPHRASE = "second e2e Passphrase, longer 77";
 const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-e2e-"));
 const PROVIDERS = path.join(HOME, "providers.toml");
-const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: { TOKEN_WALLET_INSECURE_KDF: "1", TOKEN_WALLET_LOG: "info" } });
+const SKIP_BROWSER = path.join(HOME, "browser-skip-once");
+const ENV = walletEnv({
+  profile: PROFILE,
+  home: HOME,
+  providers: PROVIDERS,
+  extra: { TOKEN_WALLET_INSECURE_KDF: "1", TOKEN_WALLET_LOG: "info", BROWSER_SKIP_ONCE_FILE: SKIP_BROWSER },
+});
 let oauth = null; // the OAuth server child process
 let issuer = ""; // http://127.0.0.1:PORT
 
@@ -352,7 +358,17 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     assert.equal(await js("return document.getElementById('connect-name').getAttribute('aria-invalid');"), "true");
     await typeInto("#connect-name", NAME);
     await waitFor("the stale problem to go", async () => !(await wd("GET", s(`/element/${await find("#connect-error")}/displayed`))));
+    // The browser does not open this time: the waiting screen offers the link and a new try.
+    writeFileSync(SKIP_BROWSER, "");
     await click("#connect-submit");
+    await visible("#connect-waiting");
+    await waitFor("the skipped browser", () => !existsSync(SKIP_BROWSER), 10_000);
+    await click("#connect-copy-link");
+    await waitFor("the link copied", async () => /link copied/.test(await text("#connect-wait-message")));
+    const link = await waitFor("the link on the clipboard", () => xclip().trim(), 10_000);
+    assert.ok(link.startsWith(`${issuer}/`) && /[?&]state=/.test(link) && /[?&]code_challenge=/.test(link), "the clipboard holds the provider's sign-in link");
+    await screenshot("10b-connect-waiting");
+    await click("#connect-reopen");
     await visible("#panel-detail", 60_000);
     assert.equal(await text("#detail-title"), NAME);
     assert.match(await text("#detail-message"), /Connected “pleo-e2e” to Local Pleo\. The provider confirms it: signed in as /);

@@ -12,6 +12,9 @@
 // It prints only one short status line to stderr: never a URL, code or state (tests search
 // all output for secrets). On failure it exits 1 with a message.
 //
+// BROWSER_SKIP_ONCE_FILE=/path: if that file exists, delete it and do nothing (a browser
+// that did not open), so a test can use "open again".
+//
 // BROWSER_TAMPER, for hostile tests:
 //   none        (default) deliver the callback as received
 //   state       replace `state` with a different value
@@ -33,6 +36,15 @@ function fail(message) {
 }
 
 if (!target) fail('usage: browser.mjs URL');
+{
+  const { existsSync, unlinkSync } = await import('node:fs');
+  const skip = process.env.BROWSER_SKIP_ONCE_FILE;
+  if (skip && existsSync(skip)) {
+    unlinkSync(skip);
+    process.stderr.write('browser: did nothing this once (BROWSER_SKIP_ONCE_FILE)\n');
+    process.exit(0);
+  }
+}
 if (!['none', 'state', 'drop-code', 'wrong-path', 'stray'].includes(tamper)) {
   fail(`unknown BROWSER_TAMPER=${tamper}`);
 }

@@ -41,6 +41,12 @@ export const reauthorise = (name: string): Promise<Connection> => invoke("reauth
 
 export const cancelConnect = (): Promise<void> => invoke("cancel_connect");
 
+/** Opens the browser again for the sign-in in progress. */
+export const reopenSignIn = (): Promise<void> => invoke("reopen_sign_in");
+
+/** Copies the sign-in in progress's link (cleared from the clipboard after 30 s). */
+export const copySignInLink = (): Promise<void> => invoke("copy_sign_in_link");
+
 export const refreshConnection = (name: string): Promise<Connection> =>
   invoke("refresh_connection", { name });
 

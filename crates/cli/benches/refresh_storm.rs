@@ -146,6 +146,7 @@ fn main() {
                     open: &open,
                     pasted: None,
                     cancel: &AtomicBool::new(false),
+                    reopen: None,
                     timeout: Duration::from_secs(30),
                 },
             )

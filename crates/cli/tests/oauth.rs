@@ -423,6 +423,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
                 open: &open,
                 pasted: None,
                 cancel: &AtomicBool::new(false),
+                reopen: None,
                 timeout: std::time::Duration::from_secs(20),
             },
         )

@@ -62,7 +62,8 @@ function render(): void {
     fact("created", "Connected", ago(c.createdAt), iso(c.createdAt)),
   ];
   if (c.refreshFailures > 0) {
-    const why = c.lastRefreshError && !shown().includes(c.lastRefreshError) ? `; last: ${c.lastRefreshError}` : "";
+    const last = c.lastRefreshError ? refreshWords(c.lastRefreshError) : null;
+    const why = last && !shown().includes(last) ? `; last: ${last}` : "";
     rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
   for (const [k, v] of c.check) rows.push(fact(`check-${k}`, checkLabel(k), v));
@@ -142,6 +143,9 @@ async function tokensChanged(): Promise<void> {
   if (revealUntil) await reveal();
 }
 
+/** A refresh error in the window's words: a refresh stores nothing when it fails anyway. */
+const refreshWords = (e: string): string => e.replace(/; nothing was stored/, "");
+
 /** A failed refresh, said with what still holds: the current token and the retries. */
 function refreshFailed(why: string, expiresAt: number | null): string {
   const t = now();
@@ -149,8 +153,8 @@ function refreshFailed(why: string, expiresAt: number | null): string {
     expiresAt !== null && expiresAt > t
       ? ` The current access token still works (it expires ${countdown(expiresAt, t)}), and the wallet retries by itself.`
       : " The wallet retries by itself.";
-  // Said once: not "Refresh failed: Refreshing “x” failed: …", and nothing was to be stored.
-  const what = why.replace(/^Refreshing “[^”]*” failed: /i, "").replace(/; nothing was stored/, "");
+  // Said once: not "Refresh failed: Refreshing “x” failed: …".
+  const what = refreshWords(why.replace(/^Refreshing “[^”]*” failed: /i, ""));
   return `Refresh failed: ${what}${still}`;
 }
 

@@ -99,6 +99,7 @@ async function submit(ev: SubmitEvent): Promise<void> {
   if (bad) return;
   el<HTMLInputElement>("connect-secret").value = "";
   el("connect-form").hidden = true;
+  notice("connect-wait-message", "info", null);
   el("connect-waiting").hidden = false;
   el("connect-cancel").focus();
   try {
@@ -147,6 +148,18 @@ export function mount(): void {
     });
   }
   el("connect-cancel").addEventListener("click", () => void api.cancelConnect());
+  el("connect-reopen").addEventListener("click", () => {
+    void api.reopenSignIn();
+    notice("connect-wait-message", "info", "Opened the sign-in again in the browser (the earlier link no longer works).");
+  });
+  el("connect-copy-link").addEventListener("click", async () => {
+    try {
+      await api.copySignInLink();
+      notice("connect-wait-message", "success", "Sign-in link copied: paste it into a browser. The clipboard is cleared in 30 s.");
+    } catch (e) {
+      notice("connect-wait-message", "failure", errorText(e));
+    }
+  });
   el<HTMLFormElement>("connect-form").addEventListener("submit", (ev) => void submit(ev));
 }
 

@@ -69,6 +69,7 @@ fn sign_in(
         open: &open,
         pasted,
         cancel: &AtomicBool::new(false),
+        reopen: None,
         timeout: Duration::from_secs(how.timeout),
     })?;
     say(

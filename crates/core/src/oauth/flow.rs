@@ -2,7 +2,7 @@
 //! build the URL, hand it to the browser, wait on the loopback listener, exchange the code.
 
 use super::http::{Http, HttpError};
-use super::loopback::{sanitize, Listener, Pinned};
+use super::loopback::{sanitize, Listener, Pinned, Reopen};
 use super::{ClientAuth, OAuthError, Provider, RedirectMode};
 use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{
@@ -47,6 +47,8 @@ pub struct Interaction<'a> {
     pub pasted: Option<Receiver<String>>,
     /// Set to stop waiting.
     pub cancel: &'a AtomicBool,
+    /// Set to open the browser again (at a fresh one-time start address) while waiting.
+    pub reopen: Option<&'a AtomicBool>,
     /// How long to wait for the callback.
     pub timeout: Duration,
 }
@@ -229,7 +231,23 @@ impl Client<'_> {
             direct: url.as_str(),
         })
         .map_err(OAuthError::Browser)?;
-        let cb = listener.wait(state.secret(), ui.timeout, ui.cancel, ui.pasted.as_ref())?;
+        let again = |start: &str| {
+            (ui.open)(&SignInLink {
+                start,
+                direct: url.as_str(),
+            })
+        };
+        let reopen = ui.reopen.map(|asked| Reopen {
+            asked,
+            open: &again,
+        });
+        let cb = listener.wait(
+            state.secret(),
+            ui.timeout,
+            ui.cancel,
+            ui.pasted.as_ref(),
+            reopen,
+        )?;
         let rec = Recorder {
             http,
             status: Mutex::new(0),

@@ -76,6 +76,9 @@ struct Shared {
     hosts: Vec<String>,
     /// The one-time start address's secret part and where it sends the browser.
     start: Mutex<Option<(String, String)>>,
+    /// Where start addresses send the browser, kept after one is used: a fresh start
+    /// address can be minted for it ([`Listener::restart_url`]).
+    authorize: Mutex<Option<String>>,
 }
 
 /// What the provider sent back.
@@ -98,6 +101,16 @@ fn bind_err(port: u16, e: std::io::Error) -> OAuthError {
     } else {
         OAuthError::Listener(e.to_string())
     }
+}
+
+/// A person's request, while a sign-in waits, to open the browser again: `asked` is set
+/// (by a button, say); the wait then mints a fresh one-time start address and gives it to
+/// `open`.
+pub struct Reopen<'a> {
+    /// Set to ask; the wait clears it.
+    pub asked: &'a AtomicBool,
+    /// Opens a start address in the browser.
+    pub open: &'a dyn Fn(&str) -> Result<(), String>,
 }
 
 impl Listener {
@@ -141,6 +154,7 @@ impl Listener {
                     .map(|h| format!("{h}:{port}"))
                     .collect(),
                 start: Mutex::new(None),
+                authorize: Mutex::new(None),
             }),
         })
     }
@@ -153,10 +167,27 @@ impl Listener {
     /// A one-time local address that redirects the browser to `authorize_url`: give the
     /// browser this, never the authorisation URL itself. A new call replaces the last.
     pub fn start_url(&self, authorize_url: &str) -> String {
+        *self
+            .shared
+            .authorize
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(authorize_url.to_string());
         let token = hex::encode(crate::crypto::random::<16>());
         *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((token.clone(), authorize_url.to_string()));
         format!("http://127.0.0.1:{}/start/{token}", self.port)
+    }
+
+    /// A fresh one-time start address for the same sign-in (the browser did not open, or
+    /// the page was closed); any earlier one dies. `None` before [`Self::start_url`].
+    pub fn restart_url(&self) -> Option<String> {
+        let url = self
+            .shared
+            .authorize
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        Some(self.start_url(&url))
     }
 
     /// Waits for the callback. `pasted` delivers redirect URLs a person pasted instead
@@ -167,6 +198,7 @@ impl Listener {
         timeout: Duration,
         cancel: &AtomicBool,
         pasted: Option<&Receiver<String>>,
+        reopen: Option<Reopen<'_>>,
     ) -> Result<Callback, OAuthError> {
         let deadline = Instant::now() + timeout;
         for s in &self.sockets {
@@ -212,6 +244,15 @@ impl Listener {
             }
             if let Ok(v) = rx.try_recv() {
                 return v;
+            }
+            if let Some(r) = &reopen {
+                if r.asked.swap(false, Ordering::SeqCst) {
+                    if let Some(url) = self.restart_url() {
+                        if let Err(e) = (r.open)(&url) {
+                            tracing::warn!(error = %e, "could not open the browser again");
+                        }
+                    }
+                }
             }
             if let Some(rx) = pasted {
                 if let Ok(line) = rx.try_recv() {

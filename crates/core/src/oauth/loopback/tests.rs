@@ -23,6 +23,7 @@ fn wait(l: &Listener, secs: u64) -> Result<Callback, OAuthError> {
         Duration::from_secs(secs),
         &AtomicBool::new(false),
         None,
+        None,
     )
 }
 
@@ -134,6 +135,59 @@ fn start_address_redirects_once() {
 }
 
 #[test]
+fn opening_again_mints_a_fresh_one_time_address_and_kills_the_old_one() {
+    use std::sync::{Arc, Mutex};
+    let l = Listener::bind(None).unwrap();
+    let first = l.start_url("http://127.0.0.1:9/oauth/authorize?state=s");
+    let uri = l.redirect_uri().to_string();
+    let asked = AtomicBool::new(true);
+    let opened = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = opened.clone();
+    let open = move |u: &str| -> Result<(), String> {
+        seen.lock().unwrap().push(u.to_string());
+        Ok(())
+    };
+    let first_path = Url::parse(&first).unwrap().path().to_string();
+    let client = {
+        let opened = opened.clone();
+        std::thread::spawn(move || {
+            // The browser given the fresh address: it redirects, once; the first is dead.
+            let fresh = loop {
+                if let Some(u) = opened.lock().unwrap().first().cloned() {
+                    break u;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            let fresh_path = Url::parse(&fresh).unwrap().path().to_string();
+            let a = get(&uri, &fresh_path);
+            let old = get(&uri, &first_path);
+            get(&uri, "/callback?code=c0de&state=st4te");
+            (fresh, a, old)
+        })
+    };
+    let waited = l.wait(
+        "st4te",
+        Duration::from_secs(10),
+        &AtomicBool::new(false),
+        None,
+        Some(Reopen {
+            asked: &asked,
+            open: &open,
+        }),
+    );
+    assert!(waited.is_ok());
+    assert!(!asked.load(Ordering::SeqCst), "the wait clears the request");
+    let (fresh, a, old) = client.join().unwrap();
+    assert_ne!(fresh, first);
+    assert!(a.starts_with("HTTP/1.1 302"), "{a}");
+    assert!(
+        old.starts_with("HTTP/1.1 404"),
+        "the first address died: {old}"
+    );
+    assert_eq!(opened.lock().unwrap().len(), 1, "opened once per request");
+}
+
+#[test]
 fn missing_code_with_the_right_state_ends_the_wait() {
     let (r, _) = run(vec!["/callback?state=st4te"]);
     assert!(matches!(r, Err(OAuthError::MissingCode)));
@@ -162,9 +216,16 @@ fn fail_timeout_and_cancel() {
         Duration::from_millis(100),
         &AtomicBool::new(false),
         None,
+        None,
     );
     assert!(matches!(r, Err(OAuthError::Timeout(_))));
-    let r = l.wait("s", Duration::from_secs(5), &AtomicBool::new(true), None);
+    let r = l.wait(
+        "s",
+        Duration::from_secs(5),
+        &AtomicBool::new(true),
+        None,
+        None,
+    );
     assert!(matches!(r, Err(OAuthError::Cancelled)));
 }
 
@@ -207,6 +268,7 @@ fn pasted_redirect_url_is_accepted() {
         Duration::from_secs(5),
         &AtomicBool::new(false),
         Some(&rx),
+        None,
     );
     assert_eq!(r.unwrap().code.expose_secret(), "pasted");
 }
