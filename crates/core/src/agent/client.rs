@@ -104,7 +104,7 @@ impl Client {
     pub fn request(&mut self, req: &Request) -> Result<Reply, AgentError> {
         self.stream.set_write_timeout(Some(self.timeout))?;
         write_frame(&self.stream, &req.encode())?;
-        let mut frames = FrameReader::new(&self.stream);
+        let mut frames = FrameReader::replies(&self.stream);
         match frames.next(self.timeout)? {
             Frame::Line(l) => match Reply::parse(&l, req)? {
                 Reply::Error(e) => Err(e),

@@ -34,7 +34,7 @@ pub enum AgentError {
     #[error("bad request: {0}")]
     BadRequest(String),
     /// A frame was longer than the protocol allows.
-    #[error("request too large: frames are at most {0} bytes")]
+    #[error("frame too large: at most {0} bytes")]
     TooLarge(usize),
     /// The client speaks another protocol version.
     #[error("unsupported protocol version {0}; this agent speaks version {1}")]

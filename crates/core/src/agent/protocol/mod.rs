@@ -1,5 +1,6 @@
-//! The agent's wire protocol, version 1: one JSON object per line, each at most
-//! [`MAX_FRAME`] bytes.
+//! The agent's wire protocol, version 1: one JSON object per line; a request at most
+//! [`MAX_FRAME`] bytes, a reply at most [`MAX_REPLY`] (a `list` of a thousand connections
+//! is about 800 KB).
 //!
 //! ```text
 //! -> {"v":1,"op":"token","name":"acme","min_ttl_secs":300}
@@ -24,8 +25,13 @@ use zeroize::Zeroizing;
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
 
-/// The longest frame (request or reply line), newline included.
+/// The longest request line the agent reads, newline included (what any local process
+/// may send it).
 pub const MAX_FRAME: usize = 64 * 1024;
+
+/// The longest reply line a client reads, newline included (what the agent, checked to be
+/// this user's, sends back).
+pub const MAX_REPLY: usize = 16 * 1024 * 1024;
 
 /// A request, parsed.
 #[derive(Debug)]
@@ -350,6 +356,9 @@ impl Reply {
 pub struct FrameReader<R> {
     inner: R,
     buf: Zeroizing<Vec<u8>>,
+    max: usize,
+    /// How much of `buf` is known to hold no newline (each byte is looked at once).
+    scanned: usize,
 }
 
 /// What reading a frame gave.
@@ -383,11 +392,21 @@ impl Timed for &std::os::unix::net::UnixStream {
 }
 
 impl<R: Read + Timed> FrameReader<R> {
-    /// Reads from `inner`.
+    /// Reads requests from `inner` (frames of at most [`MAX_FRAME`] bytes).
     pub fn new(inner: R) -> Self {
         Self {
             inner,
             buf: Zeroizing::new(Vec::new()),
+            max: MAX_FRAME,
+            scanned: 0,
+        }
+    }
+
+    /// Reads replies from `inner` (frames of at most [`MAX_REPLY`] bytes).
+    pub fn replies(inner: R) -> Self {
+        Self {
+            max: MAX_REPLY,
+            ..Self::new(inner)
         }
     }
 
@@ -396,9 +415,15 @@ impl<R: Read + Timed> FrameReader<R> {
         let deadline = Instant::now() + timeout;
         let mut chunk = Zeroizing::new([0u8; 4096]);
         loop {
-            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
-                if i + 1 > MAX_FRAME {
-                    return Err(AgentError::TooLarge(MAX_FRAME));
+            let newline = self.buf[self.scanned..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| self.scanned + i);
+            self.scanned = self.buf.len();
+            if let Some(i) = newline {
+                self.scanned = 0;
+                if i + 1 > self.max {
+                    return Err(AgentError::TooLarge(self.max));
                 }
                 let mut line = Zeroizing::new(self.buf[..i].to_vec());
                 self.buf.drain(..=i);
@@ -407,8 +432,8 @@ impl<R: Read + Timed> FrameReader<R> {
                 }
                 return Ok(Frame::Line(line));
             }
-            if self.buf.len() >= MAX_FRAME {
-                return Err(AgentError::TooLarge(MAX_FRAME));
+            if self.buf.len() >= self.max {
+                return Err(AgentError::TooLarge(self.max));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

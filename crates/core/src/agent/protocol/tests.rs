@@ -152,6 +152,32 @@ fn frames_split_and_joined() {
 }
 
 #[test]
+fn replies_may_be_larger_than_requests() {
+    // A `list` of a thousand connections is far over a request's limit.
+    let mut big = vec![b'x'; 900 * 1024];
+    big.push(b'\n');
+    let mut r = FrameReader::replies(Bytes(&big, 4096));
+    assert!(
+        matches!(r.next(Duration::from_secs(5)).unwrap(), Frame::Line(l) if l.len() == 900 * 1024)
+    );
+    let mut r = FrameReader::new(Bytes(&big, 4096));
+    assert_eq!(
+        r.next(Duration::from_secs(5)).unwrap_err(),
+        AgentError::TooLarge(MAX_FRAME)
+    );
+}
+
+#[test]
+fn fail_a_reply_over_its_limit() {
+    let big = vec![b'x'; MAX_REPLY + 10];
+    let mut r = FrameReader::replies(Bytes(&big, 1 << 16));
+    assert_eq!(
+        r.next(Duration::from_secs(30)).unwrap_err(),
+        AgentError::TooLarge(MAX_REPLY)
+    );
+}
+
+#[test]
 fn fail_oversized_and_truncated_frames() {
     let big = vec![b'x'; MAX_FRAME + 10];
     let mut r = FrameReader::new(Bytes(&big, 4096));
