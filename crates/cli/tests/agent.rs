@@ -11,6 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use token_wallet_core::{connection, Passphrase};
 
 struct AgentProc {
     child: Child,
@@ -496,5 +497,44 @@ fn hostile_clients_get_clear_errors_and_the_agent_stays_up() {
         &[access.as_str(), refresh.as_deref().unwrap()],
         "the agent's log",
     );
+    w.env.wipe();
+}
+
+#[test]
+fn a_long_list_comes_through_the_agent() {
+    // A hundred and twenty connections make a `list` reply of about 100 KB, over a
+    // request's 64 KiB frame limit (which once refused it as "request too large").
+    let w = World::connected("agent-big-list", 600, "a", "local");
+    {
+        let mut v = w
+            .env
+            .vault()
+            .unlock(&Passphrase::new(PASS.into()).unwrap())
+            .unwrap();
+        let a = connection::load(&mut v, &"a".parse().unwrap()).unwrap();
+        for i in 0..119 {
+            let mut c = connection::Connection {
+                info: a.info.clone(),
+                secrets: connection::Secrets {
+                    access_token: format!("copy-{i}"),
+                    refresh_token: None,
+                    client_secret: None,
+                },
+            };
+            c.info.name = format!("copy-{i:03}").parse().unwrap();
+            connection::save(&mut v, &c).unwrap();
+        }
+    }
+    let agent = AgentProc::start(&w, &[]);
+    let o = w.cli(&["list", "--json"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let listed: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let n = listed.as_array().map(Vec::len).unwrap_or(0);
+    assert_eq!(n, 120, "every connection listed through the agent");
+    assert!(
+        stdout(&o).len() > 64 * 1024,
+        "the reply is over a request's limit"
+    );
+    agent.stop(&w);
     w.env.wipe();
 }
