@@ -74,9 +74,9 @@ struct Shared {
     path: String,
     /// `Host` values we answer: the loopback names of our port.
     hosts: Vec<String>,
-    /// The one-time start address's secret part and where it sends the browser.
-    start: Mutex<Option<(String, String)>>,
-    /// Where start addresses send the browser, kept after one is used: a fresh start
+    /// The live one-time start address's secret part (gone once used).
+    start: Mutex<Option<String>>,
+    /// Where a start address sends the browser, kept after one is used: a fresh start
     /// address can be minted for it ([`Listener::restart_url`]).
     authorize: Mutex<Option<String>>,
 }
@@ -172,22 +172,26 @@ impl Listener {
             .authorize
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(authorize_url.to_string());
-        let token = hex::encode(crate::crypto::random::<16>());
-        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some((token.clone(), authorize_url.to_string()));
-        format!("http://127.0.0.1:{}/start/{token}", self.port)
+        self.mint()
     }
 
     /// A fresh one-time start address for the same sign-in (the browser did not open, or
     /// the page was closed); any earlier one dies. `None` before [`Self::start_url`].
     pub fn restart_url(&self) -> Option<String> {
-        let url = self
+        let known = self
             .shared
             .authorize
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()?;
-        Some(self.start_url(&url))
+            .is_some();
+        known.then(|| self.mint())
+    }
+
+    /// A new start address (its secret replaces the last one's).
+    fn mint(&self) -> String {
+        let token = hex::encode(crate::crypto::random::<16>());
+        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        format!("http://127.0.0.1:{}/start/{token}", self.port)
     }
 
     /// Waits for the callback. `pasted` delivers redirect URLs a person pasted instead
@@ -357,10 +361,17 @@ impl Shared {
         }
         if let Some(token) = head.path.strip_prefix("/start/") {
             let mut start = self.start.lock().unwrap_or_else(|p| p.into_inner());
-            match start.as_ref() {
-                Some((t, _)) if constant_time_eq(t.as_bytes(), token.as_bytes()) => {
-                    // Invariant: matched just above.
-                    let (_, url) = start.take().expect("start address set");
+            let live = start
+                .as_ref()
+                .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+            let url = self
+                .authorize
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match url {
+                Some(url) if live => {
+                    *start = None; // used once
                     redirect(&mut stream, &url);
                 }
                 _ => respond(&mut stream, 404, "This sign-in link was already used."),
