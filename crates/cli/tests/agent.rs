@@ -11,7 +11,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use token_wallet_core::{connection, Passphrase};
+use token_wallet_core::connection;
 
 struct AgentProc {
     child: Child,
@@ -506,11 +506,7 @@ fn a_long_list_comes_through_the_agent() {
     // request's 64 KiB frame limit (which once refused it as "request too large").
     let w = World::connected("agent-big-list", 600, "a", "local");
     {
-        let mut v = w
-            .env
-            .vault()
-            .unlock(&Passphrase::new(PASS.into()).unwrap())
-            .unwrap();
+        let mut v = w.unlocked();
         let a = connection::load(&mut v, &"a".parse().unwrap()).unwrap();
         for i in 0..119 {
             let mut c = connection::Connection {

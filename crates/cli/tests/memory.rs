@@ -12,7 +12,6 @@ use common::*;
 use secrecy::ExposeSecret;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-use token_wallet_core::Passphrase;
 
 /// Every readable mapping of `pid`: its name (`[heap]`, `[stack]`, a file, or `anon`) and
 /// its bytes.
@@ -70,11 +69,7 @@ fn found_in(pid: u32, secrets: &[(&str, Vec<u8>)]) -> Vec<String> {
 
 /// The vault's keys and the audit key, as the test (not the CLI) reads them.
 fn keys(w: &World) -> Vec<(&'static str, Vec<u8>)> {
-    let mut v = w
-        .env
-        .vault()
-        .unlock(&Passphrase::new(PASS.into()).unwrap())
-        .unwrap();
+    let mut v = w.unlocked();
     let (kek, dek) = v.expose_keys_for_tests();
     let audit = v.get("audit.key").unwrap().expose_secret().to_vec();
     vec![("KEK", kek), ("DEK", dek), ("audit key", audit)]

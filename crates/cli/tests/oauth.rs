@@ -8,7 +8,6 @@ use common::oauth::*;
 use common::*;
 use std::process::Command;
 use token_wallet_core::connection;
-use token_wallet_core::Passphrase;
 
 #[test]
 fn connect_list_show_disconnect_with_discovery() {
@@ -378,12 +377,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
     use std::sync::Mutex;
     use token_wallet_core::oauth;
     let w = World::connected("oauth-account", 60, "p", "local-pleo");
-    let v = Mutex::new(
-        w.env
-            .vault()
-            .unlock(&Passphrase::new(PASS.into()).unwrap())
-            .unwrap(),
-    );
+    let v = Mutex::new(w.unlocked());
     let company = |v: &Mutex<token_wallet_core::UnlockedVault>| {
         connection::load(&mut v.lock().unwrap(), &"p".parse().unwrap())
             .unwrap()

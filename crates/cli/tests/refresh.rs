@@ -42,11 +42,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
     std::thread::sleep(Duration::from_millis(7300));
     post(&format!("{}/_test/reset-stats", w.server.issuer));
 
-    let vault = w
-        .env
-        .vault()
-        .unlock(&Passphrase::new(PASS.into()).unwrap())
-        .unwrap();
+    let vault = w.unlocked();
     let vault = Arc::new(Mutex::new(vault));
     let refresher = Arc::new(Refresher::new(
         Http::new(),
@@ -213,11 +209,7 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
         stats["refresh_failures"], 0,
         "the old refresh token was not reused: {stats}"
     );
-    let mut v = w
-        .env
-        .vault()
-        .unlock(&Passphrase::new(PASS.into()).unwrap())
-        .unwrap();
+    let mut v = w.unlocked();
     let c = connection::load(&mut v, &"r".parse().unwrap()).unwrap();
     assert!(matches!(
         c.info.status,

@@ -128,13 +128,17 @@ impl World {
         self.cli(&args, env, stdin)
     }
 
-    /// The stored tokens, read through core (as the test, not the CLI).
-    pub fn tokens(&self, name: &str) -> (String, Option<String>) {
-        let mut v = self
-            .env
+    /// The vault, unlocked through core with [`PASS`] (as the test, not the CLI).
+    pub fn unlocked(&self) -> token_wallet_core::UnlockedVault {
+        self.env
             .vault()
             .unlock(&Passphrase::new(PASS.into()).unwrap())
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The stored tokens, read through core (as the test, not the CLI).
+    pub fn tokens(&self, name: &str) -> (String, Option<String>) {
+        let mut v = self.unlocked();
         let c = connection::load(&mut v, &name.parse().unwrap()).unwrap();
         (
             c.secrets.access_token.clone(),
@@ -158,12 +162,7 @@ impl World {
     }
 
     pub fn connection_count(&self) -> usize {
-        let v = self
-            .env
-            .vault()
-            .unlock(&Passphrase::new(PASS.into()).unwrap())
-            .unwrap();
-        connection::names(&v).len()
+        connection::names(&self.unlocked()).len()
     }
 }
 
