@@ -27,6 +27,7 @@ import {
   walletEnv,
   endSession,
   find,
+  median,
   newSession,
   s,
   sleep,
@@ -50,11 +51,6 @@ const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-bench-"));
 const PROVIDERS = path.join(HOME, "providers.toml");
 const PASSFILE = path.join(HOME, "pass");
 const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: {} });
-
-const median = (xs) => {
-  const a = [...xs].sort((x, y) => x - y);
-  return a[Math.floor(a.length / 2)];
-};
 
 function cli(...args) {
   const r = spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, "--providers", PROVIDERS, ...args], {

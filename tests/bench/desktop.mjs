@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ARTIFACTS, CLI, appPath, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
+import { ARTIFACTS, CLI, appPath, median, sleep, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
 
 const APP = appPath("release");
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 5);
@@ -35,8 +35,6 @@ const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extr
 const DEADLINE_MS = 30_000;
 const WATCH = path.join(path.dirname(new URL(import.meta.url).pathname), "watch-window.py");
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });

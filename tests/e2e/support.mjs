@@ -54,6 +54,9 @@ export async function pickPort(preferred) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 /** Polls `fn` until it returns a truthy value (or stops throwing); fails after `timeout`. */
 export async function waitFor(what, fn, timeout = 15_000, every = 100) {
   const end = Date.now() + timeout;

@@ -9,8 +9,6 @@ import { state } from "../state";
 import type { ConnectForm } from "../types";
 import { load } from "./connections";
 
-const FIELDS = ["connect-name", "connect-client-id", "connect-scopes", "connect-authorize", "connect-token-url", "connect-revocation"];
-
 /** Each form value's input. */
 const INPUT: Record<keyof ConnectForm, string> = {
   name: "connect-name",
@@ -104,7 +102,8 @@ async function submit(ev: SubmitEvent): Promise<void> {
   el("connect-cancel").focus();
   try {
     const c = await api.connect(f);
-    for (const id of FIELDS) el<HTMLInputElement>(id).value = "";
+    // Typed values go; the provider stays chosen.
+    for (const [k, id] of Object.entries(INPUT)) if (k !== "provider") el<HTMLInputElement>(id).value = "";
     await load();
     openDetail(c.name);
     const who = c.check.find(([k]) => k === "subjectURN") ?? c.check.find(([k]) => k === "applicationName");
