@@ -186,6 +186,13 @@ impl Wallet {
         }
     }
 
+    /// How many keystore calls this wallet's vault handle has made (each a D-Bus round
+    /// trip on the Secret Service), if a vault was opened: for the scale checks.
+    pub fn keystore_calls(&self) -> Option<u64> {
+        let inner = self.inner();
+        inner.vault.as_ref().map(|v| v.keystore().calls())
+    }
+
     /// The agent if one was made (locked or not): the background task ticks it.
     pub(crate) fn any_agent(&self) -> Option<Arc<Agent>> {
         self.inner().agent.clone()

@@ -77,6 +77,21 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
     assert!(after.last_refresh.is_some());
     assert!(after.expires_at.unwrap() > c.expires_at.unwrap());
 
+    // Idle: a sweep and the window's re-read of the list make no keystore call (they read
+    // the summaries in the vault's index, which the unlock read).
+    w.connections().unwrap();
+    let calls = w.keystore_calls().unwrap();
+    for _ in 0..3 {
+        let r = w.sweep(false, never).unwrap();
+        assert!(r.refreshed.is_empty(), "{r:?}");
+        assert_eq!(w.connections().unwrap().connections.len(), 1);
+    }
+    assert_eq!(
+        w.keystore_calls().unwrap(),
+        calls,
+        "idle sweeps read the keystore"
+    );
+
     // Locked: the sweep does nothing.
     w.lock();
     assert!(w.sweep(true, never).is_err());

@@ -164,10 +164,11 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     use std::io::{BufRead, BufReader};
     let w = connected("rf-kill", 60);
     post(&format!("{}/_test/reset-stats", w.server.issuer));
-    // Fault point 1: the marker write. 2: the provider answered, nothing written yet.
+    // The named fault point: the marker is written, the provider answered, nothing else
+    // is written yet.
     let mut c = w.env.cmd();
     c.args(["refresh", "r", "--passphrase-file", path_str(&w.pass_file)])
-        .env("TOKEN_WALLET_FAULT_PAUSE_AT", "2")
+        .env("TOKEN_WALLET_FAULT_PAUSE_AT", "refresh-answered")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -175,11 +176,11 @@ fn refresher_killed_between_answer_and_write_is_reported_not_silent() {
     let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "refresh paused at a fault");
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    while err.read_line(&mut line).unwrap() > 0 && !line.contains("fault point 2") {
+    while err.read_line(&mut line).unwrap() > 0 && !line.contains("fault point") {
         line.clear();
     }
     assert!(
-        line.contains("fault point 2"),
+        line.contains("fault point"),
         "the refresher did not reach the fault point"
     );
     child.kill().unwrap(); // SIGKILL while holding the refresh lock
@@ -340,5 +341,55 @@ fn reuse_never_happens_over_10000_requests() {
         "the grant is alive"
     );
     assert!(w.server.active(&access) || elapsed > Duration::from_secs(1));
+    w.env.wipe();
+}
+
+#[test]
+fn a_save_killed_at_every_step_leaves_the_list_agreeing_with_the_record() {
+    use std::io::{BufRead, BufReader};
+    // `token` without an agent remembers the export on the record: one save (the record
+    // under a new id, the index naming it with its summary, the old entry deleted).
+    // Killed after each of those steps, the summary `list` reads must be the record's.
+    let w = connected("rf-save-kill", 3600);
+    let name: connection::ConnectionName = "r".parse().unwrap();
+    let (mut finished, mut kills) = (false, 0);
+    for n in 1..=12u32 {
+        let mut c = token_cmd(&w);
+        c.arg("--no-agent")
+            .env("TOKEN_WALLET_FAULT_PAUSE_AT", n.to_string())
+            .stdout(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "token paused at a fault");
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let mut paused = false;
+        while err.read_line(&mut line).unwrap() > 0 {
+            if line.contains("fault point") {
+                paused = true;
+                break;
+            }
+            line.clear();
+        }
+        if paused {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        let status = deadline::wait(&mut child, deadline::CLI, "the CLI");
+        let mut v = w.unlocked();
+        let listed = connection::list(&mut v).unwrap();
+        assert_eq!(listed.len(), 1, "after a kill at step {n}");
+        let stored = connection::load(&mut v, &name).unwrap().info;
+        assert_eq!(listed[0], stored, "after a kill at step {n}");
+        if !paused {
+            assert!(status.success(), "step {n}: the CLI failed");
+            assert!(stored.last_export.is_some(), "the finished run's export");
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "the save never finished within 12 fault points");
+    // The record, the index, the old record's deletion at least.
+    assert!(kills >= 3, "killed at only {kills} steps");
+    eprintln!("killed at {kills} steps, then finished");
     w.env.wipe();
 }

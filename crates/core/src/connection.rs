@@ -249,11 +249,13 @@ impl PartialEq<&str> for ConnectionName {
     }
 }
 
-/// Saves (creates or replaces) a connection.
+/// Saves (creates or replaces) a connection, its public facts as the record's summary in
+/// the vault's index (so [`list`] reads no record).
 pub fn save(v: &mut UnlockedVault, c: &Connection) -> Result<(), VaultError> {
     // Invariant: plain strings and numbers always serialise.
     let json = zeroize::Zeroizing::new(serde_json::to_vec(c).expect("connection serialises"));
-    v.put(&c.info.name.record(), &json)
+    let info = serde_json::to_string(&c.info).expect("connection facts serialise");
+    v.put_with_summary(&c.info.name.record(), &json, Some(&info))
 }
 
 /// Loads a connection.
@@ -286,11 +288,21 @@ pub fn names(v: &UnlockedVault) -> Vec<ConnectionName> {
         .collect()
 }
 
-/// The public part of every connection.
+/// The public part of every connection, from the summaries in the vault's index: no
+/// keystore call when nothing was written since this handle last looked, the header and
+/// the index when something was. A record saved before summaries existed is read.
 pub fn list(v: &mut UnlockedVault) -> Result<Vec<ConnectionInfo>, VaultError> {
+    v.follow()?;
     let mut out = Vec::new();
     for n in names(v) {
-        out.push(load(v, &n)?.info.clone());
+        let summary = v
+            .summary(&n.record())
+            .and_then(|s| serde_json::from_str::<ConnectionInfo>(s).ok())
+            .filter(|i| i.name == n);
+        match summary {
+            Some(info) => out.push(info),
+            None => out.push(load(v, &n)?.info),
+        }
     }
     Ok(out)
 }
@@ -338,5 +350,94 @@ mod tests {
         let back: ConnectionInfo =
             serde_json::from_str(&serde_json::to_string(&info).unwrap()).unwrap();
         assert_eq!(back.name, "payroll");
+    }
+
+    fn memory_vault() -> (tempfile::TempDir, crate::Vault, UnlockedVault) {
+        use crate::keystore::{Keystore, KeystoreOptions, StoreKind};
+        let dir = tempfile::tempdir().unwrap();
+        let ks = Keystore::open(
+            "t",
+            &KeystoreOptions {
+                kind: StoreKind::Memory,
+                chunk_cap: 4096,
+                timeout: std::time::Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        let vault = crate::Vault::new(ks, dir.path().join("vault.lock"));
+        let pass = crate::Passphrase::new("pw".into()).unwrap();
+        let v = vault
+            .create(&pass, &crate::CreateOptions::insecure_for_tests())
+            .unwrap();
+        (dir, vault, v)
+    }
+
+    fn stored(name: &str, expires: u64) -> Connection {
+        Connection {
+            info: sample_info(name, 1, Some(expires)),
+            secrets: Secrets {
+                access_token: format!("access-{name}"),
+                refresh_token: None,
+                client_secret: None,
+            },
+        }
+    }
+
+    #[test]
+    fn listing_reads_the_summaries_and_no_record() {
+        let (_dir, vault, mut v) = memory_vault();
+        for i in 0..50 {
+            save(&mut v, &stored(&format!("c{i}"), 100 + i)).unwrap();
+        }
+        let ks = vault.keystore().clone();
+        let calls = ks.calls();
+        let all = list(&mut v).unwrap();
+        assert_eq!(ks.calls(), calls, "an idle list makes no keystore call");
+        assert_eq!(all.len(), 50);
+        assert_eq!(all[0], load(&mut v, &all[0].name).unwrap().info);
+        // Another process refreshes one: the next list sees it from the index alone.
+        let pass = crate::Passphrase::new("pw".into()).unwrap();
+        let mut other = vault.unlock(&pass).unwrap();
+        let mut c = load(&mut other, &"c7".parse().unwrap()).unwrap();
+        c.info.expires_at = Some(9_999);
+        save(&mut other, &c).unwrap();
+        let index_entries = ks.list_raw().unwrap().unwrap();
+        let index_entries = index_entries.iter().filter(|n| n.starts_with("idx."));
+        let calls = ks.calls();
+        let all = list(&mut v).unwrap();
+        assert_eq!(
+            ks.calls() - calls,
+            1 + index_entries.count() as u64,
+            "the header and the index (in chunks), no record"
+        );
+        let c7 = all.iter().find(|i| i.name == "c7").unwrap();
+        assert_eq!(c7.expires_at, Some(9_999));
+    }
+
+    #[test]
+    fn a_record_saved_before_summaries_is_read() {
+        let (_dir, _vault, mut v) = memory_vault();
+        let old = stored("legacy", 5);
+        v.put(&old.info.name.record(), &serde_json::to_vec(&old).unwrap())
+            .unwrap();
+        save(&mut v, &stored("new", 6)).unwrap();
+        let all = list(&mut v).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0], old.info);
+        // A summary that names another connection is not believed.
+        let mut wrong = stored("swapped", 7);
+        let lie = serde_json::to_string(&sample_info("new", 1, Some(6))).unwrap();
+        v.put_with_summary(
+            &wrong.info.name.record(),
+            &serde_json::to_vec(&wrong).unwrap(),
+            Some(&lie),
+        )
+        .unwrap();
+        wrong.info.expires_at = Some(7);
+        let all = list(&mut v).unwrap();
+        assert_eq!(
+            all.iter().find(|i| i.name == "swapped").unwrap(),
+            &wrong.info
+        );
     }
 }

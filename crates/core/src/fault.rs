@@ -3,8 +3,9 @@
 //! With `TOKEN_WALLET_FAULT_PAUSE_AT=N` set, the process stops at its N-th fault point
 //! (one after every completed keystore mutation, and one where a refresh has the
 //! provider's answer but has written nothing yet), prints `token-wallet: fault point N reached` to stderr and waits
-//! forever, so a test can kill it with SIGKILL at exactly that step. Release builds
-//! compile this to nothing.
+//! forever, so a test can kill it with SIGKILL at exactly that step. A named point
+//! (`TOKEN_WALLET_FAULT_PAUSE_AT=refresh-answered`) stops there whatever number it has.
+//! Release builds compile this to nothing.
 
 #[cfg(debug_assertions)]
 mod imp {
@@ -13,11 +14,15 @@ mod imp {
     static DONE: AtomicU64 = AtomicU64::new(0);
 
     pub(crate) fn point() {
+        named("");
+    }
+
+    pub(crate) fn named(name: &str) {
         let n = DONE.fetch_add(1, Ordering::SeqCst) + 1;
         let Ok(at) = std::env::var("TOKEN_WALLET_FAULT_PAUSE_AT") else {
             return;
         };
-        if at.parse::<u64>().ok() == Some(n) {
+        if at.parse::<u64>().ok() == Some(n) || (!name.is_empty() && at == name) {
             eprintln!("token-wallet: fault point {n} reached");
             loop {
                 std::thread::park();
@@ -27,8 +32,12 @@ mod imp {
 }
 
 #[cfg(debug_assertions)]
-pub(crate) use imp::point;
+pub(crate) use imp::{named, point};
 
 #[cfg(not(debug_assertions))]
 #[inline(always)]
 pub(crate) fn point() {}
+
+#[cfg(not(debug_assertions))]
+#[inline(always)]
+pub(crate) fn named(_: &str) {}

@@ -16,7 +16,10 @@ pub struct VaultLock {
 }
 
 /// The length of a change stamp.
-const STAMP_LEN: usize = 8;
+pub const STAMP_LEN: usize = 8;
+
+/// A vault's change stamp (see [`change_stamp`]).
+pub type Stamp = [u8; STAMP_LEN];
 
 /// How long [`VaultLock::acquire`] waits, in milliseconds (see [`set_timeout`]).
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(120_000);
@@ -114,11 +117,40 @@ impl VaultLock {
         l.stamp = true;
         Ok(l)
     }
+
+    /// Releases the lock now and returns the change stamp the file holds as it does: the
+    /// one a stamping lock wrote, else the one found (`None` if it cannot be read). Read or
+    /// written while the lock is held, so it names exactly the state this holder left:
+    /// any later writer changes it.
+    pub fn release(mut self) -> Option<Stamp> {
+        if self.stamp {
+            self.stamp = false;
+            return self.write_stamp_now();
+        }
+        use std::io::{Read, Seek, SeekFrom};
+        let mut buf = [0u8; STAMP_LEN];
+        self.file.seek(SeekFrom::Start(0)).ok()?;
+        self.file.read_exact(&mut buf).ok()?;
+        Some(buf)
+    }
+
+    /// Makes this lock write a new change stamp on release (the holder wrote after all).
+    pub fn stamp_on_release(&mut self) {
+        self.stamp = true;
+    }
+
+    fn write_stamp_now(&mut self) -> Option<Stamp> {
+        use std::io::{Seek, SeekFrom, Write};
+        let stamp = crate::crypto::random::<STAMP_LEN>();
+        self.file.seek(SeekFrom::Start(0)).ok()?;
+        self.file.write_all(&stamp).ok()?;
+        Some(stamp)
+    }
 }
 
 /// The change stamp in a lock file (`None` before the first write). It changes whenever
 /// a holder of the stamping lock releases it.
-pub fn change_stamp(path: &Path) -> Option<[u8; STAMP_LEN]> {
+pub fn change_stamp(path: &Path) -> Option<Stamp> {
     use std::io::Read;
     let mut f = File::open(path).ok()?;
     let mut buf = [0u8; STAMP_LEN];
@@ -129,10 +161,7 @@ pub fn change_stamp(path: &Path) -> Option<[u8; STAMP_LEN]> {
 impl Drop for VaultLock {
     fn drop(&mut self) {
         if self.stamp {
-            use std::io::{Seek, SeekFrom, Write};
-            let stamp = crate::crypto::random::<STAMP_LEN>();
-            let _ = self.file.seek(SeekFrom::Start(0));
-            let _ = self.file.write_all(&stamp);
+            let _ = self.write_stamp_now();
         }
         // Closing the file releases the lock as well; unlocking first is just prompt.
         let _ = self.file.unlock();
@@ -234,5 +263,23 @@ mod tests {
         assert_eq!(change_stamp(&p), Some(a));
         drop(VaultLock::acquire_stamping(&p).unwrap());
         assert_ne!(change_stamp(&p), Some(a));
+    }
+
+    #[test]
+    fn release_returns_the_stamp_the_file_holds_as_it_is_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = lock_path(dir.path());
+        assert_eq!(VaultLock::acquire(&p).unwrap().release(), None, "none yet");
+        let s = VaultLock::acquire_stamping(&p).unwrap().release();
+        assert!(s.is_some());
+        assert_eq!(change_stamp(&p), s);
+        // A plain lock finds the stamp and leaves it; one told it wrote stamps anew.
+        assert_eq!(VaultLock::acquire(&p).unwrap().release(), s);
+        assert_eq!(change_stamp(&p), s);
+        let mut l = VaultLock::acquire(&p).unwrap();
+        l.stamp_on_release();
+        let t = l.release();
+        assert_ne!(t, s);
+        assert_eq!(change_stamp(&p), t);
     }
 }

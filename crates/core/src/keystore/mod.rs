@@ -80,6 +80,8 @@ pub struct Keystore {
     hint: &'static str,
     chunk_cap: usize,
     timeout: Duration,
+    /// Calls made to the store through this handle and its clones.
+    calls: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Keystore {
@@ -195,6 +197,7 @@ impl Keystore {
             hint,
             chunk_cap: opts.chunk_cap.max(MIN_CHUNK_CAP),
             timeout: opts.timeout,
+            calls: Arc::default(),
         })
     }
 
@@ -208,6 +211,12 @@ impl Keystore {
         &self.service
     }
 
+    /// How many calls this handle and its clones have made to the store (each a D-Bus
+    /// round trip on the Secret Service): what "no keystore call" is checked with.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs one backend call on a worker thread and gives up after the timeout.
     fn call<T: Send + 'static>(
         &self,
@@ -215,6 +224,8 @@ impl Keystore {
         entry: &str,
         f: impl FnOnce(&dyn Backend, &str) -> Result<T, BackendError> + Send + 'static,
     ) -> Result<T, KeystoreError> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let backend = self.backend.clone();
         let service = self.service.clone();
         let (tx, rx) = mpsc::channel();

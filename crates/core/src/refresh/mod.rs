@@ -443,7 +443,7 @@ impl Refresher {
         let outcome = loop {
             let (result, retry_after) = client.refresh(&self.http, &refresh_token);
             // Crash tests stop here: the provider has answered, nothing is written yet.
-            crate::fault::point();
+            crate::fault::named("refresh-answered");
             match result {
                 Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
                     let wait = self.backoff(attempt, retry_after);

@@ -3,7 +3,8 @@
 //! Keystore entries under one service (one per profile):
 //! - `header`: format, vault id, KDF parameters and salt, the wrapped data key, its
 //!   generation `g`, dates, and recovery flags. Writing it is the commit point.
-//! - `idx.<g>`: the encrypted index (record name -> record id, created).
+//! - `idx.<g>`: the encrypted index (record name -> record id, created, and the record's
+//!   summary: public facts its owner wants without reading the record).
 //! - `rec.<g>.<id>`: one encrypted record.
 //!
 //! Every write happens under the profile's OS file lock, after re-reading the header, so
@@ -20,7 +21,7 @@ use crate::crypto::{
     new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, RecordPlace, Salt, VaultId,
 };
 use crate::keystore::Keystore;
-use crate::lock::VaultLock;
+use crate::lock::{Stamp, VaultLock};
 use header::Header;
 use secrecy::SecretSlice;
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,9 @@ struct Index {
 struct IndexEntry {
     id: String,
     created_at: u64,
+    /// Written with the record, in the same commit (see [`UnlockedVault::put_with_summary`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
 }
 
 /// A vault that is not unlocked: a keystore handle and the lock file's place.
@@ -139,6 +143,9 @@ pub struct UnlockedVault {
     kek: Kek,
     dek: Dek,
     index: Index,
+    /// The change stamp this handle's header and index are known to match (`None`:
+    /// unknown, so [`UnlockedVault::follow`] re-reads).
+    seen: Option<Stamp>,
 }
 
 impl std::fmt::Debug for UnlockedVault {
@@ -237,7 +244,7 @@ impl Vault {
         if !opts.kdf.meets_floor() && !opts.allow_weak_kdf {
             return Err(VaultError::WeakKdf(opts.kdf));
         }
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         if self.exists()? {
             return Err(VaultError::AlreadyExists {
                 store: self.ks.store_name(),
@@ -280,10 +287,12 @@ impl Vault {
             kek,
             dek,
             index: Index::default(),
+            seen: None,
         };
         // The index first, then the header: a crash before the header leaves no vault.
         v.write_index(generation, &v.dek, &v.index)?;
         v.write_header()?;
+        v.seen = lock.release();
         tracing::info!(vault = %vault_id.to_hex(), service = self.ks.service(), "vault created");
         Ok(v)
     }
@@ -291,7 +300,9 @@ impl Vault {
     /// Unlocks with the passphrase. Finishes or rolls back any key change a crash
     /// interrupted.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
-        let _lock = self.lock()?;
+        // Not a stamping lock: unlocking writes nothing unless it must recover (below), so
+        // other processes' caches stay valid.
+        let mut lock = VaultLock::acquire(&self.lock_path)?;
         let hint = *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner());
         // Argon2 runs while the keystore is read: with the KDF settings of the header this
         // handle last saw (the lock screen read it), while the header and index are
@@ -327,8 +338,13 @@ impl Vault {
             kek,
             dek,
             index,
+            seen: None,
         };
+        if v.header.rotating_to.is_some() || v.header.cleanup.is_some() {
+            lock.stamp_on_release();
+        }
         v.recover()?;
+        v.seen = lock.release();
         tracing::info!(vault = %v.header.vault_id.to_hex(), generation = v.header.generation, "vault unlocked");
         Ok(v)
     }
@@ -400,6 +416,19 @@ impl UnlockedVault {
         crate::lock::change_stamp(&self.lock_path)
     }
 
+    /// Brings this handle up to date with what other processes wrote since it last looked:
+    /// one small file read (the change stamp) when nothing was written, else the header
+    /// and the index. Reads no record.
+    pub fn follow(&mut self) -> Result<(), VaultError> {
+        let stamp = self.change_stamp();
+        if stamp.is_none() || stamp != self.seen {
+            // A write after the stamp was read changes it again: the next call re-reads.
+            self.sync()?;
+            self.seen = stamp;
+        }
+        Ok(())
+    }
+
     /// Forgets the keys (they are zeroized on drop).
     pub fn lock(self) -> Vault {
         Vault {
@@ -433,10 +462,16 @@ impl UnlockedVault {
     }
 
     /// Takes the file lock and brings this handle up to date with what other processes
-    /// committed; then finishes any interrupted key change.
+    /// committed (re-reading only if the change stamp moved); then finishes any
+    /// interrupted key change.
     fn begin_write(&mut self) -> Result<VaultLock, VaultError> {
         let l = lock(&self.lock_path)?;
-        self.sync()?;
+        // Under the lock nobody else writes: an unchanged stamp means nothing to re-read.
+        let stamp = self.change_stamp();
+        if stamp.is_none() || stamp != self.seen {
+            self.sync()?;
+            self.seen = stamp;
+        }
         self.recover()?;
         Ok(l)
     }

@@ -16,6 +16,13 @@ impl UnlockedVault {
             .collect()
     }
 
+    /// The summary stored with record `name` (see [`Self::put_with_summary`]), as this
+    /// handle last read the index: call [`Self::follow`] first to see other processes'
+    /// writes.
+    pub fn summary(&self, name: &str) -> Option<&str> {
+        self.index.records.get(name)?.summary.as_deref()
+    }
+
     pub(super) fn place<'a>(&self, entry: &'a str) -> RecordPlace<'a> {
         RecordPlace {
             vault: self.header.vault_id,
@@ -77,37 +84,71 @@ impl UnlockedVault {
         self.read_record(name, self.header.generation, &self.dek, &e.id)
     }
 
-    /// Creates or replaces a record. Replacing is one keystore write (atomic); creating
-    /// writes the record, then the index (the commit point).
+    /// Creates or replaces a record (without a summary). Replacing a record that has no
+    /// summary is one keystore write (atomic); anything else is as
+    /// [`Self::put_with_summary`].
     pub fn put(&mut self, name: &str, value: &[u8]) -> Result<(), VaultError> {
+        self.put_with_summary(name, value, None)
+    }
+
+    /// Creates or replaces a record with a summary: public facts its owner needs without
+    /// reading the record (a connection's provider and expiries), kept in the encrypted
+    /// index, so listing them costs no keystore read per record.
+    ///
+    /// The record is written under a new id, then the index names it together with the
+    /// summary (the commit point), then the old record is deleted: the record and its
+    /// summary never disagree, even after a crash. A crash before the commit leaves an
+    /// unreachable entry, which the next key rotation sweeps away where the store can
+    /// enumerate.
+    pub fn put_with_summary(
+        &mut self,
+        name: &str,
+        value: &[u8],
+        summary: Option<&str>,
+    ) -> Result<(), VaultError> {
         check_name(name)?;
-        let _l = self.begin_write()?;
-        let (id, is_new) = match self.index.records.get(name) {
-            Some(e) => (e.id.clone(), false),
-            None => (new_record_id(), true),
-        };
-        let entry = rec_name(self.header.generation, &id);
+        let l = self.begin_write()?;
+        let g = self.header.generation;
+        let old = self.index.records.get(name).cloned();
+        if let Some(e) = old
+            .as_ref()
+            .filter(|e| e.summary.is_none() && summary.is_none())
+        {
+            let entry = rec_name(g, &e.id);
+            let blob = self.dek.seal(&self.place(&entry), value);
+            self.ks.set(&entry, &blob)?;
+            self.seen = l.release();
+            return Ok(());
+        }
+        let id = new_record_id();
+        let entry = rec_name(g, &id);
         let blob = self.dek.seal(&self.place(&entry), value);
         self.ks.set(&entry, &blob)?;
-        if is_new {
-            let mut index = self.index.clone();
-            index.records.insert(
-                name.to_string(),
-                IndexEntry {
-                    id,
-                    created_at: now(),
-                },
-            );
-            self.write_index(self.header.generation, &self.dek, &index)?;
-            self.index = index;
+        let mut index = self.index.clone();
+        index.records.insert(
+            name.to_string(),
+            IndexEntry {
+                id,
+                created_at: old.as_ref().map_or_else(now, |e| e.created_at),
+                summary: summary.map(str::to_string),
+            },
+        );
+        self.write_index(g, &self.dek, &index)?;
+        self.index = index;
+        if let Some(e) = old {
+            // Committed already: a failure here only leaves an unreachable entry.
+            if let Err(err) = self.ks.delete(&rec_name(g, &e.id)) {
+                tracing::warn!(error = %err, "could not delete a replaced record's old entry");
+            }
         }
+        self.seen = l.release();
         Ok(())
     }
 
     /// Deletes a record: the index first (the commit point), then the record.
     pub fn delete(&mut self, name: &str) -> Result<(), VaultError> {
         check_name(name)?;
-        let _l = self.begin_write()?;
+        let l = self.begin_write()?;
         let mut index = self.index.clone();
         let e = index
             .records
@@ -116,6 +157,7 @@ impl UnlockedVault {
         self.write_index(self.header.generation, &self.dek, &index)?;
         self.index = index;
         self.ks.delete(&rec_name(self.header.generation, &e.id))?;
+        self.seen = l.release();
         Ok(())
     }
 }
