@@ -11,5 +11,7 @@ static ALLOC: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
     zeroizing_alloc::ZeroAlloc(std::alloc::System);
 
 fn main() {
+    // First, while this is the only thread: it sets environment variables.
+    token_wallet_app::renderer_defaults();
     token_wallet_app::run();
 }

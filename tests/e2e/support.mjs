@@ -2,7 +2,7 @@
 // (Node's fetch, no npm dependencies), tauri-driver and the test OAuth server as child
 // processes. One driver and one session per process (module state).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
@@ -149,9 +149,18 @@ export async function activeId() {
   return wd("GET", s(`/element/${elementId(el)}/attribute/id`));
 }
 
+let appExe = ""; // the app binary of the current session
+
+/** Saves the app's window as the X server shows it (tests/e2e/x-screenshot.py), after two
+ * painted frames. Not WebDriver's screenshot: that waits on the web process's own
+ * snapshot path, which stalls under the shared-memory renderer the app uses. */
 export async function screenshotTo(file) {
-  const b64 = await wd("GET", s("/screenshot"));
-  writeFileSync(file, Buffer.from(b64, "base64"));
+  await wd("POST", s("/execute/async"), {
+    script: "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+    args: [],
+  });
+  const r = spawnSync("/usr/bin/python3", [path.join(ROOT, "tests/e2e/x-screenshot.py"), appExe, file], { encoding: "utf8", timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`screenshot ${path.basename(file)}: ${r.error ?? ""}${r.stderr}`);
 }
 
 export function stopDriver() {
@@ -195,6 +204,7 @@ export async function newSession(app) {
     500,
   );
   session = created.sessionId;
+  appExe = app;
   return session;
 }
 

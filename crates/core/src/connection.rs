@@ -252,10 +252,27 @@ impl PartialEq<&str> for ConnectionName {
 /// Saves (creates or replaces) a connection, its public facts as the record's summary in
 /// the vault's index (so [`list`] reads no record).
 pub fn save(v: &mut UnlockedVault, c: &Connection) -> Result<(), VaultError> {
-    // Invariant: plain strings and numbers always serialise.
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(c).expect("connection serialises"));
-    let info = serde_json::to_string(&c.info).expect("connection facts serialise");
-    v.put_with_summary(&c.info.name.record(), &json, Some(&info))
+    save_all(v, std::slice::from_ref(c))
+}
+
+/// Saves many connections in one commit of the vault's index (an import): as [`save`]
+/// for each, at the cost of one index write.
+pub fn save_all(v: &mut UnlockedVault, all: &[Connection]) -> Result<(), VaultError> {
+    let encoded: Vec<_> = all
+        .iter()
+        .map(|c| {
+            // Invariant: plain strings and numbers always serialise.
+            let json =
+                zeroize::Zeroizing::new(serde_json::to_vec(c).expect("connection serialises"));
+            let info = serde_json::to_string(&c.info).expect("connection facts serialise");
+            (c.info.name.record(), json, info)
+        })
+        .collect();
+    let items: Vec<_> = encoded
+        .iter()
+        .map(|(n, j, i)| (n.as_str(), j.as_slice(), Some(i.as_str())))
+        .collect();
+    v.put_all(&items)
 }
 
 /// Loads a connection.

@@ -53,15 +53,21 @@ function render(): void {
 
 /** Every second: the countdowns and statuses move on without asking Rust. */
 export function tick(t: number): void {
+  const byName = new Map(state.conns.map((c) => [c.name, c]));
   for (const b of document.querySelectorAll<HTMLElement>("#connection-list .conn")) {
-    const c = state.conns.find((x) => x.name === b.dataset.name);
+    const c = byName.get(b.dataset.name ?? "");
     if (!c) continue;
     const st = statusOf(c, t);
     const badge = b.querySelector<HTMLElement>(".badge")!;
-    badge.textContent = st.label;
-    badge.className = `badge tone-${st.tone}`;
-    badge.dataset.status = st.key;
-    b.querySelector<HTMLElement>(".conn-expiry")!.textContent = countdown(c.expiresAt, t);
+    // Only what changed is written: a thousand rows cost no layout when nothing moved.
+    if (badge.dataset.status !== st.key) {
+      badge.textContent = st.label;
+      badge.className = `badge tone-${st.tone}`;
+      badge.dataset.status = st.key;
+    }
+    const expiry = b.querySelector<HTMLElement>(".conn-expiry")!;
+    const text = countdown(c.expiresAt, t);
+    if (expiry.textContent !== text) expiry.textContent = text;
   }
 }
 

@@ -379,6 +379,44 @@ fn dek_place(h: &Header) -> DekPlace<'_> {
     }
 }
 
+/// The index's plaintext starts with this, then a deflate stream of its JSON: the
+/// summaries repeat the same providers and words, so a thousand connections' index
+/// shrinks about tenfold and stays in one or two keystore entries. (An index written before
+/// compression is plain JSON, and still reads.) Only the key's holder can write an index, so
+/// the inflate cap below guards against damage, not an attacker.
+const INDEX_DEFLATE: &[u8] = b"TWIDXZ1\n";
+/// The largest index inflated (a cost cap).
+const INDEX_MAX: u64 = 256 << 20;
+
+fn encode_index(index: &Index) -> zeroize::Zeroizing<Vec<u8>> {
+    use std::io::Write as _;
+    // Invariant: the index is a map of strings and integers; it always serialises.
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(index).expect("index serialises"));
+    let mut z =
+        flate2::write::DeflateEncoder::new(INDEX_DEFLATE.to_vec(), flate2::Compression::fast());
+    // Invariant: writing into a Vec cannot fail.
+    z.write_all(&json).expect("deflate into memory");
+    zeroize::Zeroizing::new(z.finish().expect("deflate into memory"))
+}
+
+fn decode_index(plain: &[u8]) -> Option<Index> {
+    use std::io::Read as _;
+    match plain.strip_prefix(INDEX_DEFLATE) {
+        Some(z) => {
+            let mut json = zeroize::Zeroizing::new(Vec::new());
+            flate2::read::DeflateDecoder::new(z)
+                .take(INDEX_MAX + 1)
+                .read_to_end(&mut json)
+                .ok()?;
+            if json.len() as u64 > INDEX_MAX {
+                return None;
+            }
+            serde_json::from_slice(&json).ok()
+        }
+        None => serde_json::from_slice(plain).ok(),
+    }
+}
+
 fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<Index, VaultError> {
     let name = idx_name(h.generation);
     let raw = raw.ok_or_else(|| VaultError::Damaged {
@@ -394,7 +432,7 @@ fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<Index, Vaul
         what: format!("the index `{name}`"),
         why: "fails authentication",
     })?;
-    serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged {
+    decode_index(&plain).ok_or_else(|| VaultError::Damaged {
         what: format!("the index `{name}`"),
         why: "is not a valid index",
     })
@@ -447,15 +485,14 @@ impl UnlockedVault {
 
     fn write_index(&self, g: u64, dek: &Dek, index: &Index) -> Result<(), VaultError> {
         let name = idx_name(g);
-        // Invariant: the index is a map of strings and integers; it always serialises.
-        let json = zeroize::Zeroizing::new(serde_json::to_vec(index).expect("index serialises"));
+        let plain = encode_index(index);
         let blob = dek.seal(
             &RecordPlace {
                 vault: self.header.vault_id,
                 generation: g,
                 entry: &name,
             },
-            &json,
+            &plain,
         );
         self.ks.set(&name, &blob)?;
         Ok(())

@@ -108,40 +108,59 @@ impl UnlockedVault {
     ) -> Result<(), VaultError> {
         check_name(name)?;
         let l = self.begin_write()?;
+        match self.index.records.get(name) {
+            Some(e) if e.summary.is_none() && summary.is_none() => {
+                let entry = rec_name(self.header.generation, &e.id);
+                let blob = self.dek.seal(&self.place(&entry), value);
+                self.ks.set(&entry, &blob)?;
+            }
+            _ => self.write_all(&[(name, value, summary)])?,
+        }
+        self.seen = l.release();
+        Ok(())
+    }
+
+    /// Creates or replaces many records, each with its summary, in one commit (one index
+    /// write): an import. Each is written as [`Self::put_with_summary`] writes one.
+    pub fn put_all(&mut self, items: &[(&str, &[u8], Option<&str>)]) -> Result<(), VaultError> {
+        for (name, _, _) in items {
+            check_name(name)?;
+        }
+        let l = self.begin_write()?;
+        self.write_all(items)?;
+        self.seen = l.release();
+        Ok(())
+    }
+
+    /// Writes `items` under new ids, commits the index naming them, then deletes the
+    /// entries they replaced. The caller holds the lock.
+    fn write_all(&mut self, items: &[(&str, &[u8], Option<&str>)]) -> Result<(), VaultError> {
         let g = self.header.generation;
-        let old = self.index.records.get(name).cloned();
-        if let Some(e) = old
-            .as_ref()
-            .filter(|e| e.summary.is_none() && summary.is_none())
-        {
-            let entry = rec_name(g, &e.id);
+        let mut index = self.index.clone();
+        let mut replaced = Vec::new();
+        for (name, value, summary) in items {
+            let id = new_record_id();
+            let entry = rec_name(g, &id);
             let blob = self.dek.seal(&self.place(&entry), value);
             self.ks.set(&entry, &blob)?;
-            self.seen = l.release();
-            return Ok(());
-        }
-        let id = new_record_id();
-        let entry = rec_name(g, &id);
-        let blob = self.dek.seal(&self.place(&entry), value);
-        self.ks.set(&entry, &blob)?;
-        let mut index = self.index.clone();
-        index.records.insert(
-            name.to_string(),
-            IndexEntry {
+            let created_at = index.records.get(*name).map_or_else(now, |e| e.created_at);
+            let new = IndexEntry {
                 id,
-                created_at: old.as_ref().map_or_else(now, |e| e.created_at),
+                created_at,
                 summary: summary.map(str::to_string),
-            },
-        );
+            };
+            if let Some(old) = index.records.insert(name.to_string(), new) {
+                replaced.push(old.id);
+            }
+        }
         self.write_index(g, &self.dek, &index)?;
         self.index = index;
-        if let Some(e) = old {
+        for id in replaced {
             // Committed already: a failure here only leaves an unreachable entry.
-            if let Err(err) = self.ks.delete(&rec_name(g, &e.id)) {
+            if let Err(err) = self.ks.delete(&rec_name(g, &id)) {
                 tracing::warn!(error = %err, "could not delete a replaced record's old entry");
             }
         }
-        self.seen = l.release();
         Ok(())
     }
 

@@ -524,3 +524,94 @@ fn follow_makes_no_keystore_call_until_another_handle_writes() {
     assert_eq!(v.summary("b"), None);
     assert_eq!(v.list().len(), 1);
 }
+
+#[test]
+fn an_index_written_before_compression_still_reads() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put_with_summary("a", b"x", Some("facts")).unwrap();
+    let g = v.header.generation;
+    let name = idx_name(g);
+    let json = serde_json::to_vec(&v.index).unwrap();
+    let blob = v.dek.seal(
+        &RecordPlace {
+            vault: v.header.vault_id,
+            generation: g,
+            entry: &name,
+        },
+        &json,
+    );
+    f.ks.set(&name, &blob).unwrap();
+    let mut u = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(u.summary("a"), Some("facts"));
+    assert_eq!(read(&mut u, "a"), b"x");
+}
+
+#[test]
+fn the_index_is_compressed_and_many_records_commit_at_once() {
+    let f = fixture_with("t", 64 * 1024);
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    let summary = |i: usize| {
+        format!(
+            r#"{{"name":"conn-{i:04}","provider":{{"name":"pleo","authorize_url":"https://auth.pleo.io/oauth/authorize","token_url":"https://auth.pleo.io/oauth/token"}},"expires_at":{}}}"#,
+            1_700_000_000 + i
+        )
+    };
+    let names: Vec<String> = (0..1000).map(|i| format!("conn-{i:04}")).collect();
+    let summaries: Vec<String> = (0..1000).map(summary).collect();
+    let items: Vec<_> = (0..1000)
+        .map(|i| {
+            (
+                names[i].as_str(),
+                b"v".as_slice(),
+                Some(summaries[i].as_str()),
+            )
+        })
+        .collect();
+    let calls = f.ks.calls();
+    v.put_all(&items).unwrap();
+    // Two calls a record (the store looks for an old value before it writes), then one
+    // index write: no index written per record.
+    assert!(
+        f.ks.calls() - calls <= 2 * 1000 + 4,
+        "{}",
+        f.ks.calls() - calls
+    );
+    let json_len: usize = summaries.iter().map(|s| s.len() + 40).sum();
+    let stored =
+        f.ks.get_raw(&idx_name(v.header.generation))
+            .unwrap()
+            .unwrap();
+    assert!(
+        stored.len() * 4 < json_len,
+        "index of {} bytes for {json_len} bytes of JSON",
+        stored.len()
+    );
+    let u = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(u.list().len(), 1000);
+    assert_eq!(u.summary("conn-0999"), Some(summaries[999].as_str()));
+}
+
+#[test]
+fn fail_a_damaged_compressed_index() {
+    let f = fixture();
+    let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
+    v.put("a", b"x").unwrap();
+    let g = v.header.generation;
+    let name = idx_name(g);
+    let mut plain = INDEX_DEFLATE.to_vec();
+    plain.extend_from_slice(b"not a deflate stream");
+    let blob = v.dek.seal(
+        &RecordPlace {
+            vault: v.header.vault_id,
+            generation: g,
+            entry: &name,
+        },
+        &plain,
+    );
+    f.ks.set(&name, &blob).unwrap();
+    assert!(matches!(
+        f.vault.unlock(&pw("pw")),
+        Err(VaultError::Damaged { .. })
+    ));
+}

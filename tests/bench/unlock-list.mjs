@@ -1,0 +1,119 @@
+// Unlock -> every connection listed in the app's window, against Argon2id alone at the
+// vault's own parameters, measured side by side in one run (the two take turns, so machine
+// noise hits both alike). Goal: <= 1.2 x Argon2 alone with 1,000 connections.
+//
+//   cargo build --release -p token-wallet-app && cargo build -p token-wallet-cli
+//   cargo build --release -p token-wallet-core --example seed_connections
+//   tests/keyring-session.sh xvfb-run -a node tests/bench/unlock-list.mjs
+//
+// The vault is a real one in the Secret Service, made by `token-wallet init` with the
+// default Argon2id parameters and filled by the `seed_connections` example. The release app
+// is driven through WebDriver; the time is taken inside the page, from the unlock form's
+// submit to the first frame painted after the list holds every connection.
+// Environment: BENCH_CONNECTIONS (default 1000), BENCH_ROUNDS (default 7).
+
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import {
+  ARTIFACTS,
+  CLI,
+  DRIVER,
+  ENTER,
+  TARGET,
+  appPath,
+  click,
+  median,
+  newSession,
+  s,
+  startDriver,
+  stopAll,
+  typeInto,
+  visible,
+  waitFor,
+  walletEnv,
+  wd,
+} from "../e2e/support.mjs";
+
+const APP = appPath("release");
+const SEED = path.join(TARGET, "release/examples/seed_connections");
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const PASSPHRASE = "bench staple Horse battery 42!";
+const PROFILE = `unl-${randomBytes(4).toString("hex")}`;
+const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-unl-"));
+const PASSFILE = path.join(HOME, "pass");
+const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: path.join(HOME, "providers.toml"), extra: {} });
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 600_000, env: { ...process.env, ...ENV }, ...opts });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0] ?? ""}: ${r.error ?? ""}${r.stderr}`);
+  return r.stdout;
+}
+
+const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
+
+/** In the page: the time from the unlock form's submit to the first frame painted with
+ * `n` connections in the list (set as window.__listedMs). */
+const WATCH = `
+  const n = arguments[0];
+  window.__listedMs = null;
+  const form = document.getElementById("unlock-passphrase").form;
+  form.addEventListener("submit", () => {
+    const t0 = performance.now();
+    const list = document.getElementById("connection-list");
+    const done = () => requestAnimationFrame(() => requestAnimationFrame(() => { window.__listedMs = performance.now() - t0; }));
+    const seen = new MutationObserver(() => {
+      if (list.childElementCount >= n) { seen.disconnect(); done(); }
+    });
+    seen.observe(list, { childList: true });
+  }, { once: true, capture: true });
+`;
+
+async function main() {
+  for (const [what, file] of [["the release app", APP], ["the CLI", CLI], ["the seed example", SEED], ["tauri-driver", DRIVER]]) {
+    if (!existsSync(file)) throw new Error(`${what} is missing at ${file}`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(PASSFILE, `${PASSPHRASE}\n`, { mode: 0o600 });
+  const figures = { connections: CONNECTIONS, rounds: ROUNDS, listed_ms: [], argon2_ms: [] };
+  try {
+    run(CLI, ["--profile", PROFILE, "--home", HOME, "--no-agent", "init", "--passphrase-file", PASSFILE], { input: "" });
+    const t = Date.now();
+    run(SEED, ["fill", String(CONNECTIONS)], { input: `${PASSPHRASE}\n` });
+    console.log(`seeded ${CONNECTIONS} connections in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    await startDriver(DRIVER, { ...process.env, ...ENV }, path.join(ARTIFACTS, "bench-unlock-list-driver.log"));
+    await newSession(APP);
+    for (let i = 0; i < ROUNDS; i++) {
+      figures.argon2_ms.push(Number(run(SEED, ["argon2", "1"], { input: `${PASSPHRASE}\n` }).trim()));
+      await visible("#view-unlock", 30_000);
+      await js(WATCH, CONNECTIONS);
+      await typeInto("#unlock-passphrase", PASSPHRASE + ENTER);
+      const ms = await waitFor("every connection listed", () => js("return window.__listedMs;"), 120_000, 50);
+      const rows = await js("return document.getElementById('connection-list').childElementCount;");
+      if (rows !== CONNECTIONS) throw new Error(`listed ${rows} rows, not ${CONNECTIONS}`);
+      figures.listed_ms.push(Math.round(ms));
+      if (process.env.BENCH_VERBOSE) console.log(`round ${i + 1}: listed in ${Math.round(ms)} ms; Argon2 alone ${figures.argon2_ms.at(-1)} ms`);
+      await click("#lock-button");
+    }
+  } finally {
+    await stopAll();
+    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, "agent", "stop"], { env: { ...process.env, ...ENV }, timeout: 10_000 });
+    rmSync(HOME, { recursive: true, force: true });
+  }
+  const l = median(figures.listed_ms);
+  const a = median(figures.argon2_ms);
+  figures.ratio = +(l / a).toFixed(3);
+  console.log(`unlock -> ${CONNECTIONS} connections listed in the window: median ${l} ms (${figures.listed_ms.join(" ")})`);
+  console.log(`Argon2id alone at the vault's parameters:           median ${a} ms (${figures.argon2_ms.join(" ")})`);
+  console.log(`ratio ${figures.ratio}  goal <= 1.2: ${figures.ratio <= 1.2 ? "met" : "MISSED"}`);
+  writeFileSync(path.join(ARTIFACTS, "bench-unlock-list.json"), JSON.stringify(figures, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
