@@ -5,20 +5,44 @@ import { errorText } from "../format";
 import { countdown, sortConnections, statusOf } from "../logic";
 import { openDetail } from "../nav";
 import { onConnections, setConnections, state } from "../state";
-import type { Alert } from "../types";
+import type { Alert, Connection } from "../types";
 
 let drawn = ""; // the connections as last drawn: an unchanged list keeps its nodes and focus
 
-/** Re-reads the connections; redraws only what changed. */
-export async function load(): Promise<void> {
+let loading: Promise<void> | null = null; // the read in flight
+let again = false; // asked for once more while one was in flight
+
+/** Re-reads the connections; redraws only what changed. Calls while a read is in flight
+ * share it and one more read after it (so no change is missed, and a burst of change
+ * events at unlock costs two reads, not one each). */
+export function load(): Promise<void> {
+  if (loading) {
+    again = true;
+    return loading;
+  }
+  loading = (async () => {
+    do {
+      again = false;
+      await loadOnce();
+    } while (again);
+  })().finally(() => {
+    loading = null;
+  });
+  return loading;
+}
+
+async function loadOnce(): Promise<void> {
   try {
+    performance.mark("tw:list-asked");
     const all = await api.listConnections();
+    performance.mark("tw:list-received");
     renderAlerts(all.alerts);
     show("unlocked-error", null);
     const key = JSON.stringify(all.connections);
     if (key === drawn) return;
     drawn = key;
     setConnections(all.connections);
+    performance.mark("tw:list-drawn");
   } catch (e) {
     show("unlocked-error", errorText(e));
   }
@@ -30,25 +54,47 @@ function renderAlerts(all: Alert[]): void {
   ul.hidden = all.length === 0;
 }
 
+/** Rows drawn at once: more than the tallest window shows. The rest follow in batches
+ * after the first frame is painted, so a thousand connections show their first screen as
+ * fast as a dozen do. */
+const FIRST_ROWS = 60;
+const BATCH_ROWS = 200;
+let drawing = 0; // bumped by every render and clear: a batch of an older one is dropped
+
+function row(c: Connection, t: number): HTMLElement {
+  const st = statusOf(c, t);
+  const button = h(
+    "button",
+    { type: "button", class: "conn", "data-name": c.name, id: `conn-${c.name}` },
+    h("span", { class: "conn-name" }, c.name),
+    h("span", { class: "conn-provider" }, c.providerName),
+    h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label),
+    h("span", { class: "conn-scopes" }, c.scopes.join(" ")),
+    h("span", { class: "conn-expiry", "data-expires": String(c.expiresAt ?? "") }, countdown(c.expiresAt, t)),
+  );
+  button.addEventListener("click", () => openDetail(c.name));
+  return h("li", {}, button);
+}
+
 function render(): void {
+  const mine = ++drawing;
   const t = now();
   el("connections-empty").hidden = state.conns.length > 0;
-  el("connection-list").replaceChildren(
-    ...sortConnections(state.conns, t).map((c) => {
-      const st = statusOf(c, t);
-      const button = h(
-        "button",
-        { type: "button", class: "conn", "data-name": c.name, id: `conn-${c.name}` },
-        h("span", { class: "conn-name" }, c.name),
-        h("span", { class: "conn-provider" }, c.providerName),
-        h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label),
-        h("span", { class: "conn-scopes" }, c.scopes.join(" ")),
-        h("span", { class: "conn-expiry", "data-expires": String(c.expiresAt ?? "") }, countdown(c.expiresAt, t)),
-      );
-      button.addEventListener("click", () => openDetail(c.name));
-      return h("li", {}, button);
-    }),
-  );
+  const sorted = sortConnections(state.conns, t);
+  const list = el("connection-list");
+  list.replaceChildren(...sorted.slice(0, FIRST_ROWS).map((c) => row(c, t)));
+  const append = (from: number): void => {
+    if (from >= sorted.length) return;
+    // After the next paint: requestAnimationFrame runs before it, the timeout after.
+    requestAnimationFrame(() =>
+      window.setTimeout(() => {
+        if (mine !== drawing) return;
+        list.append(...sorted.slice(from, from + BATCH_ROWS).map((c) => row(c, now())));
+        append(from + BATCH_ROWS);
+      }),
+    );
+  };
+  append(FIRST_ROWS);
 }
 
 /** Every second: the countdowns and statuses move on without asking Rust. */
@@ -87,6 +133,7 @@ export function mount(): void {
 /** Forgets what was drawn (on lock). */
 export function clear(): void {
   drawn = "";
+  drawing++;
   for (const id of ["connection-list", "alerts"]) el(id).replaceChildren();
   document.getElementById("connections-note")?.remove();
 }
