@@ -79,18 +79,27 @@ fn init_log() {
     let _ = tracing::subscriber::set_global_default(sub);
 }
 
-/// The web view's renderer, unless the environment already chooses: on Linux, WebKitGTK's
-/// shared-memory renderer instead of its DMABUF one. Measured side by side under a
-/// software-GL X server, the DMABUF renderer's web process held 176 MiB against 99 MiB and
-/// drew the first frame in 1.1 s against 0.6 s; this window shows a few hundred rows of
-/// text and needs no GPU path. `WEBKIT_DISABLE_DMABUF_RENDERER=0` brings it back.
+/// The web view's engine settings, each unless the environment already sets it. On Linux:
+/// - WebKitGTK's shared-memory renderer instead of its DMABUF one. Measured side by side
+///   under a software-GL X server, the DMABUF renderer's web process held 176 MiB against
+///   99 MiB and drew the first frame in 1.1 s against 0.6 s; this window shows rows of
+///   text and needs no GPU path.
+/// - No JavaScript JIT (`JSC_useJIT=false`): the page is this app's own small UI, which
+///   the interpreter runs fast enough, and a web process that compiles no code has less to
+///   attack (the reasoning behind Lockdown Mode and Edge's JIT-less mode); it also holds
+///   less memory.
 ///
 /// Call first in `main`, while no other thread exists: it sets environment variables (the
 /// web view's processes inherit them).
 pub fn renderer_defaults() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
-        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    for (name, value) in [
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+        ("JSC_useJIT", "false"),
+    ] {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
     }
 }
 
