@@ -90,6 +90,9 @@ impl From<OpError> for Error {
             }
             OpError::OAuth(OAuthError::NoClientId(_)) => Some("fill in the client ID"),
             OpError::OAuth(OAuthError::NoClientSecret(_)) => Some("fill in the client secret"),
+            OpError::OAuth(OAuthError::TokenRefused { .. } | OAuthError::BadTokenResponse { .. }) => {
+                Some("nothing was stored")
+            }
             _ => None,
         };
         match advice {
@@ -118,8 +121,8 @@ impl Serialize for Error {
 }
 
 /// Core's messages for people reading a window, not a terminal: `name` (a name quoted as
-/// code) becomes “name”, and an operating system's error code is dropped
-/// ("Connection refused (os error 111)" becomes "connection refused").
+/// code) becomes “name”, and an operating system's error number is dropped
+/// ("Permission denied (os error 13)" becomes "Permission denied").
 pub fn plain(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut open = false;
@@ -138,8 +141,7 @@ pub fn plain(message: &str) -> String {
             None => break,
         }
     }
-    s.replace("io: Connection refused", "connection refused")
-        .replace("network error: ", "")
+    s
 }
 
 #[cfg(test)]
@@ -153,8 +155,8 @@ mod tests {
             "“payroll” is waiting for “Pleo”"
         );
         assert_eq!(
-            plain("could not reach the token endpoint: network error: io: Connection refused (os error 111)"),
-            "could not reach the token endpoint: connection refused"
+            plain("could not write settings.json: Permission denied (os error 13)"),
+            "could not write settings.json: Permission denied"
         );
         assert_eq!(plain("an odd ` left open"), "an odd “ left open");
     }

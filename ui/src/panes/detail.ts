@@ -62,7 +62,7 @@ function render(): void {
     fact("created", "Connected", ago(c.createdAt), iso(c.createdAt)),
   ];
   if (c.refreshFailures > 0) {
-    const last = c.lastRefreshError ? refreshWords(c.lastRefreshError) : null;
+    const last = c.lastRefreshError;
     const why = last && !shown().includes(last) ? `; last: ${last}` : "";
     rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
@@ -144,7 +144,6 @@ async function tokensChanged(): Promise<void> {
 }
 
 /** A refresh error in the window's words: a refresh stores nothing when it fails anyway. */
-const refreshWords = (e: string): string => e.replace(/; nothing was stored/, "");
 
 /** A failed refresh, said with what still holds: the current token and the retries. */
 function refreshFailed(why: string, expiresAt: number | null): string {
@@ -154,7 +153,7 @@ function refreshFailed(why: string, expiresAt: number | null): string {
       ? ` The current access token still works (it expires ${countdown(expiresAt, t)}), and the wallet retries by itself.`
       : " The wallet retries by itself.";
   // Said once: not "Refresh failed: Refreshing “x” failed: …".
-  const what = refreshWords(why.replace(/^Refreshing “[^”]*” failed: /i, ""));
+  const what = why.replace(/^Refreshing “[^”]*” failed: /i, "");
   return `Refresh failed: ${what}${still}`;
 }
 

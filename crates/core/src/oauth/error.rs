@@ -64,7 +64,7 @@ pub enum OAuthError {
     #[error("could not open a browser ({0})")]
     Browser(String),
     /// The token endpoint returned an OAuth error.
-    #[error("the token endpoint refused (HTTP {status}): {error}{}; nothing was stored", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("the token endpoint refused (HTTP {status}): {error}{}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     TokenRefused {
         /// HTTP status.
         status: u16,
@@ -74,7 +74,7 @@ pub enum OAuthError {
         description: Option<String>,
     },
     /// The token endpoint's answer is not a usable token response.
-    #[error("the token endpoint's answer (HTTP {status}) is not a valid token response: {why}; nothing was stored")]
+    #[error("the token endpoint's answer (HTTP {status}) is not a valid token response: {why}")]
     BadTokenResponse {
         /// HTTP status (0 if none).
         status: u16,

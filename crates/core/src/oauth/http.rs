@@ -16,8 +16,9 @@ pub enum HttpError {
     /// The body was larger than [`MAX_BODY`].
     #[error("the response body is larger than 1 MiB")]
     TooLarge,
-    /// Could not connect, or the connection broke, or it timed out.
-    #[error("network error: {0}")]
+    /// Could not connect, or the connection broke, or it timed out: said in plain words
+    /// ("connection refused"), without the OS's error numbers.
+    #[error("{0}")]
     Network(String),
 }
 
@@ -68,8 +69,35 @@ impl Http {
 fn map_err(e: ureq::Error) -> HttpError {
     match e {
         ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge,
+        ureq::Error::Io(io) => HttpError::Network(io_words(&io)),
+        ureq::Error::Timeout(_) => HttpError::Network("no answer in time".into()),
+        ureq::Error::HostNotFound => HttpError::Network("the host name does not resolve".into()),
+        ureq::Error::ConnectionFailed => HttpError::Network("could not connect".into()),
         // ureq's messages name the host and the failure, never a body.
         other => HttpError::Network(other.to_string()),
+    }
+}
+
+/// An I/O failure in words, without the OS's error number.
+fn io_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionRefused => "connection refused".into(),
+        K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+            "the connection was cut".into()
+        }
+        K::TimedOut => "no answer in time".into(),
+        K::UnexpectedEof => "the connection closed before the answer ended".into(),
+        K::AddrNotAvailable | K::NetworkUnreachable | K::HostUnreachable => {
+            "the address cannot be reached".into()
+        }
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error ") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            }
+        }
     }
 }
 
@@ -77,5 +105,31 @@ impl oauth2::SyncHttpClient for Http {
     type Error = HttpError;
     fn call(&self, request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, HttpError> {
         self.send(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_port_is_said_in_plain_words() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let req = http::Request::get(format!("http://127.0.0.1:{port}/token"))
+            .body(Vec::new())
+            .unwrap();
+        let e = Http::new().send(req).unwrap_err();
+        assert_eq!(e.to_string(), "connection refused");
+    }
+
+    #[test]
+    fn io_failures_lose_the_os_error_number() {
+        let e = std::io::Error::from_raw_os_error(28); // ENOSPC, no plain-words case
+        let words = io_words(&e);
+        assert!(!words.contains("os error"), "{words}");
+        assert!(!words.is_empty());
     }
 }
