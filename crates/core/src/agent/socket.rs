@@ -83,7 +83,9 @@ impl Agent {
             let me = self.clone();
             let spawned = std::thread::Builder::new()
                 .name("agent-client".into())
-                .stack_size(256 * 1024)
+                // Reserved, not touched: a write deflates the vault's index, and an
+                // unoptimised build makes the compressor's ~300 KiB state on the stack.
+                .stack_size(1024 * 1024)
                 .spawn(move || {
                     let _slot = Slot(&me.clients);
                     me.handle(s);
