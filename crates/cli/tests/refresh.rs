@@ -99,7 +99,11 @@ fn one_refresh_for_200_threads_and_20_processes() {
         .map(|p| {
             let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
             record(&String::from_utf8_lossy(&out.stderr));
-            assert!(out.status.success());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).trim().to_string()
         })
         .collect();

@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 /// An exclusive lock on a profile's lock file; released on drop.
 pub struct VaultLock {
     file: File,
-    /// Write a new change stamp before releasing (the vault's write lock does).
+    /// The holder writes: a new change stamp was written when the writing started, and
+    /// another is written on release.
     stamp: bool,
+    /// The stamp found when the writing started.
+    before: Option<Stamp>,
 }
 
 /// The length of a change stamp.
@@ -86,7 +89,13 @@ impl VaultLock {
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(Self { file, stamp: false }),
+                Ok(()) => {
+                    return Ok(Self {
+                        file,
+                        stamp: false,
+                        before: None,
+                    })
+                }
                 Err(std::fs::TryLockError::WouldBlock) if Instant::now() < end => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
@@ -108,35 +117,58 @@ impl VaultLock {
         }
     }
 
-    /// [`Self::acquire`], and on release writes a fresh random change stamp into the
-    /// file, so a process that cached what it read can tell cheaply (one small file read,
-    /// [`change_stamp`]) that another may have written since. The stamp is written after
-    /// the holder's writes, so a reader that saw the old stamp re-reads later.
+    /// [`Self::acquire`] for writing (see [`Self::start_writing`]): a process that cached
+    /// what it read can tell cheaply (one small file read, [`change_stamp`]) that another
+    /// may have written since.
     pub fn acquire_stamping(path: &Path) -> Result<Self, LockError> {
         let mut l = Self::acquire(path)?;
-        l.stamp = true;
+        l.start_writing();
         Ok(l)
     }
 
+    /// Marks the start of writes: remembers the stamp found ([`Self::stamp_before`]),
+    /// writes a fresh random one at once, so that a holder killed in the middle of its
+    /// writes still leaves a changed stamp, and writes another on release, so a reader
+    /// that looked during the writes looks again.
+    pub fn start_writing(&mut self) {
+        if self.stamp {
+            return;
+        }
+        self.before = self.read_stamp();
+        self.stamp = true;
+        let _ = self.write_stamp_now();
+    }
+
+    /// The stamp found when the writing started: equal to the stamp a reader last saw, it
+    /// means nobody wrote in between (not even a writer that died).
+    pub fn stamp_before(&self) -> Option<Stamp> {
+        self.before
+    }
+
     /// Releases the lock now and returns the change stamp the file holds as it does: the
-    /// one a stamping lock wrote, else the one found (`None` if it cannot be read). Read or
-    /// written while the lock is held, so it names exactly the state this holder left:
-    /// any later writer changes it.
+    /// one a writing holder writes on release, else the one found (`None` if none can be
+    /// read). Read or written while the lock is held, so it names exactly the state this
+    /// holder left: any later writer changes it.
     pub fn release(mut self) -> Option<Stamp> {
         if self.stamp {
             self.stamp = false;
             return self.write_stamp_now();
         }
+        self.read_stamp()
+    }
+
+    /// Drops the lock without the release stamp, as a holder killed by SIGKILL would.
+    #[cfg(test)]
+    pub(crate) fn die(mut self) {
+        self.stamp = false;
+    }
+
+    fn read_stamp(&mut self) -> Option<Stamp> {
         use std::io::{Read, Seek, SeekFrom};
         let mut buf = [0u8; STAMP_LEN];
         self.file.seek(SeekFrom::Start(0)).ok()?;
         self.file.read_exact(&mut buf).ok()?;
         Some(buf)
-    }
-
-    /// Makes this lock write a new change stamp on release (the holder wrote after all).
-    pub fn stamp_on_release(&mut self) {
-        self.stamp = true;
     }
 
     fn write_stamp_now(&mut self) -> Option<Stamp> {
@@ -148,8 +180,8 @@ impl VaultLock {
     }
 }
 
-/// The change stamp in a lock file (`None` before the first write). It changes whenever
-/// a holder of the stamping lock releases it.
+/// The change stamp in a lock file (`None` before the first write). It changes when a
+/// writing holder starts and when it releases the lock.
 pub fn change_stamp(path: &Path) -> Option<Stamp> {
     use std::io::Read;
     let mut f = File::open(path).ok()?;
@@ -273,13 +305,21 @@ mod tests {
         let s = VaultLock::acquire_stamping(&p).unwrap().release();
         assert!(s.is_some());
         assert_eq!(change_stamp(&p), s);
-        // A plain lock finds the stamp and leaves it; one told it wrote stamps anew.
+        // A plain lock finds the stamp and leaves it; one that starts writing stamps anew,
+        // at once and on release, and knows what it found.
         assert_eq!(VaultLock::acquire(&p).unwrap().release(), s);
         assert_eq!(change_stamp(&p), s);
         let mut l = VaultLock::acquire(&p).unwrap();
-        l.stamp_on_release();
+        l.start_writing();
+        assert_eq!(l.stamp_before(), s);
+        let during = change_stamp(&p);
+        assert_ne!(during, s, "the stamp changes when writing starts");
         let t = l.release();
-        assert_ne!(t, s);
+        assert_ne!(t, during);
         assert_eq!(change_stamp(&p), t);
+        // A writer that dies mid-write leaves a changed stamp all the same.
+        let l = VaultLock::acquire_stamping(&p).unwrap();
+        l.die();
+        assert_ne!(change_stamp(&p), t);
     }
 }

@@ -115,9 +115,36 @@ fn map_err(e: KrError) -> BackendError {
     }
 }
 
+/// Whether the item the store found was deleted (by another process) before it could be
+/// read or written: the Secret Service then answers that the object has no item
+/// interface. Looking again finds what is there now.
+fn vanished(e: &KrError) -> bool {
+    match e {
+        KrError::PlatformFailure(p) => {
+            let s = p.to_string();
+            s.contains("UnknownObject")
+                || (s.contains("UnknownMethod") && s.contains("org.freedesktop.Secret.Item"))
+        }
+        _ => false,
+    }
+}
+
+/// Runs `f` once more if the item it found vanished meanwhile (a record another process
+/// replaced and deleted between this one's search and its read).
+fn again_if_vanished<T>(mut f: impl FnMut() -> Result<T, KrError>) -> Result<T, KrError> {
+    match f() {
+        Err(e) if vanished(&e) => {
+            tracing::debug!("a keystore item was deleted while it was read; looking again");
+            f()
+        }
+        other => other,
+    }
+}
+
 impl Backend for OsBackend {
     fn get(&self, service: &str, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        match self.entry(service, name)?.get_secret() {
+        let entry = self.entry(service, name)?;
+        match again_if_vanished(|| entry.get_secret()) {
             Ok(v) => Ok(Some(v)),
             Err(KrError::NoEntry) => Ok(None),
             Err(e) => Err(map_err(e)),
@@ -125,13 +152,13 @@ impl Backend for OsBackend {
     }
 
     fn set(&self, service: &str, name: &str, value: &[u8]) -> Result<(), BackendError> {
-        self.entry(service, name)?
-            .set_secret(value)
-            .map_err(map_err)
+        let entry = self.entry(service, name)?;
+        again_if_vanished(|| entry.set_secret(value)).map_err(map_err)
     }
 
     fn delete(&self, service: &str, name: &str) -> Result<(), BackendError> {
-        match self.entry(service, name)?.delete_credential() {
+        let entry = self.entry(service, name)?;
+        match again_if_vanished(|| entry.delete_credential()) {
             Ok(()) | Err(KrError::NoEntry) => Ok(()),
             Err(e) => Err(map_err(e)),
         }

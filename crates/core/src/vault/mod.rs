@@ -341,7 +341,7 @@ impl Vault {
             seen: None,
         };
         if v.header.rotating_to.is_some() || v.header.cleanup.is_some() {
-            lock.stamp_on_release();
+            lock.start_writing();
         }
         v.recover()?;
         v.seen = lock.release();
@@ -503,11 +503,11 @@ impl UnlockedVault {
     /// interrupted key change.
     fn begin_write(&mut self) -> Result<VaultLock, VaultError> {
         let l = lock(&self.lock_path)?;
-        // Under the lock nobody else writes: an unchanged stamp means nothing to re-read.
-        let stamp = self.change_stamp();
-        if stamp.is_none() || stamp != self.seen {
+        // The stamp found as the writing started equal to the one this handle last saw:
+        // nobody wrote in between (a writer that died mid-write changed it too).
+        let before = l.stamp_before();
+        if before.is_none() || before != self.seen {
             self.sync()?;
-            self.seen = stamp;
         }
         self.recover()?;
         Ok(l)

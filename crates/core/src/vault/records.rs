@@ -134,7 +134,10 @@ impl UnlockedVault {
 
     /// Writes `items` under new ids, commits the index naming them, then deletes the
     /// entries they replaced. The caller holds the lock.
-    fn write_all(&mut self, items: &[(&str, &[u8], Option<&str>)]) -> Result<(), VaultError> {
+    pub(super) fn write_all(
+        &mut self,
+        items: &[(&str, &[u8], Option<&str>)],
+    ) -> Result<(), VaultError> {
         let g = self.header.generation;
         let mut index = self.index.clone();
         let mut replaced = Vec::new();

@@ -615,3 +615,21 @@ fn fail_a_damaged_compressed_index() {
         Err(VaultError::Damaged { .. })
     ));
 }
+
+#[test]
+fn a_writer_killed_mid_write_is_noticed_by_the_next_writer() {
+    let f = fixture();
+    let mut h = f.vault.create(&pw("pw"), &weak()).unwrap();
+    h.put_with_summary("a", b"1", Some("a")).unwrap();
+    // Another process commits a new record, then dies before it releases the lock.
+    let mut p = f.vault.unlock(&pw("pw")).unwrap();
+    let l = crate::lock::VaultLock::acquire_stamping(&p.lock_path).unwrap();
+    p.write_all(&[("b", b"2", Some("b"))]).unwrap();
+    l.die();
+    // This handle's next write re-reads the index first, and keeps `b`.
+    h.put_with_summary("c", b"3", Some("c")).unwrap();
+    let names: Vec<_> = h.list().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    let mut u = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(read(&mut u, "b"), b"2");
+}
