@@ -26,6 +26,7 @@ fn main() {
             "get_settings",
             "save_settings",
             "activity",
+            "window_drawn",
         ]),
     ))
     .expect("failed to run tauri-build");

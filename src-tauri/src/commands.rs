@@ -110,6 +110,17 @@ pub async fn cancel_connect(wallet: Shared<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// The page's first screen is in the document: show the window (it starts hidden, so a
+/// blank one is never seen). Later calls change nothing.
+#[tauri::command]
+pub async fn window_drawn<R: Runtime>(window: tauri::WebviewWindow<R>) -> Result<(), Error> {
+    if !window.is_visible().unwrap_or(true) {
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    Ok(())
+}
+
 /// Opens the browser again for the sign-in in progress (a fresh one-time address).
 #[tauri::command]
 pub async fn reopen_sign_in(wallet: Shared<'_>) -> Result<(), Error> {

@@ -53,6 +53,7 @@ fn with_commands<R: tauri::Runtime>(
             commands::get_settings,
             commands::save_settings,
             commands::activity,
+            commands::window_drawn,
         ])
 }
 
@@ -103,6 +104,27 @@ pub fn renderer_defaults() {
     }
 }
 
+/// How long the hidden window waits for its page to say it has drawn (`window_drawn`)
+/// before it is shown anyway: a page that failed to load still shows its window.
+const SHOW_ANYWAY: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The window starts hidden (`"visible": false`), so no blank frame is ever seen; the page
+/// shows it once its first screen is in the document. Should that never come, this shows
+/// it after [`SHOW_ANYWAY`].
+fn show_window_anyway<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
+    std::thread::spawn(move || {
+        std::thread::sleep(SHOW_ANYWAY);
+        if let Some(w) = app.get_webview_window("main") {
+            if !w.is_visible().unwrap_or(true) {
+                tracing::warn!(
+                    "the page did not report its first screen; showing the window anyway"
+                );
+                let _ = w.show();
+            }
+        }
+    });
+}
+
 /// Builds and runs the app; returns when the last window closes.
 pub fn run() {
     // Before anything secret is read: no core dumps, no same-user memory reads.
@@ -126,6 +148,7 @@ pub fn run() {
         .setup(move |app| {
             tray::build(app.handle());
             background::start(app.handle().clone(), bg);
+            show_window_anyway(app.handle().clone());
             Ok(())
         });
     with_commands(builder, wallet)

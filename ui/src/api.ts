@@ -26,6 +26,8 @@ export const unlock = (passphrase: string): Promise<VaultState> =>
   invoke<VaultState>("unlock", { passphrase });
 
 export const lock = (): Promise<VaultState> => invoke<VaultState>("lock");
+/** The first screen is in the document: the Rust side shows the (hidden) window. */
+export const windowDrawn = (): Promise<void> => invoke<void>("window_drawn");
 
 export const vaultInfo = (): Promise<VaultFacts> => invoke<VaultFacts>("vault_info");
 

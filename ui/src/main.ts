@@ -296,4 +296,7 @@ void api
   .then((v) => autoLockHint(v.settings.autoLockMinutes))
   .catch(() => {});
 
-void refresh();
+// The window starts hidden: shown once the first screen is in the document, so the first
+// frame anyone sees is drawn (a hidden web view may not run animation frames, so this
+// does not wait for one).
+void refresh().finally(() => void api.windowDrawn().catch(() => {}));
