@@ -3,14 +3,19 @@
 
 use super::say;
 use crate::cli::{AgentAction, Cli, RunArgs};
+#[cfg(unix)]
 use crate::context::Local;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Sources};
 use crate::source::{client, socket};
 use std::io::Write;
+#[cfg(unix)]
 use std::sync::Arc;
+#[cfg(unix)]
 use std::time::Duration;
-use token_wallet_core::agent::{client::Client, Agent, AgentError, AgentOptions};
+use token_wallet_core::agent::{client::Client, AgentError};
+#[cfg(unix)]
+use token_wallet_core::agent::{Agent, AgentOptions};
 
 /// `lock`.
 pub fn lock(cli: &Cli) -> Result {
@@ -100,7 +105,14 @@ pub fn action(
     }
 }
 
+/// `token-wallet agent`: not on this platform yet (its named pipe is not built).
+#[cfg(not(unix))]
+pub fn run(_cli: &Cli, _a: &RunArgs, _input: &mut impl std::io::BufRead) -> Result {
+    Err("the agent is not built for this platform yet; every command unlocks the vault itself (give --passphrase-file or --passphrase-stdin)".into())
+}
+
 /// `token-wallet agent`: unlock, then serve in the foreground (or `--detach`).
+#[cfg(unix)]
 pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result {
     let (path, _) = socket(cli)?;
     if let Ok(Some(_)) = client(cli) {
@@ -146,6 +158,7 @@ pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result 
 
 /// Reads the passphrase here, starts `agent` again in the background with it on its
 /// standard input, and waits until it answers.
+#[cfg(unix)]
 fn detach(
     cli: &Cli,
     a: &RunArgs,

@@ -1,18 +1,26 @@
 //! The client side of the agent socket (the CLI's; any local tool may speak the protocol).
 
+#[cfg(unix)]
 use super::peer::my_uid;
-use super::protocol::{write_frame, AgentStatus, Frame, FrameReader, Issued, Reply, Request};
-use super::{secure_dir, AgentError};
+#[cfg(unix)]
+use super::protocol::{write_frame, Frame, FrameReader};
+use super::protocol::{AgentStatus, Issued, Reply, Request};
+use super::AgentError;
 use crate::connection::ConnectionInfo;
 use crate::connection::ConnectionName;
 use crate::Passphrase;
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
+#[cfg(unix)]
+type Stream = std::os::unix::net::UnixStream;
+/// No agent transport is built for this platform yet, so no client can exist here.
+#[cfg(not(unix))]
+type Stream = std::convert::Infallible;
+
 /// A connection to a running agent.
 pub struct Client {
-    stream: UnixStream,
+    stream: Stream,
     /// How long to wait for a reply (a token request may include a refresh with retries).
     pub timeout: Duration,
 }
@@ -30,8 +38,11 @@ impl Client {
     ///   so a socket another user listens on is refused even where the file looks right.
     ///
     /// A refused agent gets nothing: no passphrase, no request.
+    #[cfg(unix)]
     pub fn connect(path: &Path, default_dir: bool) -> Result<Self, AgentError> {
+        use super::secure_dir;
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        use std::os::unix::net::UnixStream;
         let not_running = || AgentError::NotRunning(path.display().to_string());
         let not_ours = |why: String| AgentError::NotYourAgent(path.display().to_string(), why);
         let dir = match path.parent() {
@@ -100,7 +111,21 @@ impl Client {
         })
     }
 
+    /// No agent runs on this platform yet (its named pipe is not built): every command
+    /// works on the vault itself.
+    #[cfg(not(unix))]
+    pub fn connect(path: &Path, _default_dir: bool) -> Result<Self, AgentError> {
+        Err(AgentError::NotRunning(path.display().to_string()))
+    }
+
     /// Sends `req` and reads the reply; an error reply becomes `Err`.
+    #[cfg(not(unix))]
+    pub fn request(&mut self, _req: &Request) -> Result<Reply, AgentError> {
+        match self.stream {}
+    }
+
+    /// Sends `req` and reads the reply; an error reply becomes `Err`.
+    #[cfg(unix)]
     pub fn request(&mut self, req: &Request) -> Result<Reply, AgentError> {
         self.stream.set_write_timeout(Some(self.timeout))?;
         write_frame(&self.stream, &req.encode())?;

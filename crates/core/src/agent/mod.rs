@@ -18,30 +18,42 @@
 //!   deadline; each client has its own thread; past a cap on concurrent clients new
 //!   ones get "busy". A bad client gets an error and is closed; the agent stays up.
 //!
-//! Unix only for now (Windows' named pipe is not built).
+//! The agent itself ([`Agent`]: the vault, the token cache, the audit journal) is built
+//! everywhere; its transport (the socket server and client, the peer check) is Unix only
+//! for now: on Windows the CLI works on the vault directly until the named pipe is built.
 
-#[cfg(unix)]
 pub mod client;
 mod error;
-#[cfg(unix)]
 mod journal;
-#[cfg(unix)]
 mod peer;
 pub mod protocol;
 mod session;
+#[cfg(unix)]
 mod socket;
 mod tokens;
 
 pub use error::AgentError;
 pub use protocol::{AgentStatus, Issued};
-#[cfg(unix)]
 pub use session::{Agent, AgentOptions};
 
 use crate::profile::Profile;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+/// Where the agent of `profile` whose data directory is `data_dir` will listen on this
+/// platform: a named pipe (the transport is not built yet, so nothing listens there).
+#[cfg(not(unix))]
+pub fn socket_path(profile: &Profile, data_dir: &Path) -> Result<PathBuf, AgentError> {
+    let h = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    Ok(PathBuf::from(format!(
+        r"\\.\pipe\token-wallet-{}-{}",
+        profile.name(),
+        hex::encode(&h[..4])
+    )))
+}
+
 /// The longest Unix socket path (`sun_path` is 108 bytes on Linux, 104 on macOS).
+#[cfg(unix)]
 const MAX_SOCKET_PATH: usize = 100;
 
 /// The directory that holds this user's agent sockets.

@@ -1,9 +1,11 @@
 //! Who is on the other end of the socket, as the kernel tells it (Linux `SO_PEERCRED`),
 //! and what `/proc` says about that process. Never what the client claims.
 
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 
 /// The peer of a connection.
+#[cfg(unix)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {
     /// Its effective user id.
@@ -13,6 +15,7 @@ pub struct Peer {
 }
 
 /// This process's effective user id.
+#[cfg(unix)]
 pub fn my_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
@@ -28,7 +31,7 @@ pub fn of(s: &UnixStream) -> std::io::Result<Peer> {
 }
 
 /// The peer of `s`: not available on this platform, so every peer is refused.
-#[cfg(not(target_os = "linux"))]
+#[cfg(all(unix, not(target_os = "linux")))]
 pub fn of(_s: &UnixStream) -> std::io::Result<Peer> {
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,

@@ -68,8 +68,11 @@ pub struct Agent {
     pub(super) unlocking: Mutex<()>,
     pub(super) exports: Mutex<HashMap<ConnectionName, u64>>,
     pub(super) audit_dirty: AtomicBool,
+    /// The socket server's state (its transport is Unix only so far).
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(super) stop: AtomicBool,
     pub(super) clients: AtomicUsize,
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(super) socket: Mutex<Option<PathBuf>>,
 }
 
