@@ -376,7 +376,13 @@ impl AuditLog {
 
     /// Records the chain's head in the vault (call once a command is done).
     pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
-        let mut f = match std::fs::File::open(&self.path) {
+        // Opened for appending, not only reading: Windows syncs a file only through a
+        // handle that may write it. Nothing is written here.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path);
+        let mut f = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(self.io(e)),

@@ -141,6 +141,25 @@ fn again_if_vanished<T>(mut f: impl FnMut() -> Result<T, KrError>) -> Result<T, 
     }
 }
 
+/// What to ask the store's search for every entry of `service`. Credential Manager
+/// searches by a regular expression over target names, which it writes as
+/// `<name>.<service>`; the others by the `service` attribute.
+fn search_spec(service: &str) -> Vec<(&'static str, String)> {
+    if cfg!(windows) {
+        let mut pattern = String::from("\\.");
+        for c in service.chars() {
+            if "\\.+*?()|[]{}^$#&-~".contains(c) {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('$');
+        vec![("pattern", pattern)]
+    } else {
+        vec![("service", service.to_string())]
+    }
+}
+
 impl Backend for OsBackend {
     fn get(&self, service: &str, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
         let entry = self.entry(service, name)?;
@@ -165,7 +184,8 @@ impl Backend for OsBackend {
     }
 
     fn list(&self, service: &str) -> Result<Option<Vec<String>>, BackendError> {
-        let spec = HashMap::from([("service", service)]);
+        let spec = search_spec(service);
+        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
         match self.store.search(&spec) {
             Ok(entries) => Ok(Some(
                 entries
@@ -177,6 +197,21 @@ impl Backend for OsBackend {
             )),
             Err(KrError::NotSupportedByStore(_)) => Ok(None),
             Err(e) => Err(map_err(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_names_the_service_in_the_stores_own_terms() {
+        let spec = search_spec("token-wallet:w2");
+        if cfg!(windows) {
+            assert_eq!(spec, [("pattern", r"\.token\-wallet:w2$".to_string())]);
+        } else {
+            assert_eq!(spec, [("service", "token-wallet:w2".to_string())]);
         }
     }
 }
