@@ -129,8 +129,24 @@ fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
     let _ = to.flush();
 }
 
+/// The names a program `name` may have on disk: itself, and on Windows, when it has no
+/// extension, itself with each of `PATHEXT`'s (`cmd` is `cmd.exe`).
+fn program_names(name: &str) -> Vec<String> {
+    let mut names = vec![name.to_string()];
+    if cfg!(windows) && Path::new(name).extension().is_none() {
+        let exts = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+        names.extend(
+            exts.split(';')
+                .filter(|e| !e.is_empty())
+                .map(|e| format!("{name}{}", e.to_lowercase())),
+        );
+    }
+    names
+}
+
 /// The program `name` runs: itself if it has a `/`, else the first executable file of
-/// that name on `PATH`. Exit code 127 (as a shell) when there is none.
+/// that name on `PATH` (on Windows also with `PATHEXT`'s extensions). Exit code 127 (as
+/// a shell) when there is none.
 pub fn find_program(name: &str) -> Result<PathBuf> {
     let not_found = |why: &str| Error::Message(127, format!("cannot run `{name}`: {why}"));
     let runnable = |p: &Path| {
@@ -148,17 +164,17 @@ pub fn find_program(name: &str) -> Result<PathBuf> {
     if name.is_empty() {
         return Err(not_found("no command given"));
     }
+    let names = program_names(name);
     if name.contains(std::path::MAIN_SEPARATOR) || name.contains('/') {
-        let p = PathBuf::from(name);
-        return if runnable(&p) {
-            Ok(p)
-        } else {
-            Err(not_found("no such executable file"))
-        };
+        return names
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| runnable(p))
+            .ok_or_else(|| not_found("no such executable file"));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .map(|d| d.join(name))
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
         .find(|p| runnable(p))
         .ok_or_else(|| not_found("not found on PATH"))
 }

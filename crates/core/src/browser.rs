@@ -1,12 +1,16 @@
 //! The system browser, for the sign-in.
 
+/// What separates the commands in `$BROWSER`: `:` as on Unix, `;` on Windows (like `PATH`),
+/// where a command's path holds a drive's colon.
+const BROWSER_SEPARATOR: char = if cfg!(windows) { ';' } else { ':' };
+
 /// Opens `url` in the system browser: `$BROWSER` if set (the Unix convention: a command,
-/// or `:`-separated commands, `%s` replaced by the URL or the URL appended), else the
-/// platform opener. The browser is never waited for beyond its start.
+/// or several separated by `:` (`;` on Windows), `%s` replaced by the URL or the URL
+/// appended), else the platform opener. The browser is never waited for beyond its start.
 pub fn open(url: &str) -> Result<(), String> {
     if let Ok(b) = std::env::var("BROWSER") {
         let mut last = String::from("$BROWSER is empty");
-        for cmd in b.split(':').filter(|c| !c.trim().is_empty()) {
+        for cmd in b.split(BROWSER_SEPARATOR).filter(|c| !c.trim().is_empty()) {
             let mut parts: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
             if parts.iter().any(|p| p.contains("%s")) {
                 for p in &mut parts {
