@@ -70,3 +70,19 @@ outdir = sys.argv[1]
 for name, n, ss in [("32x32.png", 32, 8), ("128x128.png", 128, 4), ("128x128@2x.png", 256, 3), ("icon.png", 512, 2)]:
     png(f"{outdir}/{name}", n, n, render(n, ss))
     print("wrote", name)
+
+def ico(path, pngs):
+    """A Windows .ico holding PNG images (Windows Vista and later read PNG entries)."""
+    head = struct.pack("<HHH", 0, 1, len(pngs))
+    offset = 6 + 16 * len(pngs)
+    entries, blobs = b"", b""
+    for n, data in pngs:
+        side = 0 if n >= 256 else n  # 0 means 256
+        entries += struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(data), offset)
+        blobs += data
+        offset += len(data)
+    open(path, "wb").write(head + entries + blobs)
+
+ico(f"{outdir}/icon.ico", [(32, open(f"{outdir}/32x32.png", "rb").read()),
+                           (256, open(f"{outdir}/128x128@2x.png", "rb").read())])
+print("wrote icon.ico")
