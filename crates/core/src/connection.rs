@@ -369,25 +369,7 @@ mod tests {
         assert_eq!(back.name, "payroll");
     }
 
-    fn memory_vault() -> (tempfile::TempDir, crate::Vault, UnlockedVault) {
-        use crate::keystore::{Keystore, KeystoreOptions, StoreKind};
-        let dir = tempfile::tempdir().unwrap();
-        let ks = Keystore::open(
-            "t",
-            &KeystoreOptions {
-                kind: StoreKind::Memory,
-                chunk_cap: 4096,
-                timeout: std::time::Duration::from_secs(5),
-            },
-        )
-        .unwrap();
-        let vault = crate::Vault::new(ks, dir.path().join("vault.lock"));
-        let pass = crate::Passphrase::new("pw".into()).unwrap();
-        let v = vault
-            .create(&pass, &crate::CreateOptions::insecure_for_tests())
-            .unwrap();
-        (dir, vault, v)
-    }
+    use crate::vault::memory_vault;
 
     fn stored(name: &str, expires: u64) -> Connection {
         Connection {

@@ -164,11 +164,7 @@ impl VaultLock {
     }
 
     fn read_stamp(&mut self) -> Option<Stamp> {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut buf = [0u8; STAMP_LEN];
-        self.file.seek(SeekFrom::Start(0)).ok()?;
-        self.file.read_exact(&mut buf).ok()?;
-        Some(buf)
+        stamp_in(&mut self.file)
     }
 
     fn write_stamp_now(&mut self) -> Option<Stamp> {
@@ -183,9 +179,14 @@ impl VaultLock {
 /// The change stamp in a lock file (`None` before the first write). It changes when a
 /// writing holder starts and when it releases the lock.
 pub fn change_stamp(path: &Path) -> Option<Stamp> {
-    use std::io::Read;
-    let mut f = File::open(path).ok()?;
+    stamp_in(&mut File::open(path).ok()?)
+}
+
+/// The stamp at the start of an open lock file.
+fn stamp_in(f: &mut File) -> Option<Stamp> {
+    use std::io::{Read, Seek, SeekFrom};
     let mut buf = [0u8; STAMP_LEN];
+    f.seek(SeekFrom::Start(0)).ok()?;
     f.read_exact(&mut buf).ok()?;
     Some(buf)
 }

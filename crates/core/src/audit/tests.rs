@@ -1,5 +1,4 @@
 use super::*;
-use crate::keystore::{Keystore, KeystoreOptions, StoreKind};
 
 #[test]
 fn events_list_their_name_and_fields_as_text() {
@@ -26,25 +25,9 @@ fn events_list_their_name_and_fields_as_text() {
         ("vault_locked".into(), vec![])
     );
 }
-use crate::{CreateOptions, Passphrase, Vault};
 
 fn setup() -> (tempfile::TempDir, UnlockedVault, AuditLog) {
-    let dir = tempfile::tempdir().unwrap();
-    let ks = Keystore::open(
-        "t",
-        &KeystoreOptions {
-            kind: StoreKind::Memory,
-            chunk_cap: 4096,
-            timeout: std::time::Duration::from_secs(5),
-        },
-    )
-    .unwrap();
-    let v = Vault::new(ks, dir.path().join("vault.lock"))
-        .create(
-            &Passphrase::new("pw".into()).unwrap(),
-            &CreateOptions::insecure_for_tests(),
-        )
-        .unwrap();
+    let (dir, _, v) = crate::vault::memory_vault();
     let log = AuditLog::new(dir.path());
     (dir, v, log)
 }

@@ -458,9 +458,15 @@ impl UnlockedVault {
     /// one small file read (the change stamp) when nothing was written, else the header
     /// and the index. Reads no record.
     pub fn follow(&mut self) -> Result<(), VaultError> {
+        // A write after the stamp was read changes it again: the next call re-reads.
         let stamp = self.change_stamp();
+        self.catch_up(stamp)
+    }
+
+    /// Re-reads the header and the index unless `stamp` is the one this handle last saw
+    /// (then nothing was written since); remembers `stamp`.
+    fn catch_up(&mut self, stamp: Option<Stamp>) -> Result<(), VaultError> {
         if stamp.is_none() || stamp != self.seen {
-            // A write after the stamp was read changes it again: the next call re-reads.
             self.sync()?;
             self.seen = stamp;
         }
@@ -505,10 +511,7 @@ impl UnlockedVault {
         let l = lock(&self.lock_path)?;
         // The stamp found as the writing started equal to the one this handle last saw:
         // nobody wrote in between (a writer that died mid-write changed it too).
-        let before = l.stamp_before();
-        if before.is_none() || before != self.seen {
-            self.sync()?;
-        }
+        self.catch_up(l.stamp_before())?;
         self.recover()?;
         Ok(l)
     }
@@ -561,3 +564,26 @@ impl UnlockedVault {
 
 #[cfg(test)]
 mod tests;
+
+/// For core's unit tests: a fresh vault in an in-memory store (4 KiB chunks) with the test
+/// KDF settings and passphrase `pw`, unlocked; the directory holds its lock file.
+#[cfg(test)]
+pub(crate) fn memory_vault() -> (tempfile::TempDir, Vault, UnlockedVault) {
+    use crate::keystore::{KeystoreOptions, StoreKind};
+    let dir = tempfile::tempdir().unwrap();
+    let ks = Keystore::open(
+        "t",
+        &KeystoreOptions {
+            kind: StoreKind::Memory,
+            chunk_cap: 4096,
+            timeout: std::time::Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    let vault = Vault::new(ks, dir.path().join("vault.lock"));
+    let pass = Passphrase::new("pw".into()).unwrap();
+    let v = vault
+        .create(&pass, &CreateOptions::insecure_for_tests())
+        .unwrap();
+    (dir, vault, v)
+}

@@ -525,23 +525,23 @@ fn follow_makes_no_keystore_call_until_another_handle_writes() {
     assert_eq!(v.list().len(), 1);
 }
 
+/// Stores `plain` as `v`'s current index, sealed as the vault seals it.
+fn store_index_plaintext(f: &Fixture, v: &UnlockedVault, plain: &[u8]) {
+    let name = idx_name(v.header.generation);
+    let place = RecordPlace {
+        vault: v.header.vault_id,
+        generation: v.header.generation,
+        entry: &name,
+    };
+    f.ks.set(&name, &v.dek.seal(&place, plain)).unwrap();
+}
+
 #[test]
 fn an_index_written_before_compression_still_reads() {
     let f = fixture();
     let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
     v.put_with_summary("a", b"x", Some("facts")).unwrap();
-    let g = v.header.generation;
-    let name = idx_name(g);
-    let json = serde_json::to_vec(&v.index).unwrap();
-    let blob = v.dek.seal(
-        &RecordPlace {
-            vault: v.header.vault_id,
-            generation: g,
-            entry: &name,
-        },
-        &json,
-    );
-    f.ks.set(&name, &blob).unwrap();
+    store_index_plaintext(&f, &v, &serde_json::to_vec(&v.index).unwrap());
     let mut u = f.vault.unlock(&pw("pw")).unwrap();
     assert_eq!(u.summary("a"), Some("facts"));
     assert_eq!(read(&mut u, "a"), b"x");
@@ -597,19 +597,9 @@ fn fail_a_damaged_compressed_index() {
     let f = fixture();
     let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
     v.put("a", b"x").unwrap();
-    let g = v.header.generation;
-    let name = idx_name(g);
     let mut plain = INDEX_DEFLATE.to_vec();
     plain.extend_from_slice(b"not a deflate stream");
-    let blob = v.dek.seal(
-        &RecordPlace {
-            vault: v.header.vault_id,
-            generation: g,
-            entry: &name,
-        },
-        &plain,
-    );
-    f.ks.set(&name, &blob).unwrap();
+    store_index_plaintext(&f, &v, &plain);
     assert!(matches!(
         f.vault.unlock(&pw("pw")),
         Err(VaultError::Damaged { .. })
