@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ARTIFACTS, CLI, appPath, median, sleep, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
+import { ARTIFACTS, CLI, appPath, median, runChecked as run, sleep, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
 
 const APP = appPath("release");
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 5);
@@ -34,13 +34,6 @@ const KDBX = path.join(HOME, "bench.kdbx");
 const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: {} });
 const DEADLINE_MS = 30_000;
 const WATCH = path.join(path.dirname(new URL(import.meta.url).pathname), "watch-window.py");
-
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args[0] ?? ""}: ${r.error ?? ""}${r.stderr}`);
-  return r.stdout;
-}
 
 /** PSS in KiB of `pid` and every process below it. */
 function treePss(pid) {

@@ -27,16 +27,16 @@ import {
   TARGET,
   appPath,
   click,
+  js,
   median,
   newSession,
-  s,
+  runChecked,
   startDriver,
   stopAll,
   typeInto,
   visible,
   waitFor,
   walletEnv,
-  wd,
 } from "../e2e/support.mjs";
 
 const APP = appPath("release");
@@ -49,13 +49,7 @@ const HOME = mkdtempSync(path.join(tmpdir(), "token-wallet-unl-"));
 const PASSFILE = path.join(HOME, "pass");
 const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: path.join(HOME, "providers.toml"), extra: {} });
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 600_000, env: { ...process.env, ...ENV }, ...opts });
-  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0] ?? ""}: ${r.error ?? ""}${r.stderr}`);
-  return r.stdout;
-}
-
-const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
+const run = (cmd, args, opts = {}) => runChecked(cmd, args, { env: ENV, timeout: 600_000, ...opts });
 
 /** In the page: the times from the unlock form's submit to the frame painted after the
  * list's first rows arrived (window.__firstMs) and after all `n` did (window.__listedMs). */
@@ -91,7 +85,7 @@ async function main() {
     run(SEED, ["fill", String(CONNECTIONS)], { input: `${PASSPHRASE}\n` });
     console.log(`seeded ${CONNECTIONS} connections in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
-    await startDriver(DRIVER, { ...process.env, ...ENV }, path.join(ARTIFACTS, "bench-unlock-list-driver.log"));
+    await startDriver(DRIVER, ENV, path.join(ARTIFACTS, "bench-unlock-list-driver.log"));
     await newSession(APP);
     for (let i = 0; i < ROUNDS; i++) {
       figures.argon2_ms.push(Number(run(SEED, ["argon2", "1"], { input: `${PASSPHRASE}\n` }).trim()));
@@ -113,7 +107,7 @@ async function main() {
     }
   } finally {
     await stopAll();
-    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, "agent", "stop"], { env: { ...process.env, ...ENV }, timeout: 10_000 });
+    spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, "agent", "stop"], { env: ENV, timeout: 10_000 });
     rmSync(HOME, { recursive: true, force: true });
   }
   const f = median(figures.first_screen_ms);

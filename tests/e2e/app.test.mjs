@@ -28,6 +28,7 @@ import {
   activeId,
   click,
   find,
+  js,
   newSession,
   s,
   screenshotTo,
@@ -95,8 +96,6 @@ async function active(token) {
   return v.active === true;
 }
 
-/** Runs `script` in the page (arguments as `arguments[i]`). */
-const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
 
 /** The notice's tone (`success`, `warning`, `failure`, `info`) from its class. */
 const toneOf = async (css) => (await js("return document.querySelector(arguments[0]).className;", css)).match(/tone-(\w+)/)?.[1];

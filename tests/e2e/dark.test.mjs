@@ -15,8 +15,8 @@ import {
   ENTER,
   appPath,
   click,
+  js,
   newSession,
-  s,
   screenshotTo,
   startDriver,
   startOAuthServer,
@@ -25,7 +25,6 @@ import {
   typeInto,
   visible,
   walletEnv,
-  wd,
   writeProviders,
 } from "./support.mjs";
 
@@ -41,8 +40,6 @@ const ENV = walletEnv({
   extra: { TOKEN_WALLET_INSECURE_KDF: "1", GTK_THEME: "Adwaita:dark" },
 });
 let oauth = null;
-
-const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
 
 /** Relative luminance (WCAG) of a CSS `rgb(...)` colour. */
 function luminance(css) {

@@ -74,6 +74,14 @@ export async function waitFor(what, fn, timeout = 15_000, every = 100) {
   }
 }
 
+/** Runs `cmd` to its end (at most 2 minutes, unless `opts.timeout` says otherwise) and
+ * returns its standard output; throws with its standard error if it failed. */
+export function runChecked(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0] ?? ""}: ${r.error ?? ""}${r.stderr}`);
+  return r.stdout;
+}
+
 export async function wd(method, route, body) {
   const res = await fetch(`${base}${route}`, {
     method,
@@ -96,6 +104,9 @@ export async function wd(method, route, body) {
 }
 
 export const s = (route) => `/session/${session}${route}`;
+
+/** Runs `script` in the page (arguments as `arguments[i]`). */
+export const js = (script, ...args) => wd("POST", s("/execute/sync"), { script, args });
 
 export async function find(css) {
   const v = await wd("POST", s("/element"), { using: "css selector", value: css });
