@@ -249,8 +249,6 @@ impl Wallet {
                 ..AgentOptions::default()
             },
         ));
-        // The agent's transport (its socket) is Unix only so far.
-        #[cfg(unix)]
         if self.serve {
             let a = agent.clone();
             let path = token_wallet_core::agent::socket_path(&cfg.core.profile, &cfg.core.data_dir);
@@ -411,7 +409,6 @@ impl Wallet {
 }
 
 /// The shell has no log subscriber of its own yet: warnings go to stderr (never secrets).
-#[cfg(unix)]
 fn tracing_warn(msg: &str) {
     eprintln!("token-wallet-app: warning: {msg}");
 }

@@ -15,9 +15,13 @@
 //! `docs/security.md`.
 //!
 //! This crate is the project's only FFI, kept apart so that the core crate stays
-//! `#![forbid(unsafe_code)]`. Linux needs none: rustix wraps both calls.
+//! `#![forbid(unsafe_code)]`. Linux needs none: rustix wraps both calls. On Windows it
+//! also tells who runs a process ([`windows_identity`]), for the agent's named pipe.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+
+#[cfg(windows)]
+pub mod windows_identity;
 
 /// What hardening could not be applied. The caller logs it and goes on: a process that
 /// cannot harden is no weaker than before, and refusing to run would lock the user out.

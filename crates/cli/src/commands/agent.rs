@@ -3,18 +3,14 @@
 
 use super::say;
 use crate::cli::{AgentAction, Cli, RunArgs};
-#[cfg(unix)]
 use crate::context::Local;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Sources};
 use crate::source::{client, socket};
 use std::io::Write;
-#[cfg(unix)]
 use std::sync::Arc;
-#[cfg(unix)]
 use std::time::Duration;
 use token_wallet_core::agent::{client::Client, AgentError};
-#[cfg(unix)]
 use token_wallet_core::agent::{Agent, AgentOptions};
 
 /// `lock`.
@@ -105,14 +101,7 @@ pub fn action(
     }
 }
 
-/// `token-wallet agent`: not on this platform yet (its named pipe is not built).
-#[cfg(not(unix))]
-pub fn run(_cli: &Cli, _a: &RunArgs, _input: &mut impl std::io::BufRead) -> Result {
-    Err("the agent is not built for this platform yet; every command unlocks the vault itself (give --passphrase-file or --passphrase-stdin)".into())
-}
-
 /// `token-wallet agent`: unlock, then serve in the foreground (or `--detach`).
-#[cfg(unix)]
 pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result {
     let (path, _) = socket(cli)?;
     if let Ok(Some(_)) = client(cli) {
@@ -158,7 +147,6 @@ pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result 
 
 /// Reads the passphrase here, starts `agent` again in the background with it on its
 /// standard input, and waits until it answers.
-#[cfg(unix)]
 fn detach(
     cli: &Cli,
     a: &RunArgs,
@@ -196,7 +184,15 @@ fn detach(
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log.try_clone().map_err(|e| e.to_string())?);
+        // Out of the terminal's process group (Ctrl-C there does not reach it); on
+        // Windows, without a console of its own.
+        #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        #[cfg(windows)]
+        std::os::windows::process::CommandExt::creation_flags(
+            &mut c,
+            0x0000_0008 | 0x0000_0200, // DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
+        );
         c.spawn().map_err(|e| e.to_string())?
     };
     {

@@ -46,8 +46,8 @@ pub enum AgentError {
     #[error("timed out waiting for a complete request")]
     Timeout,
     /// The peer is another user.
-    #[error("connection refused: the agent serves only its own user (uid {0})")]
-    PeerRefused(u32),
+    #[error("connection refused: the agent serves only its own user ({0})")]
+    PeerRefused(String),
     /// No agent is listening.
     #[error("no agent is running (socket {0})")]
     NotRunning(String),

@@ -384,13 +384,6 @@ pub trait Timed {
     fn set_timeout(&self, d: Option<Duration>) -> std::io::Result<()>;
 }
 
-#[cfg(unix)]
-impl Timed for &std::os::unix::net::UnixStream {
-    fn set_timeout(&self, d: Option<Duration>) -> std::io::Result<()> {
-        self.set_read_timeout(d)
-    }
-}
-
 impl<R: Read + Timed> FrameReader<R> {
     /// Reads requests from `inner` (frames of at most [`MAX_FRAME`] bytes).
     pub fn new(inner: R) -> Self {

@@ -1,14 +1,15 @@
-//! The agent's socket server: one thread per client, each request checked and answered.
+//! The agent's server: one thread per client, each client checked and each request
+//! answered, over the platform's [`transport`](super::transport).
 
-use super::peer::{self, Peer};
+use super::peer::Peer;
 use super::protocol::{write_frame, Frame, FrameReader, Reply, Request};
 use super::session::Agent;
-use super::{secure_dir, AgentError};
+use super::transport::{self, Listener, Refusal, Stream};
+use super::AgentError;
 use crate::guard;
 use crate::vault::VaultError;
 use crate::Passphrase;
 use secrecy::ExposeSecret;
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,27 +30,15 @@ impl Agent {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop.
         if let Some(p) = guard(&self.socket).clone() {
-            let _ = UnixStream::connect(p);
+            transport::wake(&p);
         }
     }
 
-    /// Serves the socket at `path` until a `stop` request (or [`Self::request_stop`]);
-    /// then locks and removes the socket. `ready` is called once it is listening.
+    /// Serves the socket (named pipe) at `path` until a `stop` request (or
+    /// [`Self::request_stop`]); then locks and removes the socket. `ready` is called once
+    /// it is listening.
     pub fn serve(self: &Arc<Self>, path: &Path, ready: impl FnOnce()) -> Result<(), AgentError> {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = path.parent().ok_or_else(|| {
-            AgentError::UnsafeDir(path.display().to_string(), "no parent directory".into())
-        })?;
-        secure_dir(dir, true)?;
-        if std::fs::symlink_metadata(path).is_ok() {
-            if UnixStream::connect(path).is_ok() {
-                return Err(AgentError::AlreadyRunning(path.display().to_string()));
-            }
-            // A socket left by an agent that died.
-            std::fs::remove_file(path)?;
-        }
-        let listener = UnixListener::bind(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let listener = Listener::bind(path)?;
         *guard(&self.socket) = Some(path.to_path_buf());
         tracing::info!(socket = %path.display(), "agent listening");
         ready();
@@ -60,7 +49,8 @@ impl Agent {
                 me.tick();
             }
         });
-        for conn in listener.incoming() {
+        loop {
+            let conn = listener.accept();
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }
@@ -96,32 +86,29 @@ impl Agent {
             }
         }
         self.lock();
-        let _ = std::fs::remove_file(path);
+        transport::remove(path);
         let _ = ticker.join();
         tracing::info!("agent stopped");
         Ok(())
     }
 
-    fn handle(&self, s: UnixStream) {
+    fn handle(&self, s: Stream) {
         self.serve_client(s);
         // Whatever this thread's requests left in its stack (a token, a key schedule) is
         // overwritten before the thread (and its reusable stack) goes.
         crate::crypto::scrub_stack();
     }
 
-    fn serve_client(&self, s: UnixStream) {
-        let peer = match peer::of(&s) {
-            Ok(p) if p.uid == peer::my_uid() => p,
-            Ok(p) => {
-                tracing::warn!(uid = p.uid, pid = ?p.pid, "refused a client of another user");
+    fn serve_client(&self, s: Stream) {
+        let peer = match transport::client_of(&s) {
+            Ok(p) => p,
+            Err(Refusal::OtherUser(them, me)) => {
+                tracing::warn!(user = %them, "refused a client of another user");
                 let _ = s.set_write_timeout(Some(Duration::from_millis(200)));
-                let _ = write_frame(
-                    &s,
-                    &Reply::Error(AgentError::PeerRefused(peer::my_uid())).encode(),
-                );
+                let _ = write_frame(&s, &Reply::Error(AgentError::PeerRefused(me)).encode());
                 return;
             }
-            Err(e) => {
+            Err(Refusal::Unknown(e)) => {
                 tracing::warn!(error = %e, "refused a client whose credentials are unknown");
                 return;
             }

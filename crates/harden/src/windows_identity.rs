@@ -1,0 +1,189 @@
+//! Windows: who runs a process, and a pipe client handle that cannot be impersonated.
+//! What the agent's named pipe needs and no well-kept crate offers safely.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::windows::ffi::{OsStrExt, OsStringExt};
+use std::os::windows::io::{FromRawHandle, OwnedHandle};
+use std::path::Path;
+use windows_sys::Win32::Foundation::{
+    LocalFree, GENERIC_READ, GENERIC_WRITE, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
+use windows_sys::Win32::Security::{GetTokenInformation, TokenUser, TOKEN_QUERY, TOKEN_USER};
+use windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, FILE_FLAG_OVERLAPPED, OPEN_EXISTING, SECURITY_IDENTIFICATION,
+    SECURITY_SQOS_PRESENT,
+};
+use windows_sys::Win32::System::Threading::{
+    GetCurrentProcessId, GetCurrentThread, OpenProcess, OpenProcessToken, OpenThreadToken,
+    QueryFullProcessImageNameW, PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION,
+};
+
+/// Takes ownership of a handle an API returned, or the error it set.
+fn owned(h: HANDLE) -> io::Result<OwnedHandle> {
+    if h.is_null() || h == INVALID_HANDLE_VALUE {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `h` is a valid handle just returned to us, and nothing else owns it.
+    #[allow(unsafe_code)]
+    Ok(unsafe { OwnedHandle::from_raw_handle(h as _) })
+}
+
+/// Opens process `pid` for querying only.
+fn open_process(pid: u32) -> io::Result<OwnedHandle> {
+    // SAFETY: plain call; the handle is owned below.
+    #[allow(unsafe_code)]
+    owned(unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) })
+}
+
+/// The user SID (`S-1-5-21-…`) that process `pid` runs as, from its access token.
+pub fn process_user_sid(pid: u32) -> io::Result<String> {
+    use std::os::windows::io::AsRawHandle;
+    let process = open_process(pid)?;
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: `process` is a live handle; `token` receives a new handle owned below.
+    #[allow(unsafe_code)]
+    let ok = unsafe { OpenProcessToken(process.as_raw_handle() as _, TOKEN_QUERY, &mut token) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    token_user_sid(&owned(token)?)
+}
+
+/// The user SID of the token the calling thread impersonates (the client's, inside an
+/// `ImpersonateNamedPipeClient` … `RevertToSelf` bracket).
+pub fn impersonated_user_sid() -> io::Result<String> {
+    let mut token: HANDLE = std::ptr::null_mut();
+    // SAFETY: plain call; `token` receives a new handle owned below. `OpenAsSelf` (1):
+    // the check uses the process's own rights, which an identification-level token needs.
+    #[allow(unsafe_code)]
+    let ok = unsafe { OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, 1, &mut token) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    token_user_sid(&owned(token)?)
+}
+
+/// The user SID of an access token, as text.
+fn token_user_sid(token: &OwnedHandle) -> io::Result<String> {
+    use std::os::windows::io::AsRawHandle;
+    // TOKEN_USER holds a pointer into the same buffer (the SID follows it); 256 bytes hold
+    // any SID (at most 68 bytes) with room to spare. u64s keep it aligned for TOKEN_USER.
+    let mut buf = [0u64; 32];
+    let mut len = 0u32;
+    // SAFETY: `buf` is writable for the size given; `len` is a local.
+    #[allow(unsafe_code)]
+    let ok = unsafe {
+        GetTokenInformation(
+            token.as_raw_handle() as _,
+            TokenUser,
+            buf.as_mut_ptr().cast(),
+            std::mem::size_of_val(&buf) as u32,
+            &mut len,
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the call succeeded, so `buf` starts with an initialised, aligned TOKEN_USER
+    // whose SID pointer points into `buf`, which outlives this use.
+    #[allow(unsafe_code)]
+    let sid = unsafe { (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid };
+    let mut text: *mut u16 = std::ptr::null_mut();
+    // SAFETY: `sid` is valid (above); `text` receives a LocalAlloc'd string freed below.
+    #[allow(unsafe_code)]
+    let s = unsafe {
+        if ConvertSidToStringSidW(sid, &mut text) == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut n = 0;
+        while *text.add(n) != 0 {
+            n += 1;
+        }
+        let s = OsString::from_wide(std::slice::from_raw_parts(text, n));
+        LocalFree(text as _);
+        s
+    };
+    s.into_string()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "a SID that is not text"))
+}
+
+/// The user SID this process runs as.
+pub fn my_user_sid() -> io::Result<String> {
+    // SAFETY: plain call without arguments.
+    #[allow(unsafe_code)]
+    let pid = unsafe { GetCurrentProcessId() };
+    process_user_sid(pid)
+}
+
+/// The full path of process `pid`'s executable, where Windows tells it.
+pub fn process_image(pid: u32) -> Option<String> {
+    use std::os::windows::io::AsRawHandle;
+    let process = open_process(pid).ok()?;
+    let mut buf = vec![0u16; 32 * 1024];
+    let mut len = buf.len() as u32;
+    // SAFETY: `buf` is writable for `len` UTF-16 units; `len` is a local.
+    #[allow(unsafe_code)]
+    let ok = unsafe {
+        QueryFullProcessImageNameW(
+            process.as_raw_handle() as _,
+            PROCESS_NAME_WIN32,
+            buf.as_mut_ptr(),
+            &mut len,
+        )
+    };
+    if ok == 0 {
+        return None;
+    }
+    buf.truncate(len as usize);
+    Some(OsString::from_wide(&buf).to_string_lossy().into_owned())
+}
+
+/// Opens the client end of the named pipe at `path` for reading and writing, overlapped
+/// (as the `interprocess` crate's pipe streams expect), at *identification* level only:
+/// whoever serves the pipe may learn who we are but can never act as us
+/// (`SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION`; Windows' default would let a pipe
+/// squatter with `SeImpersonatePrivilege` impersonate the client).
+pub fn open_pipe_client(path: &Path) -> io::Result<OwnedHandle> {
+    let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();
+    // SAFETY: `wide` is NUL-terminated and outlives the call; no security attributes or
+    // template; the returned handle is owned below.
+    #[allow(unsafe_code)]
+    let h = unsafe {
+        CreateFileW(
+            wide.as_ptr(),
+            GENERIC_READ | GENERIC_WRITE,
+            0,
+            std::ptr::null(),
+            OPEN_EXISTING,
+            FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+            std::ptr::null_mut(),
+        )
+    };
+    owned(h)
+}
+
+/// How many bytes wait to be read on the pipe `h`, without reading or blocking
+/// (`PeekNamedPipe`). An error when the other end has closed it.
+pub fn pipe_bytes_available(h: std::os::windows::io::BorrowedHandle<'_>) -> io::Result<u32> {
+    use std::os::windows::io::AsRawHandle;
+    let mut avail = 0u32;
+    // SAFETY: `h` is a live handle for the call; no buffer is passed (null, 0 bytes), so
+    // only the count is written, to a local.
+    #[allow(unsafe_code)]
+    let ok = unsafe {
+        windows_sys::Win32::System::Pipes::PeekNamedPipe(
+            h.as_raw_handle() as _,
+            std::ptr::null_mut(),
+            0,
+            std::ptr::null_mut(),
+            &mut avail,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(avail)
+}
