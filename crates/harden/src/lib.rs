@@ -171,11 +171,19 @@ mod imp {
     /// user) only SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION | PROCESS_TERMINATE
     /// (0x00101001): no PROCESS_VM_READ, VM_WRITE, VM_OPERATION, CREATE_THREAD or
     /// DUP_HANDLE. Owner Rights (`OW`) also removes the owner's implicit WRITE_DAC, so the
-    /// DACL cannot simply be put back.
-    const SDDL: &str = "D:P(A;;GA;;;SY)(A;;0x00101001;;;OW)";
+    /// DACL cannot simply be put back. The same limited rights go to the user's SID by
+    /// name too: the same effect on Windows, and what Wine (which does not apply Owner
+    /// Rights) needs to let the agent's clients read which user runs it.
+    fn sddl() -> String {
+        const BASE: &str = "D:P(A;;GA;;;SY)(A;;0x00101001;;;OW)";
+        match crate::windows_identity::my_user_sid() {
+            Ok(sid) => format!("{BASE}(A;;0x00101001;;;{sid})"),
+            Err(_) => BASE.to_string(),
+        }
+    }
 
     pub fn apply(failed: &mut Vec<HardenError>) {
-        let wide: Vec<u16> = SDDL.encode_utf16().chain(std::iter::once(0)).collect();
+        let wide: Vec<u16> = sddl().encode_utf16().chain(std::iter::once(0)).collect();
         let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
         // SAFETY: `wide` is NUL-terminated and outlives the call; `sd` receives a
         // LocalAlloc'd descriptor that is freed below.

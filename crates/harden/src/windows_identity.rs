@@ -16,7 +16,7 @@ use windows_sys::Win32::Storage::FileSystem::{
     SECURITY_SQOS_PRESENT,
 };
 use windows_sys::Win32::System::Threading::{
-    GetCurrentProcessId, GetCurrentThread, OpenProcess, OpenProcessToken, OpenThreadToken,
+    GetCurrentProcess, GetCurrentThread, OpenProcess, OpenProcessToken, OpenThreadToken,
     QueryFullProcessImageNameW, PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION,
 };
 
@@ -41,10 +41,15 @@ fn open_process(pid: u32) -> io::Result<OwnedHandle> {
 pub fn process_user_sid(pid: u32) -> io::Result<String> {
     use std::os::windows::io::AsRawHandle;
     let process = open_process(pid)?;
+    process_token_user_sid(process.as_raw_handle() as _)
+}
+
+/// The user SID of the process `process` (a handle with query rights).
+fn process_token_user_sid(process: HANDLE) -> io::Result<String> {
     let mut token: HANDLE = std::ptr::null_mut();
     // SAFETY: `process` is a live handle; `token` receives a new handle owned below.
     #[allow(unsafe_code)]
-    let ok = unsafe { OpenProcessToken(process.as_raw_handle() as _, TOKEN_QUERY, &mut token) };
+    let ok = unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut token) };
     if ok == 0 {
         return Err(io::Error::last_os_error());
     }
@@ -111,10 +116,11 @@ fn token_user_sid(token: &OwnedHandle) -> io::Result<String> {
 
 /// The user SID this process runs as.
 pub fn my_user_sid() -> io::Result<String> {
-    // SAFETY: plain call without arguments.
+    // SAFETY: plain call; the pseudo-handle has every right on this process, whatever
+    // its DACL (which harden_process narrows), and needs no closing.
     #[allow(unsafe_code)]
-    let pid = unsafe { GetCurrentProcessId() };
-    process_user_sid(pid)
+    let me = unsafe { GetCurrentProcess() };
+    process_token_user_sid(me)
 }
 
 /// The full path of process `pid`'s executable, where Windows tells it.

@@ -166,7 +166,13 @@ pub(super) fn client_user(s: &Stream) -> std::io::Result<(User, Option<u32>)> {
 /// Who the server of `s` is: the user its process runs as.
 pub(super) fn server_user(s: &Stream) -> std::io::Result<(User, Option<u32>)> {
     let pid = s.pipe.server_process_id()?;
-    Ok((peer::user_of(pid)?, Some(pid)))
+    let user = peer::user_of(pid).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("reading the user of the agent's process {pid}: {e}"),
+        )
+    })?;
+    Ok((user, Some(pid)))
 }
 
 /// Connects to the agent at `path` (at identification level: it can never act as us) and
@@ -182,7 +188,12 @@ pub fn connect(path: &Path, _default_dir: bool) -> Result<Stream, AgentError> {
             Err(e) if e.raw_os_error() == Some(PIPE_BUSY) && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                return Err(AgentError::Io(format!(
+                    "opening the pipe {}: {e}",
+                    path.display()
+                )))
+            }
         }
     };
     let pipe = DuplexPipeStream::<pipe_mode::Bytes>::try_from(handle)
