@@ -2,6 +2,7 @@
 //! and the real OAuth server. Tokens through the agent, lock and idle lock, the socket's
 //! modes and its refusal of another user, hostile clients, and the CLI without an agent.
 
+#![cfg(unix)]
 mod common;
 
 use common::oauth::*;

@@ -4,6 +4,7 @@
 //! setup could observe it), then that it gets nothing from Token Wallet.
 //! Needs root (CI runs as root) to act as those users.
 
+#![cfg(unix)]
 mod common;
 
 use common::*;

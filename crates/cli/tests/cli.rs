@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use std::process::Command;
+
 use std::time::{Duration, Instant};
 
 const P1: &str = "cli-secret-passphrase-one";
@@ -17,7 +17,7 @@ fn init_unlock_passwd_rotate_status() {
     let o = env.init(&format!("{P1}\n"));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("created vault"));
-    assert!(stdout(&o).contains("secret-service"));
+    assert!(stdout(&o).contains(STORE));
 
     // Wrong passphrase: a clear error and nothing stored changes.
     let before = snapshot(&env);
@@ -59,8 +59,9 @@ fn init_unlock_passwd_rotate_status() {
     let o = env.run(&["status"], "");
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
+    let store = format!("store:       {STORE}");
     for want in [
-        "store:       secret-service",
+        store.as_str(),
         "generation 3",
         "m=1024 KiB, t=1, p=1 (BELOW RFC 9106 floor: test setting)",
         "(locked; pass --unlock to count)",
@@ -75,7 +76,7 @@ fn init_unlock_passwd_rotate_status() {
     assert_eq!(j["generation"], 3);
     // The audit log's key and anchor; no connections.
     assert_eq!(j["record_count"], 2);
-    assert_eq!(j["store"], "secret-service");
+    assert_eq!(j["store"], STORE);
     assert_eq!(j["kdf"]["m_kib"], 1024);
     assert_eq!(j["profile"], env.profile.as_str());
 
@@ -198,11 +199,14 @@ fn file_store_is_opt_in_0600_and_encrypted() {
     let o = env.run(&args, &format!("{P1}\n"));
     assert!(o.status.success(), "{}", stderr(&o));
     let path = env.data_dir().join("keystore.json");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
     let o = env.run(
         &["--store", "file", "rotate-key", "--passphrase-stdin"],
         &format!("{P1}\n"),
@@ -216,6 +220,7 @@ fn file_store_is_opt_in_0600_and_encrypted() {
 }
 
 #[test]
+#[cfg(unix)] // the Secret Service
 fn fail_locked_collection_is_a_clear_error_not_a_hang() {
     // A private Secret Service whose login collection we lock.
     let env = Env::new("locked");
@@ -228,7 +233,7 @@ fn fail_locked_collection_is_a_clear_error_not_a_hang() {
     );
     let t = Instant::now();
     let o = oauth::deadline::output(
-        Command::new(keyring_session())
+        std::process::Command::new(keyring_session())
             .args(["sh", "-c", &script])
             .env("TOKEN_WALLET_HOME", env.home.path())
             .env("TOKEN_WALLET_PROFILE", &env.profile),

@@ -3,6 +3,7 @@
 //! each kill the vault unlocks with exactly one of the old and new passphrases, every
 //! record reads back, and no entry of another generation is left.
 
+#![cfg(unix)]
 mod common;
 
 use common::*;

@@ -5,6 +5,7 @@
 //! its child runs. (Root reads any process; the point is that nothing is left to read, in
 //! memory, swap or a crash dump taken later.)
 
+#![cfg(unix)]
 mod common;
 
 use common::oauth::*;

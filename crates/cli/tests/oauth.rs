@@ -323,6 +323,7 @@ fn pleo_disconnect_with_an_expired_access_token_refreshes_first() {
 /// challenge in any process's arguments, and the address is dead once used. Meanwhile
 /// forged callbacks with a wrong or missing state cannot end the victim's sign-in.
 #[test]
+#[cfg(unix)] // a shell script as the browser
 fn the_browser_gets_a_one_time_start_address_and_forged_callbacks_do_not_end_the_sign_in() {
     let w = World::new("oauth-argv");
     let dir = w.env.home.path();

@@ -102,13 +102,7 @@ fn token_user_sid(token: &OwnedHandle) -> io::Result<String> {
         if ConvertSidToStringSidW(sid, &mut text) == 0 {
             return Err(io::Error::last_os_error());
         }
-        let mut n = 0;
-        while *text.add(n) != 0 {
-            n += 1;
-        }
-        let s = OsString::from_wide(std::slice::from_raw_parts(text, n));
-        LocalFree(text as _);
-        s
+        take_local_string(text)
     };
     s.into_string()
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "a SID that is not text"))
@@ -192,4 +186,72 @@ pub fn pipe_bytes_available(h: std::os::windows::io::BorrowedHandle<'_>) -> io::
         return Err(io::Error::last_os_error());
     }
     Ok(avail)
+}
+
+/// Reads and frees a NUL-terminated UTF-16 string that Windows allocated with LocalAlloc.
+///
+/// # Safety
+/// `text` is such a string, not used after this call.
+#[allow(unsafe_code)]
+unsafe fn take_local_string(text: *mut u16) -> OsString {
+    let mut n = 0;
+    // SAFETY (caller): `text` is NUL-terminated, so every unit up to the NUL is readable.
+    while unsafe { *text.add(n) } != 0 {
+        n += 1;
+    }
+    // SAFETY (caller): `n` units are initialised and live until the LocalFree below.
+    let s = OsString::from_wide(unsafe { std::slice::from_raw_parts(text, n) });
+    // SAFETY (caller): LocalAlloc'd, and not used again.
+    unsafe { LocalFree(text as _) };
+    s
+}
+
+/// The DACL of the kernel object `h` (a pipe, a process) in SDDL, e.g.
+/// `D:P(A;;FA;;;S-1-5-21-…)`: for tests that check who an object admits.
+pub fn dacl_sddl(h: std::os::windows::io::BorrowedHandle<'_>) -> io::Result<String> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSecurityDescriptorToStringSecurityDescriptorW, GetSecurityInfo, SDDL_REVISION_1,
+        SE_KERNEL_OBJECT,
+    };
+    use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: `h` is live for the call; only the descriptor is asked for, which Windows
+    // allocates and we free below.
+    #[allow(unsafe_code)]
+    let r = unsafe {
+        GetSecurityInfo(
+            h.as_raw_handle() as _,
+            SE_KERNEL_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r as i32));
+    }
+    let mut text: *mut u16 = std::ptr::null_mut();
+    // SAFETY: `sd` is the valid descriptor from above, freed after; `text` receives a
+    // LocalAlloc'd string that take_local_string frees.
+    #[allow(unsafe_code)]
+    let s = unsafe {
+        let ok = ConvertSecurityDescriptorToStringSecurityDescriptorW(
+            sd,
+            SDDL_REVISION_1,
+            DACL_SECURITY_INFORMATION,
+            &mut text,
+            std::ptr::null_mut(),
+        );
+        let err = io::Error::last_os_error();
+        LocalFree(sd as _);
+        if ok == 0 {
+            return Err(err);
+        }
+        take_local_string(text)
+    };
+    Ok(s.to_string_lossy().into_owned())
 }

@@ -14,6 +14,13 @@ use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Profile, Vau
 
 pub const CAP: usize = 2560;
 
+/// The OS keystore's name as `status` prints it, on the platform the tests run on.
+pub const STORE: &str = if cfg!(windows) {
+    "windows-credential-manager"
+} else {
+    "secret-service"
+};
+
 /// Everything any child printed, for the no-secret-in-output checks.
 pub static TRANSCRIPT: Mutex<String> = Mutex::new(String::new());
 
@@ -203,10 +210,15 @@ pub fn require_root(why: &str) {
     assert!(euid_is_root(), "{why}, which needs root (CI runs as root)");
 }
 
-/// Sets `p`'s permission bits.
+/// Sets `p`'s permission bits (Unix; Windows has none).
 pub fn chmod(p: &Path, m: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    #[cfg(not(unix))]
+    let _ = (p, m);
 }
 
 /// The repository's `tests/keyring-session.sh`.

@@ -117,16 +117,17 @@ fn map_err(e: KrError) -> BackendError {
 
 /// Whether the item the store found was deleted (by another process) before it could be
 /// read or written: the Secret Service then answers that the object has no item
-/// interface. Looking again finds what is there now.
+/// interface; Wine's Credential Manager, which keeps credentials in its registry, that
+/// the key was marked for deletion (`ERROR_KEY_DELETED`, 1018). Looking again finds what
+/// is there now.
 fn vanished(e: &KrError) -> bool {
-    match e {
-        KrError::PlatformFailure(p) => {
-            let s = p.to_string();
-            s.contains("UnknownObject")
-                || (s.contains("UnknownMethod") && s.contains("org.freedesktop.Secret.Item"))
-        }
-        _ => false,
-    }
+    let s = match e {
+        KrError::PlatformFailure(p) | KrError::NoStorageAccess(p) => p.to_string(),
+        _ => return false,
+    };
+    s.contains("UnknownObject")
+        || (s.contains("UnknownMethod") && s.contains("org.freedesktop.Secret.Item"))
+        || (cfg!(windows) && s.contains("error code 1018"))
 }
 
 /// Runs `f` once more if the item it found vanished meanwhile (a record another process
@@ -186,7 +187,7 @@ impl Backend for OsBackend {
     fn list(&self, service: &str) -> Result<Option<Vec<String>>, BackendError> {
         let spec = search_spec(service);
         let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        match self.store.search(&spec) {
+        match again_if_vanished(|| self.store.search(&spec)) {
             Ok(entries) => Ok(Some(
                 entries
                     .iter()

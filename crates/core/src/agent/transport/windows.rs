@@ -114,9 +114,23 @@ fn descriptor() -> Result<SecurityDescriptor, AgentError> {
 pub struct Listener(PipeListener<pipe_mode::Bytes, pipe_mode::Bytes>);
 
 impl Listener {
-    /// Creates the pipe `path` as the first instance of its name: if a pipe of that name
-    /// exists (our agent, or anyone's), this fails rather than join it.
+    /// Creates the pipe `path` as the first instance of its name. If a pipe of that name
+    /// exists, this fails rather than join it: an agent of ours is "already running";
+    /// anything else holds the name (a squatter, or a pipe of another user) and is
+    /// refused. Asked first by connecting (Wine does not enforce
+    /// `FILE_FLAG_FIRST_PIPE_INSTANCE`), then by that flag (which closes the race).
     pub fn bind(path: &Path) -> Result<Self, AgentError> {
+        let taken = |why: String| AgentError::NotYourAgent(path.display().to_string(), why);
+        match connect(path, true) {
+            Ok(_) => return Err(AgentError::AlreadyRunning(path.display().to_string())),
+            Err(AgentError::NotRunning(_)) => {}
+            Err(e @ AgentError::NotYourAgent(..)) => return Err(e),
+            Err(e) => {
+                return Err(taken(format!(
+                    "a pipe of this name does not answer as an agent ({e})"
+                )))
+            }
+        }
         let opts = PipeListenerOptions::new()
             .path(path)
             .mode(PipeMode::Bytes)
@@ -126,14 +140,7 @@ impl Listener {
         match opts.create_duplex::<pipe_mode::Bytes>() {
             Ok(l) => Ok(Self(l)),
             Err(e) if matches!(e.raw_os_error(), Some(ACCESS_DENIED | PIPE_BUSY)) => {
-                match connect(path, true) {
-                    Ok(_) => Err(AgentError::AlreadyRunning(path.display().to_string())),
-                    Err(AgentError::NotYourAgent(p, why)) => Err(AgentError::NotYourAgent(p, why)),
-                    Err(_) => Err(AgentError::NotYourAgent(
-                        path.display().to_string(),
-                        "another process holds this pipe name".into(),
-                    )),
-                }
+                Err(taken("another process took this pipe name first".into()))
             }
             Err(e) => Err(e.into()),
         }
@@ -201,4 +208,88 @@ pub fn connect(path: &Path, _default_dir: bool) -> Result<Stream, AgentError> {
     let s = Stream::new(pipe);
     super::check_server(path, &s)?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{client_of, Refusal};
+    use super::*;
+    use crate::agent::protocol::{Frame, FrameReader};
+
+    fn pipe_name(what: &str) -> PathBuf {
+        PathBuf::from(format!(
+            r"\\.\pipe\token-wallet-test-{what}-{}",
+            std::process::id()
+        ))
+    }
+
+    /// A listener at a fresh name, and a server-side stream connected to a client.
+    fn pair(what: &str) -> (PathBuf, Listener, Stream, Stream) {
+        let path = pipe_name(what);
+        let listener = Listener::bind(&path).unwrap();
+        let p = path.clone();
+        let client = std::thread::spawn(move || connect(&p, true).unwrap());
+        let server = listener.accept().unwrap();
+        (path, listener, server, client.join().unwrap())
+    }
+
+    #[test]
+    fn both_ends_see_this_user_and_the_pipe_admits_no_one_else() {
+        let (_path, _l, server, client) = pair("users");
+        match client_of(&server) {
+            Ok(p) => assert_eq!(p.pid, Some(std::process::id())),
+            Err(Refusal::OtherUser(them, me)) => panic!("{them} is not {me}"),
+            Err(Refusal::Unknown(e)) => panic!("{e}"),
+        }
+        let me = peer::me().unwrap();
+        assert!(me.starts_with("S-1-"), "{me}");
+        let dacl = win::dacl_sddl(server.pipe.as_handle()).unwrap();
+        // Protected (no inherited entries), one entry, and it is this user's.
+        assert!(dacl.starts_with("D:P("), "{dacl}");
+        assert_eq!(dacl.matches("(A;").count(), 1, "{dacl}");
+        assert!(dacl.ends_with(&format!(";;;{me})")), "{dacl}");
+        assert!(!dacl.contains(";WD)") && !dacl.contains(";AN)"), "{dacl}");
+        drop(client);
+    }
+
+    #[test]
+    fn a_second_listener_on_the_name_is_refused() {
+        let (path, _l, _server, _client) = pair("second");
+        match Listener::bind(&path) {
+            Err(AgentError::AlreadyRunning(_)) => {}
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a second listener joined the pipe"),
+        }
+    }
+
+    #[test]
+    fn no_pipe_is_no_agent() {
+        match connect(&pipe_name("nobody"), true) {
+            Err(AgentError::NotRunning(_)) => {}
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("connected to nothing"),
+        }
+    }
+
+    #[test]
+    fn frames_cross_and_a_request_that_never_ends_times_out() {
+        let (_path, _l, server, client) = pair("frames");
+        (&client).write_all(b"hello\nhal").unwrap();
+        let mut frames = FrameReader::new(&server);
+        match frames.next(Duration::from_secs(5)).unwrap() {
+            Frame::Line(l) => assert_eq!(&l[..], b"hello"),
+            Frame::Closed => panic!("closed"),
+        }
+        let started = Instant::now();
+        match frames.next(Duration::from_millis(300)) {
+            Err(AgentError::Timeout) => {}
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        drop(client);
+        match FrameReader::new(&server).next(Duration::from_secs(5)) {
+            Ok(Frame::Closed) | Err(_) => {}
+            Ok(Frame::Line(_)) => panic!("a frame from a closed client"),
+        }
+    }
 }
