@@ -143,14 +143,15 @@ pub fn run() {
                 let _ = w.set_focus();
             }
         }))
-        .plugin(tauri_plugin_clipboard_manager::init())
-        .plugin(tauri_plugin_notification::init())
-        .setup(move |app| {
-            tray::build(app.handle());
-            background::start(app.handle().clone(), bg);
-            show_window_anyway(app.handle().clone());
-            Ok(())
-        });
+        .plugin(tauri_plugin_clipboard_manager::init());
+    #[cfg(feature = "desktop-notifications")]
+    let builder = builder.plugin(tauri_plugin_notification::init());
+    let builder = builder.setup(move |app| {
+        tray::build(app.handle());
+        background::start(app.handle().clone(), bg);
+        show_window_anyway(app.handle().clone());
+        Ok(())
+    });
     with_commands(builder, wallet)
         .run(tauri::generate_context!())
         // Invariant: only fails when the webview cannot start; nothing to recover.
