@@ -420,6 +420,8 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the manual page (roff; e.g. `token-wallet man | man -l -`).
+    Man,
     /// Show the vault: id, KDF, key generation and age, records, store.
     Status {
         #[command(flatten)]

@@ -204,6 +204,12 @@ pub fn exec(
     if mask {
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
+    // Windows (and masking): spawn and wait. Ctrl-C and Ctrl-Break reach the child from
+    // the console it shares; this process outlives them to return the child's exit code.
+    #[cfg(windows)]
+    if let Err(e) = token_wallet_harden::win32::survive_console_interrupts() {
+        tracing::debug!(error = %e, "console interrupts are not handled");
+    }
     let mut child = c
         .spawn()
         .map_err(|e| Error::Message(127, format!("cannot run `{shown}`: {e}")))?;

@@ -16,12 +16,13 @@
 //!
 //! This crate is the project's only FFI, kept apart so that the core crate stays
 //! `#![forbid(unsafe_code)]`. Linux needs none: rustix wraps both calls. On Windows it
-//! also tells who runs a process ([`windows_identity`]), for the agent's named pipe.
+//! also tells who runs a process, for the agent's named pipe, and keeps `exec` alive
+//! through a console interrupt meant for its child ([`win32`]).
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(windows)]
-pub mod windows_identity;
+pub mod win32;
 
 /// What hardening could not be applied. The caller logs it and goes on: a process that
 /// cannot harden is no weaker than before, and refusing to run would lock the user out.
@@ -176,7 +177,7 @@ mod imp {
     /// Rights) needs to let the agent's clients read which user runs it.
     fn sddl() -> String {
         const BASE: &str = "D:P(A;;GA;;;SY)(A;;0x00101001;;;OW)";
-        match crate::windows_identity::my_user_sid() {
+        match crate::win32::my_user_sid() {
             Ok(sid) => format!("{BASE}(A;;0x00101001;;;{sid})"),
             Err(_) => BASE.to_string(),
         }

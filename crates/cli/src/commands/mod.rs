@@ -50,6 +50,12 @@ pub fn run(cli: &Cli) -> Result {
             clap_complete::generate(*shell, &mut cmd, "token-wallet", out);
             Ok(())
         }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command().name("token-wallet");
+            clap_mangen::Man::new(cmd)
+                .render(out)
+                .map_err(|e| crate::error::Error::from(e.to_string()))
+        }
         Command::Agent {
             action: Some(a), ..
         } => agent::action(cli, a, &mut input(), out),

@@ -33,13 +33,13 @@ pub fn me() -> std::io::Result<User> {
 /// Who this process runs as, as [`user_of`] tells it of a peer.
 #[cfg(windows)]
 pub fn me() -> std::io::Result<User> {
-    token_wallet_harden::windows_identity::my_user_sid()
+    token_wallet_harden::win32::my_user_sid()
 }
 
 /// Who runs process `pid` (the other end of a named pipe).
 #[cfg(windows)]
 pub fn user_of(pid: u32) -> std::io::Result<User> {
-    token_wallet_harden::windows_identity::process_user_sid(pid)
+    token_wallet_harden::win32::process_user_sid(pid)
 }
 
 /// The user and process id of the other end of `s`.
@@ -83,7 +83,7 @@ pub fn of(_s: &std::os::unix::net::UnixStream) -> std::io::Result<(User, Option<
 /// The executable of `pid`, where the OS tells it.
 #[cfg(windows)]
 pub fn exe(pid: u32) -> Option<String> {
-    token_wallet_harden::windows_identity::process_image(pid)
+    token_wallet_harden::win32::process_image(pid)
 }
 
 /// The executable of `pid`, where the OS tells it.

@@ -18,7 +18,7 @@ use std::io::{Read, Write};
 use std::os::windows::io::AsHandle;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use token_wallet_harden::windows_identity as win;
+use token_wallet_harden::win32 as win;
 
 /// `ERROR_FILE_NOT_FOUND`: no pipe of that name.
 const NOT_FOUND: i32 = 2;

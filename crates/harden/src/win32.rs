@@ -1,5 +1,6 @@
-//! Windows: who runs a process, and a pipe client handle that cannot be impersonated.
-//! What the agent's named pipe needs and no well-kept crate offers safely.
+//! Windows: who runs a process, a pipe client handle that cannot be impersonated (what
+//! the agent's named pipe needs and no well-kept crate offers safely), and surviving a
+//! console interrupt meant for a child (`exec`).
 
 use std::ffi::OsString;
 use std::io;
@@ -254,4 +255,24 @@ pub fn dacl_sddl(h: std::os::windows::io::BorrowedHandle<'_>) -> io::Result<Stri
         take_local_string(text)
     };
     Ok(s.to_string_lossy().into_owned())
+}
+
+/// Keeps this process alive through Ctrl-C and Ctrl-Break from its console, for as long
+/// as it waits for a child (`exec`): the console sends the interrupt to every process
+/// attached to it, so the child gets it itself and decides; this process then returns the
+/// child's exit code instead of dying first and leaving the child behind (as cargo does
+/// for `cargo run`).
+pub fn survive_console_interrupts() -> io::Result<()> {
+    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+    extern "system" fn handled(_event: u32) -> windows_sys::Win32::Foundation::BOOL {
+        1
+    }
+    // SAFETY: registers a handler that touches nothing; it stays registered for the
+    // process's life.
+    #[allow(unsafe_code)]
+    let ok = unsafe { SetConsoleCtrlHandler(Some(handled), 1) };
+    if ok == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
