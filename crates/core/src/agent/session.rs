@@ -68,11 +68,10 @@ pub struct Agent {
     pub(super) unlocking: Mutex<()>,
     pub(super) exports: Mutex<HashMap<ConnectionName, u64>>,
     pub(super) audit_dirty: AtomicBool,
-    /// The socket server's state (its transport is Unix only so far).
-    #[cfg_attr(not(unix), allow(dead_code))]
+    /// The server's state: asked to stop, clients being served, and where it listens
+    /// (a socket or named pipe) once it does.
     pub(super) stop: AtomicBool,
     pub(super) clients: AtomicUsize,
-    #[cfg_attr(not(unix), allow(dead_code))]
     pub(super) socket: Mutex<Option<PathBuf>>,
 }
 
