@@ -290,6 +290,62 @@ test('GET /v1/introspect and DELETE /v1/installations/me', async () => {
   assert.equal(refreshed.json.error, 'invalid_grant');
 });
 
+// Pleo's API with an API key: HTTP Basic, the key as user name, an empty password.
+function keyApi(method, pathname, key, password = '') {
+  const basic = Buffer.from(`${key}:${password}`).toString('base64');
+  return fetch(new URL(pathname, issuer), { method, headers: { Authorization: `Basic ${basic}` } });
+}
+
+async function mintKey(body = {}) {
+  const r = await fetch(new URL('/_test/api-keys', issuer), { method: 'POST', body: JSON.stringify(body) });
+  assert.equal(r.status, 201);
+  return r.json();
+}
+
+test('Pleo API keys: introspection, installation status, expired and revoked keys', async () => {
+  const { key, id, company } = await mintKey({ scope: 'users:read', expires_in: 3600 });
+  assert.match(key, /^pleo_test_/);
+  const who = await keyApi('GET', '/v1/introspect', key);
+  assert.equal(who.status, 200);
+  assert.deepEqual((await who.json()).data, {
+    authMethod: 'API_KEY', clientId: id, scope: 'users:read',
+    applicationName: 'Token Wallet test key', subjectURN: company,
+  });
+
+  // An API-key integration has no installation until it creates one.
+  assert.equal((await keyApi('GET', '/v1/installations/me', key)).status, 404);
+  const made = await keyApi('POST', '/v1/installations/me', key);
+  assert.equal(made.status, 201);
+  const inst = (await made.json()).data;
+  assert.equal(inst.status, 'ACTIVATED');
+  assert.equal(inst.errorCode, null);
+  assert.equal((await keyApi('POST', '/v1/installations/me', key)).status, 200);
+  const set = await fetch(new URL(`/_test/installation?company=${company}&status=ERROR&error_code=AUTH_ERROR`, issuer), { method: 'POST' });
+  assert.equal(set.status, 200);
+  const now = (await (await keyApi('GET', '/v1/installations/me', key)).json()).data;
+  assert.deepEqual([now.id, now.status, now.errorCode], [inst.id, 'ERROR', 'AUTH_ERROR']);
+  await fetch(new URL(`/_test/installation?company=${company}&status=ACTIVATED`, issuer), { method: 'POST' });
+
+  // A wrong password, a wrong key, an expired key, a revoked key: 401.
+  assert.equal((await keyApi('GET', '/v1/introspect', key, 'x')).status, 401);
+  assert.equal((await keyApi('GET', '/v1/introspect', `${key}x`)).status, 401);
+  const expired = await mintKey({ expires_in: -1 });
+  assert.equal((await keyApi('GET', '/v1/introspect', expired.key)).status, 401);
+  const revoked = await fetch(new URL('/_test/api-keys/revoke', issuer), { method: 'POST', body: JSON.stringify({ key }) });
+  assert.equal(revoked.status, 200);
+  const refused = await keyApi('GET', '/v1/introspect', key);
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get('www-authenticate'), 'Basic realm="pleo"');
+  const s = await stats();
+  assert.ok(s.api_key_uses >= 5 && s.api_key_refusals >= 4, JSON.stringify(s));
+
+  // An OAuth connection's installation is ACTIVATED from the start.
+  const t = await connect();
+  const oauthInst = await api('GET', '/v1/installations/me', t.access_token);
+  assert.equal(oauthInst.status, 200);
+  assert.equal((await oauthInst.json()).data.status, 'ACTIVATED');
+});
+
 test('RFC 7009 revocation of a refresh token ends the grant', async () => {
   const t = await connect();
   const r = await tokenRequest({ token: t.refresh_token, client_id: 'tw-public' }, { endpoint: '/oauth/token/revoke' });

@@ -156,6 +156,8 @@ function freshStats() {
     grant_errors: [], // one reason per failed token request
     revoked_grants: 0,
     revocations: 0, // successful RFC 7009 revocation requests
+    api_key_uses: 0, // API requests a live API key authenticated
+    api_key_refusals: 0, // API requests with an unknown, revoked or expired key, or a bad Basic header
   };
 }
 let stats = freshStats();
@@ -524,23 +526,120 @@ function companyOf(accountId) {
   return `urn:pleo:company:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-async function apiIntrospect(req, res) {
+// Pleo standalone API keys, as an admin makes them in Pleo's web app (for one company,
+// with scopes and an expiry; shown once; no API revokes them). Requests send one with
+// HTTP Basic: the key as the user name, an empty password. Tests mint them with
+// POST /_test/api-keys and revoke them with POST /_test/api-keys/revoke.
+const apiKeys = new Map(); // key -> { id, company, scope, applicationName, expiresAt (s, 0 = never), revoked }
+
+// The key of an `Authorization: Basic base64(KEY:)` header; undefined for anything else
+// (another scheme, or a password that is not empty).
+function basicApiKey(req) {
+  const m = /^Basic +([A-Za-z0-9+/=]+) *$/i.exec(req.headers.authorization ?? '');
+  if (!m) return undefined;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  if (colon <= 0 || colon !== text.length - 1) return undefined;
+  return text.slice(0, colon);
+}
+
+// Who calls Pleo's API: a live API key (Basic) or an active OAuth access token (Bearer).
+// Anything else is answered 401 and gives undefined.
+async function apiCaller(req, res) {
+  if (/^Basic /i.test(req.headers.authorization ?? '')) {
+    const key = basicApiKey(req);
+    const k = key === undefined ? undefined : apiKeys.get(key);
+    const now = Math.floor(Date.now() / 1000);
+    if (!k || k.revoked || (k.expiresAt && k.expiresAt <= now)) {
+      stats.api_key_refusals += 1;
+      sendJson(res, 401, { error: 'invalid_api_key', error_description: 'The API key is not valid' }, {
+        'WWW-Authenticate': 'Basic realm="pleo"',
+      });
+      return undefined;
+    }
+    stats.api_key_uses += 1;
+    return {
+      authMethod: 'API_KEY', clientId: k.id, scope: k.scope, applicationName: k.applicationName,
+      company: k.company, installation: `api-key:${k.company}:${k.id}`,
+    };
+  }
   const token = await activeAccessToken(req, res);
-  if (!token) return;
+  if (!token) return undefined;
+  return {
+    authMethod: 'OAUTH', clientId: token.clientId, scope: token.scope ?? '', applicationName: APPLICATION_NAME,
+    company: companyOf(token.accountId), installation: `oauth:${token.grantId}`, token,
+  };
+}
+
+async function apiIntrospect(req, res) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
   // As Pleo answers: the fields nested under `data`.
   sendJson(res, 200, {
     data: {
-      authMethod: 'OAUTH',
-      clientId: token.clientId,
-      scope: token.scope ?? '',
-      applicationName: APPLICATION_NAME,
-      subjectURN: companyOf(token.accountId),
+      authMethod: who.authMethod,
+      clientId: who.clientId,
+      scope: who.scope,
+      applicationName: who.applicationName,
+      subjectURN: who.company,
     },
   });
 }
 
-// DELETE /v1/installations/me: revoke every token of the installation (the grant).
+// Installations. An OAuth grant is an ACTIVATED installation from the start; an API-key
+// integration creates its own (POST /v1/installations/me). A test sets a company's status
+// and error code with POST /_test/installation (e.g. ERROR / AUTH_ERROR).
+const installations = new Map(); // installation key -> { id }
+const companyStatus = new Map(); // company URN -> { status, errorCode }
+
+function installationOf(who) {
+  let inst = installations.get(who.installation);
+  if (!inst && who.authMethod === 'OAUTH') {
+    inst = { id: crypto.randomUUID() };
+    installations.set(who.installation, inst);
+  }
+  if (!inst) return undefined;
+  const set = companyStatus.get(who.company);
+  return {
+    id: inst.id,
+    companyId: who.company.replace(/^urn:pleo:company:/, ''),
+    status: set?.status ?? 'ACTIVATED',
+    errorCode: set?.errorCode ?? null,
+  };
+}
+
+// GET /v1/installations/me: the caller's installation, or 404 if an API-key integration
+// has not created one yet.
+async function apiInstallation(req, res) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  const inst = installationOf(who);
+  if (!inst) return sendJson(res, 404, { error: 'not_found', error_description: 'No installation; create it with POST /v1/installations/me' });
+  sendJson(res, 200, { data: inst });
+}
+
+// POST /v1/installations/me: an API-key integration creates its installation (idempotent).
+async function apiInstall(req, res) {
+  req.resume();
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  const created = !installations.has(who.installation);
+  if (created) installations.set(who.installation, { id: crypto.randomUUID() });
+  sendJson(res, created ? 201 : 200, { data: installationOf(who) });
+}
+
+// DELETE /v1/installations/me: revoke every token of the installation (the grant). For
+// an API key, removes its installation; the key itself stays valid (only Pleo's web app
+// revokes keys).
 async function apiUninstall(req, res) {
+  if (/^Basic /i.test(req.headers.authorization ?? '')) {
+    const who = await apiCaller(req, res);
+    if (!who) return;
+    installations.delete(who.installation);
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const token = await activeAccessToken(req, res);
   if (!token) return;
   const { grantId } = token;
@@ -648,7 +747,45 @@ async function route(req, res) {
     return sendJson(res, failApi.status, { error: 'injected by the test' });
   }
   if (method === 'GET' && path === '/v1/introspect') return apiIntrospect(req, res);
+  if (method === 'GET' && path === '/v1/installations/me') return apiInstallation(req, res);
+  if (method === 'POST' && path === '/v1/installations/me') return apiInstall(req, res);
   if (method === 'DELETE' && path === '/v1/installations/me') return apiUninstall(req, res);
+
+  // POST /_test/api-keys {company?, scope?, expires_in? (s; 0 or absent: never; negative:
+  // already expired), revoked?}: a new Pleo API key, as the web app shows it once.
+  if (method === 'POST' && path === '/_test/api-keys') {
+    const body = JSON.parse((await readBody(req)) || '{}');
+    const key = `pleo_test_${crypto.randomBytes(24).toString('base64url')}`;
+    const id = crypto.randomUUID();
+    const company = body.company ?? COMPANY_URN;
+    const expiresIn = Number(body.expires_in ?? 0);
+    apiKeys.set(key, {
+      id,
+      company,
+      scope: body.scope ?? 'users:read companies:read',
+      applicationName: body.application_name ?? 'Token Wallet test key',
+      expiresAt: expiresIn === 0 ? 0 : Math.floor(Date.now() / 1000) + expiresIn,
+      revoked: Boolean(body.revoked),
+    });
+    return sendJson(res, 201, { key, id, company });
+  }
+  // POST /_test/api-keys/revoke {key}: as an admin revoking it in the web app.
+  if (method === 'POST' && path === '/_test/api-keys/revoke') {
+    const { key } = JSON.parse((await readBody(req)) || '{}');
+    const k = apiKeys.get(key);
+    if (!k) return sendJson(res, 404, { error: 'no such key' });
+    k.revoked = true;
+    return sendJson(res, 200, { id: k.id, revoked: true });
+  }
+  // POST /_test/installation?company=URN&status=S[&error_code=E]: the status (and error
+  // code) every installation of that company reports.
+  if (method === 'POST' && path === '/_test/installation') {
+    req.resume();
+    const company = url.searchParams.get('company') ?? COMPANY_URN;
+    const set = { status: url.searchParams.get('status') ?? 'ACTIVATED', errorCode: url.searchParams.get('error_code') };
+    companyStatus.set(company, set);
+    return sendJson(res, 200, { company, ...set });
+  }
 
   // Test-only helpers.
   if (method === 'GET' && path === '/_test/stats') return sendJson(res, 200, stats);
