@@ -3,6 +3,7 @@
 //! the vault is the operations layer's (`ops`); only `refresh` refreshes.
 
 mod api;
+pub mod api_key;
 mod discovery;
 mod endpoints;
 mod error;

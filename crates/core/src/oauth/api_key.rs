@@ -1,0 +1,210 @@
+//! Pleo standalone API keys: what a key is (its verification through Pleo's
+//! `GET /v1/introspect`, sent with HTTP Basic: the key as the user name, an empty
+//! password) and its installation's status (`GET /v1/installations/me`). Keys are made
+//! and revoked only in Pleo's web app; there is no API for either.
+//!
+//! The first part of storing API keys beside OAuth connections: the vault side, the CLI's
+//! `add-key` and the app's dialog build on these calls.
+
+use super::http::Http;
+use super::loopback::sanitize;
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+/// What Pleo says of a verified API key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiKeyFacts {
+    /// The company the key acts for (`urn:pleo:company:<uuid>`).
+    pub company: String,
+    /// The key's client id at Pleo.
+    pub client_id: String,
+    /// Its scopes, space-separated.
+    pub scope: String,
+    /// The application name the admin gave it.
+    pub application_name: String,
+}
+
+/// An installation as Pleo reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstallationStatus {
+    /// Its id.
+    pub id: String,
+    /// `ACTIVATED`, `INACTIVE`, `AUTHORIZED`, `PENDING_INTEGRATION` or `ERROR`.
+    pub status: String,
+    /// Why, when in error: `NOT_ENTITLED`, `AUTH_ERROR`, ...
+    pub error_code: Option<String>,
+}
+
+/// Why an API key could not be verified or its installation read. Messages never hold
+/// the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiKeyError {
+    /// Pleo refused the key (401/403): wrong, expired or revoked.
+    #[error("Pleo refused the API key (HTTP {0}): it is wrong, expired or revoked")]
+    Refused(u16),
+    /// The credential verified, but not as an API key.
+    #[error("Pleo says this credential is not an API key (its method is `{0}`)")]
+    NotAnApiKey(String),
+    /// The provider has no API address to ask.
+    #[error("provider `{0}` has no API address (api_base) to verify a key with")]
+    NoApiBase(String),
+    /// Pleo could not be reached.
+    #[error("could not reach Pleo's API: {0}")]
+    Network(String),
+    /// Pleo answered something else than expected.
+    #[error("Pleo's API answered unexpectedly: {0}")]
+    Answer(String),
+}
+
+/// The `Authorization` header value for `key`: `Basic base64(KEY:)`. A secret.
+pub fn basic_authorization(key: &str) -> Zeroizing<String> {
+    let raw = Zeroizing::new(format!("{key}:"));
+    Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+    ))
+}
+
+/// `GET {api_base}{path}` with the key; the JSON body's `data` object, or `None` for 404.
+fn get_data(
+    http: &Http,
+    provider: &super::Provider,
+    key: &str,
+    method: fn(String) -> http::request::Builder,
+    path: &str,
+) -> Result<Option<serde_json::Value>, ApiKeyError> {
+    let api = provider
+        .api_base
+        .as_deref()
+        .ok_or_else(|| ApiKeyError::NoApiBase(provider.name.clone()))?
+        .trim_end_matches('/');
+    let auth = basic_authorization(key);
+    let req = method(format!("{api}{path}"))
+        .header("Accept", "application/json")
+        .header("Authorization", auth.as_str())
+        .body(Vec::new())
+        .map_err(|e| ApiKeyError::Answer(e.to_string()))?;
+    let resp = http
+        .send(req)
+        .map_err(|e| ApiKeyError::Network(e.to_string()))?;
+    let status = resp.status().as_u16();
+    match status {
+        401 | 403 => return Err(ApiKeyError::Refused(status)),
+        404 => return Ok(None),
+        s if !(200..300).contains(&s) => {
+            return Err(ApiKeyError::Answer(format!("HTTP {s} from {path}")))
+        }
+        _ => {}
+    }
+    let v: serde_json::Value = serde_json::from_slice(resp.body())
+        .map_err(|_| ApiKeyError::Answer(format!("{path} did not answer JSON")))?;
+    match v.get("data") {
+        Some(d) if d.is_object() => Ok(Some(d.clone())),
+        _ => Err(ApiKeyError::Answer(format!(
+            "{path} answered without `data`"
+        ))),
+    }
+}
+
+fn text(v: &serde_json::Value, field: &str) -> String {
+    v.get(field)
+        .and_then(|s| s.as_str())
+        .map(sanitize)
+        .unwrap_or_default()
+}
+
+/// Verifies `key` with Pleo's `GET /v1/introspect`: it must answer for an `API_KEY`.
+pub fn verify(
+    http: &Http,
+    provider: &super::Provider,
+    key: &str,
+) -> Result<ApiKeyFacts, ApiKeyError> {
+    let d = get_data(http, provider, key, http::Request::get, "/v1/introspect")?
+        .ok_or_else(|| ApiKeyError::Answer("/v1/introspect: not found".into()))?;
+    let method = text(&d, "authMethod");
+    if method != "API_KEY" {
+        return Err(ApiKeyError::NotAnApiKey(method));
+    }
+    let facts = ApiKeyFacts {
+        company: text(&d, "subjectURN"),
+        client_id: text(&d, "clientId"),
+        scope: text(&d, "scope"),
+        application_name: text(&d, "applicationName"),
+    };
+    if !facts.company.starts_with("urn:pleo:company:") {
+        return Err(ApiKeyError::Answer(
+            "/v1/introspect named no company".into(),
+        ));
+    }
+    Ok(facts)
+}
+
+fn installation_of(d: &serde_json::Value) -> InstallationStatus {
+    InstallationStatus {
+        id: text(d, "id"),
+        status: text(d, "status"),
+        error_code: Some(text(d, "errorCode")).filter(|s| !s.is_empty()),
+    }
+}
+
+/// The key's installation (`GET /v1/installations/me`); `None` if the integration has
+/// not created one yet.
+pub fn installation(
+    http: &Http,
+    provider: &super::Provider,
+    key: &str,
+) -> Result<Option<InstallationStatus>, ApiKeyError> {
+    Ok(get_data(
+        http,
+        provider,
+        key,
+        http::Request::get,
+        "/v1/installations/me",
+    )?
+    .map(|d| installation_of(&d)))
+}
+
+/// Creates the key's installation (`POST /v1/installations/me`), as Pleo expects an
+/// API-key integration to; idempotent.
+pub fn install(
+    http: &Http,
+    provider: &super::Provider,
+    key: &str,
+) -> Result<InstallationStatus, ApiKeyError> {
+    get_data(
+        http,
+        provider,
+        key,
+        http::Request::post,
+        "/v1/installations/me",
+    )?
+    .map(|d| installation_of(&d))
+    .ok_or_else(|| ApiKeyError::Answer("/v1/installations/me: not found".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_basic_header_is_the_key_and_an_empty_password() {
+        assert_eq!(basic_authorization("k3y").as_str(), "Basic azN5Og==");
+    }
+
+    #[test]
+    fn messages_never_hold_a_key() {
+        for e in [
+            ApiKeyError::Refused(401),
+            ApiKeyError::NotAnApiKey("OAUTH".into()),
+            ApiKeyError::NoApiBase("x".into()),
+        ] {
+            assert!(!e.to_string().contains("k3y"));
+        }
+        assert!(ApiKeyError::Refused(401)
+            .to_string()
+            .contains("expired or revoked"));
+    }
+}
