@@ -277,6 +277,33 @@ pub enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Store a Pleo API key beside the connections, verified with Pleo first.
+    ///
+    /// API keys are made in Pleo's web app (Settings -> API keys) and shown once. The key
+    /// is read from a no-echo prompt, or the first line of standard input with
+    /// --key-stdin (after the passphrase line, if --passphrase-stdin); never from the
+    /// command line. Pleo's /v1/introspect must accept it as an API key (its company and
+    /// scopes are kept) unless --no-verify. It is exported like a token: `token --format
+    /// header` gives `Authorization: Basic ...`, `env` and `exec` use PLEO_API_KEY. It is
+    /// never refreshed; past --expires it fails with exit code 6.
+    AddKey {
+        /// A name for it, unique among the connections.
+        name: ConnectionName,
+        /// Provider: pleo, pleo-staging (or a Pleo-style one in providers.toml).
+        #[arg(long, default_value = "pleo")]
+        provider: String,
+        /// The expiry date chosen in Pleo's web app (YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = crate::export::parse_date)]
+        expires: Option<u64>,
+        /// Read the key from standard input instead of a prompt.
+        #[arg(long)]
+        key_stdin: bool,
+        /// Store it without asking Pleo first.
+        #[arg(long)]
+        no_verify: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Sign in again for an existing connection: new tokens in place, same account only.
     ///
     /// For a connection whose refresh token was refused, or for fresh tokens: the same

@@ -113,6 +113,7 @@ fn refresh_code(e: &RefreshError) -> u8 {
     match e {
         RefreshError::NeedsReauthorisation { .. } | RefreshError::NoRefreshToken(_) => 4,
         RefreshError::Provider { error, .. } if error.is_transient() => 5,
+        RefreshError::Expired { .. } => 6,
         _ => 1,
     }
 }

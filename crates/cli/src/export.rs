@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use token_wallet_core::connection::CredentialKind;
 use token_wallet_core::oauth::ProviderKind;
 use token_wallet_core::ops::Exported;
 
@@ -55,12 +56,45 @@ pub fn rfc3339(t: u64) -> String {
     )
 }
 
+/// Unix seconds at 00:00 UTC of a `YYYY-MM-DD` date (days from civil, Howard Hinnant's
+/// algorithm: the inverse of [`rfc3339`]'s).
+pub fn parse_date(s: &str) -> std::result::Result<u64, String> {
+    let bad = || format!("`{s}` is not a date like 2027-03-31");
+    let mut parts = s.splitn(3, '-').map(|p| p.parse::<i64>());
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if s.len() != 10
+        || !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
+        return Err(bad());
+    }
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let t = u64::try_from(days * 86_400).map_err(|_| bad())?;
+    // 2027-02-31 and the like: a date that does not round-trip does not exist.
+    if !rfc3339(t).starts_with(s) {
+        return Err(bad());
+    }
+    Ok(t)
+}
+
 /// Prints the token as `format` asks.
 pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
     let token = t.token.token.expose_secret();
     let line = zeroize::Zeroizing::new(match format {
         Format::Raw => token.to_string(),
-        Format::Header => format!("Authorization: {} {token}", t.info.token_type),
+        Format::Header => format!(
+            "Authorization: {}",
+            *t.info.kind.authorization(&t.info.token_type, token)
+        ),
         Format::Json => serde_json::json!({
             "access_token": token,
             "token_type": t.info.token_type,
@@ -73,11 +107,12 @@ pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
     Ok(())
 }
 
-/// The variable to put the token in: the one given, else PLEO_ACCESS_TOKEN for a Pleo
-/// provider (a preset, or one `providers.toml` says or shapes as Pleo), else ACCESS_TOKEN.
+/// The variable to put the token in: the one given, else PLEO_API_KEY for a Pleo API
+/// key, PLEO_ACCESS_TOKEN for a Pleo provider (a preset, or one `providers.toml` says or shapes as Pleo), else ACCESS_TOKEN.
 fn var_name(given: Option<&str>, t: &Exported) -> String {
     match given {
         Some(v) => v.to_string(),
+        None if t.info.kind == CredentialKind::ApiKey => "PLEO_API_KEY".into(),
         None if t.info.provider.kind() == ProviderKind::Pleo => "PLEO_ACCESS_TOKEN".into(),
         None => "ACCESS_TOKEN".into(),
     }
@@ -245,6 +280,25 @@ pub fn exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_date("1970-01-01"), Ok(0));
+        assert_eq!(parse_date("2000-02-29"), Ok(951_782_400));
+        for t in [0, 951_782_400, 1_795_392_000] {
+            assert_eq!(parse_date(&rfc3339(t)[..10]), Ok(t));
+        }
+        for bad in [
+            "2027-02-30",
+            "2027-13-01",
+            "27-01-01",
+            "2027-1-1",
+            "soon",
+            "",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn rfc3339_of_known_instants() {

@@ -34,6 +34,47 @@ pub enum Status {
     },
 }
 
+/// What kind of credential a connection holds. One list, one name space, one export path
+/// for all of them; only `oauth` is ever refreshed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialKind {
+    /// OAuth tokens from a sign-in (refreshed with the refresh token).
+    #[default]
+    Oauth,
+    /// A Pleo standalone API key (made in Pleo's web app; verified with
+    /// `/v1/introspect`; sent with HTTP Basic, the key and an empty password).
+    ApiKey,
+    /// Any other token or key a tool needs, sent as a bearer token.
+    StaticBearer,
+    /// Any other token or key, sent with HTTP Basic as the user name.
+    StaticBasic,
+    /// Any other token or key, sent as the `Authorization` header's whole value.
+    StaticRaw,
+}
+
+impl CredentialKind {
+    /// Whether it is refreshed (OAuth) or stays as it was given until it expires.
+    pub fn is_refreshed(self) -> bool {
+        self == Self::Oauth
+    }
+
+    /// The `Authorization` header value that presents `secret` for this kind.
+    pub fn authorization(self, token_type: &str, secret: &str) -> zeroize::Zeroizing<String> {
+        use base64::Engine as _;
+        let basic = |s: &str| {
+            let raw = zeroize::Zeroizing::new(format!("{s}:"));
+            base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+        };
+        zeroize::Zeroizing::new(match self {
+            Self::Oauth => format!("{token_type} {secret}"),
+            Self::StaticBearer => format!("Bearer {secret}"),
+            Self::ApiKey | Self::StaticBasic => format!("Basic {}", basic(secret)),
+            Self::StaticRaw => secret.to_string(),
+        })
+    }
+}
+
 /// The tokens and client secret of a connection.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
 pub struct Secrets {
@@ -56,6 +97,10 @@ impl std::fmt::Debug for Secrets {
 pub struct ConnectionInfo {
     /// User-chosen name, unique in the vault.
     pub name: ConnectionName,
+    /// What it holds: OAuth tokens (records written before kinds existed), an API key,
+    /// a static token.
+    #[serde(default)]
+    pub kind: CredentialKind,
     /// The provider, as it was when connecting (endpoints included).
     pub provider: Provider,
     /// OAuth client id.
@@ -113,6 +158,7 @@ impl ConnectionInfo {
     ) -> Self {
         Self {
             name: name.clone(),
+            kind: CredentialKind::Oauth,
             provider,
             client_id,
             scopes,

@@ -96,6 +96,66 @@ pub struct ConnectArgs<'a> {
 }
 
 /// `connect`.
+/// What `add-key` was asked.
+pub struct AddKeyArgs<'a> {
+    /// The name.
+    pub name: &'a ConnectionName,
+    /// The provider.
+    pub provider: &'a str,
+    /// The expiry date (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// The key on standard input instead of a prompt.
+    pub key_stdin: bool,
+    /// Ask Pleo first.
+    pub verify: bool,
+}
+
+/// `add-key`: a Pleo API key, verified first, stored beside the connections.
+pub fn add_key(
+    local: &Local,
+    a: AddKeyArgs<'_>,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, &mut input)?;
+    let key = if a.key_stdin {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        input.read_line(&mut line)?;
+        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        secrecy::SecretString::from(
+            rpassword::prompt_password("Pleo API key (not shown): ")
+                .map_err(|e| format!("could not read the key: {e}"))?,
+        )
+    };
+    if secrecy::ExposeSecret::expose_secret(&key).trim().is_empty() {
+        return Err("no API key was given; nothing was stored".into());
+    }
+    v.run(|s| {
+        let provider = local
+            .config
+            .provider(a.provider, &oauth::http::Http::new())?;
+        let info = s.add_api_key(a.name, &provider, &key, a.expires_at, a.verify)?;
+        let company = info
+            .check
+            .get("subjectURN")
+            .map(String::as_str)
+            .unwrap_or("not verified");
+        let expiry = a
+            .expires_at
+            .map(|t| format!("expires {}", &crate::export::rfc3339(t)[..10]))
+            .unwrap_or_else(|| "no expiry date given".into());
+        say(
+            out,
+            &format!(
+                "added API key `{}` for {} (company {company}; {expiry})",
+                a.name, provider.display_name
+            ),
+        )
+    })
+}
+
 pub fn connect(
     local: &Local,
     a: ConnectArgs<'_>,

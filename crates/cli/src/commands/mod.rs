@@ -129,6 +129,26 @@ pub fn run(cli: &Cli) -> Result {
             };
             conn::connect(&local()?, a, pass, input(), out)
         }
+        Command::AddKey {
+            name,
+            provider,
+            expires,
+            key_stdin,
+            no_verify,
+            pass,
+        } => conn::add_key(
+            &local()?,
+            conn::AddKeyArgs {
+                name,
+                provider,
+                expires_at: *expires,
+                key_stdin: *key_stdin,
+                verify: !*no_verify,
+            },
+            pass,
+            input(),
+            out,
+        ),
         Command::Reauthorise { name, how, pass } => {
             conn::reauthorise(&local()?, name, how, pass, input(), out)
         }

@@ -24,6 +24,9 @@ pub enum AgentError {
     /// The provider refused or answered badly.
     #[error("{0}")]
     Provider(String),
+    /// An API key or static token past its expiry date.
+    #[error("{0}")]
+    Expired(String),
     /// A wrong passphrase was given to `unlock`.
     #[error("wrong passphrase")]
     WrongPassphrase,
@@ -78,6 +81,7 @@ impl AgentError {
             Self::RevocationPending(_) => "revocation_pending",
             Self::ProviderUnreachable(_) => "provider_unreachable",
             Self::Provider(_) => "provider",
+            Self::Expired(_) => "expired",
             Self::WrongPassphrase => "wrong_passphrase",
             Self::Vault(_) => "vault",
             Self::BadRequest(_) => "bad_request",
@@ -104,18 +108,20 @@ impl AgentError {
             "revocation_pending" => Self::RevocationPending(message),
             "provider_unreachable" => Self::ProviderUnreachable(message),
             "provider" => Self::Provider(message),
+            "expired" => Self::Expired(message),
             "wrong_passphrase" => Self::WrongPassphrase,
             _ => Self::Other(message),
         }
     }
 
     /// The CLI's exit code for it: 3 locked, 4 needs re-authorisation, 5 provider
-    /// unreachable, 1 anything else.
+    /// unreachable, 6 an API key or static token expired, 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Locked => 3,
             Self::NeedsReauthorisation(_) => 4,
             Self::ProviderUnreachable(_) => 5,
+            Self::Expired(_) => 6,
             _ => 1,
         }
     }
@@ -139,6 +145,7 @@ mod tests {
             AgentError::RevocationPending("x".into()),
             AgentError::ProviderUnreachable("x".into()),
             AgentError::Provider("x".into()),
+            AgentError::Expired("x".into()),
             AgentError::WrongPassphrase,
         ] {
             let back = AgentError::from_wire(e.kind(), e.to_string());

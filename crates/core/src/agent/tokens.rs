@@ -116,6 +116,7 @@ impl Agent {
                 AgentError::ProviderUnreachable(e.to_string())
             }
             RefreshError::Provider { .. } => AgentError::Provider(e.to_string()),
+            RefreshError::Expired { .. } => AgentError::Expired(e.to_string()),
             RefreshError::Vault(v) => self.vault_error(v),
             other => AgentError::Other(other.to_string()),
         }

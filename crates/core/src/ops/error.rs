@@ -1,6 +1,7 @@
 //! What an operation can fail with. Messages say what happened in neutral words; each
 //! front end adds its own advice (a flag in the CLI, a button in the app).
 
+use crate::oauth::api_key::ApiKeyError;
 use crate::oauth::OAuthError;
 use crate::refresh::RefreshError;
 use crate::vault::VaultError;
@@ -32,6 +33,9 @@ pub enum OpError {
         /// Why the refresh before it failed, if it did.
         refresh: Option<String>,
     },
+    /// An API key that did not verify.
+    #[error("{0}; nothing was stored")]
+    ApiKey(#[from] ApiKeyError),
     /// Re-authorising a connection that is being disconnected.
     #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
     BeingDisconnected(String),

@@ -90,6 +90,17 @@ pub enum RefreshError {
     /// The refresh lock could not be taken.
     #[error("could not take the refresh lock: {0}")]
     Lock(String),
+    /// An API key or static token past its expiry date (they are never refreshed).
+    #[error("`{name}` expired at {expired_at} (Unix time); it is an API key or static token, which is never refreshed")]
+    Expired {
+        /// Connection.
+        name: String,
+        /// When it expired (Unix seconds).
+        expired_at: u64,
+    },
+    /// A refresh was asked of an API key or static token.
+    #[error("`{0}` is an API key or static token: it is never refreshed")]
+    NotRefreshable(String),
 }
 
 /// An access token handed to a caller.
@@ -185,6 +196,10 @@ pub fn needs_refresh_info(
     let Some(exp) = info.expires_at else {
         return false; // the provider did not say: use it until it is refused
     };
+    if !info.kind.is_refreshed() {
+        // Never refreshed: "needs a refresh" only once expired (the refresher then says so).
+        return exp <= now;
+    }
     let lifetime = exp.saturating_sub(info.issued_at) as f64;
     // A caller's min_ttl counts up to half the provider's token lifetime too: a longer
     // one could never be met, and would refresh on every call.
@@ -290,6 +305,15 @@ impl Refresher {
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
         Self::usable(name, &c, Want::Use)?;
+        if !c.info.kind.is_refreshed() {
+            return match c.info.expires_at {
+                Some(at) if at <= connection::now() => Err(RefreshError::Expired {
+                    name: name.into(),
+                    expired_at: at,
+                }),
+                _ => Ok(Self::hand_out(&c, false)),
+            };
+        }
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
@@ -342,6 +366,9 @@ impl Refresher {
     ) -> Result<AccessToken, RefreshError> {
         let c = self.load(vault, name)?;
         Self::usable(name, &c, Want::Use)?;
+        if !c.info.kind.is_refreshed() {
+            return Err(RefreshError::NotRefreshable(name.into()));
+        }
         self.single_flight(vault, name, Ask::new(Duration::ZERO, true, Want::Use))
     }
 
