@@ -279,6 +279,10 @@ impl Wallet {
                 "forgotten",
                 format!("Forgot “{name}” without revoking it: its tokens may still be live at the provider."),
             ),
+            Disconnected::KeyForgotten => (
+                "keyForgotten",
+                format!("Deleted “{name}” here. An API key stays valid until you revoke it where it was made (Pleo: Settings → API keys in the web app)."),
+            ),
             Disconnected::Pending(why) => (
                 "pending",
                 format!(

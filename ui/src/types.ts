@@ -86,7 +86,7 @@ export interface ConnectForm {
 }
 
 export interface Disconnect {
-  outcome: "revoked" | "noRevocation" | "forgotten" | "pending" | "other";
+  outcome: "revoked" | "noRevocation" | "forgotten" | "keyForgotten" | "pending" | "other";
   message: string;
 }
 

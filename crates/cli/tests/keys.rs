@@ -107,6 +107,13 @@ fn an_api_key_is_verified_stored_and_exported_as_pleo_expects() {
     let audit = std::fs::read_to_string(w.env.data_dir().join("audit.jsonl")).unwrap();
     assert_absent_in(&audit, &[&key], "the audit log");
     assert_eq!(w.server.stats()["api_key_uses"], 2);
+
+    // Disconnect deletes it here and says where to revoke it; nothing is sent to Pleo.
+    let o = w.with_pass(&["disconnect", "books"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "revoke it where it was made");
+    assert_eq!(w.connection_count(), 0);
+    assert_eq!(w.server.stats()["api_key_uses"], 2);
 }
 
 #[test]

@@ -357,6 +357,7 @@ pub fn disconnect(
             eprintln!("warning: `{name}` was forgotten without revocation; its tokens may still be live at the provider");
             say(out, &format!("forgot `{name}`"))
         }
+        Disconnected::KeyForgotten => say(out, &format!("deleted `{name}` here; an API key stays valid until you revoke it where it was made (Pleo: Settings -> API keys in the web app)")),
         Disconnected::Pending(why) => Err(format!(
             "could not revoke `{name}` ({why}); it is kept as \"revocation pending\" and retried by the next command (or use --force to forget it anyway)"
         )

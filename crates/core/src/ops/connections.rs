@@ -39,6 +39,9 @@ pub enum Disconnected {
     Forgotten,
     /// The provider could not be reached: kept as "revocation pending".
     Pending(String),
+    /// An API key or static token, deleted here. There is no API to revoke it: revoke
+    /// it where it was made (Pleo's web app, Settings -> API keys).
+    KeyForgotten,
 }
 
 impl Disconnected {
@@ -49,6 +52,7 @@ impl Disconnected {
             Disconnected::NoRevocation => DisconnectHow::NoRevocation,
             Disconnected::Forgotten => DisconnectHow::Forced,
             Disconnected::Pending(_) => DisconnectHow::RevocationPending,
+            Disconnected::KeyForgotten => DisconnectHow::NoRevocation,
         }
     }
 }
@@ -318,6 +322,16 @@ impl Session<'_> {
     /// pending" for a later retry; `force` forgets it locally anyway. Audited.
     pub fn disconnect(&self, name: &ConnectionName, force: bool) -> Result<Disconnected, OpError> {
         let c = connection::load(&mut self.lock(), name)?;
+        if !c.info.kind.is_refreshed() {
+            connection::remove(&mut self.lock(), name)?;
+            tracing::info!(connection = %name, "API key or static token deleted");
+            let result = Disconnected::KeyForgotten;
+            self.audit.record(Event::Disconnected {
+                connection: name.into(),
+                how: result.how(),
+            });
+            return Ok(result);
+        }
         let mut refresh_failure = None;
         if c.info.provider.revocation == Revocation::PleoInstallation
             && !matches!(c.info.status, Status::NeedsReauthorisation { .. })
