@@ -202,6 +202,17 @@ pub enum AuditAction {
     },
 }
 
+/// How a static token is presented in the `Authorization` header.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum HeaderScheme {
+    /// `Bearer TOKEN`.
+    Bearer,
+    /// `Basic base64(TOKEN:)`: the token as the user name, an empty password.
+    Basic,
+    /// The token is the header's whole value.
+    Raw,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Create a new vault.
@@ -301,6 +312,31 @@ pub enum Command {
         /// Store it without asking Pleo first.
         #[arg(long)]
         no_verify: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Store another tool's token or API key beside the connections.
+    ///
+    /// For credentials that are not OAuth and not Pleo API keys: read from a no-echo
+    /// prompt, or standard input with --token-stdin; never from the command line. Nothing
+    /// verifies it. `token --format header` presents it as --header-scheme says; `env`
+    /// and `exec` use ACCESS_TOKEN (or --var). Never refreshed; past --expires it fails
+    /// with exit code 6.
+    AddToken {
+        /// A name for it, unique among the connections.
+        name: ConnectionName,
+        /// How the `Authorization` header presents it.
+        #[arg(long, value_enum, default_value = "bearer")]
+        header_scheme: HeaderScheme,
+        /// Where it comes from, for `list` (e.g. the tool's name).
+        #[arg(long, default_value = "static")]
+        label: String,
+        /// Its expiry date, if it has one (YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = crate::export::parse_date)]
+        expires: Option<u64>,
+        /// Read the token from standard input instead of a prompt.
+        #[arg(long)]
+        token_stdin: bool,
         #[command(flatten)]
         pass: PassArgs,
     },

@@ -140,7 +140,7 @@ fn fail_revoked_expired_and_wrong_keys_store_nothing() {
     // An empty key is refused before anything is asked.
     let o = add_key(&w, "empty", "", &[]);
     assert!(!o.status.success());
-    assert_contains(&stderr(&o), "no API key was given");
+    assert_contains(&stderr(&o), "no Pleo API key was given");
     assert_eq!(w.connection_count(), 0);
 }
 
@@ -158,4 +158,69 @@ fn fail_an_expired_key_exports_nothing_and_exits_6() {
     assert_contains(&stderr(&o), "expired");
     assert!(stdout(&o).is_empty());
     assert_absent_in(&stderr(&o), &[key], "the error");
+}
+
+#[test]
+fn static_tokens_are_presented_as_their_scheme_says() {
+    let w = World::new("static");
+    let secret = "static-secret-token-value-42";
+    for (name, scheme, header) in [
+        ("gh", "bearer", format!("Authorization: Bearer {secret}")),
+        (
+            "legacy",
+            "basic",
+            format!("Authorization: Basic {}", base64_of(&format!("{secret}:"))),
+        ),
+        ("raw", "raw", format!("Authorization: {secret}")),
+    ] {
+        let o = w.cli(
+            &[
+                "add-token",
+                name,
+                "--header-scheme",
+                scheme,
+                "--label",
+                "ci tool",
+                "--expires",
+                "2099-01-01",
+                "--token-stdin",
+                "--passphrase-file",
+                path_str(&w.pass_file),
+            ],
+            &[],
+            &format!("{secret}\n"),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let got = stdout(&w.with_pass(&["token", name, "--format", "header"]));
+        assert_eq!(got.trim(), header);
+    }
+    let env = stdout(&w.with_pass(&["env", "gh"]));
+    assert!(env.starts_with("export ACCESS_TOKEN='"), "ACCESS_TOKEN");
+    let o = w.with_pass(&["refresh", "gh"]);
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "never refreshed");
+    let listing = stdout(&w.with_pass(&["list"]));
+    assert_contains(&listing, "ci tool");
+    assert_absent_in(&listing, &[secret], "list");
+    // An empty token is refused; the kinds share the name space with everything else.
+    let o = w.cli(
+        &[
+            "add-token",
+            "gh",
+            "--token-stdin",
+            "--passphrase-file",
+            path_str(&w.pass_file),
+        ],
+        &[],
+        "another\n",
+    );
+    assert!(!o.status.success());
+    let o = w.with_pass(&["disconnect", "raw"]);
+    assert_contains(&stdout(&o), "revoke it where it was made");
+    assert_eq!(w.connection_count(), 2);
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s)
 }

@@ -119,19 +119,7 @@ pub fn add_key(
     out: &mut impl Write,
 ) -> Result {
     let v = local.unlock(pass, &mut input)?;
-    let key = if a.key_stdin {
-        let mut line = zeroize::Zeroizing::new(String::new());
-        input.read_line(&mut line)?;
-        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
-    } else {
-        secrecy::SecretString::from(
-            rpassword::prompt_password("Pleo API key (not shown): ")
-                .map_err(|e| format!("could not read the key: {e}"))?,
-        )
-    };
-    if secrecy::ExposeSecret::expose_secret(&key).trim().is_empty() {
-        return Err("no API key was given; nothing was stored".into());
-    }
+    let key = read_secret(a.key_stdin, "Pleo API key", &mut input)?;
     v.run(|s| {
         let provider = local
             .config
@@ -142,16 +130,87 @@ pub fn add_key(
             .get("subjectURN")
             .map(String::as_str)
             .unwrap_or("not verified");
-        let expiry = a
-            .expires_at
-            .map(|t| format!("expires {}", &crate::export::rfc3339(t)[..10]))
-            .unwrap_or_else(|| "no expiry date given".into());
+        let expiry = expiry_text(a.expires_at);
         say(
             out,
             &format!(
                 "added API key `{}` for {} (company {company}; {expiry})",
                 a.name, provider.display_name
             ),
+        )
+    })
+}
+
+/// A secret typed at a no-echo prompt, or the next line of `input` (`from_stdin`);
+/// empty is refused.
+fn read_secret(
+    from_stdin: bool,
+    what: &str,
+    input: &mut impl BufRead,
+) -> Result<secrecy::SecretString> {
+    let secret = if from_stdin {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        input.read_line(&mut line)?;
+        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        secrecy::SecretString::from(
+            rpassword::prompt_password(format!("{what} (not shown): "))
+                .map_err(|e| format!("could not read the {what}: {e}"))?,
+        )
+    };
+    if secrecy::ExposeSecret::expose_secret(&secret)
+        .trim()
+        .is_empty()
+    {
+        return Err(format!("no {what} was given; nothing was stored").into());
+    }
+    Ok(secret)
+}
+
+/// "expires YYYY-MM-DD", or that no date was given.
+fn expiry_text(expires_at: Option<u64>) -> String {
+    expires_at
+        .map(|t| format!("expires {}", &crate::export::rfc3339(t)[..10]))
+        .unwrap_or_else(|| "no expiry date given".into())
+}
+
+/// What `add-token` was asked.
+pub struct AddTokenArgs<'a> {
+    /// The name.
+    pub name: &'a ConnectionName,
+    /// How the header presents it.
+    pub scheme: crate::cli::HeaderScheme,
+    /// Where it comes from.
+    pub label: &'a str,
+    /// The expiry date (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// The token on standard input instead of a prompt.
+    pub token_stdin: bool,
+}
+
+/// `add-token`: another tool's token, stored beside the connections.
+pub fn add_token(
+    local: &Local,
+    a: AddTokenArgs<'_>,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    use crate::cli::HeaderScheme;
+    use token_wallet_core::connection::CredentialKind;
+    let v = local.unlock(pass, &mut input)?;
+    let token = read_secret(a.token_stdin, "token", &mut input)?;
+    let kind = match a.scheme {
+        HeaderScheme::Bearer => CredentialKind::StaticBearer,
+        HeaderScheme::Basic => CredentialKind::StaticBasic,
+        HeaderScheme::Raw => CredentialKind::StaticRaw,
+    };
+    v.run(|s| {
+        s.add_static(a.name, kind, a.label, &token, a.expires_at)?;
+        let expiry = expiry_text(a.expires_at);
+        say(
+            out,
+            &format!("added token `{}` ({}; {expiry})", a.name, a.label),
         )
     })
 }

@@ -149,6 +149,26 @@ pub fn run(cli: &Cli) -> Result {
             input(),
             out,
         ),
+        Command::AddToken {
+            name,
+            header_scheme,
+            label,
+            expires,
+            token_stdin,
+            pass,
+        } => conn::add_token(
+            &local()?,
+            conn::AddTokenArgs {
+                name,
+                scheme: *header_scheme,
+                label,
+                expires_at: *expires,
+                token_stdin: *token_stdin,
+            },
+            pass,
+            input(),
+            out,
+        ),
         Command::Reauthorise { name, how, pass } => {
             conn::reauthorise(&local()?, name, how, pass, input(), out)
         }

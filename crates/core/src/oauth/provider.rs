@@ -110,6 +110,27 @@ fn pleo(name: &str, display: &str, auth_host: &str, api_host: &str) -> Provider 
     }
 }
 
+impl Provider {
+    /// Where a static token came from, for a token added by hand: a label and nothing to
+    /// call (no endpoints, no revocation, no check).
+    pub fn static_source(label: &str) -> Self {
+        Provider {
+            name: label.into(),
+            display_name: label.into(),
+            authorize_url: String::new(),
+            token_url: String::new(),
+            api_base: None,
+            default_scopes: Vec::new(),
+            redirect: RedirectMode::Loopback,
+            client_auth: ClientAuth::None,
+            client_id: None,
+            revocation: Revocation::None,
+            check: Check::None,
+            kind: Some(ProviderKind::Generic),
+        }
+    }
+}
+
 /// The built-in presets, from Pleo's developer documentation.
 pub fn presets() -> Vec<Provider> {
     vec![

@@ -215,25 +215,74 @@ impl Session<'_> {
         } else {
             info.check_error = Some("not verified (added with verification off)".into());
         }
+        self.store_credential(info, key)
+    }
+
+    /// Stores another tool's token or key as `name`, presented as `kind` says
+    /// (`StaticBearer`, `StaticBasic`, `StaticRaw`), labelled `source`. Nothing verifies
+    /// it; it is never refreshed and fails past `expires_at`.
+    pub fn add_static(
+        &self,
+        name: &ConnectionName,
+        kind: CredentialKind,
+        source: &str,
+        secret: &SecretString,
+        expires_at: Option<u64>,
+    ) -> Result<ConnectionInfo, OpError> {
+        if kind.is_refreshed() || kind == CredentialKind::ApiKey {
+            return Err(OAuthError::Config {
+                provider: source.into(),
+                why: "a static token is bearer, basic or raw".into(),
+            }
+            .into());
+        }
+        let now = connection::now();
+        let info = ConnectionInfo {
+            kind,
+            token_type: match kind {
+                CredentialKind::StaticBasic => "Basic",
+                CredentialKind::StaticRaw => "raw",
+                _ => "Bearer",
+            }
+            .into(),
+            ..ConnectionInfo::new(
+                name,
+                oauth::Provider::static_source(source),
+                String::new(),
+                Vec::new(),
+                now,
+                expires_at,
+            )
+        };
+        self.store_credential(info, secret)
+    }
+
+    /// Saves a credential added by hand, unless its name is taken; audits it.
+    fn store_credential(
+        &self,
+        info: ConnectionInfo,
+        secret: &SecretString,
+    ) -> Result<ConnectionInfo, OpError> {
+        let name = info.name.clone();
         let conn = Connection {
             info,
             secrets: Secrets {
-                access_token: key.expose_secret().to_string(),
+                access_token: secret.expose_secret().to_string(),
                 refresh_token: None,
                 client_secret: None,
             },
         };
         {
             let mut v = self.lock();
-            if connection::exists(&v, name) {
+            if connection::exists(&v, &name) {
                 return Err(OAuthError::NameTaken(name.to_string()).into());
             }
             connection::save(&mut v, &conn)?;
         }
-        tracing::info!(connection = %name, provider = %provider.name, "API key added");
+        tracing::info!(connection = %name, kind = ?conn.info.kind, "credential added");
         self.audit.record(Event::Connected {
-            connection: name.into(),
-            provider: provider.name.clone(),
+            connection: (&name).into(),
+            provider: conn.info.provider.name.clone(),
         });
         Ok(conn.info.clone())
     }
