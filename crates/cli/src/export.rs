@@ -108,7 +108,8 @@ pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
 }
 
 /// The variable to put the token in: the one given, else PLEO_API_KEY for a Pleo API
-/// key, PLEO_ACCESS_TOKEN for a Pleo provider (a preset, or one `providers.toml` says or shapes as Pleo), else ACCESS_TOKEN.
+/// key, PLEO_ACCESS_TOKEN for a Pleo provider (a preset, or one `providers.toml` says or
+/// shapes as Pleo), else ACCESS_TOKEN.
 fn var_name(given: Option<&str>, t: &Exported) -> String {
     match given {
         Some(v) => v.to_string(),

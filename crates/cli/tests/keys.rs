@@ -9,18 +9,6 @@ use common::oauth::*;
 use common::*;
 use token_wallet_test_support::oauth_server::http;
 
-/// A key as Pleo's web app shows it once: `{key, id, company}`.
-fn mint(w: &World, body: serde_json::Value) -> serde_json::Value {
-    let text = http()
-        .post(format!("{}/_test/api-keys", w.server.issuer))
-        .send(body.to_string())
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// `add-key NAME` with the key on standard input.
 fn add_key(w: &World, name: &str, key: &str, extra: &[&str]) -> std::process::Output {
     let mut a = vec![
@@ -55,10 +43,9 @@ fn introspect_with(w: &World, header: &str) -> u16 {
 #[test]
 fn an_api_key_is_verified_stored_and_exported_as_pleo_expects() {
     let w = World::new("keys");
-    let k = mint(
-        &w,
-        serde_json::json!({"scope": "users:read companies:read"}),
-    );
+    let k = w
+        .server
+        .mint_api_key(serde_json::json!({"scope": "users:read companies:read"}));
     let key = k["key"].as_str().unwrap().to_string();
     let company = k["company"].as_str().unwrap();
 
@@ -119,9 +106,11 @@ fn an_api_key_is_verified_stored_and_exported_as_pleo_expects() {
 #[test]
 fn fail_revoked_expired_and_wrong_keys_store_nothing() {
     let w = World::new("badkeys");
-    let revoked = mint(&w, serde_json::json!({"revoked": true}));
-    let expired = mint(&w, serde_json::json!({"expires_in": -60}));
-    let good = mint(&w, serde_json::json!({}));
+    let revoked = w.server.mint_api_key(serde_json::json!({"revoked": true}));
+    let expired = w
+        .server
+        .mint_api_key(serde_json::json!({"expires_in": -60}));
+    let good = w.server.mint_api_key(serde_json::json!({}));
     let wrong = format!("{}x", good["key"].as_str().unwrap());
     let all = [
         revoked["key"].as_str().unwrap(),
@@ -147,7 +136,7 @@ fn fail_revoked_expired_and_wrong_keys_store_nothing() {
 #[test]
 fn fail_an_expired_key_exports_nothing_and_exits_6() {
     let w = World::new("oldkey");
-    let k = mint(&w, serde_json::json!({}));
+    let k = w.server.mint_api_key(serde_json::json!({}));
     let key = k["key"].as_str().unwrap();
     // The date the admin chose has passed (the key itself still answers: the wallet
     // goes by the date it was told).

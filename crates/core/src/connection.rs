@@ -61,17 +61,12 @@ impl CredentialKind {
 
     /// The `Authorization` header value that presents `secret` for this kind.
     pub fn authorization(self, token_type: &str, secret: &str) -> zeroize::Zeroizing<String> {
-        use base64::Engine as _;
-        let basic = |s: &str| {
-            let raw = zeroize::Zeroizing::new(format!("{s}:"));
-            base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
-        };
-        zeroize::Zeroizing::new(match self {
-            Self::Oauth => format!("{token_type} {secret}"),
-            Self::StaticBearer => format!("Bearer {secret}"),
-            Self::ApiKey | Self::StaticBasic => format!("Basic {}", basic(secret)),
-            Self::StaticRaw => secret.to_string(),
-        })
+        match self {
+            Self::Oauth => zeroize::Zeroizing::new(format!("{token_type} {secret}")),
+            Self::StaticBearer => zeroize::Zeroizing::new(format!("Bearer {secret}")),
+            Self::ApiKey | Self::StaticBasic => crate::oauth::api_key::basic_authorization(secret),
+            Self::StaticRaw => zeroize::Zeroizing::new(secret.to_string()),
+        }
     }
 }
 

@@ -5,34 +5,25 @@
 use token_wallet_core::oauth::api_key::{self, ApiKeyError};
 use token_wallet_core::oauth::http::Http;
 use token_wallet_core::oauth::{load_specs, Provider};
-use token_wallet_test_support::oauth_server::{http, OAuthServer};
+use token_wallet_test_support::oauth_server::OAuthServer;
 
-fn provider(issuer: &str, dir: &std::path::Path) -> Provider {
+/// The provider `name` of a `providers.toml` holding `toml`, resolved.
+fn resolve(dir: &std::path::Path, toml: &str, name: &str) -> Provider {
     let file = dir.join("providers.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "[providers.local-pleo]\nauthorize_url = \"{issuer}/oauth/authorize\"\n\
-             token_url = \"{issuer}/oauth/token\"\napi_base = \"{issuer}\"\n\
-             revocation = \"pleo\"\ncheck = \"pleo\"\nclient_id = \"tw-public\"\n"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&file, toml).unwrap();
     let specs = load_specs(Some(&file)).unwrap();
-    let spec = specs.iter().find(|s| s.name() == "local-pleo").unwrap();
+    let spec = specs.iter().find(|s| s.name() == name).unwrap();
     spec.resolve(&Http::new()).unwrap()
 }
 
-/// A key as Pleo's web app shows it once: `{key, id, company}`.
-fn mint(s: &OAuthServer, body: serde_json::Value) -> serde_json::Value {
-    let text = http()
-        .post(format!("{}/_test/api-keys", s.issuer))
-        .send(body.to_string())
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
+/// The test server as a Pleo-style provider.
+fn provider(issuer: &str, dir: &std::path::Path) -> Provider {
+    let toml = format!(
+        "[providers.local-pleo]\nauthorize_url = \"{issuer}/oauth/authorize\"\n\
+         token_url = \"{issuer}/oauth/token\"\napi_base = \"{issuer}\"\n\
+         revocation = \"pleo\"\ncheck = \"pleo\"\nclient_id = \"tw-public\"\n"
+    );
+    resolve(dir, &toml, "local-pleo")
 }
 
 #[test]
@@ -42,10 +33,7 @@ fn a_key_verifies_with_its_company_and_bad_ones_are_refused() {
     let p = provider(&server.issuer, dir.path());
     let h = Http::new();
 
-    let k = mint(
-        &server,
-        serde_json::json!({"scope": "users:read", "expires_in": 3600}),
-    );
+    let k = server.mint_api_key(serde_json::json!({"scope": "users:read", "expires_in": 3600}));
     let key = k["key"].as_str().unwrap();
     let facts = api_key::verify(&h, &p, key).unwrap();
     assert_eq!(facts.company, k["company"].as_str().unwrap());
@@ -58,13 +46,7 @@ fn a_key_verifies_with_its_company_and_bad_ones_are_refused() {
     let made = api_key::install(&h, &p, key).unwrap();
     assert_eq!(made.status, "ACTIVATED");
     assert_eq!(made.error_code, None);
-    http()
-        .post(format!(
-            "{}/_test/installation?company={}&status=ERROR&error_code=AUTH_ERROR",
-            server.issuer, facts.company
-        ))
-        .send_empty()
-        .unwrap();
+    server.set_installation(&facts.company, "ERROR", Some("AUTH_ERROR"));
     let now = api_key::installation(&h, &p, key).unwrap().unwrap();
     assert_eq!(
         (
@@ -76,17 +58,14 @@ fn a_key_verifies_with_its_company_and_bad_ones_are_refused() {
     );
 
     // Expired, wrong, revoked: refused, and no message holds the key.
-    let expired = mint(&server, serde_json::json!({"expires_in": -1}));
+    let expired = server.mint_api_key(serde_json::json!({"expires_in": -1}));
     let wrong = format!("{key}x");
     for bad in [expired["key"].as_str().unwrap(), wrong.as_str()] {
         let e = api_key::verify(&h, &p, bad).unwrap_err();
         assert_eq!(e, ApiKeyError::Refused(401));
         assert!(!e.to_string().contains(bad));
     }
-    http()
-        .post(format!("{}/_test/api-keys/revoke", server.issuer))
-        .send(serde_json::json!({"key": key}).to_string())
-        .unwrap();
+    server.revoke_api_key(key);
     assert_eq!(
         api_key::verify(&h, &p, key).unwrap_err(),
         ApiKeyError::Refused(401)
@@ -97,19 +76,11 @@ fn a_key_verifies_with_its_company_and_bad_ones_are_refused() {
 #[test]
 fn without_an_api_address_nothing_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("providers.toml");
-    std::fs::write(
-        &file,
+    let p = resolve(
+        dir.path(),
         "[providers.plain]\nauthorize_url = \"http://127.0.0.1:9/a\"\ntoken_url = \"http://127.0.0.1:9/t\"\nclient_id = \"c\"\n",
-    )
-    .unwrap();
-    let specs = load_specs(Some(&file)).unwrap();
-    let p = specs
-        .iter()
-        .find(|s| s.name() == "plain")
-        .unwrap()
-        .resolve(&Http::new())
-        .unwrap();
+        "plain",
+    );
     assert_eq!(
         api_key::verify(&Http::new(), &p, "k").unwrap_err(),
         ApiKeyError::NoApiBase("plain".into())

@@ -109,6 +109,42 @@ impl OAuthServer {
             .collect()
     }
 
+    /// A new Pleo API key, as Pleo's web app shows it once: `{key, id, company}`. `body`
+    /// may set `company`, `scope`, `expires_in` (seconds; negative: already expired) and
+    /// `revoked`.
+    pub fn mint_api_key(&self, body: serde_json::Value) -> serde_json::Value {
+        let text = http()
+            .post(format!("{}/_test/api-keys", self.issuer))
+            .send(body.to_string())
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Revokes an API key, as an admin would in Pleo's web app.
+    pub fn revoke_api_key(&self, key: &str) {
+        http()
+            .post(format!("{}/_test/api-keys/revoke", self.issuer))
+            .send(serde_json::json!({ "key": key }).to_string())
+            .unwrap();
+    }
+
+    /// The status (and error code) every installation of `company` reports from now on.
+    pub fn set_installation(&self, company: &str, status: &str, error_code: Option<&str>) {
+        let code = error_code
+            .map(|c| format!("&error_code={c}"))
+            .unwrap_or_default();
+        http()
+            .post(format!(
+                "{}/_test/installation?company={company}&status={status}{code}",
+                self.issuer
+            ))
+            .send_empty()
+            .unwrap();
+    }
+
     pub fn stats(&self) -> serde_json::Value {
         let mut resp = http()
             .get(format!("{}/_test/stats", self.issuer))

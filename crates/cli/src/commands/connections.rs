@@ -95,7 +95,6 @@ pub struct ConnectArgs<'a> {
     pub how: &'a SignInArgs,
 }
 
-/// `connect`.
 /// What `add-key` was asked.
 pub struct AddKeyArgs<'a> {
     /// The name.
@@ -215,6 +214,7 @@ pub fn add_token(
     })
 }
 
+/// `connect`.
 pub fn connect(
     local: &Local,
     a: ConnectArgs<'_>,

@@ -3,8 +3,7 @@
 //! password) and its installation's status (`GET /v1/installations/me`). Keys are made
 //! and revoked only in Pleo's web app; there is no API for either.
 //!
-//! The first part of storing API keys beside OAuth connections: the vault side, the CLI's
-//! `add-key` and the app's dialog build on these calls.
+//! `ops::Session::add_api_key` stores a key verified here beside the OAuth connections.
 
 use super::http::Http;
 use super::loopback::sanitize;
@@ -59,7 +58,9 @@ pub enum ApiKeyError {
     Answer(String),
 }
 
-/// The `Authorization` header value for `key`: `Basic base64(KEY:)`. A secret.
+/// The `Authorization` header value for `key`: `Basic base64(KEY:)` (HTTP Basic, the key
+/// as the user name, an empty password). A secret. Also how a `static-basic` token is
+/// presented ([`crate::connection::CredentialKind::authorization`]).
 pub fn basic_authorization(key: &str) -> Zeroizing<String> {
     let raw = Zeroizing::new(format!("{key}:"));
     Zeroizing::new(format!(
