@@ -340,6 +340,44 @@ pub enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Replace an API key or static token with a new one, verified first.
+    ///
+    /// The new one is read like `add-key` reads a key (a no-echo prompt, or standard input
+    /// with --secret-stdin). A Pleo API key must verify, for the same company, before it
+    /// replaces the old one; until then the old one stays untouched. The old one still
+    /// works afterwards: revoke it where it was made (Pleo's web app, Settings -> API
+    /// keys). Its facts are kept in the audit log.
+    RotateSecret {
+        /// The key's or token's name.
+        name: ConnectionName,
+        /// The new one's expiry date (YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = crate::export::parse_date)]
+        expires: Option<u64>,
+        /// Read the new one from standard input instead of a prompt.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Replace it without asking Pleo first.
+        #[arg(long)]
+        no_verify: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Check a key or connection with its provider now, and Pleo's installation status.
+    ///
+    /// A Pleo API key is verified with /v1/introspect, an OAuth connection with its
+    /// provider's check; for Pleo the installation's status (/v1/installations/me) is read
+    /// too. What it finds is kept for `list`, `status` and the app. Exit code 8 if the
+    /// provider refused it or the installation is ERROR or INACTIVE, 5 if the check could
+    /// not be completed.
+    Check {
+        /// Its name.
+        name: ConnectionName,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Sign in again for an existing connection: new tokens in place, same account only.
     ///
     /// For a connection whose refresh token was refused, or for fresh tokens: the same

@@ -2,7 +2,9 @@
 //! (which flag, which command), and the exit code scripts act on.
 //!
 //! Exit codes: 1 error, 2 usage (clap), 3 the agent is locked, 4 the connection needs
-//! re-authorisation, 5 the provider cannot be reached, 127 `exec` could not run the command.
+//! re-authorisation, 5 the provider cannot be reached, 6 an API key or token is past its
+//! date, 8 `check`: refused, or the installation is in error, 127 `exec` could not run
+//! the command.
 
 use token_wallet_core::agent::AgentError;
 use token_wallet_core::audit::AuditError;
@@ -35,6 +37,8 @@ pub enum Error {
     BrokenPipe,
     /// `exec`'s command ended with this exit code: end with it, saying nothing.
     ChildExit(i32),
+    /// The command has printed what it found (`check`): end with this exit code.
+    Found(u8),
 }
 
 impl Error {
@@ -48,7 +52,7 @@ impl Error {
         match self {
             Error::Agent(e) => e.exit_code(),
             Error::Op(OpError::Refresh(e)) => refresh_code(e),
-            Error::Message(code, _) => *code,
+            Error::Message(code, _) | Error::Found(code) => *code,
             Error::BrokenPipe => 0,
             // Exit codes are 0-255 (a signal is 128 + its number).
             Error::ChildExit(c) => u8::try_from(*c).unwrap_or(1),
@@ -147,6 +151,7 @@ impl std::fmt::Display for Error {
             Error::Message(_, m) => f.write_str(m),
             Error::BrokenPipe => f.write_str("standard output was closed"),
             Error::ChildExit(c) => write!(f, "the command exited with {c}"),
+            Error::Found(c) => write!(f, "exit code {c}"),
         }?;
         match self.advice() {
             Some(a) => write!(f, "; {a}"),

@@ -57,9 +57,9 @@ fn main() -> ExitCode {
     init_log();
     match commands::run(&cli::Cli::parse_args()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e @ (error::Error::BrokenPipe | error::Error::ChildExit(_))) => {
-            ExitCode::from(e.exit_code())
-        }
+        Err(
+            e @ (error::Error::BrokenPipe | error::Error::ChildExit(_) | error::Error::Found(_)),
+        ) => ExitCode::from(e.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())

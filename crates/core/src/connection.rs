@@ -118,6 +118,9 @@ pub struct ConnectionInfo {
     pub check: BTreeMap<String, String>,
     /// Why the connection check failed, if it did.
     pub check_error: Option<String>,
+    /// When the credential was last checked with its provider (`check`), if ever.
+    #[serde(default)]
+    pub checked_at: Option<u64>,
     /// Status.
     pub status: Status,
     /// When the tokens were last refreshed (Unix seconds).
@@ -165,6 +168,7 @@ impl ConnectionInfo {
             has_client_secret: false,
             check: Default::default(),
             check_error: None,
+            checked_at: None,
             status: Status::Active,
             last_refresh: None,
             refresh_failures: 0,
@@ -174,6 +178,30 @@ impl ConnectionInfo {
         }
     }
 }
+
+impl ConnectionInfo {
+    /// What the provider last said of the installation's status (Pleo's
+    /// `/v1/installations/me`: `ACTIVATED`, `ERROR`...), if it was read.
+    pub fn installation_status(&self) -> Option<&str> {
+        self.check.get(INSTALLATION_STATUS).map(String::as_str)
+    }
+
+    /// The installation's error code (`NOT_ENTITLED`, `AUTH_ERROR`...), if it has one.
+    pub fn installation_error(&self) -> Option<&str> {
+        self.check.get(INSTALLATION_ERROR).map(String::as_str)
+    }
+
+    /// Whether the installation is in a state that stops the integration (`ERROR`,
+    /// `INACTIVE`).
+    pub fn installation_broken(&self) -> bool {
+        matches!(self.installation_status(), Some("ERROR" | "INACTIVE"))
+    }
+}
+
+/// The check's field holding the installation's status.
+pub const INSTALLATION_STATUS: &str = "installationStatus";
+/// The check's field holding the installation's error code.
+pub const INSTALLATION_ERROR: &str = "installationErrorCode";
 
 impl Connection {
     /// Its grant at the provider, for revocation and the check.

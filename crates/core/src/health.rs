@@ -4,11 +4,29 @@
 //! access token is not a problem to report; only what the person must act on, or should
 //! know about, is.
 
-use crate::connection::{ConnectionInfo, Status};
+use crate::connection::{ConnectionInfo, CredentialKind, Status};
 
 /// An access token with this little left, and no refresh token to renew it, is
 /// "expiring".
 pub const EXPIRING_SECS: u64 = 5 * 60;
+
+/// An API key or static token with this many days left or fewer is "expiring": the days
+/// before its date when the wallet warns (the first, then each later one).
+pub const KEY_WARNING_DAYS: [u64; 3] = [30, 7, 1];
+
+const DAY: u64 = 86_400;
+
+/// Whole days left before `expires_at` at `now`, rounded up (a key expiring in 3 hours
+/// has 1 day left); 0 once it has passed.
+pub fn days_left(expires_at: u64, now: u64) -> u64 {
+    expires_at.saturating_sub(now).div_ceil(DAY)
+}
+
+/// The warning a key with `days` left is at: the smallest of [`KEY_WARNING_DAYS`] that
+/// is at least `days` (30, 7 or 1), or `None` with more than 30 days left.
+pub fn warning_level(days: u64) -> Option<u64> {
+    KEY_WARNING_DAYS.iter().rev().copied().find(|w| days <= *w)
+}
 
 /// A connection's health at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +47,16 @@ pub enum Health {
     /// Disconnected here, but the provider has not confirmed the revocation yet (this
     /// many attempts so far).
     RevocationPending(u32),
+    /// An API key or static token expires in this many days (30 or fewer): make a new
+    /// one and rotate it in.
+    KeyExpiring(u64),
+    /// An API key or static token is past its date.
+    KeyExpired,
+    /// The provider refused the API key when it was last checked (wrong, expired or
+    /// revoked).
+    VerificationFailed,
+    /// The provider says the installation is `ERROR` or `INACTIVE`.
+    InstallationProblem,
 }
 
 impl Health {
@@ -37,16 +65,33 @@ impl Health {
         match &info.status {
             Status::RevocationPending { attempts, .. } => Self::RevocationPending(*attempts),
             Status::NeedsReauthorisation { .. } => Self::NeedsReauthorisation,
+            Status::Active if !info.kind.is_refreshed() => Self::of_static(info, now),
             Status::Active if info.refreshing_since.is_some() => Self::RefreshInterrupted,
             Status::Active if info.has_refresh_token && info.refresh_failures > 0 => {
                 Self::RefreshFailing(info.refresh_failures)
             }
+            Status::Active if info.installation_broken() => Self::InstallationProblem,
             Status::Active if info.has_refresh_token => Self::Active,
             Status::Active => match info.expires_at {
                 Some(t) if t <= now => Self::Expired,
                 Some(t) if t - now <= EXPIRING_SECS => Self::Expiring,
                 _ => Self::Active,
             },
+        }
+    }
+
+    /// An API key's or static token's health: past its date, refused, its installation
+    /// broken, within [`KEY_WARNING_DAYS`] of its date, or active.
+    fn of_static(info: &ConnectionInfo, now: u64) -> Self {
+        let days = info.expires_at.map(|t| (t, days_left(t, now)));
+        match days {
+            Some((t, _)) if t <= now => Self::KeyExpired,
+            _ if info.kind == CredentialKind::ApiKey && info.check_error.is_some() => {
+                Self::VerificationFailed
+            }
+            _ if info.installation_broken() => Self::InstallationProblem,
+            Some((_, d)) if warning_level(d).is_some() => Self::KeyExpiring(d),
+            _ => Self::Active,
         }
     }
 
@@ -60,6 +105,10 @@ impl Health {
             Self::Expired => "expired",
             Self::NeedsReauthorisation => "needsReauth",
             Self::RevocationPending(_) => "revocationPending",
+            Self::KeyExpiring(_) => "keyExpiring",
+            Self::KeyExpired => "keyExpired",
+            Self::VerificationFailed => "verificationFailed",
+            Self::InstallationProblem => "installationProblem",
         }
     }
 

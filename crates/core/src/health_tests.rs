@@ -17,6 +17,14 @@ fn info(case: &serde_json::Value, now: u64) -> ConnectionInfo {
             .map(|d| now.checked_add_signed(d).unwrap()),
     );
     i.has_refresh_token = case["hasRefreshToken"].as_bool().unwrap();
+    if let Some(kind) = case["kind"].as_str() {
+        i.kind = serde_json::from_value(kind.into()).unwrap();
+    }
+    i.check_error = case["checkError"].as_str().map(String::from);
+    if let Some(s) = case["installationStatus"].as_str() {
+        i.check
+            .insert(crate::connection::INSTALLATION_STATUS.into(), s.into());
+    }
     i.refresh_failures = case["refreshFailures"].as_u64().unwrap() as u32;
     i.refreshing_since = case["refreshing"].as_bool().unwrap().then_some(now - 5);
     i.status = match case["status"].as_str().unwrap() {
@@ -39,7 +47,7 @@ fn info(case: &serde_json::Value, now: u64) -> ConnectionInfo {
 fn every_shared_vector() {
     let v: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
     let cases = v["cases"].as_array().unwrap();
-    assert!(cases.len() >= 10);
+    assert!(cases.len() >= 20);
     let now = 1_800_000_000;
     for case in cases {
         let got = Health::of(&info(case, now), now);
@@ -58,8 +66,27 @@ fn a_connection_that_refreshes_itself_never_needs_attention_for_its_expiry() {
     let now = 1_800_000_000;
     for case in v["cases"].as_array().unwrap() {
         let i = info(case, now);
-        if i.has_refresh_token && i.status == Status::Active && i.refresh_failures == 0 {
+        // (An installation in error needs attention whatever the tokens' expiry.)
+        if i.has_refresh_token
+            && i.status == Status::Active
+            && i.refresh_failures == 0
+            && !i.installation_broken()
+        {
             assert!(!Health::of(&i, now).needs_attention(), "{}", case["name"]);
         }
     }
+}
+
+#[test]
+fn warnings_come_at_30_7_and_1_days() {
+    let now = 1_800_000_000;
+    assert_eq!(days_left(now + 3600, now), 1);
+    assert_eq!(days_left(now + 86_400, now), 1);
+    assert_eq!(days_left(now + 86_401, now), 2);
+    assert_eq!(days_left(now - 5, now), 0);
+    let levels: Vec<_> = [31, 30, 8, 7, 2, 1, 0].map(warning_level).into();
+    assert_eq!(
+        levels,
+        [None, Some(30), Some(30), Some(7), Some(7), Some(1), Some(1)]
+    );
 }

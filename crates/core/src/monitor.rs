@@ -2,7 +2,7 @@
 //! audit log. Used by `token-wallet status` (and later the app's alerts).
 
 use crate::audit::{AuditLog, Event, Line};
-use crate::connection::{ConnectionInfo, Status};
+use crate::connection::{ConnectionInfo, CredentialKind, Status};
 use serde::Serialize;
 
 /// Thresholds.
@@ -73,6 +73,41 @@ pub enum Alert {
         /// Connection.
         connection: String,
     },
+    /// An API key or static token reaches its date within 30 days: warned at 30, 7 and
+    /// 1 days before.
+    KeyExpiring {
+        /// Connection.
+        connection: String,
+        /// Its date (Unix seconds).
+        expires_at: u64,
+        /// Whole days left (rounded up).
+        days: u64,
+        /// The warning reached: 30, 7 or 1 (days).
+        warning: u64,
+    },
+    /// An API key or static token is past its date.
+    KeyExpired {
+        /// Connection.
+        connection: String,
+        /// Its date (Unix seconds).
+        expires_at: u64,
+    },
+    /// The provider refused the API key at its last check.
+    VerificationFailed {
+        /// Connection.
+        connection: String,
+        /// What the check said.
+        error: String,
+    },
+    /// The provider reports the installation in `ERROR` or `INACTIVE`.
+    InstallationProblem {
+        /// Connection.
+        connection: String,
+        /// The status.
+        status: String,
+        /// Its error code (`NOT_ENTITLED`, `AUTH_ERROR`...), if any.
+        error_code: Option<String>,
+    },
     /// Wrong passphrases since the last successful unlock.
     FailedUnlocks {
         /// How many.
@@ -112,6 +147,17 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
             }
             Status::Active => {}
         }
+        if c.installation_broken() {
+            out.push(Alert::InstallationProblem {
+                connection: name.to_string(),
+                status: c.installation_status().unwrap_or_default().to_string(),
+                error_code: c.installation_error().map(String::from),
+            });
+        }
+        if !c.kind.is_refreshed() {
+            out.extend(key_alerts(c, now));
+            continue;
+        }
         if c.refresh_failures >= t.refresh_failures {
             out.push(Alert::RefreshFailing {
                 connection: name.to_string(),
@@ -144,6 +190,37 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
     out
 }
 
+/// An API key's or static token's own alerts: past its date, near it, refused.
+fn key_alerts(c: &ConnectionInfo, now: u64) -> Vec<Alert> {
+    let connection = c.name.to_string();
+    let mut out = Vec::new();
+    if let Some(exp) = c.expires_at {
+        let days = crate::health::days_left(exp, now);
+        if exp <= now {
+            out.push(Alert::KeyExpired {
+                connection: connection.clone(),
+                expires_at: exp,
+            });
+        } else if let Some(warning) = crate::health::warning_level(days) {
+            out.push(Alert::KeyExpiring {
+                connection: connection.clone(),
+                expires_at: exp,
+                days,
+                warning,
+            });
+        }
+    }
+    if c.kind == CredentialKind::ApiKey {
+        if let Some(error) = &c.check_error {
+            out.push(Alert::VerificationFailed {
+                connection,
+                error: error.clone(),
+            });
+        }
+    }
+    out
+}
+
 /// Failed unlocks since the last successful unlock, if over the threshold.
 pub fn unlock_alert(log: &[Line], t: &Thresholds) -> Option<Alert> {
     let count = log
@@ -164,6 +241,13 @@ impl std::fmt::Display for Alert {
             Alert::RefreshTokenAging { connection, days } => write!(f, "`{connection}`'s refresh token is {days} days old and may expire soon: use or refresh it"),
             Alert::Inactive { connection, days } => write!(f, "`{connection}` has not been used for {days} days"),
             Alert::RevocationPending { connection } => write!(f, "`{connection}` is waiting for its revocation to go through"),
+            Alert::KeyExpiring { connection, expires_at, days, .. } => write!(f, "`{connection}` expires in {days} {} (on {}): make a new one and `token-wallet rotate-secret {connection}`", if *days == 1 { "day" } else { "days" }, crate::clock::date(*expires_at)),
+            Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
+            Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
+            Alert::InstallationProblem { connection, status, error_code } => match error_code {
+                Some(code) => write!(f, "`{connection}`'s Pleo installation is {status} ({code})"),
+                None => write!(f, "`{connection}`'s Pleo installation is {status}"),
+            },
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }
     }
@@ -211,6 +295,53 @@ mod tests {
         assert!(alerts
             .iter()
             .any(|a| matches!(a, Alert::RefreshTokenAging { days: 55, .. })));
+    }
+
+    #[test]
+    fn keys_warn_at_30_7_and_1_days_and_when_refused_or_broken() {
+        let t = Thresholds::default();
+        let now = 100 * DAY;
+        let key = |name: &str, exp: Option<u64>| ConnectionInfo {
+            kind: CredentialKind::ApiKey,
+            has_refresh_token: false,
+            // Used today: not inactive.
+            last_export: Some(now),
+            ..crate::connection::sample_info(name, now - DAY, exp)
+        };
+        let warnings = |exp| -> Vec<Alert> { connection_alerts(&[key("k", Some(exp))], &t, now) };
+        assert!(warnings(now + 31 * DAY).is_empty());
+        for (left, warning) in [(30, 30), (8, 30), (7, 7), (2, 7), (1, 1)] {
+            assert_eq!(
+                warnings(now + left * DAY),
+                [Alert::KeyExpiring {
+                    connection: "k".into(),
+                    expires_at: now + left * DAY,
+                    days: left,
+                    warning
+                }]
+            );
+        }
+        assert!(matches!(warnings(now - 1)[..], [Alert::KeyExpired { .. }]));
+        assert!(connection_alerts(&[key("k", None)], &t, now).is_empty());
+        let mut refused = key("r", None);
+        refused.check_error = Some("Pleo refused the API key (HTTP 401)".into());
+        let mut broken = key("b", None);
+        broken.check.insert(
+            crate::connection::INSTALLATION_STATUS.into(),
+            "ERROR".into(),
+        );
+        broken.check.insert(
+            crate::connection::INSTALLATION_ERROR.into(),
+            "AUTH_ERROR".into(),
+        );
+        let got = connection_alerts(&[refused, broken], &t, now);
+        assert!(
+            matches!(&got[0], Alert::VerificationFailed { connection, .. } if connection == "r")
+        );
+        assert_eq!(
+            got[1].to_string(),
+            "`b`'s Pleo installation is ERROR (AUTH_ERROR)"
+        );
     }
 
     #[test]

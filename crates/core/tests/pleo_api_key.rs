@@ -42,12 +42,13 @@ fn a_key_verifies_with_its_company_and_bad_ones_are_refused() {
     assert_eq!(facts.application_name, "Token Wallet test key");
 
     // No installation until the integration creates one; then its status, also in error.
-    assert_eq!(api_key::installation(&h, &p, key).unwrap(), None);
+    let basic = api_key::basic_authorization(key);
+    assert_eq!(api_key::installation(&h, &p, &basic).unwrap(), None);
     let made = api_key::install(&h, &p, key).unwrap();
     assert_eq!(made.status, "ACTIVATED");
     assert_eq!(made.error_code, None);
     server.set_installation(&facts.company, "ERROR", Some("AUTH_ERROR"));
-    let now = api_key::installation(&h, &p, key).unwrap().unwrap();
+    let now = api_key::installation(&h, &p, &basic).unwrap().unwrap();
     assert_eq!(
         (
             now.id.as_str(),

@@ -9,7 +9,7 @@ use crate::source::{retry_pending, with_source};
 use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use token_wallet_core::connection::{self, ConnectionInfo, ConnectionName, Status};
+use token_wallet_core::connection::{self, ConnectionInfo, ConnectionName, CredentialKind, Status};
 use token_wallet_core::health::Health;
 use token_wallet_core::oauth::{self, Interaction, SignInLink};
 use token_wallet_core::ops::{ConnectRequest, Disconnected};
@@ -93,125 +93,6 @@ pub struct ConnectArgs<'a> {
     pub scopes: Option<String>,
     pub client_secret_stdin: bool,
     pub how: &'a SignInArgs,
-}
-
-/// What `add-key` was asked.
-pub struct AddKeyArgs<'a> {
-    /// The name.
-    pub name: &'a ConnectionName,
-    /// The provider.
-    pub provider: &'a str,
-    /// The expiry date (Unix seconds).
-    pub expires_at: Option<u64>,
-    /// The key on standard input instead of a prompt.
-    pub key_stdin: bool,
-    /// Ask Pleo first.
-    pub verify: bool,
-}
-
-/// `add-key`: a Pleo API key, verified first, stored beside the connections.
-pub fn add_key(
-    local: &Local,
-    a: AddKeyArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, &mut input)?;
-    let key = read_secret(a.key_stdin, "Pleo API key", &mut input)?;
-    v.run(|s| {
-        let provider = local
-            .config
-            .provider(a.provider, &oauth::http::Http::new())?;
-        let info = s.add_api_key(a.name, &provider, &key, a.expires_at, a.verify)?;
-        let company = info
-            .check
-            .get("subjectURN")
-            .map(String::as_str)
-            .unwrap_or("not verified");
-        let expiry = expiry_text(a.expires_at);
-        say(
-            out,
-            &format!(
-                "added API key `{}` for {} (company {company}; {expiry})",
-                a.name, provider.display_name
-            ),
-        )
-    })
-}
-
-/// A secret typed at a no-echo prompt, or the next line of `input` (`from_stdin`);
-/// empty is refused.
-fn read_secret(
-    from_stdin: bool,
-    what: &str,
-    input: &mut impl BufRead,
-) -> Result<secrecy::SecretString> {
-    let secret = if from_stdin {
-        let mut line = zeroize::Zeroizing::new(String::new());
-        input.read_line(&mut line)?;
-        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
-    } else {
-        secrecy::SecretString::from(
-            rpassword::prompt_password(format!("{what} (not shown): "))
-                .map_err(|e| format!("could not read the {what}: {e}"))?,
-        )
-    };
-    if secrecy::ExposeSecret::expose_secret(&secret)
-        .trim()
-        .is_empty()
-    {
-        return Err(format!("no {what} was given; nothing was stored").into());
-    }
-    Ok(secret)
-}
-
-/// "expires YYYY-MM-DD", or that no date was given.
-fn expiry_text(expires_at: Option<u64>) -> String {
-    expires_at
-        .map(|t| format!("expires {}", &crate::export::rfc3339(t)[..10]))
-        .unwrap_or_else(|| "no expiry date given".into())
-}
-
-/// What `add-token` was asked.
-pub struct AddTokenArgs<'a> {
-    /// The name.
-    pub name: &'a ConnectionName,
-    /// How the header presents it.
-    pub scheme: crate::cli::HeaderScheme,
-    /// Where it comes from.
-    pub label: &'a str,
-    /// The expiry date (Unix seconds).
-    pub expires_at: Option<u64>,
-    /// The token on standard input instead of a prompt.
-    pub token_stdin: bool,
-}
-
-/// `add-token`: another tool's token, stored beside the connections.
-pub fn add_token(
-    local: &Local,
-    a: AddTokenArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    use crate::cli::HeaderScheme;
-    use token_wallet_core::connection::CredentialKind;
-    let v = local.unlock(pass, &mut input)?;
-    let token = read_secret(a.token_stdin, "token", &mut input)?;
-    let kind = match a.scheme {
-        HeaderScheme::Bearer => CredentialKind::StaticBearer,
-        HeaderScheme::Basic => CredentialKind::StaticBasic,
-        HeaderScheme::Raw => CredentialKind::StaticRaw,
-    };
-    v.run(|s| {
-        s.add_static(a.name, kind, a.label, &token, a.expires_at)?;
-        let expiry = expiry_text(a.expires_at);
-        say(
-            out,
-            &format!("added token `{}` ({}; {expiry})", a.name, a.label),
-        )
-    })
 }
 
 /// `connect`.
@@ -305,14 +186,37 @@ fn status(info: &ConnectionInfo) -> String {
         Health::Expired => "expired (no refresh token): reauthorise".into(),
         Health::NeedsReauthorisation => "needs re-authorisation".into(),
         Health::RevocationPending(attempts) => format!("revocation pending ({attempts} attempts)"),
+        Health::KeyExpiring(days) => format!(
+            "expires in {days} {}: rotate it",
+            if days == 1 { "day" } else { "days" }
+        ),
+        Health::KeyExpired => "expired: make a new one and rotate it".into(),
+        Health::VerificationFailed => "refused at its last check".into(),
+        Health::InstallationProblem => format!(
+            "installation {}{}",
+            info.installation_status().unwrap_or_default(),
+            info.installation_error()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        ),
         _ => "active".into(),
+    }
+}
+
+/// `oauth`, `api-key` or `static`, for listings.
+fn kind_word(kind: CredentialKind) -> &'static str {
+    match kind {
+        CredentialKind::Oauth => "oauth",
+        CredentialKind::ApiKey => "api-key",
+        _ => "static",
     }
 }
 
 fn details(i: &ConnectionInfo) -> String {
     let mut s = format!(
-        "name:        {}\nprovider:    {} ({})\nclient id:   {}\nscopes:      {}\nissued:      {} ago\nexpires:     {}\nrefresh:     {}\nstatus:      {}",
+        "name:        {}\nkind:        {}\nprovider:    {} ({})\nclient id:   {}\nscopes:      {}\nissued:      {} ago\nexpires:     {}\nrefresh:     {}\nstatus:      {}",
         i.name,
+        kind_word(i.kind),
         i.provider.display_name,
         i.provider.name,
         i.client_id,
@@ -322,6 +226,9 @@ fn details(i: &ConnectionInfo) -> String {
         if i.has_refresh_token { "held (never exported)" } else { "none" },
         status(i),
     );
+    if let Some(t) = i.checked_at {
+        s.push_str(&format!("\nchecked:     {} ago", age(t)));
+    }
     for (k, v) in &i.check {
         s.push_str(&format!("\ncheck:       {k} = {v}"));
     }
@@ -382,16 +289,17 @@ pub fn list(
     say(
         out,
         &format!(
-            "{:<20} {:<14} {:<30} {:<22} STATUS",
-            "NAME", "PROVIDER", "SCOPES", "EXPIRES"
+            "{:<20} {:<8} {:<14} {:<30} {:<22} STATUS",
+            "NAME", "KIND", "PROVIDER", "SCOPES", "EXPIRES"
         ),
     )?;
     for i in &all {
         say(
             out,
             &format!(
-                "{:<20} {:<14} {:<30} {:<22} {}",
+                "{:<20} {:<8} {:<14} {:<30} {:<22} {}",
                 i.name,
+                kind_word(i.kind),
                 i.provider.name,
                 i.scopes.join(" "),
                 expiry(i),

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod audit;
 pub mod connections;
+pub mod keys;
 pub mod tokens;
 pub mod vault;
 
@@ -136,9 +137,9 @@ pub fn run(cli: &Cli) -> Result {
             key_stdin,
             no_verify,
             pass,
-        } => conn::add_key(
+        } => keys::add_key(
             &local()?,
-            conn::AddKeyArgs {
+            keys::AddKeyArgs {
                 name,
                 provider,
                 expires_at: *expires,
@@ -156,9 +157,9 @@ pub fn run(cli: &Cli) -> Result {
             expires,
             token_stdin,
             pass,
-        } => conn::add_token(
+        } => keys::add_token(
             &local()?,
-            conn::AddTokenArgs {
+            keys::AddTokenArgs {
                 name,
                 scheme: *header_scheme,
                 label,
@@ -169,6 +170,27 @@ pub fn run(cli: &Cli) -> Result {
             input(),
             out,
         ),
+        Command::RotateSecret {
+            name,
+            expires,
+            secret_stdin,
+            no_verify,
+            pass,
+        } => keys::rotate_secret(
+            &local()?,
+            keys::RotateArgs {
+                name,
+                expires_at: *expires,
+                secret_stdin: *secret_stdin,
+                verify: !*no_verify,
+            },
+            pass,
+            input(),
+            out,
+        ),
+        Command::Check { name, json, pass } => {
+            keys::check(&local()?, name, *json, pass, input(), out)
+        }
         Command::Reauthorise { name, how, pass } => {
             conn::reauthorise(&local()?, name, how, pass, input(), out)
         }

@@ -71,6 +71,22 @@ closed!(
     }
 );
 
+closed!(
+    /// How a credential's check went.
+    CheckOutcome {
+        /// The provider accepted it (and its installation, if any, is fine).
+        Ok = "ok",
+        /// The provider refused it (401/403): wrong, expired or revoked.
+        Refused = "refused",
+        /// The check could not be completed (network, an unexpected answer).
+        Failed = "failed",
+        /// Accepted, but the installation is `ERROR` or `INACTIVE`.
+        InstallationProblem = "installation_problem",
+        /// A static token: nothing to check it with.
+        Unverifiable = "unverifiable",
+    }
+);
+
 /// Why a connection was pruned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]

@@ -20,7 +20,7 @@ use crate::lock::VaultLock;
 use crate::vault::{UnlockedVault, VaultError};
 
 mod fields;
-pub use fields::{DisconnectHow, PruneReason, RefreshFailure};
+pub use fields::{CheckOutcome, DisconnectHow, PruneReason, RefreshFailure};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -99,6 +99,25 @@ pub enum Event {
         connection: String,
         /// How.
         how: DisconnectHow,
+    },
+    /// A credential was checked with its provider.
+    Checked {
+        /// Connection.
+        connection: String,
+        /// How it went.
+        outcome: CheckOutcome,
+    },
+    /// An API key or static token was replaced by a new one. The old one's facts, to
+    /// find and revoke it where it was made (never the key).
+    SecretRotated {
+        /// Connection.
+        connection: String,
+        /// The old key's client id at the provider, if known.
+        old_client_id: Option<String>,
+        /// When the old one was added (Unix seconds).
+        old_added_at: u64,
+        /// The old one's expiry date, if given.
+        old_expires_at: Option<u64>,
     },
     /// A connection was pruned.
     Pruned {

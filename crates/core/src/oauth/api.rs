@@ -192,7 +192,15 @@ pub fn check(http: &Http, c: &Grant<'_>) -> Result<BTreeMap<String, String>, OAu
         Check::PleoIntrospect => {
             let req = pleo_request(c, http::Request::get, "/v1/introspect")?;
             let v = json_answer(http, req, "the introspect endpoint")?;
-            pleo_introspection(&v)
+            let mut facts = pleo_introspection(&v)?;
+            // The installation's status beside it; a failure to read it is not the
+            // check's failure (the token was accepted).
+            let bearer = zeroize::Zeroizing::new(format!("Bearer {}", c.access_token));
+            match super::api_key::installation(http, p, &bearer) {
+                Ok(i) => super::api_key::note_installation(&mut facts, i.as_ref()),
+                Err(e) => tracing::warn!(error = %e, "could not read the installation"),
+            }
+            Ok(facts)
         }
         Check::Rfc7662(url) => {
             let req = form_request(

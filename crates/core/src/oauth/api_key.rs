@@ -73,7 +73,7 @@ pub fn basic_authorization(key: &str) -> Zeroizing<String> {
 fn get_data(
     http: &Http,
     provider: &super::Provider,
-    key: &str,
+    authorization: &str,
     method: fn(String) -> http::request::Builder,
     path: &str,
 ) -> Result<Option<serde_json::Value>, ApiKeyError> {
@@ -82,10 +82,9 @@ fn get_data(
         .as_deref()
         .ok_or_else(|| ApiKeyError::NoApiBase(provider.name.clone()))?
         .trim_end_matches('/');
-    let auth = basic_authorization(key);
     let req = method(format!("{api}{path}"))
         .header("Accept", "application/json")
-        .header("Authorization", auth.as_str())
+        .header("Authorization", authorization)
         .body(Vec::new())
         .map_err(|e| ApiKeyError::Answer(e.to_string()))?;
     let resp = http
@@ -123,7 +122,8 @@ pub fn verify(
     provider: &super::Provider,
     key: &str,
 ) -> Result<ApiKeyFacts, ApiKeyError> {
-    let d = get_data(http, provider, key, http::Request::get, "/v1/introspect")?
+    let auth = basic_authorization(key);
+    let d = get_data(http, provider, &auth, http::Request::get, "/v1/introspect")?
         .ok_or_else(|| ApiKeyError::Answer("/v1/introspect: not found".into()))?;
     let method = text(&d, "authMethod");
     if method != "API_KEY" {
@@ -151,17 +151,18 @@ fn installation_of(d: &serde_json::Value) -> InstallationStatus {
     }
 }
 
-/// The key's installation (`GET /v1/installations/me`); `None` if the integration has
-/// not created one yet.
+/// The caller's installation (`GET /v1/installations/me`); `None` if the integration
+/// has not created one yet. `authorization` is the header value: an API key's
+/// [`basic_authorization`], or `Bearer` and an OAuth access token.
 pub fn installation(
     http: &Http,
     provider: &super::Provider,
-    key: &str,
+    authorization: &str,
 ) -> Result<Option<InstallationStatus>, ApiKeyError> {
     Ok(get_data(
         http,
         provider,
-        key,
+        authorization,
         http::Request::get,
         "/v1/installations/me",
     )?
@@ -178,12 +179,27 @@ pub fn install(
     get_data(
         http,
         provider,
-        key,
+        &basic_authorization(key),
         http::Request::post,
         "/v1/installations/me",
     )?
     .map(|d| installation_of(&d))
     .ok_or_else(|| ApiKeyError::Answer("/v1/installations/me: not found".into()))
+}
+
+/// Notes `installation` among a check's facts (status and error code; `NONE` when the
+/// integration has not created one).
+pub fn note_installation(
+    check: &mut std::collections::BTreeMap<String, String>,
+    installation: Option<&InstallationStatus>,
+) {
+    use crate::connection::{INSTALLATION_ERROR, INSTALLATION_STATUS};
+    check.remove(INSTALLATION_ERROR);
+    let status = installation.map_or("NONE", |i| i.status.as_str());
+    check.insert(INSTALLATION_STATUS.into(), status.into());
+    if let Some(code) = installation.and_then(|i| i.error_code.as_ref()) {
+        check.insert(INSTALLATION_ERROR.into(), code.clone());
+    }
 }
 
 #[cfg(test)]

@@ -4,14 +4,12 @@
 use super::{OpError, Session};
 pub use crate::audit::PruneReason;
 use crate::audit::{DisconnectHow, Event};
-use crate::connection::{
-    self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets, Status,
-};
+use crate::connection::{self, Connection, ConnectionInfo, ConnectionName, Secrets, Status};
 use crate::oauth::{self, Client, Interaction, OAuthError, Provider, Revocation};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The connection check's field that names the account (Pleo: the company).
-const SUBJECT: &str = "subjectURN";
+pub(super) const SUBJECT: &str = "subjectURN";
 
 /// What to connect.
 pub struct ConnectRequest<'a> {
@@ -154,136 +152,6 @@ impl Session<'_> {
             }
         }
         connection::save(&mut self.lock(), &conn)?;
-        Ok(conn.info.clone())
-    }
-
-    /// Stores a Pleo standalone API key as `name`, beside the OAuth connections (one list,
-    /// one name space). With `verify`, Pleo's `/v1/introspect` must first accept it as an
-    /// API key; its company, client id, scopes and application are kept as the check.
-    /// `expires_at` is the expiry date the admin chose in Pleo's web app (Pleo's answer
-    /// does not say it). Nothing is stored unless it verified (or `verify` is off).
-    pub fn add_api_key(
-        &self,
-        name: &ConnectionName,
-        provider: &oauth::Provider,
-        key: &SecretString,
-        expires_at: Option<u64>,
-        verify: bool,
-    ) -> Result<ConnectionInfo, OpError> {
-        if connection::exists(&self.lock(), name) {
-            return Err(OAuthError::NameTaken(name.to_string()).into());
-        }
-        let facts = if verify {
-            Some(oauth::api_key::verify(
-                self.http(),
-                provider,
-                key.expose_secret(),
-            )?)
-        } else {
-            None
-        };
-        let now = connection::now();
-        let mut info = ConnectionInfo {
-            kind: CredentialKind::ApiKey,
-            token_type: "Basic".into(),
-            ..ConnectionInfo::new(
-                name,
-                provider.clone(),
-                facts
-                    .as_ref()
-                    .map(|f| f.client_id.clone())
-                    .unwrap_or_default(),
-                facts
-                    .as_ref()
-                    .map(|f| f.scope.split_whitespace().map(String::from).collect())
-                    .unwrap_or_default(),
-                now,
-                expires_at,
-            )
-        };
-        if let Some(f) = &facts {
-            info.check = [
-                ("authMethod", "API_KEY"),
-                ("subjectURN", f.company.as_str()),
-                ("clientId", f.client_id.as_str()),
-                ("scope", f.scope.as_str()),
-                ("applicationName", f.application_name.as_str()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        } else {
-            info.check_error = Some("not verified (added with verification off)".into());
-        }
-        self.store_credential(info, key)
-    }
-
-    /// Stores another tool's token or key as `name`, presented as `kind` says
-    /// (`StaticBearer`, `StaticBasic`, `StaticRaw`), labelled `source`. Nothing verifies
-    /// it; it is never refreshed and fails past `expires_at`.
-    pub fn add_static(
-        &self,
-        name: &ConnectionName,
-        kind: CredentialKind,
-        source: &str,
-        secret: &SecretString,
-        expires_at: Option<u64>,
-    ) -> Result<ConnectionInfo, OpError> {
-        if kind.is_refreshed() || kind == CredentialKind::ApiKey {
-            return Err(OAuthError::Config {
-                provider: source.into(),
-                why: "a static token is bearer, basic or raw".into(),
-            }
-            .into());
-        }
-        let now = connection::now();
-        let info = ConnectionInfo {
-            kind,
-            token_type: match kind {
-                CredentialKind::StaticBasic => "Basic",
-                CredentialKind::StaticRaw => "raw",
-                _ => "Bearer",
-            }
-            .into(),
-            ..ConnectionInfo::new(
-                name,
-                oauth::Provider::static_source(source),
-                String::new(),
-                Vec::new(),
-                now,
-                expires_at,
-            )
-        };
-        self.store_credential(info, secret)
-    }
-
-    /// Saves a credential added by hand, unless its name is taken; audits it.
-    fn store_credential(
-        &self,
-        info: ConnectionInfo,
-        secret: &SecretString,
-    ) -> Result<ConnectionInfo, OpError> {
-        let name = info.name.clone();
-        let conn = Connection {
-            info,
-            secrets: Secrets {
-                access_token: secret.expose_secret().to_string(),
-                refresh_token: None,
-                client_secret: None,
-            },
-        };
-        {
-            let mut v = self.lock();
-            if connection::exists(&v, &name) {
-                return Err(OAuthError::NameTaken(name.to_string()).into());
-            }
-            connection::save(&mut v, &conn)?;
-        }
-        tracing::info!(connection = %name, kind = ?conn.info.kind, "credential added");
-        self.audit.record(Event::Connected {
-            connection: (&name).into(),
-            provider: conn.info.provider.name.clone(),
-        });
         Ok(conn.info.clone())
     }
 

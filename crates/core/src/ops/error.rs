@@ -36,6 +36,16 @@ pub enum OpError {
     /// An API key that did not verify.
     #[error("{0}; nothing was stored")]
     ApiKey(#[from] ApiKeyError),
+    /// A new key that did not verify: the old one is kept, untouched.
+    #[error("the new key did not verify: {0}; the old one is kept")]
+    Rotation(ApiKeyError),
+    /// Rotating an OAuth connection's secret by hand: its tokens are renewed by refresh
+    /// and a new sign-in.
+    #[error("`{0}` is an OAuth connection: its tokens are renewed by refresh or a new sign-in, not replaced by hand")]
+    NotRotatable(String),
+    /// The "new" secret is the one already held.
+    #[error("that is the key `{0}` already holds; nothing was changed")]
+    SameSecret(String),
     /// Re-authorising a connection that is being disconnected.
     #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
     BeingDisconnected(String),

@@ -10,10 +10,12 @@
 
 mod connections;
 mod error;
+mod keys;
 
-pub use crate::audit::{LogRecorder, Recorder};
+pub use crate::audit::{CheckOutcome, LogRecorder, Recorder};
 pub use connections::{ConnectRequest, Disconnected, PruneReason, Pruned, Retried};
 pub use error::OpError;
+pub use keys::{Checked, Replaced, Rotated};
 
 use crate::audit::{AuditLog, Event};
 use crate::connection::{self, ConnectionInfo, ConnectionName};

@@ -1,0 +1,273 @@
+//! `add-key`, `add-token`, `rotate-secret`, `check`: credentials added by hand (Pleo API
+//! keys, other tools' tokens) and checking any credential with its provider.
+
+use super::say;
+use crate::cli::PassArgs;
+use crate::context::Local;
+use crate::error::{Error, Result};
+use std::io::{BufRead, Write};
+use token_wallet_core::clock;
+use token_wallet_core::connection::{ConnectionInfo, ConnectionName, CredentialKind};
+use token_wallet_core::oauth;
+use token_wallet_core::ops::CheckOutcome;
+
+/// What `add-key` was asked.
+pub struct AddKeyArgs<'a> {
+    /// The name.
+    pub name: &'a ConnectionName,
+    /// The provider.
+    pub provider: &'a str,
+    /// The expiry date (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// The key on standard input instead of a prompt.
+    pub key_stdin: bool,
+    /// Ask Pleo first.
+    pub verify: bool,
+}
+
+/// `add-key`: a Pleo API key, verified first, stored beside the connections.
+pub fn add_key(
+    local: &Local,
+    a: AddKeyArgs<'_>,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, &mut input)?;
+    let key = read_secret(a.key_stdin, "Pleo API key", &mut input)?;
+    v.run(|s| {
+        let provider = local
+            .config
+            .provider(a.provider, &oauth::http::Http::new())?;
+        let info = s.add_api_key(a.name, &provider, &key, a.expires_at, a.verify)?;
+        let company = info
+            .check
+            .get("subjectURN")
+            .map(String::as_str)
+            .unwrap_or("not verified");
+        let expiry = expiry_text(a.expires_at);
+        say(
+            out,
+            &format!(
+                "added API key `{}` for {} (company {company}; {expiry})",
+                a.name, provider.display_name
+            ),
+        )
+    })
+}
+
+/// A secret typed at a no-echo prompt, or the next line of `input` (`from_stdin`);
+/// empty is refused.
+pub(super) fn read_secret(
+    from_stdin: bool,
+    what: &str,
+    input: &mut impl BufRead,
+) -> Result<secrecy::SecretString> {
+    let secret = if from_stdin {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        input.read_line(&mut line)?;
+        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        secrecy::SecretString::from(
+            rpassword::prompt_password(format!("{what} (not shown): "))
+                .map_err(|e| format!("could not read the {what}: {e}"))?,
+        )
+    };
+    if secrecy::ExposeSecret::expose_secret(&secret)
+        .trim()
+        .is_empty()
+    {
+        return Err(format!("no {what} was given; nothing was stored").into());
+    }
+    Ok(secret)
+}
+
+/// "expires YYYY-MM-DD", or that no date was given.
+pub(super) fn expiry_text(expires_at: Option<u64>) -> String {
+    expires_at
+        .map(|t| format!("expires {}", clock::date(t)))
+        .unwrap_or_else(|| "no expiry date given".into())
+}
+
+/// What `add-token` was asked.
+pub struct AddTokenArgs<'a> {
+    /// The name.
+    pub name: &'a ConnectionName,
+    /// How the header presents it.
+    pub scheme: crate::cli::HeaderScheme,
+    /// Where it comes from.
+    pub label: &'a str,
+    /// The expiry date (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// The token on standard input instead of a prompt.
+    pub token_stdin: bool,
+}
+
+/// `add-token`: another tool's token, stored beside the connections.
+pub fn add_token(
+    local: &Local,
+    a: AddTokenArgs<'_>,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    use crate::cli::HeaderScheme;
+    let v = local.unlock(pass, &mut input)?;
+    let token = read_secret(a.token_stdin, "token", &mut input)?;
+    let kind = match a.scheme {
+        HeaderScheme::Bearer => CredentialKind::StaticBearer,
+        HeaderScheme::Basic => CredentialKind::StaticBasic,
+        HeaderScheme::Raw => CredentialKind::StaticRaw,
+    };
+    v.run(|s| {
+        s.add_static(a.name, kind, a.label, &token, a.expires_at)?;
+        let expiry = expiry_text(a.expires_at);
+        say(
+            out,
+            &format!("added token `{}` ({}; {expiry})", a.name, a.label),
+        )
+    })
+}
+
+/// What `rotate-secret` was asked.
+pub struct RotateArgs<'a> {
+    /// The name.
+    pub name: &'a ConnectionName,
+    /// The new one's expiry date (Unix seconds).
+    pub expires_at: Option<u64>,
+    /// The new secret on standard input instead of a prompt.
+    pub secret_stdin: bool,
+    /// Ask the provider first (Pleo API keys).
+    pub verify: bool,
+}
+
+/// `rotate-secret`: a new key or token in place of the old, verified first; then where to
+/// revoke the old one.
+pub fn rotate_secret(
+    local: &Local,
+    a: RotateArgs<'_>,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, &mut input)?;
+    let new = read_secret(a.secret_stdin, "new key", &mut input)?;
+    v.run(|s| {
+        let r = s.rotate_secret(a.name, &new, a.expires_at, a.verify)?;
+        let company = r
+            .info
+            .check
+            .get("subjectURN")
+            .map(|c| format!(" (company {c})"))
+            .unwrap_or_default();
+        say(
+            out,
+            &format!(
+                "rotated `{}`: the new one is in place{company}; {}",
+                a.name,
+                expiry_text(r.info.expires_at)
+            ),
+        )?;
+        let mut old = vec![format!("added {}", clock::date(r.old.added_at))];
+        if let Some(app) = &r.old.application {
+            old.insert(0, format!("application \"{app}\""));
+        }
+        if let Some(id) = &r.old.client_id {
+            old.insert(0, format!("client id {id}"));
+        }
+        let where_ = if r.info.kind == CredentialKind::ApiKey {
+            "in Pleo's web app (Settings -> API keys)"
+        } else {
+            "where it was made"
+        };
+        say(
+            out,
+            &format!(
+                "the old one still works until you revoke it {where_}: {}",
+                old.join(", ")
+            ),
+        )
+    })
+}
+
+/// `check`: the credential with its provider now, and Pleo's installation status. Exit
+/// 8 if the provider refused it or its installation is in `ERROR` / `INACTIVE`, 5 if the
+/// check could not be completed.
+pub fn check(
+    local: &Local,
+    name: &ConnectionName,
+    json: bool,
+    pass: &PassArgs,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    let v = local.unlock(pass, &mut input)?;
+    let c = v.run(|s| s.check(name))?;
+    let i = &c.info;
+    if json {
+        let j = serde_json::json!({
+            "name": i.name,
+            "kind": i.kind,
+            "outcome": c.outcome.to_string(),
+            "error": i.check_error,
+            "check": i.check,
+            "installation_status": i.installation_status(),
+            "installation_error_code": i.installation_error(),
+            "checked_at": i.checked_at,
+        });
+        say(out, &j.to_string())?;
+    } else {
+        say(out, &check_text(i, &c.outcome))?;
+    }
+    match c.outcome {
+        CheckOutcome::Refused | CheckOutcome::InstallationProblem => Err(Error::Found(8)),
+        CheckOutcome::Failed => Err(Error::Found(5)),
+        _ => Ok(()),
+    }
+}
+
+/// What `check` says, a line per fact.
+fn check_text(i: &ConnectionInfo, outcome: &CheckOutcome) -> String {
+    let name = &i.name;
+    let mut lines = vec![match outcome {
+        CheckOutcome::Unverifiable => {
+            format!("`{name}` is a static token: there is nothing to check it with")
+        }
+        CheckOutcome::Refused => format!(
+            "`{name}` was refused: {}",
+            i.check_error.as_deref().unwrap_or_default()
+        ),
+        CheckOutcome::Failed => format!(
+            "`{name}` could not be checked: {}",
+            i.check_error.as_deref().unwrap_or_default()
+        ),
+        _ => format!("`{name}` is accepted by {}", i.provider.display_name),
+    }];
+    for (label, key) in [
+        ("company", "subjectURN"),
+        ("application", "applicationName"),
+        ("scopes", "scope"),
+    ] {
+        if let Some(v) = i.check.get(key).filter(|v| !v.is_empty()) {
+            lines.push(format!("  {label}: {v}"));
+        }
+    }
+    match (i.installation_status(), i.installation_error()) {
+        (Some("NONE"), _) => lines.push(
+            "  installation: none yet (an API-key integration creates it: POST /v1/installations/me)"
+                .into(),
+        ),
+        (Some(s), Some(code)) => lines.push(format!("  installation: {s} ({code})")),
+        (Some(s), None) => lines.push(format!("  installation: {s}")),
+        _ => {}
+    }
+    if !i.kind.is_refreshed() {
+        lines.push(format!("  {}", expiry_text(i.expires_at)));
+    }
+    if matches!(outcome, CheckOutcome::Refused) && i.kind == CredentialKind::ApiKey {
+        lines.push(format!(
+            "  make a new key in Pleo's web app and `token-wallet rotate-secret {name}`"
+        ));
+    }
+    lines.join("\n")
+}

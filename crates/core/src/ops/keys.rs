@@ -1,0 +1,379 @@
+//! Credentials added by hand (Pleo API keys, other tools' static tokens): adding them,
+//! replacing one with a new one (`rotate_secret`, verify first), and checking any
+//! credential with its provider (`check`: the key or token still accepted, and Pleo's
+//! installation status).
+
+use super::connections::SUBJECT;
+use super::{OpError, Session};
+use crate::audit::{CheckOutcome, Event};
+use crate::connection::{
+    self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets, INSTALLATION_STATUS,
+};
+use crate::oauth::api_key::{self, ApiKeyError, ApiKeyFacts};
+use crate::oauth::{self, OAuthError};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What a `check` found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Checked {
+    /// The connection as saved after the check.
+    pub info: ConnectionInfo,
+    /// How it went (also in the audit log). What the provider said, the installation's
+    /// status among it, is on `info`.
+    pub outcome: CheckOutcome,
+}
+
+/// The old credential's facts after `rotate_secret`: enough to find it in the provider's
+/// list (Pleo's web app, Settings -> API keys) and revoke it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Replaced {
+    /// The old key's client id at the provider, if known.
+    pub client_id: Option<String>,
+    /// Its application name, if known.
+    pub application: Option<String>,
+    /// The company it acted for, if known.
+    pub company: Option<String>,
+    /// When it was added here (Unix seconds).
+    pub added_at: u64,
+    /// Its expiry date, if given.
+    pub expires_at: Option<u64>,
+}
+
+/// A rotation's result.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Rotated {
+    /// The connection with its new credential.
+    pub info: ConnectionInfo,
+    /// The old one's facts (also in the audit log).
+    pub old: Replaced,
+}
+
+fn facts_map(f: &ApiKeyFacts) -> BTreeMap<String, String> {
+    [
+        ("authMethod", "API_KEY"),
+        (SUBJECT, f.company.as_str()),
+        ("clientId", f.client_id.as_str()),
+        ("scope", f.scope.as_str()),
+        ("applicationName", f.application_name.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl Session<'_> {
+    /// Stores a Pleo standalone API key as `name`, beside the OAuth connections (one list,
+    /// one name space). With `verify`, Pleo's `/v1/introspect` must first accept it as an
+    /// API key; its company, client id, scopes and application are kept as the check.
+    /// `expires_at` is the expiry date the admin chose in Pleo's web app (Pleo's answer
+    /// does not say it). Nothing is stored unless it verified (or `verify` is off).
+    pub fn add_api_key(
+        &self,
+        name: &ConnectionName,
+        provider: &oauth::Provider,
+        key: &SecretString,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<ConnectionInfo, OpError> {
+        if connection::exists(&self.lock(), name) {
+            return Err(OAuthError::NameTaken(name.to_string()).into());
+        }
+        let facts = if verify {
+            Some(oauth::api_key::verify(
+                self.http(),
+                provider,
+                key.expose_secret(),
+            )?)
+        } else {
+            None
+        };
+        let now = connection::now();
+        let mut info = ConnectionInfo {
+            kind: CredentialKind::ApiKey,
+            token_type: "Basic".into(),
+            ..ConnectionInfo::new(
+                name,
+                provider.clone(),
+                facts
+                    .as_ref()
+                    .map(|f| f.client_id.clone())
+                    .unwrap_or_default(),
+                facts
+                    .as_ref()
+                    .map(|f| f.scope.split_whitespace().map(String::from).collect())
+                    .unwrap_or_default(),
+                now,
+                expires_at,
+            )
+        };
+        if let Some(f) = &facts {
+            info.check = facts_map(f);
+            info.checked_at = Some(now);
+        } else {
+            info.check_error = Some("not verified (added with verification off)".into());
+        }
+        self.store_credential(info, key)
+    }
+
+    /// Stores another tool's token or key as `name`, presented as `kind` says
+    /// (`StaticBearer`, `StaticBasic`, `StaticRaw`), labelled `source`. Nothing verifies
+    /// it; it is never refreshed and fails past `expires_at`.
+    pub fn add_static(
+        &self,
+        name: &ConnectionName,
+        kind: CredentialKind,
+        source: &str,
+        secret: &SecretString,
+        expires_at: Option<u64>,
+    ) -> Result<ConnectionInfo, OpError> {
+        if kind.is_refreshed() || kind == CredentialKind::ApiKey {
+            return Err(OAuthError::Config {
+                provider: source.into(),
+                why: "a static token is bearer, basic or raw".into(),
+            }
+            .into());
+        }
+        let now = connection::now();
+        let info = ConnectionInfo {
+            kind,
+            token_type: match kind {
+                CredentialKind::StaticBasic => "Basic",
+                CredentialKind::StaticRaw => "raw",
+                _ => "Bearer",
+            }
+            .into(),
+            ..ConnectionInfo::new(
+                name,
+                oauth::Provider::static_source(source),
+                String::new(),
+                Vec::new(),
+                now,
+                expires_at,
+            )
+        };
+        self.store_credential(info, secret)
+    }
+
+    /// Saves a credential added by hand, unless its name is taken; audits it.
+    fn store_credential(
+        &self,
+        info: ConnectionInfo,
+        secret: &SecretString,
+    ) -> Result<ConnectionInfo, OpError> {
+        let name = info.name.clone();
+        let conn = Connection {
+            info,
+            secrets: Secrets {
+                access_token: secret.expose_secret().to_string(),
+                refresh_token: None,
+                client_secret: None,
+            },
+        };
+        {
+            let mut v = self.lock();
+            if connection::exists(&v, &name) {
+                return Err(OAuthError::NameTaken(name.to_string()).into());
+            }
+            connection::save(&mut v, &conn)?;
+        }
+        tracing::info!(connection = %name, kind = ?conn.info.kind, "credential added");
+        self.audit.record(Event::Connected {
+            connection: (&name).into(),
+            provider: conn.info.provider.name.clone(),
+        });
+        Ok(conn.info.clone())
+    }
+
+    /// Replaces the API key or static token `name` with `new`, keeping its name, kind
+    /// and history. A Pleo API key is verified first (unless `verify` is off) and must act
+    /// for the same company; until it has verified, the old one stays in place untouched.
+    /// `expires_at` is the new one's date. The old one's facts are audited and returned:
+    /// it is not revoked (there is no API for that), so the person revokes it where it
+    /// was made.
+    pub fn rotate_secret(
+        &self,
+        name: &ConnectionName,
+        new: &SecretString,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<Rotated, OpError> {
+        let old = connection::load(&mut self.lock(), name)?;
+        if old.info.kind.is_refreshed() {
+            return Err(OpError::NotRotatable(name.into()));
+        }
+        if new.expose_secret().is_empty() {
+            return Err(OpError::Rotation(ApiKeyError::Answer(
+                "the new key is empty".into(),
+            )));
+        }
+        if new.expose_secret() == old.secrets.access_token {
+            return Err(OpError::SameSecret(name.into()));
+        }
+        let facts = match (old.info.kind, verify) {
+            (CredentialKind::ApiKey, true) => Some(
+                api_key::verify(self.http(), &old.info.provider, new.expose_secret())
+                    .map_err(OpError::Rotation)?,
+            ),
+            _ => None,
+        };
+        if let (Some(f), Some(was)) = (&facts, old.info.check.get(SUBJECT)) {
+            if &f.company != was {
+                return Err(OAuthError::AccountChanged {
+                    was: was.clone(),
+                    now: f.company.clone(),
+                }
+                .into());
+            }
+        }
+        let now = connection::now();
+        let replaced = Replaced {
+            client_id: old.info.check.get("clientId").cloned(),
+            application: old.info.check.get("applicationName").cloned(),
+            company: old.info.check.get(SUBJECT).cloned(),
+            added_at: old.info.issued_at,
+            expires_at: old.info.expires_at,
+        };
+        let info = {
+            let mut v = self.lock();
+            // As it is now: a check or export may have saved it since.
+            let mut c = connection::load(&mut v, name)?;
+            c.info.issued_at = now;
+            c.info.expires_at = expires_at;
+            c.info.checked_at = None;
+            match &facts {
+                Some(f) => {
+                    c.info.check = facts_map(f);
+                    c.info.client_id = f.client_id.clone();
+                    c.info.scopes = f.scope.split_whitespace().map(String::from).collect();
+                    c.info.check_error = None;
+                    c.info.checked_at = Some(now);
+                }
+                None if c.info.kind == CredentialKind::ApiKey => {
+                    c.info.check_error =
+                        Some("not verified (rotated with verification off)".into());
+                }
+                None => {}
+            }
+            c.secrets.access_token = new.expose_secret().to_string();
+            connection::save(&mut v, &c)?;
+            c.info.clone()
+        };
+        tracing::info!(connection = %name, "credential rotated");
+        self.audit.record(Event::SecretRotated {
+            connection: name.into(),
+            old_client_id: replaced.client_id.clone(),
+            old_added_at: replaced.added_at,
+            old_expires_at: replaced.expires_at,
+        });
+        Ok(Rotated {
+            info,
+            old: replaced,
+        })
+    }
+
+    /// Checks `name` with its provider now: a Pleo API key with `/v1/introspect`; an
+    /// OAuth connection with its provider's check (its access token refreshed first if
+    /// need be). For Pleo, the installation's status is read too
+    /// (`/v1/installations/me`). What it finds is saved on the record (a refused key is
+    /// flagged, and keeps what was known of it) and audited. A static token has nothing
+    /// to check it with: `CheckOutcome::Unverifiable`, nothing sent.
+    pub fn check(&self, name: &ConnectionName) -> Result<Checked, OpError> {
+        let kind = connection::load(&mut self.lock(), name)?.info.kind;
+        let (result, provider, authorization) = match kind {
+            CredentialKind::ApiKey => {
+                let c = connection::load(&mut self.lock(), name)?;
+                let result =
+                    api_key::verify(self.http(), &c.info.provider, &c.secrets.access_token)
+                        .map(|f| facts_map(&f))
+                        .map_err(|e| {
+                            let refused = matches!(e, ApiKeyError::Refused(_));
+                            (e.to_string(), refused)
+                        });
+                let auth = c
+                    .info
+                    .kind
+                    .authorization(&c.info.token_type, &c.secrets.access_token);
+                (result, c.info.provider.clone(), auth)
+            }
+            CredentialKind::Oauth => {
+                // A live access token first (refreshed through the one refresher); the
+                // record is read again after, to check with the token it now holds.
+                self.refresher
+                    .access_token(self.vault, name, Duration::from_secs(60))?;
+                let c = connection::load(&mut self.lock(), name)?;
+                let result = oauth::check(self.http(), &c.grant()).map_err(|e| {
+                    let refused = matches!(
+                        e,
+                        OAuthError::Status {
+                            status: 401 | 403,
+                            ..
+                        }
+                    );
+                    (e.to_string(), refused)
+                });
+                let auth = c
+                    .info
+                    .kind
+                    .authorization(&c.info.token_type, &c.secrets.access_token);
+                (result, c.info.provider.clone(), auth)
+            }
+            _ => {
+                return Ok(Checked {
+                    info: connection::load(&mut self.lock(), name)?.info,
+                    outcome: CheckOutcome::Unverifiable,
+                })
+            }
+        };
+        // An API key's installation (an OAuth connection's comes with its check).
+        let result = result.map(|mut map| {
+            if kind == CredentialKind::ApiKey {
+                let read = api_key::installation(self.http(), &provider, &authorization);
+                match read {
+                    Ok(i) => api_key::note_installation(&mut map, i.as_ref()),
+                    Err(e) => tracing::warn!(connection = %name, error = %e, "could not read the installation"),
+                }
+            }
+            map
+        });
+        drop(authorization);
+        let now = connection::now();
+        let outcome = match &result {
+            Err((_, true)) => CheckOutcome::Refused,
+            Err(_) => CheckOutcome::Failed,
+            Ok(map)
+                if matches!(
+                    map.get(INSTALLATION_STATUS).map(String::as_str),
+                    Some("ERROR" | "INACTIVE")
+                ) =>
+            {
+                CheckOutcome::InstallationProblem
+            }
+            Ok(_) => CheckOutcome::Ok,
+        };
+        let info = {
+            let mut v = self.lock();
+            let mut c = connection::load(&mut v, name)?;
+            c.info.checked_at = Some(now);
+            match result {
+                Ok(map) => {
+                    c.info.check = map;
+                    c.info.check_error = None;
+                }
+                Err((e, _)) => c.info.check_error = Some(e),
+            }
+            connection::save(&mut v, &c)?;
+            c.info.clone()
+        };
+        tracing::info!(connection = %name, outcome = %outcome, "checked");
+        self.audit.record(Event::Checked {
+            connection: name.into(),
+            outcome: outcome.clone(),
+        });
+        Ok(Checked { info, outcome })
+    }
+}
