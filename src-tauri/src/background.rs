@@ -1,6 +1,7 @@
 //! The background task: one thread that ticks the agent (idle auto-lock, periodic
 //! flush), refreshes connections ahead of expiry through core's one refresher, retries
-//! pending revocations, notifies about failures, and tells the window (`wallet-changed`
+//! pending revocations, re-checks Pleo API keys now and then, notifies about failures,
+//! keys near or past their date and installations in error, and tells the window (`wallet-changed`
 //! event) and the tray when something changed, so neither has to poll.
 
 use crate::events::{changed, notify};
@@ -14,6 +15,8 @@ use tauri::{AppHandle, Runtime};
 pub const SWEEP_EVERY: Duration = Duration::from_secs(20);
 /// The longest wait before retrying a connection whose background refresh failed.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// How often the list is looked at for Pleo API keys due a check.
+pub const KEY_CHECK_SWEEP: Duration = Duration::from_secs(600);
 /// How often pending revocations are retried.
 pub const RETRY_EVERY: Duration = Duration::from_secs(60);
 
@@ -33,6 +36,9 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
     let mut last_retry: Option<Instant> = None;
     // Connections already notified about, until they recover.
     let mut told: HashSet<String> = HashSet::new();
+    // Key notices already sent (`books:expiring:7`...): each is sent once per unlock.
+    let mut noticed: HashSet<String> = HashSet::new();
+    let mut last_key_check: Option<Instant> = None;
     // After a failed background refresh: failures in a row and when to try again (the
     // wait doubles from one sweep to an hour), so a provider that is down is not hammered.
     let mut backoff: HashMap<String, (u32, Instant)> = HashMap::new();
@@ -50,6 +56,8 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
                 last_retry = None;
                 told.clear();
                 backoff.clear();
+                noticed.clear();
+                last_key_check = None;
             }
         }
         if !unlocked || last_sweep.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
@@ -96,6 +104,22 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "background sweep failed"),
+        }
+        // Pleo API keys are re-checked now and then (each at most every CHECK_EVERY), and
+        // what keys need (an expiry near, a refusal, an installation in error) notified
+        // once: looked at after unlock and every KEY_CHECK_SWEEP.
+        if last_key_check.is_none_or(|t| t.elapsed() >= KEY_CHECK_SWEEP) {
+            last_key_check = Some(Instant::now());
+            match w.check_stale_keys() {
+                Ok(checked) if !checked.is_empty() => changed(app),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "background key check failed"),
+            }
+            for n in w.key_notices().unwrap_or_default() {
+                if noticed.insert(n.key) && w.settings().notifications {
+                    notify(app, &n.title, &n.body);
+                }
+            }
         }
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::models::{
-    AuditView, ConnectForm, ConnectionView, Connections, Copied, Disconnect, Progress,
-    ProviderView, SettingsView, VaultFacts, VaultState,
+    AddKeyForm, AuditView, Checked, ConnectForm, ConnectionView, Connections, Copied, Disconnect,
+    Progress, ProviderView, RotateForm, Rotated, SettingsView, VaultFacts, VaultState,
 };
 use crate::settings::Settings;
 use crate::wallet::Wallet;
@@ -173,6 +173,42 @@ pub async fn copy_token<R: Runtime>(
 pub async fn reveal_token(wallet: Shared<'_>, name: String) -> Result<String, Error> {
     let (token, _) = blocking(&wallet, move |w| w.export(&name)).await?;
     Ok(token.expose_secret().to_string())
+}
+
+/// Verifies a Pleo API key with Pleo and stores it (nothing stored if it does not verify).
+#[tauri::command]
+pub async fn add_api_key<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    form: AddKeyForm,
+) -> Result<ConnectionView, Error> {
+    let r = blocking(&wallet, move |w| w.add_api_key(form)).await;
+    crate::events::changed(&app);
+    r
+}
+
+/// Replaces an API key or token with a new one, verified first.
+#[tauri::command]
+pub async fn rotate_secret<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    form: RotateForm,
+) -> Result<Rotated, Error> {
+    let r = blocking(&wallet, move |w| w.rotate_secret(form)).await;
+    crate::events::changed(&app);
+    r
+}
+
+/// Checks a connection with its provider now (and Pleo's installation status).
+#[tauri::command]
+pub async fn check_connection<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<Checked, Error> {
+    let r = blocking(&wallet, move |w| w.check_connection(&name)).await;
+    crate::events::changed(&app);
+    r
 }
 
 /// Revokes and deletes a connection (`force`: forget it even if revocation fails).

@@ -32,16 +32,16 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn view(i: connection::ConnectionInfo) -> ConnectionView {
+pub(crate) fn view(i: connection::ConnectionInfo) -> ConnectionView {
     ConnectionView::from_info(i, Thresholds::default().refresh_token_days)
 }
 
-fn op(e: impl std::fmt::Display) -> Error {
+pub(crate) fn op(e: impl std::fmt::Display) -> Error {
     Error::Op(e.to_string())
 }
 
 /// A connection name from the window, checked once.
-fn conn_name(name: &str) -> Result<ConnectionName, Error> {
+pub(crate) fn conn_name(name: &str) -> Result<ConnectionName, Error> {
     ConnectionName::new(name).map_err(|_| {
         Error::Invalid(format!(
             "“{name}” is not a usable connection name: use up to 62 letters, digits, dots, dashes and underscores"
@@ -50,7 +50,7 @@ fn conn_name(name: &str) -> Result<ConnectionName, Error> {
 }
 
 /// Core's error in the app's words (a missing connection named plainly).
-fn ops_err(e: OpError) -> Error {
+pub(crate) fn ops_err(e: OpError) -> Error {
     match e {
         OpError::Vault(v) => vault_err(v),
         e => e.into(),
@@ -92,7 +92,7 @@ fn custom_provider(f: &ConnectForm) -> Result<Provider, Error> {
 }
 
 /// Runs `f` on the operations layer over the agent's vault, audited through the agent.
-fn session<T>(a: &Agent, f: impl FnOnce(&Session<'_>) -> T) -> Result<T, Error> {
+pub(crate) fn session<T>(a: &Agent, f: impl FnOnce(&Session<'_>) -> T) -> Result<T, Error> {
     let v = a.unlocked()?;
     Ok(f(&Session::new(&v, a.refresher(), a)))
 }
@@ -128,6 +128,7 @@ impl Wallet {
         Ok(Connections {
             connections: all.into_iter().map(view).collect(),
             alerts,
+            now: connection::now(),
         })
     }
 

@@ -13,6 +13,7 @@ mod commands;
 pub mod connections;
 pub mod error;
 mod events;
+pub mod keys;
 pub mod models;
 pub mod settings;
 pub mod throttle;
@@ -47,6 +48,9 @@ fn with_commands<R: tauri::Runtime>(
             commands::copy_token,
             commands::reveal_token,
             commands::disconnect,
+            commands::add_api_key,
+            commands::rotate_secret,
+            commands::check_connection,
             commands::rotate_key,
             commands::change_passphrase,
             commands::audit_log,

@@ -120,6 +120,8 @@ pub enum ConnectionStatus {
 pub struct ConnectionView {
     /// Unique name.
     pub name: String,
+    /// `oauth`, `api-key`, `static-bearer`, `static-basic` or `static-raw`.
+    pub kind: token_wallet_core::connection::CredentialKind,
     /// Provider's short name.
     pub provider: String,
     /// Provider's display name.
@@ -161,6 +163,12 @@ pub struct ConnectionView {
     pub check: Vec<(String, String)>,
     /// Why the connection check failed.
     pub check_error: Option<String>,
+    /// When it was last checked with its provider (Unix seconds).
+    pub checked_at: Option<u64>,
+    /// Pleo's installation status (`ACTIVATED`, `ERROR`, `NONE`...), if it was read.
+    pub installation_status: Option<String>,
+    /// The installation's error code (`AUTH_ERROR`...), if any.
+    pub installation_error: Option<String>,
     /// The provider can revoke tokens (else disconnect only forgets them).
     pub can_revoke: bool,
 }
@@ -187,6 +195,10 @@ impl ConnectionView {
             ),
         };
         Self {
+            kind: i.kind,
+            checked_at: i.checked_at,
+            installation_status: i.installation_status().map(String::from),
+            installation_error: i.installation_error().map(String::from),
             refresh_expires_at: i
                 .has_refresh_token
                 .then(|| i.issued_at + refresh_days * 86_400),
@@ -356,6 +368,59 @@ pub struct Connections {
     pub connections: Vec<ConnectionView>,
     /// Alerts, connections' and failed unlocks'.
     pub alerts: Vec<AlertView>,
+    /// The wallet's clock (Unix seconds) when this was read: the window counts down from
+    /// it, so it agrees with the wallet's expiry decisions.
+    pub now: u64,
+}
+
+/// What the "Add API key" dialog sends. No `Debug`: it carries the key.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddKeyForm {
+    /// Its name.
+    pub name: String,
+    /// `pleo`, `pleo-staging` or a Pleo-style provider.
+    pub provider: String,
+    /// The key.
+    pub key: String,
+    /// Its expiry date, `YYYY-MM-DD` (empty: none given).
+    #[serde(default)]
+    pub expires: String,
+}
+
+/// What the rotate form sends. No `Debug`: it carries the key.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateForm {
+    /// The key's or token's name.
+    pub name: String,
+    /// The new one.
+    pub key: String,
+    /// Its expiry date, `YYYY-MM-DD` (empty: none given).
+    #[serde(default)]
+    pub expires: String,
+}
+
+/// A rotation's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rotated {
+    /// The connection with its new credential.
+    pub connection: ConnectionView,
+    /// One sentence: what to revoke where.
+    pub message: String,
+}
+
+/// A check's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checked {
+    /// The connection as saved after the check.
+    pub connection: ConnectionView,
+    /// `ok`, `refused`, `failed`, `installation_problem` or `unverifiable`.
+    pub outcome: String,
+    /// One sentence.
+    pub message: String,
 }
 
 /// The contract with the UI: one sample of every model the webview receives, serialised
@@ -408,6 +473,7 @@ mod contract {
         info.last_export = Some(1);
         info.last_refresh_error = Some("e".into());
         info.check_error = Some("e".into());
+        info.checked_at = Some(1);
         let alert = AlertView {
             kind: "inactive".into(),
             connection: Some("c".into()),
@@ -429,9 +495,12 @@ mod contract {
         serde_json::json!({
             "VaultState": state,
             "Connections": Connections {
-                connections: vec![ConnectionView::from_info(info, 60)],
+                connections: vec![ConnectionView::from_info(info.clone(), 60)],
                 alerts: vec![alert],
+                now: 1,
             },
+            "Rotated": Rotated { connection: ConnectionView::from_info(info.clone(), 60), message: "m".into() },
+            "Checked": Checked { connection: ConnectionView::from_info(info, 60), outcome: "ok".into(), message: "m".into() },
             "Provider": ProviderView {
                 name: "pleo".into(),
                 display_name: "Pleo".into(),

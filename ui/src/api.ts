@@ -1,9 +1,11 @@
-// The only place that calls into Rust. Passphrases and client secrets go in; nothing secret
+// The only place that calls into Rust. Passphrases, client secrets and API keys go in; nothing secret
 // comes back, except the access token `revealToken` returns because the user asked.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
+  AddKeyForm,
   AuditView,
+  Checked,
   Connection,
   Connections,
   ConnectForm,
@@ -11,6 +13,8 @@ import type {
   Disconnect,
   Progress,
   Provider,
+  RotateForm,
+  Rotated,
   Settings,
   SettingsView,
   VaultFacts,
@@ -58,6 +62,14 @@ export const revealToken = (name: string): Promise<string> => invoke("reveal_tok
 
 export const disconnect = (name: string, force: boolean): Promise<Disconnect> =>
   invoke("disconnect", { name, force });
+
+/** Verified with Pleo before it is stored; nothing is stored if it does not verify. */
+export const addApiKey = (form: AddKeyForm): Promise<Connection> => invoke("add_api_key", { form });
+
+/** The new key replaces the old only after it verifies. */
+export const rotateSecret = (form: RotateForm): Promise<Rotated> => invoke("rotate_secret", { form });
+
+export const checkConnection = (name: string): Promise<Checked> => invoke("check_connection", { name });
 
 export const rotateKey = (): Promise<VaultFacts> => invoke("rotate_key");
 

@@ -4,6 +4,7 @@
 import * as api from "./api";
 import { now } from "./dom";
 import { setPane, wireTabs } from "./nav";
+import * as addkey from "./panes/addkey";
 import * as audit from "./panes/audit";
 import * as connections from "./panes/connections";
 import * as detail from "./panes/detail";
@@ -30,7 +31,7 @@ export function init(renderFacts: (v: VaultFacts) => void, settingsChanged: (m: 
   hooks.facts = renderFacts;
   hooks.settingsChanged = settingsChanged;
   wireTabs();
-  for (const pane of [connections, detail, wizard, timeline, keys, audit, settings]) pane.mount();
+  for (const pane of [connections, detail, wizard, addkey, timeline, keys, audit, settings]) pane.mount();
   // A person using the window keeps the vault open (at most one call per 20 s).
   for (const type of ["keydown", "pointerdown"]) {
     document.addEventListener(type, () => {
@@ -64,5 +65,5 @@ export function leave(): void {
   state.active = false;
   window.clearInterval(ticker);
   clearState();
-  for (const pane of [connections, detail, wizard, timeline, keys, audit, settings]) pane.clear();
+  for (const pane of [connections, detail, wizard, addkey, timeline, keys, audit, settings]) pane.clear();
 }

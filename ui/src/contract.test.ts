@@ -15,13 +15,14 @@ const fields = {
   VaultState: all<T.VaultState>({ status: true, profile: true, store: true, vault: true, message: true, retryAfterMs: true, failedAttempts: true, insecureKdf: true, minPassphraseChars: true } satisfies Fields<T.VaultState>),
   VaultFacts: all<T.VaultFacts>({ vaultId: true, store: true, service: true, kdf: true, kdfBelowFloor: true, generation: true, createdAt: true, dekCreatedAt: true, passphraseChangedAt: true, recordCount: true } satisfies Fields<T.VaultFacts>),
   Kdf: all<T.Kdf>({ mKib: true, t: true, p: true } satisfies Fields<T.Kdf>),
-  Connections: all<T.Connections>({ connections: true, alerts: true } satisfies Fields<T.Connections>),
+  Connections: all<T.Connections>({ connections: true, alerts: true, now: true } satisfies Fields<T.Connections>),
   Connection: all<T.Connection>({
-    name: true, provider: true, providerName: true, clientId: true, scopes: true, status: true, statusDetail: true,
+    name: true, kind: true, provider: true, providerName: true, clientId: true, scopes: true, status: true, statusDetail: true,
     revocationAttempts: true, createdAt: true, issuedAt: true, expiresAt: true, hasRefreshToken: true,
     refreshExpiresAt: true, hasClientSecret: true, lastRefresh: true, lastExport: true, refreshFailures: true,
     refreshingSince: true,
-    lastRefreshError: true, check: true, checkError: true, canRevoke: true,
+    lastRefreshError: true, check: true, checkError: true, checkedAt: true, installationStatus: true,
+    installationError: true, canRevoke: true,
   } satisfies Fields<T.Connection>),
   Alert: all<T.Alert>({ kind: true, connection: true, text: true } satisfies Fields<T.Alert>),
   Provider: all<T.Provider>({ name: true, displayName: true, defaultClientId: true, defaultScopes: true, source: true, pleo: true } satisfies Fields<T.Provider>),
@@ -32,6 +33,8 @@ const fields = {
   SettingsView: all<T.SettingsView>({ settings: true, problem: true, dataDir: true, providersFile: true } satisfies Fields<T.SettingsView>),
   Settings: all<T.Settings>({ autoLockMinutes: true, refreshAheadMinutes: true, notifications: true } satisfies Fields<T.Settings>),
   Progress: all<T.Progress>({ done: true, total: true } satisfies Fields<T.Progress>),
+  Rotated: all<T.Rotated>({ connection: true, message: true } satisfies Fields<T.Rotated>),
+  Checked: all<T.Checked>({ connection: true, outcome: true, message: true } satisfies Fields<T.Checked>),
 };
 
 describe("types.ts names exactly the fields Rust sends", () => {
@@ -51,6 +54,8 @@ describe("types.ts names exactly the fields Rust sends", () => {
     ["SettingsView", c.SettingsView],
     ["Settings", c.SettingsView.settings],
     ["Progress", c.Progress],
+    ["Rotated", c.Rotated],
+    ["Checked", c.Checked],
   ];
   for (const [name, sample] of cases) {
     it(name, () => expect(keys(sample)).toEqual(fields[name]));
@@ -60,5 +65,7 @@ describe("types.ts names exactly the fields Rust sends", () => {
     expect(status).toContain(c.VaultState.status);
     const conn: T.Connection["status"][] = ["active", "needsReauthorisation", "revocationPending"];
     expect(conn).toContain(c.Connections.connections[0]!.status);
+    const kinds: T.CredentialKind[] = ["oauth", "api-key", "static-bearer", "static-basic", "static-raw"];
+    expect(kinds).toContain(c.Connections.connections[0]!.kind);
   });
 });

@@ -56,5 +56,16 @@ export function notice(id: string, tone: Tone, message: string | null): void {
   p.setAttribute("role", tone === "failure" ? "alert" : "status");
 }
 
-/** Unix seconds now. */
-export const now = (): number => Date.now() / 1000;
+/** The wallet's clock minus this window's, in seconds (0 unless they disagree). */
+let skew = 0;
+
+/** Follows the wallet's clock, as `walletNow` (Unix seconds) read from Rust: countdowns
+ * and badges then agree with the wallet's expiry decisions. A second's difference (the
+ * request's own time, whole seconds) is ignored. */
+export function followClock(walletNow: number): void {
+  const d = walletNow - Date.now() / 1000;
+  if (Math.abs(d - skew) > 2) skew = d;
+}
+
+/** Unix seconds now, on the wallet's clock. */
+export const now = (): number => Date.now() / 1000 + skew;

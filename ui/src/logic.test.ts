@@ -47,14 +47,18 @@ function conn(over: Partial<Connection> = {}): Connection {
     lastRefreshError: null,
     check: [],
     checkError: null,
+    checkedAt: null,
+    installationStatus: null,
+    installationError: null,
     canRevoke: true,
+    kind: "oauth",
     ...over,
   };
 }
 
 describe("statusOf", () => {
   it("gives what core's health gives, for every shared vector", () => {
-    expect(vectors.cases.length).toBeGreaterThanOrEqual(10);
+    expect(vectors.cases.length).toBeGreaterThanOrEqual(20);
     for (const v of vectors.cases) {
       const c = conn({
         status: v.status as Connection["status"],
@@ -62,6 +66,9 @@ describe("statusOf", () => {
         expiresAt: v.expiresIn === null ? null : NOW + v.expiresIn,
         refreshFailures: v.refreshFailures,
         refreshingSince: v.refreshing ? NOW - 5 : null,
+        kind: ((v as { kind?: string }).kind ?? "oauth") as Connection["kind"],
+        checkError: (v as { checkError?: string | null }).checkError ?? null,
+        installationStatus: (v as { installationStatus?: string | null }).installationStatus ?? null,
       });
       expect(statusOf(c, NOW).key, v.name).toBe(v.expect);
     }

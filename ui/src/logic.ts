@@ -2,7 +2,7 @@
 // geometry, audit filtering, settings validation. Pure functions, unit-tested; app.ts only
 // copies their results into the DOM.
 import { plural } from "./format";
-import type { AuditLine, Connection, ConnectForm, Provider, Settings } from "./types";
+import type { AddKeyForm, AuditLine, Connection, ConnectForm, Provider, Settings } from "./types";
 
 export type StatusKey =
   | "active"
@@ -11,7 +11,11 @@ export type StatusKey =
   | "expiring"
   | "expired"
   | "needsReauth"
-  | "revocationPending";
+  | "revocationPending"
+  | "keyExpiring"
+  | "keyExpired"
+  | "verificationFailed"
+  | "installationProblem";
 
 export interface StatusView {
   key: StatusKey;
@@ -28,6 +32,37 @@ export type Tone = "success" | "warning" | "failure" | "info";
 /** Seconds before expiry at which a connection without a refresh token is "expiring". */
 export const EXPIRING_SECS = 5 * 60;
 
+/** An API key or static token warns 30, 7 and 1 days before its date. */
+export const KEY_WARNING_DAYS = 30;
+
+/** Whole days left before `expiresAt`, rounded up (core's `health::days_left`). */
+export function daysLeft(expiresAt: number, now: number): number {
+  return Math.max(0, Math.ceil((expiresAt - now) / 86_400));
+}
+
+/** Whether the provider reports the installation as stopping the integration. */
+export const installationBroken = (c: Connection): boolean =>
+  c.installationStatus === "ERROR" || c.installationStatus === "INACTIVE";
+
+/** A Pleo API key or another tool's token: never refreshed. */
+export const isStatic = (c: Connection): boolean => c.kind !== "oauth";
+
+/** "Pleo API key", "Token (bearer)"...: what a connection holds, for badges and titles. */
+export function kindLabel(c: Connection): string {
+  switch (c.kind) {
+    case "oauth":
+      return "OAuth";
+    case "api-key":
+      return "API key";
+    case "static-bearer":
+      return "Token (bearer)";
+    case "static-basic":
+      return "Token (basic)";
+    default:
+      return "Token (raw)";
+  }
+}
+
 /**
  * A connection's health at `now`: the same model as core's `health::Health`, which the
  * CLI's `list` shows, checked against the same shared vectors
@@ -43,8 +78,19 @@ export function statusOf(c: Connection, now: number): StatusView {
   });
   if (c.status === "revocationPending") return v("revocationPending", "Revocation pending", "warning");
   if (c.status === "needsReauthorisation") return v("needsReauth", "Sign in again", "failure");
+  if (isStatic(c)) {
+    if (c.expiresAt !== null && c.expiresAt <= now) return v("keyExpired", "Expired", "failure");
+    if (c.kind === "api-key" && c.checkError !== null) return v("verificationFailed", "Refused", "failure");
+    if (installationBroken(c)) return v("installationProblem", `Installation ${c.installationStatus}`, "failure");
+    if (c.expiresAt !== null) {
+      const d = daysLeft(c.expiresAt, now);
+      if (d <= KEY_WARNING_DAYS) return v("keyExpiring", `Expires in ${plural(d, "day")}`, d <= 7 ? "failure" : "warning");
+    }
+    return v("active", "Active", "success");
+  }
   if (c.refreshingSince !== null) return v("refreshInterrupted", "Checking refresh", "info");
   if (c.hasRefreshToken && c.refreshFailures > 0) return v("refreshFailing", "Refresh failing", "warning");
+  if (installationBroken(c)) return v("installationProblem", `Installation ${c.installationStatus}`, "failure");
   if (c.hasRefreshToken || c.expiresAt === null) return v("active", "Active", "success");
   if (c.expiresAt <= now) return v("expired", "Expired", "failure");
   if (c.expiresAt - now <= EXPIRING_SECS) return v("expiring", "Expiring", "warning");
@@ -88,6 +134,8 @@ export interface Bar {
 
 export interface TimelineRow {
   name: string;
+  /** An API key or static token (its bar is its life until its expiry date), not OAuth. */
+  key: boolean;
   access: Bar | null;
   refresh: Bar | null;
   status: StatusKey;
@@ -146,6 +194,7 @@ export function timeline(cs: Connection[], now: number, width: number): Timeline
     to === null ? null : { x0: x(from), x1: x(to), clipped: to - now > span };
   const rows = sortConnections(cs, now).map((c) => ({
     name: c.name,
+    key: isStatic(c),
     access: bar(c.issuedAt, c.expiresAt),
     refresh: bar(c.issuedAt, c.refreshExpiresAt),
     status: statusOf(c, now).key,
@@ -227,6 +276,8 @@ export function auditVerdict(total: number, signed: number): string {
 
 // ---------------------------------------------------------------- forms
 
+const NAME_RE = /^[A-Za-z0-9._-]{1,62}$/;
+
 /** What is wrong with the connect form, or null. Mirrors the Rust side's checks. */
 export interface FormProblem {
   /** The field to mark and put the message beside. */
@@ -234,12 +285,16 @@ export interface FormProblem {
   message: string;
 }
 
+/** A connection name's problem, if it has one (core's `ConnectionName` rule). */
+function nameProblem(name: string, what: string): string | null {
+  if (name === "") return `Give the ${what} a name.`;
+  if (!NAME_RE.test(name)) return "Names use letters, digits, dots, dashes and underscores (up to 62).";
+  return null;
+}
+
 export function connectFormProblem(f: ConnectForm): FormProblem | null {
-  const name = f.name.trim();
-  if (name === "") return { field: "name", message: "Give the connection a name." };
-  if (!/^[A-Za-z0-9._-]{1,62}$/.test(name)) {
-    return { field: "name", message: "Names use letters, digits, dots, dashes and underscores (up to 62)." };
-  }
+  const bad = nameProblem(f.name.trim(), "connection");
+  if (bad) return { field: "name", message: bad };
   if (f.provider === "") return { field: "provider", message: "Choose a provider." };
   if (f.provider === "custom") {
     for (const [field, label, url] of [
@@ -303,6 +358,8 @@ const CHECK_LABELS: Record<string, string> = {
   subjectURN: "Signed in as",
   authMethod: "Sign-in method",
   scope: "Scopes (as the provider sees them)",
+  installationStatus: "Installation",
+  installationErrorCode: "Installation error",
 };
 
 /** The label of a connection-check fact. */
@@ -311,6 +368,19 @@ export function checkLabel(key: string): string {
   if (known) return known;
   const words = key.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// ---------------------------------------------------------------- API keys
+
+/** What is wrong with the "Add API key" form before anything is sent, if anything. */
+export function addKeyProblem(f: AddKeyForm): { field: keyof AddKeyForm; message: string } | null {
+  if (!f.provider) return { field: "provider", message: "Choose Pleo’s environment (no Pleo provider is configured)." };
+  const bad = nameProblem(f.name, "key");
+  if (bad) return { field: "name", message: bad };
+  if (!f.key.trim()) return { field: "key", message: "Paste the API key Pleo showed you." };
+  if (f.expires && !/^\d{4}-\d{2}-\d{2}$/.test(f.expires))
+    return { field: "expires", message: "Give the date as YYYY-MM-DD, or leave it empty." };
+  return null;
 }
 
 // ---------------------------------------------------------------- connect wizard

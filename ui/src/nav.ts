@@ -25,13 +25,13 @@ export function register(p: Pane, hooks: PaneHooks): void {
 export function setPane(p: Pane, focus = true): void {
   if (state.pane !== p) panes[state.pane]?.left?.();
   state.pane = p;
-  const tab: Tab = p === "connect" || p === "detail" ? "connections" : p;
+  const tab: Tab = p === "connect" || p === "addkey" || p === "detail" ? "connections" : p;
   for (const t of TABS) {
     const b = el(`tab-${t}`);
     b.setAttribute("aria-selected", String(t === tab));
     b.tabIndex = t === tab ? 0 : -1;
   }
-  for (const id of [...TABS, "connect", "detail"]) el(`panel-${id}`).hidden = id !== p;
+  for (const id of [...TABS, "connect", "addkey", "detail"]) el(`panel-${id}`).hidden = id !== p;
   panes[p]?.shown?.();
   const target = panes[p]?.focus;
   if (focus && target) el(target).focus();

@@ -3,7 +3,7 @@
 import type { AuditView, Connection, Provider, VaultFacts } from "./types";
 
 export type Tab = "connections" | "timeline" | "keys" | "audit" | "settings";
-export type Pane = Tab | "connect" | "detail";
+export type Pane = Tab | "connect" | "addkey" | "detail";
 
 export const state = {
   /** The vault is unlocked and the app is showing. */

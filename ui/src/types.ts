@@ -36,8 +36,12 @@ export interface VaultState {
 
 export type ConnectionStatus = "active" | "needsReauthorisation" | "revocationPending";
 
+/** What a connection holds: OAuth tokens, a Pleo API key, another tool's token. */
+export type CredentialKind = "oauth" | "api-key" | "static-bearer" | "static-basic" | "static-raw";
+
 export interface Connection {
   name: string;
+  kind: CredentialKind;
   provider: string;
   providerName: string;
   clientId: string;
@@ -59,7 +63,39 @@ export interface Connection {
   lastRefreshError: string | null;
   check: [string, string][];
   checkError: string | null;
+  /** When it was last checked with its provider. */
+  checkedAt: number | null;
+  /** Pleo's installation status (ACTIVATED, ERROR, NONE...), if read. */
+  installationStatus: string | null;
+  installationError: string | null;
   canRevoke: boolean;
+}
+
+/** What the "Add API key" dialog sends (it carries the key: never kept in state). */
+export interface AddKeyForm {
+  name: string;
+  provider: string;
+  key: string;
+  /** YYYY-MM-DD, or empty. */
+  expires: string;
+}
+
+/** What the rotate form sends (it carries the new key). */
+export interface RotateForm {
+  name: string;
+  key: string;
+  expires: string;
+}
+
+export interface Rotated {
+  connection: Connection;
+  message: string;
+}
+
+export interface Checked {
+  connection: Connection;
+  outcome: "ok" | "refused" | "failed" | "installation_problem" | "unverifiable";
+  message: string;
 }
 
 export interface Provider {
@@ -120,6 +156,8 @@ export interface Alert {
 export interface Connections {
   connections: Connection[];
   alerts: Alert[];
+  /** The wallet's clock when read (Unix seconds): the window counts from it. */
+  now: number;
 }
 
 export interface Settings {

@@ -1,8 +1,8 @@
 // The connections pane: the list with live countdowns and the alerts above it.
 import * as api from "../api";
-import { el, h, notice, now, show, type Tone } from "../dom";
+import { el, followClock, h, notice, now, show, type Tone } from "../dom";
 import { errorText } from "../format";
-import { countdown, sortConnections, statusOf } from "../logic";
+import { countdown, isStatic, kindLabel, sortConnections, statusOf } from "../logic";
 import { openDetail } from "../nav";
 import { onConnections, setConnections, state } from "../state";
 import type { Alert, Connection } from "../types";
@@ -36,6 +36,7 @@ async function loadOnce(): Promise<void> {
     performance.mark("tw:list-asked");
     const all = await api.listConnections();
     performance.mark("tw:list-received");
+    followClock(all.now);
     renderAlerts(all.alerts);
     show("unlocked-error", null);
     const key = JSON.stringify(all.connections);
@@ -67,7 +68,12 @@ function row(c: Connection, t: number): HTMLElement {
     "button",
     { type: "button", class: "conn", "data-name": c.name, id: `conn-${c.name}` },
     h("span", { class: "conn-name" }, c.name),
-    h("span", { class: "conn-provider" }, c.providerName),
+    h(
+      "span",
+      { class: "conn-provider" },
+      c.providerName,
+      ...(isStatic(c) ? [" ", h("span", { class: "kind", "data-kind": c.kind }, kindLabel(c))] : []),
+    ),
     h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label),
     h("span", { class: "conn-scopes" }, c.scopes.join(" ")),
     h("span", { class: "conn-expiry", "data-expires": String(c.expiresAt ?? "") }, countdown(c.expiresAt, t)),

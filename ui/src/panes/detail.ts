@@ -4,7 +4,7 @@
 import * as api from "../api";
 import { el, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge } from "../format";
-import { checkLabel, countdown, statusOf } from "../logic";
+import { checkLabel, countdown, isStatic, kindLabel, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -44,7 +44,7 @@ function render(): void {
   const ago = (u: number | null): string => (u === null ? "never" : formatAge(u, t));
   const iso = (u: number | null): string | undefined =>
     u === null ? undefined : new Date(u * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
-  const rows = [
+  const rows = isStatic(c) ? staticFacts(c, t, ago, iso) : [
     fact("provider", "Provider", c.providerName, c.provider === c.providerName ? undefined : `configured as “${c.provider}”`),
     fact("client", "Client ID", c.clientId),
     fact("scopes", "Scopes", c.scopes.join(" ") || "—"),
@@ -66,16 +66,50 @@ function render(): void {
     const why = last && !shown().includes(last) ? `; last: ${last}` : "";
     rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
-  for (const [k, v] of c.check) rows.push(fact(`check-${k}`, checkLabel(k), v));
+  for (const [k, v] of c.check) {
+    const label = c.kind === "api-key" && k === "subjectURN" ? "Company" : checkLabel(k);
+    rows.push(fact(`check-${k}`, label, v));
+  }
   if (c.checkError) rows.push(fact("check-error", "Connection check", `failed: ${c.checkError}`));
+  if (c.checkedAt !== null) rows.push(fact("checked", "Last checked", ago(c.checkedAt), iso(c.checkedAt)));
   el("detail-facts").replaceChildren(...rows);
   const usable = c.status === "active";
+  const keyish = isStatic(c);
+  el("detail-copy").textContent = c.kind === "api-key" ? "Copy API key" : keyish ? "Copy token" : "Copy access token";
   el<HTMLButtonElement>("detail-copy").disabled = !usable;
   el<HTMLButtonElement>("detail-reveal").disabled = !usable;
+  el("detail-refresh").hidden = keyish;
+  el("detail-reauth").hidden = keyish;
+  el("detail-rotate").hidden = !keyish;
+  // A static token has nothing to check it with.
+  el("detail-check").hidden = keyish && c.kind !== "api-key";
   el<HTMLButtonElement>("detail-refresh").disabled = !usable || !c.hasRefreshToken;
   el<HTMLButtonElement>("detail-reauth").disabled = c.status === "revocationPending";
   el("detail-disconnect").textContent =
     c.status === "revocationPending" ? "Retry revocation…" : "Disconnect…";
+}
+
+/** An API key's or static token's facts: what it is, where from, until when. */
+function staticFacts(
+  c: NonNullable<ReturnType<typeof selected>>,
+  t: number,
+  ago: (u: number | null) => string,
+  iso: (u: number | null) => string | undefined,
+): HTMLElement[] {
+  const rows = [
+    fact("kind", "Kind", c.kind === "api-key" ? `Pleo API key (${c.providerName})` : `${kindLabel(c)} · ${c.providerName}`),
+    fact(
+      "expires",
+      "Expires",
+      c.expiresAt === null ? "no expiry date given" : countdown(c.expiresAt, t),
+      iso(c.expiresAt),
+    ),
+    fact("refresh-token", "Renewal", "never refreshed: rotate it before its date"),
+    fact("issued", "Added", ago(c.issuedAt), iso(c.issuedAt)),
+    fact("last-export", "Last export", ago(c.lastExport), iso(c.lastExport)),
+  ];
+  if (c.scopes.length > 0) rows.splice(1, 0, fact("scopes", "Scopes", c.scopes.join(" ")));
+  return rows;
 }
 
 /** Every second: the expiry and the reveal count down; a cleared clipboard is said. */
@@ -165,9 +199,10 @@ function wireTokens(): void {
     const r = await busy(el("detail-copy"), "Copying…", () => api.copyToken(name()));
     if (r) {
       clipboardClearsAt = now() + r.clearsInSecs;
+      const what = selected()?.kind === "api-key" ? "API key" : selected()?.kind === "oauth" ? "Access token" : "Token";
       say(
         "success",
-        `Access token copied. The clipboard is cleared in ${r.clearsInSecs} s; the token expires ${countdown(r.expiresAt, now())}.`,
+        `${what} copied. The clipboard is cleared in ${r.clearsInSecs} s; it expires ${countdown(r.expiresAt, now())}.`,
       );
       await load();
     }
@@ -201,13 +236,61 @@ function wireTokens(): void {
   });
 }
 
+function wireKeys(): void {
+  el("detail-check").addEventListener("click", async () => {
+    const r = await busy(el("detail-check"), "Checking…", () => api.checkConnection(name()));
+    if (!r) return;
+    const tone = r.outcome === "ok" ? "success" : r.outcome === "unverifiable" ? "info" : r.outcome === "failed" ? "warning" : "failure";
+    say(tone, r.message);
+    await load();
+  });
+  el("detail-rotate").addEventListener("click", () => {
+    el<HTMLInputElement>("rotate-secret").value = "";
+    el("rotate-box").hidden = false;
+    el("rotate-secret").focus();
+  });
+  const closeRotate = (): void => {
+    el<HTMLInputElement>("rotate-secret").value = "";
+    el("rotate-box").hidden = true;
+  };
+  el("rotate-no").addEventListener("click", () => {
+    closeRotate();
+    el("detail-rotate").focus();
+  });
+  el<HTMLFormElement>("rotate-box").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const key = el<HTMLInputElement>("rotate-secret").value;
+    if (!key.trim()) {
+      say("failure", "Paste the new key first.");
+      el("rotate-secret").focus();
+      return;
+    }
+    const expires = el<HTMLInputElement>("rotate-expires").value;
+    const r = await busy(el("rotate-yes"), "Verifying…", () => api.rotateSecret({ name: name(), key, expires }), (e) =>
+      `Not rotated: ${errorText(e)} The old key is still in place.`,
+    );
+    // The new key never stays in the page, whatever happened.
+    el<HTMLInputElement>("rotate-secret").value = "";
+    if (!r) return;
+    closeRotate();
+    say("success", r.message);
+    await tokensChanged();
+  });
+}
+
 function wireDisconnect(): void {
   el("detail-disconnect").addEventListener("click", () => {
     const c = selected();
     if (!c) return;
-    el("confirm-text").textContent = c.canRevoke
-      ? `Disconnect “${c.name}”? Its tokens are revoked at ${c.providerName} and deleted here. Tools using it stop working.`
-      : `Disconnect “${c.name}”? ${c.providerName} offers no revocation: its tokens are deleted here and expire on their own.`;
+    el("confirm-text").textContent = isStatic(c)
+      ? c.kind === "api-key"
+        ? `Delete “${c.name}” here? The API key itself stays valid until you revoke it in Pleo’s web app (Settings → API keys).`
+        : `Delete “${c.name}” here? The token itself stays valid until you revoke it where it was made.`
+      : c.canRevoke
+        ? `Disconnect “${c.name}”? Its tokens are revoked at ${c.providerName} and deleted here. Tools using it stop working.`
+        : `Disconnect “${c.name}”? ${c.providerName} offers no revocation: its tokens are deleted here and expire on their own.`;
+    // Nothing is sent to revoke a key, so there is nothing to force.
+    el("confirm-force").closest("label")!.hidden = isStatic(c);
     el<HTMLInputElement>("confirm-force").checked = false;
     el("confirm-box").hidden = false;
     el("confirm-no").focus();
@@ -240,9 +323,14 @@ export function mount(): void {
       say("info", null);
       clipboardClearsAt = 0;
       el("confirm-box").hidden = true;
+      el<HTMLInputElement>("rotate-secret").value = "";
+      el("rotate-box").hidden = true;
       render();
     },
-    left: hideReveal,
+    left: () => {
+      hideReveal();
+      el<HTMLInputElement>("rotate-secret").value = "";
+    },
   });
   onConnections(() => {
     if (state.pane === "detail") render();
@@ -252,12 +340,14 @@ export function mount(): void {
     if (state.selected) document.getElementById(`conn-${state.selected}`)?.focus();
   });
   wireTokens();
+  wireKeys();
   wireDisconnect();
 }
 
 /** Forgets what was shown (on lock). */
 export function clear(): void {
   hideReveal();
+  el<HTMLInputElement>("rotate-secret").value = "";
   el("detail-facts").replaceChildren();
   say("info", null);
 }

@@ -24,7 +24,7 @@ function render(): void {
     id: "timeline",
   });
   const desc = tl.rows
-    .map((r) => `${r.name}: access token ${r.access ? "shown" : "with no expiry"}${r.refresh ? ", refresh token shown" : ""}`)
+    .map((r) => `${r.name}: ${r.key ? "key" : "access token"} ${r.access ? "shown" : "with no expiry"}${r.refresh ? ", refresh token shown" : ""}`)
     .join("; ");
   root.append(svg("title", { id: "timeline-desc" }, `Expiry timeline. ${desc}.`));
   for (const t of tl.ticks) {
@@ -50,8 +50,8 @@ function render(): void {
     if (r.access) {
       root.append(
         withTitle(
-          svg("rect", { x: labelW + r.access.x0, y: y + 10, width: Math.max(2, r.access.x1 - r.access.x0), height: 12, rx: 3, class: `tl-access tl-${r.status}` }),
-          `${r.name}: access token expires ${when(c?.expiresAt ?? null)}`,
+          svg("rect", { x: labelW + r.access.x0, y: y + 10, width: Math.max(2, r.access.x1 - r.access.x0), height: 12, rx: 3, class: `tl-access tl-${r.status}${r.key ? " tl-key" : ""}` }),
+          `${r.name}: ${r.key ? (c?.kind === "api-key" ? "API key" : "token") : "access token"} expires ${when(c?.expiresAt ?? null)}`,
         ),
         svg("text", { x: labelW + Math.min(r.access.x1 + 4, plotW - 4), y: y + 20, class: "tl-value", "text-anchor": r.access.x1 + 4 > plotW - 60 ? "end" : "start" }, countdown(c?.expiresAt ?? null, t).replace(/^in /, "")),
       );

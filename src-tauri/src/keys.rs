@@ -1,0 +1,211 @@
+//! Pleo API keys and other static tokens in the app: add one (verified first), rotate it
+//! (the new one verified before it replaces the old), and check any connection with its
+//! provider (Pleo's installation status among it). Thin calls into core's operations
+//! layer; this file adds the app's words.
+
+use crate::connections::{conn_name, op, ops_err, session, view};
+use crate::error::Error;
+use crate::models::{AddKeyForm, Checked, RotateForm, Rotated};
+use crate::wallet::Wallet;
+use secrecy::SecretString;
+use token_wallet_core::clock;
+use token_wallet_core::connection::CredentialKind;
+use token_wallet_core::oauth::http::Http;
+use token_wallet_core::ops::CheckOutcome;
+use zeroize::Zeroizing;
+
+/// A form's date (`YYYY-MM-DD`), or none if left empty.
+fn date(text: &str) -> Result<Option<u64>, Error> {
+    match text.trim() {
+        "" => Ok(None),
+        d => clock::parse_date(d).map(Some).map_err(Error::Invalid),
+    }
+}
+
+/// The key from a form: trimmed, and not empty.
+fn key(text: String, what: &str) -> Result<SecretString, Error> {
+    let text = Zeroizing::new(text);
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(Error::Invalid(format!(
+            "paste the {what}: the field is empty"
+        )));
+    }
+    Ok(SecretString::from(key.to_string()))
+}
+
+impl Wallet {
+    /// Verifies a Pleo API key with Pleo and stores it; nothing is stored if it does not
+    /// verify.
+    pub fn add_api_key(&self, f: AddKeyForm) -> Result<crate::models::ConnectionView, Error> {
+        let a = self.unlocked_agent()?;
+        a.note_activity();
+        let name = conn_name(f.name.trim())?;
+        let expires_at = date(&f.expires)?;
+        let secret = key(f.key, "API key")?;
+        let provider = self
+            .config()?
+            .core
+            .provider(&f.provider, &Http::new())
+            .map_err(op)?;
+        let info = session(&a, |s| {
+            s.add_api_key(&name, &provider, &secret, expires_at, true)
+        })?
+        .map_err(ops_err)?;
+        Ok(view(info))
+    }
+
+    /// Replaces a key or token with a new one, verified first; says where to revoke the
+    /// old one.
+    pub fn rotate_secret(&self, f: RotateForm) -> Result<Rotated, Error> {
+        let a = self.unlocked_agent()?;
+        a.note_activity();
+        let name = conn_name(&f.name)?;
+        let expires_at = date(&f.expires)?;
+        let secret = key(f.key, "new key")?;
+        let r =
+            session(&a, |s| s.rotate_secret(&name, &secret, expires_at, true))?.map_err(ops_err)?;
+        let mut old = vec![format!("added {}", clock::date(r.old.added_at))];
+        if let Some(app) = &r.old.application {
+            old.insert(0, format!("application “{app}”"));
+        }
+        if let Some(id) = &r.old.client_id {
+            old.insert(0, format!("client ID {id}"));
+        }
+        let place = if r.info.kind == CredentialKind::ApiKey {
+            "in Pleo’s web app (Settings → API keys)"
+        } else {
+            "where it was made"
+        };
+        Ok(Rotated {
+            message: format!(
+                "Rotated “{name}”: the new key is in place. The old one still works until you revoke it {place}: {}.",
+                old.join(", ")
+            ),
+            connection: view(r.info),
+        })
+    }
+
+    /// Checks a connection with its provider now (an API key with Pleo's introspection,
+    /// OAuth with its provider's check; Pleo's installation status too).
+    pub fn check_connection(&self, name: &str) -> Result<Checked, Error> {
+        let a = self.unlocked_agent()?;
+        a.note_activity();
+        let n = conn_name(name)?;
+        let c = session(&a, |s| s.check(&n))?.map_err(ops_err)?;
+        let i = &c.info;
+        let installation = match (i.installation_status(), i.installation_error()) {
+            (Some("NONE"), _) => " It has no installation yet.".to_string(),
+            (Some(s), Some(code)) => format!(" Its installation is {s} ({code})."),
+            (Some(s), None) => format!(" Its installation is {s}."),
+            _ => String::new(),
+        };
+        let why = i
+            .check_error
+            .as_deref()
+            .map(crate::error::plain)
+            .unwrap_or_default();
+        let message = match c.outcome {
+            CheckOutcome::Unverifiable => {
+                format!("“{name}” is a static token: there is nothing to check it with.")
+            }
+            CheckOutcome::Refused => format!(
+                "{} refused “{name}”: {why}. Make a new key and rotate it in.",
+                i.provider.display_name
+            ),
+            CheckOutcome::Failed => format!("“{name}” could not be checked: {why}."),
+            _ => format!(
+                "{} accepts “{name}”.{installation}",
+                i.provider.display_name
+            ),
+        };
+        Ok(Checked {
+            outcome: c.outcome.to_string(),
+            message,
+            connection: view(c.info),
+        })
+    }
+}
+
+/// How often the background re-checks each Pleo API key with Pleo (so a key revoked in
+/// Pleo's web app, or an installation put in error, is noticed without a click).
+pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
+/// A desktop notification worth sending once: `key` says which (the same alert again is
+/// not sent twice), `title` and `body` what.
+pub struct Notice {
+    /// Which alert, at which warning: `books:key_expiring:7`.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+}
+
+impl Wallet {
+    /// Checks the Pleo API keys not checked for [`CHECK_EVERY`]; their names.
+    pub fn check_stale_keys(&self) -> Result<Vec<String>, Error> {
+        let a = self.unlocked_agent()?;
+        let now = clock::now();
+        let stale: Vec<_> = session(&a, |s| s.list())?
+            .map_err(ops_err)?
+            .into_iter()
+            .filter(|i| i.kind == CredentialKind::ApiKey)
+            .filter(|i| i.status == token_wallet_core::connection::Status::Active)
+            .filter(|i| {
+                i.checked_at
+                    .is_none_or(|t| now.saturating_sub(t) >= CHECK_EVERY.as_secs())
+            })
+            .map(|i| i.name)
+            .collect();
+        for n in &stale {
+            if let Err(e) = session(&a, |s| s.check(n))? {
+                tracing::warn!(connection = %n, error = %e, "background key check failed");
+            }
+        }
+        Ok(stale.iter().map(ToString::to_string).collect())
+    }
+
+    /// What the keys need a person for: an expiry 30, 7 or 1 days away or past, a key
+    /// Pleo refused, an installation in `ERROR` / `INACTIVE`.
+    pub fn key_notices(&self) -> Result<Vec<Notice>, Error> {
+        use token_wallet_core::monitor::{connection_alerts, Alert, Thresholds};
+        let a = self.unlocked_agent()?;
+        let all = session(&a, |s| s.list())?.map_err(ops_err)?;
+        Ok(
+            connection_alerts(&all, &Thresholds::default(), clock::now())
+                .into_iter()
+                .filter_map(|alert| {
+                    let (key, title) = match &alert {
+                        Alert::KeyExpiring {
+                            connection,
+                            warning,
+                            ..
+                        } => (
+                            format!("{connection}:expiring:{warning}"),
+                            "A key expires soon",
+                        ),
+                        Alert::KeyExpired { connection, .. } => {
+                            (format!("{connection}:expired"), "A key has expired")
+                        }
+                        Alert::VerificationFailed { connection, .. } => {
+                            (format!("{connection}:refused"), "Pleo refused an API key")
+                        }
+                        Alert::InstallationProblem {
+                            connection, status, ..
+                        } => (
+                            format!("{connection}:installation:{status}"),
+                            "A Pleo installation needs attention",
+                        ),
+                        _ => return None,
+                    };
+                    Some(Notice {
+                        key,
+                        title: title.to_string(),
+                        body: crate::error::plain(&alert.to_string()),
+                    })
+                })
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,107 @@
+// The "Add API key" dialog: a Pleo API key, verified with Pleo before it is saved (the
+// company it acts for is then shown). The key is read from its field once, sent to Rust,
+// and the field emptied; it is never kept in the page's state.
+import * as api from "../api";
+import { el, h, notice } from "../dom";
+import { errorText } from "../format";
+import { addKeyProblem } from "../logic";
+import { openDetail, register, setPane } from "../nav";
+import { state } from "../state";
+import type { AddKeyForm } from "../types";
+import { load } from "./connections";
+
+const INPUT: Record<keyof AddKeyForm, string> = {
+  name: "addkey-name",
+  provider: "addkey-provider",
+  key: "addkey-key",
+  expires: "addkey-expires",
+};
+
+/** Shows `message` beside `field` (or under the button), or clears it. */
+function problem(message: string | null, field?: keyof AddKeyForm): void {
+  for (const id of Object.values(INPUT)) el(id).removeAttribute("aria-invalid");
+  const box = el("addkey-error");
+  if (field) {
+    const input = el(INPUT[field]);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-errormessage", "addkey-error");
+    input.after(box);
+    input.focus();
+  } else {
+    el("addkey-submit").after(box);
+  }
+  notice("addkey-error", "failure", message);
+}
+
+async function open(): Promise<void> {
+  problem(null);
+  setPane("addkey");
+  try {
+    state.providers = await api.providers();
+  } catch (e) {
+    problem(errorText(e));
+  }
+  const sel = el<HTMLSelectElement>("addkey-provider");
+  const keep = sel.value;
+  const pleo = state.providers.filter((p) => p.pleo);
+  sel.replaceChildren(...pleo.map((p) => h("option", { value: p.name }, p.displayName)));
+  if (keep) sel.value = keep;
+}
+
+async function submit(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  const v = (id: string): string => el<HTMLInputElement>(id).value;
+  const form: AddKeyForm = {
+    name: v("addkey-name").trim(),
+    provider: v("addkey-provider"),
+    key: v("addkey-key"),
+    expires: v("addkey-expires"),
+  };
+  const bad = addKeyProblem(form);
+  if (bad) {
+    problem(bad.message, bad.field);
+    return;
+  }
+  problem(null);
+  const button = el<HTMLButtonElement>("addkey-submit");
+  button.disabled = true;
+  button.textContent = "Verifying with Pleo…";
+  try {
+    const c = await api.addApiKey(form);
+    for (const id of ["addkey-name", "addkey-key", "addkey-expires"]) el<HTMLInputElement>(id).value = "";
+    await load();
+    openDetail(c.name);
+    const company = c.check.find(([k]) => k === "subjectURN")?.[1];
+    notice(
+      "detail-message",
+      "success",
+      `Added API key “${c.name}”. ${c.providerName} confirms it acts for ${company ?? "its company"}.`,
+    );
+  } catch (e) {
+    problem(errorText(e));
+  } finally {
+    // The key is not kept in the field after an attempt either way.
+    el<HTMLInputElement>("addkey-key").value = "";
+    button.disabled = false;
+    button.textContent = "Verify with Pleo and save";
+  }
+}
+
+/** Wires the pane once. */
+export function mount(): void {
+  register("addkey", { focus: "addkey-name" });
+  el("addkey-open").addEventListener("click", () => void open());
+  el("addkey-back").addEventListener("click", () => setPane("connections"));
+  for (const id of Object.values(INPUT)) {
+    el(id).addEventListener("input", () => {
+      if (el(id).getAttribute("aria-invalid") === "true") problem(null);
+    });
+  }
+  el<HTMLFormElement>("addkey-form").addEventListener("submit", (ev) => void submit(ev));
+}
+
+/** Forgets what was typed (on lock). */
+export function clear(): void {
+  problem(null);
+  el<HTMLInputElement>("addkey-key").value = "";
+}
