@@ -410,7 +410,9 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await waitFor("the copy message", async () => /copied/.test(await text("#detail-message")));
     assert.match(await text("#detail-message"), /cleared in 30 s/);
     assert.equal(await toneOf("#detail-message"), "success");
-    const [buttonTopAfter, buttonBottom] = await at("#detail-copy");
+    const [buttonTopAfter] = await at("#detail-copy");
+    // Below the buttons' block (which may wrap to a second row in a narrow window).
+    const [, buttonBottom] = await at("#panel-detail .actions");
     const [noticeTop] = await at("#detail-message");
     assert.equal(buttonTopAfter, buttonTop, "the notice moved the buttons");
     assert.ok(noticeTop >= buttonBottom && noticeTop - buttonBottom < 40, `the notice is beside the buttons (${noticeTop - buttonBottom} px below)`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  addKeyProblem,
+  kindLabel,
   auditDetail,
   auditEvents,
   auditVerdict,
@@ -262,5 +264,31 @@ describe("the audit view's words", () => {
     const t = new Date(2026, 10, 30, 14, 5, 9).getTime() / 1000;
     expect(clockTime(t, t + 60)).toBe("14:05:09");
     expect(clockTime(t - 86_400, t)).toBe("2026-11-29 14:05");
+  });
+});
+
+describe("API keys", () => {
+  const form = { name: "books", provider: "pleo", key: "k3y", expires: "" };
+  it("says what the Add API key form lacks, field by field", () => {
+    expect(addKeyProblem(form)).toBeNull();
+    expect(addKeyProblem({ ...form, provider: "" })?.field).toBe("provider");
+    expect(addKeyProblem({ ...form, name: "a b" })?.field).toBe("name");
+    expect(addKeyProblem({ ...form, key: "  " })?.field).toBe("key");
+    expect(addKeyProblem({ ...form, expires: "31/12/2027" })?.field).toBe("expires");
+    expect(addKeyProblem({ ...form, expires: "2027-12-31" })).toBeNull();
+  });
+  it("badges a key by its days left, and names its kind", () => {
+    const key = conn({ kind: "api-key", hasRefreshToken: false, refreshExpiresAt: null });
+    expect(statusOf({ ...key, expiresAt: NOW + 12 * 86_400 + 60 }, NOW)).toMatchObject({
+      key: "keyExpiring",
+      label: "Expires in 12 days",
+      tone: "warning",
+    });
+    expect(statusOf({ ...key, expiresAt: NOW + 3 * 86_400 }, NOW).tone).toBe("failure");
+    expect(statusOf({ ...key, expiresAt: NOW + 3600 }, NOW).label).toBe("Expires within a day");
+    expect(statusOf({ ...key, expiresAt: NOW + 40 * 86_400 }, NOW).key).toBe("active");
+    expect(kindLabel(key)).toBe("API key");
+    expect(kindLabel(conn())).toBe("OAuth");
+    expect(timeline([key, conn()], NOW, 600).rows.map((r) => r.key).sort()).toEqual([false, true]);
   });
 });

@@ -35,14 +35,18 @@ export const EXPIRING_SECS = 5 * 60;
 /** An API key or static token warns 30, 7 and 1 days before its date. */
 export const KEY_WARNING_DAYS = 30;
 
-/** Whole days left before `expiresAt`, rounded up (core's `health::days_left`). */
+/** Whole days left before `expiresAt`, rounded down as countdowns show them (core's
+ * `health::days_left`). */
 export function daysLeft(expiresAt: number, now: number): number {
-  return Math.max(0, Math.ceil((expiresAt - now) / 86_400));
+  return Math.max(0, Math.floor((expiresAt - now) / 86_400));
 }
 
 /** Whether the provider reports the installation as stopping the integration. */
 export const installationBroken = (c: Connection): boolean =>
   c.installationStatus === "ERROR" || c.installationStatus === "INACTIVE";
+
+/** A broken installation's badge: short enough for the badge column. */
+const installationLabel = (c: Connection): string => (c.installationStatus === "INACTIVE" ? "Inactive" : "In error");
 
 /** A Pleo API key or another tool's token: never refreshed. */
 export const isStatic = (c: Connection): boolean => c.kind !== "oauth";
@@ -81,16 +85,18 @@ export function statusOf(c: Connection, now: number): StatusView {
   if (isStatic(c)) {
     if (c.expiresAt !== null && c.expiresAt <= now) return v("keyExpired", "Expired", "failure");
     if (c.kind === "api-key" && c.checkError !== null) return v("verificationFailed", "Refused", "failure");
-    if (installationBroken(c)) return v("installationProblem", `Installation ${c.installationStatus}`, "failure");
-    if (c.expiresAt !== null) {
+    if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
+    // Within 30 days of its date (core's `health::warning_level`).
+    if (c.expiresAt !== null && c.expiresAt - now <= KEY_WARNING_DAYS * 86_400) {
       const d = daysLeft(c.expiresAt, now);
-      if (d <= KEY_WARNING_DAYS) return v("keyExpiring", `Expires in ${plural(d, "day")}`, d <= 7 ? "failure" : "warning");
+      const label = d === 0 ? "Expires within a day" : `Expires in ${plural(d, "day")}`;
+      return v("keyExpiring", label, c.expiresAt - now <= 7 * 86_400 ? "failure" : "warning");
     }
     return v("active", "Active", "success");
   }
   if (c.refreshingSince !== null) return v("refreshInterrupted", "Checking refresh", "info");
   if (c.hasRefreshToken && c.refreshFailures > 0) return v("refreshFailing", "Refresh failing", "warning");
-  if (installationBroken(c)) return v("installationProblem", `Installation ${c.installationStatus}`, "failure");
+  if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
   if (c.hasRefreshToken || c.expiresAt === null) return v("active", "Active", "success");
   if (c.expiresAt <= now) return v("expired", "Expired", "failure");
   if (c.expiresAt - now <= EXPIRING_SECS) return v("expiring", "Expiring", "warning");

@@ -345,7 +345,7 @@ fn check_reports_refusals_and_the_installation_status() {
     );
     assert_contains(
         &stdout(&w.with_pass(&["status"])),
-        "ALERT:       `books`'s Pleo installation is ERROR (AUTH_ERROR)",
+        "ALERT:       Pleo reports the installation of `books` as ERROR (AUTH_ERROR)",
     );
     w.server.set_installation(company, "ACTIVATED", None);
 
@@ -417,9 +417,10 @@ fn expiry_alerts_come_30_7_and_1_days_before_with_the_clock_moved() {
         .status
         .success());
 
-    // The test's own setting moves a debug build's clock: `days` days before the date.
+    // The test's own setting moves a debug build's clock to a minute after `days` days
+    // before the date (the countdown then shows one day less: whole days, rounded down).
     let alerts_at = |days_before: i64| -> Vec<serde_json::Value> {
-        let offset = expires as i64 - clock::now() as i64 - days_before * DAY as i64;
+        let offset = expires as i64 - clock::now() as i64 - days_before * DAY as i64 + 60;
         let o = w.cli(
             &[
                 "status",
@@ -446,14 +447,14 @@ fn expiry_alerts_come_30_7_and_1_days_before_with_the_clock_moved() {
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(
             (got[0]["days"].as_i64(), got[0]["warning"].as_i64()),
-            (Some(days), Some(warning))
+            (Some(days - 1), Some(warning))
         );
     }
-    let got = alerts_at(-1);
+    let got = alerts_at(0);
     assert_eq!(got[0]["alert"], "key_expired");
 
     // In words, and in `list`.
-    let offset = (expires - clock::now() - 7 * DAY).to_string();
+    let offset = (expires - clock::now() - 7 * DAY + 60).to_string();
     let o = w.cli(
         &["status", "--passphrase-file", path_str(&w.pass_file)],
         &[(clock::TEST_OFFSET_VAR, &offset)],
@@ -461,12 +462,12 @@ fn expiry_alerts_come_30_7_and_1_days_before_with_the_clock_moved() {
     );
     assert_contains(
         &stdout(&o),
-        &format!("`books` expires in 7 days (on {date}): make a new one and `token-wallet rotate-secret books`"),
+        &format!("`books` expires in 6 days (on {date}): make a new one and `token-wallet rotate-secret books`"),
     );
     let o = w.cli(
         &["list", "--passphrase-file", path_str(&w.pass_file)],
         &[(clock::TEST_OFFSET_VAR, &offset)],
         "",
     );
-    assert_contains(&stdout(&o), "expires in 7 days: rotate it");
+    assert_contains(&stdout(&o), "expires in 6 days: rotate it");
 }

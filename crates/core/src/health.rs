@@ -16,16 +16,31 @@ pub const KEY_WARNING_DAYS: [u64; 3] = [30, 7, 1];
 
 const DAY: u64 = 86_400;
 
-/// Whole days left before `expires_at` at `now`, rounded up (a key expiring in 3 hours
-/// has 1 day left); 0 once it has passed.
+/// Whole days left before `expires_at` at `now`, rounded down as a countdown shows them
+/// (a key expiring in 5 days and 13 hours has 5 days left; one in 3 hours, 0).
 pub fn days_left(expires_at: u64, now: u64) -> u64 {
-    expires_at.saturating_sub(now).div_ceil(DAY)
+    expires_at.saturating_sub(now) / DAY
 }
 
-/// The warning a key with `days` left is at: the smallest of [`KEY_WARNING_DAYS`] that
-/// is at least `days` (30, 7 or 1), or `None` with more than 30 days left.
-pub fn warning_level(days: u64) -> Option<u64> {
-    KEY_WARNING_DAYS.iter().rev().copied().find(|w| days <= *w)
+/// "in 5 days", "in 1 day", "within a day": [`days_left`] in words.
+pub fn in_days(days: u64) -> String {
+    match days {
+        0 => "within a day".into(),
+        1 => "in 1 day".into(),
+        d => format!("in {d} days"),
+    }
+}
+
+/// The warning a key expiring at `expires_at` is at, at `now`: the smallest of
+/// [`KEY_WARNING_DAYS`] (30, 7 or 1) whose span of days before the date has been reached,
+/// or `None` with more than 30 days left (or once it has passed).
+pub fn warning_level(expires_at: u64, now: u64) -> Option<u64> {
+    let left = expires_at.checked_sub(now).filter(|l| *l > 0)?;
+    KEY_WARNING_DAYS
+        .iter()
+        .rev()
+        .copied()
+        .find(|w| left <= w * DAY)
 }
 
 /// A connection's health at a moment.
@@ -47,8 +62,8 @@ pub enum Health {
     /// Disconnected here, but the provider has not confirmed the revocation yet (this
     /// many attempts so far).
     RevocationPending(u32),
-    /// An API key or static token expires in this many days (30 or fewer): make a new
-    /// one and rotate it in.
+    /// An API key or static token expires within 30 days, in this many whole days (0:
+    /// within the day): make a new one and rotate it in.
     KeyExpiring(u64),
     /// An API key or static token is past its date.
     KeyExpired,
@@ -83,14 +98,13 @@ impl Health {
     /// An API key's or static token's health: past its date, refused, its installation
     /// broken, within [`KEY_WARNING_DAYS`] of its date, or active.
     fn of_static(info: &ConnectionInfo, now: u64) -> Self {
-        let days = info.expires_at.map(|t| (t, days_left(t, now)));
-        match days {
-            Some((t, _)) if t <= now => Self::KeyExpired,
+        match info.expires_at {
+            Some(t) if t <= now => Self::KeyExpired,
             _ if info.kind == CredentialKind::ApiKey && info.check_error.is_some() => {
                 Self::VerificationFailed
             }
             _ if info.installation_broken() => Self::InstallationProblem,
-            Some((_, d)) if warning_level(d).is_some() => Self::KeyExpiring(d),
+            Some(t) if warning_level(t, now).is_some() => Self::KeyExpiring(days_left(t, now)),
             _ => Self::Active,
         }
     }

@@ -80,13 +80,25 @@ fn a_connection_that_refreshes_itself_never_needs_attention_for_its_expiry() {
 #[test]
 fn warnings_come_at_30_7_and_1_days() {
     let now = 1_800_000_000;
-    assert_eq!(days_left(now + 3600, now), 1);
-    assert_eq!(days_left(now + 86_400, now), 1);
-    assert_eq!(days_left(now + 86_401, now), 2);
+    let day = 86_400;
+    assert_eq!(days_left(now + 3600, now), 0);
+    assert_eq!(days_left(now + day, now), 1);
+    assert_eq!(days_left(now + 2 * day - 1, now), 1);
     assert_eq!(days_left(now - 5, now), 0);
-    let levels: Vec<_> = [31, 30, 8, 7, 2, 1, 0].map(warning_level).into();
+    let levels: Vec<_> = [31 * day, 30 * day, 8 * day, 7 * day, 2 * day, day, 3600, 0]
+        .map(|left| warning_level(now + left, now))
+        .into();
     assert_eq!(
         levels,
-        [None, Some(30), Some(30), Some(7), Some(7), Some(1), Some(1)]
+        [
+            None,
+            Some(30),
+            Some(30),
+            Some(7),
+            Some(7),
+            Some(1),
+            Some(1),
+            None
+        ]
     );
 }

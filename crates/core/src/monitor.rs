@@ -80,7 +80,7 @@ pub enum Alert {
         connection: String,
         /// Its date (Unix seconds).
         expires_at: u64,
-        /// Whole days left (rounded up).
+        /// Whole days left (rounded down: 0 within the day).
         days: u64,
         /// The warning reached: 30, 7 or 1 (days).
         warning: u64,
@@ -196,12 +196,13 @@ fn key_alerts(c: &ConnectionInfo, now: u64) -> Vec<Alert> {
     let mut out = Vec::new();
     if let Some(exp) = c.expires_at {
         let days = crate::health::days_left(exp, now);
+        let warning = crate::health::warning_level(exp, now);
         if exp <= now {
             out.push(Alert::KeyExpired {
                 connection: connection.clone(),
                 expires_at: exp,
             });
-        } else if let Some(warning) = crate::health::warning_level(days) {
+        } else if let Some(warning) = warning {
             out.push(Alert::KeyExpiring {
                 connection: connection.clone(),
                 expires_at: exp,
@@ -241,12 +242,12 @@ impl std::fmt::Display for Alert {
             Alert::RefreshTokenAging { connection, days } => write!(f, "`{connection}`'s refresh token is {days} days old and may expire soon: use or refresh it"),
             Alert::Inactive { connection, days } => write!(f, "`{connection}` has not been used for {days} days"),
             Alert::RevocationPending { connection } => write!(f, "`{connection}` is waiting for its revocation to go through"),
-            Alert::KeyExpiring { connection, expires_at, days, .. } => write!(f, "`{connection}` expires in {days} {} (on {}): make a new one and `token-wallet rotate-secret {connection}`", if *days == 1 { "day" } else { "days" }, crate::clock::date(*expires_at)),
+            Alert::KeyExpiring { connection, expires_at, days, .. } => write!(f, "`{connection}` expires {} (on {}): make a new one and `token-wallet rotate-secret {connection}`", crate::health::in_days(*days), crate::clock::date(*expires_at)),
             Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
             Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
             Alert::InstallationProblem { connection, status, error_code } => match error_code {
-                Some(code) => write!(f, "`{connection}`'s Pleo installation is {status} ({code})"),
-                None => write!(f, "`{connection}`'s Pleo installation is {status}"),
+                Some(code) => write!(f, "Pleo reports the installation of `{connection}` as {status} ({code})"),
+                None => write!(f, "Pleo reports the installation of `{connection}` as {status}"),
             },
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }
@@ -311,6 +312,7 @@ mod tests {
         let warnings = |exp| -> Vec<Alert> { connection_alerts(&[key("k", Some(exp))], &t, now) };
         assert!(warnings(now + 31 * DAY).is_empty());
         for (left, warning) in [(30, 30), (8, 30), (7, 7), (2, 7), (1, 1)] {
+            // Exactly `left` days before: `left` whole days, at the warning of `left`.
             assert_eq!(
                 warnings(now + left * DAY),
                 [Alert::KeyExpiring {
@@ -340,7 +342,7 @@ mod tests {
         );
         assert_eq!(
             got[1].to_string(),
-            "`b`'s Pleo installation is ERROR (AUTH_ERROR)"
+            "Pleo reports the installation of `b` as ERROR (AUTH_ERROR)"
         );
     }
 

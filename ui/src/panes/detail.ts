@@ -85,8 +85,11 @@ function render(): void {
   el("detail-check").hidden = keyish && c.kind !== "api-key";
   el<HTMLButtonElement>("detail-refresh").disabled = !usable || !c.hasRefreshToken;
   el<HTMLButtonElement>("detail-reauth").disabled = c.status === "revocationPending";
-  el("detail-disconnect").textContent =
-    c.status === "revocationPending" ? "Retry revocation…" : "Disconnect…";
+  el("detail-disconnect").textContent = keyish
+    ? "Delete…"
+    : c.status === "revocationPending"
+      ? "Retry revocation…"
+      : "Disconnect…";
 }
 
 /** An API key's or static token's facts: what it is, where from, until when. */
@@ -291,6 +294,7 @@ function wireDisconnect(): void {
         : `Disconnect “${c.name}”? ${c.providerName} offers no revocation: its tokens are deleted here and expire on their own.`;
     // Nothing is sent to revoke a key, so there is nothing to force.
     el("confirm-force").closest("label")!.hidden = isStatic(c);
+    el("confirm-yes").textContent = isStatic(c) ? "Delete" : "Disconnect";
     el<HTMLInputElement>("confirm-force").checked = false;
     el("confirm-box").hidden = false;
     el("confirm-no").focus();

@@ -187,8 +187,8 @@ fn status(info: &ConnectionInfo) -> String {
         Health::NeedsReauthorisation => "needs re-authorisation".into(),
         Health::RevocationPending(attempts) => format!("revocation pending ({attempts} attempts)"),
         Health::KeyExpiring(days) => format!(
-            "expires in {days} {}: rotate it",
-            if days == 1 { "day" } else { "days" }
+            "expires {}: rotate it",
+            token_wallet_core::health::in_days(days)
         ),
         Health::KeyExpired => "expired: make a new one and rotate it".into(),
         Health::VerificationFailed => "refused at its last check".into(),
