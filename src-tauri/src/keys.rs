@@ -65,13 +65,6 @@ impl Wallet {
         let secret = key(f.key, "new key")?;
         let r =
             session(&a, |s| s.rotate_secret(&name, &secret, expires_at, true))?.map_err(ops_err)?;
-        let mut old = vec![format!("added {}", clock::date(r.old.added_at))];
-        if let Some(app) = &r.old.application {
-            old.insert(0, format!("application “{app}”"));
-        }
-        if let Some(id) = &r.old.client_id {
-            old.insert(0, format!("client ID {id}"));
-        }
         let place = if r.info.kind == CredentialKind::ApiKey {
             "in Pleo’s web app (Settings → API keys)"
         } else {
@@ -80,7 +73,7 @@ impl Wallet {
         Ok(Rotated {
             message: format!(
                 "Rotated “{name}”: the new key is in place. The old one still works until you revoke it {place}: {}.",
-                old.join(", ")
+                r.old
             ),
             connection: view(r.info),
         })

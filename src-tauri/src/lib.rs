@@ -276,9 +276,53 @@ mod tests {
             json!({"passphrase": GOOD, "confirmation": GOOD}),
         )
         .unwrap();
+        let list = invoke(&w, "list_connections", json!({})).unwrap();
         assert_eq!(
-            invoke(&w, "list_connections", json!({})).unwrap(),
-            json!({"connections": [], "alerts": []})
+            (&list["connections"], &list["alerts"]),
+            (&json!([]), &json!([]))
+        );
+        assert!(
+            list["now"].as_u64().unwrap() > 1_700_000_000,
+            "the wallet's clock"
+        );
+        // The Add API key form is checked before anything is sent: a bad name, date or an
+        // empty key is refused in plain words, the key never in them, nothing stored.
+        let key = "pleo_test_never_sent_0123456789";
+        for (form, says) in [
+            (
+                json!({"name": "a b", "provider": "pleo", "key": key}),
+                "not a usable connection name",
+            ),
+            (
+                json!({"name": "k", "provider": "pleo", "key": key, "expires": "31/12/2027"}),
+                "is not a date like",
+            ),
+            (
+                json!({"name": "k", "provider": "pleo", "key": "  "}),
+                "paste the API key",
+            ),
+            (
+                json!({"name": "k", "provider": "no-such", "key": key}),
+                "no-such",
+            ),
+        ] {
+            let e = invoke(&w, "add_api_key", json!({ "form": form })).unwrap_err();
+            let e = e.as_str().unwrap();
+            assert!(e.contains(says), "{e}");
+            assert!(!e.contains(key), "the key came back in an error");
+        }
+        assert!(invoke(
+            &w,
+            "rotate_secret",
+            json!({"form": {"name": "nope", "key": key}})
+        )
+        .unwrap_err()
+        .as_str()
+        .unwrap()
+        .contains("no connection named “nope”"));
+        assert_eq!(
+            invoke(&w, "list_connections", json!({})).unwrap()["connections"],
+            json!([])
         );
         let providers = invoke(&w, "providers", json!({})).unwrap();
         assert!(providers

@@ -213,8 +213,8 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await click("#rotate-yes");
     await waitFor("the rotation", async () => /^Rotated “books”/.test(await text("#detail-message")), 20_000);
     const said = await text("#detail-message");
-    assert.match(said, /revoke it in Pleo’s web app \(Settings → API keys\): client ID /);
-    assert.match(said, /application “Books sync”/);
+    assert.match(said, /revoke it in Pleo’s web app \(Settings → API keys\): client id /);
+    assert.match(said, /application "Books sync"/);
     assert.equal(cli("token", "books").stdout.trim(), second.key);
     await waitFor("the badge to settle", async () =>
       (await js("return document.querySelector('#detail-status .badge').dataset.status;")) === "active");

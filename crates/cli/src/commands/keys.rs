@@ -168,13 +168,6 @@ pub fn rotate_secret(
                 expiry_text(r.info.expires_at)
             ),
         )?;
-        let mut old = vec![format!("added {}", clock::date(r.old.added_at))];
-        if let Some(app) = &r.old.application {
-            old.insert(0, format!("application \"{app}\""));
-        }
-        if let Some(id) = &r.old.client_id {
-            old.insert(0, format!("client id {id}"));
-        }
         let where_ = if r.info.kind == CredentialKind::ApiKey {
             "in Pleo's web app (Settings -> API keys)"
         } else {
@@ -184,7 +177,7 @@ pub fn rotate_secret(
             out,
             &format!(
                 "the old one still works until you revoke it {where_}: {}",
-                old.join(", ")
+                r.old
             ),
         )
     })

@@ -66,6 +66,20 @@ fn facts_map(f: &ApiKeyFacts) -> BTreeMap<String, String> {
     .collect()
 }
 
+impl std::fmt::Display for Replaced {
+    /// `client id 4f1e..., application "Books sync", added 2026-11-30`: what tells the
+    /// old key apart in the provider's list.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(id) = &self.client_id {
+            write!(f, "client id {id}, ")?;
+        }
+        if let Some(app) = &self.application {
+            write!(f, "application \"{app}\", ")?;
+        }
+        write!(f, "added {}", crate::clock::date(self.added_at))
+    }
+}
+
 impl Session<'_> {
     /// Stores a Pleo standalone API key as `name`, beside the OAuth connections (one list,
     /// one name space). With `verify`, Pleo's `/v1/introspect` must first accept it as an
@@ -276,6 +290,23 @@ impl Session<'_> {
         })
     }
 
+    /// An API key's check: Pleo's facts and its installation's status, or why it failed
+    /// (and whether Pleo refused it).
+    fn check_api_key(&self, c: &Connection) -> Result<BTreeMap<String, String>, (String, bool)> {
+        let key = &c.secrets.access_token;
+        let mut facts = api_key::verify(self.http(), &c.info.provider, key)
+            .map(|f| facts_map(&f))
+            .map_err(|e| (e.to_string(), matches!(e, ApiKeyError::Refused(_))))?;
+        let auth = api_key::basic_authorization(key);
+        match api_key::installation(self.http(), &c.info.provider, &auth) {
+            Ok(i) => api_key::note_installation(&mut facts, i.as_ref()),
+            Err(e) => {
+                tracing::warn!(connection = %c.info.name, error = %e, "could not read the installation")
+            }
+        }
+        Ok(facts)
+    }
+
     /// Checks `name` with its provider now: a Pleo API key with `/v1/introspect`; an
     /// OAuth connection with its provider's check (its access token refreshed first if
     /// need be). For Pleo, the installation's status is read too
@@ -284,63 +315,33 @@ impl Session<'_> {
     /// to check it with: `CheckOutcome::Unverifiable`, nothing sent.
     pub fn check(&self, name: &ConnectionName) -> Result<Checked, OpError> {
         let kind = connection::load(&mut self.lock(), name)?.info.kind;
-        let (result, provider, authorization) = match kind {
-            CredentialKind::ApiKey => {
-                let c = connection::load(&mut self.lock(), name)?;
-                let result =
-                    api_key::verify(self.http(), &c.info.provider, &c.secrets.access_token)
-                        .map(|f| facts_map(&f))
-                        .map_err(|e| {
-                            let refused = matches!(e, ApiKeyError::Refused(_));
-                            (e.to_string(), refused)
-                        });
-                let auth = c
-                    .info
-                    .kind
-                    .authorization(&c.info.token_type, &c.secrets.access_token);
-                (result, c.info.provider.clone(), auth)
-            }
-            CredentialKind::Oauth => {
-                // A live access token first (refreshed through the one refresher); the
-                // record is read again after, to check with the token it now holds.
-                self.refresher
-                    .access_token(self.vault, name, Duration::from_secs(60))?;
-                let c = connection::load(&mut self.lock(), name)?;
-                let result = oauth::check(self.http(), &c.grant()).map_err(|e| {
-                    let refused = matches!(
-                        e,
-                        OAuthError::Status {
-                            status: 401 | 403,
-                            ..
-                        }
-                    );
-                    (e.to_string(), refused)
-                });
-                let auth = c
-                    .info
-                    .kind
-                    .authorization(&c.info.token_type, &c.secrets.access_token);
-                (result, c.info.provider.clone(), auth)
-            }
+        if kind == CredentialKind::Oauth {
+            // A live access token first, through the one refresher; the record is read
+            // again below, to check with the token it now holds.
+            self.refresher
+                .access_token(self.vault, name, Duration::from_secs(60))?;
+        }
+        let c = connection::load(&mut self.lock(), name)?;
+        let result = match kind {
+            CredentialKind::ApiKey => self.check_api_key(&c),
+            CredentialKind::Oauth => oauth::check(self.http(), &c.grant()).map_err(|e| {
+                let refused = matches!(
+                    e,
+                    OAuthError::Status {
+                        status: 401 | 403,
+                        ..
+                    }
+                );
+                (e.to_string(), refused)
+            }),
             _ => {
                 return Ok(Checked {
-                    info: connection::load(&mut self.lock(), name)?.info,
+                    info: c.info,
                     outcome: CheckOutcome::Unverifiable,
                 })
             }
         };
-        // An API key's installation (an OAuth connection's comes with its check).
-        let result = result.map(|mut map| {
-            if kind == CredentialKind::ApiKey {
-                let read = api_key::installation(self.http(), &provider, &authorization);
-                match read {
-                    Ok(i) => api_key::note_installation(&mut map, i.as_ref()),
-                    Err(e) => tracing::warn!(connection = %name, error = %e, "could not read the installation"),
-                }
-            }
-            map
-        });
-        drop(authorization);
+        drop(c);
         let now = connection::now();
         let outcome = match &result {
             Err((_, true)) => CheckOutcome::Refused,
