@@ -87,10 +87,9 @@ impl Wallet {
         let n = conn_name(name)?;
         let c = session(&a, |s| s.check(&n))?.map_err(ops_err)?;
         let i = &c.info;
-        let installation = match (i.installation_status(), i.installation_error()) {
+        let installation = match (i.installation_status(), i.installation_text()) {
             (Some("NONE"), _) => " It has no installation yet.".to_string(),
-            (Some(s), Some(code)) => format!(" Its installation is {s} ({code})."),
-            (Some(s), None) => format!(" Its installation is {s}."),
+            (_, Some(text)) => format!(" Its installation is {text}."),
             _ => String::new(),
         };
         let why = i

@@ -26,6 +26,7 @@ import {
   appPath,
   walletEnv,
   activeId,
+  assertAbsentFromPage,
   click,
   find,
   js,
@@ -37,11 +38,13 @@ import {
   startOAuthServer,
   stopAll,
   text,
+  toneOf,
   typeInto,
   visible,
   waitFor,
   wd,
   writeProviders,
+  xclip,
 } from "./support.mjs";
 const APP = appPath("debug");
 const SHOTS = path.join(ARTIFACTS, "screenshots");
@@ -64,19 +67,8 @@ let issuer = ""; // http://127.0.0.1:PORT
 
 const screenshot = (name) => screenshotTo(path.join(SHOTS, `${name}.png`));
 
-async function assertNoSecretsInDom(where, extra = []) {
-  const src = await wd("GET", s("/source"));
-  assert.ok(src.includes("Token Wallet"), `${where}: page source looks wrong`);
-  // The page source omits input values: read every field's value too.
-  const values = await wd("POST", s("/execute/sync"), {
-    script: "return [...document.querySelectorAll('input, textarea')].map((i) => i.value).join('\\n');",
-    args: [],
-  });
-  for (const secret of [PASSPHRASE, WRONG, NEW_PASSPHRASE, ...extra]) {
-    assert.ok(!src.includes(secret), `${where}: a secret appears in the DOM`);
-    assert.ok(!values.includes(secret), `${where}: a secret is left in a form field`);
-  }
-}
+const assertNoSecretsInDom = (where, extra = []) =>
+  assertAbsentFromPage(assert, where, [PASSPHRASE, WRONG, NEW_PASSPHRASE, ...extra]);
 
 async function oauthJson(route, init) {
   const r = await fetch(`${issuer}${route}`, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -96,9 +88,6 @@ async function active(token) {
   return v.active === true;
 }
 
-
-/** The notice's tone (`success`, `warning`, `failure`, `info`) from its class. */
-const toneOf = async (css) => (await js("return document.querySelector(arguments[0]).className;", css)).match(/tone-(\w+)/)?.[1];
 
 async function selectOption(selectCss, value) {
   await click(`${selectCss} option[value="${value}"]`);
@@ -297,12 +286,6 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
 });
 
 // ---------------------------------------------------------------- the whole flow
-
-/** The X clipboard's text ("" when empty: xclip then fails). */
-const xclip = () => {
-  const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 10_000 });
-  return r.status === 0 ? r.stdout : "";
-};
 
 test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/unlock, disconnect", { timeout: 300_000 }, async (t) => {
   const NAME = "pleo-e2e";

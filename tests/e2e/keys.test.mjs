@@ -22,22 +22,22 @@ import {
   DRIVER,
   ENTER,
   appPath,
+  assertAbsentFromPage,
   click,
-  find,
   js,
   newSession,
-  s,
   screenshotTo,
   startDriver,
   startOAuthServer,
   stopAll,
   text,
+  toneOf,
   typeInto,
   visible,
   waitFor,
   walletEnv,
-  wd,
   writeProviders,
+  xclip,
 } from "./support.mjs";
 
 const APP = appPath("debug");
@@ -74,29 +74,16 @@ const server = async (route, body) => {
 const mint = (body = {}) => server("/_test/api-keys", body);
 const cli = (...args) =>
   spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, ...args], { env: ENV, encoding: "utf8", timeout: 60_000, input: "" });
-const xclip = () => {
-  const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 10_000 });
-  return r.status === 0 ? r.stdout : "";
-};
 /** What the server says to the `Authorization` header `value`. */
 const introspectStatus = async (value) =>
   (await fetch(`${issuer}/v1/introspect`, { headers: { authorization: value }, signal: AbortSignal.timeout(10_000) })).status;
-const toneOf = async (css) => (await js("return document.querySelector(arguments[0]).className;", css)).match(/tone-(\w+)/)?.[1];
-const clear = async (css) => wd("POST", s(`/element/${await find(css)}/clear`), {});
 /** YYYY-MM-DD (UTC) of Unix seconds. */
 const isoDate = (t) => new Date(t * 1000).toISOString().slice(0, 10);
 /** Sets a date input (WebKit's date field takes no typed text over WebDriver). */
 const setDate = (css, value) =>
   js("const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('input')); return e.value;", css, value);
 
-async function assertNoKeysInPage(where, keys) {
-  const src = await wd("GET", s("/source"));
-  const values = await js("return [...document.querySelectorAll('input, textarea')].map((i) => i.value).join('\\n');");
-  for (const k of keys) {
-    assert.ok(!src.includes(k), `${where}: a key appears in the DOM`);
-    assert.ok(!values.includes(k), `${where}: a key is left in a form field`);
-  }
-}
+const assertNoKeysInPage = (where, keys) => assertAbsentFromPage(assert, where, keys);
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });

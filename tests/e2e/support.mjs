@@ -155,6 +155,27 @@ export async function click(css) {
   });
 }
 
+/** The notice's tone (`success`, `warning`, `failure`, `info`) from its class. */
+export const toneOf = async (css) => (await js("return document.querySelector(arguments[0]).className;", css)).match(/tone-(\w+)/)?.[1];
+
+/** The X clipboard's text ("" when empty: xclip then fails). */
+export const xclip = () => {
+  const r = spawnSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 10_000 });
+  return r.status === 0 ? r.stdout : "";
+};
+
+/** Fails if any of `secrets` is in the page source or left in a form field (the page
+ * source omits input values, so every field's value is read too). */
+export async function assertAbsentFromPage(assert, where, secrets) {
+  const src = await wd("GET", s("/source"));
+  assert.ok(src.includes("Token Wallet"), `${where}: page source looks wrong`);
+  const values = await js("return [...document.querySelectorAll('input, textarea')].map((i) => i.value).join('\\n');");
+  for (const secret of secrets) {
+    assert.ok(!src.includes(secret), `${where}: a secret appears in the DOM`);
+    assert.ok(!values.includes(secret), `${where}: a secret is left in a form field`);
+  }
+}
+
 export async function activeId() {
   const el = await wd("GET", s("/element/active"));
   return wd("GET", s(`/element/${elementId(el)}/attribute/id`));

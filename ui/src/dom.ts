@@ -56,6 +56,31 @@ export function notice(id: string, tone: Tone, message: string | null): void {
   p.setAttribute("role", tone === "failure" ? "alert" : "status");
 }
 
+/**
+ * A form's problem: `message` beside the input `field` (marked invalid, pointing at the
+ * box, and focused), or, with no field, after the element `elseAfter`; `null` hides it.
+ * Every input in `fields` loses an earlier problem's mark first. `box` is the notice.
+ */
+export function fieldProblem(
+  box: string,
+  fields: string[],
+  message: string | null,
+  field: string | null,
+  elseAfter: string,
+): void {
+  for (const id of fields) el(id).removeAttribute("aria-invalid");
+  const input = message && field ? el(field) : null;
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-errormessage", box);
+    input.after(el(box));
+  } else {
+    el(elseAfter).after(el(box));
+  }
+  notice(box, "failure", message);
+  input?.focus();
+}
+
 /** The wallet's clock minus this window's, in seconds (0 unless they disagree). */
 let skew = 0;
 

@@ -191,10 +191,26 @@ impl ConnectionInfo {
         self.check.get(INSTALLATION_ERROR).map(String::as_str)
     }
 
+    /// The installation's status in words (`ERROR (AUTH_ERROR)`), if it was read.
+    pub fn installation_text(&self) -> Option<String> {
+        Some(installation_words(
+            self.installation_status()?,
+            self.installation_error(),
+        ))
+    }
+
     /// Whether the installation is in a state that stops the integration (`ERROR`,
     /// `INACTIVE`).
     pub fn installation_broken(&self) -> bool {
         matches!(self.installation_status(), Some("ERROR" | "INACTIVE"))
+    }
+}
+
+/// An installation's status and error code in words: `ERROR (AUTH_ERROR)`, `ACTIVATED`.
+pub fn installation_words(status: &str, error_code: Option<&str>) -> String {
+    match error_code {
+        Some(code) => format!("{status} ({code})"),
+        None => status.to_string(),
     }
 }
 

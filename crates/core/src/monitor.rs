@@ -245,10 +245,7 @@ impl std::fmt::Display for Alert {
             Alert::KeyExpiring { connection, expires_at, days, .. } => write!(f, "`{connection}` expires {} (on {}): make a new one and `token-wallet rotate-secret {connection}`", crate::health::in_days(*days), crate::clock::date(*expires_at)),
             Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
             Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
-            Alert::InstallationProblem { connection, status, error_code } => match error_code {
-                Some(code) => write!(f, "Pleo reports the installation of `{connection}` as {status} ({code})"),
-                None => write!(f, "Pleo reports the installation of `{connection}` as {status}"),
-            },
+            Alert::InstallationProblem { connection, status, error_code } => write!(f, "Pleo reports the installation of `{connection}` as {}", crate::connection::installation_words(status, error_code.as_deref())),
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }
     }

@@ -2,7 +2,7 @@
 // company it acts for is then shown). The key is read from its field once, sent to Rust,
 // and the field emptied; it is never kept in the page's state.
 import * as api from "../api";
-import { el, h, notice } from "../dom";
+import { el, fieldProblem, h, notice } from "../dom";
 import { errorText } from "../format";
 import { addKeyProblem } from "../logic";
 import { openDetail, register, setPane } from "../nav";
@@ -19,18 +19,7 @@ const INPUT: Record<keyof AddKeyForm, string> = {
 
 /** Shows `message` beside `field` (or under the button), or clears it. */
 function problem(message: string | null, field?: keyof AddKeyForm): void {
-  for (const id of Object.values(INPUT)) el(id).removeAttribute("aria-invalid");
-  const box = el("addkey-error");
-  if (field) {
-    const input = el(INPUT[field]);
-    input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-errormessage", "addkey-error");
-    input.after(box);
-    input.focus();
-  } else {
-    el("addkey-submit").after(box);
-  }
-  notice("addkey-error", "failure", message);
+  fieldProblem("addkey-error", Object.values(INPUT), message, field ? INPUT[field] : null, "addkey-submit");
 }
 
 async function open(): Promise<void> {

@@ -26,6 +26,12 @@ function fact(id: string, label: string, value: string, title?: string): HTMLEle
   return h("div", { class: "fact", id: `fact-d-${id}` }, h("dt", {}, label), dd);
 }
 
+/** How long ago `u` was at `t`, or "never". */
+const ago = (u: number | null, t: number): string => (u === null ? "never" : formatAge(u, t));
+/** `u` as a UTC time, for the hover. */
+const isoTime = (u: number | null): string | undefined =>
+  u === null ? undefined : new Date(u * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+
 const selected = () => state.conns.find((x) => x.name === state.selected);
 
 function render(): void {
@@ -41,15 +47,12 @@ function render(): void {
   status.replaceChildren(h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label));
   // Said once on the screen: not again beside the badge when the notice says it.
   if (c.statusDetail && !shown().includes(c.statusDetail)) status.append(" ", c.statusDetail);
-  const ago = (u: number | null): string => (u === null ? "never" : formatAge(u, t));
-  const iso = (u: number | null): string | undefined =>
-    u === null ? undefined : new Date(u * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
-  const rows = isStatic(c) ? staticFacts(c, t, ago, iso) : [
+  const rows = isStatic(c) ? staticFacts(c, t) : [
     fact("provider", "Provider", c.providerName, c.provider === c.providerName ? undefined : `configured as “${c.provider}”`),
     fact("client", "Client ID", c.clientId),
     fact("scopes", "Scopes", c.scopes.join(" ") || "—"),
-    fact("issued", "Issued", ago(c.issuedAt), iso(c.issuedAt)),
-    fact("expires", "Expires", countdown(c.expiresAt, t), iso(c.expiresAt)),
+    fact("issued", "Issued", ago(c.issuedAt, t), isoTime(c.issuedAt)),
+    fact("expires", "Expires", countdown(c.expiresAt, t), isoTime(c.expiresAt)),
     fact(
       "refresh-token",
       "Refresh token",
@@ -57,9 +60,9 @@ function render(): void {
         ? `held, never exported; lapses ${countdown(c.refreshExpiresAt, t)} if unused`
         : "none: sign in again when the access token expires",
     ),
-    fact("last-refresh", "Last refresh", ago(c.lastRefresh), iso(c.lastRefresh)),
-    fact("last-export", "Last export", ago(c.lastExport), iso(c.lastExport)),
-    fact("created", "Connected", ago(c.createdAt), iso(c.createdAt)),
+    fact("last-refresh", "Last refresh", ago(c.lastRefresh, t), isoTime(c.lastRefresh)),
+    fact("last-export", "Last export", ago(c.lastExport, t), isoTime(c.lastExport)),
+    fact("created", "Connected", ago(c.createdAt, t), isoTime(c.createdAt)),
   ];
   if (c.refreshFailures > 0) {
     const last = c.lastRefreshError;
@@ -71,7 +74,7 @@ function render(): void {
     rows.push(fact(`check-${k}`, label, v));
   }
   if (c.checkError) rows.push(fact("check-error", "Connection check", `failed: ${c.checkError}`));
-  if (c.checkedAt !== null) rows.push(fact("checked", "Last checked", ago(c.checkedAt), iso(c.checkedAt)));
+  if (c.checkedAt !== null) rows.push(fact("checked", "Last checked", ago(c.checkedAt, t), isoTime(c.checkedAt)));
   el("detail-facts").replaceChildren(...rows);
   const usable = c.status === "active";
   const keyish = isStatic(c);
@@ -93,23 +96,18 @@ function render(): void {
 }
 
 /** An API key's or static token's facts: what it is, where from, until when. */
-function staticFacts(
-  c: NonNullable<ReturnType<typeof selected>>,
-  t: number,
-  ago: (u: number | null) => string,
-  iso: (u: number | null) => string | undefined,
-): HTMLElement[] {
+function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HTMLElement[] {
   const rows = [
     fact("kind", "Kind", c.kind === "api-key" ? `Pleo API key (${c.providerName})` : `${kindLabel(c)} · ${c.providerName}`),
     fact(
       "expires",
       "Expires",
       c.expiresAt === null ? "no expiry date given" : countdown(c.expiresAt, t),
-      iso(c.expiresAt),
+      isoTime(c.expiresAt),
     ),
     fact("refresh-token", "Renewal", "never refreshed: rotate it before its date"),
-    fact("issued", "Added", ago(c.issuedAt), iso(c.issuedAt)),
-    fact("last-export", "Last export", ago(c.lastExport), iso(c.lastExport)),
+    fact("issued", "Added", ago(c.issuedAt, t), isoTime(c.issuedAt)),
+    fact("last-export", "Last export", ago(c.lastExport, t), isoTime(c.lastExport)),
   ];
   if (c.scopes.length > 0) rows.splice(1, 0, fact("scopes", "Scopes", c.scopes.join(" ")));
   return rows;

@@ -1,7 +1,7 @@
 // The connect wizard: provider, client, scopes (or a custom provider's URLs), then the
 // wait for the browser sign-in, which can be cancelled.
 import * as api from "../api";
-import { el, h, notice, show } from "../dom";
+import { el, fieldProblem, h, notice, show } from "../dom";
 import { errorText } from "../format";
 import { checkLabel, connectFormProblem, providerOption, secretWarning, wizardDefaults, type FormProblem } from "../logic";
 import { openDetail, register, setPane } from "../nav";
@@ -23,26 +23,12 @@ const INPUT: Record<keyof ConnectForm, string> = {
 
 /** Shows `p` beside its field (marked invalid and focused), or clears any problem shown. */
 function problem(p: FormProblem | null): void {
-  for (const id of Object.values(INPUT)) el(id).removeAttribute("aria-invalid");
-  const box = el("connect-error");
-  if (!p) {
-    notice("connect-error", "failure", null);
-    el("connect-form").append(box);
-    return;
-  }
-  const input = el(INPUT[p.field]);
-  input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-errormessage", "connect-error");
-  input.after(box);
-  notice("connect-error", "failure", p.message);
-  input.focus();
+  fieldProblem("connect-error", Object.values(INPUT), p?.message ?? null, p ? INPUT[p.field] : null, "connect-submit");
 }
 
 /** A failure the sign-in reported (not tied to one field): under the submit button. */
 function failed(message: string): void {
-  problem(null);
-  el("connect-submit").after(el("connect-error"));
-  notice("connect-error", "failure", message);
+  fieldProblem("connect-error", Object.values(INPUT), message, null, "connect-submit");
 }
 
 function formValue(): ConnectForm {

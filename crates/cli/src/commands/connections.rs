@@ -193,11 +193,8 @@ fn status(info: &ConnectionInfo) -> String {
         Health::KeyExpired => "expired: make a new one and rotate it".into(),
         Health::VerificationFailed => "refused at its last check".into(),
         Health::InstallationProblem => format!(
-            "installation {}{}",
-            info.installation_status().unwrap_or_default(),
-            info.installation_error()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default()
+            "installation {}",
+            info.installation_text().unwrap_or_default()
         ),
         _ => "active".into(),
     }

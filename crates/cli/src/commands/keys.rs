@@ -245,13 +245,12 @@ fn check_text(i: &ConnectionInfo, outcome: &CheckOutcome) -> String {
             lines.push(format!("  {label}: {v}"));
         }
     }
-    match (i.installation_status(), i.installation_error()) {
+    match (i.installation_status(), i.installation_text()) {
         (Some("NONE"), _) => lines.push(
             "  installation: none yet (an API-key integration creates it: POST /v1/installations/me)"
                 .into(),
         ),
-        (Some(s), Some(code)) => lines.push(format!("  installation: {s} ({code})")),
-        (Some(s), None) => lines.push(format!("  installation: {s}")),
+        (_, Some(text)) => lines.push(format!("  installation: {text}")),
         _ => {}
     }
     if !i.kind.is_refreshed() {

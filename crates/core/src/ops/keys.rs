@@ -7,7 +7,7 @@ use super::connections::SUBJECT;
 use super::{OpError, Session};
 use crate::audit::{CheckOutcome, Event};
 use crate::connection::{
-    self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets, INSTALLATION_STATUS,
+    self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets,
 };
 use crate::oauth::api_key::{self, ApiKeyError, ApiKeyFacts};
 use crate::oauth::{self, OAuthError};
@@ -35,8 +35,6 @@ pub struct Replaced {
     pub client_id: Option<String>,
     /// Its application name, if known.
     pub application: Option<String>,
-    /// The company it acted for, if known.
-    pub company: Option<String>,
     /// When it was added here (Unix seconds).
     pub added_at: u64,
     /// Its expiry date, if given.
@@ -248,7 +246,6 @@ impl Session<'_> {
         let replaced = Replaced {
             client_id: old.info.check.get("clientId").cloned(),
             application: old.info.check.get("applicationName").cloned(),
-            company: old.info.check.get(SUBJECT).cloned(),
             added_at: old.info.issued_at,
             expires_at: old.info.expires_at,
         };
@@ -314,15 +311,15 @@ impl Session<'_> {
     /// flagged, and keeps what was known of it) and audited. A static token has nothing
     /// to check it with: `CheckOutcome::Unverifiable`, nothing sent.
     pub fn check(&self, name: &ConnectionName) -> Result<Checked, OpError> {
-        let kind = connection::load(&mut self.lock(), name)?.info.kind;
-        if kind == CredentialKind::Oauth {
-            // A live access token first, through the one refresher; the record is read
-            // again below, to check with the token it now holds.
+        let mut c = connection::load(&mut self.lock(), name)?;
+        if c.info.kind == CredentialKind::Oauth {
+            // A live access token first, through the one refresher; then the record as it
+            // is now, to check with the token it holds.
             self.refresher
                 .access_token(self.vault, name, Duration::from_secs(60))?;
+            c = connection::load(&mut self.lock(), name)?;
         }
-        let c = connection::load(&mut self.lock(), name)?;
-        let result = match kind {
+        let result = match c.info.kind {
             CredentialKind::ApiKey => self.check_api_key(&c),
             CredentialKind::Oauth => oauth::check(self.http(), &c.grant()).map_err(|e| {
                 let refused = matches!(
@@ -342,20 +339,11 @@ impl Session<'_> {
             }
         };
         drop(c);
-        let now = connection::now();
-        let outcome = match &result {
-            Err((_, true)) => CheckOutcome::Refused,
-            Err(_) => CheckOutcome::Failed,
-            Ok(map)
-                if matches!(
-                    map.get(INSTALLATION_STATUS).map(String::as_str),
-                    Some("ERROR" | "INACTIVE")
-                ) =>
-            {
-                CheckOutcome::InstallationProblem
-            }
-            Ok(_) => CheckOutcome::Ok,
+        let refused = match &result {
+            Err((_, refused)) => Some(*refused),
+            Ok(_) => None,
         };
+        let now = connection::now();
         let info = {
             let mut v = self.lock();
             let mut c = connection::load(&mut v, name)?;
@@ -369,6 +357,12 @@ impl Session<'_> {
             }
             connection::save(&mut v, &c)?;
             c.info.clone()
+        };
+        let outcome = match refused {
+            Some(true) => CheckOutcome::Refused,
+            Some(false) => CheckOutcome::Failed,
+            None if info.installation_broken() => CheckOutcome::InstallationProblem,
+            None => CheckOutcome::Ok,
         };
         tracing::info!(connection = %name, outcome = %outcome, "checked");
         self.audit.record(Event::Checked {
