@@ -89,6 +89,9 @@ impl Wallet {
         let i = &c.info;
         let installation = match (i.installation_status(), i.installation_text()) {
             (Some("NONE"), _) => " It has no installation yet.".to_string(),
+            _ if i.installation_unknown().is_some() => {
+                " Its installation's status is unknown: Pleo's answer could not be read.".into()
+            }
             (_, Some(text)) => format!(" Its installation is {text}."),
             _ => String::new(),
         };

@@ -590,6 +590,10 @@ async function apiIntrospect(req, res) {
 // integration creates its own (POST /v1/installations/me). A test sets a company's status
 // and error code with POST /_test/installation (e.g. ERROR / AUTH_ERROR).
 const installations = new Map(); // installation key -> { id }
+// How GET /v1/installations/me answers (POST /_test/installation-shape?shape=S): 'data'
+// ({"data": {...}}), 'bare' (the object itself, as a third-party copy of Pleo's schema
+// shows it) or 'unreadable' (a 200 whose body is not the installation).
+let installationShape = 'data';
 const companyStatus = new Map(); // company URN -> { status, errorCode }
 
 function installationOf(who) {
@@ -615,6 +619,8 @@ async function apiInstallation(req, res) {
   if (!who) return;
   const inst = installationOf(who);
   if (!inst) return sendJson(res, 404, { error: 'not_found', error_description: 'No installation; create it with POST /v1/installations/me' });
+  if (installationShape === 'bare') return sendJson(res, 200, inst);
+  if (installationShape === 'unreadable') return sendJson(res, 200, { data: { note: 'not an installation' } });
   sendJson(res, 200, { data: inst });
 }
 
@@ -785,6 +791,13 @@ async function route(req, res) {
     const set = { status: url.searchParams.get('status') ?? 'ACTIVATED', errorCode: url.searchParams.get('error_code') };
     companyStatus.set(company, set);
     return sendJson(res, 200, { company, ...set });
+  }
+
+  // POST /_test/installation-shape?shape=data|bare|unreadable: how installations answer.
+  if (method === 'POST' && path === '/_test/installation-shape') {
+    req.resume();
+    installationShape = url.searchParams.get('shape') ?? 'data';
+    return sendJson(res, 200, { shape: installationShape });
   }
 
   // Test-only helpers.

@@ -15,7 +15,8 @@ export type StatusKey =
   | "keyExpiring"
   | "keyExpired"
   | "verificationFailed"
-  | "installationProblem";
+  | "installationProblem"
+  | "installationUnknown";
 
 export interface StatusView {
   key: StatusKey;
@@ -44,6 +45,10 @@ export function daysLeft(expiresAt: number, now: number): number {
 /** Whether the provider reports the installation as stopping the integration. */
 export const installationBroken = (c: Connection): boolean =>
   c.installationStatus === "ERROR" || c.installationStatus === "INACTIVE";
+
+/** Whether the installation's status could not be read at the last check (core's
+ * `installation_unknown`): never shown as healthy. */
+export const installationUnknown = (c: Connection): boolean => c.installationStatus === "UNKNOWN";
 
 /** A broken installation's badge: short enough for the badge column. */
 const installationLabel = (c: Connection): string => (c.installationStatus === "INACTIVE" ? "Inactive" : "In error");
@@ -86,6 +91,7 @@ export function statusOf(c: Connection, now: number): StatusView {
     if (c.expiresAt !== null && c.expiresAt <= now) return v("keyExpired", "Expired", "failure");
     if (c.kind === "api-key" && c.checkError !== null) return v("verificationFailed", "Refused", "failure");
     if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
+    if (installationUnknown(c)) return v("installationUnknown", "Installation unknown", "warning");
     // Within 30 days of its date (core's `health::warning_level`).
     if (c.expiresAt !== null && c.expiresAt - now <= KEY_WARNING_DAYS * 86_400) {
       const d = daysLeft(c.expiresAt, now);
@@ -97,6 +103,7 @@ export function statusOf(c: Connection, now: number): StatusView {
   if (c.refreshingSince !== null) return v("refreshInterrupted", "Checking refresh", "info");
   if (c.hasRefreshToken && c.refreshFailures > 0) return v("refreshFailing", "Refresh failing", "warning");
   if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
+  if (installationUnknown(c)) return v("installationUnknown", "Installation unknown", "warning");
   if (c.hasRefreshToken || c.expiresAt === null) return v("active", "Active", "success");
   if (c.expiresAt <= now) return v("expired", "Expired", "failure");
   if (c.expiresAt - now <= EXPIRING_SECS) return v("expiring", "Expiring", "warning");

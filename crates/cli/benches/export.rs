@@ -72,7 +72,7 @@ fn main() {
         now,
         Some(now + 3600),
     );
-    connection::save(
+    connection::create(
         &mut v,
         &Connection {
             info,

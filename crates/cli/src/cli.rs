@@ -259,6 +259,14 @@ pub enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Bring a vault made by an older Token Wallet to the newest format (crash-safe)
+    ///
+    /// Done through a data-key rotation; builds that read only the older format cannot
+    /// open the vault afterwards.
+    Upgrade {
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// List the providers: the Pleo presets and those in the config file.
     Providers {
         /// Print JSON.

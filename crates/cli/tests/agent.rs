@@ -519,7 +519,7 @@ fn a_long_list_comes_through_the_agent() {
                 },
             };
             c.info.name = format!("copy-{i:03}").parse().unwrap();
-            connection::save(&mut v, &c).unwrap();
+            connection::create(&mut v, &c).unwrap();
         }
     }
     let agent = AgentProc::start(&w, &[]);
@@ -533,5 +533,206 @@ fn a_long_list_comes_through_the_agent() {
         "the reply is over a request's limit"
     );
     agent.stop(&w);
+    w.env.wipe();
+}
+
+/// The stale write that got a Pleo grant revoked: callers at every door (the CLI without
+/// an agent, the CLI through the agent, the library's `Session::export` on threads of
+/// this process) ask for a token at once, just after it expired, round after round,
+/// against a server that revokes the whole grant when a used refresh token comes back.
+/// Each round: exactly one refresh grant, no reuse, no revocation, every call answered
+/// with the one new token.
+#[test]
+fn token_at_expiry_from_every_door_refreshes_once_and_never_reuses() {
+    use std::sync::{Arc, Barrier, Mutex};
+    use token_wallet_core::audit::{Event, Recorder};
+    use token_wallet_core::oauth::http::Http;
+    use token_wallet_core::ops::{Requester, Session};
+    use token_wallet_core::refresh::{Policy, Refresher};
+
+    struct Quiet;
+    impl Recorder for Quiet {
+        fn record(&self, _: Event) {}
+    }
+
+    let rounds = token_wallet_test_support::env_number("TW_STALE_ROUNDS", 4);
+    let w = World::connected("stale-write", 8, "r", "local");
+    let _agent = AgentProc::start(&w, &[]);
+    let vault = Arc::new(Mutex::new(w.unlocked()));
+    let refresher = Arc::new(Refresher::new(
+        Http::new(),
+        Policy::default(),
+        w.env.data_dir(),
+    ));
+    let name: connection::ConnectionName = "r".parse().unwrap();
+    for round in 0..rounds {
+        // Just after the access token expired: every caller must have a new one.
+        let expires = connection::load(&mut w.unlocked(), &name)
+            .unwrap()
+            .info
+            .expires_at
+            .unwrap();
+        while connection::now() <= expires {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        http()
+            .post(format!("{}/_test/reset-stats", w.server.issuer))
+            .send_empty()
+            .unwrap();
+        let spawn = |no_agent: bool| {
+            let mut c = w.env.cmd();
+            c.args(["--providers", path_str(&w.providers), "token", "r"])
+                .args(["--passphrase-file", path_str(&w.pass_file)])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            if no_agent {
+                c.arg("--no-agent");
+            }
+            c.spawn().unwrap()
+        };
+        let start = Arc::new(Barrier::new(7));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (vault, refresher, start, name) = (
+                    vault.clone(),
+                    refresher.clone(),
+                    start.clone(),
+                    name.clone(),
+                );
+                std::thread::spawn(move || {
+                    start.wait();
+                    let s = Session::new(&vault, &refresher, &Quiet);
+                    let t = s
+                        .export(&name, Duration::ZERO, Requester::default())
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>(
+                        secrecy::ExposeSecret::expose_secret(&t.token.token).to_string(),
+                    )
+                })
+            })
+            .collect();
+        let procs: Vec<_> = (0..16).map(|i| spawn(i % 3 != 0)).collect();
+        start.wait();
+        let mut tokens = Vec::new();
+        for t in threads {
+            match t.join().unwrap() {
+                Ok(t) => tokens.push(t),
+                Err(e) => panic!("round {round}: Session::export failed: {e}"),
+            }
+        }
+        for p in procs {
+            let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
+            record(&String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            tokens.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        let stats = w.server.stats();
+        assert_eq!(stats["refreshes"], 1, "round {round}: one refresh: {stats}");
+        assert_eq!(
+            stats["refresh_failures"], 0,
+            "round {round}: no reuse: {stats}"
+        );
+        assert_eq!(stats["revoked_grants"], 0, "round {round}: {stats}");
+        tokens.sort();
+        tokens.dedup();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: everyone got the one new token"
+        );
+        let (access, refresh) = w.tokens("r");
+        assert_eq!(
+            access, tokens[0],
+            "round {round}: the vault holds what was handed out"
+        );
+        assert!(
+            w.server.active(refresh.as_deref().unwrap()),
+            "round {round}"
+        );
+    }
+
+    // A storm across several lifetimes: callers never stop, so refreshes by some land
+    // between others' reads and writes (the stale write needs exactly that).
+    http()
+        .post(format!("{}/_test/reset-stats", w.server.issuer))
+        .send_empty()
+        .unwrap();
+    let storm =
+        Duration::from_secs(token_wallet_test_support::env_number("TW_STORM_SECS", 14) as u64);
+    let began = Instant::now();
+    let failures = Arc::new(Mutex::new(Vec::<String>::new()));
+    let w = &w;
+    std::thread::scope(|s| {
+        for i in 0..6 {
+            let (vault, refresher, name, failures) = (
+                vault.clone(),
+                refresher.clone(),
+                name.clone(),
+                failures.clone(),
+            );
+            s.spawn(move || {
+                while began.elapsed() < storm {
+                    if i % 2 == 0 {
+                        let s = Session::new(&vault, &refresher, &Quiet);
+                        if let Err(e) = s.export(&name, Duration::ZERO, Requester::default()) {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("Session::export: {e}"));
+                        }
+                    } else {
+                        let mut c = w.env.cmd();
+                        c.args(["token", "r", "--passphrase-file", path_str(&w.pass_file)])
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::piped())
+                            .stderr(Stdio::piped());
+                        if i != 1 {
+                            c.arg("--no-agent");
+                        }
+                        let out = deadline::wait_with_output(
+                            c.spawn().unwrap(),
+                            deadline::CLI,
+                            "the CLI",
+                        );
+                        if !out.status.success() {
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(String::from_utf8_lossy(&out.stderr).into_owned());
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(30));
+                }
+            });
+        }
+    });
+    let stats = w.server.stats();
+    let failures = failures.lock().unwrap();
+    assert!(failures.is_empty(), "every call answered: {failures:?}");
+    assert_eq!(
+        stats["refresh_failures"], 0,
+        "no reuse in the storm: {stats}"
+    );
+    assert_eq!(stats["revoked_grants"], 0, "{stats}");
+    // 8-second tokens are refreshed in the second half of their life: at most one refresh
+    // per 4 s, plus the one in flight at each end.
+    let most = storm.as_secs() / 4 + 2;
+    assert!(
+        stats["refreshes"].as_u64().unwrap() <= most,
+        "at most {most} refreshes in {storm:?}: {stats}"
+    );
+    let (_, refresh) = w.tokens("r");
+    assert!(w.server.active(refresh.as_deref().unwrap()));
+    let o = w.cli(&["list", "--json", "--no-agent"], &[], "");
+    assert!(
+        !stdout(&o).contains("needs_reauthorisation"),
+        "{}",
+        stdout(&o)
+    );
     w.env.wipe();
 }

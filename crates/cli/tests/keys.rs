@@ -347,7 +347,39 @@ fn check_reports_refusals_and_the_installation_status() {
         &stdout(&w.with_pass(&["status"])),
         "ALERT:       Pleo reports the installation of `books` as ERROR (AUTH_ERROR)",
     );
+
+    // The same status, answered as a bare object (no `data`): read all the same.
+    w.server.set_installation_shape("bare");
+    let o = w.with_pass(&["check", "books"]);
+    assert_eq!(o.status.code(), Some(8), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "installation: ERROR (AUTH_ERROR)");
+
+    // An answer that cannot be read is a warning everywhere, never "healthy": `check`
+    // exits 5, `list` and `status` say the status is unknown.
+    w.server.set_installation_shape("unreadable");
+    let o = w.with_pass(&["check", "books"]);
+    assert_eq!(o.status.code(), Some(5), "{}", stdout(&o));
+    assert_contains(
+        &stdout(&o),
+        "installation: status unknown (Pleo's answer could not be read)",
+    );
+    assert_contains(&stdout(&o), "warning: the installation's status is unknown");
+    assert_contains(
+        &stdout(&w.with_pass(&["list"])),
+        "installation status unknown (Pleo's answer could not be read)",
+    );
+    assert_contains(
+        &stdout(&w.with_pass(&["status"])),
+        "ALERT:       the installation status of `books` is unknown: Pleo's answer could not be read",
+    );
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&w.with_pass(&["check", "books", "--json"]))).unwrap();
+    assert_eq!(j["outcome"], "installation_unknown", "{j}");
+    w.server.set_installation_shape("data");
     w.server.set_installation(company, "ACTIVATED", None);
+    let o = w.with_pass(&["check", "books"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(!stdout(&w.with_pass(&["status"])).contains("unknown"));
 
     // Revoked in Pleo's web app: refused (exit 8), flagged, the company still known.
     w.server.revoke_api_key(&key);

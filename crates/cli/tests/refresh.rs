@@ -358,6 +358,12 @@ fn a_save_killed_at_every_step_leaves_the_list_agreeing_with_the_record() {
     let name: connection::ConnectionName = "r".parse().unwrap();
     let (mut finished, mut kills) = (false, 0);
     for n in 1..=12u32 {
+        // Unexported, so that this run writes the export time (it is kept to the minute).
+        connection::update(&mut w.unlocked(), &name, |c| {
+            c.info.last_export = None;
+            Ok::<_, token_wallet_core::VaultError>(())
+        })
+        .unwrap();
         let mut c = token_cmd(&w);
         c.arg("--no-agent")
             .env("TOKEN_WALLET_FAULT_PAUSE_AT", n.to_string())

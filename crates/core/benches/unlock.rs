@@ -186,7 +186,7 @@ fn bench_store(label: &str, kind: StoreKind, dir: &std::path::Path) -> Option<()
         u.put("plain-1", &token).unwrap();
         puts.push(t.elapsed());
         let t = Instant::now();
-        connection::save(&mut u, &sample(i * 7)).unwrap();
+        connection::save_all(&mut u, &[sample(i * 7)]).unwrap();
         saves.push(t.elapsed());
         let t = Instant::now();
         let _ = u.get("plain-1").unwrap();

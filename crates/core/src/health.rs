@@ -72,6 +72,9 @@ pub enum Health {
     VerificationFailed,
     /// The provider says the installation is `ERROR` or `INACTIVE`.
     InstallationProblem,
+    /// The installation's status could not be read at the last check (never shown as
+    /// healthy).
+    InstallationUnknown,
 }
 
 impl Health {
@@ -86,6 +89,7 @@ impl Health {
                 Self::RefreshFailing(info.refresh_failures)
             }
             Status::Active if info.installation_broken() => Self::InstallationProblem,
+            Status::Active if info.installation_unknown().is_some() => Self::InstallationUnknown,
             Status::Active if info.has_refresh_token => Self::Active,
             Status::Active => match info.expires_at {
                 Some(t) if t <= now => Self::Expired,
@@ -104,6 +108,7 @@ impl Health {
                 Self::VerificationFailed
             }
             _ if info.installation_broken() => Self::InstallationProblem,
+            _ if info.installation_unknown().is_some() => Self::InstallationUnknown,
             Some(t) if warning_level(t, now).is_some() => Self::KeyExpiring(days_left(t, now)),
             _ => Self::Active,
         }
@@ -123,6 +128,7 @@ impl Health {
             Self::KeyExpired => "keyExpired",
             Self::VerificationFailed => "verificationFailed",
             Self::InstallationProblem => "installationProblem",
+            Self::InstallationUnknown => "installationUnknown",
         }
     }
 

@@ -108,6 +108,13 @@ pub enum Alert {
         /// Its error code (`NOT_ENTITLED`, `AUTH_ERROR`...), if any.
         error_code: Option<String>,
     },
+    /// The installation's status could not be read at the last check.
+    InstallationUnknown {
+        /// Connection.
+        connection: String,
+        /// Why.
+        why: String,
+    },
     /// Wrong passphrases since the last successful unlock.
     FailedUnlocks {
         /// How many.
@@ -152,6 +159,12 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
                 connection: name.to_string(),
                 status: c.installation_status().unwrap_or_default().to_string(),
                 error_code: c.installation_error().map(String::from),
+            });
+        }
+        if let Some(why) = c.installation_unknown() {
+            out.push(Alert::InstallationUnknown {
+                connection: name.to_string(),
+                why: why.to_string(),
             });
         }
         if !c.kind.is_refreshed() {
@@ -246,6 +259,7 @@ impl std::fmt::Display for Alert {
             Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
             Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
             Alert::InstallationProblem { connection, status, error_code } => write!(f, "Pleo reports the installation of `{connection}` as {}", crate::connection::installation_words(status, error_code.as_deref())),
+            Alert::InstallationUnknown { connection, why } => write!(f, "the installation status of `{connection}` is unknown: Pleo's answer could not be read ({why}); run `token-wallet check {connection}` again later"),
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }
     }

@@ -145,6 +145,18 @@ impl OAuthServer {
             .unwrap();
     }
 
+    /// How `GET /v1/installations/me` answers from now on: `data` (`{"data": {...}}`),
+    /// `bare` (the object itself) or `unreadable` (a 200 without an installation in it).
+    pub fn set_installation_shape(&self, shape: &str) {
+        http()
+            .post(format!(
+                "{}/_test/installation-shape?shape={shape}",
+                self.issuer
+            ))
+            .send_empty()
+            .unwrap();
+    }
+
     pub fn stats(&self) -> serde_json::Value {
         let mut resp = http()
             .get(format!("{}/_test/stats", self.issuer))

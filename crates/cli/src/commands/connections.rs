@@ -196,6 +196,9 @@ fn status(info: &ConnectionInfo) -> String {
             "installation {}",
             info.installation_text().unwrap_or_default()
         ),
+        Health::InstallationUnknown => {
+            "installation status unknown (Pleo's answer could not be read)".into()
+        }
         _ => "active".into(),
     }
 }

@@ -185,7 +185,7 @@ pub fn rotate_secret(
 
 /// `check`: the credential with its provider now, and Pleo's installation status. Exit
 /// 8 if the provider refused it or its installation is in `ERROR` / `INACTIVE`, 5 if the
-/// check could not be completed.
+/// check could not be completed (the installation's status unreadable included).
 pub fn check(
     local: &Local,
     name: &ConnectionName,
@@ -206,6 +206,7 @@ pub fn check(
             "check": i.check,
             "installation_status": i.installation_status(),
             "installation_error_code": i.installation_error(),
+            "installation_read_error": i.installation_unknown(),
             "checked_at": i.checked_at,
         });
         say(out, &j.to_string())?;
@@ -214,7 +215,7 @@ pub fn check(
     }
     match c.outcome {
         CheckOutcome::Refused | CheckOutcome::InstallationProblem => Err(Error::Found(8)),
-        CheckOutcome::Failed => Err(Error::Found(5)),
+        CheckOutcome::Failed | CheckOutcome::InstallationUnknown => Err(Error::Found(5)),
         _ => Ok(()),
     }
 }
@@ -252,6 +253,11 @@ fn check_text(i: &ConnectionInfo, outcome: &CheckOutcome) -> String {
         ),
         (_, Some(text)) => lines.push(format!("  installation: {text}")),
         _ => {}
+    }
+    if let Some(why) = i.installation_unknown() {
+        lines.push(format!(
+            "  warning: the installation's status is unknown ({why}); run `token-wallet check {name}` again later"
+        ));
     }
     if !i.kind.is_refreshed() {
         lines.push(format!("  {}", expiry_text(i.expires_at)));

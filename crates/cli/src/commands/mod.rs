@@ -97,6 +97,7 @@ pub fn run(cli: &Cli) -> Result {
         Command::RotateKey { pass } => {
             vault::rotate_key(&local()?.unlock(pass, &mut input())?, out)
         }
+        Command::Upgrade { pass } => vault::upgrade(&local()?.unlock(pass, &mut input())?, out),
         Command::Status {
             pass,
             unlock,

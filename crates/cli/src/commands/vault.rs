@@ -107,6 +107,26 @@ pub fn rotate_key(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     )
 }
 
+/// `upgrade`: the vault to the newest format.
+pub fn upgrade(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
+    let (from, info) = v.run(|s| s.upgrade_format())?;
+    if from == info.format {
+        return say(
+            out,
+            &format!("the vault is already in format {from}, the newest this build knows"),
+        );
+    }
+    say(
+        out,
+        &format!(
+            "vault upgraded: format {from} -> {} (data key generation {}, {} records re-encrypted); Token Wallet builds that read only format {from} can no longer open it",
+            info.format,
+            info.generation,
+            info.record_count.unwrap_or(0)
+        ),
+    )
+}
+
 /// `status`. With `--unlock` and a running, unlocked agent (and no passphrase given), the
 /// agent answers for the connections: no passphrase is asked for.
 #[allow(clippy::too_many_arguments)]
@@ -186,8 +206,17 @@ fn status_text(
         None if via_agent => "(the running agent holds the vault unlocked)".to_string(),
         None => "(locked; pass --unlock to count)".to_string(),
     };
+    let format = if i.format < token_wallet_core::vault::FORMAT_VERSION {
+        format!(
+            "{} (older; `token-wallet upgrade` brings it to {})",
+            i.format,
+            token_wallet_core::vault::FORMAT_VERSION
+        )
+    } else {
+        i.format.to_string()
+    };
     format!(
-        "profile:     {}\ndata dir:    {}\nstore:       {} (service `{}`)\nvault id:    {}\nkdf:         {}{floor}\ndata key:    generation {}, {} old\npassphrase:  set {} ago\nrecords:     {records}",
+        "profile:     {}\ndata dir:    {}\nstore:       {} (service `{}`)\nvault id:    {}\nformat:      {format}\nkdf:         {}{floor}\ndata key:    generation {}, {} old\npassphrase:  set {} ago\nrecords:     {records}",
         profile.name(),
         data_dir.display(),
         i.store,

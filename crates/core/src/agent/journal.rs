@@ -57,12 +57,18 @@ impl Agent {
         let pending: Vec<(ConnectionName, u64)> = guard(&self.exports).drain().collect();
         for (name, at) in pending {
             let mut vault = guard(v);
-            if let Ok(mut c) = connection::load(&mut vault, &name) {
+            // Only this field, on the record as it is under the vault's lock: never
+            // tokens from an earlier read.
+            let saved = connection::update(&mut vault, &name, |c| {
                 if c.info.last_export.is_none_or(|t| t < at) {
                     c.info.last_export = Some(at);
-                    if let Err(e) = connection::save(&mut vault, &c) {
-                        tracing::warn!(connection = %name, error = %e, "could not save the last export time");
-                    }
+                }
+                Ok::<_, crate::vault::VaultError>(())
+            });
+            match saved {
+                Ok(_) | Err(crate::vault::VaultError::NotFound(_)) => {}
+                Err(e) => {
+                    tracing::warn!(connection = %name, error = %e, "could not save the last export time")
                 }
             }
         }

@@ -82,6 +82,8 @@ closed!(
         Failed = "failed",
         /// Accepted, but the installation is `ERROR` or `INACTIVE`.
         InstallationProblem = "installation_problem",
+        /// Accepted, but the installation's status could not be read.
+        InstallationUnknown = "installation_unknown",
         /// A static token: nothing to check it with.
         Unverifiable = "unverifiable",
     }

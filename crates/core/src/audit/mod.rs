@@ -48,6 +48,13 @@ pub enum Event {
         /// New generation.
         generation: u64,
     },
+    /// The vault was brought to a newer format (`token-wallet upgrade`).
+    FormatUpgraded {
+        /// The format it had.
+        from: u64,
+        /// The format it has now.
+        to: u64,
+    },
     /// A connection was made.
     Connected {
         /// Connection.

@@ -21,8 +21,11 @@ pub fn scrub_stack() {
     std::hint::black_box(&block);
 }
 
-/// The on-disk format version. Part of every associated data string.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the associated-data layout below (`token-wallet/dek/v`,
+/// `token-wallet/record/v` and a 32-bit big-endian number). A fixed label, 1 since the
+/// first vault: it is not the vault's format version (`docs/format.md`), which lives in
+/// the header and may change without re-encrypting anything.
+pub const AAD_VERSION: u32 = 1;
 
 /// A master passphrase. Never empty; never printed.
 pub struct Passphrase(SecretString);
@@ -188,7 +191,7 @@ pub(crate) struct DekPlace<'a> {
 impl DekPlace<'_> {
     fn aad(&self) -> Vec<u8> {
         let mut a = b"token-wallet/dek/v".to_vec();
-        a.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+        a.extend_from_slice(&AAD_VERSION.to_be_bytes());
         a.extend_from_slice(&self.vault.0);
         a.extend_from_slice(&self.generation.to_be_bytes());
         a.extend_from_slice(&self.kdf.m_kib.to_be_bytes());
@@ -209,7 +212,7 @@ pub(crate) struct RecordPlace<'a> {
 impl RecordPlace<'_> {
     fn aad(&self) -> Vec<u8> {
         let mut a = b"token-wallet/record/v".to_vec();
-        a.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+        a.extend_from_slice(&AAD_VERSION.to_be_bytes());
         a.extend_from_slice(&self.vault.0);
         a.extend_from_slice(&self.generation.to_be_bytes());
         a.extend_from_slice(&(self.entry.len() as u64).to_be_bytes());

@@ -69,7 +69,9 @@ pub fn basic_authorization(key: &str) -> Zeroizing<String> {
     ))
 }
 
-/// `GET {api_base}{path}` with the key; the JSON body's `data` object, or `None` for 404.
+/// `GET {api_base}{path}` with the key; the JSON body's `data` object, or the body itself
+/// when it is an object without `data` (Pleo has been seen answering both ways), or
+/// `None` for 404.
 fn get_data(
     http: &Http,
     provider: &super::Provider,
@@ -103,8 +105,12 @@ fn get_data(
         .map_err(|_| ApiKeyError::Answer(format!("{path} did not answer JSON")))?;
     match v.get("data") {
         Some(d) if d.is_object() => Ok(Some(d.clone())),
-        _ => Err(ApiKeyError::Answer(format!(
-            "{path} answered without `data`"
+        Some(_) => Err(ApiKeyError::Answer(format!(
+            "{path} answered a `data` that is not an object"
+        ))),
+        None if v.is_object() => Ok(Some(v)),
+        None => Err(ApiKeyError::Answer(format!(
+            "{path} answered neither an object nor `data`"
         ))),
     }
 }
@@ -143,12 +149,18 @@ pub fn verify(
     Ok(facts)
 }
 
-fn installation_of(d: &serde_json::Value) -> InstallationStatus {
-    InstallationStatus {
-        id: text(d, "id"),
-        status: text(d, "status"),
-        error_code: Some(text(d, "errorCode")).filter(|s| !s.is_empty()),
+fn installation_of(d: &serde_json::Value) -> Result<InstallationStatus, ApiKeyError> {
+    let status = text(d, "status");
+    if status.is_empty() {
+        return Err(ApiKeyError::Answer(
+            "/v1/installations/me answered no installation status".into(),
+        ));
     }
+    Ok(InstallationStatus {
+        id: text(d, "id"),
+        status,
+        error_code: Some(text(d, "errorCode")).filter(|s| !s.is_empty()),
+    })
 }
 
 /// The caller's installation (`GET /v1/installations/me`); `None` if the integration
@@ -159,14 +171,15 @@ pub fn installation(
     provider: &super::Provider,
     authorization: &str,
 ) -> Result<Option<InstallationStatus>, ApiKeyError> {
-    Ok(get_data(
+    get_data(
         http,
         provider,
         authorization,
         http::Request::get,
         "/v1/installations/me",
     )?
-    .map(|d| installation_of(&d)))
+    .map(|d| installation_of(&d))
+    .transpose()
 }
 
 /// Creates the key's installation (`POST /v1/installations/me`), as Pleo expects an
@@ -184,21 +197,35 @@ pub fn install(
         "/v1/installations/me",
     )?
     .map(|d| installation_of(&d))
-    .ok_or_else(|| ApiKeyError::Answer("/v1/installations/me: not found".into()))
+    .ok_or_else(|| ApiKeyError::Answer("/v1/installations/me: not found".into()))?
 }
 
-/// Notes `installation` among a check's facts (status and error code; `NONE` when the
-/// integration has not created one).
+/// Notes what [`installation`] found among a check's facts: the status and error code
+/// (`NONE` when the integration has not created one), or, when the answer could not be
+/// had or read, `UNKNOWN` and why. Never nothing: an unreadable installation must not
+/// look like a healthy one.
 pub fn note_installation(
     check: &mut std::collections::BTreeMap<String, String>,
-    installation: Option<&InstallationStatus>,
+    installation: Result<Option<&InstallationStatus>, &ApiKeyError>,
 ) {
-    use crate::connection::{INSTALLATION_ERROR, INSTALLATION_STATUS};
+    use crate::connection::{
+        INSTALLATION_ERROR, INSTALLATION_READ_ERROR, INSTALLATION_STATUS, INSTALLATION_UNKNOWN,
+    };
     check.remove(INSTALLATION_ERROR);
-    let status = installation.map_or("NONE", |i| i.status.as_str());
-    check.insert(INSTALLATION_STATUS.into(), status.into());
-    if let Some(code) = installation.and_then(|i| i.error_code.as_ref()) {
-        check.insert(INSTALLATION_ERROR.into(), code.clone());
+    check.remove(INSTALLATION_READ_ERROR);
+    match installation {
+        Ok(i) => {
+            let status = i.map_or("NONE", |i| i.status.as_str());
+            check.insert(INSTALLATION_STATUS.into(), status.into());
+            if let Some(code) = i.and_then(|i| i.error_code.as_ref()) {
+                check.insert(INSTALLATION_ERROR.into(), code.clone());
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the installation");
+            check.insert(INSTALLATION_STATUS.into(), INSTALLATION_UNKNOWN.into());
+            check.insert(INSTALLATION_READ_ERROR.into(), sanitize(&e.to_string()));
+        }
     }
 }
 

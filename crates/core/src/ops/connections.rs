@@ -6,6 +6,7 @@ pub use crate::audit::PruneReason;
 use crate::audit::{DisconnectHow, Event};
 use crate::connection::{self, Connection, ConnectionInfo, ConnectionName, Secrets, Status};
 use crate::oauth::{self, Client, Interaction, OAuthError, Provider, Revocation};
+use crate::vault::VaultError;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The connection check's field that names the account (Pleo: the company).
@@ -105,7 +106,7 @@ impl Session<'_> {
         };
         let tokens = client.authorize(self.http(), &scopes, ui)?;
         let now = connection::now();
-        let mut conn = Connection {
+        let conn = Connection {
             info: ConnectionInfo {
                 token_type: tokens.token_type.clone(),
                 has_refresh_token: tokens.refresh_token.is_some(),
@@ -131,28 +132,32 @@ impl Session<'_> {
                     .map(|s| s.expose_secret().to_string()),
             },
         };
-        {
-            let mut v = self.lock();
-            // Another connect may have taken the name while this one waited for the browser.
-            if connection::exists(&v, req.name) {
-                return Err(OAuthError::NameTaken(req.name.to_string()).into());
+        // Another connect may have taken the name while this one waited for the browser
+        // (checked again under the vault's lock).
+        match connection::create(&mut self.lock(), &conn) {
+            Err(VaultError::Exists(_)) => {
+                return Err(OAuthError::NameTaken(req.name.to_string()).into())
             }
-            connection::save(&mut v, &conn)?;
+            other => other?,
         }
         tracing::info!(connection = %req.name, provider = %req.provider.name, "connected");
         self.audit.record(Event::Connected {
             connection: req.name.into(),
             provider: req.provider.name.clone(),
         });
-        match oauth::check(self.http(), &conn.grant()) {
-            Ok(meta) => conn.info.check = meta,
-            Err(e) => {
-                tracing::warn!(connection = %req.name, error = %e, "connection check failed");
-                conn.info.check_error = Some(e.to_string());
+        let checked = oauth::check(self.http(), &conn.grant());
+        drop(conn);
+        let ((), info) = connection::update(&mut self.lock(), req.name, |c| {
+            match checked {
+                Ok(meta) => c.info.check = meta,
+                Err(e) => {
+                    tracing::warn!(connection = %req.name, error = %e, "connection check failed");
+                    c.info.check_error = Some(e.to_string());
+                }
             }
-        }
-        connection::save(&mut self.lock(), &conn)?;
-        Ok(conn.info.clone())
+            Ok::<_, OpError>(())
+        })?;
+        Ok(info)
     }
 
     /// Signs in again for an existing connection (its refresh token was refused, or the
@@ -178,24 +183,32 @@ impl Session<'_> {
         };
         let tokens = client.authorize(self.http(), &old.info.scopes, ui)?;
         let now = connection::now();
-        let mut c = connection::load(&mut self.lock(), name)?; // as it is now, after the wait
-        c.info.scopes = tokens.scopes.clone().unwrap_or(c.info.scopes);
-        c.info.token_type = tokens.token_type.clone();
-        c.info.issued_at = now;
-        c.info.expires_at = tokens.expires_in.map(|d| now + d.as_secs());
-        c.info.has_refresh_token = tokens.refresh_token.is_some();
-        c.info.status = Status::Active;
-        c.info.refresh_failures = 0;
-        c.info.last_refresh_error = None;
-        c.info.refreshing_since = None;
-        c.secrets.access_token = tokens.access_token.expose_secret().to_string();
-        c.secrets.refresh_token = tokens
-            .refresh_token
-            .as_ref()
-            .map(|r| r.expose_secret().to_string());
+        // The new tokens on the record as it is now, after the wait for the browser.
+        let apply = |c: &mut Connection| {
+            c.info.scopes = tokens
+                .scopes
+                .clone()
+                .unwrap_or_else(|| c.info.scopes.clone());
+            c.info.token_type = tokens.token_type.clone();
+            c.info.issued_at = now;
+            c.info.expires_at = tokens.expires_in.map(|d| now + d.as_secs());
+            c.info.has_refresh_token = tokens.refresh_token.is_some();
+            c.info.status = Status::Active;
+            c.info.refresh_failures = 0;
+            c.info.last_refresh_error = None;
+            c.info.refreshing_since = None;
+            c.secrets.access_token = tokens.access_token.expose_secret().to_string();
+            c.secrets.refresh_token = tokens
+                .refresh_token
+                .as_ref()
+                .map(|r| r.expose_secret().to_string());
+        };
+        let mut fresh = connection::load(&mut self.lock(), name)?;
+        apply(&mut fresh);
         // Whose tokens are these? Checked before anything is saved: a code delivered for
         // another account (someone who raced the sign-in) must not replace this one's.
-        let checked = oauth::check(self.http(), &c.grant());
+        let checked = oauth::check(self.http(), &fresh.grant());
+        drop(fresh);
         if let Some(was) = old
             .info
             .check
@@ -217,19 +230,22 @@ impl Session<'_> {
                 .into());
             }
         }
-        match checked {
-            Ok(meta) => {
-                c.info.check = meta;
-                c.info.check_error = None;
+        let ((), info) = connection::update(&mut self.lock(), name, |c| {
+            apply(c);
+            match checked {
+                Ok(meta) => {
+                    c.info.check = meta;
+                    c.info.check_error = None;
+                }
+                Err(e) => c.info.check_error = Some(e.to_string()),
             }
-            Err(e) => c.info.check_error = Some(e.to_string()),
-        }
-        connection::save(&mut self.lock(), &c)?;
+            Ok::<_, OpError>(())
+        })?;
         tracing::info!(connection = %name, "re-authorised");
         self.audit.record(Event::Reauthorised {
             connection: name.into(),
         });
-        Ok(c.info.clone())
+        Ok(info)
     }
 
     /// Disconnects: revoke at the provider, then delete. Pleo's revocation authenticates
@@ -278,8 +294,10 @@ impl Session<'_> {
         refresh_failure: Option<String>,
     ) -> Result<Disconnected, OpError> {
         let mut v = self.lock();
-        let mut conn = connection::load(&mut v, name)?;
-        let failed = match oauth::revoke(self.http(), &conn.grant()) {
+        let conn = connection::load(&mut v, name)?;
+        let revoked = oauth::revoke(self.http(), &conn.grant());
+        drop(conn);
+        let failed = match revoked {
             Ok(revoked) => {
                 connection::remove(&mut v, name)?;
                 tracing::info!(connection = %name, revoked, "disconnected");
@@ -305,22 +323,24 @@ impl Session<'_> {
         };
         // A connection already waiting keeps waiting, with the newest reason; a live one
         // starts waiting only when the provider may answer later.
-        conn.info.status = match conn.info.status {
-            Status::RevocationPending {
-                since, attempts, ..
-            } => Status::RevocationPending {
-                since,
-                attempts: attempts + 1,
-                last_error: why.clone(),
-            },
-            s if !transient => s,
-            _ => Status::RevocationPending {
-                since: connection::now(),
-                attempts: 1,
-                last_error: why.clone(),
-            },
-        };
-        connection::save(&mut v, &conn)?;
+        connection::update(&mut v, name, |c| {
+            c.info.status = match std::mem::replace(&mut c.info.status, Status::Active) {
+                Status::RevocationPending {
+                    since, attempts, ..
+                } => Status::RevocationPending {
+                    since,
+                    attempts: attempts + 1,
+                    last_error: why.clone(),
+                },
+                s if !transient => s,
+                _ => Status::RevocationPending {
+                    since: connection::now(),
+                    attempts: 1,
+                    last_error: why.clone(),
+                },
+            };
+            Ok::<_, VaultError>(())
+        })?;
         if transient {
             tracing::warn!(connection = %name, error = %why, "revocation pending");
             return Ok(Disconnected::Pending(why));

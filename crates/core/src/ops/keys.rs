@@ -11,6 +11,7 @@ use crate::connection::{
 };
 use crate::oauth::api_key::{self, ApiKeyError, ApiKeyFacts};
 use crate::oauth::{self, OAuthError};
+use crate::vault::VaultError;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -186,12 +187,11 @@ impl Session<'_> {
                 client_secret: None,
             },
         };
-        {
-            let mut v = self.lock();
-            if connection::exists(&v, &name) {
-                return Err(OAuthError::NameTaken(name.to_string()).into());
+        match connection::create(&mut self.lock(), &conn) {
+            Err(VaultError::Exists(_)) => {
+                return Err(OAuthError::NameTaken(name.to_string()).into())
             }
-            connection::save(&mut v, &conn)?;
+            other => other?,
         }
         tracing::info!(connection = %name, kind = ?conn.info.kind, "credential added");
         self.audit.record(Event::Connected {
@@ -249,10 +249,8 @@ impl Session<'_> {
             added_at: old.info.issued_at,
             expires_at: old.info.expires_at,
         };
-        let info = {
-            let mut v = self.lock();
-            // As it is now: a check or export may have saved it since.
-            let mut c = connection::load(&mut v, name)?;
+        // As it is now: a check or export may have saved it since.
+        let ((), info) = connection::update(&mut self.lock(), name, |c| {
             c.info.issued_at = now;
             c.info.expires_at = expires_at;
             c.info.checked_at = None;
@@ -271,9 +269,8 @@ impl Session<'_> {
                 None => {}
             }
             c.secrets.access_token = new.expose_secret().to_string();
-            connection::save(&mut v, &c)?;
-            c.info.clone()
-        };
+            Ok::<_, OpError>(())
+        })?;
         tracing::info!(connection = %name, "credential rotated");
         self.audit.record(Event::SecretRotated {
             connection: name.into(),
@@ -295,12 +292,8 @@ impl Session<'_> {
             .map(|f| facts_map(&f))
             .map_err(|e| (e.to_string(), matches!(e, ApiKeyError::Refused(_))))?;
         let auth = api_key::basic_authorization(key);
-        match api_key::installation(self.http(), &c.info.provider, &auth) {
-            Ok(i) => api_key::note_installation(&mut facts, i.as_ref()),
-            Err(e) => {
-                tracing::warn!(connection = %c.info.name, error = %e, "could not read the installation")
-            }
-        }
+        let i = api_key::installation(self.http(), &c.info.provider, &auth);
+        api_key::note_installation(&mut facts, i.as_ref().map(Option::as_ref));
         Ok(facts)
     }
 
@@ -344,9 +337,7 @@ impl Session<'_> {
             Ok(_) => None,
         };
         let now = connection::now();
-        let info = {
-            let mut v = self.lock();
-            let mut c = connection::load(&mut v, name)?;
+        let ((), info) = connection::update(&mut self.lock(), name, |c| {
             c.info.checked_at = Some(now);
             match result {
                 Ok(map) => {
@@ -355,13 +346,13 @@ impl Session<'_> {
                 }
                 Err((e, _)) => c.info.check_error = Some(e),
             }
-            connection::save(&mut v, &c)?;
-            c.info.clone()
-        };
+            Ok::<_, OpError>(())
+        })?;
         let outcome = match refused {
             Some(true) => CheckOutcome::Refused,
             Some(false) => CheckOutcome::Failed,
             None if info.installation_broken() => CheckOutcome::InstallationProblem,
+            None if info.installation_unknown().is_some() => CheckOutcome::InstallationUnknown,
             None => CheckOutcome::Ok,
         };
         tracing::info!(connection = %name, outcome = %outcome, "checked");

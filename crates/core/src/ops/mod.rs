@@ -44,6 +44,10 @@ pub fn new_passphrase(text: String) -> Result<Passphrase, OpError> {
     Passphrase::new(text).ok_or(OpError::Vault(VaultError::EmptyPassphrase))
 }
 
+/// How precisely a connection's last export time is kept, in seconds: exports within
+/// this of the stored time do not write it again.
+pub const EXPORT_TIME_GRAIN: u64 = 60;
+
 /// Who asked for a token, for the audit log.
 #[derive(Clone, Debug, Default)]
 pub struct Requester {
@@ -126,13 +130,29 @@ impl<'a> Session<'a> {
         let token = self.refresher.access_token(self.vault, name, min_ttl)?;
         let info = {
             let mut v = self.lock();
-            let mut c = connection::load(&mut v, name)?;
-            c.info.last_export = Some(connection::now());
-            // Remembered for `status` and `prune`; a failure does not withhold the token.
-            if let Err(e) = connection::save(&mut v, &c) {
-                tracing::warn!(connection = %name, error = %e, "could not record the export time");
+            let info = connection::load(&mut v, name)?.info;
+            let now = connection::now();
+            // Remembered for `status` and `prune`, to the minute (a burst of exports writes
+            // once). Only this field is changed, on the record as it is under the lock: it
+            // can never put back tokens another process has since refreshed. A failure
+            // does not withhold the token.
+            if info
+                .last_export
+                .is_none_or(|t| now.saturating_sub(t) >= EXPORT_TIME_GRAIN)
+            {
+                match connection::update(&mut v, name, |c| {
+                    c.info.last_export = Some(now);
+                    Ok::<_, VaultError>(())
+                }) {
+                    Ok(((), saved)) => saved,
+                    Err(e) => {
+                        tracing::warn!(connection = %name, error = %e, "could not record the export time");
+                        info
+                    }
+                }
+            } else {
+                info
             }
-            c.info.clone()
         };
         self.audit.record(Event::Export {
             connection: name.into(),
@@ -158,6 +178,24 @@ impl<'a> Session<'a> {
             generation: info.generation,
         });
         Ok(info)
+    }
+
+    /// Brings a vault in an older format to the newest (see
+    /// [`UnlockedVault::upgrade_format`]); audited when it changed anything. Returns the
+    /// format it had and the vault's facts now.
+    pub fn upgrade_format(&self) -> Result<(u64, VaultInfo), OpError> {
+        let (from, info) = {
+            let mut v = self.lock();
+            let from = v.upgrade_format()?;
+            (from, v.info())
+        };
+        if from != info.format {
+            self.audit.record(Event::FormatUpgraded {
+                from,
+                to: info.format,
+            });
+        }
+        Ok((from, info))
     }
 
     /// Changes the passphrase (checked against [`MIN_NEW_PASSPHRASE_CHARS`] by

@@ -98,6 +98,10 @@ pub enum RefreshError {
         /// When it expired (Unix seconds).
         expired_at: u64,
     },
+    /// The connection's grant was replaced (re-authorised) while a refresh was under
+    /// way; the refresh's result was not saved over it.
+    #[error("connection `{0}` was re-authorised while it was being refreshed; ask again")]
+    Replaced(String),
     /// A refresh was asked of an API key or static token.
     #[error("`{0}` is an API key or static token: it is never refreshed")]
     NotRefreshable(String),
@@ -418,8 +422,24 @@ impl Refresher {
         }
     }
 
-    fn save(&self, vault: &Mutex<UnlockedVault>, c: &Connection) -> Result<(), RefreshError> {
-        Ok(connection::save(&mut guard(vault), c)?)
+    /// Changes the record as it is now (under the vault's lock), unless its refresh token
+    /// is no longer `sent`: then the connection was re-authorised (or connected anew)
+    /// while this refresh was under way, and its new grant must not be overwritten.
+    fn update(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &ConnectionName,
+        sent: Option<&str>,
+        change: impl FnOnce(&mut Connection),
+    ) -> Result<(), RefreshError> {
+        connection::update(&mut guard(vault), name, |c| {
+            if c.secrets.refresh_token.as_deref() != sent {
+                return Err(RefreshError::Replaced(name.into()));
+            }
+            change(c);
+            Ok(())
+        })
+        .map(|((), _)| ())
     }
 
     fn refresh_locked(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
@@ -432,7 +452,7 @@ impl Refresher {
         let _file_lock =
             VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
         // Another process may have refreshed while we waited for the lock.
-        let mut c = self.load(vault, name)?;
+        let c = self.load(vault, name)?;
         Self::usable(name, &c, want)?;
         if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
@@ -440,9 +460,10 @@ impl Refresher {
         if c.info.refreshing_since.is_some() {
             let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
             tracing::warn!(connection = %name, "{reason}");
-            c.info.refreshing_since = None;
-            c.info.status = dead(c.info.status, &reason);
-            self.save(vault, &c)?;
+            self.update(vault, name, c.secrets.refresh_token.as_deref(), |c| {
+                c.info.refreshing_since = None;
+                c.info.status = dead(c.info.status.clone(), &reason);
+            })?;
             self.audit(
                 vault,
                 crate::audit::Event::RefreshFailed {
@@ -459,8 +480,9 @@ impl Refresher {
         else {
             return Err(RefreshError::NoRefreshToken(name.into()));
         };
-        c.info.refreshing_since = Some(connection::now());
-        self.save(vault, &c)?;
+        self.update(vault, name, Some(&refresh_token), |c| {
+            c.info.refreshing_since = Some(connection::now());
+        })?;
         let client = Client {
             provider: &c.info.provider,
             client_id: c.info.client_id.clone(),
@@ -481,24 +503,29 @@ impl Refresher {
                 other => break other,
             }
         };
-        c.info.refreshing_since = None;
+        drop(c);
+        let sent = Some(refresh_token.as_str());
         match outcome {
             Ok(t) => {
                 let now = connection::now();
-                c.secrets.access_token = t.access_token.expose_secret().to_string();
-                if let Some(r) = &t.refresh_token {
-                    c.secrets.refresh_token = Some(r.expose_secret().to_string());
-                }
-                c.info.issued_at = now;
-                c.info.expires_at = t.expires_in.map(|d| now + d.as_secs());
-                if let Some(s) = t.scopes {
-                    c.info.scopes = s;
-                }
-                c.info.last_refresh = Some(now);
-                c.info.refresh_failures = 0;
-                c.info.last_refresh_error = None;
+                let mut handed = None;
                 // Persisted before anyone gets the new access token.
-                self.save(vault, &c)?;
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.secrets.access_token = t.access_token.expose_secret().to_string();
+                    if let Some(r) = &t.refresh_token {
+                        c.secrets.refresh_token = Some(r.expose_secret().to_string());
+                    }
+                    c.info.issued_at = now;
+                    c.info.expires_at = t.expires_in.map(|d| now + d.as_secs());
+                    if let Some(s) = &t.scopes {
+                        c.info.scopes = s.clone();
+                    }
+                    c.info.last_refresh = Some(now);
+                    c.info.refresh_failures = 0;
+                    c.info.last_refresh_error = None;
+                    handed = Some(Self::hand_out(c, true));
+                })?;
                 tracing::info!(connection = %name, attempts = attempt, "refreshed");
                 self.audit(
                     vault,
@@ -506,14 +533,17 @@ impl Refresher {
                         connection: name.into(),
                     },
                 );
-                Ok(Self::hand_out(&c, true))
+                // Invariant: `update` succeeded, so its change ran and set `handed`.
+                Ok(handed.expect("the change ran"))
             }
             Err(e) if e.is_invalid_grant() => {
                 let reason = e.to_string();
-                c.info.status = dead(c.info.status, &reason);
-                c.info.refresh_failures += 1;
-                c.info.last_refresh_error = Some(reason.clone());
-                self.save(vault, &c)?;
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.info.status = dead(c.info.status.clone(), &reason);
+                    c.info.refresh_failures += 1;
+                    c.info.last_refresh_error = Some(reason.clone());
+                })?;
                 tracing::warn!(
                     connection = %name,
                     "refresh token refused: needs re-authorisation"
@@ -531,9 +561,11 @@ impl Refresher {
                 })
             }
             Err(e) => {
-                c.info.refresh_failures += 1;
-                c.info.last_refresh_error = Some(e.to_string());
-                self.save(vault, &c)?;
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.info.refresh_failures += 1;
+                    c.info.last_refresh_error = Some(e.to_string());
+                })?;
                 tracing::warn!(connection = %name, error = %e, attempts = attempt, "refresh failed");
                 self.audit(
                     vault,

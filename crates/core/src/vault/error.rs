@@ -38,9 +38,16 @@ pub enum VaultError {
         /// What is wrong.
         why: &'static str,
     },
-    /// The header was written by a newer (or unknown) format.
-    #[error("the vault uses format version {0}, which this Token Wallet does not know; upgrade Token Wallet")]
-    UnsupportedFormat(u64),
+    /// The vault was made (or upgraded) by a newer Token Wallet.
+    #[error("the vault was made by a newer Token Wallet (format {found}); this build reads formats {oldest} to {newest}: upgrade Token Wallet (nothing was changed)")]
+    NewerFormat {
+        /// The vault's format.
+        found: u64,
+        /// The oldest format this build reads.
+        oldest: u64,
+        /// The newest format this build reads (and writes for new vaults).
+        newest: u64,
+    },
     /// The header asks for more Argon2 work than we accept.
     #[error("the vault header asks for {0}, over the cap of 1 GiB, 64 passes, 64 lanes; refusing to run it (the header is damaged or hostile)")]
     KdfTooExpensive(KdfParams),
@@ -51,8 +58,11 @@ pub enum VaultError {
     #[error("record `{0}` failed authentication: it was modified, moved from another entry, or copied from another vault; restore it from a backup or delete it")]
     RecordTampered(String),
     /// No record of that name.
-    #[error("no record named `{0}`")]
+    #[error("no connection named `{0}`")]
     NotFound(String),
+    /// A record of that name exists already.
+    #[error("a connection named `{0}` already exists; choose another name")]
+    Exists(String),
     /// Another process changed the passphrase while this one was unlocked.
     #[error(
         "the vault was changed by another process (passphrase changed); lock and unlock again"
@@ -78,9 +88,17 @@ mod tests {
         assert!(VaultError::WrongPassphrase
             .to_string()
             .contains("nothing was changed"));
-        assert!(VaultError::UnsupportedFormat(9)
-            .to_string()
-            .contains("upgrade"));
+        let newer = VaultError::NewerFormat {
+            found: 9,
+            oldest: 1,
+            newest: 2,
+        }
+        .to_string();
+        assert!(
+            newer.contains("made by a newer Token Wallet (format 9)"),
+            "{newer}"
+        );
+        assert!(newer.contains("reads formats 1 to 2"), "{newer}");
         let e = VaultError::KdfTooExpensive(KdfParams {
             m_kib: 4 << 20,
             t: 3,

@@ -6,7 +6,8 @@
 //! checksum holds but whose data key will not unwrap was opened with the wrong passphrase.
 
 use super::VaultError;
-use crate::crypto::{KdfParams, Salt, VaultId, FORMAT_VERSION};
+use super::{FORMAT_VERSION, OLDEST_FORMAT};
+use crate::crypto::{KdfParams, Salt, VaultId};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,6 +17,8 @@ const MAGIC: &[u8] = b"TWVAULT\n";
 /// The parsed header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
+    /// The vault's format version (`docs/format.md`): how its index is encoded.
+    pub format: u64,
     pub vault_id: VaultId,
     pub kdf: KdfParams,
     /// The vault was created with parameters below RFC 9106's floor, on purpose (tests).
@@ -68,7 +71,7 @@ fn damaged(why: &'static str) -> VaultError {
 impl Header {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let body = Body {
-            format: FORMAT_VERSION as u64,
+            format: self.format,
             vault_id: self.vault_id.to_hex(),
             kdf: self.kdf,
             kdf_below_floor: self.kdf_below_floor,
@@ -109,8 +112,17 @@ impl Header {
         }
         let format: FormatOnly =
             serde_json::from_slice(json).map_err(|_| damaged("has no format version"))?;
-        if format.format != FORMAT_VERSION as u64 {
-            return Err(VaultError::UnsupportedFormat(format.format));
+        if format.format == 0 {
+            return Err(damaged(
+                "has format version 0, which no Token Wallet writes",
+            ));
+        }
+        if format.format > FORMAT_VERSION {
+            return Err(VaultError::NewerFormat {
+                found: format.format,
+                oldest: OLDEST_FORMAT,
+                newest: FORMAT_VERSION,
+            });
         }
         let body: Body = serde_json::from_slice(json).map_err(|_| damaged("has bad fields"))?;
         if !body.kdf.within_cap() {
@@ -132,6 +144,7 @@ impl Header {
             .decode(&body.wrapped_dek)
             .map_err(|_| damaged("has a bad wrapped key"))?;
         Ok(Header {
+            format: body.format,
             vault_id,
             kdf: body.kdf,
             kdf_below_floor: body.kdf_below_floor,
@@ -153,6 +166,7 @@ mod tests {
 
     fn sample() -> Header {
         Header {
+            format: FORMAT_VERSION,
             vault_id: VaultId([7; 16]),
             kdf: KdfParams::default(),
             kdf_below_floor: false,
@@ -212,12 +226,33 @@ mod tests {
     }
 
     #[test]
-    fn fail_unknown_format() {
-        let json = body_of(&sample()).replace("\"format\":1", "\"format\":2");
+    fn fail_newer_format() {
+        let json = body_of(&sample()).replace("\"format\":2", "\"format\":3");
         assert!(matches!(
             Header::parse(&reframe(&json)),
-            Err(VaultError::UnsupportedFormat(2))
+            Err(VaultError::NewerFormat {
+                found: 3,
+                oldest: 1,
+                newest: 2
+            })
         ));
+    }
+
+    #[test]
+    fn fail_format_zero() {
+        let json = body_of(&sample()).replace("\"format\":2", "\"format\":0");
+        assert!(matches!(
+            Header::parse(&reframe(&json)),
+            Err(VaultError::Damaged { .. })
+        ));
+    }
+
+    #[test]
+    fn every_known_format_round_trips() {
+        for format in OLDEST_FORMAT..=FORMAT_VERSION {
+            let h = Header { format, ..sample() };
+            assert_eq!(Header::parse(&h.encode()).unwrap(), h);
+        }
     }
 
     #[test]

@@ -31,6 +31,17 @@ use std::sync::{Arc, Mutex};
 
 const HEADER: &str = "header";
 
+/// The newest vault format this build reads, and the one it writes new vaults in
+/// (`docs/format.md`). Any change to what a vault stores bumps it.
+///
+/// - 1: the index is JSON.
+/// - 2: the index is `TWIDXZ1\n` and a raw DEFLATE stream of that JSON.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The oldest vault format this build reads. A vault in an older format than
+/// [`FORMAT_VERSION`] is read and written as it is, until [`UnlockedVault::upgrade_format`].
+pub const OLDEST_FORMAT: u64 = 1;
+
 fn idx_name(g: u64) -> String {
     format!("idx.{g}")
 }
@@ -79,6 +90,8 @@ impl CreateOptions {
 /// What anyone may know about a vault (no secrets).
 #[derive(Clone, Debug, Serialize)]
 pub struct VaultInfo {
+    /// The vault's format version (`docs/format.md`).
+    pub format: u64,
     /// Vault id (hex).
     pub vault_id: String,
     /// Store name.
@@ -124,6 +137,14 @@ struct IndexEntry {
     summary: Option<String>,
 }
 
+/// What [`UnlockedVault::update`] stores: a record's new plaintext and its summary.
+pub struct Write {
+    /// The record's plaintext (wiped when dropped).
+    pub value: zeroize::Zeroizing<Vec<u8>>,
+    /// Its summary in the index (see [`UnlockedVault::put_with_summary`]).
+    pub summary: Option<String>,
+}
+
 /// A vault that is not unlocked: a keystore handle and the lock file's place.
 #[derive(Clone, Debug)]
 pub struct Vault {
@@ -160,6 +181,7 @@ impl std::fmt::Debug for UnlockedVault {
 
 fn info_of(ks: &Keystore, h: &Header, count: Option<usize>) -> VaultInfo {
     VaultInfo {
+        format: h.format,
         vault_id: h.vault_id.to_hex(),
         store: ks.store_name(),
         service: ks.service().to_string(),
@@ -267,6 +289,7 @@ impl Vault {
         );
         let t = now();
         let header = Header {
+            format: FORMAT_VERSION,
             vault_id,
             kdf: opts.kdf,
             kdf_below_floor: !opts.kdf.meets_floor(),
@@ -290,7 +313,7 @@ impl Vault {
             seen: None,
         };
         // The index first, then the header: a crash before the header leaves no vault.
-        v.write_index(generation, &v.dek, &v.index)?;
+        v.write_index(generation, &v.dek, &v.index, FORMAT_VERSION)?;
         v.write_header()?;
         v.seen = lock.release();
         tracing::info!(vault = %vault_id.to_hex(), service = self.ks.service(), "vault created");
@@ -379,19 +402,23 @@ fn dek_place(h: &Header) -> DekPlace<'_> {
     }
 }
 
-/// The index's plaintext starts with this, then a deflate stream of its JSON: the
-/// summaries repeat the same providers and words, so a thousand connections' index
-/// shrinks about tenfold and stays in one or two keystore entries. (An index written before
-/// compression is plain JSON, and still reads.) Only the key's holder can write an index, so
-/// the inflate cap below guards against damage, not an attacker.
+/// From format 2 the index's plaintext starts with this, then a deflate stream of its
+/// JSON: the summaries repeat the same providers and words, so a thousand connections'
+/// index shrinks about tenfold and stays in one or two keystore entries. A format-1 index
+/// is plain JSON; builds of late November 2026 also wrote this compressed form under format
+/// 1, so a format-1 index is read in either form. Only the key's holder can write an
+/// index, so the inflate cap below guards against damage, not an attacker.
 const INDEX_DEFLATE: &[u8] = b"TWIDXZ1\n";
 /// The largest index inflated (a cost cap).
 const INDEX_MAX: u64 = 256 << 20;
 
-fn encode_index(index: &Index) -> zeroize::Zeroizing<Vec<u8>> {
+fn encode_index(index: &Index, format: u64) -> zeroize::Zeroizing<Vec<u8>> {
     use std::io::Write as _;
     // Invariant: the index is a map of strings and integers; it always serialises.
     let json = zeroize::Zeroizing::new(serde_json::to_vec(index).expect("index serialises"));
+    if format < 2 {
+        return json;
+    }
     let mut z =
         flate2::write::DeflateEncoder::new(INDEX_DEFLATE.to_vec(), flate2::Compression::fast());
     // Invariant: writing into a Vec cannot fail.
@@ -399,7 +426,7 @@ fn encode_index(index: &Index) -> zeroize::Zeroizing<Vec<u8>> {
     zeroize::Zeroizing::new(z.finish().expect("deflate into memory"))
 }
 
-fn decode_index(plain: &[u8]) -> Option<Index> {
+fn decode_index(plain: &[u8], format: u64) -> Option<Index> {
     use std::io::Read as _;
     match plain.strip_prefix(INDEX_DEFLATE) {
         Some(z) => {
@@ -413,7 +440,8 @@ fn decode_index(plain: &[u8]) -> Option<Index> {
             }
             serde_json::from_slice(&json).ok()
         }
-        None => serde_json::from_slice(plain).ok(),
+        None if format < 2 => serde_json::from_slice(plain).ok(),
+        None => None,
     }
 }
 
@@ -432,7 +460,7 @@ fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<Index, Vaul
         what: format!("the index `{name}`"),
         why: "fails authentication",
     })?;
-    decode_index(&plain).ok_or_else(|| VaultError::Damaged {
+    decode_index(&plain, h.format).ok_or_else(|| VaultError::Damaged {
         what: format!("the index `{name}`"),
         why: "is not a valid index",
     })
@@ -489,9 +517,10 @@ impl UnlockedVault {
         Ok(())
     }
 
-    fn write_index(&self, g: u64, dek: &Dek, index: &Index) -> Result<(), VaultError> {
+    /// Writes generation `g`'s index, encoded as vault format `format` wants it.
+    fn write_index(&self, g: u64, dek: &Dek, index: &Index, format: u64) -> Result<(), VaultError> {
         let name = idx_name(g);
-        let plain = encode_index(index);
+        let plain = encode_index(index, format);
         let blob = dek.seal(
             &RecordPlace {
                 vault: self.header.vault_id,

@@ -54,15 +54,16 @@ impl UnlockedVault {
         Ok(SecretSlice::from(plain.to_vec()))
     }
 
-    /// Reads a record.
+    /// Reads a record as the vault holds it now.
     ///
-    /// Reads the header (one keystore read) to follow changes other processes made; the
-    /// index is re-read only when the header changed or the name is not in it.
+    /// Follows what other processes wrote through the change stamp (one small file read;
+    /// the header and index are re-read only when it moved, or when the name is not in
+    /// the index), so a record another process replaced is never read from a stale index.
     pub fn get(&mut self, name: &str) -> Result<SecretSlice<u8>, VaultError> {
         check_name(name)?;
-        let raw = self.ks.get(HEADER)?.ok_or(VaultError::Stale)?;
-        if raw != self.header_raw || !self.index.records.contains_key(name) {
-            self.sync_with(raw)?;
+        self.follow()?;
+        if !self.index.records.contains_key(name) {
+            self.sync()?;
         }
         match self.read_current(name) {
             // Deleted by another process since we read the index: say so plainly.
@@ -120,6 +121,33 @@ impl UnlockedVault {
         Ok(())
     }
 
+    /// Reads record `name` as it is now and writes what `change` makes of it, holding the
+    /// vault's file lock from the read to the write: no other process (nor another
+    /// handle in this one) can write the record in between, so a change never applies to
+    /// a stale read. `change` gets the current plaintext (`None` if there is no such
+    /// record) and returns what to store, or `None` to write nothing; its error aborts
+    /// with nothing written. Every read-modify-write of a record goes through here.
+    pub fn update<E: From<VaultError>>(
+        &mut self,
+        name: &str,
+        change: impl FnOnce(Option<&[u8]>) -> Result<Option<Write>, E>,
+    ) -> Result<(), E> {
+        check_name(name)?;
+        let l = self.begin_write()?;
+        let current = match self.read_current(name) {
+            Ok(plain) => Some(plain),
+            Err(VaultError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let write = change(current.as_ref().map(secrecy::ExposeSecret::expose_secret))?;
+        drop(current);
+        if let Some(w) = write {
+            self.write_all(&[(name, &w.value, w.summary.as_deref())])?;
+        }
+        self.seen = l.release();
+        Ok(())
+    }
+
     /// Creates or replaces many records, each with its summary, in one commit (one index
     /// write): an import. Each is written as [`Self::put_with_summary`] writes one.
     pub fn put_all(&mut self, items: &[(&str, &[u8], Option<&str>)]) -> Result<(), VaultError> {
@@ -156,7 +184,7 @@ impl UnlockedVault {
                 replaced.push(old.id);
             }
         }
-        self.write_index(g, &self.dek, &index)?;
+        self.write_index(g, &self.dek, &index, self.header.format)?;
         self.index = index;
         for id in replaced {
             // Committed already: a failure here only leaves an unreachable entry.
@@ -176,7 +204,12 @@ impl UnlockedVault {
             .records
             .remove(name)
             .ok_or_else(|| VaultError::NotFound(name.to_string()))?;
-        self.write_index(self.header.generation, &self.dek, &index)?;
+        self.write_index(
+            self.header.generation,
+            &self.dek,
+            &index,
+            self.header.format,
+        )?;
         self.index = index;
         self.ks.delete(&rec_name(self.header.generation, &e.id))?;
         self.seen = l.release();

@@ -63,7 +63,7 @@ impl UnlockedVault {
     ) -> Result<(), VaultError> {
         let salt = new_salt();
         let kek = derive(new, &self.header.kdf, &salt)?;
-        self.rotate(Some((kek, salt)), progress)?;
+        self.rotate(Some((kek, salt)), None, progress)?;
         tracing::info!(vault = %self.header.vault_id.to_hex(), "passphrase changed, data key rotated");
         Ok(())
     }
@@ -101,17 +101,37 @@ impl UnlockedVault {
         &mut self,
         progress: impl FnMut(usize, usize),
     ) -> Result<(), VaultError> {
-        self.rotate(None, progress)
+        self.rotate(None, None, progress)
+    }
+
+    /// Brings a vault in an older format (`docs/format.md`) to [`FORMAT_VERSION`]: a
+    /// data-key rotation whose new generation is written in the new format, and whose
+    /// commit (the header naming it) also records the new format. Crash-safe as the
+    /// rotation is: until the commit the old generation, in the old format, is the vault;
+    /// the new index is read back and checked before the commit. Returns the format it
+    /// had; a vault already in the newest format is left as it is.
+    pub fn upgrade_format(&mut self) -> Result<u64, VaultError> {
+        self.follow()?;
+        let from = self.header.format;
+        if from >= FORMAT_VERSION {
+            return Ok(from);
+        }
+        self.rotate(None, Some(FORMAT_VERSION), |_, _| {})?;
+        tracing::info!(from, to = FORMAT_VERSION, "vault format upgraded");
+        Ok(from)
     }
 
     /// The rotation; with `new_kek`, its commit also switches to a new passphrase (new
-    /// salt, the new data key wrapped by the new key-encryption key).
+    /// salt, the new data key wrapped by the new key-encryption key); with `new_format`,
+    /// the new generation is written in that format and the commit records it.
     fn rotate(
         &mut self,
         new_kek: Option<(Kek, Salt)>,
+        new_format: Option<u64>,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<(), VaultError> {
         let _l = self.begin_write()?;
+        let format = new_format.unwrap_or(self.header.format);
         let old_g = self.header.generation;
         let new_g = old_g + 1;
         // 1. Record the intent, so a crash before the commit is rolled back.
@@ -132,11 +152,26 @@ impl UnlockedVault {
             self.ks.set(&entry, &blob)?;
             progress(i + 1, total);
         }
-        self.write_index(new_g, &new_dek, &self.index)?;
+        self.write_index(new_g, &new_dek, &self.index, format)?;
+        if new_format.is_some() {
+            // Read the new index back before committing to it: the old generation stays
+            // the vault until it verifies.
+            let mut check = self.header.clone();
+            check.generation = new_g;
+            check.format = format;
+            let back = open_index(&new_dek, &check, self.ks.get(&idx_name(new_g))?)?;
+            if back.records.len() != total {
+                return Err(VaultError::Damaged {
+                    what: format!("the new index `{}`", idx_name(new_g)),
+                    why: "did not read back as written",
+                });
+            }
+        }
         // 3. Commit: the header names g+1 and its wrapped key (and, on a passphrase
         //    change, the new salt).
         let mut h = self.header.clone();
         h.generation = new_g;
+        h.format = format;
         h.rotating_to = None;
         h.cleanup = Some(old_g);
         h.dek_created_at = now();

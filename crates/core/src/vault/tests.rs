@@ -293,9 +293,23 @@ fn rewrite_header(ks: &Keystore, f: impl Fn(String) -> String) {
 fn fail_unknown_format_version() {
     let f = fixture();
     f.vault.create(&pw("pw"), &weak()).unwrap();
-    rewrite_header(&f.ks, |b| b.replace("\"format\":1", "\"format\":7"));
+    rewrite_header(&f.ks, |b| b.replace("\"format\":2", "\"format\":7"));
     let e = f.vault.unlock(&pw("pw")).unwrap_err();
-    assert!(matches!(e, VaultError::UnsupportedFormat(7)), "{e}");
+    assert!(
+        matches!(
+            e,
+            VaultError::NewerFormat {
+                found: 7,
+                oldest: 1,
+                newest: 2
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        f.vault.info().is_err(),
+        "status says so too, before the passphrase"
+    );
 }
 
 #[test]
@@ -536,15 +550,108 @@ fn store_index_plaintext(f: &Fixture, v: &UnlockedVault, plain: &[u8]) {
     f.ks.set(&name, &v.dek.seal(&place, plain)).unwrap();
 }
 
-#[test]
-fn an_index_written_before_compression_still_reads() {
-    let f = fixture();
+/// A format-1 vault holding record `a` (summary `facts`), its index stored as `plain`
+/// makes of the index JSON.
+fn format_1_vault(f: &Fixture, plain: impl Fn(&[u8]) -> Vec<u8>) {
     let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
     v.put_with_summary("a", b"x", Some("facts")).unwrap();
+    rewrite_header(&f.ks, |b| b.replace("\"format\":2", "\"format\":1"));
+    store_index_plaintext(f, &v, &plain(&serde_json::to_vec(&v.index).unwrap()));
+}
+
+fn index_plaintext(f: &Fixture, v: &UnlockedVault) -> Vec<u8> {
+    let name = idx_name(v.header.generation);
+    let place = RecordPlace {
+        vault: v.header.vault_id,
+        generation: v.header.generation,
+        entry: &name,
+    };
+    v.dek
+        .open(&place, &f.ks.get(&name).unwrap().unwrap())
+        .unwrap()
+        .to_vec()
+}
+
+#[test]
+fn a_format_1_vault_is_read_in_either_index_form_and_written_as_format_1() {
+    for compressed in [false, true] {
+        let f = fixture();
+        format_1_vault(&f, |json| {
+            if compressed {
+                let index: Index = serde_json::from_slice(json).unwrap();
+                encode_index(&index, 2).to_vec()
+            } else {
+                json.to_vec()
+            }
+        });
+        let mut u = f.vault.unlock(&pw("pw")).unwrap();
+        assert_eq!(u.info().format, 1);
+        assert_eq!(u.summary("a"), Some("facts"));
+        assert_eq!(read(&mut u, "a"), b"x");
+        // Written as it is: a format-1 index is plain JSON, which version-1 readers read.
+        u.put_with_summary("b", b"y", Some("more")).unwrap();
+        let plain = index_plaintext(&f, &u);
+        assert!(plain.starts_with(b"{"), "compressed={compressed}");
+        assert_eq!(f.vault.info().unwrap().format, 1);
+    }
+}
+
+#[test]
+fn fail_a_format_2_index_without_its_prefix() {
+    let f = fixture();
+    let v = f.vault.create(&pw("pw"), &weak()).unwrap();
     store_index_plaintext(&f, &v, &serde_json::to_vec(&v.index).unwrap());
+    let e = f.vault.unlock(&pw("pw")).unwrap_err();
+    assert!(matches!(e, VaultError::Damaged { .. }), "{e}");
+}
+
+#[test]
+fn upgrade_brings_a_format_1_vault_to_2_and_keeps_every_record() {
+    let f = fixture();
+    format_1_vault(&f, |json| json.to_vec());
     let mut u = f.vault.unlock(&pw("pw")).unwrap();
-    assert_eq!(u.summary("a"), Some("facts"));
-    assert_eq!(read(&mut u, "a"), b"x");
+    let g = u.info().generation;
+    assert_eq!(u.upgrade_format().unwrap(), 1);
+    assert_eq!(u.info().format, FORMAT_VERSION);
+    assert_eq!(u.info().generation, g + 1, "through a data-key rotation");
+    assert!(index_plaintext(&f, &u).starts_with(INDEX_DEFLATE));
+    let mut again = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(read(&mut again, "a"), b"x");
+    assert_eq!(again.summary("a"), Some("facts"));
+    assert_eq!(
+        again.upgrade_format().unwrap(),
+        FORMAT_VERSION,
+        "nothing to do"
+    );
+    assert_eq!(again.info().generation, g + 1);
+    // The old generation is gone.
+    let left = f.ks.list_raw().unwrap().unwrap();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.starts_with(&format!("rec.{g}.")) || *n == format!("idx.{g}")),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn an_upgrade_interrupted_before_its_commit_leaves_a_whole_format_1_vault() {
+    let f = fixture();
+    format_1_vault(&f, |json| json.to_vec());
+    let mut u = f.vault.unlock(&pw("pw")).unwrap();
+    let g = u.info().generation;
+    // As a crash after the new generation was written and before the header commit:
+    // the intent recorded, generation g+1 written in format 2, the header still format 1.
+    u.header.rotating_to = Some(g + 1);
+    u.write_header().unwrap();
+    let new = Dek::generate();
+    u.write_index(g + 1, &new, &u.index.clone(), 2).unwrap();
+    drop(u);
+    let mut v = f.vault.unlock(&pw("pw")).unwrap();
+    assert_eq!(v.info().format, 1);
+    assert_eq!(v.info().generation, g);
+    assert_eq!(read(&mut v, "a"), b"x");
+    assert!(f.ks.get(&idx_name(g + 1)).unwrap().is_none(), "rolled back");
 }
 
 #[test]
