@@ -259,6 +259,37 @@ pub enum Command {
         #[command(flatten)]
         pass: PassArgs,
     },
+    /// Write every connection to one encrypted backup file
+    ///
+    /// Sealed under the vault's passphrase, or under --backup-passphrase-file's. The file
+    /// holds refresh tokens: keep it as you keep the vault. `restore` brings it into any
+    /// store, on any machine. Refuses to overwrite a file.
+    Backup {
+        /// The file to write (created, mode 0600).
+        file: PathBuf,
+        /// Seal it under the passphrase in this file (first line) instead of the vault's.
+        #[arg(long, value_name = "FILE")]
+        backup_passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
+    /// Make a new vault from a backup file (this profile and store must have none)
+    ///
+    /// The backup's passphrase (--passphrase-file, --passphrase-stdin or a prompt) becomes
+    /// the new vault's. Each connection's refresh token is marked as a copy: the vault the
+    /// backup came from may still refresh the same grant, and a refresh in both places
+    /// makes the provider (Pleo) revoke it. Re-authorise them here, or pass --moved when
+    /// the old vault is gone or no longer used.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// The vault the backup came from is gone or no longer used: do not mark the
+        /// refresh tokens as copies.
+        #[arg(long)]
+        moved: bool,
+        #[command(flatten)]
+        pass: PassArgs,
+    },
     /// Bring a vault made by an older Token Wallet to the newest format (crash-safe)
     ///
     /// Done through a data-key rotation; builds that read only the older format cannot

@@ -140,6 +140,11 @@ pub struct ConnectionInfo {
     /// When an access token was last handed out (Unix seconds).
     #[serde(default)]
     pub last_export: Option<u64>,
+    /// When this connection was restored from a backup with its refresh token (Unix
+    /// seconds): the vault the backup came from may hold the same grant, and two places
+    /// refreshing one grant makes the provider revoke it. Cleared by re-authorising.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_at: Option<u64>,
 }
 
 impl ConnectionInfo {
@@ -175,7 +180,14 @@ impl ConnectionInfo {
             last_refresh_error: None,
             refreshing_since: None,
             last_export: None,
+            restored_at: None,
         }
+    }
+
+    /// Whether it holds a refresh token that a backup copied: the same grant may still be
+    /// used where the backup was made.
+    pub fn is_restored_copy(&self) -> bool {
+        self.restored_at.is_some() && self.has_refresh_token && self.kind.is_refreshed()
     }
 }
 
@@ -269,7 +281,8 @@ impl std::fmt::Debug for Connection {
 }
 
 /// Vault record names of connections start with this (other records may follow later).
-const PREFIX: &str = "c.";
+pub const RECORD_PREFIX: &str = "c.";
+const PREFIX: &str = RECORD_PREFIX;
 
 fn record(name: &str) -> String {
     format!("{PREFIX}{name}")
@@ -361,7 +374,8 @@ fn encode(c: &Connection) -> (zeroize::Zeroizing<Vec<u8>>, String) {
     (json, info)
 }
 
-fn decode(name: &ConnectionName, raw: &[u8]) -> Result<Connection, VaultError> {
+/// A connection record's plaintext, parsed.
+pub fn decode(name: &ConnectionName, raw: &[u8]) -> Result<Connection, VaultError> {
     serde_json::from_slice(raw).map_err(|_| VaultError::Damaged {
         what: format!("connection `{name}`"),
         why: "is not a valid connection record",

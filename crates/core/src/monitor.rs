@@ -108,6 +108,11 @@ pub enum Alert {
         /// Its error code (`NOT_ENTITLED`, `AUTH_ERROR`...), if any.
         error_code: Option<String>,
     },
+    /// A connection restored from a backup still holds the copied refresh token.
+    RestoredCopy {
+        /// Connection.
+        connection: String,
+    },
     /// The installation's status could not be read at the last check.
     InstallationUnknown {
         /// Connection.
@@ -159,6 +164,11 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
                 connection: name.to_string(),
                 status: c.installation_status().unwrap_or_default().to_string(),
                 error_code: c.installation_error().map(String::from),
+            });
+        }
+        if c.is_restored_copy() {
+            out.push(Alert::RestoredCopy {
+                connection: name.to_string(),
             });
         }
         if let Some(why) = c.installation_unknown() {
@@ -259,6 +269,7 @@ impl std::fmt::Display for Alert {
             Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
             Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
             Alert::InstallationProblem { connection, status, error_code } => write!(f, "Pleo reports the installation of `{connection}` as {}", crate::connection::installation_words(status, error_code.as_deref())),
+            Alert::RestoredCopy { connection } => write!(f, "`{connection}` was restored from a backup: the vault it came from may still refresh the same grant, and a refresh in both places makes the provider revoke it; use one copy only, or `token-wallet reauthorise {connection}` to give this one its own sign-in"),
             Alert::InstallationUnknown { connection, why } => write!(f, "the installation status of `{connection}` is unknown: Pleo's answer could not be read ({why}); run `token-wallet check {connection}` again later"),
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
         }

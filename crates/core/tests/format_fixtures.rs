@@ -18,7 +18,10 @@ fn fixtures() -> Vec<PathBuf> {
         .map(|e| e.unwrap().path())
         .collect();
     all.sort();
-    assert!(all.len() >= 3, "fixtures of formats 1 (both index forms) and 2: {all:?}");
+    assert!(
+        all.len() >= 3,
+        "fixtures of formats 1 (both index forms) and 2: {all:?}"
+    );
     all
 }
 
@@ -59,7 +62,10 @@ fn check_records(v: &mut UnlockedVault, expected: &serde_json::Value, what: &str
             "{what} {name}"
         );
         assert_eq!(c.info.provider.name, w["provider"], "{what} {name}");
-        assert_eq!(c.info.has_refresh_token, w["has_refresh_token"], "{what} {name}");
+        assert_eq!(
+            c.info.has_refresh_token, w["has_refresh_token"],
+            "{what} {name}"
+        );
         assert_eq!(
             sha256(&c.secrets.access_token),
             w["access_token_sha256"],

@@ -229,6 +229,13 @@ fn details(i: &ConnectionInfo) -> String {
     if let Some(t) = i.checked_at {
         s.push_str(&format!("\nchecked:     {} ago", age(t)));
     }
+    if let (true, Some(t)) = (i.is_restored_copy(), i.restored_at) {
+        s.push_str(&format!(
+            "\nrestored:    {} ago from a backup: its refresh token is a copy (`token-wallet reauthorise {}` gives this vault its own)",
+            age(t),
+            i.name
+        ));
+    }
     for (k, v) in &i.check {
         s.push_str(&format!("\ncheck:       {k} = {v}"));
     }

@@ -97,6 +97,19 @@ pub fn run(cli: &Cli) -> Result {
         Command::RotateKey { pass } => {
             vault::rotate_key(&local()?.unlock(pass, &mut input())?, out)
         }
+        Command::Backup {
+            file,
+            backup_passphrase_file,
+            pass,
+        } => vault::backup(
+            &local()?.unlock(pass, &mut input())?,
+            file,
+            backup_passphrase_file.as_deref(),
+            out,
+        ),
+        Command::Restore { file, moved, pass } => {
+            vault::restore(&local()?, file, *moved, pass, &mut input(), out)
+        }
         Command::Upgrade { pass } => vault::upgrade(&local()?.unlock(pass, &mut input())?, out),
         Command::Status {
             pass,

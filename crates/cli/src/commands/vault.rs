@@ -107,6 +107,112 @@ pub fn rotate_key(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     )
 }
 
+/// `backup FILE`.
+pub fn backup(
+    v: &Unlocked<'_>,
+    file: &std::path::Path,
+    backup_passphrase_file: Option<&std::path::Path>,
+    out: &mut impl Write,
+) -> Result {
+    let own = backup_passphrase_file
+        .map(|f| passphrase::new(Some(f), false, &mut std::io::empty(), "Backup passphrase"))
+        .transpose()?;
+    let kdf = v.vault().info().kdf;
+    let bytes = v.run(|s| s.backup(own.as_ref().map(|p| (p, kdf))))?;
+    write_new_private(file, &bytes)?;
+    let info = token_wallet_core::vault::backup_info(&bytes)?;
+    say(
+        out,
+        &format!(
+            "wrote {} connections to {} (sealed under {}); it holds refresh tokens: keep it as you keep the vault, and restore it with `token-wallet restore`",
+            info.records,
+            file.display(),
+            if own.is_some() {
+                "the backup passphrase"
+            } else {
+                "the vault's passphrase"
+            }
+        ),
+    )
+}
+
+/// Creates `path` (never over an existing file) with mode 0600, holding `bytes`.
+fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!(
+            "{} exists; choose a new file name (a backup never overwrites a file)",
+            path.display()
+        ),
+        _ => format!("{}: {e}", path.display()),
+    })?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// `restore FILE`.
+pub fn restore(
+    local: &Local,
+    file: &std::path::Path,
+    moved: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
+    out: &mut impl Write,
+) -> Result {
+    if local.vault.exists()? {
+        return Err(format!(
+            "a vault already exists for profile `{}`; restore into a new --profile (or another --store)",
+            local.config.profile.name()
+        )
+        .into());
+    }
+    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    token_wallet_core::vault::backup_info(&bytes)?;
+    let p = passphrase::current(&Sources::of(pass), input)?;
+    let backup = token_wallet_core::vault::open_backup(&bytes, &p)?;
+    let from = backup.info.clone();
+    let opts = CreateOptions {
+        kdf: from.kdf,
+        allow_weak_kdf: backup.kdf_below_floor,
+    };
+    let v = local.create(&p, &opts)?;
+    let restored = v.run(|s| s.restore(backup, moved))?;
+    let info = v.vault().info();
+    drop(v);
+    say(
+        out,
+        &format!(
+            "restored {} connections from the backup of vault {} made {} ago into a new vault {} in the {} keystore (service `{}`)",
+            restored.len(),
+            from.vault_id,
+            age(from.created_at),
+            info.vault_id,
+            info.store,
+            info.service
+        ),
+    )?;
+    let copied: Vec<_> = restored
+        .iter()
+        .filter(|c| c.is_restored_copy())
+        .map(|c| c.name.to_string())
+        .collect();
+    if !copied.is_empty() {
+        say(
+            out,
+            &format!(
+                "warning: the refresh tokens of {} are copies: if the vault the backup came from still refreshes them, a refresh here too makes the provider revoke the grant (Pleo does). Use one copy only: `token-wallet reauthorise NAME` gives this vault its own sign-in; `restore --moved` skips this mark when the old vault is gone",
+                copied.join(", ")
+            ),
+        )?;
+    }
+    Ok(())
+}
+
 /// `upgrade`: the vault to the newest format.
 pub fn upgrade(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     let (from, info) = v.run(|s| s.upgrade_format())?;

@@ -48,6 +48,21 @@ pub enum Event {
         /// New generation.
         generation: u64,
     },
+    /// A backup file of the connections was written.
+    BackupWritten {
+        /// How many records it holds.
+        records: u64,
+        /// Sealed under a passphrase given for the backup (else the vault's own).
+        own_passphrase: bool,
+    },
+    /// This vault was made from a backup file.
+    VaultRestored {
+        /// How many records it brought.
+        records: u64,
+        /// The connections' refresh tokens were marked as copies (the backup's vault may
+        /// still use them).
+        marked_copied: bool,
+    },
     /// The vault was brought to a newer format (`token-wallet upgrade`).
     FormatUpgraded {
         /// The format it had.

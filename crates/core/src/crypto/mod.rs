@@ -285,6 +285,76 @@ impl Dek {
     }
 }
 
+/// A backup file's key: seals the backup's one payload. Its own type, so it is never
+/// taken for a vault's data key; wrapped by a [`Kek`] with its own associated data.
+pub(crate) struct BackupKey(Box<Zeroizing<[u8; 32]>>);
+
+/// Where a backup's key and payload belong: the backup's random id and the KDF settings
+/// its key-encryption key came from.
+pub(crate) struct BackupPlace<'a> {
+    pub id: [u8; 16],
+    pub kdf: &'a KdfParams,
+    pub salt: &'a Salt,
+}
+
+impl BackupPlace<'_> {
+    fn key_aad(&self) -> Vec<u8> {
+        let mut a = b"token-wallet/backup-key/v".to_vec();
+        a.extend_from_slice(&AAD_VERSION.to_be_bytes());
+        a.extend_from_slice(&self.id);
+        a.extend_from_slice(&self.kdf.m_kib.to_be_bytes());
+        a.extend_from_slice(&self.kdf.t.to_be_bytes());
+        a.extend_from_slice(&self.kdf.p.to_be_bytes());
+        a.extend_from_slice(self.salt);
+        a
+    }
+
+    fn payload_aad(&self) -> Vec<u8> {
+        let mut a = b"token-wallet/backup/v".to_vec();
+        a.extend_from_slice(&AAD_VERSION.to_be_bytes());
+        a.extend_from_slice(&self.id);
+        a
+    }
+}
+
+impl Kek {
+    pub(crate) fn wrap_backup(&self, key: &BackupKey, place: &BackupPlace<'_>) -> Vec<u8> {
+        hazmat::seal(&self.0, &place.key_aad(), &key.0[..])
+    }
+
+    /// `None`: wrong passphrase, or a key that does not belong to this backup.
+    pub(crate) fn unwrap_backup(
+        &self,
+        wrapped: &[u8],
+        place: &BackupPlace<'_>,
+    ) -> Option<BackupKey> {
+        let raw = hazmat::open(&self.0, &place.key_aad(), wrapped)?;
+        if raw.len() != 32 {
+            return None;
+        }
+        let mut key = key_box();
+        key.copy_from_slice(&raw);
+        Some(BackupKey(key))
+    }
+}
+
+impl BackupKey {
+    pub(crate) fn generate() -> Self {
+        let mut key = key_box();
+        hazmat::fill_random(&mut key[..]);
+        Self(key)
+    }
+
+    pub(crate) fn seal(&self, place: &BackupPlace<'_>, plaintext: &[u8]) -> Vec<u8> {
+        hazmat::seal(&self.0, &place.payload_aad(), plaintext)
+    }
+
+    /// `None`: the payload was modified, or belongs to another backup.
+    pub(crate) fn open(&self, place: &BackupPlace<'_>, blob: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        hazmat::open(&self.0, &place.payload_aad(), blob)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,6 +197,8 @@ impl Session<'_> {
             c.info.refresh_failures = 0;
             c.info.last_refresh_error = None;
             c.info.refreshing_since = None;
+            // Its own grant now: no longer a copy of another vault's.
+            c.info.restored_at = None;
             c.secrets.access_token = tokens.access_token.expose_secret().to_string();
             c.secrets.refresh_token = tokens
                 .refresh_token

@@ -46,6 +46,9 @@ pub enum OpError {
     /// The "new" secret is the one already held.
     #[error("that is the key `{0}` already holds; nothing was changed")]
     SameSecret(String),
+    /// A restore into a vault that already holds connections.
+    #[error("the vault already holds connections; a backup is restored into a new vault only")]
+    RestoreIntoFullVault,
     /// Re-authorising a connection that is being disconnected.
     #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
     BeingDisconnected(String),

@@ -23,7 +23,7 @@ use crate::monitor::{self, Alert, Thresholds};
 use crate::oauth::http::Http;
 use crate::refresh::{AccessToken, RefreshError, Refresher};
 use crate::vault::{UnlockedVault, VaultError, VaultInfo};
-use crate::{guard, Passphrase};
+use crate::{guard, KdfParams, Passphrase};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -178,6 +178,56 @@ impl<'a> Session<'a> {
             generation: info.generation,
         });
         Ok(info)
+    }
+
+    /// A backup file of every connection (`docs/format.md`, Backup file), sealed under
+    /// the vault's own passphrase, or under `passphrase` (Argon2id with `kdf`). Audited.
+    pub fn backup(&self, passphrase: Option<(&Passphrase, KdfParams)>) -> Result<Vec<u8>, OpError> {
+        let own = passphrase.is_some();
+        let bytes = self.lock().backup(connection::RECORD_PREFIX, passphrase)?;
+        let records = crate::vault::backup_info(&bytes)?.records as u64;
+        self.audit.record(Event::BackupWritten {
+            records,
+            own_passphrase: own,
+        });
+        Ok(bytes)
+    }
+
+    /// Fills this (new, empty) vault from an opened backup, in one commit. Unless `moved`
+    /// (the vault the backup came from is gone or no longer used), each connection with
+    /// a refresh token is marked as a copy ([`ConnectionInfo::restored_at`]): the same
+    /// grant may still be refreshed there, and the provider revokes a grant whose used
+    /// refresh token comes back. Refused if the vault already holds connections. Audited.
+    pub fn restore(
+        &self,
+        backup: crate::vault::OpenedBackup,
+        moved: bool,
+    ) -> Result<Vec<ConnectionInfo>, OpError> {
+        let now = connection::now();
+        let mut all = Vec::new();
+        for r in &backup.records {
+            let Some(name) = r.name.strip_prefix(connection::RECORD_PREFIX) else {
+                continue;
+            };
+            let name: ConnectionName = name.parse()?;
+            let mut c = connection::decode(&name, &r.value)?;
+            if !moved && c.info.has_refresh_token && c.info.kind.is_refreshed() {
+                c.info.restored_at = Some(now);
+            }
+            all.push(c);
+        }
+        {
+            let mut v = self.lock();
+            if !connection::names(&v).is_empty() {
+                return Err(OpError::RestoreIntoFullVault);
+            }
+            connection::save_all(&mut v, &all)?;
+        }
+        self.audit.record(Event::VaultRestored {
+            records: all.len() as u64,
+            marked_copied: !moved,
+        });
+        Ok(all.iter().map(|c| c.info.clone()).collect())
     }
 
     /// Brings a vault in an older format to the newest (see

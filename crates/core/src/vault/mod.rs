@@ -10,11 +10,13 @@
 //! Every write happens under the profile's OS file lock, after re-reading the header, so
 //! two processes never interleave and a process never writes under a stale key.
 
+mod backup;
 mod error;
 mod header;
 mod records;
 mod rotation;
 
+pub use backup::{backup_info, open_backup, BackupInfo, BackupRecord, OpenedBackup, BACKUP_FORMAT};
 pub use error::VaultError;
 
 use crate::crypto::{
