@@ -280,9 +280,13 @@ impl Wallet {
                 "forgotten",
                 format!("Forgot “{name}” without revoking it: its tokens may still be live at the provider."),
             ),
-            Disconnected::KeyForgotten => (
+            Disconnected::KeyForgotten(token_wallet_core::connection::CredentialKind::ApiKey) => (
                 "keyForgotten",
-                format!("Deleted “{name}” here. An API key stays valid until you revoke it where it was made (Pleo: Settings → API keys in the web app)."),
+                format!("Deleted “{name}” here. A Pleo API key stays valid until you revoke it in Pleo's web app (Settings → API keys)."),
+            ),
+            Disconnected::KeyForgotten(_) => (
+                "keyForgotten",
+                format!("Deleted “{name}” here. The token stays valid until you revoke it in the tool or service that issued it."),
             ),
             Disconnected::Pending(why) => (
                 "pending",

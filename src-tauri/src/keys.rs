@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 fn date(text: &str) -> Result<Option<u64>, Error> {
     match text.trim() {
         "" => Ok(None),
-        d => clock::parse_date(d).map(Some).map_err(Error::Invalid),
+        d => clock::parse_expiry(d).map(Some).map_err(Error::Invalid),
     }
 }
 

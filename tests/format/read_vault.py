@@ -9,6 +9,7 @@ under test.
 
     read_vault.py STORE_JSON --passphrase-file F [--service SERVICE] [--json]
                   [--audit-log AUDIT_JSONL]
+    read_vault.py --backup BACKUP_FILE --passphrase-file F [--json]
 
 It opens the vault held in a file store (`keystore.json`, §4), checks the header (§7),
 derives the key-encryption key (§8.2), unwraps the data key (§8.4), decrypts the index
@@ -30,9 +31,20 @@ With --json it prints (keys sorted; a fixture's expected.json is exactly this):
 `other_records` lists, sorted, the records that are not connections (`audit.anchor`,
 `audit.key`, ...).
 
+With --backup it reads a backup file (§18) instead: it checks the envelope (§18.2,
+§18.6), derives the key-encryption key with the backup's own KDF settings and salt,
+unwraps the backup key (§18.3), opens the payload (§18.3, §18.4) and describes its
+connection records as above. With --json it prints (keys sorted; a backup fixture's
+expected.json is exactly this):
+
+    {"backup_format": 1, "vault_id": HEX, "vault_format": N,
+     "records": {CONNECTION_NAME: {...the same object as above...}}}
+
+`vault_id` and `vault_format` are the payload's (authenticated), not the envelope's.
+
 Exit status: 0 when everything read and checked; 2, with a one-line message on standard
-error, for a wrong passphrase, damaged or tampered data ("damaged: ...") or a vault made
-by a newer Token Wallet; 1 for a usage problem (a file that cannot be read, no vault in
+error, for a wrong passphrase, damaged or tampered data ("damaged: ...") or a vault (or a
+backup) made by a newer Token Wallet; 1 for a usage problem (a file that cannot be read, no vault in
 the store, an ambiguous store, an empty passphrase).
 
 Requires Python 3.11 and the `cryptography` and `argon2-cffi` packages.
@@ -81,6 +93,12 @@ AUDIT_KEY_RECORD, AUDIT_ANCHOR_RECORD = "audit.key", "audit.anchor"
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 U32_MAX, U64_MAX = 2**32 - 1, 2**64 - 1
+
+# §18.1: the backup file's magic, its size cap, and the backup formats this reader knows
+# (§18.7: its own numbers, not the vault format's).
+BACKUP_MAGIC = b"TWBACKUP\n"
+BACKUP_MAX = 64 << 20
+KNOWN_BACKUP_FORMATS = (1,)
 
 
 class Refused(Exception):
@@ -538,6 +556,156 @@ def read_vault(entries, passphrase):
 
 
 # ---------------------------------------------------------------------------------------
+# §18: backup files (with --backup)
+# ---------------------------------------------------------------------------------------
+
+# §18.2: the envelope's members (a closed set), in the order they are written.
+BACKUP_FIELDS = (
+    "backup_format", "backup_id", "created_at", "vault_id", "vault_format", "records", "kdf",
+    "kdf_below_floor", "salt", "wrapped_key", "payload",
+)
+# §18.4: the payload's members and those of each of its records (closed sets); a
+# record's `summary` may be absent (read as null).
+PAYLOAD_FIELDS = ("backup_id", "created_at", "vault_id", "vault_format", "records")
+ITEM_FIELDS = ("name", "value", "summary", "created_at")
+
+
+def backup_key_aad(backup_id, kdf, salt):
+    """§18.3: binds the wrapped backup key to the backup's id, KDF settings and salt."""
+    return (
+        b"token-wallet/backup-key/v" + struct.pack(">I", AAD_VERSION) + backup_id
+        + struct.pack(">III", kdf["m_kib"], kdf["t"], kdf["p"]) + salt
+    )
+
+
+def backup_payload_aad(backup_id):
+    """§18.3: binds the sealed payload to the backup's id."""
+    return b"token-wallet/backup/v" + struct.pack(">I", AAD_VERSION) + backup_id
+
+
+def parse_backup_envelope(raw):
+    """The checks of §18.6, steps 1 to 7, in that order: everything before the passphrase."""
+    def bad(why):
+        return damaged(f"the backup file {why}")
+
+    # §18.6 step 1: the size cap, before anything is parsed.
+    if len(raw) > BACKUP_MAX:
+        raise bad("is larger than any backup Token Wallet writes (64 MiB)")
+    # Step 2: the magic (§18.1).
+    if not raw.startswith(BACKUP_MAGIC):
+        raise bad("is not a Token Wallet backup")
+    # Step 3: one JSON object (JSON whitespace around it allowed, §18.1), and its
+    # `backup_format` first, before any other member is looked at (§18.7).
+    obj = strict_json(raw[len(BACKUP_MAGIC):], "the backup file")
+    fmt = obj.get("backup_format") if isinstance(obj, dict) else None
+    if not is_u64(fmt):
+        raise bad("is not a valid backup (it has no backup format)")
+    if fmt > max(KNOWN_BACKUP_FORMATS):
+        raise Refused(
+            f"the backup was made by a newer Token Wallet (backup format {fmt}); "
+            f"this reader reads backup format {max(KNOWN_BACKUP_FORMATS)}"
+        )
+    # Step 4: exactly the members of §18.2, with their types.
+    if set(obj) != set(BACKUP_FIELDS):
+        raise bad("is not a valid backup (bad fields)")
+    kdf = obj["kdf"]
+    if not (isinstance(kdf, dict) and set(kdf) == {"m_kib", "t", "p"} and all(is_u32(kdf[k]) for k in kdf)):
+        raise bad("is not a valid backup (bad kdf)")
+    if not all(is_u64(obj[k]) for k in ("created_at", "vault_format", "records")):
+        raise bad("is not a valid backup (bad fields)")
+    if not isinstance(obj["kdf_below_floor"], bool):
+        raise bad("is not a valid backup (bad fields)")
+    if not all(isinstance(obj[k], str) for k in ("backup_id", "vault_id", "salt", "wrapped_key", "payload")):
+        raise bad("is not a valid backup (bad fields)")
+    # Step 5: format 0 (or any number no Token Wallet wrote) is damage (§18.7).
+    if fmt not in KNOWN_BACKUP_FORMATS:
+        raise bad(f"has backup format {fmt}, which no Token Wallet writes")
+    # Step 6: the KDF cost cap (as §7.3 step 6), before any Argon2 work.
+    m, t, p = kdf["m_kib"], kdf["t"], kdf["p"]
+    if not (m <= MAX_M_KIB and t <= MAX_T and p <= MAX_P and t >= 1 and p >= 1 and m >= 8 * p):
+        raise damaged(
+            f"the backup file asks for Argon2id m={m} KiB, t={t}, p={p}, over the cap of "
+            "1 GiB, 64 passes, 64 lanes (or below Argon2's minimum)"
+        )
+    # Step 7: the floor (as §7.3 step 7), below it only with the test flag.
+    if not (m >= FLOOR_M_KIB and t >= FLOOR_T and p >= FLOOR_P) and not obj["kdf_below_floor"]:
+        raise bad("asks for KDF parameters below the floor without recording the test setting")
+    return obj
+
+
+def read_backup(raw, passphrase):
+    """§18.6: reads a backup file; returns what --json prints."""
+    def bad(why):
+        return damaged(f"the backup file {why}")
+
+    e = parse_backup_envelope(raw)
+    kdf = e["kdf"]
+    # Step 8: the id (16 bytes, hex; Token Wallet accepts either case), the salt (16
+    # bytes), the wrapped key and the payload (canonical base64, §1).
+    if not re.fullmatch(r"[0-9a-fA-F]{32}", e["backup_id"]):
+        raise bad("has a bad backup id")
+    backup_id = bytes.fromhex(e["backup_id"])
+    salt = b64decode(e["salt"], "the backup's salt")
+    if len(salt) != 16:
+        raise bad("has a bad salt")
+    wrapped = b64decode(e["wrapped_key"], "the backup's wrapped key")
+    sealed = b64decode(e["payload"], "the backup's payload")
+    # Step 9: the KEK (§8.2, with the backup's salt and KDF settings), then the backup key
+    # (§18.3). Nothing tells a wrong passphrase from a changed id, salt, kdf or wrapped
+    # key: all of them are bound into the key's associated data.
+    kek = derive_kek(passphrase, {"salt": salt, **kdf})
+    key = open_blob(kek, backup_key_aad(backup_id, kdf, salt), wrapped)
+    if key is None or len(key) != 32:
+        raise Refused("wrong passphrase")
+    # Step 10: the payload (§18.3); with the right key, a payload that does not open was
+    # modified or belongs to another backup.
+    plain = open_blob(key, backup_payload_aad(backup_id), sealed)
+    if plain is None:
+        raise bad("fails authentication (it was modified)")
+    # Step 11: the payload's members (§18.4), a closed set.
+    pl = strict_json(plain, "the backup's payload")
+    if not (
+        isinstance(pl, dict) and set(pl) == set(PAYLOAD_FIELDS)
+        and isinstance(pl["backup_id"], str) and is_u64(pl["created_at"])
+        and isinstance(pl["vault_id"], str) and is_u64(pl["vault_format"])
+        and isinstance(pl["records"], list)
+    ):
+        raise bad("holds a payload that is not valid")
+    for item in pl["records"]:
+        if not (
+            isinstance(item, dict) and set(ITEM_FIELDS) - {"summary"} <= set(item) <= set(ITEM_FIELDS)
+            and isinstance(item["name"], str) and isinstance(item["value"], str)
+            and (item.get("summary") is None or isinstance(item["summary"], str))
+            and is_u64(item["created_at"])
+        ):
+            raise bad("holds a payload that is not valid")
+    # Step 12: the payload names the envelope's backup id, byte for byte.
+    if pl["backup_id"] != e["backup_id"]:
+        raise bad("holds another backup's payload")
+    # Step 13: each record's name (§10.1) and value (base64 of its plaintext, §18.4).
+    connections, seen = {}, set()
+    for item in pl["records"]:
+        name = item["name"]
+        if not RECORD_NAME.fullmatch(name):
+            raise bad(f"holds a record with an invalid name {name!r}")
+        if name in seen:
+            raise bad(f"holds record `{name}` twice")
+        seen.add(name)
+        value = b64decode(item["value"], f"the backup's record `{name}`")
+        # §18.4: only connection records are interpreted (restore skips any other, §18.9);
+        # a connection's summary is checked against its record as in §10.3.
+        if name.startswith(CONNECTION_PREFIX):
+            conn_name, facts = describe_connection(name, value, item.get("summary"))
+            connections[conn_name] = facts
+    return {
+        "backup_format": e["backup_format"],
+        "vault_id": pl["vault_id"],
+        "vault_format": pl["vault_format"],
+        "records": connections,
+    }
+
+
+# ---------------------------------------------------------------------------------------
 # §14: the audit log, verified against the vault's key and anchor (with --audit-log)
 # ---------------------------------------------------------------------------------------
 
@@ -605,12 +773,19 @@ class Parser(argparse.ArgumentParser):
 
 def main(argv=None):
     ap = Parser(description="Read a Token Wallet file-store vault, independently of the Rust code.")
-    ap.add_argument("store", metavar="STORE_JSON", help="the file store (keystore.json)")
+    ap.add_argument("store", metavar="STORE_JSON", nargs="?", help="the file store (keystore.json)")
+    ap.add_argument("--backup", metavar="BACKUP_FILE", help="read this backup file (§18) instead of a vault")
     ap.add_argument("--passphrase-file", required=True, help="the passphrase on its first line")
     ap.add_argument("--service", help="the vault's service, e.g. token-wallet or token-wallet:NAME")
     ap.add_argument("--json", action="store_true", help="print JSON")
     ap.add_argument("--audit-log", metavar="AUDIT_JSONL", help="also verify this audit log (§14)")
     args = ap.parse_args(argv)
+    if args.backup is not None:
+        if args.store is not None or args.service is not None or args.audit_log is not None:
+            ap.error("--backup reads a backup file only: give no STORE_JSON, --service or --audit-log")
+        return main_backup(args)
+    if args.store is None:
+        ap.error("give STORE_JSON, or --backup BACKUP_FILE")
     try:
         passphrase = read_passphrase_file(args.passphrase_file)
         store = load_store(args.store)
@@ -636,6 +811,33 @@ def main(argv=None):
         if "audit" in result:
             a = result["audit"]
             print(f"audit log: {a['lines']} lines, {a['authenticated']} authenticated, anchored at {a['anchored']}")
+    return 0
+
+
+def main_backup(args):
+    try:
+        passphrase = read_passphrase_file(args.passphrase_file)
+        try:
+            with open(args.backup, "rb") as f:
+                # §18.6 step 1: never read more than one byte past the cap.
+                raw = f.read(BACKUP_MAX + 1)
+        except OSError as e:
+            raise Usage(f"cannot read {args.backup}: {e.strerror}") from None
+        result = read_backup(raw, passphrase)
+    except Refused as e:
+        print(e, file=sys.stderr)
+        return 2
+    except Usage as e:
+        print(e, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        print(f"backup format {result['backup_format']}, of vault {result['vault_id']} "
+              f"(format {result['vault_format']}), {len(result['records'])} connections")
+        for name, c in result["records"].items():
+            refresh = "yes" if c["has_refresh_token"] else "no"
+            print(f"connection {name}: {c['kind']}, provider {c['provider']}, refresh token {refresh}")
     return 0
 
 

@@ -37,9 +37,11 @@ struct Top {
     global: GlobalArgs,
 }
 
-// The flags every command takes, before or after its name. (Plain comments here and on
-// `Top`: clap would take doc comments as help text.)
+// The flags every command takes, before or after its name, under their own heading in
+// every command's help. (Plain comments here and on `Top`: clap would take doc comments
+// as help text.)
 #[derive(clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Profile: each has its own vault (keystore service `token-wallet`, or
     /// `token-wallet:<profile>` for a profile other than `default`) and data directory.
@@ -77,7 +79,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TOKEN_WALLET_REFRESH_WINDOW")]
     pub refresh_window: Option<u64>,
     /// Do not ask a running agent; unlock the vault in this process.
-    #[arg(long, global = true, env = "TOKEN_WALLET_NO_AGENT")]
+    #[arg(
+        long,
+        global = true,
+        env = "TOKEN_WALLET_NO_AGENT",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub no_agent: bool,
     /// The agent's socket (default: under $XDG_RUNTIME_DIR, per profile and data directory).
     #[arg(
@@ -343,7 +350,7 @@ pub enum Command {
         #[arg(long, default_value = "pleo")]
         provider: String,
         /// The expiry date chosen in Pleo's web app (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_date)]
+        #[arg(long, value_parser = crate::export::parse_expiry)]
         expires: Option<u64>,
         /// Read the key from standard input instead of a prompt.
         #[arg(long)]
@@ -371,7 +378,7 @@ pub enum Command {
         #[arg(long, default_value = "static")]
         label: String,
         /// Its expiry date, if it has one (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_date)]
+        #[arg(long, value_parser = crate::export::parse_expiry)]
         expires: Option<u64>,
         /// Read the token from standard input instead of a prompt.
         #[arg(long)]
@@ -390,7 +397,7 @@ pub enum Command {
         /// The key's or token's name.
         name: ConnectionName,
         /// The new one's expiry date (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_date)]
+        #[arg(long, value_parser = crate::export::parse_expiry)]
         expires: Option<u64>,
         /// Read the new one from standard input instead of a prompt.
         #[arg(long)]
@@ -470,6 +477,9 @@ pub enum Command {
         /// Output: the token alone, JSON (token, type, expiry, scopes), or an HTTP header.
         #[arg(long, value_enum, default_value_t = export::Format::Raw)]
         format: export::Format,
+        /// The same as --format json.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
         #[command(flatten)]
         pass: PassArgs,
     },
@@ -542,6 +552,9 @@ pub enum Command {
         /// Print JSON lines.
         #[arg(long)]
         json: bool,
+        /// With a passphrase, the log is verified first (as `audit verify` does).
+        #[command(flatten)]
+        pass: PassArgs,
     },
     /// Run the agent: keep the vault unlocked and serve access tokens to `token`, `env`,
     /// `exec` and `list` over a private local socket (foreground; `--detach` for the

@@ -105,6 +105,9 @@ fn oauth_advice(e: &OAuthError) -> Option<&'static str> {
         OAuthError::Browser(_) => "use --no-browser and open the link yourself",
         OAuthError::NoClientId(_) => "give --client-id",
         OAuthError::NoClientSecret(_) => "give it with --client-secret-stdin",
+        OAuthError::AuthorizeUnreachable { .. } => {
+            "check the provider's address (`token-wallet providers`) and your network, then try again"
+        }
         // At a sign-in (a refresh's failure is a RefreshError, not this).
         OAuthError::TokenRefused { .. } | OAuthError::BadTokenResponse { .. } => {
             "nothing was stored"

@@ -33,7 +33,7 @@ pub enum Shell {
     Powershell,
 }
 
-pub use token_wallet_core::clock::{parse_date, rfc3339};
+pub use token_wallet_core::clock::{parse_expiry, rfc3339};
 
 /// Prints the token as `format` asks.
 pub fn print(t: &Exported, format: Format, out: &mut impl Write) -> Result {
@@ -166,6 +166,40 @@ pub fn find_program(name: &str) -> Result<PathBuf> {
 
 /// Runs `program` with `args` and the token in the variable (`given`, or the provider's
 /// default); returns its exit code (128 + signal if killed).
+/// The variables a command line names (`$NAME`, `${NAME}`, `%NAME%`) that look like a
+/// token's (`…TOKEN`, `…API_KEY`) but are not `set`: most likely a copied example that
+/// would send an empty credential.
+pub fn token_variables_named(args: &[String], set: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for a in args {
+        let b = a.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let start = match b[i] {
+                b'$' if b.get(i + 1) == Some(&b'{') => i + 2,
+                b'$' | b'%' => i + 1,
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let end = b[start..]
+                .iter()
+                .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+                .map_or(b.len(), |p| start + p);
+            let name = &a[start..end];
+            if name != set
+                && (name.ends_with("TOKEN") || name.ends_with("API_KEY"))
+                && !found.iter().any(|f: &String| f == name)
+            {
+                found.push(name.to_string());
+            }
+            i = end.max(i + 1);
+        }
+    }
+    found
+}
+
 pub fn exec(
     t: &Exported,
     given: Option<&str>,
@@ -174,9 +208,15 @@ pub fn exec(
     args: &[String],
 ) -> Result<i32> {
     let shown = program.display().to_string();
+    let var = var_name(given, t);
+    for other in token_variables_named(args, &var) {
+        eprintln!(
+            "warning: the command names ${other}, which `{}` does not set: it sets {var} (or pass --var {other})",
+            t.info.name
+        );
+    }
     let mut c = Command::new(program);
-    c.args(args)
-        .env(var_name(given, t), t.token.token.expose_secret());
+    c.args(args).env(var, t.token.token.expose_secret());
     // Unix, no masking: this process becomes the command (execve), so nothing of the
     // wallet (keys, tokens, buffers) outlives the hand-over; the exit code is the
     // command's own. Only returns on failure.
@@ -230,6 +270,20 @@ pub fn exec(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_naming_another_token_variable_is_noticed() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let found = token_variables_named(
+            &args(&["-c", "curl -H \"Authorization: Bearer $ACCESS_TOKEN\" ${GH_TOKEN} %PLEO_API_KEY% $PLEO_ACCESS_TOKEN $HOME"]),
+            "PLEO_ACCESS_TOKEN",
+        );
+        assert_eq!(found, ["ACCESS_TOKEN", "GH_TOKEN", "PLEO_API_KEY"]);
+        assert!(
+            token_variables_named(&args(&["echo", "$ACCESS_TOKEN", "$"]), "ACCESS_TOKEN")
+                .is_empty()
+        );
+    }
 
     #[test]
     fn mask_across_boundaries() {

@@ -83,6 +83,18 @@ fn token_formats_min_ttl_env_and_exec() {
     let o = w.cli(&a, &[("SEEN", path_str(&seen))], "");
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     assert!(w.server.active(&std::fs::read_to_string(&seen).unwrap()));
+    assert!(!stderr(&o).contains("does not set"), "{}", stderr(&o));
+    // A command naming a variable this connection does not set (a copied Pleo example)
+    // is warned about: it would send an empty credential.
+    let mut a = vec!["exec", "e"];
+    a.extend(pass(&w));
+    a.extend(["--", "sh", "-c", "test -z \"$PLEO_ACCESS_TOKEN\""]);
+    let o = w.cli(&a, &[], "");
+    assert!(o.status.success());
+    assert_contains(
+        &stderr(&o),
+        "warning: the command names $PLEO_ACCESS_TOKEN, which `e` does not set: it sets ACCESS_TOKEN",
+    );
     // --mask hides it in the child's output.
     let mut a = vec!["exec", "e", "--mask"];
     a.extend(pass(&w));
@@ -117,31 +129,37 @@ fn exit_code_4_when_re_authorisation_is_needed() {
     w.env.wipe();
 }
 
-/// The README's `exec` example, run as written (with this test's connection and the test
-/// server's API in place of `acme` and the example URL): the child's shell expands the
-/// variable, `curl` reads the header on stdin, and the token is never in any argv.
+/// The README's `exec` example, run as written (with a Pleo-style connection to the test
+/// server, whose API stands in for Pleo's): the child's shell expands the variable the
+/// connection sets, `curl` reads the header on stdin, the token is never in any argv, and
+/// no warning says the command names a variable that is not set.
 #[test]
 fn the_readmes_exec_example_works_as_written() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let line = readme
         .lines()
-        .find(|l| l.starts_with("token-wallet exec acme"))
+        .find(|l| l.starts_with("token-wallet exec pleo"))
         .expect("the README has an exec example");
-    let w = World::connected("export-readme", 60, "acme", "local");
-    let (access, _) = w.tokens("acme");
-    // The optional flags in brackets are left out; the example URL becomes the server's.
+    let w = World::with_ttl("export-readme", 60);
+    {
+        let _port = PINNED_PORT.lock().unwrap_or_else(|p| p.into_inner());
+        let o = w.connect("pleo", "local-pleo", &[], &[], "");
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let (access, _) = w.tokens("pleo");
+    // The optional flags in brackets are left out; Pleo's URL becomes the test server's.
     let example = line
         .trim_start_matches("token-wallet ")
         .replace(" [--var V] [--mask]", "")
         .replace(
-            "https://api.example.com/me",
+            "https://external.pleo.io/v1/introspect",
             &format!("-sf {}/v1/introspect", w.server.issuer),
         );
     // No agent runs here: the command unlocks with the test's passphrase file.
     let example = example.replacen(
-        "exec acme --",
+        "exec pleo --",
         &format!(
-            "exec acme --passphrase-file '{}' --",
+            "exec pleo --passphrase-file '{}' --",
             path_str(&w.pass_file)
         ),
         1,
@@ -156,12 +174,13 @@ fn the_readmes_exec_example_works_as_written() {
         std::process::Command::new("sh")
             .args(["-c", &script])
             .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-            .env("ACCESS_TOKEN", "what-the-calling-shell-has"),
+            .env("PLEO_ACCESS_TOKEN", "what-the-calling-shell-has"),
         "",
     );
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(!stderr(&o).contains("does not set"), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["data"]["clientId"], "tw-public", "{v}");
+    assert_eq!(v["data"]["clientId"], "tw-pinned", "{v}");
     assert!(!stdout(&o).contains(&access));
     w.env.wipe();
 }

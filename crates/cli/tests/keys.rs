@@ -98,7 +98,10 @@ fn an_api_key_is_verified_stored_and_exported_as_pleo_expects() {
     // Disconnect deletes it here and says where to revoke it; nothing is sent to Pleo.
     let o = w.with_pass(&["disconnect", "books"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_contains(&stdout(&o), "revoke it where it was made");
+    assert_contains(
+        &stdout(&o),
+        "revoke it in Pleo's web app (Settings -> API keys)",
+    );
     assert_eq!(w.connection_count(), 0);
     assert_eq!(w.server.stats()["api_key_uses"], 2);
 }
@@ -138,13 +141,22 @@ fn fail_an_expired_key_exports_nothing_and_exits_6() {
     let w = World::new("oldkey");
     let k = w.server.mint_api_key(serde_json::json!({}));
     let key = k["key"].as_str().unwrap();
-    // The date the admin chose has passed (the key itself still answers: the wallet
-    // goes by the date it was told).
+    // A date already past is a typo: refused, nothing stored.
     let o = add_key(&w, "old", key, &["--expires", "2020-01-01"]);
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "2020-01-01 is in the past");
+    // The date the admin chose passes (the key itself still answers: the wallet goes by
+    // the date it was told): the clock moved two days on.
+    let date = token_wallet_core::clock::date(token_wallet_core::clock::now() + 86_400);
+    let o = add_key(&w, "old", key, &["--expires", &date]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = w.with_pass(&["token", "old"]);
+    let o = w.cli(
+        &["token", "old", "--passphrase-file", path_str(&w.pass_file)],
+        &[(token_wallet_core::clock::TEST_OFFSET_VAR, "172800")],
+        "",
+    );
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
-    assert_contains(&stderr(&o), "expired");
+    assert_contains(&stderr(&o), &format!("expired at {date}T00:00:00Z"));
     assert!(stdout(&o).is_empty());
     assert_absent_in(&stderr(&o), &[key], "the error");
 }
@@ -188,6 +200,13 @@ fn static_tokens_are_presented_as_their_scheme_says() {
     let o = w.with_pass(&["refresh", "gh"]);
     assert!(!o.status.success());
     assert_contains(&stderr(&o), "never refreshed");
+    // `refresh --all` skips them and says so; nothing failed.
+    let o = w.with_pass(&["refresh", "--all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(
+        &stdout(&o),
+        "skipped gh, legacy, raw (API keys and static tokens are never refreshed)",
+    );
     let listing = stdout(&w.with_pass(&["list"]));
     assert_contains(&listing, "ci tool");
     assert_absent_in(&listing, &[secret], "list");
@@ -204,8 +223,13 @@ fn static_tokens_are_presented_as_their_scheme_says() {
         "another\n",
     );
     assert!(!o.status.success());
+    // A static token's advice is the tool's, not Pleo's.
     let o = w.with_pass(&["disconnect", "raw"]);
-    assert_contains(&stdout(&o), "revoke it where it was made");
+    assert_contains(
+        &stdout(&o),
+        "revoke it in the tool or service that issued it",
+    );
+    assert!(!stdout(&o).contains("Pleo"), "{}", stdout(&o));
     assert_eq!(w.connection_count(), 2);
 }
 

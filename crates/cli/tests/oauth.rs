@@ -199,6 +199,58 @@ fn fail_hostile_and_broken_callbacks() {
     w.env.wipe();
 }
 
+/// A provider that is down, or that refuses the sign-in request (a redirect address it
+/// does not have registered), fails in seconds, before a browser is opened, naming what
+/// was tried; not after the whole sign-in timeout.
+#[test]
+fn fail_fast_when_the_sign_in_page_is_down_or_refuses_the_request() {
+    let w = World::new("oauth-preflight");
+    let closed = free_port();
+    let i = &w.server.issuer;
+    let mut t = std::fs::read_to_string(&w.providers).unwrap();
+    t.push_str(&format!(
+        "\n[providers.down]\nauthorize_url = \"http://127.0.0.1:{closed}/oauth/authorize\"\ntoken_url = \"http://127.0.0.1:{closed}/oauth/token\"\nclient_id = \"tw-public\"\n\n[providers.wrong-redirect]\nauthorize_url = \"{i}/oauth/authorize\"\ntoken_url = \"{i}/oauth/token\"\nredirect = \"http://localhost:{}/not-registered\"\nclient_id = \"tw-pinned\"\n",
+        free_port()
+    ));
+    std::fs::write(&w.providers, t).unwrap();
+    let record = w.env.home.path().join("opened");
+    // A browser that would leave a mark, had it been opened.
+    let opener = w.env.home.path().join("opener.sh");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\ntouch '{}'\n", record.display()),
+    )
+    .unwrap();
+    chmod(&opener, 0o755);
+    let opener = path_str(&opener).to_string();
+    for (provider, want) in [
+        (
+            "down",
+            format!("the sign-in page of `down` (127.0.0.1:{closed}) did not answer"),
+        ),
+        (
+            "wrong-redirect",
+            "the sign-in page of `wrong-redirect` refused the request (HTTP 400".to_string(),
+        ),
+    ] {
+        let began = std::time::Instant::now();
+        refused(
+            &w,
+            provider,
+            &["--timeout", "120"],
+            &[("BROWSER", &opener)],
+            &want,
+        );
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(20),
+            "{provider}: failed after {:?}, not in seconds",
+            began.elapsed()
+        );
+        assert!(!record.exists(), "{provider}: no browser was opened");
+    }
+    w.env.wipe();
+}
+
 #[test]
 fn fail_broken_token_endpoints_and_hostile_discovery() {
     let w = World::new("oauth-broken");

@@ -58,6 +58,21 @@ pub fn rfc3339(t: u64) -> String {
     )
 }
 
+/// A key's or token's expiry date as a person gives it: [`parse_date`], and not already
+/// past (a credential past its date cannot be used, so such a date is a typo, not a fact
+/// worth storing). One rule for every front end.
+pub fn parse_expiry(s: &str) -> Result<u64, String> {
+    let t = parse_date(s.trim())?;
+    if t <= now() {
+        return Err(format!(
+            "{} is in the past (today is {}, UTC); give the date it expires",
+            s.trim(),
+            date(now())
+        ));
+    }
+    Ok(t)
+}
+
 /// Unix seconds at 00:00 UTC of a `YYYY-MM-DD` date (days from civil, Howard Hinnant's
 /// algorithm: the inverse of [`rfc3339`]'s).
 pub fn parse_date(s: &str) -> Result<u64, String> {

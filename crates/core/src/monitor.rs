@@ -259,7 +259,7 @@ pub fn unlock_alert(log: &[Line], t: &Thresholds) -> Option<Alert> {
 impl std::fmt::Display for Alert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Alert::NeedsReauthorisation { connection } => write!(f, "`{connection}` needs re-authorisation: connect it again"),
+            Alert::NeedsReauthorisation { connection } => write!(f, "`{connection}` needs re-authorisation: sign in again (re-authorise it)"),
             Alert::RefreshFailing { connection, failures } => write!(f, "`{connection}` failed to refresh {failures} times in a row"),
             Alert::ExpiresSoon { connection, .. } => write!(f, "`{connection}` has no refresh token and its access token expires within the hour"),
             Alert::RefreshTokenAging { connection, days } => write!(f, "`{connection}`'s refresh token is {days} days old and may expire soon: use or refresh it"),

@@ -178,7 +178,7 @@ fn expiry(info: &ConnectionInfo) -> String {
 }
 
 /// The connection's health in words: the same model as the app's badges (core's `health`).
-fn status(info: &ConnectionInfo) -> String {
+pub fn status(info: &ConnectionInfo) -> String {
     match Health::of(info, connection::now()) {
         Health::RefreshInterrupted => "refresh interrupted (checked on next use)".into(),
         Health::RefreshFailing(n) => format!("active, last {n} refreshes failed"),
@@ -226,8 +226,13 @@ fn details(i: &ConnectionInfo) -> String {
         if i.has_refresh_token { "held (never exported)" } else { "none" },
         status(i),
     );
-    if let Some(t) = i.checked_at {
-        s.push_str(&format!("\nchecked:     {} ago", age(t)));
+    match i.checked_at {
+        Some(t) => s.push_str(&format!("\nchecked:     {} ago", age(t))),
+        None if i.kind == CredentialKind::ApiKey => s.push_str(&format!(
+            "\nchecked:     never (added without verification; `token-wallet check {}` verifies it)",
+            i.name
+        )),
+        None => {}
     }
     if let (true, Some(t)) = (i.is_restored_copy(), i.restored_at) {
         s.push_str(&format!(
@@ -293,28 +298,72 @@ pub fn list(
             "no connections; add one with `token-wallet connect NAME --provider P`",
         );
     }
-    say(
-        out,
-        &format!(
-            "{:<20} {:<8} {:<14} {:<30} {:<22} STATUS",
-            "NAME", "KIND", "PROVIDER", "SCOPES", "EXPIRES"
-        ),
-    )?;
-    for i in &all {
-        say(
-            out,
-            &format!(
-                "{:<20} {:<8} {:<14} {:<30} {:<22} {}",
-                i.name,
-                kind_word(i.kind),
-                i.provider.name,
-                i.scopes.join(" "),
-                expiry(i),
-                status(i)
-            ),
-        )?;
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "KIND".into(),
+        "PROVIDER".into(),
+        "ACCOUNT".into(),
+        "SCOPES".into(),
+        "EXPIRES".into(),
+        "STATUS".into(),
+    ]];
+    rows.extend(all.iter().map(|i| {
+        [
+            i.name.to_string(),
+            kind_word(i.kind).into(),
+            i.provider.name.clone(),
+            account(i),
+            i.scopes.join(" "),
+            expiry(i),
+            status(i),
+        ]
+    }));
+    for line in table(&rows) {
+        say(out, &line)?;
     }
     Ok(())
+}
+
+/// Rows as lines, each column padded to its widest cell (the last is not padded).
+pub fn table<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    let mut width = [0usize; N];
+    for r in rows {
+        for (w, cell) in width.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (k, cell) in r.iter().enumerate() {
+                if k + 1 == N {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<w$}  ", w = width[k]));
+                }
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Which account a connection acts for, as its provider's check named it: Pleo's
+/// company (`company 1a2b3c4d…`), else the token's user (`sub` / `username`); `-` when
+/// unknown (never checked, or a provider with no check).
+pub fn account(i: &ConnectionInfo) -> String {
+    if let Some(urn) = i.check.get("subjectURN").filter(|s| !s.is_empty()) {
+        return match urn.strip_prefix("urn:pleo:company:") {
+            Some(id) if id.chars().count() > 8 => {
+                format!("company {}…", id.chars().take(8).collect::<String>())
+            }
+            Some(id) => format!("company {id}"),
+            None => urn.clone(),
+        };
+    }
+    ["username", "sub"]
+        .iter()
+        .find_map(|k| i.check.get(*k).filter(|s| !s.is_empty()).cloned())
+        .unwrap_or_else(|| "-".into())
 }
 
 /// `disconnect`.
@@ -331,7 +380,8 @@ pub fn disconnect(
             eprintln!("warning: `{name}` was forgotten without revocation; its tokens may still be live at the provider");
             say(out, &format!("forgot `{name}`"))
         }
-        Disconnected::KeyForgotten => say(out, &format!("deleted `{name}` here; an API key stays valid until you revoke it where it was made (Pleo: Settings -> API keys in the web app)")),
+        Disconnected::KeyForgotten(CredentialKind::ApiKey) => say(out, &format!("deleted `{name}` here; a Pleo API key stays valid until you revoke it in Pleo's web app (Settings -> API keys)")),
+        Disconnected::KeyForgotten(_) => say(out, &format!("deleted `{name}` here; the token stays valid until you revoke it in the tool or service that issued it")),
         Disconnected::Pending(why) => Err(format!(
             "could not revoke `{name}` ({why}); it is kept as \"revocation pending\" and retried by the next command (or use --force to forget it anyway)"
         )
@@ -361,7 +411,18 @@ pub fn refresh(
         // One connection: its own error, and its own exit code (4: sign in again).
         Some(n) if !all => said(out, &s.refresh(n)?),
         _ => {
-            let names: Vec<ConnectionName> = s.list()?.into_iter().map(|c| c.name).collect();
+            // API keys and static tokens are never refreshed: skipped, and said so.
+            let (refreshed, fixed): (Vec<ConnectionInfo>, Vec<ConnectionInfo>) =
+                s.list()?.into_iter().partition(|c| c.kind.is_refreshed());
+            if !fixed.is_empty() {
+                let list: Vec<String> = fixed.iter().map(|c| c.name.to_string()).collect();
+                writeln!(
+                    out,
+                    "skipped {} (API keys and static tokens are never refreshed)",
+                    list.join(", ")
+                )?;
+            }
+            let names: Vec<ConnectionName> = refreshed.into_iter().map(|c| c.name).collect();
             let mut failed = 0;
             for n in &names {
                 match s.refresh(n) {

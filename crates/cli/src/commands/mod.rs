@@ -51,12 +51,7 @@ pub fn run(cli: &Cli) -> Result {
             clap_complete::generate(*shell, &mut cmd, "token-wallet", out);
             Ok(())
         }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command().name("token-wallet");
-            clap_mangen::Man::new(cmd)
-                .render(out)
-                .map_err(|e| crate::error::Error::from(e.to_string()))
-        }
+        Command::Man => crate::man::render(out).map_err(|e| e.to_string().into()),
         Command::Agent {
             action: Some(a), ..
         } => agent::action(cli, a, &mut input(), out),
@@ -232,8 +227,16 @@ pub fn run(cli: &Cli) -> Result {
             name,
             min_ttl,
             format,
+            json,
             pass,
-        } => tokens::token(cli, name, *min_ttl, *format, pass, &mut input(), out),
+        } => {
+            let format = if *json {
+                crate::export::Format::Json
+            } else {
+                *format
+            };
+            tokens::token(cli, name, *min_ttl, format, pass, &mut input(), out)
+        }
         Command::Env {
             name,
             var,
@@ -272,12 +275,28 @@ pub fn run(cli: &Cli) -> Result {
         }
         Command::Audit {
             action: Some(AuditAction::Verify { pass }),
+            pass: outer,
             ..
-        } => audit::verify(&local()?.unlock(pass, &mut input())?, out),
+        } => {
+            // `audit --passphrase-file F verify` as well as `audit verify --passphrase-file F`.
+            let pass = if crate::passphrase::Sources::of(pass).given() {
+                pass
+            } else {
+                outer
+            };
+            audit::verify(&local()?.unlock(pass, &mut input())?, out)
+        }
         Command::Audit {
             action: None,
             since,
             json,
-        } => audit::show(&local()?, *since, *json, out),
+            pass,
+        } => {
+            let local = local()?;
+            if crate::passphrase::Sources::of(pass).given() {
+                audit::verify(&local.unlock(pass, &mut input())?, &mut std::io::stderr())?;
+            }
+            audit::show(&local, *since, *json, out)
+        }
     }
 }

@@ -118,14 +118,16 @@ pub fn backup(
         .map(|f| passphrase::new(Some(f), false, &mut std::io::empty(), "Backup passphrase"))
         .transpose()?;
     let kdf = v.vault().info().kdf;
-    let bytes = v.run(|s| s.backup(own.as_ref().map(|p| (p, kdf))))?;
-    write_new_private(file, &bytes)?;
-    let info = token_wallet_core::vault::backup_info(&bytes)?;
+    let records = v.run(|s| {
+        s.backup(own.as_ref().map(|p| (p, kdf)), |b| {
+            write_new_private(file, b)
+        })
+    })??;
     say(
         out,
         &format!(
             "wrote {} connections to {} (sealed under {}); it holds refresh tokens: keep it as you keep the vault, and restore it with `token-wallet restore`",
-            info.records,
+            records,
             file.display(),
             if own.is_some() {
                 "the backup passphrase"
@@ -149,9 +151,12 @@ fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result {
         ),
         _ => format!("{}: {e}", path.display()),
     })?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+        // No half-written backup left behind to be taken for a whole one.
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(format!("{}: {e}", path.display()).into());
+    }
     Ok(())
 }
 
@@ -171,17 +176,35 @@ pub fn restore(
         )
         .into());
     }
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    if size > 64 << 20 {
+        return Err(format!(
+            "{} is larger than any backup Token Wallet writes (64 MiB)",
+            file.display()
+        )
+        .into());
+    }
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     token_wallet_core::vault::backup_info(&bytes)?;
     let p = passphrase::current(&Sources::of(pass), input)?;
     let backup = token_wallet_core::vault::open_backup(&bytes, &p)?;
+    drop(bytes);
     let from = backup.info.clone();
+    // Every record checked before the vault is made: a backup that cannot be restored
+    // leaves nothing behind.
+    let all = token_wallet_core::ops::restored_connections(&backup, moved)?;
+    drop(backup);
     let opts = CreateOptions {
         kdf: from.kdf,
-        allow_weak_kdf: backup.kdf_below_floor,
+        allow_weak_kdf: !from.kdf.meets_floor(),
     };
+    if opts.allow_weak_kdf {
+        eprintln!("warning: the backup's passphrase uses KDF settings below RFC 9106's floor (a test setting); the new vault keeps them");
+    }
     let v = local.create(&p, &opts)?;
-    let restored = v.run(|s| s.restore(backup, moved))?;
+    let restored = v.run(|s| s.restore(all))?;
     let info = v.vault().info();
     drop(v);
     say(
@@ -247,7 +270,9 @@ pub fn status(
     out: &mut impl Write,
 ) -> Result {
     let given = Sources::of(pass).given();
-    let from_agent = if unlock && !given {
+    // A running, unlocked agent answers without a passphrase, asked or not (as `gh auth
+    // status` does): "locked" would be wrong while it holds the vault open.
+    let from_agent = if !given {
         crate::source::client(cli)?.and_then(|mut c| c.list().ok())
     } else {
         None
@@ -255,13 +280,13 @@ pub fn status(
     let via_agent = from_agent.is_some();
     let (info, connections, alerts) = if let Some(conns) = from_agent {
         let alerts = monitor::alerts(&conns, &t, Some(&local.log));
-        (local.vault.info()?, Some(conns.len()), alerts)
+        (local.vault.info()?, Some(conns), alerts)
     } else if unlock || given {
         let v = local.unlock(pass, input)?;
         let alerts = v.run(|s| s.alerts(&t, Some(&local.log)))?;
-        let n = v.run(|s| s.names().len());
+        let conns = v.run(|s| s.list())?;
         let info = v.vault().info();
-        (info, Some(n), alerts)
+        (info, Some(conns), alerts)
     } else {
         // Locked: no connections to look at, only the failed unlocks the log shows.
         (
@@ -274,7 +299,20 @@ pub fn status(
         let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
         v["profile"] = local.config.profile.name().into();
         v["data_dir"] = local.config.data_dir.display().to_string().into();
-        v["connections"] = connections.into();
+        v["connections"] = connections.as_ref().map(Vec::len).into();
+        v["accounts"] = connections
+            .iter()
+            .flatten()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "provider": c.provider.name,
+                    "account": super::connections::account(c),
+                    "status": super::connections::status(c),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into();
         v["alerts"] = serde_json::to_value(&alerts).map_err(|e| e.to_string())?;
         return say(out, &v.to_string());
     }
@@ -287,8 +325,22 @@ pub fn status(
             via_agent,
         ),
     )?;
-    if let Some(n) = connections {
-        say(out, &format!("connections: {n}"))?;
+    if let Some(conns) = &connections {
+        say(out, &format!("connections: {}", conns.len()))?;
+        let rows: Vec<[String; 4]> = conns
+            .iter()
+            .map(|c| {
+                [
+                    format!("  {}", c.name),
+                    c.provider.display_name.clone(),
+                    super::connections::account(c),
+                    super::connections::status(c),
+                ]
+            })
+            .collect();
+        for line in super::connections::table(&rows) {
+            say(out, &line)?;
+        }
     }
     for a in &alerts {
         say(out, &format!("ALERT:       {a}"))?;

@@ -15,6 +15,27 @@ pub enum OAuthError {
         /// What is wrong.
         why: String,
     },
+    /// The authorisation endpoint did not answer, checked before the browser was opened.
+    #[error("the sign-in page of `{provider}` ({host}) did not answer: {why}; the browser was not opened and nothing was stored")]
+    AuthorizeUnreachable {
+        /// Provider.
+        provider: String,
+        /// Its host and port.
+        host: String,
+        /// What the network said.
+        why: String,
+    },
+    /// The authorisation endpoint refused the sign-in request itself (a wrong client id
+    /// or redirect address, say), checked before the browser was opened.
+    #[error("the sign-in page of `{provider}` refused the request (HTTP {status}{}); check the client id and the redirect address registered with the provider; the browser was not opened and nothing was stored", .what.as_deref().map(|w| format!(": {w}")).unwrap_or_default())]
+    AuthorizeRefused {
+        /// Provider.
+        provider: String,
+        /// The status it answered.
+        status: u16,
+        /// What its answer said (its title or `error`), sanitised.
+        what: Option<String>,
+    },
     /// No provider of that name.
     #[error("no provider named `{0}`")]
     UnknownProvider(String),
@@ -42,7 +63,7 @@ pub enum OAuthError {
     #[error("the sign-in callback carried the wrong `state` (it did not come from this sign-in; possible forgery); nothing was stored")]
     StateMismatch,
     /// Re-authorisation signed in to another account than the connection's.
-    #[error("the sign-in was for another account ({now}) than this connection's ({was}); nothing was changed. If you meant to switch accounts, accept it explicitly, or connect the other account under a new name")]
+    #[error("the sign-in was for another account ({now}) than this connection's ({was}); nothing was changed. To use the other account, connect it under a new name (and disconnect this one if it is no longer wanted)")]
     AccountChanged {
         /// The connection's account.
         was: String,

@@ -199,6 +199,55 @@ impl Client<'_> {
         Ok(c)
     }
 
+    /// Asks the authorisation endpoint for the sign-in page the browser is about to open
+    /// (redirects not followed, the answer not kept): a provider that is down, or that
+    /// refuses the request (a wrong client id or redirect address), fails now, in seconds,
+    /// instead of after the whole sign-in timeout with a browser showing an error.
+    fn preflight(&self, http: &Http, url: &oauth2::url::Url) -> Result<(), OAuthError> {
+        let provider = self.provider.name.clone();
+        let host = match (url.host_str(), url.port_or_known_default()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => "no host".into(),
+        };
+        let req = http::Request::get(url.as_str())
+            .header("Accept", "text/html")
+            .body(Vec::new())
+            .map_err(|e| OAuthError::Config {
+                provider: provider.clone(),
+                why: e.to_string(),
+            })?;
+        let resp = http
+            .send(req)
+            .map_err(|e| OAuthError::AuthorizeUnreachable {
+                provider: provider.clone(),
+                host,
+                why: e.to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        if status < 400 {
+            return Ok(());
+        }
+        // What the page says: a JSON `error`, or an HTML title (never the whole body).
+        let body = String::from_utf8_lossy(resp.body());
+        let what = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .or_else(|| {
+                let start = body.find("<title>")? + "<title>".len();
+                let end = body[start..].find("</title>")? + start;
+                Some(body[start..end].to_string())
+            })
+            .map(|w| super::loopback::sanitize(&w))
+            .filter(|w| !w.is_empty());
+        tracing::warn!(provider = %provider, status, "the authorisation endpoint refused the sign-in request");
+        Err(OAuthError::AuthorizeRefused {
+            provider,
+            status,
+            what,
+        })
+    }
+
     /// Runs the whole flow: PKCE S256 + `state`, browser, loopback callback, code exchange.
     pub fn authorize(
         &self,
@@ -224,6 +273,7 @@ impl Client<'_> {
             .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
             .set_pkce_challenge(challenge)
             .url();
+        self.preflight(http, &url)?;
         tracing::info!(provider = %self.provider.name, redirect = listener.redirect_uri(), "waiting for the sign-in callback");
         let start = listener.start_url(url.as_str());
         (ui.open)(&SignInLink {

@@ -4,7 +4,9 @@
 use super::{OpError, Session};
 pub use crate::audit::PruneReason;
 use crate::audit::{DisconnectHow, Event};
-use crate::connection::{self, Connection, ConnectionInfo, ConnectionName, Secrets, Status};
+use crate::connection::{
+    self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets, Status,
+};
 use crate::oauth::{self, Client, Interaction, OAuthError, Provider, Revocation};
 use crate::vault::VaultError;
 use secrecy::{ExposeSecret, SecretString};
@@ -38,9 +40,10 @@ pub enum Disconnected {
     Forgotten,
     /// The provider could not be reached: kept as "revocation pending".
     Pending(String),
-    /// An API key or static token, deleted here. There is no API to revoke it: revoke
-    /// it where it was made (Pleo's web app, Settings -> API keys).
-    KeyForgotten,
+    /// An API key or static token (of this kind), deleted here. There is no API to
+    /// revoke it: revoke it where it was made (a Pleo API key: Pleo's web app, Settings
+    /// -> API keys; another tool's token: that tool).
+    KeyForgotten(CredentialKind),
 }
 
 impl Disconnected {
@@ -51,7 +54,7 @@ impl Disconnected {
             Disconnected::NoRevocation => DisconnectHow::NoRevocation,
             Disconnected::Forgotten => DisconnectHow::Forced,
             Disconnected::Pending(_) => DisconnectHow::RevocationPending,
-            Disconnected::KeyForgotten => DisconnectHow::NoRevocation,
+            Disconnected::KeyForgotten(_) => DisconnectHow::NoRevocation,
         }
     }
 }
@@ -260,13 +263,14 @@ impl Session<'_> {
         if !c.info.kind.is_refreshed() {
             connection::remove(&mut self.lock(), name)?;
             tracing::info!(connection = %name, "API key or static token deleted");
-            let result = Disconnected::KeyForgotten;
+            let result = Disconnected::KeyForgotten(c.info.kind);
             self.audit.record(Event::Disconnected {
                 connection: name.into(),
                 how: result.how(),
             });
             return Ok(result);
         }
+        let was_pending = matches!(c.info.status, Status::RevocationPending { .. });
         let mut refresh_failure = None;
         if c.info.provider.revocation == Revocation::PleoInstallation
             && !matches!(c.info.status, Status::NeedsReauthorisation { .. })
@@ -282,10 +286,13 @@ impl Session<'_> {
                 connection: name.into(),
             });
         }
-        self.audit.record(Event::Disconnected {
-            connection: name.into(),
-            how: result.how(),
-        });
+        // A retry that leaves it pending changes nothing the log does not already say.
+        if !(was_pending && matches!(result, Disconnected::Pending(_))) {
+            self.audit.record(Event::Disconnected {
+                connection: name.into(),
+                how: result.how(),
+            });
+        }
         Ok(result)
     }
 

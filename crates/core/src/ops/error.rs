@@ -41,7 +41,7 @@ pub enum OpError {
     Rotation(ApiKeyError),
     /// Rotating an OAuth connection's secret by hand: its tokens are renewed by refresh
     /// and a new sign-in.
-    #[error("`{0}` is an OAuth connection: its tokens are renewed by refresh or a new sign-in, not replaced by hand")]
+    #[error("`{0}` is an OAuth connection: its tokens are renewed by refreshing or re-authorising it, not replaced by hand")]
     NotRotatable(String),
     /// The "new" secret is the one already held.
     #[error("that is the key `{0}` already holds; nothing was changed")]

@@ -124,11 +124,10 @@ impl Session<'_> {
                 expires_at,
             )
         };
+        // Unverified: never checked (`checked_at` stays empty), which is not a refusal.
         if let Some(f) = &facts {
             info.check = facts_map(f);
             info.checked_at = Some(now);
-        } else {
-            info.check_error = Some("not verified (added with verification off)".into());
         }
         self.store_credential(info, key)
     }
@@ -262,11 +261,11 @@ impl Session<'_> {
                     c.info.check_error = None;
                     c.info.checked_at = Some(now);
                 }
-                None if c.info.kind == CredentialKind::ApiKey => {
-                    c.info.check_error =
-                        Some("not verified (rotated with verification off)".into());
+                // Unverified: the old key's check says nothing of the new one.
+                None => {
+                    c.info.check = Default::default();
+                    c.info.check_error = None;
                 }
-                None => {}
             }
             c.secrets.access_token = new.expose_secret().to_string();
             Ok::<_, OpError>(())

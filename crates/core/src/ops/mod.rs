@@ -18,7 +18,7 @@ pub use error::OpError;
 pub use keys::{Checked, Replaced, Rotated};
 
 use crate::audit::{AuditLog, Event};
-use crate::connection::{self, ConnectionInfo, ConnectionName};
+use crate::connection::{self, Connection, ConnectionInfo, ConnectionName};
 use crate::monitor::{self, Alert, Thresholds};
 use crate::oauth::http::Http;
 use crate::refresh::{AccessToken, RefreshError, Refresher};
@@ -47,6 +47,35 @@ pub fn new_passphrase(text: String) -> Result<Passphrase, OpError> {
 /// How precisely a connection's last export time is kept, in seconds: exports within
 /// this of the stored time do not write it again.
 pub const EXPORT_TIME_GRAIN: u64 = 60;
+
+/// The connections of an opened backup, each checked, as a restore stores them: unless
+/// `moved` (the vault the backup came from is gone or no longer used), each one with a
+/// refresh token is marked as a copy ([`ConnectionInfo::restored_at`]), since the same
+/// grant may still be refreshed there and the provider revokes a grant whose used refresh
+/// token comes back. Done before any vault is made, so a backup that cannot be restored
+/// leaves nothing behind.
+pub fn restored_connections(
+    backup: &crate::vault::OpenedBackup,
+    moved: bool,
+) -> Result<Vec<Connection>, OpError> {
+    let now = connection::now();
+    let mut all = Vec::new();
+    for r in &backup.records {
+        let Some(name) = r.name.strip_prefix(connection::RECORD_PREFIX) else {
+            continue;
+        };
+        let name: ConnectionName = name.parse()?;
+        let mut c = connection::decode(&name, &r.value)?;
+        if c.info.name != name {
+            return Err(VaultError::BadBackup("holds a connection under another's name").into());
+        }
+        if !moved && c.info.has_refresh_token && c.info.kind.is_refreshed() {
+            c.info.restored_at = Some(now);
+        }
+        all.push(c);
+    }
+    Ok(all)
+}
 
 /// Who asked for a token, for the audit log.
 #[derive(Clone, Debug, Default)]
@@ -181,41 +210,29 @@ impl<'a> Session<'a> {
     }
 
     /// A backup file of every connection (`docs/format.md`, Backup file), sealed under
-    /// the vault's own passphrase, or under `passphrase` (Argon2id with `kdf`). Audited.
-    pub fn backup(&self, passphrase: Option<(&Passphrase, KdfParams)>) -> Result<Vec<u8>, OpError> {
+    /// the vault's own passphrase, or under `passphrase` (Argon2id with `kdf`), handed to
+    /// `write`; audited once `write` has succeeded. Returns how many connections it holds.
+    pub fn backup<E>(
+        &self,
+        passphrase: Option<(&Passphrase, KdfParams)>,
+        write: impl FnOnce(&[u8]) -> Result<(), E>,
+    ) -> Result<Result<u64, E>, OpError> {
         let own = passphrase.is_some();
         let bytes = self.lock().backup(connection::RECORD_PREFIX, passphrase)?;
         let records = crate::vault::backup_info(&bytes)?.records as u64;
+        if let Err(e) = write(&bytes) {
+            return Ok(Err(e));
+        }
         self.audit.record(Event::BackupWritten {
             records,
             own_passphrase: own,
         });
-        Ok(bytes)
+        Ok(Ok(records))
     }
 
-    /// Fills this (new, empty) vault from an opened backup, in one commit. Unless `moved`
-    /// (the vault the backup came from is gone or no longer used), each connection with
-    /// a refresh token is marked as a copy ([`ConnectionInfo::restored_at`]): the same
-    /// grant may still be refreshed there, and the provider revokes a grant whose used
-    /// refresh token comes back. Refused if the vault already holds connections. Audited.
-    pub fn restore(
-        &self,
-        backup: crate::vault::OpenedBackup,
-        moved: bool,
-    ) -> Result<Vec<ConnectionInfo>, OpError> {
-        let now = connection::now();
-        let mut all = Vec::new();
-        for r in &backup.records {
-            let Some(name) = r.name.strip_prefix(connection::RECORD_PREFIX) else {
-                continue;
-            };
-            let name: ConnectionName = name.parse()?;
-            let mut c = connection::decode(&name, &r.value)?;
-            if !moved && c.info.has_refresh_token && c.info.kind.is_refreshed() {
-                c.info.restored_at = Some(now);
-            }
-            all.push(c);
-        }
+    /// Fills this (new, empty) vault with connections from [`restored_connections`], in
+    /// one commit. Refused if the vault already holds connections. Audited.
+    pub fn restore(&self, all: Vec<Connection>) -> Result<Vec<ConnectionInfo>, OpError> {
         {
             let mut v = self.lock();
             if !connection::names(&v).is_empty() {
@@ -225,7 +242,7 @@ impl<'a> Session<'a> {
         }
         self.audit.record(Event::VaultRestored {
             records: all.len() as u64,
-            marked_copied: !moved,
+            marked_copied: all.iter().any(|c| c.info.is_restored_copy()),
         });
         Ok(all.iter().map(|c| c.info.clone()).collect())
     }

@@ -91,7 +91,7 @@ pub enum RefreshError {
     #[error("could not take the refresh lock: {0}")]
     Lock(String),
     /// An API key or static token past its expiry date (they are never refreshed).
-    #[error("`{name}` expired at {expired_at} (Unix time); it is an API key or static token, which is never refreshed")]
+    #[error("`{name}` expired at {}; it is an API key or static token, which is never refreshed", crate::clock::rfc3339(*.expired_at))]
     Expired {
         /// Connection.
         name: String,

@@ -109,10 +109,7 @@ pub struct OpenedBackup {
 }
 
 fn bad(why: &'static str) -> VaultError {
-    VaultError::Damaged {
-        what: "the backup file".into(),
-        why,
-    }
+    VaultError::BadBackup(why)
 }
 
 fn envelope(bytes: &[u8]) -> Result<Envelope, VaultError> {
@@ -130,9 +127,8 @@ fn envelope(bytes: &[u8]) -> Result<Envelope, VaultError> {
     }
     let f: FormatOnly = serde_json::from_slice(json).map_err(|_| bad("is not a valid backup"))?;
     if f.backup_format > BACKUP_FORMAT {
-        return Err(VaultError::NewerFormat {
+        return Err(VaultError::NewerBackup {
             found: f.backup_format,
-            oldest: BACKUP_FORMAT,
             newest: BACKUP_FORMAT,
         });
     }
@@ -198,9 +194,12 @@ pub fn open_backup(bytes: &[u8], passphrase: &Passphrase) -> Result<OpenedBackup
     if p.backup_id != e.backup_id {
         return Err(bad("holds another backup's payload"));
     }
-    let mut records = Vec::with_capacity(p.records.len());
+    let mut records: Vec<BackupRecord> = Vec::with_capacity(p.records.len());
     for item in p.records {
-        check_name(&item.name)?;
+        check_name(&item.name).map_err(|_| bad("holds a record with an invalid name"))?;
+        if records.iter().any(|r| r.name == item.name) {
+            return Err(bad("holds a record twice"));
+        }
         let value = Zeroizing::new(
             b64()
                 .decode(&item.value)
@@ -306,6 +305,11 @@ impl UnlockedVault {
         // Invariant: as above.
         out.extend_from_slice(&serde_json::to_vec(&envelope).expect("backup serialises"));
         out.push(b'\n');
+        if out.len() > BACKUP_MAX {
+            return Err(bad(
+                "would be larger than 64 MiB, more than a restore reads; back up fewer connections per file",
+            ));
+        }
         Ok(out)
     }
 }
@@ -372,10 +376,10 @@ mod tests {
             .unwrap();
         p[20] ^= 1;
         let e = open_backup(&with(&one, "payload", b64().encode(&p).into()), &pw("pw"));
-        assert!(matches!(e, Err(VaultError::Damaged { .. })), "{e:?}");
-        // Another backup's payload (same key? no: each backup has its own key and id).
+        assert!(matches!(e, Err(VaultError::BadBackup(_))), "{e:?}");
+        // Another backup's payload (each backup has its own key and id).
         let e = open_backup(&with(&one, "payload", field(&two, "payload")), &pw("pw"));
-        assert!(matches!(e, Err(VaultError::Damaged { .. })), "{e:?}");
+        assert!(matches!(e, Err(VaultError::BadBackup(_))), "{e:?}");
         // Another backup's id: the wrapped key no longer belongs.
         let e = open_backup(
             &with(&one, "backup_id", field(&two, "backup_id")),

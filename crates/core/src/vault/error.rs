@@ -48,6 +48,17 @@ pub enum VaultError {
         /// The newest format this build reads (and writes for new vaults).
         newest: u64,
     },
+    /// A backup file that is not one, or was damaged or modified.
+    #[error("the backup file {0}; nothing was changed")]
+    BadBackup(&'static str),
+    /// A backup file written by a newer Token Wallet.
+    #[error("the backup was made by a newer Token Wallet (backup format {found}); this build reads backup format {newest}: upgrade Token Wallet (nothing was changed)")]
+    NewerBackup {
+        /// The file's backup format.
+        found: u64,
+        /// The newest this build reads.
+        newest: u64,
+    },
     /// The header asks for more Argon2 work than we accept.
     #[error("the vault header asks for {0}, over the cap of 1 GiB, 64 passes, 64 lanes; refusing to run it (the header is damaged or hostile)")]
     KdfTooExpensive(KdfParams),
