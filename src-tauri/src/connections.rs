@@ -217,7 +217,7 @@ impl Wallet {
     /// accounts is a new connection.
     pub fn reauthorise(&self, name: &str) -> Result<ConnectionView, Error> {
         let name = conn_name(name)?;
-        self.sign_in(|s, ui| s.reauthorise(&name, false, ui))
+        self.sign_in(|s, ui| s.reauthorise(&name, false, ui).map(|r| r.info))
     }
 
     /// Stops a sign-in in progress (its listener closes; nothing is stored).

@@ -283,7 +283,7 @@ fn rotate_secret_replaces_a_key_only_after_the_new_one_verifies() {
         ),
         (
             other,
-            "urn:pleo:company:00000000-0000-4000-8000-0000000000aa",
+            "the new key acts for another company (urn:pleo:company:00000000-0000-4000-8000-0000000000aa)",
         ),
         (old_key.as_str(), "already holds; nothing was changed"),
     ] {

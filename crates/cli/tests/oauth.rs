@@ -421,6 +421,37 @@ curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
     w.env.wipe();
 }
 
+/// After a re-authorisation, the grant it replaced is revoked where the provider has RFC
+/// 7009 (its old refresh token no longer works), and the new one is untouched.
+#[test]
+fn reauthorise_revokes_the_replaced_grant_where_that_spares_the_new_one() {
+    let w = World::connected("oauth-reauth-revoke", 60, "r", "local");
+    let (old_access, old_refresh) = w.tokens("r");
+    let old_refresh = old_refresh.unwrap();
+    let o = w.with_pass(&["reauthorise", "r", "--timeout", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(
+        &stdout(&o),
+        "the replaced grant was revoked at the provider",
+    );
+    let (access, refresh) = w.tokens("r");
+    assert_ne!(access, old_access);
+    assert!(
+        !w.server.active(&old_refresh),
+        "the replaced refresh token is dead"
+    );
+    assert!(w.server.active(&access), "the new access token lives");
+    assert!(
+        w.server.active(refresh.as_deref().unwrap()),
+        "the new refresh token lives"
+    );
+    // And it still refreshes.
+    let o = w.with_pass(&["refresh", "r"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_secrets_absent(&[&old_refresh, refresh.as_deref().unwrap()]);
+    w.env.wipe();
+}
+
 /// Re-authorisation checks whose tokens came back: a sign-in that ends in another account
 /// (someone raced the sign-in with their own account, or the person picked the wrong
 /// one) is refused and nothing changes, unless the switch is accepted explicitly.
@@ -483,13 +514,20 @@ fn reauthorise_refuses_another_account_unless_accepted() {
     assert_eq!(company(&v), ours);
 
     // The same account: accepted, new tokens.
-    let info = again("alice", false).unwrap();
-    assert_eq!(info.check.get("subjectURN"), Some(&ours));
+    let r = again("alice", false).unwrap();
+    assert_eq!(r.info.check.get("subjectURN"), Some(&ours));
     assert_ne!(w.tokens("p"), before);
+    // Pleo's revocation would take the new tokens with the old: left live, and said why.
+    assert!(
+        matches!(r.replaced, token_wallet_core::ops::ReplacedGrant::LeftLive(why) if why.contains("whole installation")),
+        "{:?}",
+        r.replaced
+    );
+    assert!(w.server.active(&w.tokens("p").0), "the new tokens are live");
 
     // Another account, accepted explicitly: the connection now belongs to it.
-    let info = again("mallory", true).unwrap();
-    let theirs = info.check.get("subjectURN").unwrap();
+    let r = again("mallory", true).unwrap();
+    let theirs = r.info.check.get("subjectURN").unwrap();
     assert_ne!(theirs, &ours);
     assert_eq!(&company(&v), theirs);
     w.env.wipe();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use token_wallet_core::connection::{self, ConnectionInfo, ConnectionName, CredentialKind, Status};
 use token_wallet_core::health::Health;
 use token_wallet_core::oauth::{self, Interaction, SignInLink};
-use token_wallet_core::ops::{ConnectRequest, Disconnected};
+use token_wallet_core::ops::{ConnectRequest, Disconnected, ReplacedGrant};
 
 /// `providers`.
 pub fn providers(cli: &Cli, json: bool, out: &mut impl Write) -> Result {
@@ -155,12 +155,26 @@ pub fn reauthorise(
 ) -> Result {
     let v = local.unlock(pass, &mut input)?;
     drop(input);
+    let mut replaced = None;
     v.run(|s| {
         let display = s.show(name)?.provider.display_name;
         sign_in(&display, how, out, ("re-authorised", "with"), |ui| {
-            Ok(s.reauthorise(name, false, ui)?)
+            let r = s.reauthorise(name, false, ui)?;
+            replaced = Some(r.replaced);
+            Ok(r.info)
         })
-    })
+    })?;
+    match replaced {
+        Some(ReplacedGrant::Revoked) => say(out, "the replaced grant was revoked at the provider"),
+        Some(ReplacedGrant::LeftLive(why)) => {
+            say(out, &format!("the replaced grant was not revoked: {why}"))
+        }
+        Some(ReplacedGrant::RevokeFailed(e)) => {
+            eprintln!("warning: the replaced grant could not be revoked ({e}); its tokens may stay live at the provider until they expire");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn expiry(info: &ConnectionInfo) -> String {

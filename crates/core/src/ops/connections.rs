@@ -59,6 +59,28 @@ impl Disconnected {
     }
 }
 
+/// What became of the grant a re-authorisation replaced.
+#[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplacedGrant {
+    /// Revoked at the provider (RFC 7009); the new tokens were checked afterwards where
+    /// the provider has a check.
+    Revoked,
+    /// Still live at the provider until it expires: why it was not revoked.
+    LeftLive(&'static str),
+    /// The revocation was tried and failed (the old tokens may still be live).
+    RevokeFailed(String),
+}
+
+/// A re-authorised connection.
+#[derive(Debug)]
+pub struct Reauthorised {
+    /// Its facts now.
+    pub info: ConnectionInfo,
+    /// What became of the grant it replaced.
+    pub replaced: ReplacedGrant,
+}
+
 /// A pending revocation retried.
 #[derive(Debug)]
 pub struct Retried {
@@ -167,14 +189,16 @@ impl Session<'_> {
     /// user wants fresh tokens): same provider, client and scopes; the new tokens replace
     /// the old ones in place, and the status, failure count and check are reset. Nothing
     /// changes unless the code exchange succeeded, and (unless `accept_other_account`)
-    /// the check names the same account as before. The old tokens are not revoked (Pleo's
-    /// revocation removes the whole installation, which would take the new tokens with it).
+    /// the check names the same account as before. Then the replaced grant is retired
+    /// where that cannot harm the new one: revoked through RFC 7009 (its refresh token,
+    /// then its access token). Pleo's revocation removes the whole installation, which
+    /// holds the new tokens too, so there it is left to expire, and said so.
     pub fn reauthorise(
         &self,
         name: &ConnectionName,
         accept_other_account: bool,
         ui: Interaction<'_>,
-    ) -> Result<ConnectionInfo, OpError> {
+    ) -> Result<Reauthorised, OpError> {
         let old = connection::load(&mut self.lock(), name)?;
         if matches!(old.info.status, Status::RevocationPending { .. }) {
             return Err(OpError::BeingDisconnected(name.into()));
@@ -250,7 +274,35 @@ impl Session<'_> {
         self.audit.record(Event::Reauthorised {
             connection: name.into(),
         });
-        Ok(info)
+        let replaced = self.retire_replaced(&old, name);
+        Ok(Reauthorised { info, replaced })
+    }
+
+    /// Revokes the grant `old` held, after a re-authorisation replaced it (see
+    /// [`Self::reauthorise`]). A dead grant (its refresh token refused) has nothing to
+    /// revoke.
+    fn retire_replaced(&self, old: &Connection, name: &ConnectionName) -> ReplacedGrant {
+        if matches!(old.info.status, Status::NeedsReauthorisation { .. }) {
+            return ReplacedGrant::LeftLive("the provider had already refused its refresh token");
+        }
+        match &old.info.provider.revocation {
+            Revocation::None => {
+                ReplacedGrant::LeftLive("the provider offers no revocation; it expires on its own")
+            }
+            Revocation::PleoInstallation => ReplacedGrant::LeftLive(
+                "Pleo's only revocation removes the whole installation, which holds the new tokens too; the replaced refresh token stays valid until it expires unused",
+            ),
+            Revocation::Rfc7009(_) => match oauth::revoke(self.http(), &old.grant()) {
+                Ok(_) => {
+                    tracing::info!(connection = %name, "the replaced grant was revoked");
+                    ReplacedGrant::Revoked
+                }
+                Err(e) => {
+                    tracing::warn!(connection = %name, error = %e, "could not revoke the replaced grant");
+                    ReplacedGrant::RevokeFailed(e.to_string())
+                }
+            },
+        }
     }
 
     /// Disconnects: revoke at the provider, then delete. Pleo's revocation authenticates

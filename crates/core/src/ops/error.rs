@@ -46,6 +46,16 @@ pub enum OpError {
     /// The "new" secret is the one already held.
     #[error("that is the key `{0}` already holds; nothing was changed")]
     SameSecret(String),
+    /// A replacement key that acts for another company than the key it would replace.
+    #[error("the new key acts for another company ({now}) than `{name}` does ({was}); nothing was changed. A key for another company is another credential: add it under its own name")]
+    KeyForAnotherCompany {
+        /// The key's name.
+        name: String,
+        /// The company the old key acts for.
+        was: String,
+        /// The company the new key acts for.
+        now: String,
+    },
     /// A restore into a vault that already holds connections.
     #[error("the vault already holds connections; a backup is restored into a new vault only")]
     RestoreIntoFullVault,

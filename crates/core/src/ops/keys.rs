@@ -234,11 +234,11 @@ impl Session<'_> {
         };
         if let (Some(f), Some(was)) = (&facts, old.info.check.get(SUBJECT)) {
             if &f.company != was {
-                return Err(OAuthError::AccountChanged {
+                return Err(OpError::KeyForAnotherCompany {
+                    name: name.into(),
                     was: was.clone(),
                     now: f.company.clone(),
-                }
-                .into());
+                });
             }
         }
         let now = connection::now();

@@ -13,7 +13,9 @@ mod error;
 mod keys;
 
 pub use crate::audit::{CheckOutcome, LogRecorder, Recorder};
-pub use connections::{ConnectRequest, Disconnected, PruneReason, Pruned, Retried};
+pub use connections::{
+    ConnectRequest, Disconnected, PruneReason, Pruned, Reauthorised, ReplacedGrant, Retried,
+};
 pub use error::OpError;
 pub use keys::{Checked, Replaced, Rotated};
 
