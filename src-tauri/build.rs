@@ -28,6 +28,8 @@ fn main() {
             "audit_log",
             "get_settings",
             "save_settings",
+            "backup_vault",
+            "restore_backup",
             "activity",
             "window_drawn",
         ]),

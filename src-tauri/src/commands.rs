@@ -4,8 +4,8 @@
 
 use crate::error::Error;
 use crate::models::{
-    AddKeyForm, AuditView, Checked, ConnectForm, ConnectionView, Connections, Copied, Disconnect,
-    Progress, ProviderView, RotateForm, Rotated, SettingsView, VaultFacts, VaultState,
+    AddKeyForm, AuditView, BackupDone, Checked, ConnectForm, ConnectionView, Connections, Copied,
+    Disconnect, Progress, ProviderView, RotateForm, Rotated, SettingsView, VaultFacts, VaultState,
 };
 use crate::settings::Settings;
 use crate::wallet::Wallet;
@@ -274,6 +274,32 @@ pub async fn get_settings(wallet: Shared<'_>) -> Result<SettingsView, Error> {
         })
     })
     .await
+}
+
+/// Writes every connection to a new backup file (under the vault's passphrase, or
+/// `own` entered twice).
+#[tauri::command]
+pub async fn backup_vault(
+    wallet: Shared<'_>,
+    path: String,
+    own: String,
+    confirmation: String,
+) -> Result<BackupDone, Error> {
+    blocking(&wallet, move |w| w.backup(path, own, confirmation)).await
+}
+
+/// Brings a backup's connections into this (empty) vault.
+#[tauri::command]
+pub async fn restore_backup<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    path: String,
+    passphrase: String,
+    moved: bool,
+) -> Result<BackupDone, Error> {
+    let r = blocking(&wallet, move |w| w.restore(path, passphrase, moved)).await;
+    crate::events::changed(&app);
+    r
 }
 
 /// Saves and applies the settings.

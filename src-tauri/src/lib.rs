@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod background;
+pub mod backup;
 mod clipboard;
 mod commands;
 pub mod connections;
@@ -56,6 +57,8 @@ fn with_commands<R: tauri::Runtime>(
             commands::audit_log,
             commands::get_settings,
             commands::save_settings,
+            commands::backup_vault,
+            commands::restore_backup,
             commands::activity,
             commands::window_drawn,
         ])
@@ -399,5 +402,175 @@ mod tests {
             invoke(&w, "reveal_token", json!({"name": "x"})),
             Err(json!("the vault is locked; unlock it first"))
         );
+    }
+
+    /// Backup and restore from Settings, over IPC: a backup made elsewhere (core, another
+    /// vault) restores into this empty vault once, with its copy warning; a wrong
+    /// passphrase, a relative path and an existing file are refused; no token comes back.
+    #[test]
+    fn backup_and_restore_over_ipc() {
+        use token_wallet_core::connection::{self, Connection, ConnectionInfo, Secrets};
+        use token_wallet_core::ops::{Recorder, Session};
+        struct Quiet;
+        impl Recorder for Quiet {
+            fn record(&self, _: token_wallet_core::audit::Event) {}
+        }
+        const TOKEN: &str = "made-up-refresh-token-for-the-ipc-test";
+        let dir = tempfile::tempdir().unwrap();
+        // The backup, made from another vault through core.
+        let ks = token_wallet_core::Keystore::open(
+            "token-wallet:elsewhere",
+            &token_wallet_core::KeystoreOptions {
+                kind: token_wallet_core::StoreKind::File(dir.path().join("elsewhere.json")),
+                chunk_cap: 64 * 1024,
+                timeout: std::time::Duration::from_secs(10),
+            },
+        )
+        .unwrap();
+        let vault = token_wallet_core::Vault::new(ks, dir.path().join("elsewhere.lock"));
+        let pass =
+            token_wallet_core::Passphrase::new("the other vault's passphrase".into()).unwrap();
+        let mut v = vault
+            .create(
+                &pass,
+                &token_wallet_core::CreateOptions::insecure_for_tests(),
+            )
+            .unwrap();
+        let info = ConnectionInfo {
+            has_refresh_token: true,
+            ..ConnectionInfo::new(
+                &"books".parse().unwrap(),
+                token_wallet_core::oauth::presets().remove(0),
+                "client".into(),
+                vec![],
+                1,
+                Some(2),
+            )
+        };
+        connection::create(
+            &mut v,
+            &Connection {
+                info,
+                secrets: Secrets {
+                    access_token: "made-up-access-token-for-the-ipc-test".into(),
+                    refresh_token: Some(TOKEN.into()),
+                    client_secret: None,
+                },
+            },
+        )
+        .unwrap();
+        let file = dir.path().join("from-elsewhere.twbackup");
+        let v = std::sync::Mutex::new(v);
+        let refresher = token_wallet_core::refresh::Refresher::new(
+            token_wallet_core::oauth::http::Http::new(),
+            Default::default(),
+            dir.path().to_path_buf(),
+        );
+        Session::new(&v, &refresher, &Quiet)
+            .backup(None, |b| std::fs::write(&file, b))
+            .unwrap()
+            .unwrap();
+
+        let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "restore", None));
+        let app = with_commands(mock_builder(), Arc::new(wallet))
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = match app.get_webview_window("main") {
+            Some(w) => w,
+            None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+                .build()
+                .unwrap(),
+        };
+        invoke(
+            &w,
+            "create_vault",
+            json!({"passphrase": GOOD, "confirmation": GOOD}),
+        )
+        .unwrap();
+        let path = file.display().to_string();
+        let e = invoke(
+            &w,
+            "restore_backup",
+            json!({"path": path, "passphrase": GOOD, "moved": false}),
+        )
+        .unwrap_err();
+        assert!(
+            e.as_str().unwrap().contains("does not open this backup"),
+            "{e}"
+        );
+        let e = invoke(
+            &w,
+            "restore_backup",
+            json!({"path": "relative.twbackup", "passphrase": GOOD, "moved": false}),
+        )
+        .unwrap_err();
+        assert!(e.as_str().unwrap().contains("full path"), "{e}");
+        let done = invoke(
+            &w,
+            "restore_backup",
+            json!({"path": path, "passphrase": "the other vault's passphrase", "moved": false}),
+        )
+        .unwrap();
+        assert_eq!(done["records"], 1);
+        assert!(
+            done["message"]
+                .as_str()
+                .unwrap()
+                .contains("refresh tokens of books are copies"),
+            "{done}"
+        );
+        let list = invoke(&w, "list_connections", json!({})).unwrap();
+        assert_eq!(list["connections"][0]["name"], "books");
+        assert!(
+            list["alerts"]
+                .to_string()
+                .contains("restored from a backup"),
+            "{list}"
+        );
+        let again = invoke(
+            &w,
+            "restore_backup",
+            json!({"path": path, "passphrase": "the other vault's passphrase", "moved": false}),
+        )
+        .unwrap_err();
+        assert!(
+            again
+                .as_str()
+                .unwrap()
+                .contains("already holds connections"),
+            "{again}"
+        );
+
+        // And back out again, under its own passphrase: a new file only.
+        let out = dir.path().join("out.twbackup").display().to_string();
+        let e = invoke(
+            &w,
+            "backup_vault",
+            json!({"path": out, "own": "own backup pass", "confirmation": "typo"}),
+        )
+        .unwrap_err();
+        assert_eq!(e, json!("the two passphrases do not match"));
+        let done = invoke(
+            &w,
+            "backup_vault",
+            json!({"path": out, "own": "own backup pass", "confirmation": "own backup pass"}),
+        )
+        .unwrap();
+        assert_eq!(done["records"], 1);
+        let e = invoke(
+            &w,
+            "backup_vault",
+            json!({"path": out, "own": "", "confirmation": ""}),
+        )
+        .unwrap_err();
+        assert!(e.as_str().unwrap().contains("not written"), "{e}");
+        let bytes = std::fs::read(dir.path().join("out.twbackup")).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(TOKEN));
+        assert!(token_wallet_core::vault::open_backup(
+            &bytes,
+            &token_wallet_core::Passphrase::new("own backup pass".into()).unwrap()
+        )
+        .is_ok());
+        assert!(!done.to_string().contains(TOKEN) && !list.to_string().contains(TOKEN));
     }
 }

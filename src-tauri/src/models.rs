@@ -31,6 +31,16 @@ pub struct Kdf {
     pub p: u32,
 }
 
+/// A backup written or restored: how many connections, and what to tell the person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupDone {
+    /// Connections in it.
+    pub records: u64,
+    /// The outcome in words (with the copied-refresh-token warning after a restore).
+    pub message: String,
+}
+
 /// A vault's public facts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -519,6 +529,7 @@ mod contract {
                 providers_file: Some("f".into()),
             },
             "Progress": Progress { done: 1, total: 2 },
+            "BackupDone": BackupDone { records: 1, message: "m".into() },
         })
     }
 

@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   AddKeyForm,
   AuditView,
+  BackupDone,
   Checked,
   Connection,
   Connections,
@@ -85,6 +86,14 @@ export const getSettings = (): Promise<SettingsView> => invoke("get_settings");
 
 export const saveSettings = (settings: Settings): Promise<Settings> =>
   invoke("save_settings", { settings });
+
+/** Every connection to a new file, sealed under the vault's passphrase (or `own`, twice). */
+export const backupVault = (path: string, own: string, confirmation: string): Promise<BackupDone> =>
+  invoke("backup_vault", { path, own, confirmation });
+
+/** A backup's connections into this vault, which must hold none. */
+export const restoreBackup = (path: string, passphrase: string, moved: boolean): Promise<BackupDone> =>
+  invoke("restore_backup", { path, passphrase, moved });
 
 export const activity = (): Promise<void> => invoke("activity");
 

@@ -35,6 +35,7 @@ const fields = {
   Progress: all<T.Progress>({ done: true, total: true } satisfies Fields<T.Progress>),
   Rotated: all<T.Rotated>({ connection: true, message: true } satisfies Fields<T.Rotated>),
   Checked: all<T.Checked>({ connection: true, outcome: true, message: true } satisfies Fields<T.Checked>),
+  BackupDone: all<T.BackupDone>({ records: true, message: true } satisfies Fields<T.BackupDone>),
 };
 
 describe("types.ts names exactly the fields Rust sends", () => {
@@ -56,6 +57,7 @@ describe("types.ts names exactly the fields Rust sends", () => {
     ["Progress", c.Progress],
     ["Rotated", c.Rotated],
     ["Checked", c.Checked],
+    ["BackupDone", c.BackupDone],
   ];
   for (const [name, sample] of cases) {
     it(name, () => expect(keys(sample)).toEqual(fields[name]));

@@ -177,3 +177,10 @@ export interface Progress {
   done: number;
   total: number;
 }
+
+/** A backup written or restored (`models::BackupDone`). */
+export interface BackupDone {
+  records: number;
+  /** The outcome in words; after a restore, says which refresh tokens are copies. */
+  message: string;
+}

@@ -87,6 +87,24 @@ pub fn owned_dir(m: &std::fs::Metadata) -> Result<u32, String> {
     Ok(m.mode() & 0o7777)
 }
 
+/// Writes `bytes` to a new file at `path` (mode 0600; never over an existing file or
+/// through a symlink), synced; a file that could not be written whole is removed. For
+/// files the person names (a backup), so the directory is theirs to choose.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
+    use std::io::Write as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path).map_err(|e| io(path, e))?;
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
+        drop(f);
+        let _ = std::fs::remove_file(path);
+        return Err(io(path, e));
+    }
+    Ok(())
+}
+
 /// Replaces `path` with `bytes` atomically and durably: a new temporary file beside it
 /// (random name, `O_EXCL`, 0600), written and synced, renamed over `path` (a symlink at
 /// `path` is replaced, never followed), then the directory synced.

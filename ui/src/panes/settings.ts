@@ -63,8 +63,51 @@ async function save(ev: SubmitEvent): Promise<void> {
   }
 }
 
+/** Empties the password fields of a form (after every attempt: nothing lingers). */
+function wipe(...ids: string[]): void {
+  for (const id of ids) el<HTMLInputElement>(id).value = "";
+}
+
+async function backup(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  const path = el<HTMLInputElement>("backup-path").value;
+  const own = el<HTMLInputElement>("backup-own").value;
+  const again = el<HTMLInputElement>("backup-own-again").value;
+  wipe("backup-own", "backup-own-again");
+  const button = el<HTMLButtonElement>("backup-save");
+  button.disabled = true;
+  try {
+    const done = await api.backupVault(path, own, again);
+    notice("backup-message", "success", done.message);
+  } catch (e) {
+    notice("backup-message", "failure", `Not written: ${errorText(e)}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function restore(ev: SubmitEvent): Promise<void> {
+  ev.preventDefault();
+  const path = el<HTMLInputElement>("restore-path").value;
+  const pass = el<HTMLInputElement>("restore-pass").value;
+  const moved = el<HTMLInputElement>("restore-moved").checked;
+  wipe("restore-pass");
+  const button = el<HTMLButtonElement>("restore-run");
+  button.disabled = true;
+  try {
+    const done = await api.restoreBackup(path, pass, moved);
+    notice("restore-message", done.message.includes("copies") ? "warning" : "success", done.message);
+  } catch (e) {
+    notice("restore-message", "failure", `Not restored: ${errorText(e)}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 /** Wires the pane once. */
 export function mount(): void {
+  el<HTMLFormElement>("backup-form").addEventListener("submit", (ev) => void backup(ev));
+  el<HTMLFormElement>("restore-form").addEventListener("submit", (ev) => void restore(ev));
   register("settings", { shown: () => void load() });
   el<HTMLFormElement>("settings-form").addEventListener("submit", (ev) => void save(ev));
   for (const id of ["set-autolock", "set-ahead", "set-notify"]) {
@@ -78,8 +121,9 @@ export function mount(): void {
   });
 }
 
-/** Forgets unsaved changes (on lock). */
+/** Forgets unsaved changes and typed passphrases (on lock). */
 export function clear(): void {
   setDirty(false);
-  notice("settings-message", "info", null);
+  wipe("backup-own", "backup-own-again", "restore-pass");
+  for (const id of ["settings-message", "backup-message", "restore-message"]) notice(id, "info", null);
 }

@@ -140,24 +140,18 @@ pub fn backup(
 
 /// Creates `path` (never over an existing file) with mode 0600, holding `bytes`.
 fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o.open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => format!(
-            "{} exists; choose a new file name (a backup never overwrites a file)",
-            path.display()
-        ),
-        _ => format!("{}: {e}", path.display()),
-    })?;
-    if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
-        // No half-written backup left behind to be taken for a whole one.
-        drop(f);
-        let _ = std::fs::remove_file(path);
-        return Err(format!("{}: {e}", path.display()).into());
-    }
-    Ok(())
+    token_wallet_core::files::write_new_private(path, bytes).map_err(|e| match e {
+        token_wallet_core::files::FilesError::Io { source, .. }
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            format!(
+                "{} exists; choose a new file name (a backup never overwrites a file)",
+                path.display()
+            )
+            .into()
+        }
+        other => other.to_string().into(),
+    })
 }
 
 /// `restore FILE`.
