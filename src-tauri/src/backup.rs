@@ -60,7 +60,17 @@ impl Wallet {
             })
         })?
         .map_err(ops_err)?
-        .map_err(|e| Error::Invalid(format!("the backup was not written: {e}")))?;
+        .map_err(|e| match e {
+            token_wallet_core::files::FilesError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                Error::Invalid(format!(
+                    "{} exists; choose a new file name (a backup never overwrites a file)",
+                    path.display()
+                ))
+            }
+            other => Error::Invalid(other.to_string()),
+        })?;
         a.flush_now();
         Ok(BackupDone {
             records: written,

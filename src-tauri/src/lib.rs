@@ -563,7 +563,12 @@ mod tests {
             json!({"path": out, "own": "", "confirmation": ""}),
         )
         .unwrap_err();
-        assert!(e.as_str().unwrap().contains("not written"), "{e}");
+        assert!(
+            e.as_str()
+                .unwrap()
+                .contains("exists; choose a new file name"),
+            "{e}"
+        );
         let bytes = std::fs::read(dir.path().join("out.twbackup")).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(TOKEN));
         assert!(token_wallet_core::vault::open_backup(

@@ -541,6 +541,27 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await screenshot("19-settings");
   });
 
+  await t.test("settings: a backup is written once, and a restore into a vault with connections is refused", async () => {
+    const file = path.join(HOME, "e2e.twbackup");
+    await typeInto("#backup-path", file);
+    await click("#backup-save");
+    await waitFor("the backup", async () => /^Wrote \d+ connections? to /.test(await text("#backup-message")));
+    assert.ok(existsSync(file), "the backup file exists");
+    const bytes = readFileSync(file, "latin1");
+    for (const t of (await oauthJson("/_test/secrets")).refresh_tokens) {
+      assert.ok(!bytes.includes(t), "a refresh token is in the backup file in the clear");
+    }
+    // Never over an existing file.
+    await click("#backup-save");
+    await waitFor("the refusal", async () => /^Not written: .*exists; choose a new file name/.test(await text("#backup-message")));
+    await typeInto("#restore-path", file);
+    await typeInto("#restore-pass", NEW_PASSPHRASE);
+    await click("#restore-run");
+    await waitFor("the restore refused", async () => /^Not restored: .*already holds connections/.test(await text("#restore-message")));
+    assert.equal(await js("return document.getElementById('restore-pass').value;"), "", "the passphrase field is emptied");
+    await screenshot("19b-backup-restore");
+  });
+
   await t.test("the clipboard no longer holds the token 30 s after the copy", async () => {
     await waitFor("the clipboard to be cleared", () => xclip().trim() !== copied, 45_000, 500);
     assert.equal(xclip().trim(), "");

@@ -87,6 +87,17 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     let refresh = refresh.unwrap();
     let agent = AgentProc::start(&w, &[]);
 
+    // `status` without --unlock: the running agent answers; the vault is not "locked".
+    let o = w.cli(&["status"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "the running agent holds the vault unlocked");
+    assert_contains(&stdout(&o), "connections: 1");
+    assert!(
+        !stdout(&o).contains("locked; pass --unlock"),
+        "{}",
+        stdout(&o)
+    );
+
     // No passphrase anywhere: the agent answers.
     let o = w.cli(&["token", "a"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));

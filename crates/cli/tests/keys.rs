@@ -197,6 +197,22 @@ fn static_tokens_are_presented_as_their_scheme_says() {
     }
     let env = stdout(&w.with_pass(&["env", "gh"]));
     assert!(env.starts_with("export ACCESS_TOKEN='"), "ACCESS_TOKEN");
+    // A key added without verification is "not checked", never "refused".
+    let k = w.server.mint_api_key(serde_json::json!({}));
+    let o = add_key(
+        &w,
+        "unverified",
+        k["key"].as_str().unwrap(),
+        &["--no-verify"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&w.with_pass(&["list"])).contains("refused"));
+    assert_contains(
+        &stdout(&w.with_pass(&["show", "unverified"])),
+        "checked:     never",
+    );
+    let o = w.with_pass(&["disconnect", "unverified"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = w.with_pass(&["refresh", "gh"]);
     assert!(!o.status.success());
     assert_contains(&stderr(&o), "never refreshed");

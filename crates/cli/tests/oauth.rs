@@ -283,6 +283,13 @@ fn unreachable_revocation_stays_pending_until_forced() {
     let o = w.with_pass(&["list"]);
     assert_contains(&stdout(&o), "revocation pending (2 attempts)");
     assert!(w.server.active(&access), "nothing was revoked");
+    // A retry that leaves it pending is not audited as another disconnect.
+    let log = std::fs::read_to_string(w.env.data_dir().join("audit.jsonl")).unwrap();
+    assert_eq!(
+        log.matches("\"event\":\"disconnected\"").count(),
+        1,
+        "{log}"
+    );
     let o = w.with_pass(&["disconnect", "p", "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("may still be live"));

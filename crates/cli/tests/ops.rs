@@ -267,3 +267,52 @@ fn default_logging_says_an_error_once() {
     );
     w.env.wipe();
 }
+
+/// The last acceptance run's small things, each as a user meets it: `show` of a missing
+/// name and a bad name say so in the user's words, `token --json` works as `--format
+/// json`, `audit` takes a passphrase (and verifies first), `list` is padded and names the
+/// account, `status` lists each connection with its account and health.
+#[test]
+fn small_things_say_what_the_user_typed_and_line_up() {
+    let w = World::connected("ops-small", 600, "r", "local");
+    let o = w.cli(&with_pass(&w, &["show", "nope"]), &[], "");
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "no connection named `nope`");
+    let o = w.cli(&with_pass(&w, &["show", "na\u{ef}ve"]), &[], "");
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "invalid name `na\u{ef}ve`");
+    assert!(!stderr(&o).contains("c.na"), "{}", stderr(&o));
+
+    let o = w.cli(&with_pass(&w, &["token", "r", "--json"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["access_token"].as_str().unwrap(), w.tokens("r").0);
+
+    let o = w.cli(&with_pass(&w, &["audit"]), &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stderr(&o), "audit log OK");
+    assert_contains(&stdout(&o), "export");
+
+    let list = stdout(&w.cli(&with_pass(&w, &["list"]), &[], ""));
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(lines[0].contains("ACCOUNT"), "{list}");
+    let col = |l: &str| l.find("local").unwrap();
+    assert_eq!(
+        lines[0].find("PROVIDER").unwrap(),
+        col(lines[1]),
+        "columns line up:\n{list}"
+    );
+    let account = lines[1].split_whitespace().nth(3).unwrap();
+    assert_ne!(account, "-", "the account is named:\n{list}");
+
+    let status = stdout(&w.cli(&with_pass(&w, &["status"]), &[], ""));
+    assert_contains(&status, "format:      2");
+    assert_contains(&status, "connections: 1");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("  r ") && l.contains(account)),
+        "{status}"
+    );
+    w.env.wipe();
+}

@@ -57,7 +57,7 @@ pub enum OpError {
         now: String,
     },
     /// A restore into a vault that already holds connections.
-    #[error("the vault already holds connections; a backup is restored into a new vault only")]
+    #[error("the vault already holds connections; a backup is restored only into a vault that holds none")]
     RestoreIntoFullVault,
     /// Re-authorising a connection that is being disconnected.
     #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
