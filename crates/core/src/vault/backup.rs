@@ -392,9 +392,13 @@ mod tests {
         }
         let e = open_backup(&with(&one, "backup_format", 9.into()), &pw("pw"));
         assert!(
-            matches!(e, Err(VaultError::NewerFormat { found: 9, .. })),
+            matches!(e, Err(VaultError::NewerBackup { found: 9, .. })),
             "{e:?}"
         );
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("newer Token Wallet (backup format 9)"));
         let e = open_backup(
             &with(
                 &one,
