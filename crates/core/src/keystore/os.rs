@@ -126,19 +126,24 @@ fn vanished(e: &KrError) -> bool {
         _ => return false,
     };
     s.contains("UnknownObject")
-        || (s.contains("UnknownMethod") && s.contains("org.freedesktop.Secret.Item"))
+        || (s.contains("UnknownMethod")
+            && (s.contains("org.freedesktop.Secret.Item") || s.contains("Object does not exist")))
         || (cfg!(windows) && s.contains("error code 1018"))
 }
 
-/// Runs `f` once more if the item it found vanished meanwhile (a record another process
-/// replaced and deleted between this one's search and its read).
+/// Runs `f` again (up to three times in all) while the item it found vanished meanwhile
+/// (a record another process replaced and deleted between this one's search and its
+/// read; under many writers that can happen twice running).
 fn again_if_vanished<T>(mut f: impl FnMut() -> Result<T, KrError>) -> Result<T, KrError> {
-    match f() {
-        Err(e) if vanished(&e) => {
-            tracing::debug!("a keystore item was deleted while it was read; looking again");
-            f()
+    let mut tries = 1;
+    loop {
+        match f() {
+            Err(e) if vanished(&e) && tries < 3 => {
+                tracing::debug!("a keystore item was deleted while it was read; looking again");
+                tries += 1;
+            }
+            other => return other,
         }
-        other => other,
     }
 }
 
@@ -214,5 +219,38 @@ mod tests {
         } else {
             assert_eq!(spec, [("service", "token-wallet:w2".to_string())]);
         }
+    }
+
+    /// The Secret Service's words for an item deleted between a search and its read, as
+    /// seen under many writers; each is looked for again, up to three tries in all.
+    #[test]
+    fn an_item_deleted_mid_read_is_looked_for_again() {
+        let gone = || {
+            KrError::PlatformFailure(
+                "zbus error: org.freedesktop.DBus.Error.UnknownMethod: Object does not exist at path \u{201c}/org/freedesktop/secrets/collection/login/378\u{201d}"
+                    .into(),
+            )
+        };
+        assert!(vanished(&gone()));
+        assert!(!vanished(&KrError::PlatformFailure(
+            "the bus is down".into()
+        )));
+        let mut calls = 0;
+        let r = again_if_vanished(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(gone())
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((r.ok(), calls), (Some(7), 3));
+        let mut calls = 0;
+        let r: Result<(), _> = again_if_vanished(|| {
+            calls += 1;
+            Err(gone())
+        });
+        assert!(r.is_err());
+        assert_eq!(calls, 3, "gives up after three tries");
     }
 }
