@@ -2,7 +2,7 @@
 //! `backup` and `restore` (`Session::backup`, `ops::restored_connections`,
 //! `Session::restore`), a file the person names.
 
-use crate::connections::{ops_err, session};
+use crate::connections::{confirmed, ops_err, session};
 use crate::error::Error;
 use crate::models::BackupDone;
 use crate::wallet::Wallet;
@@ -40,14 +40,9 @@ impl Wallet {
         let path = file_path(&path)?;
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let own = if own.is_empty() {
-            None
-        } else {
-            if *own != *confirmation {
-                return Err(Error::Mismatch);
-            }
-            Some(token_wallet_core::ops::new_passphrase(own.to_string()).map_err(ops_err)?)
-        };
+        let own = (!own.is_empty())
+            .then(|| confirmed(own.to_string(), &confirmation))
+            .transpose()?;
         // A backup passphrase costs what the vault's does.
         let kdf = {
             let v = a.unlocked()?;
@@ -60,17 +55,7 @@ impl Wallet {
             })
         })?
         .map_err(ops_err)?
-        .map_err(|e| match e {
-            token_wallet_core::files::FilesError::Io { source, .. }
-                if source.kind() == std::io::ErrorKind::AlreadyExists =>
-            {
-                Error::Invalid(format!(
-                    "{} exists; choose a new file name (a backup never overwrites a file)",
-                    path.display()
-                ))
-            }
-            other => Error::Invalid(other.to_string()),
-        })?;
+        .map_err(|e| Error::Invalid(e.to_string()))?;
         a.flush_now();
         Ok(BackupDone {
             records: written,
@@ -95,17 +80,8 @@ impl Wallet {
         let path = file_path(&path)?;
         let a = self.unlocked_agent()?;
         a.note_activity();
-        let size = std::fs::metadata(&path)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?
-            .len();
-        if size > 64 << 20 {
-            return Err(Error::Invalid(format!(
-                "{} is larger than any backup Token Wallet writes (64 MiB)",
-                path.display()
-            )));
-        }
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        let bytes = vault::read_backup_file(&path)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
         let p = Passphrase::new(passphrase.to_string()).ok_or(Error::EmptyPassphrase)?;
         let backup = vault::open_backup(&bytes, &p).map_err(|e| match e {
             token_wallet_core::VaultError::WrongPassphrase => Error::Invalid(

@@ -49,6 +49,15 @@ pub(crate) fn conn_name(name: &str) -> Result<ConnectionName, Error> {
     })
 }
 
+/// A new passphrase typed twice: the same both times, then held to the rule every front
+/// end shares.
+pub(crate) fn confirmed(new: String, confirmation: &str) -> Result<Passphrase, Error> {
+    if new != confirmation {
+        return Err(Error::Mismatch);
+    }
+    token_wallet_core::ops::new_passphrase(new).map_err(ops_err)
+}
+
 /// Core's error in the app's words (a missing connection named plainly).
 pub(crate) fn ops_err(e: OpError) -> Error {
     match e {
@@ -318,10 +327,7 @@ impl Wallet {
         confirmation: String,
     ) -> Result<VaultFacts, Error> {
         let (current, confirmation) = (Zeroizing::new(current), Zeroizing::new(confirmation));
-        if *new != *confirmation {
-            return Err(Error::Mismatch);
-        }
-        let new = token_wallet_core::ops::new_passphrase(new).map_err(ops_err)?;
+        let new = confirmed(new, &confirmation)?;
         let a = self.unlocked_agent()?;
         a.note_activity();
         self.check_throttle()?;

@@ -195,15 +195,9 @@ mod tests {
         .map(|b| b.deserialize::<Value>().unwrap())
     }
 
-    #[test]
-    fn lock_screen_commands_over_ipc() {
-        let dir = tempfile::tempdir().unwrap();
-        let providers = dir.path().join("ipc/no-such-providers.toml");
-        let wallet = wallet::Wallet::new(wallet::Config::for_tests(
-            dir.path(),
-            "ipc",
-            Some(&providers),
-        ));
+    /// The app on the mock runtime with `wallet`, and its main window (made if the
+    /// config's was not).
+    fn app_window(wallet: wallet::Wallet) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
         let app = with_commands(mock_builder(), Arc::new(wallet))
             .build(tauri::generate_context!())
             .unwrap();
@@ -213,6 +207,19 @@ mod tests {
                 .build()
                 .unwrap(),
         };
+        (app, w)
+    }
+
+    #[test]
+    fn lock_screen_commands_over_ipc() {
+        let dir = tempfile::tempdir().unwrap();
+        let providers = dir.path().join("ipc/no-such-providers.toml");
+        let wallet = wallet::Wallet::new(wallet::Config::for_tests(
+            dir.path(),
+            "ipc",
+            Some(&providers),
+        ));
+        let (_app, w) = app_window(wallet);
 
         let st = invoke(&w, "vault_state", json!({})).unwrap();
         assert_eq!(st["status"], "noVault");
@@ -267,12 +274,7 @@ mod tests {
     fn unlocked_commands_over_ipc() {
         let dir = tempfile::tempdir().unwrap();
         let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "ipc2", None));
-        let app = with_commands(mock_builder(), Arc::new(wallet))
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .unwrap();
+        let (_app, w) = app_window(wallet);
         invoke(
             &w,
             "create_vault",
@@ -472,15 +474,7 @@ mod tests {
             .unwrap();
 
         let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "restore", None));
-        let app = with_commands(mock_builder(), Arc::new(wallet))
-            .build(tauri::generate_context!())
-            .unwrap();
-        let w = match app.get_webview_window("main") {
-            Some(w) => w,
-            None => tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
-                .build()
-                .unwrap(),
-        };
+        let (_app, w) = app_window(wallet);
         invoke(
             &w,
             "create_vault",

@@ -783,16 +783,19 @@ def main(argv=None):
     if args.backup is not None:
         if args.store is not None or args.service is not None or args.audit_log is not None:
             ap.error("--backup reads a backup file only: give no STORE_JSON, --service or --audit-log")
-        return main_backup(args)
+        return run(args, read_backup_args, describe_backup)
     if args.store is None:
         ap.error("give STORE_JSON, or --backup BACKUP_FILE")
+    return run(args, read_vault_args, describe_vault)
+
+
+def run(args, read, describe):
+    """Reads with `read(args, passphrase)` and prints the result as JSON or as the
+    lines `describe(result)` gives. Exit 2 when the data is refused, 1 on a usage
+    problem, else 0."""
     try:
         passphrase = read_passphrase_file(args.passphrase_file)
-        store = load_store(args.store)
-        service = pick_service(store, args.service)
-        result, plains = read_vault(Entries(store[service]), passphrase)
-        if args.audit_log:
-            result["audit"] = verify_audit_log(args.audit_log, plains)
+        result = read(args, passphrase)
     except Refused as e:
         print(e, file=sys.stderr)
         return 2
@@ -802,43 +805,50 @@ def main(argv=None):
     if args.json:
         print(json.dumps(result, indent=2, sort_keys=True))
     else:
-        print(f"format {result['format']}, vault {result['vault_id']}, "
-              f"generation {result['generation']}, index {result['index_encoding']}")
-        for name, c in result["records"].items():
-            refresh = "yes" if c["has_refresh_token"] else "no"
-            print(f"connection {name}: {c['kind']}, provider {c['provider']}, refresh token {refresh}")
-        print("other records: " + (", ".join(result["other_records"]) or "none"))
-        if "audit" in result:
-            a = result["audit"]
-            print(f"audit log: {a['lines']} lines, {a['authenticated']} authenticated, anchored at {a['anchored']}")
+        for line in describe(result):
+            print(line)
     return 0
 
 
-def main_backup(args):
+def connection_lines(result):
+    for name, c in result["records"].items():
+        refresh = "yes" if c["has_refresh_token"] else "no"
+        yield f"connection {name}: {c['kind']}, provider {c['provider']}, refresh token {refresh}"
+
+
+def read_vault_args(args, passphrase):
+    store = load_store(args.store)
+    service = pick_service(store, args.service)
+    result, plains = read_vault(Entries(store[service]), passphrase)
+    if args.audit_log:
+        result["audit"] = verify_audit_log(args.audit_log, plains)
+    return result
+
+
+def describe_vault(result):
+    yield (f"format {result['format']}, vault {result['vault_id']}, "
+           f"generation {result['generation']}, index {result['index_encoding']}")
+    yield from connection_lines(result)
+    yield "other records: " + (", ".join(result["other_records"]) or "none")
+    if "audit" in result:
+        a = result["audit"]
+        yield f"audit log: {a['lines']} lines, {a['authenticated']} authenticated, anchored at {a['anchored']}"
+
+
+def read_backup_args(args, passphrase):
     try:
-        passphrase = read_passphrase_file(args.passphrase_file)
-        try:
-            with open(args.backup, "rb") as f:
-                # §18.6 step 1: never read more than one byte past the cap.
-                raw = f.read(BACKUP_MAX + 1)
-        except OSError as e:
-            raise Usage(f"cannot read {args.backup}: {e.strerror}") from None
-        result = read_backup(raw, passphrase)
-    except Refused as e:
-        print(e, file=sys.stderr)
-        return 2
-    except Usage as e:
-        print(e, file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
-    else:
-        print(f"backup format {result['backup_format']}, of vault {result['vault_id']} "
-              f"(format {result['vault_format']}), {len(result['records'])} connections")
-        for name, c in result["records"].items():
-            refresh = "yes" if c["has_refresh_token"] else "no"
-            print(f"connection {name}: {c['kind']}, provider {c['provider']}, refresh token {refresh}")
-    return 0
+        with open(args.backup, "rb") as f:
+            # §18.6 step 1: never read more than one byte past the cap.
+            raw = f.read(BACKUP_MAX + 1)
+    except OSError as e:
+        raise Usage(f"cannot read {args.backup}: {e.strerror}") from None
+    return read_backup(raw, passphrase)
+
+
+def describe_backup(result):
+    yield (f"backup format {result['backup_format']}, of vault {result['vault_id']} "
+           f"(format {result['vault_format']}), {len(result['records'])} connections")
+    yield from connection_lines(result)
 
 
 if __name__ == "__main__":

@@ -591,12 +591,7 @@ fn token_at_expiry_from_every_door_refreshes_once_and_never_reuses() {
             .send_empty()
             .unwrap();
         let spawn = |no_agent: bool| {
-            let mut c = w.env.cmd();
-            c.args(["--providers", path_str(&w.providers), "token", "r"])
-                .args(["--passphrase-file", path_str(&w.pass_file)])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+            let mut c = w.token_cmd("r");
             if no_agent {
                 c.arg("--no-agent");
             }
@@ -697,11 +692,7 @@ fn token_at_expiry_from_every_door_refreshes_once_and_never_reuses() {
                                 .push(format!("Session::export: {e}"));
                         }
                     } else {
-                        let mut c = w.env.cmd();
-                        c.args(["token", "r", "--passphrase-file", path_str(&w.pass_file)])
-                            .stdin(Stdio::null())
-                            .stdout(Stdio::piped())
-                            .stderr(Stdio::piped());
+                        let mut c = w.token_cmd("r");
                         if i != 1 {
                             c.arg("--no-agent");
                         }

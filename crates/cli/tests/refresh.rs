@@ -24,15 +24,6 @@ fn connected(tag: &str, ttl: u64) -> World {
     World::connected(tag, ttl, "r", "local")
 }
 
-fn token_cmd(w: &World) -> Command {
-    let mut c = w.env.cmd();
-    c.args(["token", "r", "--passphrase-file", path_str(&w.pass_file)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
 #[test]
 fn one_refresh_for_200_threads_and_20_processes() {
     // 12-second tokens: the refresh window is their second half (6 s), long enough that
@@ -62,7 +53,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
             })
         })
         .collect();
-    let procs: Vec<_> = (0..20).map(|_| token_cmd(&w).spawn().unwrap()).collect();
+    let procs: Vec<_> = (0..20).map(|_| w.token_cmd("r").spawn().unwrap()).collect();
     start.wait();
     let mut tokens: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for p in procs {
@@ -93,7 +84,7 @@ fn one_refresh_for_200_threads_and_20_processes() {
     // Again, with 20 processes only, racing each other for the refresh lock.
     std::thread::sleep(Duration::from_millis(7300));
     post(&format!("{}/_test/reset-stats", w.server.issuer));
-    let procs: Vec<_> = (0..20).map(|_| token_cmd(&w).spawn().unwrap()).collect();
+    let procs: Vec<_> = (0..20).map(|_| w.token_cmd("r").spawn().unwrap()).collect();
     let mut tokens: Vec<String> = procs
         .into_iter()
         .map(|p| {
@@ -364,7 +355,7 @@ fn a_save_killed_at_every_step_leaves_the_list_agreeing_with_the_record() {
             Ok::<_, token_wallet_core::VaultError>(())
         })
         .unwrap();
-        let mut c = token_cmd(&w);
+        let mut c = w.token_cmd("r");
         c.arg("--no-agent")
             .env("TOKEN_WALLET_FAULT_PAUSE_AT", n.to_string())
             .stdout(Stdio::null());

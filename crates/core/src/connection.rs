@@ -282,10 +282,9 @@ impl std::fmt::Debug for Connection {
 
 /// Vault record names of connections start with this (other records may follow later).
 pub const RECORD_PREFIX: &str = "c.";
-const PREFIX: &str = RECORD_PREFIX;
 
 fn record(name: &str) -> String {
-    format!("{PREFIX}{name}")
+    format!("{RECORD_PREFIX}{name}")
 }
 
 /// A connection's name, checked once: 1-62 characters from `A-Z a-z 0-9 . _ -`. Every
@@ -469,7 +468,7 @@ pub fn names(v: &UnlockedVault) -> Vec<ConnectionName> {
         .into_iter()
         .filter_map(|i| {
             i.name
-                .strip_prefix(PREFIX)
+                .strip_prefix(RECORD_PREFIX)
                 .and_then(|n| ConnectionName::new(n).ok())
         })
         .collect()

@@ -18,6 +18,14 @@ pub enum FilesError {
         /// What is wrong with it.
         why: String,
     },
+    /// A new file was asked for where one exists; nothing was written over it.
+    #[error(
+        "{path} exists; choose a new file name (nothing is ever written over an existing file)"
+    )]
+    Exists {
+        /// The file.
+        path: String,
+    },
     /// The OS refused.
     #[error("{path}: {source}")]
     Io {
@@ -96,7 +104,12 @@ pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), FilesError> {
     o.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    let mut f = o.open(path).map_err(|e| io(path, e))?;
+    let mut f = o.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => FilesError::Exists {
+            path: path.display().to_string(),
+        },
+        _ => io(path, e),
+    })?;
     if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_all()) {
         drop(f);
         let _ = std::fs::remove_file(path);

@@ -9,6 +9,18 @@ use std::io::{BufRead, Write};
 use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::{CreateOptions, KdfParams, Profile, VaultInfo};
 
+/// Fails, saying `what_to_do`, if this profile already has a vault (`init`, `restore`).
+fn refuse_existing(local: &Local, what_to_do: &str) -> Result {
+    if local.vault.exists()? {
+        return Err(format!(
+            "a vault already exists for profile `{}`; {what_to_do}",
+            local.config.profile.name()
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// `init`.
 pub fn init(
     local: &Local,
@@ -18,13 +30,7 @@ pub fn init(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    if local.vault.exists()? {
-        return Err(format!(
-            "a vault already exists for profile `{}`; unlock it, or use another --profile",
-            local.config.profile.name()
-        )
-        .into());
-    }
+    refuse_existing(local, "unlock it, or use another --profile")?;
     let p = passphrase::new(
         pass.passphrase_file.as_deref(),
         pass.passphrase_stdin,
@@ -118,11 +124,13 @@ pub fn backup(
         .map(|f| passphrase::new(Some(f), false, &mut std::io::empty(), "Backup passphrase"))
         .transpose()?;
     let kdf = v.vault().info().kdf;
-    let records = v.run(|s| {
-        s.backup(own.as_ref().map(|p| (p, kdf)), |b| {
-            write_new_private(file, b)
-        })
-    })??;
+    let records = v
+        .run(|s| {
+            s.backup(own.as_ref().map(|p| (p, kdf)), |b| {
+                token_wallet_core::files::write_new_private(file, b)
+            })
+        })?
+        .map_err(|e| e.to_string())?;
     say(
         out,
         &format!(
@@ -138,22 +146,6 @@ pub fn backup(
     )
 }
 
-/// Creates `path` (never over an existing file) with mode 0600, holding `bytes`.
-fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result {
-    token_wallet_core::files::write_new_private(path, bytes).map_err(|e| match e {
-        token_wallet_core::files::FilesError::Io { source, .. }
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            format!(
-                "{} exists; choose a new file name (a backup never overwrites a file)",
-                path.display()
-            )
-            .into()
-        }
-        other => other.to_string().into(),
-    })
-}
-
 /// `restore FILE`.
 pub fn restore(
     local: &Local,
@@ -163,24 +155,9 @@ pub fn restore(
     input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    if local.vault.exists()? {
-        return Err(format!(
-            "a vault already exists for profile `{}`; restore into a new --profile (or another --store)",
-            local.config.profile.name()
-        )
-        .into());
-    }
-    let size = std::fs::metadata(file)
-        .map_err(|e| format!("{}: {e}", file.display()))?
-        .len();
-    if size > 64 << 20 {
-        return Err(format!(
-            "{} is larger than any backup Token Wallet writes (64 MiB)",
-            file.display()
-        )
-        .into());
-    }
-    let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    refuse_existing(local, "restore into a new --profile (or another --store)")?;
+    let bytes = token_wallet_core::vault::read_backup_file(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     token_wallet_core::vault::backup_info(&bytes)?;
     let p = passphrase::current(&Sources::of(pass), input)?;
     let backup = token_wallet_core::vault::open_backup(&bytes, &p)?;
@@ -272,23 +249,18 @@ pub fn status(
         None
     };
     let via_agent = from_agent.is_some();
-    let (info, connections, alerts) = if let Some(conns) = from_agent {
-        let alerts = monitor::alerts(&conns, &t, Some(&local.log));
-        (local.vault.info()?, Some(conns), alerts)
+    let (info, connections) = if let Some(conns) = from_agent {
+        (local.vault.info()?, Some(conns))
     } else if unlock || given {
         let v = local.unlock(pass, input)?;
-        let alerts = v.run(|s| s.alerts(&t, Some(&local.log)))?;
         let conns = v.run(|s| s.list())?;
         let info = v.vault().info();
-        (info, Some(conns), alerts)
+        (info, Some(conns))
     } else {
         // Locked: no connections to look at, only the failed unlocks the log shows.
-        (
-            local.vault.info()?,
-            None,
-            monitor::alerts(&[], &t, Some(&local.log)),
-        )
+        (local.vault.info()?, None)
     };
+    let alerts = monitor::alerts(connections.as_deref().unwrap_or(&[]), &t, Some(&local.log));
     if json {
         let mut v = serde_json::to_value(&info).map_err(|e| e.to_string())?;
         v["profile"] = local.config.profile.name().into();

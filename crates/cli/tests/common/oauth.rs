@@ -128,6 +128,21 @@ impl World {
         self.cli(&args, env, stdin)
     }
 
+    /// `token NAME` with this world's passphrase file, its output piped, ready to spawn.
+    pub fn token_cmd(&self, name: &str) -> Command {
+        let mut c = self.env.cmd();
+        c.args([
+            "token",
+            name,
+            "--passphrase-file",
+            path_str(&self.pass_file),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+        c
+    }
+
     /// The vault, unlocked through core with [`PASS`] (as the test, not the CLI).
     pub fn unlocked(&self) -> token_wallet_core::UnlockedVault {
         self.env

@@ -220,8 +220,8 @@ impl<'a> Session<'a> {
         write: impl FnOnce(&[u8]) -> Result<(), E>,
     ) -> Result<Result<u64, E>, OpError> {
         let own = passphrase.is_some();
-        let bytes = self.lock().backup(connection::RECORD_PREFIX, passphrase)?;
-        let records = crate::vault::backup_info(&bytes)?.records as u64;
+        let (bytes, records) = self.lock().backup(connection::RECORD_PREFIX, passphrase)?;
+        let records = records as u64;
         if let Err(e) = write(&bytes) {
             return Ok(Err(e));
         }

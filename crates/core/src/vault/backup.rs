@@ -19,6 +19,7 @@
 use super::*;
 use crate::crypto::{BackupKey, BackupPlace};
 use base64::Engine as _;
+use header::b64;
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8] = b"TWBACKUP\n";
@@ -26,10 +27,6 @@ const MAGIC: &[u8] = b"TWBACKUP\n";
 pub const BACKUP_FORMAT: u64 = 1;
 /// The largest backup file read (a cost cap: a thousand connections take well under 10 MiB).
 const BACKUP_MAX: usize = 64 << 20;
-
-fn b64() -> base64::engine::GeneralPurpose {
-    base64::engine::general_purpose::STANDARD
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +144,23 @@ fn envelope(bytes: &[u8]) -> Result<Envelope, VaultError> {
     Ok(e)
 }
 
+/// Reads a backup file, refusing one over the cap (without reading more than one byte
+/// past it). Errors are the OS's, or `InvalidData` for an oversized file.
+pub fn read_backup_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(BACKUP_MAX as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > BACKUP_MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "larger than any backup Token Wallet writes (64 MiB)",
+        ));
+    }
+    Ok(bytes)
+}
+
 /// What a backup file says of itself, read without the passphrase.
 pub fn backup_info(bytes: &[u8]) -> Result<BackupInfo, VaultError> {
     let e = envelope(bytes)?;
@@ -166,11 +180,7 @@ pub fn open_backup(bytes: &[u8], passphrase: &Passphrase) -> Result<OpenedBackup
         .ok()
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| bad("has a bad backup id"))?;
-    let salt: Salt = b64()
-        .decode(&e.salt)
-        .ok()
-        .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| bad("has a bad salt"))?;
+    let salt = header::salt_from_b64(&e.salt).ok_or_else(|| bad("has a bad salt"))?;
     let wrapped = b64()
         .decode(&e.wrapped_key)
         .map_err(|_| bad("has a bad wrapped key"))?;
@@ -230,11 +240,12 @@ impl UnlockedVault {
     /// sealed under the vault's own passphrase (`None`: its key-encryption key, salt and
     /// KDF settings, so the vault's passphrase opens it) or under `passphrase` (Argon2id
     /// with `kdf` and a new salt). Reads the vault as it is now; writes nothing to it.
+    /// Returns the file's bytes and how many records it holds.
     pub fn backup(
         &mut self,
         prefix: &str,
         passphrase: Option<(&Passphrase, KdfParams)>,
-    ) -> Result<Vec<u8>, VaultError> {
+    ) -> Result<(Vec<u8>, usize), VaultError> {
         self.follow()?;
         let own;
         let (kek, kdf, salt, below) = match passphrase {
@@ -310,7 +321,7 @@ impl UnlockedVault {
                 "would be larger than 64 MiB, more than a restore reads; back up fewer connections per file",
             ));
         }
-        Ok(out)
+        Ok((out, count))
     }
 }
 
@@ -328,7 +339,7 @@ mod tests {
         v.put_with_summary("c.a", b"secret-a", Some("facts-a"))
             .unwrap();
         v.put("audit.key", b"not backed up").unwrap();
-        let own = v.backup("c.", None).unwrap();
+        let (own, _) = v.backup("c.", None).unwrap();
         let b = open_backup(&own, &pw("pw")).unwrap();
         assert_eq!(b.records.len(), 1);
         assert_eq!(b.records[0].name, "c.a");
@@ -340,12 +351,13 @@ mod tests {
             open_backup(&own, &pw("nope")),
             Err(VaultError::WrongPassphrase)
         ));
-        let other = v
+        let (other, count) = v
             .backup(
                 "c.",
                 Some((&pw("backup pass"), KdfParams::INSECURE_FOR_TESTS)),
             )
             .unwrap();
+        assert_eq!(count, 1);
         assert!(open_backup(&other, &pw("backup pass")).is_ok());
         assert!(matches!(
             open_backup(&other, &pw("pw")),
@@ -358,8 +370,8 @@ mod tests {
     fn fail_tampered_swapped_truncated_and_newer_backups() {
         let (_dir, _vault, mut v) = memory_vault();
         v.put_with_summary("c.a", b"secret-a", Some("s")).unwrap();
-        let one = v.backup("c.", None).unwrap();
-        let two = v.backup("c.", None).unwrap();
+        let (one, _) = v.backup("c.", None).unwrap();
+        let (two, _) = v.backup("c.", None).unwrap();
         let field = |raw: &[u8], k: &str| -> serde_json::Value {
             serde_json::from_slice::<serde_json::Value>(&raw[MAGIC.len()..]).unwrap()[k].clone()
         };

@@ -57,7 +57,8 @@ struct FormatOnly {
     format: u64,
 }
 
-fn b64() -> base64::engine::GeneralPurpose {
+/// The base64 of every stored field (headers, backups): standard, padded.
+pub(super) fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
@@ -66,6 +67,11 @@ fn damaged(why: &'static str) -> VaultError {
         what: "the header".into(),
         why,
     }
+}
+
+/// A stored salt: base64 of exactly 16 bytes.
+pub(super) fn salt_from_b64(text: &str) -> Option<Salt> {
+    b64().decode(text).ok()?.try_into().ok()
 }
 
 impl Header {
@@ -135,11 +141,7 @@ impl Header {
         }
         let vault_id =
             VaultId::from_hex(&body.vault_id).ok_or_else(|| damaged("has a bad vault id"))?;
-        let salt: Salt = b64()
-            .decode(&body.salt)
-            .ok()
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| damaged("has a bad salt"))?;
+        let salt = salt_from_b64(&body.salt).ok_or_else(|| damaged("has a bad salt"))?;
         let wrapped_dek = b64()
             .decode(&body.wrapped_dek)
             .map_err(|_| damaged("has a bad wrapped key"))?;

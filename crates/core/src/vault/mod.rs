@@ -16,7 +16,10 @@ mod header;
 mod records;
 mod rotation;
 
-pub use backup::{backup_info, open_backup, BackupInfo, BackupRecord, OpenedBackup, BACKUP_FORMAT};
+pub use backup::{
+    backup_info, open_backup, read_backup_file, BackupInfo, BackupRecord, OpenedBackup,
+    BACKUP_FORMAT,
+};
 pub use error::VaultError;
 
 use crate::crypto::{
