@@ -197,8 +197,18 @@ async function deliver(callback) {
 
 async function main() {
   let url = new URL(target);
-  // Token Wallet hands the browser a one-time local start address that redirects to the
-  // authorisation server: follow that first hop, then walk the server.
+  // Token Wallet hands the browser a private page (file://) whose meta refresh sends it to
+  // a one-time local start address: read the page as a browser would.
+  if (url.protocol === 'file:') {
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const html = readFileSync(fileURLToPath(url), 'utf8');
+    const refresh = /<meta\s+http-equiv=refresh\s+content="0;url=([^"]+)"/i.exec(html);
+    if (!refresh) fail('the sign-in page has no refresh');
+    url = new URL(decodeEntities(refresh[1]));
+  }
+  // The start address redirects to the authorisation server: follow that first hop, then
+  // walk the server.
   if (url.pathname.startsWith('/start/')) {
     const response = await request(url, { method: 'GET' });
     const location = response.headers.get('location');

@@ -377,29 +377,35 @@ fn pleo_disconnect_with_an_expired_access_token_refreshes_first() {
 }
 
 /// The account-injection attack: another local user reads the browser's command line in
-/// `ps`, replays the authorisation URL with their own account and delivers the code first.
-/// The browser is now given only a one-time local start address: no `state`, no PKCE
-/// challenge in any process's arguments, and the address is dead once used. Meanwhile
-/// forged callbacks with a wrong or missing state cannot end the victim's sign-in.
+/// `ps`, replays the address with their own account and delivers the code first. The
+/// browser is now given only a private page (`file://`, this user's only) holding a
+/// one-time start address: no `state`, no PKCE challenge, no start address in any
+/// process's arguments; the page is gone and the start address dead once used (the
+/// attack as another user is in `attacker.rs`). Meanwhile forged callbacks with a wrong
+/// or missing state cannot end the victim's sign-in.
 #[test]
 #[cfg(unix)] // a shell script as the browser
-fn the_browser_gets_a_one_time_start_address_and_forged_callbacks_do_not_end_the_sign_in() {
+fn the_browser_gets_a_private_page_and_forged_callbacks_do_not_end_the_sign_in() {
     let w = World::new("oauth-argv");
     let dir = w.env.home.path();
     let argv_file = dir.join("browser-argv");
-    // $BROWSER: records its arguments, replays the start address after the real browser
-    // used it, and first sends forged callbacks, as a local attacker would.
+    // $BROWSER: records its arguments, sends forged callbacks first (as a local attacker
+    // would), lets the real browser helper sign in, then replays the start address.
     let script = dir.join("spy-browser");
     std::fs::write(
         &script,
         format!(
             r#"#!/bin/sh
 printf '%s\n' "$@" > '{argv}'
-port=$(printf '%s' "$1" | sed -E 's#^http://127.0.0.1:([0-9]+)/.*#\1#')
+page=$(printf '%s' "$1" | sed 's#^file://##')
+stat -c '%a' "$page" "$(dirname "$page")" > '{argv}.modes'
+start=$(grep -o 'http://127.0.0.1:[0-9]*/start/[0-9a-f]*' "$page" | head -n 1)
+port=$(printf '%s' "$start" | sed -E 's#^http://127.0.0.1:([0-9]+)/.*#\1#')
 curl -s -o /dev/null -H "Host: 127.0.0.1:$port" "http://127.0.0.1:$port/callback?code=forged&state=guess"
 curl -s -o /dev/null "http://127.0.0.1:$port/callback?code=forged"
 '{browser}' "$1" || exit 1
-curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
+test -e "$page" && echo 'page still there' >> '{argv}.replay'
+curl -s -o /dev/null -w '%{{http_code}}\n' "$start" >> '{argv}.replay' || true
 "#,
             argv = argv_file.display(),
             browser = browser().display()
@@ -410,8 +416,9 @@ curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
     let o = w.connect("spied", "local", &[], &[("BROWSER", path_str(&script))], "");
     assert!(o.status.success(), "{}", stderr(&o));
     let argv = std::fs::read_to_string(&argv_file).unwrap();
-    assert!(argv.contains("/start/"), "{argv}");
+    assert!(argv.starts_with("file:///"), "{argv}");
     for leak in [
+        "/start/",
         "state=",
         "code_challenge",
         "/oauth/authorize",
@@ -422,6 +429,13 @@ curl -s -o /dev/null -w '%{{http_code}}\n' "$1" >> '{argv}.replay' || true
             "the browser's argv holds `{leak}`: {argv}"
         );
     }
+    let modes = std::fs::read_to_string(dir.join("browser-argv.modes")).unwrap();
+    assert_eq!(modes.split_whitespace().collect::<Vec<_>>(), ["600", "700"]);
+    let replay = std::fs::read_to_string(dir.join("browser-argv.replay")).unwrap();
+    assert!(
+        matches!(replay.trim(), "404" | "000"),
+        "the page is gone and the start address dead (or the listener closed): {replay}"
+    );
     assert!(stderr(&o).contains("ignored a sign-in callback with a wrong or missing state"));
     let (access, _) = w.tokens("spied");
     assert!(w.server.active(&access));

@@ -82,6 +82,17 @@ fn sign_in(
     if let Some(e) = &info.check_error {
         eprintln!("warning: the connection check failed: {e}");
     }
+    // Another local user racing the sign-in would show here as a foreign account.
+    let who = account(&info);
+    if who != "-" {
+        say(
+            out,
+            &format!(
+                "account:     {who}, as {} reports it; if this is not the account you meant, run `token-wallet disconnect {}`",
+                info.provider.display_name, info.name
+            ),
+        )?;
+    }
     say(out, &details(&info))
 }
 

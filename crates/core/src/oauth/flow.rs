@@ -55,8 +55,9 @@ pub struct Interaction<'a> {
 
 /// Where a person signs in.
 pub struct SignInLink<'a> {
-    /// A one-time local address that redirects to the provider: what a browser on this
-    /// machine is given (it is dead after one use, so reading it in `ps` gains nothing).
+    /// What a browser on this machine is given: a private page (`file://`, readable by
+    /// this user only) that sends it on to a one-time local address, which redirects to the
+    /// provider. Reading it in `ps` gains another user nothing.
     pub start: &'a str,
     /// The provider's authorisation URL itself, for a person to open by hand (possibly on
     /// another machine). Never put it in a process's arguments.
@@ -275,7 +276,7 @@ impl Client<'_> {
             .url();
         self.preflight(http, &url)?;
         tracing::info!(provider = %self.provider.name, redirect = listener.redirect_uri(), "waiting for the sign-in callback");
-        let start = listener.start_url(url.as_str());
+        let start = listener.start_url(url.as_str())?;
         (ui.open)(&SignInLink {
             start: &start,
             direct: url.as_str(),

@@ -9,15 +9,23 @@
 //!   trickling one byte at a time holds up no one, and the whole wait has one deadline;
 //! - a pinned `http://localhost:PORT` redirect binds both `127.0.0.1` and `[::1]`, so no
 //!   other user can squat the address family we left free and receive the code;
-//! - the browser is sent to a one-time start address
-//!   (`http://127.0.0.1:PORT/start/<random>`) that redirects once to the provider, so the
-//!   authorisation URL (with `state` and the PKCE challenge) never appears in a process's
-//!   arguments, and what other users can read there is dead after one use.
+//! - the browser is given a private page (`file://…/token-wallet-sign-in-XXXX/sign-in.html`
+//!   in a fresh 0700 directory, the file 0600) that sends it on to a one-time start address
+//!   (`http://127.0.0.1:PORT/start/<random>`), which redirects once to the provider. So
+//!   neither the authorisation URL (with `state` and the PKCE challenge) nor the start
+//!   address ever appears in a process's arguments: another user reading the browser's
+//!   command line learns a file name they cannot open, and cannot be first at the start
+//!   address. The page is deleted once the start address is used, or with the listener;
+//! - on Linux each connection's owner is looked up (`/proc/net/tcp`): another user's
+//!   connections are served at most [`MAX_FOREIGN`] at a time, so a flood of slow
+//!   connections from another account cannot crowd out the browser's.
 //!
 //! It answers with a short page that reflects nothing it was sent, and gives up at the
 //! deadline or on cancel.
 
 use super::OAuthError;
+
+mod peer;
 use secrecy::SecretString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -76,9 +84,53 @@ struct Shared {
     hosts: Vec<String>,
     /// The live one-time start address's secret part (gone once used).
     start: Mutex<Option<String>>,
+    /// The private page holding the live start address (deleted once used).
+    page: Mutex<Option<StartPage>>,
     /// Where a start address sends the browser, kept after one is used: a fresh start
     /// address can be minted for it ([`Listener::restart_url`]).
     authorize: Mutex<Option<String>>,
+}
+
+/// The private page that sends the browser to the start address: `sign-in.html` (0600,
+/// created new) in a fresh directory (0700, random name) under the user's runtime
+/// directory (`$XDG_RUNTIME_DIR`) or else the temporary directory. Deleted on drop.
+struct StartPage {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+impl StartPage {
+    fn write(start: &str) -> Result<Self, OAuthError> {
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(std::path::PathBuf::from)
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let failed = |e: &dyn std::fmt::Display| {
+            OAuthError::Listener(format!(
+                "could not write the private sign-in page in {}: {e}",
+                base.display()
+            ))
+        };
+        // A new directory with a random name (never one another user made first), made
+        // with mode 0700 (not widened by the umask).
+        let mut b = tempfile::Builder::new();
+        b.prefix("token-wallet-sign-in-");
+        #[cfg(unix)]
+        b.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        let dir = b.tempdir_in(&base).map_err(|e| failed(&e))?;
+        let path = dir.path().join("sign-in.html");
+        let page = format!(
+            "<!doctype html><meta charset=utf-8><meta name=referrer content=no-referrer>\
+             <meta http-equiv=refresh content=\"0;url={start}\"><title>Token Wallet</title>\
+             <body style=\"font-family:sans-serif;margin:3em\"><h1>Token Wallet</h1>\
+             <p>Opening the sign-in page… <a href=\"{start}\">Continue</a></p></body>"
+        );
+        crate::files::write_new_private(&path, page.as_bytes()).map_err(|e| failed(&e))?;
+        let url = Url::from_file_path(&path)
+            .map_err(|()| failed(&"not an absolute path"))?
+            .to_string();
+        Ok(Self { _dir: dir, url })
+    }
 }
 
 /// What the provider sent back.
@@ -91,7 +143,10 @@ const CALLBACK_PATH: &str = "/callback";
 /// The longest one connection may take to send its request head.
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// The most connections served at once; more are closed at once.
-const MAX_CONNECTIONS: usize = 32;
+const MAX_CONNECTIONS: usize = 64;
+/// The most connections served at once for other users (known on Linux); theirs beyond
+/// it are closed at once, so they cannot crowd out the browser's.
+const MAX_FOREIGN: usize = 8;
 /// The longest request head read.
 const MAX_HEAD: usize = 8192;
 
@@ -154,6 +209,7 @@ impl Listener {
                     .map(|h| format!("{h}:{port}"))
                     .collect(),
                 start: Mutex::new(None),
+                page: Mutex::new(None),
                 authorize: Mutex::new(None),
             }),
         })
@@ -164,9 +220,11 @@ impl Listener {
         &self.redirect_uri
     }
 
-    /// A one-time local address that redirects the browser to `authorize_url`: give the
-    /// browser this, never the authorisation URL itself. A new call replaces the last.
-    pub fn start_url(&self, authorize_url: &str) -> String {
+    /// The address to give the browser for a sign-in at `authorize_url`: a private page
+    /// (`file://`) that sends it on to a one-time start address, which redirects once to
+    /// `authorize_url`. Never give the browser the authorisation URL itself. A new call
+    /// replaces the last.
+    pub fn start_url(&self, authorize_url: &str) -> Result<String, OAuthError> {
         *self
             .shared
             .authorize
@@ -175,9 +233,10 @@ impl Listener {
         self.mint()
     }
 
-    /// A fresh one-time start address for the same sign-in (the browser did not open, or
-    /// the page was closed); any earlier one dies. `None` before [`Self::start_url`].
-    pub fn restart_url(&self) -> Option<String> {
+    /// A fresh private page and start address for the same sign-in (the browser did not
+    /// open, or the page was closed); any earlier one dies. `None` before
+    /// [`Self::start_url`].
+    pub fn restart_url(&self) -> Option<Result<String, OAuthError>> {
         let known = self
             .shared
             .authorize
@@ -187,11 +246,16 @@ impl Listener {
         known.then(|| self.mint())
     }
 
-    /// A new start address (its secret replaces the last one's).
-    fn mint(&self) -> String {
+    /// A new start address (its secret replaces the last one's) in a new private page
+    /// (which replaces, and so deletes, the last one).
+    fn mint(&self) -> Result<String, OAuthError> {
         let token = hex::encode(crate::crypto::random::<16>());
-        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
-        format!("http://127.0.0.1:{}/start/{token}", self.port)
+        let start = format!("http://127.0.0.1:{}/start/{token}", self.port);
+        let page = StartPage::write(&start)?;
+        let url = page.url.clone();
+        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        *self.shared.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(page);
+        Ok(url)
     }
 
     /// Waits for the callback. `pasted` delivers redirect URLs a person pasted instead
@@ -211,6 +275,7 @@ impl Listener {
         }
         let (tx, rx) = std::sync::mpsc::channel();
         let active = Arc::new(AtomicUsize::new(0));
+        let foreign = Arc::new(AtomicUsize::new(0));
         let state: Arc<str> = Arc::from(state);
         loop {
             if cancel.load(Ordering::SeqCst) {
@@ -222,24 +287,29 @@ impl Listener {
             let mut idle = true;
             for s in &self.sockets {
                 match s.accept() {
-                    Ok((stream, _)) => {
+                    Ok((stream, peer)) => {
                         idle = false;
-                        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        let (count, cap) = if peer::foreign(peer, self.port) {
+                            (&foreign, MAX_FOREIGN)
+                        } else {
+                            (&active, MAX_CONNECTIONS)
+                        };
+                        if count.load(Ordering::SeqCst) >= cap {
                             continue; // dropped: closed at once
                         }
-                        active.fetch_add(1, Ordering::SeqCst);
-                        let (shared, state, tx, active) = (
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let (shared, state, tx, count) = (
                             self.shared.clone(),
                             state.clone(),
                             tx.clone(),
-                            active.clone(),
+                            count.clone(),
                         );
                         let until = deadline.min(Instant::now() + REQUEST_DEADLINE);
                         std::thread::spawn(move || {
                             if let Some(v) = shared.serve(stream, &state, until) {
                                 let _ = tx.send(v);
                             }
-                            active.fetch_sub(1, Ordering::SeqCst);
+                            count.fetch_sub(1, Ordering::SeqCst);
                         });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -251,10 +321,16 @@ impl Listener {
             }
             if let Some(r) = &reopen {
                 if r.asked.swap(false, Ordering::SeqCst) {
-                    if let Some(url) = self.restart_url() {
-                        if let Err(e) = (r.open)(&url) {
-                            tracing::warn!(error = %e, "could not open the browser again");
+                    match self.restart_url() {
+                        Some(Ok(url)) => {
+                            if let Err(e) = (r.open)(&url) {
+                                tracing::warn!(error = %e, "could not open the browser again");
+                            }
                         }
+                        Some(Err(e)) => {
+                            tracing::warn!(error = %e, "could not write a new sign-in page")
+                        }
+                        None => {}
                     }
                 }
             }
@@ -372,6 +448,8 @@ impl Shared {
             match url {
                 Some(url) if live => {
                     *start = None; // used once
+                                   // The browser has read the page: it goes too.
+                    *self.page.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     redirect(&mut stream, &url);
                 }
                 _ => respond(&mut stream, 404, "This sign-in link was already used."),

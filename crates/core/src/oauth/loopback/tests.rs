@@ -16,6 +16,22 @@ fn get(uri: &str, path_and_query: &str) -> String {
     send(uri, &format!("127.0.0.1:{port}"), path_and_query)
 }
 
+/// The start address's path in the private page at `page` (a `file://` URL), as a
+/// browser would follow it; also checks the page is this user's only.
+fn start_path(page: &str) -> String {
+    let path = Url::parse(page).unwrap().to_file_path().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+    }
+    let html = std::fs::read_to_string(&path).unwrap();
+    let at = html.find("/start/").unwrap();
+    html[at..at + "/start/".len() + 32].to_string()
+}
+
 /// Waits on `l` for the callback with state `st4te`, at most `secs` seconds.
 fn wait(l: &Listener, secs: u64) -> Result<Callback, OAuthError> {
     l.wait(
@@ -116,9 +132,13 @@ fn fail_slow_client_holds_no_one_up() {
 #[test]
 fn start_address_redirects_once() {
     let l = Listener::bind(None).unwrap();
-    let start = l.start_url("http://127.0.0.1:9/oauth/authorize?state=s&code_challenge=c");
+    let start = l
+        .start_url("http://127.0.0.1:9/oauth/authorize?state=s&code_challenge=c")
+        .unwrap();
+    assert!(start.starts_with("file:///"), "{start}");
+    let page = Url::parse(&start).unwrap().to_file_path().unwrap();
     let uri = l.redirect_uri().to_string();
-    let path = Url::parse(&start).unwrap().path().to_string();
+    let path = start_path(&start);
     let t = std::thread::spawn(move || {
         let a = get(&uri, &path);
         let b = get(&uri, &path);
@@ -128,6 +148,11 @@ fn start_address_redirects_once() {
     });
     wait(&l, 5).unwrap();
     let (a, b, c) = t.join().unwrap();
+    assert!(
+        !page.exists(),
+        "the page is deleted once the browser used it"
+    );
+    assert!(!page.parent().unwrap().exists());
     assert!(a.starts_with("HTTP/1.1 302"), "{a}");
     assert!(a.contains("Location: http://127.0.0.1:9/oauth/authorize?state=s&code_challenge=c\r\n"));
     assert!(b.starts_with("HTTP/1.1 404"), "used once: {b}");
@@ -138,7 +163,10 @@ fn start_address_redirects_once() {
 fn opening_again_mints_a_fresh_one_time_address_and_kills_the_old_one() {
     use std::sync::{Arc, Mutex};
     let l = Listener::bind(None).unwrap();
-    let first = l.start_url("http://127.0.0.1:9/oauth/authorize?state=s");
+    let first = l
+        .start_url("http://127.0.0.1:9/oauth/authorize?state=s")
+        .unwrap();
+    let first_path = start_path(&first);
     let uri = l.redirect_uri().to_string();
     let asked = AtomicBool::new(true);
     let opened = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -147,7 +175,6 @@ fn opening_again_mints_a_fresh_one_time_address_and_kills_the_old_one() {
         seen.lock().unwrap().push(u.to_string());
         Ok(())
     };
-    let first_path = Url::parse(&first).unwrap().path().to_string();
     let client = {
         let opened = opened.clone();
         std::thread::spawn(move || {
@@ -158,7 +185,7 @@ fn opening_again_mints_a_fresh_one_time_address_and_kills_the_old_one() {
                 }
                 std::thread::sleep(Duration::from_millis(10));
             };
-            let fresh_path = Url::parse(&fresh).unwrap().path().to_string();
+            let fresh_path = start_path(&fresh);
             let a = get(&uri, &fresh_path);
             let old = get(&uri, &first_path);
             get(&uri, "/callback?code=c0de&state=st4te");
