@@ -44,6 +44,8 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
     let mut backoff: HashMap<String, (u32, Instant)> = HashMap::new();
     loop {
         std::thread::sleep(Duration::from_secs(1));
+        // What the last round's refreshes and checks left in this thread's stack.
+        token_wallet_core::crypto::scrub_deep_stack();
         if let Some(a) = w.any_agent() {
             a.tick(); // the idle lock happens here when the socket is not served
         }

@@ -20,9 +20,15 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Wallet) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let w = Arc::clone(wallet);
-    tauri::async_runtime::spawn_blocking(move || f(&w))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+    tauri::async_runtime::spawn_blocking(move || {
+        let r = f(&w);
+        // The blocking workers are reused and their stacks kept: what the command left in
+        // this one's (a key schedule, a token) is overwritten before the next.
+        token_wallet_core::crypto::scrub_deep_stack();
+        r
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// Where the lock screen is: no vault, locked, unlocked, or unavailable (and why).

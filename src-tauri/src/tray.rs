@@ -132,6 +132,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                     let r = w
                         .export(&name)
                         .and_then(|(t, _)| crate::clipboard::copy(&app, t));
+                    token_wallet_core::crypto::scrub_deep_stack();
                     let (title, body) = match r {
                         Ok(()) => (
                             "Access token copied",

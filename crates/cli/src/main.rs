@@ -15,6 +15,7 @@ mod commands;
 mod context;
 mod error;
 mod export;
+mod input;
 mod man;
 mod passphrase;
 mod source;

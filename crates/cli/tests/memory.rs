@@ -1,9 +1,15 @@
 //! Memory hygiene, checked as root would check it: read a running Token Wallet process's
-//! whole memory through `/proc/PID/mem` and search it for the actual secret bytes: the
-//! passphrase, the key-encryption key, the data key, the audit key, and the refresh and
-//! access tokens. After `lock` the agent must hold none of them; neither may `exec` while
-//! its child runs. (Root reads any process; the point is that nothing is left to read, in
-//! memory, swap or a crash dump taken later.)
+//! whole memory through `/proc/PID/mem` (every thread's stack, live or cached, included)
+//! and search it for the actual secrets, raw, in hex and in base64 (standard and URL-safe,
+//! at the three alignments): the passphrase, the key-encryption key, the data key, the
+//! audit key, and the refresh and access tokens. After `lock` the agent must hold none of
+//! them (started in the foreground or with `--detach`); neither may `exec` while its
+//! child runs, and `exec --mask`, which stays beside the child, holds only the access
+//! token. (Root reads any process; the point is that nothing is left to read, in memory,
+//! swap or a crash dump taken later.)
+//!
+//! `TOKEN_WALLET_TEST_BIN=/path/to/token-wallet` runs them against another build (the
+//! release binary: optimisation moves the copies); `scripts/test` does both.
 
 #![cfg(unix)]
 mod common;
@@ -45,27 +51,58 @@ fn memory_of(pid: u32) -> Vec<(String, Vec<u8>)> {
     all
 }
 
-/// Which of the named secrets occur in `pid`'s memory, with where (`DEK x3 ([heap] x1,
-/// anon x2)`).
+/// Which of the named secrets occur in `pid`'s memory, raw or encoded, with where
+/// (`DEK x3 ([heap] x1, anon x2)`, `passphrase (base64) x1 ([stack] x1)`).
 fn found_in(pid: u32, secrets: &[(&str, Vec<u8>)]) -> Vec<String> {
-    let mem = memory_of(pid);
+    scan(&memory_of(pid), secrets)
+}
+
+/// [`found_in`] over memory already read.
+fn scan(mem: &[(String, Vec<u8>)], secrets: &[(&str, Vec<u8>)]) -> Vec<String> {
     let mut found = Vec::new();
     for (n, s) in secrets {
         assert!(s.len() >= 16);
-        let mut places: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (region, bytes) in &mem {
-            let c = bytes.windows(s.len()).filter(|w| *w == &s[..]).count();
-            if c > 0 {
-                *places.entry(region.as_str()).or_default() += c;
+        let mut forms = vec![(String::new(), s.clone())];
+        for (how, text) in encodings(s) {
+            forms.push((format!(" ({how})"), text.clone().into_bytes()));
+            if how == "hex" {
+                forms.push((" (HEX)".into(), text.to_uppercase().into_bytes()));
             }
         }
-        if !places.is_empty() {
-            let total: usize = places.values().sum();
-            let at: Vec<String> = places.iter().map(|(r, c)| format!("{r} x{c}")).collect();
-            found.push(format!("{n} x{total} ({})", at.join(", ")));
+        for (how, needle) in &forms {
+            let mut places: std::collections::BTreeMap<&str, usize> = Default::default();
+            let finder = memchr::memmem::Finder::new(needle);
+            for (region, bytes) in mem {
+                let c = finder.find_iter(bytes).count();
+                if c > 0 {
+                    *places.entry(region.as_str()).or_default() += c;
+                }
+            }
+            if !places.is_empty() {
+                let total: usize = places.values().sum();
+                let at: Vec<String> = places.iter().map(|(r, c)| format!("{r} x{c}")).collect();
+                found.push(format!("{n}{how} x{total} ({})", at.join(", ")));
+            }
         }
     }
     found
+}
+
+/// The CLI under test: `TOKEN_WALLET_TEST_BIN`, else this build's.
+fn cli_bin() -> std::path::PathBuf {
+    std::env::var_os("TOKEN_WALLET_TEST_BIN")
+        .map(Into::into)
+        .unwrap_or_else(bin)
+}
+
+/// `w`'s CLI command, with the binary under test.
+fn cmd(w: &World) -> std::process::Command {
+    let mut c = w.env.cmd();
+    let mut with = std::process::Command::new(cli_bin());
+    with.envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    with.args(["--providers", path_str(&w.providers)]);
+    c = with;
+    c
 }
 
 /// The vault's keys and the audit key, as the test (not the CLI) reads them.
@@ -100,9 +137,8 @@ fn after_refresh_and_lock_the_agent_holds_no_secret() {
     require_root(READS_MEMORY);
     assert!(PASS.len() >= 16);
     let w = World::connected("memory", 60, "a", "local");
-    let mut c = w.env.cmd();
-    c.args(["--providers", path_str(&w.providers)])
-        .args(["agent", "--passphrase-file", path_str(&w.pass_file)])
+    let mut c = cmd(&w);
+    c.args(["agent", "--passphrase-file", path_str(&w.pass_file)])
         .env_remove("TOKEN_WALLET_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -140,22 +176,21 @@ fn after_refresh_and_lock_the_agent_holds_no_secret() {
 fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
     require_root(READS_MEMORY);
     let w = World::connected("memory-exec", 60, "a", "local");
-    let mut c = w.env.cmd();
-    c.args(["--providers", path_str(&w.providers)])
-        .args([
-            "exec",
-            "a",
-            "--no-agent",
-            "--passphrase-file",
-            path_str(&w.pass_file),
-            "--",
-            "sleep",
-            "30",
-        ])
-        .env_remove("TOKEN_WALLET_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut c = cmd(&w);
+    c.args([
+        "exec",
+        "a",
+        "--no-agent",
+        "--passphrase-file",
+        path_str(&w.pass_file),
+        "--",
+        "sleep",
+        "30",
+    ])
+    .env_remove("TOKEN_WALLET_LOG")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     let mut child = c.spawn().unwrap();
     let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "exec -- sleep 30");
     let pid = child.id();
@@ -176,12 +211,116 @@ fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
     let mut s = keys(&w);
     s.push(("passphrase", PASS.as_bytes().to_vec()));
     s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
-    let found = found_in(pid, &s);
+    let mem = memory_of(pid);
     let _ = child.kill();
     let _ = child.wait();
+    let found = scan(&mem, &s);
     assert!(
         found.is_empty(),
         "while the child runs, exec holds: {found:?}"
+    );
+    w.env.wipe();
+}
+
+/// `exec --mask` stays beside its child to filter its output: while the child runs it
+/// holds the access token it masks, and nothing else (no key, no passphrase, no refresh
+/// token).
+#[test]
+fn exec_mask_holds_only_the_access_token_while_its_child_runs() {
+    require_root(READS_MEMORY);
+    let w = World::connected("memory-mask", 60, "a", "local");
+    let mut c = cmd(&w);
+    c.args([
+        "exec",
+        "a",
+        "--mask",
+        "--no-agent",
+        "--passphrase-file",
+        path_str(&w.pass_file),
+        "--",
+        "sleep",
+        "30",
+    ])
+    .env_remove("TOKEN_WALLET_LOG")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "exec --mask -- sleep 30");
+    let pid = child.id();
+    let end = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < end,
+            "exec --mask did not start its command"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut s = keys(&w);
+    s.push(("passphrase", PASS.as_bytes().to_vec()));
+    s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
+    let mem = memory_of(pid);
+    let _ = child.kill();
+    let found = scan(&mem, &s);
+    let access = scan(&mem, &[("access token", w.tokens("a").0.into_bytes())]);
+    let _ = child.wait();
+    assert!(
+        found.is_empty(),
+        "while the child runs, exec --mask holds: {found:?}"
+    );
+    assert!(
+        !access.is_empty(),
+        "the scan cannot find the access token exec --mask must hold"
+    );
+    w.env.wipe();
+}
+
+/// An agent started with `--detach --passphrase-file` is given the passphrase on its
+/// standard input: after `lock` it is not in the agent's memory (standard input is read
+/// without a buffer that outlives the line).
+#[test]
+fn a_detached_agent_holds_no_secret_after_lock() {
+    require_root(READS_MEMORY);
+    let w = World::connected("memory-detach", 60, "a", "local");
+    let mut c = cmd(&w);
+    c.args([
+        "agent",
+        "--detach",
+        "--passphrase-file",
+        path_str(&w.pass_file),
+    ])
+    .env_remove("TOKEN_WALLET_LOG");
+    let o = run_recorded(&mut c, "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stderr(&o);
+    let pid: u32 = text
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in: {text}"));
+    assert!(w.cli(&["token", "a"], &[], "").status.success());
+    let live = secrets(&w, "a");
+    let before = found_in(pid, &live);
+    assert!(
+        before.iter().any(|f| f.starts_with("DEK")),
+        "the scan cannot find the data key even while unlocked: {before:?}"
+    );
+    let o = w.cli(&["lock"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = found_in(pid, &live);
+    let _ = w.cli(&["agent", "stop"], &[], "");
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    assert!(
+        after.is_empty(),
+        "after lock the detached agent still holds: {after:?}"
     );
     w.env.wipe();
 }

@@ -113,7 +113,7 @@ pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result 
     let local = Local::open(cli)?;
     let v = local.unlock_vault(&a.pass, input)?;
     // What unlocking left in this thread's stack (Argon2's output, key schedules).
-    token_wallet_core::crypto::scrub_stack();
+    token_wallet_core::crypto::scrub_deep_stack();
     let Local { config, vault, .. } = local;
     let opts = AgentOptions {
         profile: config.profile.name().to_string(),

@@ -40,9 +40,10 @@ pub fn span(s: u64) -> String {
 /// Runs the command `cli` names.
 pub fn run(cli: &Cli) -> Result {
     let out = &mut std::io::stdout();
-    // Standard input is locked by the command that reads it, and only while it does: a
-    // sign-in with --no-browser reads pasted addresses from another thread.
-    let input = || std::io::stdin().lock();
+    // Standard input is read by the command that reads it, and only while it does (a
+    // sign-in with --no-browser reads pasted addresses from another thread), with no
+    // read-ahead (see `input`).
+    let input = crate::input::Input::stdin;
     let local = || Local::open(cli);
     match &cli.command {
         Command::Providers { json } => conn::providers(cli, *json, out),

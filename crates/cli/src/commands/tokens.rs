@@ -113,5 +113,8 @@ pub fn exec(
         min_ttl.is_some(),
         input,
     )?;
+    // The vault is locked and its keys wiped; what unlocking and exporting left in this
+    // thread's stack goes too, before the command runs beside this process (`--mask`).
+    token_wallet_core::crypto::scrub_deep_stack();
     export::exec(&t, var, mask, &program, &cmd[1..])
 }

@@ -47,6 +47,8 @@ impl Agent {
             while !me.stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(250));
                 me.tick();
+                // The idle lock and its wipe run here.
+                crate::crypto::scrub_stack();
             }
         });
         loop {
@@ -95,8 +97,9 @@ impl Agent {
     fn handle(&self, s: Stream) {
         self.serve_client(s);
         // Whatever this thread's requests left in its stack (a token, a key schedule) is
-        // overwritten before the thread (and its reusable stack) goes.
-        crate::crypto::scrub_stack();
+        // overwritten before the thread (and its reusable stack) goes. The thread's stack
+        // is 1 MiB.
+        crate::crypto::scrub_deep_stack();
     }
 
     fn serve_client(&self, s: Stream) {

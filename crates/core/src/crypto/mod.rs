@@ -11,12 +11,23 @@ use zeroize::Zeroizing;
 
 /// Overwrites the part of this thread's stack that the calls it made before used (48
 /// KiB below the caller's frame), so key bytes that functions left in their frames
-/// (Argon2's output, a cipher's key schedule moved on return) do not outlive them. Called
-/// after unlocking, after each agent request and when locking.
-#[inline(never)]
+/// (Argon2's output, a cipher's key schedule moved on return) do not outlive them. Safe on
+/// any thread (agent client threads have 256 KiB stacks). Called after unlocking, after
+/// each agent request and when locking.
 pub fn scrub_stack() {
-    // Agent client threads have 256 KiB stacks: stay well inside them.
-    let mut block = [0u8; 48 * 1024];
+    scrub::<{ 48 * 1024 }>();
+}
+
+/// [`scrub_stack`] 512 KiB deep, for threads with a stack of the default 2 MiB or more
+/// (the main thread, `std` and tokio's blocking workers), whose earlier calls may have
+/// gone deeper (an unoptimised build's Argon2 and AES).
+pub fn scrub_deep_stack() {
+    scrub::<{ 512 * 1024 }>();
+}
+
+#[inline(never)]
+fn scrub<const N: usize>() {
+    let mut block = [0u8; N];
     zeroize::Zeroize::zeroize(&mut block[..]);
     std::hint::black_box(&block);
 }

@@ -335,19 +335,37 @@ impl Vault {
         // Argon2 runs while the keystore is read: with the KDF settings of the header this
         // handle last saw (the lock screen read it), while the header and index are
         // fetched; else while the index is. Unlock costs Argon2 plus (at most) one read.
+        // Argon2 runs on this thread, the reads on another: key bytes stay on the stack
+        // the caller scrubs (a finished thread's stack is kept by the C library unwiped).
         let (header, header_raw, kek, idx_raw) = std::thread::scope(|s| {
-            let early = hint
-                .map(|(kdf, salt)| (kdf, salt, s.spawn(move || derive(passphrase, &kdf, &salt))));
-            let (header, header_raw) = self.read_header()?;
-            let (kdf, salt) = (header.kdf, header.salt);
-            let kdf_thread = match early {
-                Some((k, sa, t)) if k == kdf && sa == salt => t,
-                // Changed since (another process changed the passphrase): start over.
-                _ => s.spawn(move || derive(passphrase, &kdf, &salt)),
+            let (reads, kdf, salt) = match hint {
+                Some((kdf, salt)) => {
+                    let reads = s.spawn(|| {
+                        let (header, raw) = self.read_header()?;
+                        let idx = self.ks.get(&idx_name(header.generation));
+                        Ok::<_, VaultError>((header, raw, idx))
+                    });
+                    (reads, kdf, salt)
+                }
+                None => {
+                    let (header, raw) = self.read_header()?;
+                    let (kdf, salt) = (header.kdf, header.salt);
+                    let reads = s.spawn(move || {
+                        let idx = self.ks.get(&idx_name(header.generation));
+                        Ok::<_, VaultError>((header, raw, idx))
+                    });
+                    (reads, kdf, salt)
+                }
             };
-            let idx = self.ks.get(&idx_name(header.generation));
-            // Invariant: `derive` does not panic (it returns errors).
-            let kek = kdf_thread.join().expect("KDF thread panicked");
+            let early = derive(passphrase, &kdf, &salt);
+            // Invariant: the reads do not panic (they return errors).
+            let (header, header_raw, idx) = reads.join().expect("keystore read thread panicked")?;
+            let kek = if (kdf, salt) == (header.kdf, header.salt) {
+                early
+            } else {
+                // Changed since (another process changed the passphrase): start over.
+                derive(passphrase, &header.kdf, &header.salt)
+            };
             Ok::<_, VaultError>((header, header_raw, kek, idx))
         })?;
         let kek = kek?;
