@@ -1,12 +1,15 @@
 //! The webview's only door: thin `#[tauri::command]`s over [`Wallet`]. Each runs on a
 //! blocking worker thread (Argon2 and keystore calls must not stall the window's event
-//! loop). Passphrases arrive here and go no further than core; nothing returns them.
+//! loop). Passphrases, API keys and client secrets never come from the page: the command
+//! asks for them in the native dialog ([`secret_entry`]) and hands them to core; nothing
+//! returns them.
 
 use crate::error::Error;
 use crate::models::{
     AddKeyForm, AuditView, BackupDone, Checked, ConnectForm, ConnectionView, Connections, Copied,
     Disconnect, Progress, ProviderView, RotateForm, Rotated, SettingsView, VaultFacts, VaultState,
 };
+use crate::secret_entry::{self, Ask, Field};
 use crate::settings::Settings;
 use crate::wallet::Wallet;
 use secrecy::ExposeSecret;
@@ -37,22 +40,82 @@ pub async fn vault_state(wallet: Shared<'_>) -> Result<VaultState, Error> {
     blocking(&wallet, |w| Ok(w.state())).await
 }
 
-/// Creates the vault (test-only KDF settings under `TOKEN_WALLET_INSECURE_KDF=1`) and leaves
-/// it unlocked.
-#[tauri::command]
-pub async fn create_vault(
-    wallet: Shared<'_>,
-    passphrase: String,
-    confirmation: String,
-) -> Result<VaultState, Error> {
-    blocking(&wallet, move |w| w.create(passphrase, confirmation)).await
+/// Asks the person in the native dialog ([`secret_entry`]): what they type goes from it
+/// to core, never through the page. In field order; `Error::Cancelled` if they cancel.
+fn ask<R: Runtime>(app: &AppHandle<R>, a: Ask) -> Result<Vec<String>, Error> {
+    Ok(secret_entry::ask(app, a)?
+        .iter()
+        .map(|s| s.expose_secret().to_string())
+        .collect())
 }
 
-/// Unlocks the vault. After a wrong passphrase the next attempt is refused for 1 s, then
-/// 2 s, 4 s... (see [`crate::wallet::Throttle`]).
+/// The dialog for a new passphrase, typed twice.
+fn new_passphrase(title: &'static str, intro: &str, accept: &'static str) -> Ask {
+    Ask {
+        title,
+        intro: intro.into(),
+        fields: vec![
+            Field::NewPassphrase("_Passphrase"),
+            Field::Confirm("Passphrase _again"),
+        ],
+        accept,
+    }
+}
+
+/// Creates the vault (test-only KDF settings under `TOKEN_WALLET_INSECURE_KDF=1`) with a
+/// passphrase asked for in the native dialog, and leaves it unlocked.
 #[tauri::command]
-pub async fn unlock(wallet: Shared<'_>, passphrase: String) -> Result<VaultState, Error> {
-    blocking(&wallet, move |w| w.unlock(passphrase)).await
+pub async fn create_vault<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+) -> Result<VaultState, Error> {
+    blocking(&wallet, move |w| {
+        let a = ask(
+            &app,
+            new_passphrase(
+                "Token Wallet: choose a passphrase",
+                "This passphrase opens your vault. Token Wallet cannot recover it: keep it somewhere safe. A few unrelated words make a strong one.",
+                "Create vault",
+            ),
+        )?;
+        let [p, c] = two(a)?;
+        w.create(p, c)
+    })
+    .await
+}
+
+/// Unlocks the vault with the passphrase asked for in the native dialog. After a wrong
+/// passphrase the next attempt is refused for 1 s, then 2 s, 4 s... (see
+/// [`crate::wallet::Throttle`]).
+#[tauri::command]
+pub async fn unlock<R: Runtime>(app: AppHandle<R>, wallet: Shared<'_>) -> Result<VaultState, Error> {
+    blocking(&wallet, move |w| {
+        w.check_throttle()?;
+        let a = ask(
+            &app,
+            Ask {
+                title: "Token Wallet: unlock",
+                intro: "Enter the passphrase of your vault.".into(),
+                fields: vec![Field::Secret("_Passphrase")],
+                accept: "Unlock",
+            },
+        )?;
+        let [p] = one(a)?;
+        w.unlock(p)
+    })
+    .await
+}
+
+/// The one answer of a one-field dialog.
+fn one(a: Vec<String>) -> Result<[String; 1], Error> {
+    a.try_into()
+        .map_err(|_| Error::Internal("the dialog gave no answer".into()))
+}
+
+/// The two answers of a two-field dialog.
+fn two(a: Vec<String>) -> Result<[String; 2], Error> {
+    a.try_into()
+        .map_err(|_| Error::Internal("the dialog gave no answers".into()))
 }
 
 /// Locks the vault: its keys are dropped (and zeroized).
@@ -90,9 +153,28 @@ pub async fn providers(wallet: Shared<'_>) -> Result<Vec<ProviderView>, Error> {
 pub async fn connect<R: Runtime>(
     app: AppHandle<R>,
     wallet: Shared<'_>,
-    form: ConnectForm,
+    mut form: ConnectForm,
 ) -> Result<ConnectionView, Error> {
-    let r = blocking(&wallet, move |w| w.connect(form)).await;
+    let asker = app.clone();
+    let r = blocking(&wallet, move |w| {
+        if form.confidential {
+            let [s] = one(ask(
+                &asker,
+                Ask {
+                    title: "Token Wallet: client secret",
+                    intro: format!(
+                        "Paste the client secret of “{}” (Ctrl+V). It is kept in the vault; a client secret on a desktop can be copied from it, so Pleo advises public clients with PKCE.",
+                        form.name
+                    ),
+                    fields: vec![Field::Secret("Client _secret")],
+                    accept: "Continue",
+                },
+            )?)?;
+            form.client_secret = s;
+        }
+        w.connect(form)
+    })
+    .await;
     crate::events::changed(&app);
     r
 }
@@ -186,9 +268,26 @@ pub async fn reveal_token(wallet: Shared<'_>, name: String) -> Result<String, Er
 pub async fn add_api_key<R: Runtime>(
     app: AppHandle<R>,
     wallet: Shared<'_>,
-    form: AddKeyForm,
+    mut form: AddKeyForm,
 ) -> Result<ConnectionView, Error> {
-    let r = blocking(&wallet, move |w| w.add_api_key(form)).await;
+    let asker = app.clone();
+    let r = blocking(&wallet, move |w| {
+        let [k] = one(ask(
+            &asker,
+            Ask {
+                title: "Token Wallet: API key",
+                intro: format!(
+                    "Paste the API key for “{}” (Ctrl+V), as Pleo's web app showed it. It is checked with Pleo before it is kept.",
+                    form.name
+                ),
+                fields: vec![Field::Secret("API _key")],
+                accept: "Check and save",
+            },
+        )?)?;
+        form.key = k;
+        w.add_api_key(form)
+    })
+    .await;
     crate::events::changed(&app);
     r
 }
@@ -198,9 +297,26 @@ pub async fn add_api_key<R: Runtime>(
 pub async fn rotate_secret<R: Runtime>(
     app: AppHandle<R>,
     wallet: Shared<'_>,
-    form: RotateForm,
+    mut form: RotateForm,
 ) -> Result<Rotated, Error> {
-    let r = blocking(&wallet, move |w| w.rotate_secret(form)).await;
+    let asker = app.clone();
+    let r = blocking(&wallet, move |w| {
+        let [k] = one(ask(
+            &asker,
+            Ask {
+                title: "Token Wallet: new key",
+                intro: format!(
+                    "Paste the new key for “{}” (Ctrl+V). It replaces the old one only once it checks out.",
+                    form.name
+                ),
+                fields: vec![Field::Secret("New _key")],
+                accept: "Check and replace",
+            },
+        )?)?;
+        form.key = k;
+        w.rotate_secret(form)
+    })
+    .await;
     crate::events::changed(&app);
     r
 }
@@ -249,14 +365,29 @@ pub async fn rotate_key<R: Runtime>(
 
 /// Changes the passphrase (the current one is checked first).
 #[tauri::command]
-pub async fn change_passphrase(
+pub async fn change_passphrase<R: Runtime>(
+    app: AppHandle<R>,
     wallet: Shared<'_>,
-    current: String,
-    passphrase: String,
-    confirmation: String,
 ) -> Result<VaultFacts, Error> {
     blocking(&wallet, move |w| {
-        w.change_passphrase(current, passphrase, confirmation)
+        w.unlocked_agent()?;
+        let a = ask(
+            &app,
+            Ask {
+                title: "Token Wallet: change the passphrase",
+                intro: "Enter the current passphrase, then the new one twice. The data key is rotated with it.".into(),
+                fields: vec![
+                    Field::Secret("_Current passphrase"),
+                    Field::NewPassphrase("_New passphrase"),
+                    Field::Confirm("New passphrase _again"),
+                ],
+                accept: "Change passphrase",
+            },
+        )?;
+        let [cur, new, again]: [String; 3] = a
+            .try_into()
+            .map_err(|_| Error::Internal("the dialog gave no answers".into()))?;
+        w.change_passphrase(cur, new, again)
     })
     .await
 }
@@ -285,13 +416,29 @@ pub async fn get_settings(wallet: Shared<'_>) -> Result<SettingsView, Error> {
 /// Writes every connection to a new backup file (under the vault's passphrase, or
 /// `own` entered twice).
 #[tauri::command]
-pub async fn backup_vault(
+pub async fn backup_vault<R: Runtime>(
+    app: AppHandle<R>,
     wallet: Shared<'_>,
     path: String,
-    own: String,
-    confirmation: String,
+    own: bool,
 ) -> Result<BackupDone, Error> {
-    blocking(&wallet, move |w| w.backup(path, own, confirmation)).await
+    blocking(&wallet, move |w| {
+        w.unlocked_agent()?;
+        let [p, c] = if own {
+            two(ask(
+                &app,
+                new_passphrase(
+                    "Token Wallet: backup passphrase",
+                    "Choose a passphrase for this backup file. Whoever has the file and this passphrase has your connections.",
+                    "Write backup",
+                ),
+            )?)?
+        } else {
+            Default::default()
+        };
+        w.backup(path, p, c)
+    })
+    .await
 }
 
 /// Brings a backup's connections into this (empty) vault.
@@ -300,10 +447,23 @@ pub async fn restore_backup<R: Runtime>(
     app: AppHandle<R>,
     wallet: Shared<'_>,
     path: String,
-    passphrase: String,
     moved: bool,
 ) -> Result<BackupDone, Error> {
-    let r = blocking(&wallet, move |w| w.restore(path, passphrase, moved)).await;
+    let asker = app.clone();
+    let r = blocking(&wallet, move |w| {
+        w.unlocked_agent()?;
+        let [p] = one(ask(
+            &asker,
+            Ask {
+                title: "Token Wallet: restore",
+                intro: "Enter the passphrase the backup was sealed under.".into(),
+                fields: vec![Field::Secret("Backup _passphrase")],
+                accept: "Restore",
+            },
+        )?)?;
+        w.restore(path, p, moved)
+    })
+    .await;
     crate::events::changed(&app);
     r
 }

@@ -50,6 +50,9 @@ pub enum Error {
     /// what happened and what to do.
     #[error("{0}")]
     Op(String),
+    /// The person cancelled the passphrase (or key) dialog.
+    #[error("cancelled; nothing was changed")]
+    Cancelled,
     /// A bug or a crashed worker thread.
     #[error("internal error: {0}")]
     Internal(String),

@@ -16,7 +16,9 @@ pub mod error;
 mod events;
 pub mod keys;
 pub mod models;
+mod secret_entry;
 pub mod settings;
+mod strength;
 pub mod throttle;
 mod tray;
 pub mod wallet;
@@ -212,6 +214,7 @@ mod tests {
 
     #[test]
     fn lock_screen_commands_over_ipc() {
+        let _dialogs = crate::secret_entry::tests::exclusive();
         let dir = tempfile::tempdir().unwrap();
         let providers = dir.path().join("ipc/no-such-providers.toml");
         let wallet = wallet::Wallet::new(wallet::Config::for_tests(
@@ -225,20 +228,18 @@ mod tests {
         assert_eq!(st["status"], "noVault");
         assert_eq!(st["insecureKdf"], true);
         // Errors arrive as plain strings.
+        crate::secret_entry::tests::will_answer(Some(&[GOOD, "nope"]));
         assert_eq!(
-            invoke(
-                &w,
-                "create_vault",
-                json!({"passphrase": GOOD, "confirmation": "nope"})
-            ),
+            invoke(&w, "create_vault", json!({})),
             Err(json!("the two passphrases do not match"))
         );
-        let st = invoke(
-            &w,
-            "create_vault",
-            json!({"passphrase": GOOD, "confirmation": GOOD}),
-        )
-        .unwrap();
+        crate::secret_entry::tests::will_answer(None);
+        assert_eq!(
+            invoke(&w, "create_vault", json!({})),
+            Err(json!("cancelled; nothing was changed"))
+        );
+        crate::secret_entry::tests::will_answer(Some(&[GOOD, GOOD]));
+        let st = invoke(&w, "create_vault", json!({})).unwrap();
         assert_eq!(st["status"], "unlocked");
         assert_eq!(st["vault"]["generation"], 1);
         assert_eq!(st["vault"]["recordCount"], 0);
@@ -247,11 +248,13 @@ mod tests {
         assert_eq!(info["vaultId"], st["vault"]["vaultId"]);
 
         assert_eq!(invoke(&w, "lock", json!({})).unwrap()["status"], "locked");
+        crate::secret_entry::tests::will_answer(Some(&["wrong one"]));
         assert_eq!(
-            invoke(&w, "unlock", json!({"passphrase": "wrong one"})),
+            invoke(&w, "unlock", json!({})),
             Err(json!("wrong passphrase; nothing was changed"))
         );
-        let throttled = invoke(&w, "unlock", json!({"passphrase": GOOD})).unwrap_err();
+        // Refused before the dialog opens (no answer is taken).
+        let throttled = invoke(&w, "unlock", json!({})).unwrap_err();
         assert!(
             throttled
                 .as_str()
@@ -263,7 +266,8 @@ mod tests {
         assert_eq!(st["failedAttempts"], 1);
         let wait = st["retryAfterMs"].as_u64().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(wait + 20));
-        let st = invoke(&w, "unlock", json!({"passphrase": GOOD})).unwrap();
+        crate::secret_entry::tests::will_answer(Some(&[GOOD]));
+        let st = invoke(&w, "unlock", json!({})).unwrap();
         assert_eq!(st["status"], "unlocked");
         assert_eq!(st["failedAttempts"], 0);
         // A command the app does not have is refused.
@@ -272,15 +276,12 @@ mod tests {
 
     #[test]
     fn unlocked_commands_over_ipc() {
+        let _dialogs = crate::secret_entry::tests::exclusive();
         let dir = tempfile::tempdir().unwrap();
         let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "ipc2", None));
         let (_app, w) = app_window(wallet);
-        invoke(
-            &w,
-            "create_vault",
-            json!({"passphrase": GOOD, "confirmation": GOOD}),
-        )
-        .unwrap();
+        crate::secret_entry::tests::will_answer(Some(&[GOOD, GOOD]));
+        invoke(&w, "create_vault", json!({})).unwrap();
         let list = invoke(&w, "list_connections", json!({})).unwrap();
         assert_eq!(
             (&list["connections"], &list["alerts"]),
@@ -293,33 +294,45 @@ mod tests {
         // The Add API key form is checked before anything is sent: a bad name, date or an
         // empty key is refused in plain words, the key never in them, nothing stored.
         let key = "pleo_test_never_sent_0123456789";
-        for (form, says) in [
+        for (form, given, says) in [
             (
-                json!({"name": "a b", "provider": "pleo", "key": key}),
+                json!({"name": "a b", "provider": "pleo"}),
+                key,
                 "not a usable connection name",
             ),
             (
-                json!({"name": "k", "provider": "pleo", "key": key, "expires": "31/12/2027"}),
+                json!({"name": "k", "provider": "pleo", "expires": "31/12/2027"}),
+                key,
                 "is not a date like",
             ),
+            (json!({"name": "k", "provider": "pleo"}), "  ", "paste the API key"),
             (
-                json!({"name": "k", "provider": "pleo", "key": "  "}),
-                "paste the API key",
-            ),
-            (
-                json!({"name": "k", "provider": "no-such", "key": key}),
+                json!({"name": "k", "provider": "no-such"}),
+                key,
                 "no-such",
             ),
         ] {
+            crate::secret_entry::tests::will_answer(Some(&[given]));
             let e = invoke(&w, "add_api_key", json!({ "form": form })).unwrap_err();
             let e = e.as_str().unwrap();
             assert!(e.contains(says), "{e}");
             assert!(!e.contains(key), "the key came back in an error");
         }
+        // A key sent by the page is refused: it is never taken from there.
+        assert!(invoke(
+            &w,
+            "add_api_key",
+            json!({"form": {"name": "k", "provider": "pleo", "key": key}})
+        )
+        .unwrap_err()
+        .as_str()
+        .unwrap()
+        .contains("unknown field `key`"));
+        crate::secret_entry::tests::will_answer(Some(&[key]));
         assert!(invoke(
             &w,
             "rotate_secret",
-            json!({"form": {"name": "nope", "key": key}})
+            json!({"form": {"name": "nope"}})
         )
         .unwrap_err()
         .as_str()
@@ -357,12 +370,8 @@ mod tests {
         // Keys: rotate and change the passphrase (a wrong current one is refused).
         let f = invoke(&w, "rotate_key", json!({})).unwrap();
         assert_eq!(f["generation"], 2);
-        let e = invoke(
-            &w,
-            "change_passphrase",
-            json!({"current": "wrong one", "passphrase": "a new passphrase", "confirmation": "a new passphrase"}),
-        )
-        .unwrap_err();
+        crate::secret_entry::tests::will_answer(Some(&["wrong one", "a new passphrase", "a new passphrase"]));
+        let e = invoke(&w, "change_passphrase", json!({})).unwrap_err();
         assert_eq!(e, json!("wrong passphrase; nothing was changed"));
         // Audit: the log verifies and shows what happened, newest first.
         let a = invoke(&w, "audit_log", json!({})).unwrap();
@@ -411,6 +420,7 @@ mod tests {
     /// passphrase, a relative path and an existing file are refused; no token comes back.
     #[test]
     fn backup_and_restore_over_ipc() {
+        let _dialogs = crate::secret_entry::tests::exclusive();
         use token_wallet_core::connection::{self, Connection, ConnectionInfo, Secrets};
         use token_wallet_core::ops::{Recorder, Session};
         struct Quiet;
@@ -475,34 +485,33 @@ mod tests {
 
         let wallet = wallet::Wallet::new(wallet::Config::for_tests(dir.path(), "restore", None));
         let (_app, w) = app_window(wallet);
-        invoke(
-            &w,
-            "create_vault",
-            json!({"passphrase": GOOD, "confirmation": GOOD}),
-        )
-        .unwrap();
+        crate::secret_entry::tests::will_answer(Some(&[GOOD, GOOD]));
+        invoke(&w, "create_vault", json!({})).unwrap();
         let path = file.display().to_string();
+        crate::secret_entry::tests::will_answer(Some(&[GOOD]));
         let e = invoke(
             &w,
             "restore_backup",
-            json!({"path": path, "passphrase": GOOD, "moved": false}),
+            json!({"path": path, "moved": false}),
         )
         .unwrap_err();
         assert!(
             e.as_str().unwrap().contains("does not open this backup"),
             "{e}"
         );
+        crate::secret_entry::tests::will_answer(Some(&[GOOD]));
         let e = invoke(
             &w,
             "restore_backup",
-            json!({"path": "relative.twbackup", "passphrase": GOOD, "moved": false}),
+            json!({"path": "relative.twbackup", "moved": false}),
         )
         .unwrap_err();
         assert!(e.as_str().unwrap().contains("full path"), "{e}");
+        crate::secret_entry::tests::will_answer(Some(&["the other vault's passphrase"]));
         let done = invoke(
             &w,
             "restore_backup",
-            json!({"path": path, "passphrase": "the other vault's passphrase", "moved": false}),
+            json!({"path": path, "moved": false}),
         )
         .unwrap();
         assert_eq!(done["records"], 1);
@@ -521,10 +530,11 @@ mod tests {
                 .contains("restored from a backup"),
             "{list}"
         );
+        crate::secret_entry::tests::will_answer(Some(&["the other vault's passphrase"]));
         let again = invoke(
             &w,
             "restore_backup",
-            json!({"path": path, "passphrase": "the other vault's passphrase", "moved": false}),
+            json!({"path": path, "moved": false}),
         )
         .unwrap_err();
         assert!(
@@ -537,26 +547,13 @@ mod tests {
 
         // And back out again, under its own passphrase: a new file only.
         let out = dir.path().join("out.twbackup").display().to_string();
-        let e = invoke(
-            &w,
-            "backup_vault",
-            json!({"path": out, "own": "own backup pass", "confirmation": "typo"}),
-        )
-        .unwrap_err();
+        crate::secret_entry::tests::will_answer(Some(&["own backup pass", "typo"]));
+        let e = invoke(&w, "backup_vault", json!({"path": out, "own": true})).unwrap_err();
         assert_eq!(e, json!("the two passphrases do not match"));
-        let done = invoke(
-            &w,
-            "backup_vault",
-            json!({"path": out, "own": "own backup pass", "confirmation": "own backup pass"}),
-        )
-        .unwrap();
+        crate::secret_entry::tests::will_answer(Some(&["own backup pass", "own backup pass"]));
+        let done = invoke(&w, "backup_vault", json!({"path": out, "own": true})).unwrap();
         assert_eq!(done["records"], 1);
-        let e = invoke(
-            &w,
-            "backup_vault",
-            json!({"path": out, "own": "", "confirmation": ""}),
-        )
-        .unwrap_err();
+        let e = invoke(&w, "backup_vault", json!({"path": out, "own": false})).unwrap_err();
         assert!(
             e.as_str()
                 .unwrap()

@@ -266,8 +266,11 @@ pub struct ConnectForm {
     /// Client id (empty: the provider's default).
     #[serde(default)]
     pub client_id: String,
-    /// Client secret for a confidential client (empty: none).
+    /// A confidential client: the command asks for its secret in the native dialog.
     #[serde(default)]
+    pub confidential: bool,
+    /// Client secret (empty: none): never from the page.
+    #[serde(skip)]
     pub client_secret: String,
     /// Space-separated scopes (empty: the provider's defaults).
     #[serde(default)]
@@ -391,7 +394,8 @@ pub struct AddKeyForm {
     pub name: String,
     /// `pleo`, `pleo-staging` or a Pleo-style provider.
     pub provider: String,
-    /// The key.
+    /// The key: never from the page; the command asks for it in the native dialog.
+    #[serde(skip)]
     pub key: String,
     /// Its expiry date, `YYYY-MM-DD` (empty: none given).
     #[serde(default)]
@@ -404,7 +408,8 @@ pub struct AddKeyForm {
 pub struct RotateForm {
     /// The key's or token's name.
     pub name: String,
-    /// The new one.
+    /// The new one: never from the page; the command asks for it in the native dialog.
+    #[serde(skip)]
     pub key: String,
     /// Its expiry date, `YYYY-MM-DD` (empty: none given).
     #[serde(default)]

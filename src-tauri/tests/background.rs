@@ -44,6 +44,7 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
             name: "c".into(),
             provider: "local".into(),
             client_id: String::new(),
+            confidential: false,
             client_secret: String::new(),
             scopes: String::new(),
             authorize_url: String::new(),

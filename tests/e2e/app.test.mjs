@@ -19,7 +19,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  ENTER,
   ARTIFACTS,
   CLI,
   DRIVER,
@@ -45,6 +44,12 @@ import {
   wd,
   writeProviders,
   xclip,
+  answerDialog,
+  appPid,
+  cancelDialog,
+  memoryHits,
+  processTree,
+  dialogGone,
 } from "./support.mjs";
 const APP = appPath("debug");
 const SHOTS = path.join(ARTIFACTS, "screenshots");
@@ -149,7 +154,8 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     await visible("#view-create", 30_000);
     assert.match(await text("#context"), new RegExp(`Profile “${PROFILE}”.*Secret Service`));
     assert.match(await text("#banner"), /Test mode/);
-    assert.equal(await activeId(), "create-passphrase", "the passphrase field has focus");
+    assert.equal(await activeId(), "create-submit", "the create button has focus");
+    assert.equal(await js("return document.querySelectorAll('input[type=password]').length;"), 0, "the page has no passphrase field");
     await screenshot("01-create");
   });
 
@@ -171,17 +177,22 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     assert.deepEqual(probe, { inline: false, styled: false, globalTauri: false });
   });
 
-  await t.test("create the vault (Enter submits); a problem goes once the field is edited", async () => {
-    await typeInto("#create-passphrase", "short" + ENTER);
-    await waitFor("the too-short problem", async () => /at least \d+ characters/.test(await text("#create-error")));
-    await wd("POST", s(`/element/${await find("#create-passphrase")}/clear`), {});
-    await typeInto("#create-passphrase", PASSPHRASE);
-    assert.equal(await wd("GET", s(`/element/${await find("#create-error")}/displayed`)), false, "a stale problem stays beside a Strong passphrase");
-    assert.equal(await text("#strength-label"), "Strong");
-    await typeInto("#create-confirm", PASSPHRASE);
-    assert.equal(await text("#confirm-hint"), "The passphrases match.");
-    await screenshot("02-create-filled");
-    await typeInto("#create-confirm", ENTER);
+  await t.test("create the vault in the native passphrase window; cancelling it changes nothing", async () => {
+    await click("#create-submit");
+    await cancelDialog("choose a passphrase");
+    await dialogGone("choose a passphrase");
+    await waitFor("the create button back", async () => (await text("#create-submit")) === "Choose a passphrase…");
+    assert.equal(await wd("GET", s(`/element/${await find("#create-error")}/displayed`)), false, "a cancel is not an error");
+    await visible("#view-create");
+    await click("#create-submit");
+    // Too short: the window's Create button stays disabled, Enter does nothing.
+    await answerDialog("choose a passphrase", ["short", "short"]);
+    await new Promise((r) => setTimeout(r, 500));
+    await visible("#view-create");
+    await cancelDialog("choose a passphrase");
+    await dialogGone("choose a passphrase");
+    await click("#create-submit");
+    await answerDialog("choose a passphrase", [PASSPHRASE, PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
     await visible("#connections-empty");
     await screenshot("03-connections-empty");
@@ -202,12 +213,13 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
   await t.test("lock", async () => {
     await click("#lock-button");
     await visible("#view-unlock");
-    assert.equal(await activeId(), "unlock-passphrase", "the passphrase field has focus");
+    assert.equal(await activeId(), "unlock-submit", "the unlock button has focus");
     await screenshot("04-locked");
   });
 
   await t.test("a wrong passphrase is refused with a clear message", async () => {
-    await typeInto("#unlock-passphrase", WRONG + ENTER);
+    await click("#unlock-submit");
+    await answerDialog("unlock", [WRONG]);
     await visible("#unlock-error", 30_000);
     assert.match(await text("#unlock-error"), /^Wrong passphrase; nothing was changed\.$/);
     await assertNoSecretsInDom("after a wrong passphrase");
@@ -218,7 +230,8 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     const submit = await find("#unlock-submit");
     const enabled = () => wd("GET", s(`/element/${submit}/enabled`));
     await waitFor("the 1 s wait after the first failure to pass", enabled, 10_000);
-    await typeInto("#unlock-passphrase", WRONG + ENTER);
+    await click("#unlock-submit");
+    await answerDialog("unlock", [WRONG]);
     // The second failure asks for 2 s: the countdown shows and the button is disabled.
     await visible("#unlock-wait", 5_000);
     // The wait is only 2 s: read everything first, then assert.
@@ -232,14 +245,20 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
   });
 
   await t.test("the right passphrase unlocks", async () => {
-    await typeInto("#unlock-passphrase", PASSPHRASE);
+    const submit = await find("#unlock-submit");
+    await waitFor("the wait to pass", () => wd("GET", s(`/element/${submit}/enabled`)), 10_000);
     await click("#unlock-submit");
+    await answerDialog("unlock", [PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
     await click("#tab-keys");
     assert.equal(await text("#fact-records dd"), "0 connections");
     assert.equal(await text("#fact-generation dd"), "1");
     assert.equal(await text("#fact-vault-id dd"), vaultIdInUi);
     await assertNoSecretsInDom("after unlock");
+    // Typed in the native window only: no process of the app's tree (the web process
+    // above all) holds what was typed, right or wrong.
+    const tree = processTree(appPid(PROFILE));
+    assert.deepEqual(memoryHits(tree, { passphrase: PASSPHRASE, "wrong passphrase": WRONG }), [], "found in memory");
     await screenshot("07-unlocked-again");
   });
 
@@ -298,7 +317,8 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await visible("#view-unlock");
     const submit = await find("#unlock-submit");
     await waitFor("unlock to be allowed", () => wd("GET", s(`/element/${submit}/enabled`)), 10_000);
-    await typeInto("#unlock-passphrase", PASSPHRASE + ENTER);
+    await click("#unlock-submit");
+    await answerDialog("unlock", [PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
     await visible("#connections-empty");
   });
@@ -309,9 +329,9 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     assert.equal(await activeId(), "connect-name", "the name field has focus");
     await typeInto("#connect-name", NAME);
     await selectOption("#connect-provider", "local-pleo");
-    await typeInto("#connect-secret", "s3cret");
+    await click("#connect-confidential");
     assert.match(await text("#secret-warning"), /Pleo advises public clients with PKCE/);
-    await wd("POST", s(`/element/${await find("#connect-secret")}/clear`), {});
+    await click("#connect-confidential");
     assert.match(
       await js("return document.getElementById('connect-scopes').placeholder;"),
       /\(the default\)$/,
@@ -493,17 +513,13 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
   });
 
   await t.test("change the passphrase (a wrong current one is refused)", async () => {
-    await typeInto("#pw-current", WRONG);
-    await typeInto("#pw-new", NEW_PASSPHRASE);
-    await typeInto("#pw-confirm", NEW_PASSPHRASE);
     await click("#pw-submit");
+    await answerDialog("change the passphrase", [WRONG, NEW_PASSPHRASE, NEW_PASSPHRASE]);
     await waitFor("the refusal", async () => /Wrong passphrase/.test(await text("#keys-message")), 30_000);
     assert.equal(await toneOf("#keys-message"), "failure");
     await sleep(1200); // the throttle's first wait
-    await typeInto("#pw-current", PASSPHRASE);
-    await typeInto("#pw-new", NEW_PASSPHRASE);
-    await typeInto("#pw-confirm", NEW_PASSPHRASE);
     await click("#pw-submit");
+    await answerDialog("change the passphrase", [PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE]);
     await waitFor("the change", async () => /Passphrase changed/.test(await text("#keys-message")), 30_000);
     await assertNoSecretsInDom("after the passphrase change");
     await screenshot("17-passphrase-changed");
@@ -555,10 +571,9 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await click("#backup-save");
     await waitFor("the refusal", async () => /^Not written: .*exists; choose a new file name/.test(await text("#backup-message")));
     await typeInto("#restore-path", file);
-    await typeInto("#restore-pass", NEW_PASSPHRASE);
     await click("#restore-run");
+    await answerDialog("restore", [NEW_PASSPHRASE]);
     await waitFor("the restore refused", async () => /^Not restored: .*already holds connections/.test(await text("#restore-message")));
-    assert.equal(await js("return document.getElementById('restore-pass').value;"), "", "the passphrase field is emptied");
     await screenshot("19b-backup-restore");
   });
 
@@ -571,7 +586,8 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await click("#lock-button");
     await visible("#view-unlock");
     assert.equal(cliOut("token", NAME).status, 3, "the agent is locked too");
-    await typeInto("#unlock-passphrase", NEW_PASSPHRASE + ENTER);
+    await click("#unlock-submit");
+    await answerDialog("unlock", [NEW_PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
     await click("#tab-connections");
     await visible(`#conn-${NAME}`);

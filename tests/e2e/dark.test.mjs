@@ -12,7 +12,6 @@ import path from "node:path";
 import {
   ARTIFACTS,
   DRIVER,
-  ENTER,
   appPath,
   click,
   js,
@@ -26,6 +25,7 @@ import {
   visible,
   walletEnv,
   writeProviders,
+  answerDialog,
 } from "./support.mjs";
 
 const APP = appPath("debug");
@@ -85,8 +85,8 @@ test("under a dark desktop theme every screen is dark and readable", { timeout: 
   await visible("#view-create", 30_000);
   assert.equal(await js("return matchMedia('(prefers-color-scheme: dark)').matches;"), true, "the page is told the desktop is dark");
   await assertDarkAndReadable("#create-title");
-  await typeInto("#create-passphrase", PASSPHRASE);
-  await typeInto("#create-confirm", PASSPHRASE + ENTER);
+  await click("#create-submit");
+  await answerDialog("choose a passphrase", [PASSPHRASE, PASSPHRASE]);
   await visible("#view-unlocked", 30_000);
 
   await click("#connect-open");

@@ -20,7 +20,6 @@ import {
   ARTIFACTS,
   CLI,
   DRIVER,
-  ENTER,
   appPath,
   assertAbsentFromPage,
   click,
@@ -38,6 +37,10 @@ import {
   walletEnv,
   writeProviders,
   xclip,
+  answerDialog,
+  appPid,
+  memoryHits,
+  processTree,
 } from "./support.mjs";
 
 const APP = appPath("debug");
@@ -110,8 +113,8 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
 
   await t.test("create the vault and connect an OAuth connection", async () => {
     await visible("#view-create", 30_000);
-    await typeInto("#create-passphrase", PASSPHRASE);
-    await typeInto("#create-confirm", PASSPHRASE + ENTER);
+    await click("#create-submit");
+    await answerDialog("choose a passphrase", [PASSPHRASE, PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
     await click("#connect-open");
     await visible("#panel-connect");
@@ -128,20 +131,20 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await visible("#panel-addkey");
     await click('#addkey-provider option[value="local-pleo"]');
     await typeInto("#addkey-name", "books");
-    await typeInto("#addkey-key", revoked.key);
     await click("#addkey-submit");
+    await answerDialog("API key", [revoked.key]);
     await waitFor("the refusal", async () => /refused the API key \(HTTP 401\)/.test(await text("#addkey-error")), 20_000);
     assert.match(await text("#addkey-error"), /nothing was stored/);
-    assert.equal(await js("return document.getElementById('addkey-key').value;"), "", "the key is not left in its field");
+    assert.equal(await js("return document.querySelectorAll('input[type=password]').length;"), 0, "the page has no key field");
     const listed = cli("list", "--json");
     assert.equal(listed.status, 0, listed.stderr);
     assert.deepEqual(JSON.parse(listed.stdout).map((c) => c.name), ["acme-oauth"]);
   });
 
   await t.test("a valid key is verified, its company shown, and it warns 5 days before its date", async () => {
-    await typeInto("#addkey-key", first.key);
     await setDate("#addkey-expires", expires);
     await click("#addkey-submit");
+    await answerDialog("API key", [first.key]);
     await visible("#panel-detail", 30_000);
     assert.equal(await text("#detail-title"), "books");
     assert.match(await text("#detail-message"), new RegExp(`Added API key “books”\\. Local Pleo confirms it acts for ${first.company}`));
@@ -152,6 +155,21 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     assert.equal(await js("return document.getElementById('detail-rotate').hidden;"), false);
     const badge = await js("return document.querySelector('#detail-status .badge').dataset.status;");
     assert.equal(badge, "keyExpiring");
+  });
+
+  await t.test("no process of the app's tree holds the passphrase or a typed key (WebKit's included)", async () => {
+    // Read as root, which reads every process; a same-user attacker could read only the
+    // dumpable ones (WebKit's), and must find nothing there above all.
+    const pid = appPid(PROFILE);
+    assert.ok(pid, "the app's process");
+    const tree = processTree(pid);
+    const names = tree.map((p) => readFileSync(`/proc/${p}/comm`, "latin1").trim());
+    assert.ok(names.some((n) => n.startsWith("WebKitWebProces")), `the web process is in the tree: ${names}`);
+    const hits = memoryHits(tree, { passphrase: PASSPHRASE, "refused key": revoked.key, "added key": first.key });
+    assert.deepEqual(hits, [], "found in memory");
+    // The scan sees what it should: the page's own text in the web process.
+    const web = tree.filter((_, i) => names[i].startsWith("WebKitWebProces"));
+    assert.ok(memoryHits(web, { control: "acme-oauth" }).length > 0, "the scan reads the web process");
   });
 
   await t.test("side by side in the list, with the alert", async () => {
@@ -187,17 +205,16 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
   await t.test("rotate: a bad new key leaves the old one; a good one replaces it", async () => {
     await click("#detail-rotate");
     await visible("#rotate-box");
-    await typeInto("#rotate-secret", revoked.key);
     await click("#rotate-yes");
+    await answerDialog("new key", [revoked.key]);
     await waitFor("the refusal", async () => /^Not rotated: .*refused the API key/.test(await text("#detail-message")), 20_000);
     assert.match(await text("#detail-message"), /The old key is still in place\.$/);
     assert.equal(await toneOf("#detail-message"), "failure");
-    assert.equal(await js("return document.getElementById('rotate-secret').value;"), "");
     assert.equal(cli("token", "books").stdout.trim(), first.key);
 
-    await typeInto("#rotate-secret", second.key);
     await setDate("#rotate-expires", isoDate(Math.floor(Date.now() / 1000) + 400 * DAY));
     await click("#rotate-yes");
+    await answerDialog("new key", [second.key]);
     await waitFor("the rotation", async () => /^Rotated “books”/.test(await text("#detail-message")), 20_000);
     const said = await text("#detail-message");
     assert.match(said, /revoke it in Pleo’s web app \(Settings → API keys\): client id /);
@@ -251,5 +268,15 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     const audit = readFileSync(path.join(HOME, PROFILE, "audit.jsonl"), "utf8");
     assert.match(audit, /"event":"secret_rotated"/);
     for (const k of KEYS) assert.ok(!audit.includes(k), "a key in the audit log");
+  });
+
+  await t.test("after lock no process of the app's tree holds the passphrase or any key", async () => {
+    await click("#lock-button");
+    await visible("#view-unlock");
+    await new Promise((r) => setTimeout(r, 1500)); // the background thread's next round scrubs its stack
+    const tree = processTree(appPid(PROFILE));
+    const secrets = { passphrase: PASSPHRASE };
+    KEYS.forEach((k, i) => { secrets[`key ${i}`] = k; });
+    assert.deepEqual(memoryHits(tree, secrets), [], "found in memory after lock");
   });
 });

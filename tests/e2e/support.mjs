@@ -3,7 +3,7 @@
 // processes. One driver and one session per process (module state).
 
 import { spawn, spawnSync } from "node:child_process";
-import { createWriteStream, writeFileSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readFileSync, readSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -80,6 +80,51 @@ export function runChecked(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 120_000, ...opts });
   if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args[0] ?? ""}: ${r.error ?? ""}${r.stderr}`);
   return r.stdout;
+}
+
+// ---------------------------------------------------------------- the native dialogs
+
+/** xdotool, with a deadline: the native passphrase and key windows are GTK's, outside the
+ * page, so a person's typing is played on the X display (as a person would type). */
+function xdo(args) {
+  return spawnSync("xdotool", args, { encoding: "utf8", timeout: 10_000 });
+}
+
+/** The X window id of the app's native dialog whose title contains `title`. */
+export async function dialog(title, timeout = 15_000) {
+  return waitFor(`the “${title}” window`, () => {
+    const r = xdo(["search", "--onlyvisible", "--name", title]);
+    return r.status === 0 ? r.stdout.trim().split("\n")[0] : null;
+  }, timeout, 100);
+}
+
+/** Types `values` into the native dialog titled `title`, one per field (Tab between), and
+ * presses Enter (unless `submit` is false). */
+export async function answerDialog(title, values, { submit = true } = {}) {
+  const id = await dialog(title);
+  const run = (args) => {
+    const r = xdo(args);
+    if (r.status !== 0) throw new Error(`xdotool ${args[0]}: ${r.error ?? ""}${r.stderr}`);
+  };
+  run(["windowfocus", "--sync", id]);
+  values.forEach((v, i) => {
+    if (i > 0) run(["key", "--clearmodifiers", "Tab"]);
+    run(["type", "--clearmodifiers", "--delay", "8", v]);
+  });
+  if (submit) run(["key", "--clearmodifiers", "Return"]);
+  return id;
+}
+
+/** Closes the native dialog titled `title` with Escape (the person cancels). */
+export async function cancelDialog(title) {
+  const id = await dialog(title);
+  xdo(["windowfocus", "--sync", id]);
+  xdo(["key", "--clearmodifiers", "Escape"]);
+}
+
+/** Waits until no native dialog titled `title` is shown. */
+export async function dialogGone(title, timeout = 15_000) {
+  await waitFor(`the “${title}” window to close`, () => xdo(["search", "--onlyvisible", "--name", title]).status !== 0, timeout);
 }
 
 export async function wd(method, route, body) {
@@ -323,4 +368,105 @@ export function walletEnv({ profile, home, providers, extra = {} }) {
     BROWSER,
     ...extra,
   };
+}
+
+// ---------------------------------------------------------------- memory scans
+
+/** The process `pid` and all its descendants (by each process's parent in /proc/N/stat). */
+export function processTree(pid) {
+  const parent = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "latin1");
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, p] of parent) if (p === tree[i]) tree.push(child);
+  }
+  return tree;
+}
+
+/** The forms a secret takes in a memory dump: raw (UTF-8 and UTF-16LE, as WebKit keeps
+ * strings), hex (both cases), and base64 standard and URL-safe at the three alignments it
+ * can start at (trimmed to the characters that do not depend on the neighbouring bytes). */
+export function encodings(secret) {
+  const raw = Buffer.from(secret, "utf8");
+  const forms = [["raw", raw], ["utf16", Buffer.from(secret, "utf16le")], ["hex", Buffer.from(raw.toString("hex"))], ["HEX", Buffer.from(raw.toString("hex").toUpperCase())]];
+  for (let skip = 0; skip < 3; skip++) {
+    const shifted = Buffer.concat([Buffer.alloc(skip), raw]);
+    for (const [name, enc] of [["base64", "base64"], ["base64url", "base64url"]]) {
+      const text = shifted.toString(enc).replace(/=+$/, "");
+      const start = Math.ceil((skip * 4) / 3);
+      const end = text.length - 2;
+      if (end > start + 8) forms.push([name, Buffer.from(text.slice(start, end))]);
+    }
+  }
+  return forms;
+}
+
+/** Where `secrets` ({ name: value }) occur, in any of their [`encodings`], in the readable
+ * memory of each process in `pids`: ["passphrase (utf16) in 1234 WebKitWebProcess x2", ...].
+ * A process whose memory cannot be opened is listed as "unreadable: PID NAME". */
+export function memoryHits(pids, secrets) {
+  const needles = Object.entries(secrets).flatMap(([name, v]) => encodings(v).map(([how, b]) => [`${name} (${how})`, b]));
+  const hits = [];
+  for (const pid of pids) {
+    let comm = "";
+    let maps = "";
+    let fd;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, "latin1").trim();
+      maps = readFileSync(`/proc/${pid}/maps`, "latin1");
+      fd = openSync(`/proc/${pid}/mem`, "r");
+    } catch (e) {
+      // A process that ended meanwhile (the browser helper) has nothing left to read.
+      if (e.code !== "ENOENT" && e.code !== "ESRCH") hits.push(`unreadable: ${pid} ${comm} (${e.code})`);
+      continue;
+    }
+    const counts = new Map();
+    try {
+      for (const line of maps.split("\n")) {
+        const f = line.split(/\s+/);
+        if (f.length < 5 || !f[1].startsWith("r") || /\[(vvar|vsyscall|vvar_vclock)\]/.test(line)) continue;
+        const [a, b] = f[0].split("-").map((x) => BigInt(`0x${x}`));
+        const len = Number(b - a);
+        if (len > 512 * 1024 * 1024) continue; // a reservation, not data
+        const buf = Buffer.alloc(len);
+        let got = 0;
+        try {
+          got = readSync(fd, buf, 0, len, a);
+        } catch {
+          continue; // a guard page or a mapping that went away
+        }
+        const view = buf.subarray(0, got);
+        for (const [what, n] of needles) {
+          let at = view.indexOf(n);
+          while (at !== -1) {
+            counts.set(what, (counts.get(what) ?? 0) + 1);
+            at = view.indexOf(n, at + 1);
+          }
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    for (const [what, c] of counts) hits.push(`${what} in ${pid} ${comm} x${c}`);
+  }
+  return hits;
+}
+
+/** The app process serving `profile` (the one tauri-driver started). */
+export function appPid(profile) {
+  const out = spawnSync("pgrep", ["-x", "token-wallet-ap"], { encoding: "utf8", timeout: 10_000 }).stdout.trim();
+  const pids = out ? out.split("\n").map(Number) : [];
+  return pids.find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/environ`, "latin1").includes(`TOKEN_WALLET_PROFILE=${profile}\0`);
+    } catch {
+      return false;
+    }
+  });
 }

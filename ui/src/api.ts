@@ -1,5 +1,7 @@
-// The only place that calls into Rust. Passphrases, client secrets and API keys go in; nothing secret
-// comes back, except the access token `revealToken` returns because the user asked.
+// The only place that calls into Rust. No passphrase, client secret or API key passes
+// through here: the calls that need one open Token Wallet's own native window for it.
+// Nothing secret comes back, except the access token `revealToken` returns because the
+// user asked.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
@@ -24,11 +26,11 @@ import type {
 
 export const vaultState = (): Promise<VaultState> => invoke<VaultState>("vault_state");
 
-export const createVault = (passphrase: string, confirmation: string): Promise<VaultState> =>
-  invoke<VaultState>("create_vault", { passphrase, confirmation });
+/** Opens Token Wallet's own passphrase window; the passphrase never comes through here. */
+export const createVault = (): Promise<VaultState> => invoke<VaultState>("create_vault");
 
-export const unlock = (passphrase: string): Promise<VaultState> =>
-  invoke<VaultState>("unlock", { passphrase });
+/** Opens Token Wallet's own passphrase window; the passphrase never comes through here. */
+export const unlock = (): Promise<VaultState> => invoke<VaultState>("unlock");
 
 export const lock = (): Promise<VaultState> => invoke<VaultState>("lock");
 /** The first screen is in the document: the Rust side shows the (hidden) window. */
@@ -74,11 +76,8 @@ export const checkConnection = (name: string): Promise<Checked> => invoke("check
 
 export const rotateKey = (): Promise<VaultFacts> => invoke("rotate_key");
 
-export const changePassphrase = (
-  current: string,
-  passphrase: string,
-  confirmation: string,
-): Promise<VaultFacts> => invoke("change_passphrase", { current, passphrase, confirmation });
+/** Opens Token Wallet's own window for the current and new passphrases. */
+export const changePassphrase = (): Promise<VaultFacts> => invoke("change_passphrase");
 
 export const auditLog = (): Promise<AuditView> => invoke("audit_log");
 
@@ -87,13 +86,14 @@ export const getSettings = (): Promise<SettingsView> => invoke("get_settings");
 export const saveSettings = (settings: Settings): Promise<Settings> =>
   invoke("save_settings", { settings });
 
-/** Every connection to a new file, sealed under the vault's passphrase (or `own`, twice). */
-export const backupVault = (path: string, own: string, confirmation: string): Promise<BackupDone> =>
-  invoke("backup_vault", { path, own, confirmation });
+/** Every connection to a new file, sealed under the vault's passphrase, or (`own`) under
+ * one typed in Token Wallet's own window. */
+export const backupVault = (path: string, own: boolean): Promise<BackupDone> =>
+  invoke("backup_vault", { path, own });
 
 /** A backup's connections into this vault, which must hold none. */
-export const restoreBackup = (path: string, passphrase: string, moved: boolean): Promise<BackupDone> =>
-  invoke("restore_backup", { path, passphrase, moved });
+export const restoreBackup = (path: string, moved: boolean): Promise<BackupDone> =>
+  invoke("restore_backup", { path, moved });
 
 export const activity = (): Promise<void> => invoke("activity");
 

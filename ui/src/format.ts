@@ -79,6 +79,12 @@ export function sentence(msg: string): string {
 }
 
 /** Whatever a rejected `invoke` gave us, as a sentence. */
+/** The person closed Token Wallet's passphrase (or key) window: nothing to report. */
+export function isCancelled(e: unknown): boolean {
+  const m = typeof e === "string" ? e : e instanceof Error ? e.message : "";
+  return m.startsWith("cancelled");
+}
+
 export function errorText(e: unknown): string {
   if (typeof e === "string") return sentence(e);
   if (e instanceof Error) return sentence(e.message);

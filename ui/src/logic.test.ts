@@ -173,7 +173,7 @@ describe("forms", () => {
     name: "pleo-export",
     provider: "pleo",
     clientId: "",
-    clientSecret: "",
+    confidential: false,
     scopes: "",
     authorizeUrl: "",
     tokenUrl: "",
@@ -192,9 +192,9 @@ describe("forms", () => {
     ).toEqual({ field: "clientId", message: "A custom provider needs a client ID." });
   });
   it("warns about a client secret, with Pleo's advice for Pleo", () => {
-    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, "")).toBeNull();
-    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, "s")).toMatch(/Pleo advises public clients with PKCE/);
-    expect(secretWarning(undefined, "s")).not.toMatch(/Pleo/);
+    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, false)).toBeNull();
+    expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, true)).toMatch(/Pleo advises public clients with PKCE/);
+    expect(secretWarning(undefined, true)).not.toMatch(/Pleo/);
   });
   it("checks settings and words the rotation progress", () => {
     expect(settingsProblem({ autoLockMinutes: 15, refreshAheadMinutes: 5, notifications: true })).toBeNull();
@@ -268,12 +268,11 @@ describe("the audit view's words", () => {
 });
 
 describe("API keys", () => {
-  const form = { name: "books", provider: "pleo", key: "k3y", expires: "" };
+  const form = { name: "books", provider: "pleo", expires: "" };
   it("says what the Add API key form lacks, field by field", () => {
     expect(addKeyProblem(form)).toBeNull();
     expect(addKeyProblem({ ...form, provider: "" })?.field).toBe("provider");
     expect(addKeyProblem({ ...form, name: "a b" })?.field).toBe("name");
-    expect(addKeyProblem({ ...form, key: "  " })?.field).toBe("key");
     expect(addKeyProblem({ ...form, expires: "31/12/2027" })?.field).toBe("expires");
     expect(addKeyProblem({ ...form, expires: "2027-12-31" })).toBeNull();
   });

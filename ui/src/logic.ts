@@ -323,12 +323,12 @@ export function connectFormProblem(f: ConnectForm): FormProblem | null {
 }
 
 /** The warning next to the client-secret field (Pleo's advice for public clients). */
-export function secretWarning(p: Provider | undefined, secret: string): string | null {
-  if (secret === "") return null;
+export function secretWarning(p: Provider | undefined, confidential: boolean): string | null {
+  if (!confidential) return null;
   const base =
     "A client secret on a desktop can be copied from it. Use it only for a confidential client you control.";
   return p?.pleo
-    ? `${base} Pleo advises public clients with PKCE for apps like this one: leave it empty unless Pleo gave you a confidential client.`
+    ? `${base} Pleo advises public clients with PKCE for apps like this one: leave this unticked unless Pleo gave you a confidential client.`
     : base;
 }
 
@@ -390,7 +390,6 @@ export function addKeyProblem(f: AddKeyForm): { field: keyof AddKeyForm; message
   if (!f.provider) return { field: "provider", message: "Choose Pleo’s environment (no Pleo provider is configured)." };
   const bad = nameProblem(f.name, "key");
   if (bad) return { field: "name", message: bad };
-  if (!f.key.trim()) return { field: "key", message: "Paste the API key Pleo showed you." };
   if (f.expires && !/^\d{4}-\d{2}-\d{2}$/.test(f.expires))
     return { field: "expires", message: "Give the date as YYYY-MM-DD, or leave it empty." };
   return null;

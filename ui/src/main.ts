@@ -1,13 +1,13 @@
-// The lock screen's DOM wiring. Logic worth testing lives in view.ts, format.ts and
-// strength.ts; this file copies their results into the page and forwards form input to
-// the Rust side. Text goes in through textContent only (never innerHTML), and passphrase
-// fields are emptied as soon as they have been sent.
+// The lock screen's DOM wiring. Logic worth testing lives in view.ts and format.ts; this
+// file copies their results into the page and forwards clicks to the Rust side. Text goes
+// in through textContent only (never innerHTML). The page has no passphrase field: Create
+// and Unlock open Token Wallet's own native dialog, and the passphrase goes from it to
+// the vault without passing through this page.
 import "./styles.css";
 import * as api from "./api";
 import * as app from "./app";
 import { el, show as showError } from "./dom";
-import { errorText, throttleText } from "./format";
-import { passphraseStrength } from "./strength";
+import { errorText, isCancelled, throttleText } from "./format";
 import type { VaultState } from "./types";
 import { viewFor, type Screen, type View } from "./view";
 
@@ -20,10 +20,7 @@ const screens: Record<Screen, HTMLElement> = {
   unavailable: el("view-unavailable"),
 };
 
-const createPass = el<HTMLInputElement>("create-passphrase");
-const createConfirm = el<HTMLInputElement>("create-confirm");
 const createSubmit = el<HTMLButtonElement>("create-submit");
-const unlockPass = el<HTMLInputElement>("unlock-passphrase");
 const unlockSubmit = el<HTMLButtonElement>("unlock-submit");
 const unlockWait = el("unlock-wait");
 const lockButton = el<HTMLButtonElement>("lock-button");
@@ -38,20 +35,11 @@ let retryTimer: number | undefined;
 const nowUnix = (): number => Date.now() / 1000;
 
 
-function clearSecrets(): void {
-  for (const i of [createPass, createConfirm, unlockPass]) {
-    i.value = "";
-    i.removeAttribute("aria-invalid");
-  }
-  updateStrength();
-  updateConfirm();
-}
-
 function focusFor(screen: Screen): void {
   const target: Record<Screen, HTMLElement | null> = {
     loading: null,
-    create: createPass,
-    unlock: unlockPass,
+    create: createSubmit,
+    unlock: unlockSubmit,
     unlocked: el("unlocked-title"),
     unavailable: el("retry-button"),
   };
@@ -74,7 +62,6 @@ function render(s: VaultState): void {
   if (view.screen !== current) {
     for (const [name, section] of Object.entries(screens)) section.hidden = name !== view.screen;
     for (const id of ["create-error", "unlock-error", "unlocked-error"]) showError(id, null);
-    clearSecrets();
     current = view.screen;
     focusFor(current);
   }
@@ -160,30 +147,15 @@ async function onCreate(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   if (busy) return;
   showError("create-error", null);
-  const min = view.minChars;
-  if (Array.from(createPass.value).length < min) {
-    createPass.setAttribute("aria-invalid", "true");
-    showError("create-error", `Choose a passphrase of at least ${min} characters.`);
-    createPass.focus();
-    return;
-  }
-  if (createPass.value !== createConfirm.value) {
-    createConfirm.setAttribute("aria-invalid", "true");
-    showError("create-error", "The two passphrases do not match.");
-    createConfirm.focus();
-    return;
-  }
-  const [p, c] = [createPass.value, createConfirm.value];
-  clearSecrets();
-  setBusy(createSubmit, true, "Creating vault…");
+  setBusy(createSubmit, true, "Waiting for the passphrase…");
   try {
-    render(await api.createVault(p, c));
+    render(await api.createVault());
   } catch (e) {
-    showError("create-error", errorText(e));
+    if (!isCancelled(e)) showError("create-error", errorText(e));
     await refresh();
-    if (current === "create") createPass.focus();
   } finally {
-    setBusy(createSubmit, false, "Create vault");
+    setBusy(createSubmit, false, "Choose a passphrase…");
+    if (current === "create") createSubmit.focus();
   }
 }
 
@@ -191,27 +163,18 @@ async function onUnlock(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   if (busy || retryAt > performance.now()) return;
   showError("unlock-error", null);
-  const p = unlockPass.value;
-  if (p === "") {
-    unlockPass.setAttribute("aria-invalid", "true");
-    showError("unlock-error", "Enter your passphrase.");
-    unlockPass.focus();
-    return;
-  }
-  clearSecrets();
-  setBusy(unlockSubmit, true, "Unlocking…");
+  setBusy(unlockSubmit, true, "Waiting for the passphrase…");
   try {
     performance.mark("tw:unlock-sent"); // marks for tests/bench/unlock-list.mjs
-    const unlocked = await api.unlock(p);
+    const unlocked = await api.unlock();
     performance.mark("tw:unlocked");
     render(unlocked);
   } catch (e) {
-    unlockPass.setAttribute("aria-invalid", "true");
-    showError("unlock-error", errorText(e));
+    if (!isCancelled(e)) showError("unlock-error", errorText(e));
     await refresh(); // picks up the new wait
-    if (current === "unlock") unlockPass.focus();
   } finally {
-    setBusy(unlockSubmit, false, "Unlock");
+    setBusy(unlockSubmit, false, "Unlock…");
+    if (current === "unlock") unlockSubmit.focus();
     tick();
   }
 }
@@ -228,50 +191,10 @@ async function onLock(): Promise<void> {
   }
 }
 
-// --- live hints ---
-
-function updateStrength(): void {
-  const s = passphraseStrength(createPass.value, view.minChars);
-  el("strength-meter").dataset.level = String(s.level);
-  el("strength-label").textContent = s.label;
-  el("strength-advice").textContent = s.advice;
-}
-
-function updateConfirm(): void {
-  const hint = el("confirm-hint");
-  const c = createConfirm.value;
-  if (c === "") hint.textContent = "";
-  else if (c === createPass.value) hint.textContent = "The passphrases match.";
-  else if (createPass.value.startsWith(c)) hint.textContent = "";
-  else hint.textContent = "Does not match the passphrase above.";
-  hint.dataset.ok = String(c !== "" && c === createPass.value);
-}
-
-function wireShow(checkboxId: string, inputs: HTMLInputElement[]): void {
-  const box = el<HTMLInputElement>(checkboxId);
-  box.addEventListener("change", () => {
-    for (const i of inputs) i.type = box.checked ? "text" : "password";
-  });
-}
-
 el<HTMLFormElement>("create-form").addEventListener("submit", (e) => void onCreate(e));
 el<HTMLFormElement>("unlock-form").addEventListener("submit", (e) => void onUnlock(e));
 lockButton.addEventListener("click", () => void onLock());
 el("retry-button").addEventListener("click", () => void refresh());
-createPass.addEventListener("input", () => {
-  createPass.removeAttribute("aria-invalid");
-  showError("create-error", null); // a problem said about the old value is stale now
-  updateStrength();
-  updateConfirm();
-});
-createConfirm.addEventListener("input", () => {
-  createConfirm.removeAttribute("aria-invalid");
-  showError("create-error", null);
-  updateConfirm();
-});
-unlockPass.addEventListener("input", () => unlockPass.removeAttribute("aria-invalid"));
-wireShow("create-show", [createPass, createConfirm]);
-wireShow("unlock-show", [unlockPass]);
 // Ages ("2 minutes ago") move on while the vault stays open.
 window.setInterval(() => {
   if (state && current === "unlocked") renderFacts(viewFor(state, nowUnix()));

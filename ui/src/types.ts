@@ -71,19 +71,18 @@ export interface Connection {
   canRevoke: boolean;
 }
 
-/** What the "Add API key" dialog sends (it carries the key: never kept in state). */
+/** What the "Add API key" form sends (the key itself is pasted in Token Wallet's own
+ * window, never in the page). */
 export interface AddKeyForm {
   name: string;
   provider: string;
-  key: string;
   /** YYYY-MM-DD, or empty. */
   expires: string;
 }
 
-/** What the rotate form sends (it carries the new key). */
+/** What the rotate form sends (the new key is pasted in Token Wallet's own window). */
 export interface RotateForm {
   name: string;
-  key: string;
   expires: string;
 }
 
@@ -114,7 +113,8 @@ export interface ConnectForm {
   name: string;
   provider: string;
   clientId: string;
-  clientSecret: string;
+  /** A confidential client: its secret is asked for in Token Wallet's own window. */
+  confidential: boolean;
   scopes: string;
   authorizeUrl: string;
   tokenUrl: string;

@@ -276,3 +276,88 @@ pub fn survive_console_interrupts() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Asks for one secret in the system's credential dialog (CredUI, a generic credential;
+/// the user name field is ignored), so the secret is typed into Windows' own secure field
+/// and never into the app's web view. `None` when cancelled. The packed answer is wiped
+/// before it is freed; the caller wraps the result at once.
+pub fn prompt_secret(title: &str, message: &str) -> Result<Option<String>, String> {
+    use std::ffi::c_void;
+    use windows_sys::Win32::Security::Credentials::{
+        CredUIPromptForWindowsCredentialsW, CredUnPackAuthenticationBufferW, CREDUIWIN_GENERIC,
+        CREDUI_INFOW,
+    };
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    const ERROR_CANCELLED: u32 = 1223;
+    let wide = |s: &str| -> Vec<u16> { s.encode_utf16().chain(Some(0)).collect() };
+    let (title, message) = (wide(title), wide(message));
+    let info = CREDUI_INFOW {
+        cbSize: std::mem::size_of::<CREDUI_INFOW>() as u32,
+        hwndParent: std::ptr::null_mut(),
+        pszMessageText: message.as_ptr(),
+        pszCaptionText: title.as_ptr(),
+        hbmBanner: std::ptr::null_mut(),
+    };
+    let mut package = 0u32;
+    let mut out: *mut c_void = std::ptr::null_mut();
+    let mut out_len = 0u32;
+    let mut save = 0;
+    // SAFETY: every pointer is to a live local of the right type; `out` is allocated by
+    // CredUI and freed below with CoTaskMemFree, as its documentation asks.
+    let r = unsafe {
+        CredUIPromptForWindowsCredentialsW(
+            &info,
+            0,
+            &mut package,
+            std::ptr::null(),
+            0,
+            &mut out,
+            &mut out_len,
+            &mut save,
+            CREDUIWIN_GENERIC,
+        )
+    };
+    if r == ERROR_CANCELLED {
+        return Ok(None);
+    }
+    if r != 0 {
+        return Err(format!("the credential dialog failed (error {r})"));
+    }
+    let mut user = [0u16; 514];
+    let mut user_len = user.len() as u32;
+    let mut domain = [0u16; 338];
+    let mut domain_len = domain.len() as u32;
+    let mut pass = vec![0u16; 4096];
+    let mut pass_len = pass.len() as u32;
+    // SAFETY: `out`/`out_len` are CredUI's answer; the buffers are local and their
+    // lengths are passed in characters, as the function expects.
+    let ok = unsafe {
+        CredUnPackAuthenticationBufferW(
+            0,
+            out,
+            out_len,
+            user.as_mut_ptr(),
+            &mut user_len,
+            domain.as_mut_ptr(),
+            &mut domain_len,
+            pass.as_mut_ptr(),
+            &mut pass_len,
+        )
+    };
+    // SAFETY: `out` holds `out_len` bytes from CredUI; wiped, then freed once.
+    unsafe {
+        std::ptr::write_bytes(out.cast::<u8>(), 0, out_len as usize);
+        CoTaskMemFree(out);
+    }
+    let text = (ok != 0).then(|| {
+        let n = (pass_len as usize).min(pass.len());
+        let end = pass[..n].iter().position(|&c| c == 0).unwrap_or(n);
+        String::from_utf16_lossy(&pass[..end])
+    });
+    for c in pass.iter_mut() {
+        // SAFETY: a valid, aligned element of a live Vec; volatile so it is not elided.
+        unsafe { std::ptr::write_volatile(c, 0) };
+    }
+    text.map(Some)
+        .ok_or_else(|| "could not read the credential dialog's answer".to_string())
+}

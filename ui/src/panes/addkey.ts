@@ -1,9 +1,9 @@
-// The "Add API key" dialog: a Pleo API key, verified with Pleo before it is saved (the
-// company it acts for is then shown). The key is read from its field once, sent to Rust,
-// and the field emptied; it is never kept in the page's state.
+// The "Add API key" form: a Pleo API key, verified with Pleo before it is saved (the
+// company it acts for is then shown). The key itself is pasted in Token Wallet's own
+// window, which the save opens: it never enters the page.
 import * as api from "../api";
 import { el, fieldProblem, h, notice } from "../dom";
-import { errorText } from "../format";
+import { errorText, isCancelled } from "../format";
 import { addKeyProblem } from "../logic";
 import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
@@ -13,7 +13,6 @@ import { load } from "./connections";
 const INPUT: Record<keyof AddKeyForm, string> = {
   name: "addkey-name",
   provider: "addkey-provider",
-  key: "addkey-key",
   expires: "addkey-expires",
 };
 
@@ -43,7 +42,6 @@ async function submit(ev: SubmitEvent): Promise<void> {
   const form: AddKeyForm = {
     name: v("addkey-name").trim(),
     provider: v("addkey-provider"),
-    key: v("addkey-key"),
     expires: v("addkey-expires"),
   };
   const bad = addKeyProblem(form);
@@ -54,10 +52,10 @@ async function submit(ev: SubmitEvent): Promise<void> {
   problem(null);
   const button = el<HTMLButtonElement>("addkey-submit");
   button.disabled = true;
-  button.textContent = "Verifying with Pleo…";
+  button.textContent = "Waiting for the key…";
   try {
     const c = await api.addApiKey(form);
-    for (const id of ["addkey-name", "addkey-key", "addkey-expires"]) el<HTMLInputElement>(id).value = "";
+    for (const id of ["addkey-name", "addkey-expires"]) el<HTMLInputElement>(id).value = "";
     await load();
     openDetail(c.name);
     const company = c.check.find(([k]) => k === "subjectURN")?.[1];
@@ -67,10 +65,8 @@ async function submit(ev: SubmitEvent): Promise<void> {
       `Added API key “${c.name}”. ${c.providerName} confirms it acts for ${company ?? "its company"}.`,
     );
   } catch (e) {
-    problem(errorText(e));
+    if (!isCancelled(e)) problem(errorText(e));
   } finally {
-    // The key is not kept in the field after an attempt either way.
-    el<HTMLInputElement>("addkey-key").value = "";
     button.disabled = false;
     button.textContent = "Verify with Pleo and save";
   }
@@ -89,8 +85,7 @@ export function mount(): void {
   el<HTMLFormElement>("addkey-form").addEventListener("submit", (ev) => void submit(ev));
 }
 
-/** Forgets what was typed (on lock). */
+/** Forgets what was said (on lock). */
 export function clear(): void {
   problem(null);
-  el<HTMLInputElement>("addkey-key").value = "";
 }

@@ -3,7 +3,7 @@
 // the user asked to reveal; it is removed after 60 s or when the pane is left.
 import * as api from "../api";
 import { el, h, notice, now, type Tone } from "../dom";
-import { errorText, formatAge } from "../format";
+import { errorText, formatAge, isCancelled } from "../format";
 import { checkLabel, countdown, isStatic, kindLabel, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
@@ -142,7 +142,8 @@ async function busy<T>(
   try {
     return await f();
   } catch (e) {
-    say("failure", failed(e));
+    // Closing Token Wallet's own key or passphrase window is not a failure.
+    if (!isCancelled(e)) say("failure", failed(e));
     render();
     return undefined;
   } finally {
@@ -246,12 +247,10 @@ function wireKeys(): void {
     await load();
   });
   el("detail-rotate").addEventListener("click", () => {
-    el<HTMLInputElement>("rotate-secret").value = "";
     el("rotate-box").hidden = false;
-    el("rotate-secret").focus();
+    el("rotate-expires").focus();
   });
   const closeRotate = (): void => {
-    el<HTMLInputElement>("rotate-secret").value = "";
     el("rotate-box").hidden = true;
   };
   el("rotate-no").addEventListener("click", () => {
@@ -260,18 +259,11 @@ function wireKeys(): void {
   });
   el<HTMLFormElement>("rotate-box").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const key = el<HTMLInputElement>("rotate-secret").value;
-    if (!key.trim()) {
-      say("failure", "Paste the new key first.");
-      el("rotate-secret").focus();
-      return;
-    }
     const expires = el<HTMLInputElement>("rotate-expires").value;
-    const r = await busy(el("rotate-yes"), "Verifying…", () => api.rotateSecret({ name: name(), key, expires }), (e) =>
+    // The new key is pasted in Token Wallet's own window, which this opens.
+    const r = await busy(el("rotate-yes"), "Waiting for the key…", () => api.rotateSecret({ name: name(), expires }), (e) =>
       `Not rotated: ${errorText(e)} The old key is still in place.`,
     );
-    // The new key never stays in the page, whatever happened.
-    el<HTMLInputElement>("rotate-secret").value = "";
     if (!r) return;
     closeRotate();
     say("success", r.message);
@@ -325,14 +317,10 @@ export function mount(): void {
       say("info", null);
       clipboardClearsAt = 0;
       el("confirm-box").hidden = true;
-      el<HTMLInputElement>("rotate-secret").value = "";
       el("rotate-box").hidden = true;
       render();
     },
-    left: () => {
-      hideReveal();
-      el<HTMLInputElement>("rotate-secret").value = "";
-    },
+    left: () => hideReveal(),
   });
   onConnections(() => {
     if (state.pane === "detail") render();
@@ -349,7 +337,6 @@ export function mount(): void {
 /** Forgets what was shown (on lock). */
 export function clear(): void {
   hideReveal();
-  el<HTMLInputElement>("rotate-secret").value = "";
   el("detail-facts").replaceChildren();
   say("info", null);
 }

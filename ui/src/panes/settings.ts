@@ -1,7 +1,7 @@
 // Settings: auto-lock, refresh lead, notifications; and where the vault is.
 import * as api from "../api";
 import { el, h, notice } from "../dom";
-import { errorText } from "../format";
+import { errorText, isCancelled } from "../format";
 import { settingsProblem } from "../logic";
 import { register } from "../nav";
 import { hooks, state } from "../state";
@@ -63,24 +63,17 @@ async function save(ev: SubmitEvent): Promise<void> {
   }
 }
 
-/** Empties the password fields of a form (after every attempt: nothing lingers). */
-function wipe(...ids: string[]): void {
-  for (const id of ids) el<HTMLInputElement>(id).value = "";
-}
-
 async function backup(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   const path = el<HTMLInputElement>("backup-path").value;
-  const own = el<HTMLInputElement>("backup-own").value;
-  const again = el<HTMLInputElement>("backup-own-again").value;
-  wipe("backup-own", "backup-own-again");
+  const own = el<HTMLInputElement>("backup-own").checked;
   const button = el<HTMLButtonElement>("backup-save");
   button.disabled = true;
   try {
-    const done = await api.backupVault(path, own, again);
+    const done = await api.backupVault(path, own);
     notice("backup-message", "success", done.message);
   } catch (e) {
-    notice("backup-message", "failure", `Not written: ${errorText(e)}`);
+    if (!isCancelled(e)) notice("backup-message", "failure", `Not written: ${errorText(e)}`);
   } finally {
     button.disabled = false;
   }
@@ -89,16 +82,14 @@ async function backup(ev: SubmitEvent): Promise<void> {
 async function restore(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   const path = el<HTMLInputElement>("restore-path").value;
-  const pass = el<HTMLInputElement>("restore-pass").value;
   const moved = el<HTMLInputElement>("restore-moved").checked;
-  wipe("restore-pass");
   const button = el<HTMLButtonElement>("restore-run");
   button.disabled = true;
   try {
-    const done = await api.restoreBackup(path, pass, moved);
+    const done = await api.restoreBackup(path, moved);
     notice("restore-message", done.message.includes("copies") ? "warning" : "success", done.message);
   } catch (e) {
-    notice("restore-message", "failure", `Not restored: ${errorText(e)}`);
+    if (!isCancelled(e)) notice("restore-message", "failure", `Not restored: ${errorText(e)}`);
   } finally {
     button.disabled = false;
   }
@@ -121,9 +112,8 @@ export function mount(): void {
   });
 }
 
-/** Forgets unsaved changes and typed passphrases (on lock). */
+/** Forgets unsaved changes (on lock). */
 export function clear(): void {
   setDirty(false);
-  wipe("backup-own", "backup-own-again", "restore-pass");
   for (const id of ["settings-message", "backup-message", "restore-message"]) notice(id, "info", null);
 }

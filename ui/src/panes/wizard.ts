@@ -2,7 +2,7 @@
 // wait for the browser sign-in, which can be cancelled.
 import * as api from "../api";
 import { el, fieldProblem, h, notice, show } from "../dom";
-import { errorText } from "../format";
+import { errorText, isCancelled } from "../format";
 import { checkLabel, connectFormProblem, providerOption, secretWarning, wizardDefaults, type FormProblem } from "../logic";
 import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
@@ -14,7 +14,7 @@ const INPUT: Record<keyof ConnectForm, string> = {
   name: "connect-name",
   provider: "connect-provider",
   clientId: "connect-client-id",
-  clientSecret: "connect-secret",
+  confidential: "connect-confidential",
   scopes: "connect-scopes",
   authorizeUrl: "connect-authorize",
   tokenUrl: "connect-token-url",
@@ -37,7 +37,7 @@ function formValue(): ConnectForm {
     name: v("connect-name"),
     provider: v("connect-provider"),
     clientId: v("connect-client-id"),
-    clientSecret: v("connect-secret"),
+    confidential: el<HTMLInputElement>("connect-confidential").checked,
     scopes: v("connect-scopes"),
     authorizeUrl: v("connect-authorize"),
     tokenUrl: v("connect-token-url"),
@@ -49,7 +49,7 @@ function update(): void {
   const f = formValue();
   el("custom-fields").hidden = f.provider !== "custom";
   const p = state.providers.find((x) => x.name === f.provider);
-  show("secret-warning", secretWarning(p, f.clientSecret));
+  show("secret-warning", secretWarning(p, f.confidential));
   const d = wizardDefaults(p);
   el<HTMLInputElement>("connect-client-id").placeholder = d.clientId;
   el<HTMLInputElement>("connect-scopes").placeholder = d.scopes;
@@ -81,7 +81,6 @@ async function submit(ev: SubmitEvent): Promise<void> {
   const bad = connectFormProblem(f);
   problem(bad);
   if (bad) return;
-  el<HTMLInputElement>("connect-secret").value = "";
   el("connect-form").hidden = true;
   notice("connect-wait-message", "info", null);
   el("connect-waiting").hidden = false;
@@ -89,7 +88,8 @@ async function submit(ev: SubmitEvent): Promise<void> {
   try {
     const c = await api.connect(f);
     // Typed values go; the provider stays chosen.
-    for (const [k, id] of Object.entries(INPUT)) if (k !== "provider") el<HTMLInputElement>(id).value = "";
+    for (const [k, id] of Object.entries(INPUT)) if (k !== "provider" && k !== "confidential") el<HTMLInputElement>(id).value = "";
+    el<HTMLInputElement>("connect-confidential").checked = false;
     await load();
     openDetail(c.name);
     const who = c.check.find(([k]) => k === "subjectURN") ?? c.check.find(([k]) => k === "applicationName");
@@ -107,7 +107,7 @@ async function submit(ev: SubmitEvent): Promise<void> {
     );
   } catch (e) {
     el("connect-form").hidden = false;
-    failed(errorText(e));
+    if (!isCancelled(e)) failed(errorText(e));
     el("connect-name").focus();
   } finally {
     el("connect-waiting").hidden = true;
@@ -122,7 +122,7 @@ export function mount(): void {
     void api.cancelConnect();
     setPane("connections");
   });
-  for (const id of ["connect-provider", "connect-secret"]) {
+  for (const id of ["connect-provider", "connect-confidential"]) {
     el(id).addEventListener("input", update);
     el(id).addEventListener("change", update);
   }
@@ -148,8 +148,7 @@ export function mount(): void {
   el<HTMLFormElement>("connect-form").addEventListener("submit", (ev) => void submit(ev));
 }
 
-/** Forgets what was typed (on lock). */
+/** Forgets what was said (on lock). */
 export function clear(): void {
   problem(null);
-  el<HTMLInputElement>("connect-secret").value = "";
 }
