@@ -54,6 +54,9 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
             was_unlocked = unlocked;
             changed(app);
             if !unlocked {
+                // However it locked (the button, the tray, idle): a copied token or key
+                // leaves the clipboard, and this process, with the keys.
+                crate::clipboard::forget(app);
                 last_sweep = None;
                 last_retry = None;
                 told.clear();

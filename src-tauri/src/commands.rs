@@ -118,10 +118,16 @@ fn two(a: Vec<String>) -> Result<[String; 2], Error> {
         .map_err(|_| Error::Internal("the dialog gave no answers".into()))
 }
 
-/// Locks the vault: its keys are dropped (and zeroized).
+/// Locks the vault: its keys are dropped (and zeroized), and a token or key this app put
+/// on the clipboard is cleared.
 #[tauri::command]
-pub async fn lock(wallet: Shared<'_>) -> Result<VaultState, Error> {
-    blocking(&wallet, |w| Ok(w.lock())).await
+pub async fn lock<R: Runtime>(app: AppHandle<R>, wallet: Shared<'_>) -> Result<VaultState, Error> {
+    blocking(&wallet, move |w| {
+        let st = w.lock();
+        crate::clipboard::forget(&app);
+        Ok(st)
+    })
+    .await
 }
 
 /// The vault's public facts; the record count only while unlocked.
