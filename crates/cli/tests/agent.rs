@@ -274,8 +274,9 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
         .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
+    let key = token_wallet_core::audit::name_key(&mut w.unlocked()).unwrap();
     let held = token_wallet_core::lock::VaultLock::acquire(
-        &token_wallet_core::lock::refresh_lock_path(&w.env.data_dir(), "a"),
+        &token_wallet_core::lock::refresh_lock_path(&w.env.data_dir(), &key, "a"),
     )
     .unwrap();
     let mut c = w.env.cmd();
