@@ -216,12 +216,29 @@ pub fn needs_refresh_info(
     }
     let lifetime = exp.saturating_sub(info.issued_at) as f64;
     // A caller's min_ttl counts up to half the provider's token lifetime too: a longer
-    // one could never be met, and would refresh on every call.
+    // one could never be met, and would refresh on every call (see `effective_min_ttl`).
     let window = (policy.min_window.as_secs_f64())
         .max(lifetime * policy.window_fraction)
-        .max(min_ttl.as_secs_f64())
+        .max(effective_min_ttl(info, min_ttl).as_secs_f64())
         .min(lifetime / 2.0);
     (exp as f64 - now as f64) < window
+}
+
+/// The least lifetime a caller may ask of `info`'s tokens: its `min_ttl`, at most half the
+/// lifetime of the provider's access tokens (when known). Asking more cannot force a
+/// refresh: a token is refreshed at the earliest at half its life, so however large the
+/// clients' `min_ttl` (the agent protocol and `token --min-ttl` accept up to 366 days),
+/// there are at most two refreshes per token lifetime, never one per request. Half, not
+/// "the lifetime minus a margin": a margin small enough to suit a 10-minute token would
+/// still let a client refresh a 60-day token every few minutes.
+pub fn effective_min_ttl(info: &connection::ConnectionInfo, min_ttl: Duration) -> Duration {
+    match info.expires_at {
+        Some(exp) if info.kind.is_refreshed() => {
+            let half = Duration::from_secs(exp.saturating_sub(info.issued_at)) / 2;
+            min_ttl.min(half)
+        }
+        _ => min_ttl,
+    }
 }
 
 /// The status after the refresh token turned out dead: "needs re-authorisation", except
@@ -388,6 +405,9 @@ impl Refresher {
                 _ => Ok(Self::hand_out(&c, false)),
             };
         }
+        // What a client may ask is capped at half the tokens' lifetime: no client can
+        // make every request a refresh.
+        let min_ttl = effective_min_ttl(&c.info, min_ttl);
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
