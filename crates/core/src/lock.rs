@@ -179,6 +179,8 @@ impl VaultLock {
                 tracing::debug!(file = %self.path.display(), error = %e, "could not remove a lock file");
             }
         }
+        #[cfg(not(unix))]
+        tracing::debug!(file = %self.path.display(), "lock files stay on this platform");
         drop(self);
     }
 

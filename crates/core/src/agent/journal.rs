@@ -85,6 +85,9 @@ impl Agent {
                 }
             }
         }
+        // Connections another process made since: named in `read` (the app's audit view
+        // flushes first).
+        self.audit.learn_names(&guard(v));
         if self.audit_dirty.swap(false, Ordering::SeqCst) {
             if let Err(e) = self.audit.anchor(&mut guard(v)) {
                 tracing::warn!(error = %e, "could not anchor the audit log");

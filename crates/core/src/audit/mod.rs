@@ -663,10 +663,8 @@ impl AuditLog {
 
     /// Records the chain's head in the vault (call once a command is done).
     pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
-        // Connections made or removed by other processes: their labels, for `read`.
-        if let Some(k) = &mut *self.key.lock().unwrap_or_else(|p| p.into_inner()) {
-            k.learn(vault);
-        }
+        // Connections made by other processes: their labels, for `read`.
+        self.learn_names(vault);
         // Opened for appending, not only reading: Windows syncs a file only through a
         // handle that may write it. Nothing is written here. Never through a symlink.
         let Some(mut f) = self.open_existing(true)? else {
@@ -713,14 +711,21 @@ impl AuditLog {
         Ok(lines)
     }
 
+    /// Learns the labels of every connection `vault` holds now (made by another process,
+    /// say), so [`Self::read`] shows their names. Only while this log's key is cached
+    /// (the vault unlocked in this process).
+    pub fn learn_names(&self, vault: &UnlockedVault) {
+        if let Some(k) = &mut *self.key.lock().unwrap_or_else(|p| p.into_inner()) {
+            k.learn(vault);
+        }
+    }
+
     /// [`Self::read`], every connection the unlocked `vault` holds shown by its name; a
     /// label no connection of the vault has (one removed before this process saw it)
     /// stays as written.
     pub fn read_named(&self, vault: &mut UnlockedVault) -> Result<Vec<Line>, AuditError> {
         self.key(vault)?;
-        if let Some(k) = &mut *self.key.lock().unwrap_or_else(|p| p.into_inner()) {
-            k.learn(vault);
-        }
+        self.learn_names(vault);
         self.read()
     }
 

@@ -309,3 +309,41 @@ fn fail_closed_a_recorder_that_cannot_write_says_so() {
     assert!(rec.ready().is_err());
     assert!(rec.try_record(Event::VaultLocked).is_err());
 }
+
+#[test]
+fn a_connection_made_elsewhere_is_named_once_the_log_learns_the_vaults_names() {
+    let (_d, mut v, log) = setup();
+    log.append(Event::VaultUnlocked, Some(&mut v)).unwrap();
+    // Another process (its own log handle) makes `later` and audits it.
+    let other = AuditLog::new(log.path().parent().unwrap());
+    let later = crate::connection::Connection {
+        info: crate::connection::sample_info("later", 1, None),
+        secrets: crate::connection::Secrets {
+            access_token: "t".into(),
+            refresh_token: None,
+            client_secret: None,
+        },
+    };
+    crate::connection::save_all(&mut v, &[later]).unwrap();
+    other
+        .append(
+            Event::RefreshOk {
+                connection: "later".into(),
+            },
+            Some(&mut v),
+        )
+        .unwrap();
+    let shown = |log: &AuditLog| {
+        log.read().unwrap()[1]
+            .event
+            .connection()
+            .unwrap()
+            .to_string()
+    };
+    assert!(shown(&log).starts_with(LABEL_PREFIX));
+    log.learn_names(&v);
+    assert_eq!(shown(&log), "later");
+    // Locked: the key and the labels it maps are forgotten.
+    log.forget_key();
+    assert!(shown(&log).starts_with(LABEL_PREFIX));
+}
