@@ -88,7 +88,10 @@ pub async fn create_vault<R: Runtime>(
 /// passphrase the next attempt is refused for 1 s, then 2 s, 4 s... (see
 /// [`crate::wallet::Throttle`]).
 #[tauri::command]
-pub async fn unlock<R: Runtime>(app: AppHandle<R>, wallet: Shared<'_>) -> Result<VaultState, Error> {
+pub async fn unlock<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+) -> Result<VaultState, Error> {
     blocking(&wallet, move |w| {
         w.check_throttle()?;
         let a = ask(
@@ -262,10 +265,21 @@ pub async fn copy_token<R: Runtime>(
 }
 
 /// The access token itself, for the reveal box: only because the user asked (audited as
-/// an export). Never the refresh token.
+/// an export), and only an OAuth access token (short-lived). Never the refresh token, never
+/// an API key or a long-lived token.
 #[tauri::command]
 pub async fn reveal_token(wallet: Shared<'_>, name: String) -> Result<String, Error> {
-    let (token, _) = blocking(&wallet, move |w| w.export(&name)).await?;
+    let (token, _) = blocking(&wallet, move |w| {
+        // Only a short-lived access token is ever shown in the page (whose process another
+        // process of the same user can read); a key stays out of it.
+        if w.connection(&name)?.kind != token_wallet_core::connection::CredentialKind::Oauth {
+            return Err(Error::Invalid(
+                "a key or long-lived token is never shown in the window; Copy puts it on the clipboard for 30 s".into(),
+            ));
+        }
+        w.export(&name)
+    })
+    .await?;
     Ok(token.expose_secret().to_string())
 }
 

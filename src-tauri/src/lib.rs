@@ -18,6 +18,7 @@ pub mod keys;
 pub mod models;
 mod secret_entry;
 pub mod settings;
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 mod strength;
 pub mod throttle;
 mod tray;
@@ -305,12 +306,12 @@ mod tests {
                 key,
                 "is not a date like",
             ),
-            (json!({"name": "k", "provider": "pleo"}), "  ", "paste the API key"),
             (
-                json!({"name": "k", "provider": "no-such"}),
-                key,
-                "no-such",
+                json!({"name": "k", "provider": "pleo"}),
+                "  ",
+                "paste the API key",
             ),
+            (json!({"name": "k", "provider": "no-such"}), key, "no-such"),
         ] {
             crate::secret_entry::tests::will_answer(Some(&[given]));
             let e = invoke(&w, "add_api_key", json!({ "form": form })).unwrap_err();
@@ -329,15 +330,13 @@ mod tests {
         .unwrap()
         .contains("unknown field `key`"));
         crate::secret_entry::tests::will_answer(Some(&[key]));
-        assert!(invoke(
-            &w,
-            "rotate_secret",
-            json!({"form": {"name": "nope"}})
-        )
-        .unwrap_err()
-        .as_str()
-        .unwrap()
-        .contains("no connection named “nope”"));
+        assert!(
+            invoke(&w, "rotate_secret", json!({"form": {"name": "nope"}}))
+                .unwrap_err()
+                .as_str()
+                .unwrap()
+                .contains("no connection named “nope”")
+        );
         assert_eq!(
             invoke(&w, "list_connections", json!({})).unwrap()["connections"],
             json!([])
@@ -370,7 +369,11 @@ mod tests {
         // Keys: rotate and change the passphrase (a wrong current one is refused).
         let f = invoke(&w, "rotate_key", json!({})).unwrap();
         assert_eq!(f["generation"], 2);
-        crate::secret_entry::tests::will_answer(Some(&["wrong one", "a new passphrase", "a new passphrase"]));
+        crate::secret_entry::tests::will_answer(Some(&[
+            "wrong one",
+            "a new passphrase",
+            "a new passphrase",
+        ]));
         let e = invoke(&w, "change_passphrase", json!({})).unwrap_err();
         assert_eq!(e, json!("wrong passphrase; nothing was changed"));
         // Audit: the log verifies and shows what happened, newest first.
@@ -489,12 +492,7 @@ mod tests {
         invoke(&w, "create_vault", json!({})).unwrap();
         let path = file.display().to_string();
         crate::secret_entry::tests::will_answer(Some(&[GOOD]));
-        let e = invoke(
-            &w,
-            "restore_backup",
-            json!({"path": path, "moved": false}),
-        )
-        .unwrap_err();
+        let e = invoke(&w, "restore_backup", json!({"path": path, "moved": false})).unwrap_err();
         assert!(
             e.as_str().unwrap().contains("does not open this backup"),
             "{e}"
@@ -508,12 +506,7 @@ mod tests {
         .unwrap_err();
         assert!(e.as_str().unwrap().contains("full path"), "{e}");
         crate::secret_entry::tests::will_answer(Some(&["the other vault's passphrase"]));
-        let done = invoke(
-            &w,
-            "restore_backup",
-            json!({"path": path, "moved": false}),
-        )
-        .unwrap();
+        let done = invoke(&w, "restore_backup", json!({"path": path, "moved": false})).unwrap();
         assert_eq!(done["records"], 1);
         assert!(
             done["message"]
@@ -531,12 +524,8 @@ mod tests {
             "{list}"
         );
         crate::secret_entry::tests::will_answer(Some(&["the other vault's passphrase"]));
-        let again = invoke(
-            &w,
-            "restore_backup",
-            json!({"path": path, "moved": false}),
-        )
-        .unwrap_err();
+        let again =
+            invoke(&w, "restore_backup", json!({"path": path, "moved": false})).unwrap_err();
         assert!(
             again
                 .as_str()

@@ -49,7 +49,9 @@ pub struct Ask {
     pub intro: String,
     /// The fields, in order.
     pub fields: Vec<Field>,
-    /// The accepting button ("Unlock", "Save key").
+    /// The accepting button ("Unlock", "Save key"); Windows' credential dialog has its
+    /// own.
+    #[cfg_attr(windows, allow(dead_code))]
     pub accept: &'static str,
 }
 
@@ -57,17 +59,15 @@ pub struct Ask {
 /// closes the dialog.
 pub fn ask<R: Runtime>(app: &AppHandle<R>, ask: Ask) -> Result<Vec<SecretString>, Error> {
     #[cfg(test)]
-    {
+    let answer = {
         let _ = app;
-        return tests::answer(&ask);
-    }
+        tests::answer(&ask)
+    };
     #[cfg(not(test))]
-    {
-        let answer = platform::ask(app, &ask)?;
-        // What reading the fields left in this worker's stack.
-        token_wallet_core::crypto::scrub_stack();
-        answer.ok_or(Error::Cancelled)
-    }
+    let answer = platform::ask(app, &ask);
+    // What reading the fields left in this worker's stack.
+    token_wallet_core::crypto::scrub_stack();
+    answer?.ok_or(Error::Cancelled)
 }
 
 /// Core's rule for a new passphrase, and the two entries agreeing: `Err` says what is
@@ -84,6 +84,8 @@ pub fn check_new(new: &str, again: &str) -> Result<(), String> {
 }
 
 /// The hint under a new passphrase: its strength, and whether the confirmation matches.
+/// (The system dialogs of Windows and macOS show no live text.)
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn hint(new: &str, again: &str) -> String {
     let min = token_wallet_core::ops::MIN_NEW_PASSPHRASE_CHARS;
     let s = crate::strength::rate(new, min);
@@ -118,7 +120,10 @@ mod platform {
         SecretString::from(e.text().as_str().to_owned())
     }
 
-    pub fn ask<R: Runtime>(app: &AppHandle<R>, ask: &Ask) -> Result<Option<Vec<SecretString>>, Error> {
+    pub fn ask<R: Runtime>(
+        app: &AppHandle<R>,
+        ask: &Ask,
+    ) -> Result<Option<Vec<SecretString>>, Error> {
         let window = app
             .get_webview_window("main")
             .ok_or_else(|| Error::Internal("no main window".into()))?;
@@ -236,7 +241,6 @@ mod platform {
         }
         d.present();
     }
-
 }
 
 #[cfg(target_os = "macos")]
@@ -248,10 +252,10 @@ mod platform {
     use tauri::{AppHandle, Runtime};
 
     /// One field through the system's dialog with a hidden answer; `None` when cancelled.
-    fn one(title: &str, text: &str) -> Result<Option<SecretString>, Error> {
-        let script = "on run argv\n display dialog (item 2 of argv) with title (item 1 of argv) default answer \"\" with hidden answer\n return text returned of result\nend run";
+    fn one(title: &str, text: &str, accept: &str) -> Result<Option<SecretString>, Error> {
+        let script = "on run argv\n display dialog (item 2 of argv) with title (item 1 of argv) default answer \"\" with hidden answer buttons {\"Cancel\", (item 3 of argv)} default button 2 cancel button 1\n return text returned of result\nend run";
         let o = std::process::Command::new("/usr/bin/osascript")
-            .args(["-e", script, title, text])
+            .args(["-e", script, title, text, accept])
             .stderr(std::process::Stdio::null())
             .output()
             .map_err(|e| Error::Internal(format!("the passphrase dialog: {e}")))?;
@@ -267,11 +271,14 @@ mod platform {
         )))
     }
 
-    pub fn ask<R: Runtime>(_app: &AppHandle<R>, ask: &Ask) -> Result<Option<Vec<SecretString>>, Error> {
+    pub fn ask<R: Runtime>(
+        _app: &AppHandle<R>,
+        ask: &Ask,
+    ) -> Result<Option<Vec<SecretString>>, Error> {
         let mut out = Vec::new();
         for f in &ask.fields {
             let text = format!("{}\n\n{}", ask.intro, f.label().replace('_', ""));
-            match one(ask.title, &text)? {
+            match one(ask.title, &text, ask.accept)? {
                 Some(s) => out.push(s),
                 None => return Ok(None),
             }
@@ -296,12 +303,18 @@ mod platform {
     use secrecy::SecretString;
     use tauri::{AppHandle, Runtime};
 
-    pub fn ask<R: Runtime>(_app: &AppHandle<R>, ask: &Ask) -> Result<Option<Vec<SecretString>>, Error> {
+    pub fn ask<R: Runtime>(
+        _app: &AppHandle<R>,
+        ask: &Ask,
+    ) -> Result<Option<Vec<SecretString>>, Error> {
         let mut out = Vec::new();
         for f in &ask.fields {
             let label = f.label().replace('_', "");
-            match token_wallet_harden::win32::prompt_secret(ask.title, &format!("{}\n\n{label}", ask.intro))
-                .map_err(Error::Internal)?
+            match token_wallet_harden::win32::prompt_secret(
+                ask.title,
+                &format!("{}\n\n{label}", ask.intro),
+            )
+            .map_err(Error::Internal)?
             {
                 Some(s) => out.push(SecretString::from(s)),
                 None => return Ok(None),
@@ -347,15 +360,16 @@ pub(crate) mod tests {
             .push_back(a.map(|v| v.iter().map(|s| s.to_string()).collect()));
     }
 
-    pub(super) fn answer(ask: &Ask) -> Result<Vec<SecretString>, Error> {
+    pub(super) fn answer(ask: &Ask) -> Result<Option<Vec<SecretString>>, Error> {
         let a = ANSWERS
             .lock()
             .unwrap()
             .pop_front()
             .unwrap_or_else(|| panic!("no answer queued for the dialog “{}”", ask.title));
-        let a = a.ok_or(Error::Cancelled)?;
-        assert_eq!(a.len(), ask.fields.len(), "answers for “{}”", ask.title);
-        Ok(a.into_iter().map(SecretString::from).collect())
+        Ok(a.map(|a| {
+            assert_eq!(a.len(), ask.fields.len(), "answers for “{}”", ask.title);
+            a.into_iter().map(SecretString::from).collect()
+        }))
     }
 
     #[test]
@@ -363,8 +377,11 @@ pub(crate) mod tests {
         assert!(super::check_new("short", "short").is_err());
         assert!(super::check_new("long enough one", "long enough two").is_err());
         assert!(super::check_new("long enough one", "long enough one").is_ok());
-        assert!(super::hint("correct horse battery staple", "correct horse battery staple")
-            .contains("Strong"));
+        assert!(super::hint(
+            "correct horse battery staple",
+            "correct horse battery staple"
+        )
+        .contains("Strong"));
         assert!(super::hint("correct horse battery staple", "x").contains("do not match"));
     }
 }

@@ -65,8 +65,9 @@ pub fn path(data_dir: &Path) -> PathBuf {
 /// Reads the settings; a missing file gives the defaults.
 pub fn load(data_dir: &Path) -> Result<Settings, String> {
     let p = path(data_dir);
-    match std::fs::read(&p) {
-        Ok(bytes) => {
+    // Never through a symlink planted in the data directory.
+    match token_wallet_core::files::read_private(&p) {
+        Ok(Some(bytes)) => {
             let s: Settings = serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
                     "{} is damaged ({e}); the defaults are used until you save",
@@ -76,7 +77,7 @@ pub fn load(data_dir: &Path) -> Result<Settings, String> {
             s.check()?;
             Ok(s)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Ok(None) => Ok(Settings::default()),
         Err(e) => Err(format!("cannot read {}: {e}", p.display())),
     }
 }

@@ -17,9 +17,28 @@ pub struct Strength {
 }
 
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "123456", "12345678", "qwerty", "azerty", "letmein", "iloveyou",
-    "admin", "welcome", "monkey", "dragon", "football", "baseball", "master", "secret",
-    "tokenwallet", "token", "wallet", "abc123", "111111", "000000",
+    "password",
+    "passw0rd",
+    "123456",
+    "12345678",
+    "qwerty",
+    "azerty",
+    "letmein",
+    "iloveyou",
+    "admin",
+    "welcome",
+    "monkey",
+    "dragon",
+    "football",
+    "baseball",
+    "master",
+    "secret",
+    "tokenwallet",
+    "token",
+    "wallet",
+    "abc123",
+    "111111",
+    "000000",
 ];
 
 const KEYBOARD_ROWS: &[&str] = &["qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890"];
@@ -35,7 +54,10 @@ fn pool_size(cs: &[char]) -> u32 {
     if cs.iter().any(char::is_ascii_digit) {
         pool += 10;
     }
-    if cs.iter().any(|c| c.is_ascii() && !c.is_ascii_alphanumeric()) {
+    if cs
+        .iter()
+        .any(|c| c.is_ascii() && !c.is_ascii_alphanumeric())
+    {
         pool += 33;
     }
     if cs.iter().any(|c| !c.is_ascii()) {
@@ -55,9 +77,9 @@ fn predictable_chars(cs: &[char]) -> usize {
         let prev_step = (i >= 2).then(|| a as i64 - lower[i - 2] as i64);
         let keyboard_next = KEYBOARD_ROWS.iter().any(|row| {
             let r: Vec<char> = row.chars().collect();
-            r.iter().position(|&x| x == a).is_some_and(|j| {
-                r.get(j + 1) == Some(&b) || (j > 0 && r.get(j - 1) == Some(&b))
-            })
+            r.iter()
+                .position(|&x| x == a)
+                .is_some_and(|j| r.get(j + 1) == Some(&b) || (j > 0 && r.get(j - 1) == Some(&b)))
         });
         let continues = (step.abs() <= 1 && (run == 1 || Some(step) == prev_step)) || keyboard_next;
         if continues {
@@ -86,9 +108,7 @@ fn contains_common(p: &str) -> bool {
         .filter(|c| !c.is_whitespace() && !matches!(c, '_' | '.' | '-'))
         .collect();
     let n = l.chars().count();
-    COMMON
-        .iter()
-        .any(|w| l.contains(w) && w.len() + 4 >= n)
+    COMMON.iter().any(|w| l.contains(w) && w.len() + 4 >= n)
 }
 
 /// Rates `p`; `min_chars` is the shortest passphrase accepted (core's rule).
@@ -118,11 +138,17 @@ pub fn rate(p: &str, min_chars: usize) -> Strength {
         return Strength {
             level: 0,
             label: "Too short",
-            advice: format!("Use at least {min_chars} characters; a few unrelated words work well."),
+            advice: format!(
+                "Use at least {min_chars} characters; a few unrelated words work well."
+            ),
         };
     }
     if contains_common(p) {
-        return s(1, "Weak", "This is a common password; pick something no one would guess.");
+        return s(
+            1,
+            "Weak",
+            "This is a common password; pick something no one would guess.",
+        );
     }
     match bits {
         b if b < 45.0 => s(

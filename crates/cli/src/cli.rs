@@ -472,7 +472,7 @@ pub enum Command {
         /// Connection name.
         name: ConnectionName,
         /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
-        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        #[arg(long, default_value = "0s", value_parser = parse_min_ttl)]
         min_ttl: Duration,
         /// Output: the token alone, JSON (token, type, expiry, scopes), or an HTTP header.
         #[arg(long, value_enum, default_value_t = export::Format::Raw)]
@@ -494,7 +494,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = export::Shell::Sh)]
         shell: export::Shell,
         /// Least lifetime the token must have left.
-        #[arg(long, default_value = "0s", value_parser = parse_duration)]
+        #[arg(long, default_value = "0s", value_parser = parse_min_ttl)]
         min_ttl: Duration,
         #[command(flatten)]
         pass: PassArgs,
@@ -511,7 +511,7 @@ pub enum Command {
         mask: bool,
         /// Least lifetime the token must have left (default 5m, or half the provider's
         /// token lifetime if that is shorter).
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = parse_min_ttl)]
         min_ttl: Option<Duration>,
         #[command(flatten)]
         pass: PassArgs,
@@ -632,6 +632,18 @@ pub struct RunArgs {
     pub pass: PassArgs,
 }
 
+/// The longest `--min-ttl`: 366 days, as the agent protocol's `min_ttl_secs`.
+pub const MAX_MIN_TTL_SECS: u64 = 366 * 86_400;
+
+/// A `--min-ttl`: a duration ([`parse_duration`]) of at most [`MAX_MIN_TTL_SECS`].
+pub fn parse_min_ttl(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.as_secs() > MAX_MIN_TTL_SECS {
+        return Err(format!("`{s}` is more than a year (8784h)"));
+    }
+    Ok(d)
+}
+
 /// `30s`, `5m`, `1h`, or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
@@ -639,12 +651,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a duration like 30s, 5m or 1h"))?;
     let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
         _ => return Err(format!("`{s}` is not a duration like 30s, 5m or 1h")),
     };
-    Ok(Duration::from_secs(secs))
+    secs.map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long a duration"))
 }
 
 #[cfg(test)]

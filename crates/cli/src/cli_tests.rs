@@ -100,3 +100,15 @@ fn only_a_known_subcommand_narrows_the_tree() {
         assert_eq!(count(line), all, "`{line}`");
     }
 }
+
+#[test]
+fn a_min_ttl_is_at_most_a_year_and_a_huge_number_is_refused_not_wrapped() {
+    assert_eq!(parse_min_ttl("8784h").unwrap().as_secs(), MAX_MIN_TTL_SECS);
+    assert!(parse_min_ttl("8785h")
+        .unwrap_err()
+        .contains("more than a year"));
+    assert!(parse_duration("99999999999999999h")
+        .unwrap_err()
+        .contains("too long"));
+    assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
+}

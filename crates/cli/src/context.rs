@@ -23,11 +23,21 @@ pub struct Local {
     pub log: AuditLog,
 }
 
-/// Appends to the audit log; a failure to write it is reported, not fatal.
+/// Appends to the audit log; a failure to write it is reported, not fatal (for a failed
+/// unlock, which unlocks nothing either way).
 fn record(log: &AuditLog, vault: Option<&mut UnlockedVault>, e: Event) {
     if let Err(err) = log.append(e, vault) {
         eprintln!("warning: could not write the audit log: {err}");
     }
+}
+
+/// Appends to the audit log, or fails: nothing goes on unaudited.
+fn record_or_fail(log: &AuditLog, vault: &mut UnlockedVault, e: Event) -> Result {
+    log.append(e, Some(vault)).map_err(|err| {
+        crate::error::Error::msg(format!(
+            "the audit log could not be written, so nothing was done: {err}"
+        ))
+    })
 }
 
 /// The settings from the flags (and their variables).
@@ -66,9 +76,11 @@ impl Local {
     }
 
     fn open_with(&self, p: &Passphrase) -> Result<UnlockedVault> {
+        // Fail closed: no unlock (and so no command's work) goes on unaudited.
+        self.log.ready()?;
         match self.vault.unlock(p) {
             Ok(mut v) => {
-                record(&self.log, Some(&mut v), Event::VaultUnlocked);
+                record_or_fail(&self.log, &mut v, Event::VaultUnlocked)?;
                 Ok(v)
             }
             Err(e) => {
@@ -82,8 +94,9 @@ impl Local {
 
     /// Creates the vault; audited.
     pub fn create(&self, p: &Passphrase, opts: &CreateOptions) -> Result<Unlocked<'_>> {
+        self.log.ready()?;
         let mut v = self.vault.create(p, opts)?;
-        record(&self.log, Some(&mut v), Event::VaultCreated);
+        record_or_fail(&self.log, &mut v, Event::VaultCreated)?;
         Ok(self.adopt(v))
     }
 

@@ -274,8 +274,9 @@ fn without_an_agent_commands_unlock_themselves_and_take_the_refresh_lock() {
         .post(format!("{}/_test/reset-stats", w.server.issuer))
         .send_empty()
         .unwrap();
+    let key = token_wallet_core::audit::name_key(&mut w.unlocked()).unwrap();
     let held = token_wallet_core::lock::VaultLock::acquire(
-        &token_wallet_core::lock::refresh_lock_path(&w.env.data_dir(), "a"),
+        &token_wallet_core::lock::refresh_lock_path(&w.env.data_dir(), &key, "a"),
     )
     .unwrap();
     let mut c = w.env.cmd();
@@ -736,5 +737,44 @@ fn token_at_expiry_from_every_door_refreshes_once_and_never_reuses() {
         "{}",
         stdout(&o)
     );
+    w.env.wipe();
+}
+
+/// Refresh-token churn: a client asks for a year of life (the protocol's and `--min-ttl`'s
+/// most) on every request, through the agent's socket, through the CLI and the agent, and
+/// through the CLI alone, to force a refresh each time. The ask counts up to half the
+/// tokens' lifetime: one refresh (the token was past half its life), then none, however
+/// many requests follow.
+#[test]
+fn a_year_of_min_ttl_on_every_request_forces_no_refresh_per_request() {
+    // 10-second tokens, past half their life when the requests start.
+    let w = World::connected("agent-churn", 10, "a", "local");
+    let agent = AgentProc::start(&w, &[]);
+    let sock = AgentProc::socket(&w);
+    std::thread::sleep(Duration::from_secs(6));
+    http()
+        .post(format!("{}/_test/reset-stats", w.server.issuer))
+        .send_empty()
+        .unwrap();
+    let year = 366 * 86_400;
+    let frame = format!("{{\"v\":1,\"op\":\"token\",\"name\":\"a\",\"min_ttl_secs\":{year}}}\n");
+    for _ in 0..20 {
+        let v = ask(&sock, frame.as_bytes());
+        assert!(v["access_token"].is_string(), "{v}");
+    }
+    for _ in 0..3 {
+        let o = w.cli(&["token", "a", "--min-ttl", "8784h"], &[], "");
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(w.server.stats()["refreshes"], 1, "{}", w.server.stats());
+    let o = w.cli(&["token", "a", "--min-ttl", "8785h"], &[], "");
+    assert_contains(&stderr(&o), "more than a year");
+    drop(agent);
+    // Without an agent, each CLI run its own process: still no refresh per request.
+    for _ in 0..3 {
+        let o = w.with_pass(&["token", "a", "--no-agent", "--min-ttl", "8784h"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(w.server.stats()["refreshes"], 1, "{}", w.server.stats());
     w.env.wipe();
 }

@@ -316,3 +316,63 @@ fn small_things_say_what_the_user_typed_and_line_up() {
     );
     w.env.wipe();
 }
+
+/// One who reads the data directory (a copy of it, or another user where an older build
+/// left it open) and hashes guessed names learns no connection's name: refresh lock files
+/// are named by a hash keyed from the vault, an older build's unsalted one is removed, the
+/// lock file goes with its connection, and the audit log names connections by keyed
+/// labels. The user, with the passphrase, still sees the names in `audit`.
+#[test]
+fn hashing_guessed_names_against_the_data_directory_confirms_none() {
+    use sha2::Digest;
+    let w = World::connected("ops-names", 600, "payroll-secret", "local");
+    let dir = w.env.data_dir();
+    let unsalted = |name: &str| {
+        let h = sha2::Sha256::digest(format!("token-wallet/refresh-lock/{name}").as_bytes());
+        format!("refresh-{}.lock", hex::encode(&h[..8]))
+    };
+    // An older build's lock file for it, named by the unsalted hash.
+    std::fs::write(dir.join(unsalted("payroll-secret")), b"").unwrap();
+    let o = w.with_pass(&["refresh", "payroll-secret"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let locks = || -> Vec<String> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("refresh-"))
+            .collect()
+    };
+    let now = locks();
+    assert_eq!(now.len(), 1, "the unsalted one is gone: {now:?}");
+    assert_ne!(now[0], unsalted("payroll-secret"));
+    let key = token_wallet_core::audit::name_key(&mut w.unlocked()).unwrap();
+    assert_eq!(
+        dir.join(&now[0]),
+        token_wallet_core::lock::refresh_lock_path(&dir, &key, "payroll-secret"),
+        "named by the keyed hash"
+    );
+    let log = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    assert!(!log.contains("payroll-secret"), "{log}");
+    let label = key.audit_label("payroll-secret");
+    assert!(log.contains(&label), "{log}");
+    // Without the passphrase `audit` shows labels and says how to see names; with it,
+    // names.
+    let o = w.cli(&["audit"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("payroll-secret"));
+    assert_contains(&stdout(&o), &label);
+    assert_contains(&stderr(&o), "keyed labels");
+    let o = w.with_pass(&["audit"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "connection=payroll-secret");
+    assert_contains(&stderr(&o), "audit log OK");
+    // Disconnected: its lock file goes too; its lines keep their label, and still verify.
+    let o = w.with_pass(&["disconnect", "payroll-secret"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(locks(), Vec::<String>::new());
+    let o = w.with_pass(&["audit"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), &format!("connection={label}"));
+    assert_contains(&stderr(&o), "audit log OK");
+    w.env.wipe();
+}

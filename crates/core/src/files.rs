@@ -26,6 +26,12 @@ pub enum FilesError {
         /// The file.
         path: String,
     },
+    /// A symbolic link where a file of the wallet belongs: never followed.
+    #[error("{path} is a symbolic link, which the wallet never follows or writes through (another program or user put it there); remove it, or move it aside to keep it, and try again")]
+    Symlink {
+        /// The link.
+        path: String,
+    },
     /// The OS refused.
     #[error("{path}: {source}")]
     Io {
@@ -37,10 +43,69 @@ pub enum FilesError {
 }
 
 fn io(path: &Path, source: std::io::Error) -> FilesError {
+    #[cfg(unix)]
+    if source.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+        // O_NOFOLLOW met a symlink at the file's own name.
+        return FilesError::Symlink {
+            path: path.display().to_string(),
+        };
+    }
     FilesError::Io {
         path: path.display().to_string(),
         source,
     }
+}
+
+impl From<FilesError> for std::io::Error {
+    fn from(e: FilesError) -> Self {
+        match e {
+            FilesError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                source
+            }
+            other => std::io::Error::other(other),
+        }
+    }
+}
+
+/// Makes an open file of the data directory private again: refuses one that belongs to
+/// another user, and closes one that group or others may read or write (created by an
+/// older build, or under `umask 000`) to mode 0600. Through the open handle (`fchmod`),
+/// so it is the file opened that is changed, never one a link points to.
+fn repair_file(path: &Path, f: &std::fs::File) -> Result<(), FilesError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let m = f.metadata().map_err(|e| io(path, e))?;
+        let me = rustix::process::geteuid().as_raw();
+        if m.uid() != me {
+            return Err(FilesError::Unsafe {
+                path: path.display().to_string(),
+                why: format!(
+                    "it belongs to uid {}, not to this user ({me}); remove it",
+                    m.uid()
+                ),
+            });
+        }
+        if !m.is_file() {
+            return Err(FilesError::Unsafe {
+                path: path.display().to_string(),
+                why: "it is not a regular file; remove it".into(),
+            });
+        }
+        let mode = m.mode() & 0o7777;
+        if mode & 0o077 != 0 || mode & 0o600 != 0o600 {
+            tracing::info!(
+                file = %path.display(),
+                mode = format!("{mode:o}"),
+                "closing a file of the data directory to other users (mode 0600)"
+            );
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| io(path, e))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, f);
+    Ok(())
 }
 
 /// Makes sure `dir` is a private directory of this user: creates it (and any missing
@@ -162,7 +227,62 @@ pub fn open_private(path: &Path, append: bool) -> Result<std::fs::File, FilesErr
         o.mode(0o600)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
-    o.open(path).map_err(|e| io(path, e))
+    let f = o.open(path).map_err(|e| io(path, e))?;
+    repair_file(path, &f)?;
+    Ok(f)
+}
+
+/// Opens an existing file of the data directory, never through a symlink (`O_NOFOLLOW`),
+/// for reading (and appending, with `append`); repairs its mode and its directory's as
+/// [`open_private`] does. A missing file is `FilesError::Io` with `NotFound` (which
+/// converts to a plain `NotFound` `io::Error`).
+pub fn open_existing(path: &Path, append: bool) -> Result<std::fs::File, FilesError> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    if append {
+        o.append(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let f = o.open(path).map_err(|e| io(path, e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // It exists (the file is in it): closed again if an older build opened it up.
+        private_dir(dir)?;
+    }
+    repair_file(path, &f)?;
+    Ok(f)
+}
+
+/// Opens an existing file for reading, never through a symlink, and nothing more (no
+/// mode repair): for the agent's hot path, which reads the change stamp on every request.
+pub fn open_nofollow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    o.open(path)
+}
+
+/// Reads a whole file of the data directory through [`open_existing`] (never through a
+/// symlink). `Ok(None)` when there is none.
+pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>, FilesError> {
+    use std::io::Read as _;
+    let mut f = match open_existing(path, false) {
+        Ok(f) => f,
+        Err(FilesError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).map_err(|e| io(path, e))?;
+    Ok(Some(bytes))
 }
 
 #[cfg(all(test, unix))]
@@ -199,15 +319,53 @@ mod tests {
     }
 
     #[test]
+    fn files_opened_up_by_an_older_build_are_closed_again_when_opened() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("d");
+        private_dir(&d).unwrap();
+        for (name, make) in [
+            ("vault.lock", 0o644),
+            ("audit.jsonl", 0o666),
+            ("k.json", 0o604),
+        ] {
+            let p = d.join(name);
+            std::fs::write(&p, b"x").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(make)).unwrap();
+        }
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+        drop(open_private(&d.join("vault.lock"), false).unwrap());
+        drop(open_existing(&d.join("audit.jsonl"), true).unwrap());
+        assert_eq!(read_private(&d.join("k.json")).unwrap().unwrap(), b"x");
+        assert_eq!(read_private(&d.join("none")).unwrap(), None);
+        assert_eq!(mode(&d), 0o700);
+        for name in ["vault.lock", "audit.jsonl", "k.json"] {
+            assert_eq!(mode(&d.join(name)), 0o600, "{name}");
+        }
+    }
+
+    #[test]
     fn fail_symlinks_are_not_followed() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().join("d");
         private_dir(&d).unwrap();
         let target = t.path().join("target");
         std::fs::write(&target, b"keep").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
         // A symlink where a lock file belongs: refused, the target untouched.
         std::os::unix::fs::symlink(&target, d.join("l.lock")).unwrap();
-        assert!(open_private(&d.join("l.lock"), false).is_err());
+        assert!(matches!(
+            open_private(&d.join("l.lock"), false),
+            Err(FilesError::Symlink { .. })
+        ));
+        assert!(matches!(
+            open_existing(&d.join("l.lock"), true),
+            Err(FilesError::Symlink { .. })
+        ));
+        assert!(matches!(
+            read_private(&d.join("l.lock")),
+            Err(FilesError::Symlink { .. })
+        ));
+        assert_eq!(mode(&target), 0o644, "the target's mode is not touched");
         // A symlink where a replaced file belongs: replaced, not followed.
         std::os::unix::fs::symlink(&target, d.join("s.json")).unwrap();
         write_atomic(&d.join("s.json"), b"new").unwrap();

@@ -3,6 +3,7 @@
 //! by SIGKILL. (The standard library's `File::lock`, flock(2) on Unix and LockFileEx on
 //! Windows, does what the `fs4` crate did before Rust 1.89.)
 
+use crate::audit::NameKey;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 /// An exclusive lock on a profile's lock file; released on drop.
 pub struct VaultLock {
     file: File,
+    path: PathBuf,
     /// The holder writes: a new change stamp was written when the writing started, and
     /// another is written on release.
     stamp: bool,
@@ -84,14 +86,21 @@ impl VaultLock {
 
     /// [`Self::acquire`] with its own timeout.
     pub fn acquire_within(path: &Path, limit: Duration) -> Result<Self, LockError> {
-        let file = crate::files::open_private(path, false)?;
+        let mut file = crate::files::open_private(path, false)?;
         let end = Instant::now() + limit;
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
+                // A holder may have removed the file while we waited on it (see
+                // [`Self::remove`]): then this lock is on a file no one else will open,
+                // and the lock that counts is on the one at `path` now.
+                Ok(()) if !still_at(&file, path) => {
+                    file = crate::files::open_private(path, false)?;
+                }
                 Ok(()) => {
                     return Ok(Self {
                         file,
+                        path: path.to_path_buf(),
                         stamp: false,
                         before: None,
                     })
@@ -157,6 +166,24 @@ impl VaultLock {
         self.read_stamp()
     }
 
+    /// Removes the lock file while holding it, then releases it (a connection that is
+    /// gone needs no refresh lock, and its file should not outlive it). Safe with any
+    /// number of waiters: one that was waiting on this file gets its lock only after the
+    /// name is gone, sees that (every acquirer checks that `path` still names the file it
+    /// locked) and opens the file at `path` afresh, so two processes never both believe
+    /// they hold the lock. Unix only: elsewhere the file stays (its name tells nothing).
+    pub fn remove(self) {
+        #[cfg(unix)]
+        if still_at(&self.file, &self.path) {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                tracing::debug!(file = %self.path.display(), error = %e, "could not remove a lock file");
+            }
+        }
+        #[cfg(not(unix))]
+        tracing::debug!(file = %self.path.display(), "lock files stay on this platform");
+        drop(self);
+    }
+
     /// Drops the lock without the release stamp, as a holder killed by SIGKILL would.
     #[cfg(test)]
     pub(crate) fn die(mut self) {
@@ -176,10 +203,28 @@ impl VaultLock {
     }
 }
 
+/// Whether `path` still names the open `file` (not a file put there after this one was
+/// removed). Windows never removes lock files, so there it always does.
+fn still_at(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::symlink_metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
 /// The change stamp in a lock file (`None` before the first write). It changes when a
 /// writing holder starts and when it releases the lock.
 pub fn change_stamp(path: &Path) -> Option<Stamp> {
-    stamp_in(&mut File::open(path).ok()?)
+    stamp_in(&mut crate::files::open_nofollow(path).ok()?)
 }
 
 /// The stamp at the start of an open lock file.
@@ -231,12 +276,41 @@ fn holder(file: &File) -> Option<String> {
     }
 }
 
-/// The lock file that serialises refreshes of one connection: named by a hash of the
-/// connection's name, so the directory listing does not tell which connections exist.
-pub fn refresh_lock_path(dir: &Path, connection: &str) -> PathBuf {
-    use sha2::Digest;
-    let h = sha2::Sha256::digest(format!("token-wallet/refresh-lock/{connection}").as_bytes());
-    dir.join(format!("refresh-{}.lock", hex::encode(&h[..8])))
+/// The lock file that serialises refreshes of one connection: named by a keyed hash of
+/// the connection's name (HMAC under the vault's [`NameKey`]), so neither the directory
+/// listing nor hashing guessed names tells which connections exist. Only a holder of the
+/// unlocked vault refreshes, so only it ever needs the name.
+pub fn refresh_lock_path(dir: &Path, key: &NameKey, connection: &str) -> PathBuf {
+    let tag = key.tag("refresh-lock", connection);
+    dir.join(format!("refresh-{}.lock", hex::encode(&tag[..16])))
+}
+
+/// Whether `file_name` is a refresh lock file of an older build (named by an unsalted
+/// hash: `refresh-` and 16 hex, where this build writes 32).
+pub fn is_unsalted_refresh_lock(file_name: &str) -> bool {
+    file_name
+        .strip_prefix("refresh-")
+        .and_then(|r| r.strip_suffix(".lock"))
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Removes the refresh lock files older builds named by an unsalted hash of the
+/// connection's name (which anyone could confirm by hashing a guess), each taken first
+/// (never one a process of such a build holds now) and removed while held.
+pub fn remove_unsalted_refresh_locks(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !is_unsalted_refresh_lock(&name.to_string_lossy()) {
+            continue;
+        }
+        if let Ok(l) = VaultLock::acquire_within(&e.path(), Duration::from_millis(1)) {
+            tracing::info!(file = %e.path().display(), "removing an older build's refresh lock file");
+            l.remove();
+        }
+    }
 }
 
 /// Where a profile keeps its lock file.
@@ -269,13 +343,19 @@ mod tests {
         assert!(msg.contains("vault.lock"), "{msg}");
     }
 
+    fn name_key() -> NameKey {
+        let (_dir, _, mut v) = crate::vault::memory_vault();
+        crate::audit::name_key(&mut v).unwrap()
+    }
+
     #[test]
-    fn lock_files_are_private_and_named_by_hash() {
+    fn lock_files_are_private_and_named_by_a_keyed_hash() {
         let dir = tempfile::tempdir().unwrap();
-        let p = refresh_lock_path(dir.path(), "payroll");
+        let k = name_key();
+        let p = refresh_lock_path(dir.path(), &k, "payroll");
         assert!(!p.to_string_lossy().contains("payroll"));
-        assert_eq!(p, refresh_lock_path(dir.path(), "payroll"));
-        assert_ne!(p, refresh_lock_path(dir.path(), "payrolL"));
+        assert_eq!(p, refresh_lock_path(dir.path(), &k, "payroll"));
+        assert_ne!(p, refresh_lock_path(dir.path(), &k, "payrolL"));
         drop(VaultLock::acquire(&p).unwrap());
         #[cfg(unix)]
         {
@@ -283,6 +363,69 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn a_key_from_another_vault_names_other_files_and_old_unsalted_files_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = refresh_lock_path(dir.path(), &name_key(), "payroll");
+        assert_ne!(p, refresh_lock_path(dir.path(), &name_key(), "payroll"));
+        // The name an older build gave it: anyone could confirm `payroll` by hashing.
+        use sha2::Digest;
+        let h = sha2::Sha256::digest(b"token-wallet/refresh-lock/payroll");
+        let old = dir
+            .path()
+            .join(format!("refresh-{}.lock", hex::encode(&h[..8])));
+        let held_old = dir.path().join("refresh-0123456789abcdef.lock");
+        drop(VaultLock::acquire(&old).unwrap());
+        let _held = VaultLock::acquire(&held_old).unwrap();
+        drop(VaultLock::acquire(&p).unwrap());
+        assert!(is_unsalted_refresh_lock(
+            &old.file_name().unwrap().to_string_lossy()
+        ));
+        assert!(!is_unsalted_refresh_lock(
+            &p.file_name().unwrap().to_string_lossy()
+        ));
+        remove_unsalted_refresh_locks(dir.path());
+        assert!(!old.exists());
+        assert!(
+            held_old.exists(),
+            "one an older process holds is left to it"
+        );
+        assert!(p.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_file_removed_by_its_holder_never_lets_two_hold_the_lock() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let p = Arc::new(dir.path().join("refresh-x.lock"));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (p, inside) = (p.clone(), inside.clone());
+                std::thread::spawn(move || {
+                    for round in 0..40 {
+                        let l = VaultLock::acquire(&p).unwrap();
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders");
+                        std::thread::sleep(Duration::from_micros(200));
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        // Some holders remove the file as they leave (a disconnect).
+                        if (i + round) % 3 == 0 {
+                            l.remove();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let l = VaultLock::acquire(&p).unwrap();
+        l.remove();
+        assert!(!p.exists());
     }
 
     #[test]

@@ -281,6 +281,7 @@ pub fn survive_console_interrupts() -> io::Result<()> {
 /// the user name field is ignored), so the secret is typed into Windows' own secure field
 /// and never into the app's web view. `None` when cancelled. The packed answer is wiped
 /// before it is freed; the caller wraps the result at once.
+#[allow(unsafe_code)]
 pub fn prompt_secret(title: &str, message: &str) -> Result<Option<String>, String> {
     use std::ffi::c_void;
     use windows_sys::Win32::Security::Credentials::{

@@ -81,6 +81,8 @@ function render(): void {
   el("detail-copy").textContent = c.kind === "api-key" ? "Copy API key" : keyish ? "Copy token" : "Copy access token";
   el<HTMLButtonElement>("detail-copy").disabled = !usable;
   el<HTMLButtonElement>("detail-reveal").disabled = !usable;
+  // Only a short-lived access token is shown in the page; a key only goes to the clipboard.
+  el("detail-reveal").hidden = keyish;
   el("detail-refresh").hidden = keyish;
   el("detail-reauth").hidden = keyish;
   el("detail-rotate").hidden = !keyish;

@@ -6,9 +6,30 @@ use crate::error::Result;
 use std::io::Write;
 use std::time::Duration;
 
-/// `audit`: the lines (since `since`), with a warning when the chain is broken.
-pub fn show(local: &Local, since: Option<Duration>, json: bool, out: &mut impl Write) -> Result {
-    let lines = local.log.read()?;
+/// `audit`: the lines (since `since`), with a warning when the chain is broken. Lines
+/// name connections by keyed labels (`#` and 16 hex); with the vault `unlocked`, each
+/// connection it holds is shown by its name.
+pub fn show(
+    local: &Local,
+    unlocked: Option<&Unlocked<'_>>,
+    since: Option<Duration>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result {
+    let lines = match unlocked {
+        Some(v) => v.log().read_named(&mut v.vault())?,
+        None => local.log.read()?,
+    };
+    let labelled = |l: &token_wallet_core::audit::Line| {
+        l.event
+            .connection()
+            .is_some_and(|c| c.starts_with(token_wallet_core::audit::LABEL_PREFIX))
+    };
+    if unlocked.is_none() && lines.iter().any(labelled) {
+        eprintln!(
+            "note: connections are shown by keyed labels (#…); with the passphrase (--passphrase-file F or --passphrase-stdin) each is shown by its name"
+        );
+    }
     if let Some((n, why)) = local.log.chain_break()? {
         eprintln!(
             "warning: the audit log is broken at line {n}: {why}; `token-wallet audit verify` checks it fully ({})",

@@ -295,9 +295,12 @@ pub fn run(cli: &Cli) -> Result {
         } => {
             let local = local()?;
             if crate::passphrase::Sources::of(pass).given() {
-                audit::verify(&local.unlock(pass, &mut input())?, &mut std::io::stderr())?;
+                // Unlocked: verified, and each connection shown by its name.
+                let v = local.unlock(pass, &mut input())?;
+                audit::verify(&v, &mut std::io::stderr())?;
+                return audit::show(&local, Some(&v), *since, *json, out);
             }
-            audit::show(&local, *since, *json, out)
+            audit::show(&local, None, *since, *json, out)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! unlocked; the head anchored in the vault at each flush (every 30 s, on lock, on demand).
 
 use super::session::Agent;
-use crate::audit::Event;
+use crate::audit::{AuditError, Event};
 use crate::connection::{self, ConnectionName};
 use crate::guard;
 use crate::vault::UnlockedVault;
@@ -11,22 +11,35 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 impl Agent {
-    pub(super) fn append(&self, v: Option<&Arc<Mutex<UnlockedVault>>>, e: Event) {
+    /// Appends `e`; says when it could not be written (the caller then does not go on,
+    /// or, for a lock, logs it: locking is never held back).
+    pub(super) fn append(
+        &self,
+        v: Option<&Arc<Mutex<UnlockedVault>>>,
+        e: Event,
+    ) -> Result<(), AuditError> {
         // Exports reach the disk at the next flush (the log buffers them, see
         // `AuditLog::buffering_exports`); everything else line by line.
         let mut held = v.map(|v| guard(v));
         let r = self.audit.append(e, held.as_deref_mut());
-        match r {
+        match &r {
             Ok(()) => self.audit_dirty.store(true, Ordering::SeqCst),
-            Err(err) => tracing::warn!(error = %err, "could not write the audit log"),
+            Err(err) => tracing::error!(error = %err, "could not write the audit log"),
         }
+        r
     }
 
     /// Appends `event` to the audit log, authenticated with the unlocked vault's audit key
-    /// (unauthenticated while locked); anchored at the next flush or lock.
+    /// (unauthenticated while locked); anchored at the next flush or lock. A failure is
+    /// logged.
     pub fn record(&self, event: Event) {
+        let _ = self.try_record(event);
+    }
+
+    /// [`Self::record`], saying when the line could not be written.
+    pub fn try_record(&self, event: Event) -> Result<(), AuditError> {
         let v = guard(&self.session).clone();
-        self.append(v.as_ref(), event);
+        self.append(v.as_ref(), event)
     }
 
     /// Saves pending last-export times and anchors the audit log now (before a command
@@ -72,6 +85,9 @@ impl Agent {
                 }
             }
         }
+        // Connections another process made since: named in `read` (the app's audit view
+        // flushes first).
+        self.audit.learn_names(&guard(v));
         if self.audit_dirty.swap(false, Ordering::SeqCst) {
             if let Err(e) = self.audit.anchor(&mut guard(v)) {
                 tracing::warn!(error = %e, "could not anchor the audit log");

@@ -79,6 +79,14 @@ impl crate::audit::Recorder for Agent {
     fn record(&self, event: Event) {
         Agent::record(self, event);
     }
+
+    fn ready(&self) -> Result<(), crate::audit::AuditError> {
+        self.audit.ready()
+    }
+
+    fn try_record(&self, event: Event) -> Result<(), crate::audit::AuditError> {
+        Agent::try_record(self, event)
+    }
 }
 
 impl Agent {
@@ -117,7 +125,13 @@ impl Agent {
         match unlocked {
             Ok(v) => {
                 let v = Arc::new(Mutex::new(v));
-                self.append(Some(&v), Event::VaultUnlocked);
+                // Fail closed: an unlock that cannot be audited leaves the agent locked.
+                if let Err(e) = self.append(Some(&v), Event::VaultUnlocked) {
+                    self.audit.forget_key();
+                    drop(v);
+                    crate::crypto::scrub_stack();
+                    return Err(VaultError::AuditUnwritable(e.to_string()));
+                }
                 *guard(&self.session) = Some(v);
                 self.touch();
                 tracing::info!("agent unlocked");
@@ -125,7 +139,8 @@ impl Agent {
             }
             Err(e) => {
                 if matches!(e, VaultError::WrongPassphrase) {
-                    self.append(None, Event::UnlockFailed);
+                    // Nothing was unlocked either way; a failure is logged.
+                    let _ = self.append(None, Event::UnlockFailed);
                 }
                 Err(e)
             }
@@ -138,7 +153,8 @@ impl Agent {
     pub fn adopt(&self, v: UnlockedVault, event: Option<Event>) {
         let v = Arc::new(Mutex::new(v));
         if let Some(e) = event {
-            self.append(Some(&v), e);
+            // The vault was unlocked or made already; a failure is logged.
+            let _ = self.append(Some(&v), e);
         }
         *guard(&self.session) = Some(v);
         self.touch();
@@ -164,7 +180,8 @@ impl Agent {
         };
         guard(&self.cache).clear();
         self.flush(&v);
-        self.append(Some(&v), Event::VaultLocked);
+        // Locking is never held back; a failure to audit it is logged.
+        let _ = self.append(Some(&v), Event::VaultLocked);
         if let Err(e) = self.audit.anchor(&mut guard(&v)) {
             tracing::warn!(error = %e, "could not anchor the audit log");
         }

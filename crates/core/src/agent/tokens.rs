@@ -29,6 +29,7 @@ impl Agent {
             None => self.fill(&v, name, min_ttl)?,
         };
         let parent = caller.and_then(peer::parent);
+        // Fail closed: no token leaves unaudited.
         self.append(
             Some(&v),
             Event::Export {
@@ -38,7 +39,8 @@ impl Agent {
                 parent_pid: parent,
                 parent_process: parent.and_then(peer::exe),
             },
-        );
+        )
+        .map_err(|e| AgentError::Other(format!("the token was not handed out: {e}")))?;
         guard(&self.exports).insert(name.clone(), now());
         Ok(issued)
     }

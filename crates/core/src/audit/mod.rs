@@ -14,8 +14,17 @@
 //! removed, nor forge-proof lines written while locked until a MAC'd line follows them.
 //!
 //! No token, code, verifier, secret or passphrase is ever an event field: events are a
-//! closed enum of names, counts, classes and process ids.
+//! closed enum of names, counts, classes and process ids. Not even a connection's name is
+//! written in the clear: a line names it by a keyed label (`#` and 16 hex, an HMAC under a
+//! key derived from the audit key, see [`NameKey`]), which only a holder of the unlocked
+//! vault can map back to the name ([`AuditLog::read_named`]). Lines of older builds, with
+//! clear names, read and verify as they are.
+//!
+//! The log fails closed: an operation asks [`Recorder::ready`] before it acts and fails
+//! when its line cannot be written, and a symbolic link planted at `audit.jsonl` is never
+//! written through but moved aside, with an error saying so.
 
+use crate::files::FilesError;
 use crate::lock::VaultLock;
 use crate::vault::{UnlockedVault, VaultError};
 
@@ -25,6 +34,7 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -173,14 +183,61 @@ impl Event {
             .collect();
         (name, fields)
     }
+
+    /// The connection the event is about (as written: a keyed label, or a clear name in
+    /// lines of older builds), if it names one.
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Event::Connected { connection, .. }
+            | Event::Reauthorised { connection }
+            | Event::RefreshOk { connection }
+            | Event::RefreshFailed { connection, .. }
+            | Event::Export { connection, .. }
+            | Event::Revoked { connection }
+            | Event::Disconnected { connection, .. }
+            | Event::Checked { connection, .. }
+            | Event::SecretRotated { connection, .. }
+            | Event::Pruned { connection, .. } => Some(connection),
+            _ => None,
+        }
+    }
+
+    fn connection_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Event::Connected { connection, .. }
+            | Event::Reauthorised { connection }
+            | Event::RefreshOk { connection }
+            | Event::RefreshFailed { connection, .. }
+            | Event::Export { connection, .. }
+            | Event::Revoked { connection }
+            | Event::Disconnected { connection, .. }
+            | Event::Checked { connection, .. }
+            | Event::SecretRotated { connection, .. }
+            | Event::Pruned { connection, .. } => Some(connection),
+            _ => None,
+        }
+    }
 }
 
 /// Where audit events go. The CLI appends each at once ([`LogRecorder`]); the agent
 /// batches them and anchors the log at its next flush.
 pub trait Recorder: Sync {
     /// Appends `event`, authenticated while the vault is unlocked. A failure to write is
-    /// logged, never fatal: the operation already happened.
+    /// logged (for events whose operation cannot be held back, such as a lock).
     fn record(&self, event: Event);
+
+    /// Whether a line can be appended now: an operation asks before it acts, and does
+    /// nothing when the log cannot be written (fail closed).
+    fn ready(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
+
+    /// Appends `event`, saying when it could not be written (the operation then reports
+    /// it instead of going on unaudited).
+    fn try_record(&self, event: Event) -> Result<(), AuditError> {
+        self.record(event);
+        Ok(())
+    }
 }
 
 /// A [`Recorder`] that appends straight to `log` with the unlocked vault's audit key.
@@ -198,9 +255,17 @@ impl<'a> LogRecorder<'a> {
 
 impl Recorder for LogRecorder<'_> {
     fn record(&self, event: Event) {
-        if let Err(e) = self.log.append(event, Some(&mut crate::guard(self.vault))) {
+        if let Err(e) = self.try_record(event) {
             tracing::error!(error = %e, "could not write the audit log");
         }
+    }
+
+    fn ready(&self) -> Result<(), AuditError> {
+        self.log.ready()
+    }
+
+    fn try_record(&self, event: Event) -> Result<(), AuditError> {
+        self.log.append(event, Some(&mut crate::guard(self.vault)))
     }
 }
 
@@ -236,6 +301,23 @@ pub enum AuditError {
     /// The vault failed (audit key or anchor).
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The log (or its lock file) could not be opened as a private file of this user.
+    #[error(transparent)]
+    File(#[from] FilesError),
+    /// A symbolic link was found where the log belongs: moved aside, never written
+    /// through.
+    #[error("the audit log {path} was a symbolic link (to {target}), which another program or user put there; nothing was written through it and this was not done. The link was moved aside to {aside}; find out who made it, then try again (the log starts anew)")]
+    SymlinkSetAside {
+        /// The log's path.
+        path: String,
+        /// Where the link pointed.
+        target: String,
+        /// Where the link is now.
+        aside: String,
+    },
+    /// An event naming a connection, without the vault to label the name with.
+    #[error("an audit event naming a connection is only written while the vault is unlocked")]
+    Locked,
 }
 
 /// What `verify` found.
@@ -260,12 +342,87 @@ struct Anchor {
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// A key that names connections where a clear name would tell too much (audit lines,
+/// refresh lock files): HMAC-SHA256 keyed with HMAC-SHA256(audit key,
+/// `"token-wallet/name-key/v1"`). The audit key is a vault record that a data-key
+/// rotation, a passphrase change and a format upgrade carry over unchanged, so the labels
+/// are stable for the vault's life; nothing in the clear derives them.
+#[derive(Clone)]
+pub struct NameKey(zeroize::Zeroizing<[u8; 32]>);
+
+impl NameKey {
+    fn of(audit: &AuditKey) -> Self {
+        // Invariant: HMAC accepts keys of any length.
+        let mut m = HmacSha256::new_from_slice(&audit.0).expect("any key length");
+        m.update(b"token-wallet/name-key/v1");
+        let mut k = zeroize::Zeroizing::new([0u8; 32]);
+        k.copy_from_slice(&m.finalize().into_bytes());
+        Self(k)
+    }
+
+    /// HMAC-SHA256 of `purpose`, a zero byte and `name`.
+    pub fn tag(&self, purpose: &str, name: &str) -> [u8; 32] {
+        // Invariant: as above.
+        let mut m = HmacSha256::new_from_slice(&*self.0).expect("any key length");
+        m.update(purpose.as_bytes());
+        m.update(&[0]);
+        m.update(name.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+
+    /// How audit lines name the connection `name`: `#` and 16 hex (64 bits of the tag).
+    pub fn audit_label(&self, name: &str) -> String {
+        format!(
+            "{LABEL_PREFIX}{}",
+            hex::encode(&self.tag("audit-connection", name)[..8])
+        )
+    }
+}
+
+impl std::fmt::Debug for NameKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameKey(<redacted>)")
+    }
+}
+
+/// How a connection's label starts in an audit line (names never hold it).
+pub const LABEL_PREFIX: char = '#';
+
+/// The name key of `vault` (the audit key is made first if the vault has none yet).
+pub fn name_key(vault: &mut UnlockedVault) -> Result<NameKey, AuditError> {
+    Ok(NameKey::of(&AuditLog::load_key(vault)?))
+}
+
+/// The keys a log caches while the vault is unlocked, and the labels it can map back.
+struct Keys {
+    mac: AuditKey,
+    names: NameKey,
+    /// Label -> name, for every connection the vault held when the keys were read or
+    /// the log was last anchored, and every one named in a line written since.
+    labels: HashMap<String, String>,
+}
+
+impl Keys {
+    fn learn(&mut self, vault: &UnlockedVault) {
+        for n in crate::connection::names(vault) {
+            let label = self.names.audit_label(&n);
+            self.labels.entry(label).or_insert_with(|| n.to_string());
+        }
+    }
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(<redacted>)")
+    }
+}
+
 /// The audit log of one profile.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    /// The audit key, once read from the vault (it never changes).
-    key: std::sync::Mutex<Option<AuditKey>>,
+    /// The audit key (it never changes) and what it derives, once read from the vault.
+    key: std::sync::Mutex<Option<Keys>>,
     /// Exports are synced at the next anchor, not line by line.
     buffer_exports: bool,
 }
@@ -294,15 +451,92 @@ impl AuditLog {
         }
     }
 
-    /// The audit key (cached), created in the vault on first use.
-    fn key(&self, vault: &mut UnlockedVault) -> Result<AuditKey, AuditError> {
+    /// The audit key and the name key (cached), created in the vault on first use.
+    fn key(&self, vault: &mut UnlockedVault) -> Result<(AuditKey, NameKey), AuditError> {
         let mut cache = self.key.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = &*cache {
-            return Ok(k.clone());
+            return Ok((k.mac.clone(), k.names.clone()));
         }
-        let k = Self::load_key(vault)?;
-        *cache = Some(k.clone());
-        Ok(k)
+        let mac = Self::load_key(vault)?;
+        let mut k = Keys {
+            names: NameKey::of(&mac),
+            mac,
+            labels: HashMap::new(),
+        };
+        k.learn(vault);
+        let both = (k.mac.clone(), k.names.clone());
+        *cache = Some(k);
+        Ok(both)
+    }
+
+    /// Opens the log for appending (made if missing; 0600; never through a symlink).
+    fn open_append(&self) -> Result<std::fs::File, AuditError> {
+        match crate::files::open_private(&self.path, true) {
+            Ok(f) => Ok(f),
+            Err(FilesError::Symlink { .. }) => Err(self.set_aside()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens the existing log (`None` if there is none yet), never through a symlink.
+    fn open_existing(&self, append: bool) -> Result<Option<std::fs::File>, AuditError> {
+        match crate::files::open_existing(&self.path, append) {
+            Ok(f) => Ok(Some(f)),
+            Err(FilesError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(FilesError::Symlink { .. }) => Err(self.set_aside()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The log's bytes (empty if there is none), never through a symlink.
+    fn bytes(&self) -> Result<Vec<u8>, AuditError> {
+        let Some(mut f) = self.open_existing(false)? else {
+            return Ok(Vec::new());
+        };
+        let mut b = Vec::new();
+        f.read_to_end(&mut b).map_err(|e| self.io(e))?;
+        Ok(b)
+    }
+
+    /// A symbolic link at the log's name (an older build left the data directory open,
+    /// and someone planted it): the link itself is renamed aside (`rename` never follows
+    /// it; the directory is private again by now, so no one else can race this), and the
+    /// error says so. Nothing is ever written through it.
+    fn set_aside(&self) -> AuditError {
+        let path = self.path.display().to_string();
+        let target = std::fs::read_link(&self.path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "an unknown target".into());
+        let is_link = std::fs::symlink_metadata(&self.path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        if !is_link {
+            return FilesError::Symlink { path }.into();
+        }
+        let aside = self.path.with_file_name(format!(
+            "audit.jsonl.symlink-{}-{}",
+            now(),
+            hex::encode(crate::crypto::random::<4>())
+        ));
+        match std::fs::rename(&self.path, &aside) {
+            Ok(()) => {
+                tracing::warn!(log = %path, target = %target, aside = %aside.display(), "a symbolic link at the audit log was moved aside");
+                AuditError::SymlinkSetAside {
+                    path,
+                    target,
+                    aside: aside.display().to_string(),
+                }
+            }
+            Err(_) => FilesError::Symlink { path }.into(),
+        }
+    }
+
+    /// Whether a line could be appended now (the log opens for appending, as a private
+    /// file of this user, not through a symlink). Writes nothing.
+    pub fn ready(&self) -> Result<(), AuditError> {
+        self.open_append().map(drop)
     }
 
     fn load_key(vault: &mut UnlockedVault) -> Result<AuditKey, AuditError> {
@@ -359,10 +593,9 @@ impl AuditLog {
 
     /// Waits until every line written so far is on stable storage.
     pub fn sync(&self) -> Result<(), AuditError> {
-        match std::fs::File::open(&self.path) {
-            Ok(f) => f.sync_data().map_err(|e| self.io(e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.io(e)),
+        match self.open_existing(true)? {
+            Some(f) => f.sync_data().map_err(|e| self.io(e)),
+            None => Ok(()),
         }
     }
 
@@ -372,14 +605,26 @@ impl AuditLog {
         vault: Option<&mut UnlockedVault>,
         durable: bool,
     ) -> Result<(), AuditError> {
+        let mut event = event;
         let key = match vault {
             Some(v) => Some(self.key(v)?),
             None => None,
         };
+        if let Some(name) = event.connection_mut() {
+            // The name in the clear stays in the vault; the line carries its label.
+            let Some((_, names)) = &key else {
+                return Err(AuditError::Locked);
+            };
+            let label = names.audit_label(name);
+            if let Some(k) = &mut *self.key.lock().unwrap_or_else(|p| p.into_inner()) {
+                k.labels.insert(label.clone(), std::mem::take(name));
+            }
+            *name = label;
+        }
+        let key = key.map(|(mac, _)| mac);
         let _lock =
             VaultLock::acquire(&self.path.with_extension("lock")).map_err(|e| self.io(e.into()))?;
-        let mut f = crate::files::open_private(&self.path, true)
-            .map_err(|e| self.io(std::io::Error::other(e)))?;
+        let mut f = self.open_append()?;
         let (seq, prev) = match self.last_line(&mut f)? {
             None => (1, String::new()),
             Some(last) => {
@@ -410,23 +655,20 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Forgets the cached audit key (when the vault is locked).
+    /// Forgets the cached audit key and the labels it maps back (when the vault is
+    /// locked).
     pub fn forget_key(&self) {
         *self.key.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Records the chain's head in the vault (call once a command is done).
     pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
+        // Connections made by other processes: their labels, for `read`.
+        self.learn_names(vault);
         // Opened for appending, not only reading: Windows syncs a file only through a
-        // handle that may write it. Nothing is written here.
-        let opened = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .open(&self.path);
-        let mut f = match opened {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(self.io(e)),
+        // handle that may write it. Nothing is written here. Never through a symlink.
+        let Some(mut f) = self.open_existing(true)? else {
+            return Ok(());
         };
         // What is anchored is on disk first (buffered export lines too).
         f.sync_data().map_err(|e| self.io(e))?;
@@ -447,28 +689,51 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Reads every line (for `audit`).
+    /// Reads every line (for `audit`), each connection by its name where this log knows
+    /// the label (its vault is unlocked in this process: the connections it held when
+    /// its key was read or the log last anchored, and those named since); other labels
+    /// stay as written (`#` and 16 hex). Lines of older builds carry clear names.
     pub fn read(&self) -> Result<Vec<Line>, AuditError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(self.io(e)),
-        };
-        Ok(text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect())
+        let bytes = self.bytes()?;
+        let mut lines: Vec<Line> = bytes
+            .split(|&b| b == b'\n')
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .collect();
+        if let Some(k) = &*self.key.lock().unwrap_or_else(|p| p.into_inner()) {
+            for l in &mut lines {
+                if let Some(c) = l.event.connection_mut() {
+                    if let Some(name) = k.labels.get(c.as_str()) {
+                        *c = name.clone();
+                    }
+                }
+            }
+        }
+        Ok(lines)
+    }
+
+    /// Learns the labels of every connection `vault` holds now (made by another process,
+    /// say), so [`Self::read`] shows their names. Only while this log's key is cached
+    /// (the vault unlocked in this process).
+    pub fn learn_names(&self, vault: &UnlockedVault) {
+        if let Some(k) = &mut *self.key.lock().unwrap_or_else(|p| p.into_inner()) {
+            k.learn(vault);
+        }
+    }
+
+    /// [`Self::read`], every connection the unlocked `vault` holds shown by its name; a
+    /// label no connection of the vault has (one removed before this process saw it)
+    /// stays as written.
+    pub fn read_named(&self, vault: &mut UnlockedVault) -> Result<Vec<Line>, AuditError> {
+        self.key(vault)?;
+        self.learn_names(vault);
+        self.read()
     }
 
     /// Checks what can be checked without the vault: every line parses, the sequence
     /// numbers count up from 1 and each line follows the one before it (hash chain).
     /// Returns the first broken line and why. `verify` also checks the MACs and anchor.
     pub fn chain_break(&self) -> Result<Option<(u64, String)>, AuditError> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(self.io(e)),
-        };
+        let bytes = self.bytes()?;
         let mut prev_hash = String::new();
         for (i, raw) in bytes
             .split(|&b| b == b'\n')
@@ -503,11 +768,7 @@ impl AuditLog {
             Err(VaultError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         };
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(self.io(e)),
-        };
+        let bytes = self.bytes()?;
         let mut v = Verdict {
             lines: 0,
             authenticated: 0,

@@ -85,7 +85,9 @@ fn fail_edited_line() {
     fill(&log, &mut v);
     assert_eq!(log.chain_break().unwrap(), None);
     let mut l = lines(&log);
-    l[4] = l[4].replace("\"c1\"", "\"c9\"");
+    let k = name_key(&mut v).unwrap();
+    assert!(l[4].contains(&k.audit_label("c1")));
+    l[4] = l[4].replace(&k.audit_label("c1"), &k.audit_label("c9"));
     write(&log, &l);
     let r = log.verify(&mut v).unwrap();
     assert_eq!(r.broken.unwrap().0, 5);
@@ -173,4 +175,175 @@ fn no_secret_fields() {
     assert!(!text.contains("pw\""));
     let key = AuditLog::load_key(&mut v).unwrap();
     assert!(!text.contains(&hex::encode(&*key.0)));
+}
+
+#[test]
+fn connection_names_are_keyed_labels_in_the_file_and_names_to_the_unlocked_vault() {
+    let (d, mut v, log) = setup();
+    fill(&log, &mut v);
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    let k = name_key(&mut v).unwrap();
+    for i in 0..5 {
+        assert!(!text.contains(&format!("\"c{i}\"")), "{text}");
+        assert!(text.contains(&format!("\"{}\"", k.audit_label(&format!("c{i}")))));
+    }
+    // Not a plain hash: a guess hashed without the key matches nothing.
+    let unkeyed = hex::encode(&Sha256::digest(b"c1")[..8]);
+    assert!(!text.contains(&unkeyed));
+    // The writer (vault unlocked) reads names back; a reader without the vault sees
+    // labels; one given the vault sees names of what the vault holds.
+    let named = |lines: &[Line]| -> Vec<String> {
+        lines
+            .iter()
+            .filter_map(|l| l.event.connection().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(named(&log.read().unwrap()), ["c0", "c1", "c2", "c3", "c4"]);
+    let cold = AuditLog::new(d.path());
+    assert!(named(&cold.read().unwrap())
+        .iter()
+        .all(|c| c.starts_with(LABEL_PREFIX) && c.len() == 17));
+    let c2 = crate::connection::Connection {
+        info: crate::connection::sample_info("c2", 1, None),
+        secrets: crate::connection::Secrets {
+            access_token: "t".into(),
+            refresh_token: None,
+            client_secret: None,
+        },
+    };
+    crate::connection::save_all(&mut v, &[c2]).unwrap();
+    let shown = named(&cold.read_named(&mut v).unwrap());
+    assert_eq!(shown[2], "c2");
+    assert_eq!(
+        shown[1],
+        k.audit_label("c1"),
+        "a removed connection: its label"
+    );
+    // Lines of an older build, with the name in the clear, still verify and show.
+    let (mac, _) = log.key(&mut v).unwrap();
+    let last = lines(&log).pop().unwrap();
+    let mut old = Line {
+        seq: 9,
+        ts: 1,
+        event: Event::RefreshOk {
+            connection: "legacy".into(),
+        },
+        prev: hex::encode(Sha256::digest(last.as_bytes())),
+        mac: None,
+    };
+    old.mac = Some(mac.mac(&old));
+    let mut l = lines(&log);
+    l.push(serde_json::to_string(&old).unwrap());
+    write(&log, &l);
+    assert_eq!(log.verify(&mut v).unwrap().broken, None);
+    assert_eq!(named(&cold.read().unwrap())[5], "legacy");
+    // A line naming a connection is never written without the vault (no name in the
+    // clear, no label without the key).
+    assert!(matches!(
+        log.append(
+            Event::RefreshOk {
+                connection: "x".into()
+            },
+            None
+        ),
+        Err(AuditError::Locked)
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn fail_closed_a_symlink_at_the_log_is_moved_aside_never_written_through() {
+    let (d, mut v, log) = setup();
+    fill(&log, &mut v);
+    let target = d.path().join("elsewhere");
+    std::fs::write(&target, b"keep").unwrap();
+    std::fs::rename(log.path(), d.path().join("real")).unwrap();
+    std::os::unix::fs::symlink(&target, log.path()).unwrap();
+    // Every way in refuses it, writes nothing through it, and moves the link aside.
+    for attempt in 0..4 {
+        let r = match attempt {
+            0 => log.append(Event::VaultUnlocked, Some(&mut v)),
+            1 => log.anchor(&mut v),
+            2 => log.ready(),
+            _ => log.read().map(drop),
+        };
+        assert!(
+            matches!(r, Err(AuditError::SymlinkSetAside { .. })),
+            "{attempt}: {r:?}"
+        );
+        let msg = r.unwrap_err().to_string();
+        assert!(
+            msg.contains("moved aside") && msg.contains("elsewhere"),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert!(!log.path().exists(), "the link is gone from the log's name");
+        std::os::unix::fs::symlink(&target, log.path()).unwrap();
+    }
+    let aside = std::fs::read_dir(d.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("audit.jsonl.symlink-")
+        })
+        .count();
+    assert_eq!(aside, 4);
+    // Once it is gone, the log starts anew.
+    std::fs::remove_file(log.path()).unwrap();
+    log.append(Event::VaultUnlocked, Some(&mut v)).unwrap();
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+}
+
+#[test]
+fn fail_closed_a_recorder_that_cannot_write_says_so() {
+    let (d, v, log) = setup();
+    let v = std::sync::Mutex::new(v);
+    let rec = LogRecorder::new(&log, &v);
+    rec.ready().unwrap();
+    // The log's name taken by a directory: nothing can be appended.
+    std::fs::remove_file(log.path()).unwrap();
+    std::fs::create_dir(d.path().join("audit.jsonl")).unwrap();
+    assert!(rec.ready().is_err());
+    assert!(rec.try_record(Event::VaultLocked).is_err());
+}
+
+#[test]
+fn a_connection_made_elsewhere_is_named_once_the_log_learns_the_vaults_names() {
+    let (_d, mut v, log) = setup();
+    log.append(Event::VaultUnlocked, Some(&mut v)).unwrap();
+    // Another process (its own log handle) makes `later` and audits it.
+    let other = AuditLog::new(log.path().parent().unwrap());
+    let later = crate::connection::Connection {
+        info: crate::connection::sample_info("later", 1, None),
+        secrets: crate::connection::Secrets {
+            access_token: "t".into(),
+            refresh_token: None,
+            client_secret: None,
+        },
+    };
+    crate::connection::save_all(&mut v, &[later]).unwrap();
+    other
+        .append(
+            Event::RefreshOk {
+                connection: "later".into(),
+            },
+            Some(&mut v),
+        )
+        .unwrap();
+    let shown = |log: &AuditLog| {
+        log.read().unwrap()[1]
+            .event
+            .connection()
+            .unwrap()
+            .to_string()
+    };
+    assert!(shown(&log).starts_with(LABEL_PREFIX));
+    log.learn_names(&v);
+    assert_eq!(shown(&log), "later");
+    // Locked: the key and the labels it maps are forgotten.
+    log.forget_key();
+    assert!(shown(&log).starts_with(LABEL_PREFIX));
 }

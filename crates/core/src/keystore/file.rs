@@ -7,7 +7,7 @@
 use super::backend::{Backend, BackendError};
 use base64::Engine as _;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 type Map = BTreeMap<String, BTreeMap<String, String>>;
@@ -26,8 +26,10 @@ impl FileBackend {
     }
 
     fn load(&self) -> Result<Map, BackendError> {
-        match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+        // Never through a symlink; its mode repaired if an older build left it open.
+        match crate::files::read_private(&self.path) {
+            Ok(None) => Ok(Map::new()),
+            Ok(Some(bytes)) => serde_json::from_slice(&bytes).map_err(|e| {
                 BackendError::Other(format!(
                     "{} is not a Token Wallet store file (line {}, column {})",
                     self.path.display(),
@@ -35,8 +37,7 @@ impl FileBackend {
                     e.column()
                 ))
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Map::new()),
-            Err(e) => Err(io_err(&self.path, e)),
+            Err(e) => Err(BackendError::Unavailable(e.to_string())),
         }
     }
 
@@ -51,10 +52,6 @@ impl FileBackend {
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
         self.guard.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> BackendError {
-    BackendError::Unavailable(format!("{}: {e}", path.display()))
 }
 
 fn b64() -> base64::engine::GeneralPurpose {

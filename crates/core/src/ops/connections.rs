@@ -112,6 +112,7 @@ impl Session<'_> {
         req: ConnectRequest<'_>,
         ui: Interaction<'_>,
     ) -> Result<ConnectionInfo, OpError> {
+        self.audit_ready()?;
         if connection::exists(&self.lock(), req.name) {
             return Err(OAuthError::NameTaken(req.name.to_string()).into());
         }
@@ -166,10 +167,10 @@ impl Session<'_> {
             other => other?,
         }
         tracing::info!(connection = %req.name, provider = %req.provider.name, "connected");
-        self.audit.record(Event::Connected {
+        self.audited(Event::Connected {
             connection: req.name.into(),
             provider: req.provider.name.clone(),
-        });
+        })?;
         let checked = oauth::check(self.http(), &conn.grant());
         drop(conn);
         let ((), info) = connection::update(&mut self.lock(), req.name, |c| {
@@ -199,6 +200,7 @@ impl Session<'_> {
         accept_other_account: bool,
         ui: Interaction<'_>,
     ) -> Result<Reauthorised, OpError> {
+        self.audit_ready()?;
         let old = connection::load(&mut self.lock(), name)?;
         if matches!(old.info.status, Status::RevocationPending { .. }) {
             return Err(OpError::BeingDisconnected(name.into()));
@@ -271,9 +273,9 @@ impl Session<'_> {
             Ok::<_, OpError>(())
         })?;
         tracing::info!(connection = %name, "re-authorised");
-        self.audit.record(Event::Reauthorised {
+        self.audited(Event::Reauthorised {
             connection: name.into(),
-        });
+        })?;
         let replaced = self.retire_replaced(&old, name);
         Ok(Reauthorised { info, replaced })
     }
@@ -311,15 +313,16 @@ impl Session<'_> {
     /// provider cannot be reached (or answers 5xx) the connection is kept as "revocation
     /// pending" for a later retry; `force` forgets it locally anyway. Audited.
     pub fn disconnect(&self, name: &ConnectionName, force: bool) -> Result<Disconnected, OpError> {
+        self.audit_ready()?;
         let c = connection::load(&mut self.lock(), name)?;
         if !c.info.kind.is_refreshed() {
             connection::remove(&mut self.lock(), name)?;
             tracing::info!(connection = %name, "API key or static token deleted");
             let result = Disconnected::KeyForgotten(c.info.kind);
-            self.audit.record(Event::Disconnected {
+            self.audited(Event::Disconnected {
                 connection: name.into(),
                 how: result.how(),
-            });
+            })?;
             return Ok(result);
         }
         let was_pending = matches!(c.info.status, Status::RevocationPending { .. });
@@ -333,17 +336,22 @@ impl Session<'_> {
             }
         }
         let result = self.revoke_and_remove(name, force, refresh_failure)?;
+        if !matches!(result, Disconnected::Pending(_)) {
+            // Gone: its refresh lock file goes too (taken first, so no refresher of it
+            // in any process is between its lock and its write; see `forget_lock`).
+            self.refresher.forget_lock(self.vault, name);
+        }
         if result == Disconnected::Revoked {
-            self.audit.record(Event::Revoked {
+            self.audited(Event::Revoked {
                 connection: name.into(),
-            });
+            })?;
         }
         // A retry that leaves it pending changes nothing the log does not already say.
         if !(was_pending && matches!(result, Disconnected::Pending(_))) {
-            self.audit.record(Event::Disconnected {
+            self.audited(Event::Disconnected {
                 connection: name.into(),
                 how: result.how(),
-            });
+            })?;
         }
         Ok(result)
     }
@@ -433,6 +441,9 @@ impl Session<'_> {
     /// `inactive_days`, and (unless `dry_run`) disconnects them: revoked where possible,
     /// a dead one forgotten. Audited as pruned.
     pub fn prune(&self, inactive_days: u64, dry_run: bool) -> Result<Vec<Pruned>, OpError> {
+        if !dry_run {
+            self.audit_ready()?;
+        }
         let now = connection::now();
         let mut found = Vec::new();
         for c in self.list()? {
@@ -458,10 +469,11 @@ impl Session<'_> {
                         | Disconnected::NoRevocation
                         | Disconnected::Forgotten)
                 ) {
-                    self.audit.record(Event::Pruned {
+                    self.audited(Event::Pruned {
                         connection: name.to_string(),
                         reason: reason.clone(),
-                    });
+                    })
+                    .map_err(|e| e.to_string())?;
                 }
                 r
             });

@@ -59,6 +59,10 @@ pub enum OpError {
     /// A restore into a vault that already holds connections.
     #[error("the vault already holds connections; a backup is restored only into a vault that holds none")]
     RestoreIntoFullVault,
+    /// The audit log could not be written: the operation was not done (or, when its line
+    /// failed after it, nothing more is done). No audited operation runs unaudited.
+    #[error("the audit log could not be written, so no audited operation runs: {0}")]
+    Audit(#[from] crate::audit::AuditError),
     /// Re-authorising a connection that is being disconnected.
     #[error("`{0}` is being disconnected (revocation pending) and cannot be signed in again")]
     BeingDisconnected(String),

@@ -93,6 +93,7 @@ impl Session<'_> {
         expires_at: Option<u64>,
         verify: bool,
     ) -> Result<ConnectionInfo, OpError> {
+        self.audit_ready()?;
         if connection::exists(&self.lock(), name) {
             return Err(OAuthError::NameTaken(name.to_string()).into());
         }
@@ -178,6 +179,7 @@ impl Session<'_> {
         secret: &SecretString,
     ) -> Result<ConnectionInfo, OpError> {
         let name = info.name.clone();
+        self.audit_ready()?;
         let conn = Connection {
             info,
             secrets: Secrets {
@@ -193,10 +195,10 @@ impl Session<'_> {
             other => other?,
         }
         tracing::info!(connection = %name, kind = ?conn.info.kind, "credential added");
-        self.audit.record(Event::Connected {
+        self.audited(Event::Connected {
             connection: (&name).into(),
             provider: conn.info.provider.name.clone(),
-        });
+        })?;
         Ok(conn.info.clone())
     }
 
@@ -213,6 +215,7 @@ impl Session<'_> {
         expires_at: Option<u64>,
         verify: bool,
     ) -> Result<Rotated, OpError> {
+        self.audit_ready()?;
         let old = connection::load(&mut self.lock(), name)?;
         if old.info.kind.is_refreshed() {
             return Err(OpError::NotRotatable(name.into()));
@@ -271,12 +274,12 @@ impl Session<'_> {
             Ok::<_, OpError>(())
         })?;
         tracing::info!(connection = %name, "credential rotated");
-        self.audit.record(Event::SecretRotated {
+        self.audited(Event::SecretRotated {
             connection: name.into(),
             old_client_id: replaced.client_id.clone(),
             old_added_at: replaced.added_at,
             old_expires_at: replaced.expires_at,
-        });
+        })?;
         Ok(Rotated {
             info,
             old: replaced,
@@ -303,6 +306,7 @@ impl Session<'_> {
     /// flagged, and keeps what was known of it) and audited. A static token has nothing
     /// to check it with: `CheckOutcome::Unverifiable`, nothing sent.
     pub fn check(&self, name: &ConnectionName) -> Result<Checked, OpError> {
+        self.audit_ready()?;
         let mut c = connection::load(&mut self.lock(), name)?;
         if c.info.kind == CredentialKind::Oauth {
             // A live access token first, through the one refresher; then the record as it
@@ -355,10 +359,10 @@ impl Session<'_> {
             None => CheckOutcome::Ok,
         };
         tracing::info!(connection = %name, outcome = %outcome, "checked");
-        self.audit.record(Event::Checked {
+        self.audited(Event::Checked {
             connection: name.into(),
             outcome: outcome.clone(),
-        });
+        })?;
         Ok(Checked { info, outcome })
     }
 }

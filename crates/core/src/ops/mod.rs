@@ -129,6 +129,17 @@ impl<'a> Session<'a> {
         self.refresher.http()
     }
 
+    /// Fails unless the audit log can be written now: asked before an audited operation
+    /// acts, so none runs unaudited (fail closed).
+    fn audit_ready(&self) -> Result<(), OpError> {
+        Ok(self.audit.ready()?)
+    }
+
+    /// Appends `event`; an error when its line could not be written.
+    fn audited(&self, event: Event) -> Result<(), OpError> {
+        Ok(self.audit.try_record(event)?)
+    }
+
     /// Every connection's public facts.
     pub fn list(&self) -> Result<Vec<ConnectionInfo>, OpError> {
         Ok(connection::list(&mut self.lock())?)
@@ -185,13 +196,14 @@ impl<'a> Session<'a> {
                 info
             }
         };
-        self.audit.record(Event::Export {
+        // Written before the token is handed out: no token leaves unaudited.
+        self.audited(Event::Export {
             connection: name.into(),
             pid: who.pid,
             process: who.process,
             parent_pid: who.parent_pid,
             parent_process: who.parent_process,
-        });
+        })?;
         Ok(Exported { token, info })
     }
 
@@ -200,14 +212,15 @@ impl<'a> Session<'a> {
         &self,
         progress: impl FnMut(usize, usize),
     ) -> Result<VaultInfo, OpError> {
+        self.audit_ready()?;
         let info = {
             let mut v = self.lock();
             v.rotate_data_key_with_progress(progress)?;
             v.info()
         };
-        self.audit.record(Event::DataKeyRotated {
+        self.audited(Event::DataKeyRotated {
             generation: info.generation,
-        });
+        })?;
         Ok(info)
     }
 
@@ -220,21 +233,23 @@ impl<'a> Session<'a> {
         write: impl FnOnce(&[u8]) -> Result<(), E>,
     ) -> Result<Result<u64, E>, OpError> {
         let own = passphrase.is_some();
+        self.audit_ready()?;
         let (bytes, records) = self.lock().backup(connection::RECORD_PREFIX, passphrase)?;
         let records = records as u64;
         if let Err(e) = write(&bytes) {
             return Ok(Err(e));
         }
-        self.audit.record(Event::BackupWritten {
+        self.audited(Event::BackupWritten {
             records,
             own_passphrase: own,
-        });
+        })?;
         Ok(Ok(records))
     }
 
     /// Fills this (new, empty) vault with connections from [`restored_connections`], in
     /// one commit. Refused if the vault already holds connections. Audited.
     pub fn restore(&self, all: Vec<Connection>) -> Result<Vec<ConnectionInfo>, OpError> {
+        self.audit_ready()?;
         {
             let mut v = self.lock();
             if !connection::names(&v).is_empty() {
@@ -242,10 +257,10 @@ impl<'a> Session<'a> {
             }
             connection::save_all(&mut v, &all)?;
         }
-        self.audit.record(Event::VaultRestored {
+        self.audited(Event::VaultRestored {
             records: all.len() as u64,
             marked_copied: all.iter().any(|c| c.info.is_restored_copy()),
-        });
+        })?;
         Ok(all.iter().map(|c| c.info.clone()).collect())
     }
 
@@ -253,16 +268,17 @@ impl<'a> Session<'a> {
     /// [`UnlockedVault::upgrade_format`]); audited when it changed anything. Returns the
     /// format it had and the vault's facts now.
     pub fn upgrade_format(&self) -> Result<(u64, VaultInfo), OpError> {
+        self.audit_ready()?;
         let (from, info) = {
             let mut v = self.lock();
             let from = v.upgrade_format()?;
             (from, v.info())
         };
         if from != info.format {
-            self.audit.record(Event::FormatUpgraded {
+            self.audited(Event::FormatUpgraded {
                 from,
                 to: info.format,
-            });
+            })?;
         }
         Ok((from, info))
     }
@@ -274,6 +290,7 @@ impl<'a> Session<'a> {
         new: &Passphrase,
         keep_data_key: bool,
     ) -> Result<VaultInfo, OpError> {
+        self.audit_ready()?;
         let info = {
             let mut v = self.lock();
             if keep_data_key {
@@ -283,7 +300,7 @@ impl<'a> Session<'a> {
             }
             v.info()
         };
-        self.audit.record(Event::PassphraseChanged);
+        self.audited(Event::PassphraseChanged)?;
         Ok(info)
     }
 

@@ -6,8 +6,10 @@
 //! - **Single-flight in a process**: concurrent callers for one connection share one
 //!   refresh; the others wait for it and read the fresh record.
 //! - **One refresher across processes**: the refresher holds the connection's OS file lock
-//!   (`refresh-<hash of name>.lock` in the data directory) and re-reads the record under it, so a
-//!   process that waited finds the tokens another process already refreshed.
+//!   (`refresh-<keyed hash of name>.lock` in the data directory, see
+//!   [`crate::lock::refresh_lock_path`]) and re-reads the record under it, so a process that
+//!   waited finds the tokens another process already refreshed. The file goes when the
+//!   connection does (removed while held, see [`crate::lock::VaultLock::remove`]).
 //! - **Persist before handing out**: the new refresh and access tokens are written to the
 //!   vault (one atomic record write) before any caller gets the new access token; an old
 //!   refresh token is never sent twice.
@@ -105,6 +107,10 @@ pub enum RefreshError {
     /// A refresh was asked of an API key or static token.
     #[error("`{0}` is an API key or static token: it is never refreshed")]
     NotRefreshable(String),
+    /// The audit log could not be written: nothing was sent to the provider (or, if its
+    /// line failed after the refresh, the new tokens were stored but not handed out).
+    #[error("the audit log could not be written, so no refresh runs: {0}")]
+    Audit(String),
 }
 
 /// An access token handed to a caller.
@@ -183,6 +189,10 @@ pub struct Refresher {
     lock_dir: PathBuf,
     flights: Mutex<HashMap<String, Arc<Flight>>>,
     audit: Option<crate::audit::AuditLog>,
+    /// The key that names lock files, with the id of the vault it belongs to.
+    lock_key: Mutex<Option<(String, crate::audit::NameKey)>>,
+    /// Older builds' unsalted lock files were looked for (once per process).
+    old_locks_gone: std::sync::Once,
 }
 
 /// Whether a connection's access token should be refreshed now.
@@ -206,12 +216,29 @@ pub fn needs_refresh_info(
     }
     let lifetime = exp.saturating_sub(info.issued_at) as f64;
     // A caller's min_ttl counts up to half the provider's token lifetime too: a longer
-    // one could never be met, and would refresh on every call.
+    // one could never be met, and would refresh on every call (see `effective_min_ttl`).
     let window = (policy.min_window.as_secs_f64())
         .max(lifetime * policy.window_fraction)
-        .max(min_ttl.as_secs_f64())
+        .max(effective_min_ttl(info, min_ttl).as_secs_f64())
         .min(lifetime / 2.0);
     (exp as f64 - now as f64) < window
+}
+
+/// The least lifetime a caller may ask of `info`'s tokens: its `min_ttl`, at most half the
+/// lifetime of the provider's access tokens (when known). Asking more cannot force a
+/// refresh: a token is refreshed at the earliest at half its life, so however large the
+/// clients' `min_ttl` (the agent protocol and `token --min-ttl` accept up to 366 days),
+/// there are at most two refreshes per token lifetime, never one per request. Half, not
+/// "the lifetime minus a margin": a margin small enough to suit a 10-minute token would
+/// still let a client refresh a 60-day token every few minutes.
+pub fn effective_min_ttl(info: &connection::ConnectionInfo, min_ttl: Duration) -> Duration {
+    match info.expires_at {
+        Some(exp) if info.kind.is_refreshed() => {
+            let half = Duration::from_secs(exp.saturating_sub(info.issued_at)) / 2;
+            min_ttl.min(half)
+        }
+        _ => min_ttl,
+    }
 }
 
 /// The status after the refresh token turned out dead: "needs re-authorisation", except
@@ -235,6 +262,8 @@ impl Refresher {
             lock_dir: data_dir,
             flights: Mutex::new(HashMap::new()),
             audit: None,
+            lock_key: Mutex::new(None),
+            old_locks_gone: std::sync::Once::new(),
         }
     }
 
@@ -254,17 +283,75 @@ impl Refresher {
         self
     }
 
-    /// Forgets the audit key this refresher's log cached (when the vault is locked).
+    /// Forgets the audit key this refresher's log cached, and the key that names lock
+    /// files (when the vault is locked).
     pub fn forget_keys(&self) {
         if let Some(a) = &self.audit {
             a.forget_key();
         }
+        *guard(&self.lock_key) = None;
     }
 
-    fn audit(&self, vault: &Mutex<UnlockedVault>, event: crate::audit::Event) {
-        if let Some(log) = &self.audit {
-            use crate::audit::Recorder as _;
-            crate::audit::LogRecorder::new(log, vault).record(event);
+    /// Appends `event` to this refresher's audit log, if it has one.
+    fn audit(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        event: crate::audit::Event,
+    ) -> Result<(), RefreshError> {
+        let Some(log) = &self.audit else {
+            return Ok(());
+        };
+        use crate::audit::Recorder as _;
+        crate::audit::LogRecorder::new(log, vault)
+            .try_record(event)
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not write the audit log");
+                RefreshError::Audit(e.to_string())
+            })
+    }
+
+    /// The refresh lock file of `name`: named by a keyed hash, whose key comes from the
+    /// unlocked vault (cached until [`Self::forget_keys`]). The first time, older builds'
+    /// unsalted lock files are removed.
+    fn lock_path(
+        &self,
+        vault: &Mutex<UnlockedVault>,
+        name: &ConnectionName,
+    ) -> Result<PathBuf, RefreshError> {
+        let key = {
+            let mut v = guard(vault);
+            let id = v.info().vault_id;
+            let mut cached = guard(&self.lock_key);
+            match &*cached {
+                Some((of, k)) if *of == id => k.clone(),
+                _ => {
+                    let k = crate::audit::name_key(&mut v)
+                        .map_err(|e| RefreshError::Lock(e.to_string()))?;
+                    *cached = Some((id, k.clone()));
+                    k
+                }
+            }
+        };
+        self.old_locks_gone
+            .call_once(|| crate::lock::remove_unsalted_refresh_locks(&self.lock_dir));
+        Ok(crate::lock::refresh_lock_path(&self.lock_dir, &key, name))
+    }
+
+    /// Removes the refresh lock file of `name`, a connection that is gone: taken first,
+    /// so no refresher of it in any process is between taking it and writing (one that
+    /// waits for it finds the file gone once it has it, opens the name afresh, and then
+    /// finds no connection to refresh). Best effort: a file left behind tells nothing.
+    pub fn forget_lock(&self, vault: &Mutex<UnlockedVault>, name: &ConnectionName) {
+        let removed = self.lock_path(vault, name).and_then(|path| {
+            if !path.exists() {
+                return Ok(());
+            }
+            VaultLock::acquire(&path)
+                .map(VaultLock::remove)
+                .map_err(|e| RefreshError::Lock(e.to_string()))
+        });
+        if let Err(e) = removed {
+            tracing::warn!(connection = %name, error = %e, "could not remove the refresh lock file");
         }
     }
 
@@ -318,6 +405,9 @@ impl Refresher {
                 _ => Ok(Self::hand_out(&c, false)),
             };
         }
+        // What a client may ask is capped at half the tokens' lifetime: no client can
+        // make every request a refresh.
+        let min_ttl = effective_min_ttl(&c.info, min_ttl);
         if !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
@@ -448,11 +538,17 @@ impl Refresher {
             force,
             want,
         } = ask;
-        let path = crate::lock::refresh_lock_path(&self.lock_dir, name);
-        let _file_lock =
-            VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
-        // Another process may have refreshed while we waited for the lock.
-        let c = self.load(vault, name)?;
+        let path = self.lock_path(vault, name)?;
+        let file_lock = VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
+        // Another process may have refreshed while we waited for the lock (or removed
+        // the connection: then its lock file goes, as `forget_lock` would have it).
+        let c = match self.load(vault, name) {
+            Err(e @ RefreshError::Vault(VaultError::NotFound(_))) => {
+                file_lock.remove();
+                return Err(e);
+            }
+            other => other?,
+        };
         Self::usable(name, &c, want)?;
         if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
@@ -464,7 +560,8 @@ impl Refresher {
                 c.info.refreshing_since = None;
                 c.info.status = dead(c.info.status.clone(), &reason);
             })?;
-            self.audit(
+            // The error says what happened; a failure to audit it is logged.
+            let _ = self.audit(
                 vault,
                 crate::audit::Event::RefreshFailed {
                     connection: name.into(),
@@ -480,6 +577,11 @@ impl Refresher {
         else {
             return Err(RefreshError::NoRefreshToken(name.into()));
         };
+        // Fail closed: nothing goes to the provider while its outcome cannot be audited.
+        if let Some(log) = &self.audit {
+            log.ready()
+                .map_err(|e| RefreshError::Audit(e.to_string()))?;
+        }
         self.update(vault, name, Some(&refresh_token), |c| {
             c.info.refreshing_since = Some(connection::now());
         })?;
@@ -527,12 +629,14 @@ impl Refresher {
                     handed = Some(Self::hand_out(c, true));
                 })?;
                 tracing::info!(connection = %name, attempts = attempt, "refreshed");
+                // The new tokens are stored whatever happens here (the old refresh token
+                // is spent); they are not handed out unaudited.
                 self.audit(
                     vault,
                     crate::audit::Event::RefreshOk {
                         connection: name.into(),
                     },
-                );
+                )?;
                 // Invariant: `update` succeeded, so its change ran and set `handed`.
                 Ok(handed.expect("the change ran"))
             }
@@ -548,7 +652,8 @@ impl Refresher {
                     connection = %name,
                     "refresh token refused: needs re-authorisation"
                 );
-                self.audit(
+                // The error says what happened; a failure to audit it is logged.
+                let _ = self.audit(
                     vault,
                     crate::audit::Event::RefreshFailed {
                         connection: name.into(),
@@ -567,7 +672,7 @@ impl Refresher {
                     c.info.last_refresh_error = Some(e.to_string());
                 })?;
                 tracing::warn!(connection = %name, error = %e, attempts = attempt, "refresh failed");
-                self.audit(
+                let _ = self.audit(
                     vault,
                     crate::audit::Event::RefreshFailed {
                         connection: name.into(),

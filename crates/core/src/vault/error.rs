@@ -82,6 +82,9 @@ pub enum VaultError {
     /// A record name that the vault does not accept.
     #[error("invalid name `{0}`: use 1-64 characters from A-Z a-z 0-9 . _ -")]
     InvalidName(String),
+    /// The audit log could not be written, so the vault was not unlocked (fail closed).
+    #[error("the audit log could not be written, so the vault was not unlocked: {0}")]
+    AuditUnwritable(String),
     /// The vault's file lock could not be taken.
     #[error("could not take the vault lock: {0}")]
     Lock(#[from] crate::lock::LockError),
