@@ -380,7 +380,12 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     assert.match(facts, /Signed in as/);
     assert.match(await text("#fact-d-expires dd"), /^in (9|10) min/);
     assert.match(await text("#fact-d-refresh-token dd"), /held, never exported/);
+    // The account the provider reports is put to the person to confirm.
+    assert.match(await text("#account-text"), /is signed in as urn:pleo:company:.*, as the provider reports it\. Is this the account you meant to connect\?/);
+    assert.equal(await activeId(), "account-yes");
     await screenshot("11-connected-detail");
+    await click("#account-yes");
+    assert.equal(await js("return document.getElementById('account-box').hidden;"), true);
   });
 
   await t.test("the list shows it with its status and a live countdown", async () => {

@@ -90,6 +90,12 @@ test("no process of the app's tree keeps the passphrase or a typed key", { timeo
     await click("#create-submit");
     await answerDialog("choose a passphrase", [PASSPHRASE, PASSPHRASE]);
     await visible("#view-unlocked", 60_000);
+    // TOKEN_WALLET_INSECURE_KDF=1 is set: a debug build obeys it, a release build never.
+    await click("#tab-keys");
+    const kdf = await text("#fact-kdf dd");
+    if (/\/release\//.test(APP)) assert.doesNotMatch(kdf, /1 MiB · 1 pass/, "a release app made a weak vault");
+    else assert.match(kdf, /1 MiB · 1 pass/);
+    await click("#tab-connections");
     await click("#lock-button");
     await visible("#view-unlock");
     await click("#unlock-submit");

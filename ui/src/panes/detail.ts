@@ -311,6 +311,29 @@ function wireDisconnect(): void {
   });
 }
 
+/** After a sign-in: asks the person to confirm the account the provider reports (another
+ * local user racing the sign-in would show here as a foreign account). */
+export function askAccount(name: string, account: string): void {
+  el("account-text").textContent = `“${name}” is ${account}, as the provider reports it. Is this the account you meant to connect?`;
+  el("account-box").hidden = false;
+  el("account-yes").focus();
+}
+
+function wireAccount(): void {
+  el("account-yes").addEventListener("click", () => {
+    el("account-box").hidden = true;
+    el("detail-copy").focus();
+  });
+  el("account-no").addEventListener("click", async () => {
+    const r = await busy(el("account-no"), "Disconnecting…", () => api.disconnect(name(), true));
+    el("account-box").hidden = true;
+    if (!r) return;
+    await load();
+    setPane("connections");
+    flash(`${r.message} Sign in again, checking the account in the browser.`, "warning");
+  });
+}
+
 /** Wires the pane once. */
 export function mount(): void {
   register("detail", {
@@ -320,6 +343,7 @@ export function mount(): void {
       clipboardClearsAt = 0;
       el("confirm-box").hidden = true;
       el("rotate-box").hidden = true;
+      el("account-box").hidden = true;
       render();
     },
     left: () => hideReveal(),
@@ -334,6 +358,7 @@ export function mount(): void {
   wireTokens();
   wireKeys();
   wireDisconnect();
+  wireAccount();
 }
 
 /** Forgets what was shown (on lock). */

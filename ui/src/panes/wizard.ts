@@ -8,6 +8,7 @@ import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
 import type { ConnectForm } from "../types";
 import { load } from "./connections";
+import { askAccount } from "./detail";
 
 /** Each form value's input. */
 const INPUT: Record<keyof ConnectForm, string> = {
@@ -105,6 +106,7 @@ async function submit(ev: SubmitEvent): Promise<void> {
       c.checkError ? "warning" : "success",
       `Connected “${c.name}” to ${c.providerName}. ${checked}`,
     );
+    if (who) askAccount(c.name, `${checkLabel(who[0]).toLowerCase()} ${who[1]}`);
   } catch (e) {
     el("connect-form").hidden = false;
     if (!isCancelled(e)) failed(errorText(e));
