@@ -408,7 +408,7 @@ fn attacker_scripts() -> (tempfile::TempDir, PathBuf, PathBuf) {
     chmod(dir.path(), 0o755);
     let attacker = dir.path().join("sign-in-attacker.mjs");
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/attacks/sign-in-attacker.mjs"),
+        repo().join("crates/cli/tests/attacks/sign-in-attacker.mjs"),
         &attacker,
     )
     .unwrap();

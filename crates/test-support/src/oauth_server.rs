@@ -1,7 +1,7 @@
 //! TEST ONLY: the real OAuth server of `tests/oauth-server` (oidc-provider, set up like
 //! Pleo), started per test on a random 127.0.0.1 port, for the Rust tests of every crate.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,11 +15,17 @@ pub struct OAuthServer {
     pub issuer: String,
 }
 
-/// The repository's root: the nearest folder above the including crate that holds
-/// `tests/oauth-server`.
+/// The repository's root: the nearest folder that holds `tests/oauth-server`, above the
+/// running test's package (cargo sets `CARGO_MANIFEST_DIR` when it runs a test), else above
+/// where this crate was compiled. (A build directory shared between clones can hold this
+/// crate compiled in another clone.)
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
+    let runtime = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let compiled = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    runtime
+        .iter()
+        .chain(std::iter::once(&compiled))
+        .flat_map(|p| p.ancestors())
         .find(|d| d.join("tests/oauth-server/server.mjs").is_file())
         .expect("the crate lives inside the repository")
         .to_path_buf()
