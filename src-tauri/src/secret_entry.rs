@@ -104,6 +104,32 @@ pub fn hint(new: &str, again: &str) -> String {
     h
 }
 
+/// Where the system's dialog takes one field at a time (Windows, macOS): asks each field
+/// with `one` (given the intro and the field's label), then holds a new passphrase to
+/// [`check_new`]. `None` when the person cancels any of them.
+#[cfg(all(any(windows, target_os = "macos"), not(test)))]
+fn field_by_field(
+    ask: &Ask,
+    mut one: impl FnMut(&str) -> Result<Option<SecretString>, Error>,
+) -> Result<Option<Vec<SecretString>>, Error> {
+    use secrecy::ExposeSecret;
+    let mut out = Vec::new();
+    for f in &ask.fields {
+        match one(&format!("{}\n\n{}", ask.intro, f.label().replace('_', "")))? {
+            Some(s) => out.push(s),
+            None => return Ok(None),
+        }
+    }
+    let pos = |k: fn(&Field) -> bool| ask.fields.iter().position(k);
+    if let (Some(n), Some(a)) = (
+        pos(|f| matches!(f, Field::NewPassphrase(_))),
+        pos(|f| matches!(f, Field::Confirm(_))),
+    ) {
+        check_new(out[n].expose_secret(), out[a].expose_secret()).map_err(Error::Invalid)?;
+    }
+    Ok(Some(out))
+}
+
 #[cfg(all(target_os = "linux", not(test)))]
 mod platform {
     use super::{check_new, hint, Ask, Field};
@@ -246,9 +272,9 @@ mod platform {
 #[cfg(target_os = "macos")]
 #[cfg(not(test))]
 mod platform {
-    use super::{check_new, Ask, Field};
+    use super::Ask;
     use crate::error::Error;
-    use secrecy::{ExposeSecret, SecretString};
+    use secrecy::SecretString;
     use tauri::{AppHandle, Runtime};
 
     /// One field through the system's dialog with a hidden answer; `None` when cancelled.
@@ -275,31 +301,15 @@ mod platform {
         _app: &AppHandle<R>,
         ask: &Ask,
     ) -> Result<Option<Vec<SecretString>>, Error> {
-        let mut out = Vec::new();
-        for f in &ask.fields {
-            let text = format!("{}\n\n{}", ask.intro, f.label().replace('_', ""));
-            match one(ask.title, &text, ask.accept)? {
-                Some(s) => out.push(s),
-                None => return Ok(None),
-            }
-        }
-        let pos = |k: fn(&Field) -> bool| ask.fields.iter().position(k);
-        if let (Some(n), Some(a)) = (
-            pos(|f| matches!(f, Field::NewPassphrase(_))),
-            pos(|f| matches!(f, Field::Confirm(_))),
-        ) {
-            check_new(out[n].expose_secret(), out[a].expose_secret()).map_err(Error::Invalid)?;
-        }
-        Ok(Some(out))
+        super::field_by_field(ask, |text| one(ask.title, text, ask.accept))
     }
 }
 
 #[cfg(windows)]
 #[cfg(not(test))]
 mod platform {
-    use super::{check_new, Ask, Field};
+    use super::Ask;
     use crate::error::Error;
-    use secrecy::ExposeSecret;
     use secrecy::SecretString;
     use tauri::{AppHandle, Runtime};
 
@@ -307,27 +317,11 @@ mod platform {
         _app: &AppHandle<R>,
         ask: &Ask,
     ) -> Result<Option<Vec<SecretString>>, Error> {
-        let mut out = Vec::new();
-        for f in &ask.fields {
-            let label = f.label().replace('_', "");
-            match token_wallet_harden::win32::prompt_secret(
-                ask.title,
-                &format!("{}\n\n{label}", ask.intro),
-            )
-            .map_err(Error::Internal)?
-            {
-                Some(s) => out.push(SecretString::from(s)),
-                None => return Ok(None),
-            }
-        }
-        let pos = |k: fn(&Field) -> bool| ask.fields.iter().position(k);
-        if let (Some(n), Some(a)) = (
-            pos(|f| matches!(f, Field::NewPassphrase(_))),
-            pos(|f| matches!(f, Field::Confirm(_))),
-        ) {
-            check_new(out[n].expose_secret(), out[a].expose_secret()).map_err(Error::Invalid)?;
-        }
-        Ok(Some(out))
+        super::field_by_field(ask, |text| {
+            token_wallet_harden::win32::prompt_secret(ask.title, text)
+                .map(|s| s.map(SecretString::from))
+                .map_err(Error::Internal)
+        })
     }
 }
 

@@ -172,30 +172,21 @@ fn after_refresh_and_lock_the_agent_holds_no_secret() {
     w.env.wipe();
 }
 
-#[test]
-fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
-    require_root(READS_MEMORY);
-    let w = World::connected("memory-exec", 60, "a", "local");
-    let mut c = cmd(&w);
-    c.args([
-        "exec",
-        "a",
-        "--no-agent",
-        "--passphrase-file",
-        path_str(&w.pass_file),
-        "--",
-        "sleep",
-        "30",
-    ])
-    .env_remove("TOKEN_WALLET_LOG")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+/// Runs `exec a [flags] --no-agent -- sleep 30` and, once its command runs (the process
+/// became `sleep`, or has it as a child), reads its whole memory; then ends it.
+fn memory_of_exec(w: &World, flags: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut c = cmd(w);
+    c.args(["exec", "a"])
+        .args(flags)
+        .args(["--no-agent", "--passphrase-file", path_str(&w.pass_file)])
+        .args(["--", "sleep", "30"])
+        .env_remove("TOKEN_WALLET_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let mut child = c.spawn().unwrap();
     let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "exec -- sleep 30");
     let pid = child.id();
-    // Wait until the command runs: either the process became `sleep` (exec replaced it)
-    // or it has a `sleep` child.
     let end = Instant::now() + Duration::from_secs(30);
     loop {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
@@ -207,14 +198,27 @@ fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
         assert!(Instant::now() < end, "exec did not start its command");
         std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    let mut s = keys(&w);
-    s.push(("passphrase", PASS.as_bytes().to_vec()));
-    s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
+    std::thread::sleep(Duration::from_millis(300));
     let mem = memory_of(pid);
     let _ = child.kill();
     let _ = child.wait();
-    let found = scan(&mem, &s);
+    mem
+}
+
+/// What `exec` must not hold while its command runs: the keys, the passphrase and the
+/// refresh token.
+fn not_for_exec(w: &World) -> Vec<(&'static str, Vec<u8>)> {
+    let mut s = keys(w);
+    s.push(("passphrase", PASS.as_bytes().to_vec()));
+    s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
+    s
+}
+
+#[test]
+fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
+    require_root(READS_MEMORY);
+    let w = World::connected("memory-exec", 60, "a", "local");
+    let found = scan(&memory_of_exec(&w, &[]), &not_for_exec(&w));
     assert!(
         found.is_empty(),
         "while the child runs, exec holds: {found:?}"
@@ -229,46 +233,9 @@ fn exec_without_an_agent_holds_no_key_while_its_child_runs() {
 fn exec_mask_holds_only_the_access_token_while_its_child_runs() {
     require_root(READS_MEMORY);
     let w = World::connected("memory-mask", 60, "a", "local");
-    let mut c = cmd(&w);
-    c.args([
-        "exec",
-        "a",
-        "--mask",
-        "--no-agent",
-        "--passphrase-file",
-        path_str(&w.pass_file),
-        "--",
-        "sleep",
-        "30",
-    ])
-    .env_remove("TOKEN_WALLET_LOG")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
-    let mut child = c.spawn().unwrap();
-    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "exec --mask -- sleep 30");
-    let pid = child.id();
-    let end = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .trim()
-        .is_empty()
-    {
-        assert!(
-            Instant::now() < end,
-            "exec --mask did not start its command"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let mut s = keys(&w);
-    s.push(("passphrase", PASS.as_bytes().to_vec()));
-    s.push(("refresh token", w.tokens("a").1.unwrap().into_bytes()));
-    let mem = memory_of(pid);
-    let _ = child.kill();
-    let found = scan(&mem, &s);
+    let mem = memory_of_exec(&w, &["--mask"]);
+    let found = scan(&mem, &not_for_exec(&w));
     let access = scan(&mem, &[("access token", w.tokens("a").0.into_bytes())]);
-    let _ = child.wait();
     assert!(
         found.is_empty(),
         "while the child runs, exec --mask holds: {found:?}"
