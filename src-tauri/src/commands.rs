@@ -41,12 +41,30 @@ pub async fn vault_state(wallet: Shared<'_>) -> Result<VaultState, Error> {
 }
 
 /// Asks the person in the native dialog ([`secret_entry`]): what they type goes from it
-/// to core, never through the page. In field order; `Error::Cancelled` if they cancel.
-fn ask<R: Runtime>(app: &AppHandle<R>, a: Ask) -> Result<Vec<String>, Error> {
-    Ok(secret_entry::ask(app, a)?
+/// to core, never through the page. The `N` answers in field order; `Error::Cancelled`
+/// if they cancel.
+fn ask<R: Runtime, const N: usize>(app: &AppHandle<R>, a: Ask) -> Result<[String; N], Error> {
+    secret_entry::ask(app, a)?
         .iter()
         .map(|s| s.expose_secret().to_string())
-        .collect())
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| Error::Internal("the dialog gave a different number of answers".into()))
+}
+
+/// A dialog with one secret field.
+fn one_secret(
+    title: &'static str,
+    intro: String,
+    label: &'static str,
+    accept: &'static str,
+) -> Ask {
+    Ask {
+        title,
+        intro,
+        fields: vec![Field::Secret(label)],
+        accept,
+    }
 }
 
 /// The dialog for a new passphrase, typed twice.
@@ -70,7 +88,7 @@ pub async fn create_vault<R: Runtime>(
     wallet: Shared<'_>,
 ) -> Result<VaultState, Error> {
     blocking(&wallet, move |w| {
-        let a = ask(
+        let [p, c] = ask(
             &app,
             new_passphrase(
                 "Token Wallet: choose a passphrase",
@@ -78,7 +96,6 @@ pub async fn create_vault<R: Runtime>(
                 "Create vault",
             ),
         )?;
-        let [p, c] = two(a)?;
         w.create(p, c)
     })
     .await
@@ -94,31 +111,18 @@ pub async fn unlock<R: Runtime>(
 ) -> Result<VaultState, Error> {
     blocking(&wallet, move |w| {
         w.check_throttle()?;
-        let a = ask(
+        let [p] = ask(
             &app,
-            Ask {
-                title: "Token Wallet: unlock",
-                intro: "Enter the passphrase of your vault.".into(),
-                fields: vec![Field::Secret("_Passphrase")],
-                accept: "Unlock",
-            },
+            one_secret(
+                "Token Wallet: unlock",
+                "Enter the passphrase of your vault.".into(),
+                "_Passphrase",
+                "Unlock",
+            ),
         )?;
-        let [p] = one(a)?;
         w.unlock(p)
     })
     .await
-}
-
-/// The one answer of a one-field dialog.
-fn one(a: Vec<String>) -> Result<[String; 1], Error> {
-    a.try_into()
-        .map_err(|_| Error::Internal("the dialog gave no answer".into()))
-}
-
-/// The two answers of a two-field dialog.
-fn two(a: Vec<String>) -> Result<[String; 2], Error> {
-    a.try_into()
-        .map_err(|_| Error::Internal("the dialog gave no answers".into()))
 }
 
 /// Locks the vault: its keys are dropped (and zeroized), and a token or key this app put
@@ -167,18 +171,14 @@ pub async fn connect<R: Runtime>(
     let asker = app.clone();
     let r = blocking(&wallet, move |w| {
         if form.confidential {
-            let [s] = one(ask(
+            let intro = format!(
+                "Paste the client secret of “{}” (Ctrl+V). It is kept in the vault; a client secret on a desktop can be copied from it, so Pleo advises public clients with PKCE.",
+                form.name
+            );
+            let [s] = ask(
                 &asker,
-                Ask {
-                    title: "Token Wallet: client secret",
-                    intro: format!(
-                        "Paste the client secret of “{}” (Ctrl+V). It is kept in the vault; a client secret on a desktop can be copied from it, so Pleo advises public clients with PKCE.",
-                        form.name
-                    ),
-                    fields: vec![Field::Secret("Client _secret")],
-                    accept: "Continue",
-                },
-            )?)?;
+                one_secret("Token Wallet: client secret", intro, "Client _secret", "Continue"),
+            )?;
             form.client_secret = s;
         }
         w.connect(form)
@@ -292,18 +292,14 @@ pub async fn add_api_key<R: Runtime>(
 ) -> Result<ConnectionView, Error> {
     let asker = app.clone();
     let r = blocking(&wallet, move |w| {
-        let [k] = one(ask(
+        let intro = format!(
+            "Paste the API key for “{}” (Ctrl+V), as Pleo's web app showed it. It is checked with Pleo before it is kept.",
+            form.name
+        );
+        let [k] = ask(
             &asker,
-            Ask {
-                title: "Token Wallet: API key",
-                intro: format!(
-                    "Paste the API key for “{}” (Ctrl+V), as Pleo's web app showed it. It is checked with Pleo before it is kept.",
-                    form.name
-                ),
-                fields: vec![Field::Secret("API _key")],
-                accept: "Check and save",
-            },
-        )?)?;
+            one_secret("Token Wallet: API key", intro, "API _key", "Check and save"),
+        )?;
         form.key = k;
         w.add_api_key(form)
     })
@@ -321,18 +317,19 @@ pub async fn rotate_secret<R: Runtime>(
 ) -> Result<Rotated, Error> {
     let asker = app.clone();
     let r = blocking(&wallet, move |w| {
-        let [k] = one(ask(
+        let intro = format!(
+            "Paste the new key for “{}” (Ctrl+V). It replaces the old one only once it checks out.",
+            form.name
+        );
+        let [k] = ask(
             &asker,
-            Ask {
-                title: "Token Wallet: new key",
-                intro: format!(
-                    "Paste the new key for “{}” (Ctrl+V). It replaces the old one only once it checks out.",
-                    form.name
-                ),
-                fields: vec![Field::Secret("New _key")],
-                accept: "Check and replace",
-            },
-        )?)?;
+            one_secret(
+                "Token Wallet: new key",
+                intro,
+                "New _key",
+                "Check and replace",
+            ),
+        )?;
         form.key = k;
         w.rotate_secret(form)
     })
@@ -391,7 +388,7 @@ pub async fn change_passphrase<R: Runtime>(
 ) -> Result<VaultFacts, Error> {
     blocking(&wallet, move |w| {
         w.unlocked_agent()?;
-        let a = ask(
+        let [cur, new, again] = ask(
             &app,
             Ask {
                 title: "Token Wallet: change the passphrase",
@@ -404,9 +401,6 @@ pub async fn change_passphrase<R: Runtime>(
                 accept: "Change passphrase",
             },
         )?;
-        let [cur, new, again]: [String; 3] = a
-            .try_into()
-            .map_err(|_| Error::Internal("the dialog gave no answers".into()))?;
         w.change_passphrase(cur, new, again)
     })
     .await
@@ -445,14 +439,14 @@ pub async fn backup_vault<R: Runtime>(
     blocking(&wallet, move |w| {
         w.unlocked_agent()?;
         let [p, c] = if own {
-            two(ask(
+            ask(
                 &app,
                 new_passphrase(
                     "Token Wallet: backup passphrase",
                     "Choose a passphrase for this backup file. Whoever has the file and this passphrase has your connections.",
                     "Write backup",
                 ),
-            )?)?
+            )?
         } else {
             Default::default()
         };
@@ -472,15 +466,15 @@ pub async fn restore_backup<R: Runtime>(
     let asker = app.clone();
     let r = blocking(&wallet, move |w| {
         w.unlocked_agent()?;
-        let [p] = one(ask(
+        let [p] = ask(
             &asker,
-            Ask {
-                title: "Token Wallet: restore",
-                intro: "Enter the passphrase the backup was sealed under.".into(),
-                fields: vec![Field::Secret("Backup _passphrase")],
-                accept: "Restore",
-            },
-        )?)?;
+            one_secret(
+                "Token Wallet: restore",
+                "Enter the passphrase the backup was sealed under.".into(),
+                "Backup _passphrase",
+                "Restore",
+            ),
+        )?;
         w.restore(path, p, moved)
     })
     .await;

@@ -309,14 +309,30 @@ fn victim(tag: &str) -> (Bin, Env, std::path::PathBuf) {
     (Bin::new(), env, pass)
 }
 
-#[test]
-fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000() {
-    let (bin, env, pass) = victim("files");
-    // Created under umask 000, with the file store.
+/// [`victim`], with a vault made by the victim's CLI with the file store under `umask 000`.
+fn victim_with_vault(tag: &str) -> (Bin, Env, std::path::PathBuf) {
+    let (bin, env, pass) = victim(tag);
     let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
     init.extend_from_slice(WEAK_INIT);
     let o = file_store_under_umask_000(&bin, &env, &init);
     assert!(o.status.success(), "{}", stderr(&o));
+    (bin, env, pass)
+}
+
+/// A file of the attacker's (in a directory of theirs others can enter), for links to
+/// point at.
+fn attackers_file() -> (tempfile::TempDir, PathBuf) {
+    let (t, a) = user_dir(ATTACKER, 0o755);
+    let target = a.join("target");
+    std::fs::write(&target, "attacker's file").unwrap();
+    chown(&target, ATTACKER);
+    (t, target)
+}
+
+#[test]
+fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000() {
+    // Created under umask 000, with the file store.
+    let (bin, env, pass) = victim_with_vault("files");
     let dir = env.data_dir();
     let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o7777;
     assert_eq!(mode(&dir), 0o700, "the data directory");
@@ -357,20 +373,14 @@ fn another_user_can_neither_open_nor_lock_the_vaults_files_even_under_umask_000(
 
 #[test]
 fn a_symlink_planted_in_an_open_data_directory_is_never_written_through() {
-    let (bin, env, pass) = victim("symlink");
+    let (bin, env, pass) = victim_with_vault("symlink");
     let tw = |args: &[&str]| file_store_under_umask_000(&bin, &env, args);
-    let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
-    init.extend_from_slice(WEAK_INIT);
-    assert!(tw(&init).status.success());
     // An older version left the directory 0777; the attacker plants the old fixed temp
     // name and the store itself as symlinks to a file of theirs.
     let dir = env.data_dir();
     chmod(env.home.path(), 0o755);
     chmod(&dir, 0o777);
-    let (_t, a) = user_dir(ATTACKER, 0o755);
-    let target = a.join("target");
-    std::fs::write(&target, "attacker's file").unwrap();
-    chown(&target, ATTACKER);
+    let (_t, target) = attackers_file();
     for name in ["keystore.json.tmp", "settings.json.tmp"] {
         let o = run(as_user(ATTACKER, Path::new("/bin/ln"))
             .arg("-s")
@@ -537,18 +547,12 @@ fn another_users_flood_of_slow_connections_does_not_crowd_out_the_browser() {
 /// the link, the link is moved aside, and the next command audits to a new log.
 #[test]
 fn a_symlink_planted_at_the_audit_log_stops_the_command_and_is_never_written_through() {
-    let (bin, env, pass) = victim("auditlink");
+    let (bin, env, pass) = victim_with_vault("auditlink");
     let tw = |args: &[&str]| file_store_under_umask_000(&bin, &env, args);
-    let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
-    init.extend_from_slice(WEAK_INIT);
-    assert!(tw(&init).status.success());
     let dir = env.data_dir();
     chmod(env.home.path(), 0o755);
     chmod(&dir, 0o777);
-    let (_t, a) = user_dir(ATTACKER, 0o755);
-    let target = a.join("target");
-    std::fs::write(&target, "attacker's file").unwrap();
-    chown(&target, ATTACKER);
+    let (_t, target) = attackers_file();
     chmod(&target, 0o666);
     let plant = || {
         let o = run(as_user(ATTACKER, Path::new("/bin/sh")).args([
@@ -615,11 +619,8 @@ fn a_symlink_planted_at_the_audit_log_stops_the_command_and_is_never_written_thr
 /// open, read or flock them.
 #[test]
 fn files_an_older_build_left_open_are_closed_again_and_another_user_cannot_open_them() {
-    let (bin, env, pass) = victim("modes");
+    let (bin, env, pass) = victim_with_vault("modes");
     let tw = |args: &[&str]| file_store_under_umask_000(&bin, &env, args);
-    let mut init = vec!["init", "--passphrase-file", path_str(&pass)];
-    init.extend_from_slice(WEAK_INIT);
-    assert!(tw(&init).status.success());
     let dir = env.data_dir();
     let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().mode() & 0o7777;
     let files: Vec<PathBuf> = ["vault.lock", "keystore.json", "audit.jsonl", "audit.lock"]

@@ -82,10 +82,9 @@ struct Shared {
     path: String,
     /// `Host` values we answer: the loopback names of our port.
     hosts: Vec<String>,
-    /// The live one-time start address's secret part (gone once used).
-    start: Mutex<Option<String>>,
-    /// The private page holding the live start address (deleted once used).
-    page: Mutex<Option<StartPage>>,
+    /// The live start address and its private page (gone once used: the page is deleted
+    /// with it).
+    start: Mutex<Option<StartPage>>,
     /// Where a start address sends the browser, kept after one is used: a fresh start
     /// address can be minted for it ([`Listener::restart_url`]).
     authorize: Mutex<Option<String>>,
@@ -97,10 +96,13 @@ struct Shared {
 struct StartPage {
     _dir: tempfile::TempDir,
     url: String,
+    /// The start address's secret part.
+    token: String,
 }
 
 impl StartPage {
-    fn write(start: &str) -> Result<Self, OAuthError> {
+    fn write(port: u16, token: String) -> Result<Self, OAuthError> {
+        let start = format!("http://127.0.0.1:{port}/start/{token}");
         let base = std::env::var_os("XDG_RUNTIME_DIR")
             .map(std::path::PathBuf::from)
             .filter(|d| d.is_absolute() && d.is_dir())
@@ -129,7 +131,11 @@ impl StartPage {
         let url = Url::from_file_path(&path)
             .map_err(|()| failed(&"not an absolute path"))?
             .to_string();
-        Ok(Self { _dir: dir, url })
+        Ok(Self {
+            _dir: dir,
+            url,
+            token,
+        })
     }
 }
 
@@ -209,7 +215,6 @@ impl Listener {
                     .map(|h| format!("{h}:{port}"))
                     .collect(),
                 start: Mutex::new(None),
-                page: Mutex::new(None),
                 authorize: Mutex::new(None),
             }),
         })
@@ -249,12 +254,9 @@ impl Listener {
     /// A new start address (its secret replaces the last one's) in a new private page
     /// (which replaces, and so deletes, the last one).
     fn mint(&self) -> Result<String, OAuthError> {
-        let token = hex::encode(crate::crypto::random::<16>());
-        let start = format!("http://127.0.0.1:{}/start/{token}", self.port);
-        let page = StartPage::write(&start)?;
+        let page = StartPage::write(self.port, hex::encode(crate::crypto::random::<16>()))?;
         let url = page.url.clone();
-        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
-        *self.shared.page.lock().unwrap_or_else(|p| p.into_inner()) = Some(page);
+        *self.shared.start.lock().unwrap_or_else(|p| p.into_inner()) = Some(page);
         Ok(url)
     }
 
@@ -439,7 +441,7 @@ impl Shared {
             let mut start = self.start.lock().unwrap_or_else(|p| p.into_inner());
             let live = start
                 .as_ref()
-                .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+                .is_some_and(|p| constant_time_eq(p.token.as_bytes(), token.as_bytes()));
             let url = self
                 .authorize
                 .lock()
@@ -447,9 +449,8 @@ impl Shared {
                 .clone();
             match url {
                 Some(url) if live => {
-                    *start = None; // used once
-                                   // The browser has read the page: it goes too.
-                    *self.page.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                    // Used once; the browser has read the page, which goes with it.
+                    *start = None;
                     redirect(&mut stream, &url);
                 }
                 _ => respond(&mut stream, 404, "This sign-in link was already used."),
