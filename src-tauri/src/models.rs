@@ -540,7 +540,11 @@ mod contract {
 
     #[test]
     fn contract_is_what_the_ui_expects() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/contract.json");
+        // Cargo sets CARGO_MANIFEST_DIR when it runs a test; a build directory shared between
+        // clones can hold this test compiled in another one.
+        let manifest = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let path = std::path::Path::new(&manifest).join("../ui/src/contract.json");
         let now = serde_json::to_string_pretty(&samples()).unwrap() + "\n";
         if std::env::var_os("UPDATE_CONTRACT").is_some() {
             std::fs::write(&path, &now).unwrap();

@@ -81,7 +81,7 @@ fn main() {
     }
     let n = token_wallet_test_support::env_number("TW_STORM_N", 50);
     let m = token_wallet_test_support::env_number("TW_STORM_M", 20);
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = token_wallet_test_support::oauth_server::repo();
     let mut server = Command::new("node")
         .arg(repo.join("tests/oauth-server/server.mjs"))
         .env("PORT", "0")

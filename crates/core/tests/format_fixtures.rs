@@ -12,7 +12,7 @@ use token_wallet_core::{
 };
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/format/fixtures");
+    let dir = token_wallet_test_support::oauth_server::repo().join("tests/format/fixtures");
     let mut all: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

@@ -223,5 +223,5 @@ pub fn chmod(p: &Path, m: u32) {
 
 /// The repository's `tests/keyring-session.sh`.
 pub fn keyring_session() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/keyring-session.sh")
+    oauth::repo().join("tests/keyring-session.sh")
 }
