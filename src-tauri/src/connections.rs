@@ -14,13 +14,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use token_wallet_core::agent::Agent;
-use token_wallet_core::audit::Event;
-use token_wallet_core::connection::{self, ConnectionName, Status};
+use token_wallet_core::connection::{self, ConnectionName};
 use token_wallet_core::monitor::Thresholds;
 use token_wallet_core::oauth::{
     self, http::Http, ClientAuth, Interaction, Provider, ProviderKind, RedirectMode, Revocation,
 };
 use token_wallet_core::ops::{ConnectRequest, Disconnected, OpError, Session};
+use token_wallet_core::ops::{MaintainOptions, Maintained};
 use token_wallet_core::{Passphrase, VaultError};
 use zeroize::Zeroizing;
 
@@ -100,10 +100,10 @@ fn custom_provider(f: &ConnectForm) -> Result<Provider, Error> {
     Ok(p)
 }
 
-/// Runs `f` on the operations layer over the agent's vault, audited through the agent.
+/// Runs `f` on the operations layer over the agent's vault (its token cache), audited
+/// through the agent.
 pub(crate) fn session<T>(a: &Agent, f: impl FnOnce(&Session<'_>) -> T) -> Result<T, Error> {
-    let v = a.unlocked()?;
-    Ok(f(&Session::new(&v, a.refresher(), a)))
+    Ok(a.with_session(f)?)
 }
 
 impl Wallet {
@@ -131,8 +131,7 @@ impl Wallet {
     /// re-reads it after background work.
     pub fn connections(&self) -> Result<Connections, Error> {
         let a = self.unlocked_agent()?;
-        let mut all = session(&a, |s| s.list()).and_then(|r| r.map_err(ops_err))?;
-        a.with_pending_exports(&mut all);
+        let all = session(&a, |s| s.list()).and_then(|r| r.map_err(ops_err))?;
         let alerts = self.alerts(&a, &all);
         Ok(Connections {
             connections: all.into_iter().map(view).collect(),
@@ -332,15 +331,15 @@ impl Wallet {
         a.note_activity();
         self.check_throttle()?;
         let cur = Passphrase::new(current.to_string()).ok_or(Error::EmptyPassphrase)?;
-        // The current passphrase must open the stored header (one Argon2 run).
-        match self.handle()?.unlock(&cur) {
-            Ok(_) => {}
-            Err(VaultError::WrongPassphrase) => {
+        // The current passphrase must open the stored header (one Argon2 run; a wrong
+        // one is audited by core).
+        match session(&a, |s| s.confirm_passphrase(&cur))? {
+            Ok(()) => {}
+            Err(OpError::Vault(VaultError::WrongPassphrase)) => {
                 self.failed_attempt();
-                a.record(Event::UnlockFailed);
                 return Err(Error::WrongPassphrase);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(ops_err(e)),
         }
         session(&a, |s| s.change_passphrase(&new, false))?.map_err(ops_err)?;
         a.flush_now();
@@ -410,119 +409,20 @@ fn vault_err(e: VaultError) -> Error {
     }
 }
 
-/// What one background sweep did.
-#[derive(Debug, Default)]
-pub struct Sweep {
-    /// Refreshed ahead of expiry.
-    pub refreshed: Vec<String>,
-    /// Failed to refresh, with why.
-    pub failed: Vec<(String, String)>,
-    /// Pending revocations that went through.
-    pub revoked: Vec<String>,
-}
-
 impl Wallet {
-    /// The background task's work: refresh every active connection whose access token
-    /// is due (through the one refresher, which audits), unless `hold(name)` says it is
-    /// backing off after a failure; retry pending revocations when `retry` is set. Not
-    /// activity for the auto-lock.
-    pub fn sweep(&self, retry: bool, hold: impl Fn(&str) -> bool) -> Result<Sweep, Error> {
-        let a = self.unlocked_agent()?;
-        let v = a.unlocked()?;
-        let ahead = self.settings().refresh_ahead().as_secs();
-        let now = connection::now();
-        let mut s = Sweep::default();
-        let conns = connection::list(&mut guard(&v)).map_err(vault_err)?;
-        for c in conns {
-            let Some(lead) = refresh_due(&c, a.refresher().policy(), ahead, now) else {
-                continue;
-            };
-            if hold(&c.name) {
-                continue;
-            }
-            match a.refresher().access_token(&v, &c.name, lead) {
-                Ok(_) => s.refreshed.push(c.name.to_string()),
-                Err(e) => s.failed.push((c.name.to_string(), e.to_string())),
-            }
-        }
-        if retry {
-            let done = session(&a, |x| x.retry_pending())?.map_err(ops_err)?;
-            s.revoked = done
-                .into_iter()
-                .filter(|r| {
-                    matches!(
-                        r.outcome,
-                        Ok(Disconnected::Revoked | Disconnected::NoRevocation)
-                    )
-                })
-                .map(|r| r.name.to_string())
-                .collect();
-        }
-        Ok(s)
-    }
-}
-
-/// Whether the background task renews `c` now: the refresh lead, capped at half the
-/// token's lifetime (so a lead longer than the provider's tokens live does not refresh at
-/// every sweep), through core's own rule (the refresher's policy window applies too).
-pub fn refresh_due(
-    c: &connection::ConnectionInfo,
-    policy: &token_wallet_core::refresh::Policy,
-    ahead: u64,
-    now: u64,
-) -> Option<Duration> {
-    let expires = c.expires_at?;
-    if c.status != Status::Active || !c.has_refresh_token {
-        return None;
-    }
-    let lead = Duration::from_secs(ahead.min(expires.saturating_sub(c.issued_at) / 2));
-    token_wallet_core::refresh::needs_refresh_info(c, policy, lead, now).then_some(lead)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn info(issued: u64, expires: Option<u64>) -> connection::ConnectionInfo {
-        connection::ConnectionInfo {
-            has_refresh_token: true,
-            ..connection::ConnectionInfo::new(
-                &"c".parse().unwrap(),
-                oauth::presets().remove(0),
-                "cid".into(),
-                vec![],
-                issued,
-                expires,
-            )
+    /// What the background's step of keeping connections fresh is asked to do: refresh
+    /// ahead by the settings' lead; the rest as core has it.
+    pub fn maintain_options(&self) -> MaintainOptions {
+        MaintainOptions {
+            refresh_ahead: Some(self.settings().refresh_ahead()),
+            ..MaintainOptions::default()
         }
     }
 
-    #[test]
-    fn refresh_is_due_within_the_lead_capped_at_half_the_lifetime() {
-        let t = 1_000_000;
-        let p = token_wallet_core::refresh::Policy::default();
-        let due = |i: &connection::ConnectionInfo, ahead, now| {
-            refresh_due(i, &p, ahead, now).map(|d| d.as_secs())
-        };
-        // A 1-hour token, 5-minute lead: due in its last 6 minutes (core's 10 % rule
-        // is the larger).
-        assert_eq!(due(&info(t, Some(t + 3600)), 300, t + 3000), None);
-        assert_eq!(due(&info(t, Some(t + 3600)), 300, t + 3300), Some(300));
-        // A 10-minute token, 15-minute lead: capped at 5 minutes, so a fresh token is
-        // not refreshed again at once.
-        assert_eq!(due(&info(t, Some(t + 600)), 900, t), None);
-        assert_eq!(due(&info(t, Some(t + 600)), 900, t + 301), Some(300));
-        // Expired: due. No expiry, no refresh token, or not active: never.
-        assert_eq!(due(&info(t, Some(t + 60)), 300, t + 100), Some(30));
-        assert_eq!(due(&info(t, None), 300, t), None);
-        let mut no_rt = info(t, Some(t + 60));
-        no_rt.has_refresh_token = false;
-        assert_eq!(due(&no_rt, 300, t + 100), None);
-        let mut pending = info(t, Some(t + 60));
-        pending.status = Status::NeedsReauthorisation {
-            since: t,
-            reason: "x".into(),
-        };
-        assert_eq!(due(&pending, 300, t + 100), None);
+    /// One step of keeping connections fresh (core's, through the agent: refresh ahead
+    /// with back-off, pending revocations, key re-checks), if its time has come; what it
+    /// did. Locked: an error. Not activity for the auto-lock.
+    pub fn maintain(&self, opts: &MaintainOptions) -> Result<Vec<Maintained>, Error> {
+        Ok(self.unlocked_agent()?.maintain(opts))
     }
 }

@@ -122,10 +122,6 @@ impl Wallet {
     }
 }
 
-/// How often the background re-checks each Pleo API key with Pleo (so a key revoked in
-/// Pleo's web app, or an installation put in error, is noticed without a click).
-pub const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
-
 /// A desktop notification worth sending once: `key` says which (the same alert again is
 /// not sent twice), `title` and `body` what.
 pub struct Notice {
@@ -138,29 +134,6 @@ pub struct Notice {
 }
 
 impl Wallet {
-    /// Checks the Pleo API keys not checked for [`CHECK_EVERY`]; their names.
-    pub fn check_stale_keys(&self) -> Result<Vec<String>, Error> {
-        let a = self.unlocked_agent()?;
-        let now = clock::now();
-        let stale: Vec<_> = session(&a, |s| s.list())?
-            .map_err(ops_err)?
-            .into_iter()
-            .filter(|i| i.kind == CredentialKind::ApiKey)
-            .filter(|i| i.status == token_wallet_core::connection::Status::Active)
-            .filter(|i| {
-                i.checked_at
-                    .is_none_or(|t| now.saturating_sub(t) >= CHECK_EVERY.as_secs())
-            })
-            .map(|i| i.name)
-            .collect();
-        for n in &stale {
-            if let Err(e) = session(&a, |s| s.check(n))? {
-                tracing::warn!(connection = %n, error = %e, "background key check failed");
-            }
-        }
-        Ok(stale.iter().map(ToString::to_string).collect())
-    }
-
     /// What the keys need a person for: an expiry 30, 7 or 1 days away or past, a key
     /// Pleo refused, an installation in `ERROR` / `INACTIVE`.
     pub fn key_notices(&self) -> Result<Vec<Notice>, Error> {

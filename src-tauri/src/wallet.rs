@@ -10,7 +10,6 @@ use crate::throttle::Throttle;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use token_wallet_core::agent::{Agent, AgentOptions};
-use token_wallet_core::audit::Event;
 use token_wallet_core::config::Config as CoreConfig;
 use token_wallet_core::ops::{self, MIN_NEW_PASSPHRASE_CHARS};
 use token_wallet_core::{CreateOptions, Vault, VaultError};
@@ -211,13 +210,6 @@ impl Wallet {
         self.inner().throttle.failed(Instant::now());
     }
 
-    /// The locked vault handle (to check a passphrase against the stored header).
-    pub(crate) fn handle(&self) -> Result<Vault, Error> {
-        let cfg = self.config()?;
-        let mut inner = self.inner();
-        Ok(self.vault(cfg, &mut inner)?.clone())
-    }
-
     pub(crate) fn config(&self) -> Result<&Config, Error> {
         self.config.as_ref().map_err(|e| Error::Config(e.clone()))
     }
@@ -248,6 +240,8 @@ impl Wallet {
             AgentOptions {
                 profile: cfg.core.profile.name().to_string(),
                 idle_timeout: self.settings().idle_timeout(),
+                // The background task runs the step itself, to notify what it did.
+                maintain: None,
                 ..AgentOptions::default()
             },
         ));
@@ -355,11 +349,8 @@ impl Wallet {
         if Self::is_unlocked(&inner) {
             return Err(Error::AlreadyExists);
         }
-        let unlocked = self
-            .vault(cfg, &mut inner)?
-            .create(&p, &cfg.create_options())?;
         self.agent(cfg, &mut inner)?
-            .adopt(unlocked, Some(Event::VaultCreated));
+            .create(&p, &cfg.create_options())?;
         inner.throttle.succeeded();
         Ok(self.state_of(&mut inner))
     }

@@ -1,13 +1,15 @@
-//! The background refresher's sweep against the real test OAuth server (tests/oauth-server,
-//! 8-second access tokens, rotating refresh tokens): a connection made through the app's
-//! own connect (the `$BROWSER` helper signs in) is renewed only when it is due, exactly
-//! once per due token, and not while the caller holds it back. File store: this is about
-//! refresh timing, not the keystore (the e2e test uses the Secret Service).
+//! The background's step of keeping connections fresh (core's `maintain`, through the
+//! app's agent) against the real test OAuth server (tests/oauth-server, 8-second access
+//! tokens, rotating refresh tokens): a connection made through the app's own connect (the
+//! `$BROWSER` helper signs in) is renewed only when it is due, exactly once per due token.
+//! (The back-off after failures is core's unit test.) File store: this is about refresh
+//! timing, not the keystore (the e2e test uses the Secret Service).
 
 use std::time::Duration;
 use token_wallet_app::models::ConnectForm;
 use token_wallet_app::settings::Settings;
 use token_wallet_app::wallet::{Config, Wallet};
+use token_wallet_core::ops::{MaintainOptions, Maintained};
 
 const GOOD: &str = "correct horse battery staple";
 
@@ -18,7 +20,7 @@ fn refreshes(s: &OAuthServer) -> u64 {
 }
 
 #[test]
-fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
+fn the_step_refreshes_what_is_due_once() {
     let s = OAuthServer::start(8);
     let dir = tempfile::tempdir().unwrap();
     let providers = dir.path().join("providers.toml");
@@ -53,47 +55,54 @@ fn the_sweep_refreshes_what_is_due_once_and_holds_back_on_request() {
         })
         .unwrap();
     assert!(c.has_refresh_token);
-    let never = |_: &str| false;
+    // Every call a step (not one per five seconds), with the settings' lead.
+    let opts = MaintainOptions {
+        sweep_every: Duration::ZERO,
+        ..w.maintain_options()
+    };
+    let refreshed = |r: &[Maintained]| {
+        r.iter()
+            .filter_map(|m| match m {
+                Maintained::Refreshed { name } => Some(name.to_string()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
 
     // A fresh 8-second token: the 1-minute lead is capped at half its life (4 s).
     // (Expiry times are whole seconds: "due" is less than 4 s left.)
-    let r = w.sweep(true, never).unwrap();
-    assert!(r.refreshed.is_empty() && r.failed.is_empty(), "{r:?}");
-    assert_eq!(refreshes(&s), 0);
-
-    // Held back (backing off after a failure): not refreshed even though due.
-    std::thread::sleep(Duration::from_millis(5200));
-    let r = w.sweep(true, |n| n == "c").unwrap();
-    assert!(r.refreshed.is_empty(), "{r:?}");
+    let r = w.maintain(&opts).unwrap();
+    assert!(r.is_empty(), "{r:?}");
     assert_eq!(refreshes(&s), 0);
 
     // Due: exactly one refresh, and the new token is not refreshed again at once.
-    let r = w.sweep(true, never).unwrap();
-    assert_eq!(r.refreshed, ["c"], "{r:?}");
+    std::thread::sleep(Duration::from_millis(5200));
+    let r = w.maintain(&opts).unwrap();
+    assert_eq!(refreshed(&r), ["c"], "{r:?}");
     assert_eq!(refreshes(&s), 1);
-    let r = w.sweep(true, never).unwrap();
-    assert!(r.refreshed.is_empty(), "{r:?}");
+    let r = w.maintain(&opts).unwrap();
+    assert!(r.is_empty(), "{r:?}");
     assert_eq!(refreshes(&s), 1);
     let after = w.connection("c").unwrap();
     assert!(after.last_refresh.is_some());
     assert!(after.expires_at.unwrap() > c.expires_at.unwrap());
 
-    // Idle: a sweep and the window's re-read of the list make no keystore call (they read
+    // Idle: a step and the window's re-read of the list make no keystore call (they read
     // the summaries in the vault's index, which the unlock read).
     w.connections().unwrap();
     let calls = w.keystore_calls().unwrap();
     for _ in 0..3 {
-        let r = w.sweep(false, never).unwrap();
-        assert!(r.refreshed.is_empty(), "{r:?}");
+        let r = w.maintain(&opts).unwrap();
+        assert!(r.is_empty(), "{r:?}");
         assert_eq!(w.connections().unwrap().connections.len(), 1);
     }
     assert_eq!(
         w.keystore_calls().unwrap(),
         calls,
-        "idle sweeps read the keystore"
+        "idle steps read the keystore"
     );
 
-    // Locked: the sweep does nothing.
+    // Locked: the step does nothing.
     w.lock();
-    assert!(w.sweep(true, never).is_err());
+    assert!(w.maintain(&opts).is_err());
 }

@@ -622,6 +622,15 @@ pub struct RunArgs {
     /// it answers.
     #[arg(long)]
     pub detach: bool,
+    /// Refresh access tokens this long before they expire (at most half a token's
+    /// lifetime counts), in the background, so a tool asking for one never waits for a
+    /// refresh (0: never ahead, only when a token is asked for).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub refresh_ahead: Duration,
+    /// Disconnect (revoke) connections unused for this many days, and those whose
+    /// refresh token is dead, as `prune` does; checked every ten minutes.
+    #[arg(long, value_name = "DAYS")]
+    pub prune_unused_days: Option<u64>,
     /// Seconds a client has to send a whole request.
     #[arg(long, default_value_t = 10, hide = true)]
     pub frame_timeout: u64,

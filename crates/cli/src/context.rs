@@ -7,11 +7,11 @@ use crate::error::Result;
 use crate::passphrase;
 use std::io::BufRead;
 use std::sync::{Mutex, MutexGuard};
-use token_wallet_core::audit::{AuditLog, Event};
+use token_wallet_core::audit::AuditLog;
 use token_wallet_core::config::Config;
 use token_wallet_core::ops::{LogRecorder, Session};
 use token_wallet_core::refresh::Refresher;
-use token_wallet_core::{CreateOptions, Passphrase, UnlockedVault, Vault, VaultError};
+use token_wallet_core::{CreateOptions, Passphrase, UnlockedVault, Vault};
 
 /// The profile's vault, locked, and its audit log.
 pub struct Local {
@@ -21,23 +21,6 @@ pub struct Local {
     pub vault: Vault,
     /// Its audit log.
     pub log: AuditLog,
-}
-
-/// Appends to the audit log; a failure to write it is reported, not fatal (for a failed
-/// unlock, which unlocks nothing either way).
-fn record(log: &AuditLog, vault: Option<&mut UnlockedVault>, e: Event) {
-    if let Err(err) = log.append(e, vault) {
-        eprintln!("warning: could not write the audit log: {err}");
-    }
-}
-
-/// Appends to the audit log, or fails: nothing goes on unaudited.
-fn record_or_fail(log: &AuditLog, vault: &mut UnlockedVault, e: Event) -> Result {
-    log.append(e, Some(vault)).map_err(|err| {
-        crate::error::Error::msg(format!(
-            "the audit log could not be written, so nothing was done: {err}"
-        ))
-    })
 }
 
 /// The settings from the flags (and their variables).
@@ -76,27 +59,12 @@ impl Local {
     }
 
     fn open_with(&self, p: &Passphrase) -> Result<UnlockedVault> {
-        // Fail closed: no unlock (and so no command's work) goes on unaudited.
-        self.log.ready()?;
-        match self.vault.unlock(p) {
-            Ok(mut v) => {
-                record_or_fail(&self.log, &mut v, Event::VaultUnlocked)?;
-                Ok(v)
-            }
-            Err(e) => {
-                if matches!(e, VaultError::WrongPassphrase) {
-                    record(&self.log, None, Event::UnlockFailed);
-                }
-                Err(e.into())
-            }
-        }
+        Ok(token_wallet_core::ops::unlock(&self.vault, &self.log, p)?)
     }
 
     /// Creates the vault; audited.
     pub fn create(&self, p: &Passphrase, opts: &CreateOptions) -> Result<Unlocked<'_>> {
-        self.log.ready()?;
-        let mut v = self.vault.create(p, opts)?;
-        record_or_fail(&self.log, &mut v, Event::VaultCreated)?;
+        let v = token_wallet_core::ops::create(&self.vault, &self.log, p, opts)?;
         Ok(self.adopt(v))
     }
 

@@ -63,10 +63,7 @@ impl Source for LocalSource<'_> {
     }
 
     fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo> {
-        self.0.run(|s| {
-            s.refresh(name)?;
-            Ok(s.show(name)?)
-        })
+        Ok(self.0.run(|s| s.refresh(name))?)
     }
 
     fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
@@ -101,15 +98,7 @@ pub fn retry_pending(s: &token_wallet_core::ops::Session<'_>) {
 fn requester() -> Requester {
     #[cfg(unix)]
     {
-        let pid = std::os::unix::process::parent_id();
-        let process = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .ok()
-            .map(|s| s.trim().to_string());
-        Requester {
-            pid: Some(pid),
-            process,
-            ..Requester::default()
-        }
+        Requester::of_process(std::os::unix::process::parent_id())
     }
     #[cfg(not(unix))]
     {

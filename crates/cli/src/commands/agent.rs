@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use token_wallet_core::agent::{client::Client, AgentError};
 use token_wallet_core::agent::{Agent, AgentOptions};
+use token_wallet_core::ops::MaintainOptions;
 
 /// `lock`.
 pub fn lock(cli: &Cli) -> Result {
@@ -120,6 +121,11 @@ pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result 
         idle_timeout: (!a.idle_timeout.is_zero()).then_some(a.idle_timeout),
         frame_timeout: Duration::from_secs(a.frame_timeout.max(1)),
         max_clients: a.max_clients.max(1),
+        maintain: Some(MaintainOptions {
+            refresh_ahead: (!a.refresh_ahead.is_zero()).then_some(a.refresh_ahead),
+            prune_unused_days: a.prune_unused_days,
+            ..MaintainOptions::default()
+        }),
         ..AgentOptions::default()
     };
     let idle = opts.idle_timeout;
@@ -129,7 +135,7 @@ pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result 
         config.refresher(),
         opts,
     ));
-    agent.adopt(v, None);
+    agent.adopt(v);
     agent
         .serve(&path, || {
             eprintln!(

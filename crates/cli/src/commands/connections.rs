@@ -5,7 +5,7 @@ use super::{age, say, span};
 use crate::cli::{Cli, PassArgs, SignInArgs};
 use crate::context::{config, Local, Unlocked};
 use crate::error::{Error, Result};
-use crate::source::{retry_pending, with_source};
+use crate::source::with_source;
 use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -130,7 +130,6 @@ pub fn connect(
     // Released for the sign-in: with --no-browser, pasted addresses are read elsewhere.
     drop(input);
     v.run(|s| {
-        retry_pending(s);
         let provider = local
             .config
             .provider(a.provider, &oauth::http::Http::new())?;

@@ -24,7 +24,7 @@
 pub mod client;
 mod error;
 mod journal;
-mod peer;
+pub(crate) mod peer;
 pub mod protocol;
 mod server;
 mod session;
@@ -35,5 +35,3 @@ pub use error::AgentError;
 pub use protocol::{AgentStatus, Issued};
 pub use session::{Agent, AgentOptions};
 pub use transport::socket_path;
-
-use crate::clock::now;

@@ -51,6 +51,21 @@ impl Agent {
                 crate::crypto::scrub_stack();
             }
         });
+        // Keeping connections fresh: on its own thread, so a slow provider delays neither
+        // the idle lock nor a client.
+        let upkeep = self.opts.maintain.clone().map(|opts| {
+            let me = self.clone();
+            std::thread::spawn(move || {
+                while !me.stop.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(500));
+                    for done in me.maintain(&opts) {
+                        tracing::info!(?done, "kept fresh");
+                    }
+                    // What the step's refreshes left in this thread's stack.
+                    crate::crypto::scrub_deep_stack();
+                }
+            })
+        });
         loop {
             let conn = listener.accept();
             if self.stop.load(Ordering::SeqCst) {
@@ -90,6 +105,10 @@ impl Agent {
         self.lock();
         transport::remove(path);
         let _ = ticker.join();
+        // A refresh in flight finishes (its rotated token saved) before the agent ends.
+        if let Some(u) = upkeep {
+            let _ = u.join();
+        }
         tracing::info!("agent stopped");
         Ok(())
     }

@@ -1,17 +1,15 @@
-//! The agent's session: the unlocked vault, unlock and lock, the idle timeout and status.
-//! Its token cache is in `tokens.rs`, its audit batching in `journal.rs`, its socket
-//! server in `socket.rs`.
+//! The agent's session: the unlocked vault, unlock and lock, the idle timeout, keeping
+//! connections fresh, and status. Its operations (over [`crate::ops::Session`]) are in
+//! `tokens.rs`, its audit batching in `journal.rs`, its socket server in `server.rs`.
 
 use super::protocol::AgentStatus;
 use super::AgentError;
 use crate::audit::{AuditLog, Event};
 use crate::connection::{self};
-use crate::connection::{ConnectionInfo, ConnectionName};
+use crate::ops::{MaintainOptions, Maintained, Maintenance, TokenCache};
 use crate::refresh::Refresher;
 use crate::vault::{UnlockedVault, Vault, VaultError};
 use crate::{guard, Passphrase};
-use secrecy::SecretString;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,8 +26,11 @@ pub struct AgentOptions {
     pub frame_timeout: Duration,
     /// Clients served at once; more get "busy".
     pub max_clients: usize,
-    /// How often the last-export times are saved and the audit log anchored.
+    /// How often the audit log is anchored.
     pub flush_every: Duration,
+    /// Keep connections fresh ([`Agent::maintain`]) on a thread of [`Agent::serve`]
+    /// (`None`: the embedding program calls [`Agent::maintain`] itself, as the app does).
+    pub maintain: Option<MaintainOptions>,
 }
 
 impl Default for AgentOptions {
@@ -40,21 +41,14 @@ impl Default for AgentOptions {
             frame_timeout: Duration::from_secs(10),
             max_clients: 1024,
             flush_every: Duration::from_secs(30),
+            maintain: Some(MaintainOptions::default()),
         }
     }
-}
-
-/// An access token the agent read, valid while the vault's change stamp is unchanged.
-pub(super) struct Cached {
-    pub(super) stamp: [u8; 8],
-    pub(super) info: ConnectionInfo,
-    pub(super) token: SecretString,
 }
 
 /// The agent: an unlocked vault (or none), shared by every client thread.
 pub struct Agent {
     pub(super) vault: Vault,
-    pub(super) lock_path: PathBuf,
     pub(super) session: Mutex<Option<Arc<Mutex<UnlockedVault>>>>,
     pub(super) refresher: Refresher,
     pub(super) audit: AuditLog,
@@ -63,10 +57,10 @@ pub struct Agent {
     pub(super) idle_timeout: Mutex<Option<Duration>>,
     pub(super) last_active: Mutex<Instant>,
     pub(super) last_flush: Mutex<Instant>,
-    pub(super) cache: Mutex<HashMap<ConnectionName, Cached>>,
-    pub(super) fills: Mutex<HashMap<ConnectionName, Arc<Mutex<()>>>>,
+    pub(super) cache: TokenCache,
+    /// What keeping connections fresh remembers between steps (reset on lock).
+    pub(super) upkeep: Mutex<Maintenance>,
     pub(super) unlocking: Mutex<()>,
-    pub(super) exports: Mutex<HashMap<ConnectionName, u64>>,
     pub(super) audit_dirty: AtomicBool,
     /// The server's state: asked to stop, clients being served, and where it listens
     /// (a socket or named pipe) once it does.
@@ -95,7 +89,6 @@ impl Agent {
     pub fn new(vault: Vault, data_dir: &Path, refresher: Refresher, opts: AgentOptions) -> Self {
         Self {
             vault,
-            lock_path: crate::lock::lock_path(data_dir),
             session: Mutex::new(None),
             refresher,
             audit: AuditLog::new(data_dir).buffering_exports(),
@@ -103,10 +96,9 @@ impl Agent {
             opts,
             last_active: Mutex::new(Instant::now()),
             last_flush: Mutex::new(Instant::now()),
-            cache: Mutex::new(HashMap::new()),
-            fills: Mutex::new(HashMap::new()),
+            cache: TokenCache::new(data_dir),
+            upkeep: Mutex::new(Maintenance::default()),
             unlocking: Mutex::new(()),
-            exports: Mutex::new(HashMap::new()),
             audit_dirty: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             clients: AtomicUsize::new(0),
@@ -114,49 +106,47 @@ impl Agent {
         }
     }
 
-    /// Unlocks with `passphrase` (a no-op when already unlocked); audited either way.
+    /// Unlocks with `passphrase` (a no-op when already unlocked); audited either way
+    /// ([`crate::ops::unlock`]).
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<(), VaultError> {
         let _one = guard(&self.unlocking); // one Argon2 at a time
         if self.is_unlocked() {
             return Ok(());
         }
-        let unlocked = self.vault.unlock(passphrase);
+        let unlocked = crate::ops::unlock(&self.vault, &self.audit, passphrase);
         crate::crypto::scrub_stack();
         match unlocked {
             Ok(v) => {
-                let v = Arc::new(Mutex::new(v));
-                // Fail closed: an unlock that cannot be audited leaves the agent locked.
-                if let Err(e) = self.append(Some(&v), Event::VaultUnlocked) {
-                    self.audit.forget_key();
-                    drop(v);
-                    crate::crypto::scrub_stack();
-                    return Err(VaultError::AuditUnwritable(e.to_string()));
-                }
-                *guard(&self.session) = Some(v);
-                self.touch();
+                self.adopt(v);
                 tracing::info!("agent unlocked");
                 Ok(())
             }
             Err(e) => {
-                if matches!(e, VaultError::WrongPassphrase) {
-                    // Nothing was unlocked either way; a failure is logged.
-                    let _ = self.append(None, Event::UnlockFailed);
-                }
+                self.audit.forget_key();
                 Err(e)
             }
         }
     }
 
-    /// Adopts a vault unlocked (or created) elsewhere, first auditing `event` if given
-    /// (the CLI's `agent` command has audited its unlock already; the app audits a
-    /// created vault here).
-    pub fn adopt(&self, v: UnlockedVault, event: Option<Event>) {
-        let v = Arc::new(Mutex::new(v));
-        if let Some(e) = event {
-            // The vault was unlocked or made already; a failure is logged.
-            let _ = self.append(Some(&v), e);
-        }
-        *guard(&self.session) = Some(v);
+    /// Creates the vault with `passphrase` and holds it unlocked; audited
+    /// ([`crate::ops::create`]).
+    pub fn create(
+        &self,
+        passphrase: &Passphrase,
+        opts: &crate::CreateOptions,
+    ) -> Result<(), VaultError> {
+        let _one = guard(&self.unlocking);
+        let made = crate::ops::create(&self.vault, &self.audit, passphrase, opts);
+        crate::crypto::scrub_stack();
+        self.adopt(made?);
+        Ok(())
+    }
+
+    /// Holds a vault unlocked elsewhere (the CLI's `agent` command unlocked it, audited,
+    /// through [`crate::ops::unlock`]).
+    pub fn adopt(&self, v: UnlockedVault) {
+        *guard(&self.session) = Some(Arc::new(Mutex::new(v)));
+        self.audit_dirty.store(true, Ordering::SeqCst);
         self.touch();
     }
 
@@ -178,7 +168,8 @@ impl Agent {
         let Some(v) = guard(&self.session).take() else {
             return;
         };
-        guard(&self.cache).clear();
+        self.cache.clear();
+        *guard(&self.upkeep) = Maintenance::default();
         self.flush(&v);
         // Locking is never held back; a failure to audit it is logged.
         let _ = self.append(Some(&v), Event::VaultLocked);
@@ -257,6 +248,31 @@ impl Agent {
             },
             clients: self.clients.load(Ordering::SeqCst),
             protocol: super::protocol::VERSION,
+        }
+    }
+
+    /// One step of keeping connections fresh (see [`crate::ops::Session::maintain`]), if
+    /// its time has come and no other step is running; what it did. Not activity for the
+    /// idle lock. Locked: nothing.
+    pub fn maintain(&self, opts: &MaintainOptions) -> Vec<Maintained> {
+        let Ok(mut m) = self.upkeep.try_lock() else {
+            return Vec::new(); // another thread's step is running
+        };
+        if !m.due(opts) {
+            return Vec::new();
+        }
+        let Ok(v) = self.session() else {
+            return Vec::new();
+        };
+        let done = self.session_over(&v).maintain(&mut m, opts);
+        drop(v);
+        crate::crypto::scrub_stack();
+        match done {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, "keeping connections fresh failed");
+                Vec::new()
+            }
         }
     }
 

@@ -1,111 +1,77 @@
-//! The agent's token handing: a cache of access tokens, each valid while the vault's change
-//! stamp is unchanged, filled through the one refresher, one filler per connection.
+//! The agent's operations: each one is the [`Session`]'s, run over the agent's unlocked
+//! vault with its token cache and its batching audit recorder. The agent adds only who
+//! asked (the peer the OS names) and the protocol's error words.
 
-use super::peer::{self};
 use super::protocol::Issued;
-use super::session::{Agent, Cached};
-use super::{now, AgentError};
-use crate::audit::Event;
-use crate::connection::{self, ConnectionInfo, ConnectionName};
-use crate::guard;
-use crate::refresh::{needs_refresh_info, RefreshError};
+use super::session::Agent;
+use super::AgentError;
+use crate::connection::{ConnectionInfo, ConnectionName};
+use crate::ops::{Exported, OpError, Requester, Session};
+use crate::refresh::RefreshError;
 use crate::vault::{UnlockedVault, VaultError};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 impl Agent {
-    /// An access token for `name` with at least `min_ttl` left, refreshed through the
-    /// one refresher if needed; audited with the caller's pid, executable and parent.
+    /// Runs `f` on the operations over the unlocked vault (with the agent's cache and
+    /// audit recorder); an activity for the idle lock. Locked: an error.
+    pub fn run<T>(
+        &self,
+        f: impl FnOnce(&Session<'_>) -> Result<T, OpError>,
+    ) -> Result<T, AgentError> {
+        self.touch();
+        self.with_session(f)?.map_err(|e| self.op_error(e))
+    }
+
+    /// Runs `f` on the operations over the unlocked vault, as [`Self::run`] does, but
+    /// neither an activity nor with the protocol's error words (for the app's own
+    /// commands and background work).
+    pub fn with_session<T>(&self, f: impl FnOnce(&Session<'_>) -> T) -> Result<T, AgentError> {
+        let v = self.session()?;
+        Ok(f(&self.session_over(&v)))
+    }
+
+    /// The operations over `v`, with the agent's cache and recorder.
+    pub(super) fn session_over<'a>(&'a self, v: &'a Mutex<UnlockedVault>) -> Session<'a> {
+        Session::new(v, &self.refresher, self).with_cache(&self.cache)
+    }
+
+    /// An access token for `name` with at least `min_ttl` left (see
+    /// [`Session::export`]); audited with the caller's pid, executable and parent.
     pub fn token(
         &self,
         name: &ConnectionName,
         min_ttl: Duration,
         caller: Option<u32>,
     ) -> Result<Issued, AgentError> {
-        let v = self.session()?;
-        self.touch();
-        let issued = match self.cached(name, min_ttl) {
-            Some(i) => i,
-            None => self.fill(&v, name, min_ttl)?,
-        };
-        let parent = caller.and_then(peer::parent);
-        // Fail closed: no token leaves unaudited.
-        self.append(
-            Some(&v),
-            Event::Export {
-                connection: name.into(),
-                pid: caller,
-                process: caller.and_then(peer::exe),
-                parent_pid: parent,
-                parent_process: parent.and_then(peer::exe),
-            },
-        )
-        .map_err(|e| AgentError::Other(format!("the token was not handed out: {e}")))?;
-        guard(&self.exports).insert(name.clone(), now());
-        Ok(issued)
-    }
-
-    /// The cached token, if nothing was written to the vault since it was read and it
-    /// has enough life left.
-    fn cached(&self, name: &ConnectionName, min_ttl: Duration) -> Option<Issued> {
-        let stamp = crate::lock::change_stamp(&self.lock_path)?;
-        let cache = guard(&self.cache);
-        let c = cache.get(name)?;
-        if c.stamp != stamp || needs_refresh_info(&c.info, self.refresher.policy(), min_ttl, now())
-        {
-            return None;
-        }
-        Some(Issued {
-            token: c.token.clone(),
-            expires_at: c.info.expires_at,
-            refreshed: false,
-            info: c.info.clone(),
-        })
-    }
-
-    /// Reads (and if needed refreshes) the token; one reader per connection at a time.
-    fn fill(
-        &self,
-        v: &Arc<Mutex<UnlockedVault>>,
-        name: &ConnectionName,
-        min_ttl: Duration,
-    ) -> Result<Issued, AgentError> {
-        let gate = guard(&self.fills).entry(name.clone()).or_default().clone();
-        let _one = guard(&gate);
-        if let Some(i) = self.cached(name, min_ttl) {
-            return Ok(i);
-        }
-        // Read the stamp before the record: a write in between changes it, so this
-        // entry is then simply read again next time.
-        let stamp = crate::lock::change_stamp(&self.lock_path);
-        let t = self
-            .refresher
-            .access_token(v, name, min_ttl)
-            .map_err(|e| self.refresh_error(e))?;
-        let mut info = connection::load(&mut guard(v), name)
-            .map_err(|e| self.vault_error(e))?
-            .info;
-        info.expires_at = t.expires_at;
-        if let Some(stamp) = stamp {
-            let mut cache = guard(&self.cache);
-            // Not after a lock: no token outlives the session in memory.
-            if guard(&self.session).is_some() {
-                cache.insert(
-                    name.clone(),
-                    Cached {
-                        stamp,
-                        info: info.clone(),
-                        token: t.token.clone(),
-                    },
-                );
-            }
-        }
+        let who = caller.map(Requester::of_process).unwrap_or_default();
+        let Exported { token, info } = self.run(|s| s.export(name, min_ttl, who))?;
         Ok(Issued {
-            token: t.token,
-            expires_at: t.expires_at,
-            refreshed: t.refreshed,
+            token: token.token,
+            expires_at: token.expires_at,
+            refreshed: token.refreshed,
             info,
         })
+    }
+
+    /// Refreshes `name` now (token rotation on demand); its facts after.
+    pub fn refresh(&self, name: &ConnectionName) -> Result<ConnectionInfo, AgentError> {
+        self.run(|s| s.refresh(name))
+    }
+
+    /// Every connection's public facts.
+    pub fn list(&self) -> Result<Vec<ConnectionInfo>, AgentError> {
+        self.run(|s| s.list())
+    }
+
+    /// The protocol's word for an operation's failure.
+    fn op_error(&self, e: OpError) -> AgentError {
+        match e {
+            OpError::Refresh(e) => self.refresh_error(e),
+            OpError::Vault(e) => self.vault_error(e),
+            OpError::Audit(e) => AgentError::Other(format!("the token was not handed out: {e}")),
+            other => AgentError::Other(other.to_string()),
+        }
     }
 
     fn refresh_error(&self, e: RefreshError) -> AgentError {
@@ -136,27 +102,5 @@ impl Agent {
             }
             other => AgentError::Vault(other.to_string()),
         }
-    }
-
-    /// Refreshes `name` now (token rotation on demand) through the one refresher; its
-    /// facts after. Cached tokens are dropped with the vault's change stamp.
-    pub fn refresh(&self, name: &ConnectionName) -> Result<ConnectionInfo, AgentError> {
-        let v = self.session()?;
-        self.touch();
-        self.refresher
-            .force(&v, name)
-            .map_err(|e| self.refresh_error(e))?;
-        let r = connection::load(&mut guard(&v), name);
-        r.map(|c| c.info).map_err(|e| self.vault_error(e))
-    }
-
-    /// Every connection's public facts.
-    pub fn list(&self) -> Result<Vec<ConnectionInfo>, AgentError> {
-        let v = self.session()?;
-        self.touch();
-        let r = connection::list(&mut guard(&v));
-        let mut all = r.map_err(|e| self.vault_error(e))?;
-        self.with_pending_exports(&mut all);
-        Ok(all)
     }
 }

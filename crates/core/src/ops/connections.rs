@@ -47,6 +47,11 @@ pub enum Disconnected {
 }
 
 impl Disconnected {
+    /// Whether the connection is gone from the vault (anything but still pending).
+    pub fn is_gone(&self) -> bool {
+        !matches!(self, Disconnected::Pending(_))
+    }
+
     /// The audit log's word for it.
     fn how(&self) -> DisconnectHow {
         match self {
@@ -113,6 +118,16 @@ impl Session<'_> {
         ui: Interaction<'_>,
     ) -> Result<ConnectionInfo, OpError> {
         self.audit_ready()?;
+        // Each outcome is audited by the disconnect it retries; a failure leaves them
+        // pending, as they were.
+        match self.retry_pending() {
+            Ok(done) => {
+                for r in done.iter().filter(|r| r.outcome.is_err()) {
+                    tracing::warn!(connection = %r.name, "a pending revocation was refused");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not retry pending revocations"),
+        }
         if connection::exists(&self.lock(), req.name) {
             return Err(OAuthError::NameTaken(req.name.to_string()).into());
         }
@@ -424,14 +439,14 @@ impl Session<'_> {
     /// Retries every pending revocation; says how each ended.
     pub fn retry_pending(&self) -> Result<Vec<Retried>, OpError> {
         let mut out = Vec::new();
-        for name in self.names() {
-            let pending = matches!(
-                connection::load(&mut self.lock(), &name)?.info.status,
-                Status::RevocationPending { .. }
-            );
-            if pending {
-                let outcome = self.disconnect(&name, false).map_err(|e| e.to_string());
-                out.push(Retried { name, outcome });
+        // From the index's summaries: no record is read unless it is pending.
+        for c in self.list()? {
+            if matches!(c.status, Status::RevocationPending { .. }) {
+                let outcome = self.disconnect(&c.name, false).map_err(|e| e.to_string());
+                out.push(Retried {
+                    name: c.name,
+                    outcome,
+                });
             }
         }
         Ok(out)

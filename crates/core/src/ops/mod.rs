@@ -8,16 +8,22 @@
 //! wait for the browser while the vault keeps serving tokens), the process's one
 //! [`Refresher`], and a [`Recorder`] that appends to the audit log.
 
+mod cache;
 mod connections;
 mod error;
 mod keys;
+mod maintain;
+mod open;
 
 pub use crate::audit::{CheckOutcome, LogRecorder, Recorder};
+pub use cache::TokenCache;
 pub use connections::{
     ConnectRequest, Disconnected, PruneReason, Pruned, Reauthorised, ReplacedGrant, Retried,
 };
 pub use error::OpError;
 pub use keys::{Checked, Replaced, Rotated};
+pub use maintain::{refresh_due, MaintainOptions, Maintained, Maintenance};
+pub use open::{create, unlock};
 
 use crate::audit::{AuditLog, Event};
 use crate::connection::{self, Connection, ConnectionInfo, ConnectionName};
@@ -92,6 +98,19 @@ pub struct Requester {
     pub parent_process: Option<String>,
 }
 
+impl Requester {
+    /// Process `pid`, with its executable and parent as the OS tells them.
+    pub fn of_process(pid: u32) -> Self {
+        let parent = crate::agent::peer::parent(pid);
+        Self {
+            pid: Some(pid),
+            process: crate::agent::peer::exe(pid),
+            parent_pid: parent,
+            parent_process: parent.and_then(crate::agent::peer::exe),
+        }
+    }
+}
+
 /// An access token handed out, with the connection's public facts.
 pub struct Exported {
     /// The token.
@@ -105,6 +124,7 @@ pub struct Session<'a> {
     vault: &'a Mutex<UnlockedVault>,
     refresher: &'a Refresher,
     audit: &'a dyn Recorder,
+    cache: Option<&'a TokenCache>,
 }
 
 impl<'a> Session<'a> {
@@ -118,7 +138,15 @@ impl<'a> Session<'a> {
             vault,
             refresher,
             audit,
+            cache: None,
         }
+    }
+
+    /// The same session, keeping the access tokens it reads in `cache` (a long-lived
+    /// session's: the agent's), so an export whose token is cached reads no record.
+    pub fn with_cache(mut self, cache: &'a TokenCache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'a, UnlockedVault> {
@@ -155,47 +183,43 @@ impl<'a> Session<'a> {
         connection::names(&self.lock())
     }
 
-    /// Refreshes `name` now, whatever its expiry.
-    pub fn refresh(&self, name: &ConnectionName) -> Result<AccessToken, OpError> {
-        Ok(self.refresher.force(self.vault, name)?)
+    /// Refreshes `name` now, whatever its expiry; its facts after.
+    pub fn refresh(&self, name: &ConnectionName) -> Result<ConnectionInfo, OpError> {
+        self.refresher.force(self.vault, name)?;
+        self.show(name)
     }
 
     /// An access token for `name` with at least `min_ttl` left (refreshed first if need
     /// be; a `min_ttl` beyond half the provider's token lifetime counts as half), its use
-    /// remembered on the record and audited with `who`.
+    /// remembered on the record (to the minute) and audited with `who` before it is
+    /// handed out.
     pub fn export(
         &self,
         name: &ConnectionName,
         min_ttl: Duration,
         who: Requester,
     ) -> Result<Exported, OpError> {
-        let token = self.refresher.access_token(self.vault, name, min_ttl)?;
-        let info = {
-            let mut v = self.lock();
-            let info = connection::load(&mut v, name)?.info;
-            let now = connection::now();
-            // Remembered for `status` and `prune`, to the minute (a burst of exports writes
-            // once). Only this field is changed, on the record as it is under the lock: it
-            // can never put back tokens another process has since refreshed. A failure
-            // does not withhold the token.
-            if info
-                .last_export
-                .is_none_or(|t| now.saturating_sub(t) >= EXPORT_TIME_GRAIN)
-            {
-                match connection::update(&mut v, name, |c| {
-                    c.info.last_export = Some(now);
-                    Ok::<_, VaultError>(())
-                }) {
-                    Ok(((), saved)) => saved,
-                    Err(e) => {
-                        tracing::warn!(connection = %name, error = %e, "could not record the export time");
-                        info
-                    }
+        let (token, mut info) = self.token_and_info(name, min_ttl)?;
+        let now = connection::now();
+        // Remembered for `status` and `prune`, to the minute (a burst of exports writes
+        // once). Only this field is changed, on the record as it is under the lock: it
+        // can never put back tokens another process has since refreshed. A failure does
+        // not withhold the token.
+        if info
+            .last_export
+            .is_none_or(|t| now.saturating_sub(t) >= EXPORT_TIME_GRAIN)
+        {
+            let saved = connection::update(&mut self.lock(), name, |c| {
+                c.info.last_export = Some(now);
+                Ok::<_, VaultError>(())
+            });
+            match saved {
+                Ok(((), saved)) => info.last_export = saved.last_export,
+                Err(e) => {
+                    tracing::warn!(connection = %name, error = %e, "could not record the export time")
                 }
-            } else {
-                info
             }
-        };
+        }
         // Written before the token is handed out: no token leaves unaudited.
         self.audited(Event::Export {
             connection: name.into(),

@@ -325,6 +325,18 @@ impl Vault {
         Ok(v)
     }
 
+    /// Whether `p` opens this vault as its stored header stands (one Argon2 run; nothing
+    /// is unlocked or written). For an operation a person confirms with the current
+    /// passphrase while the vault is open.
+    pub fn check_passphrase(&self, p: &Passphrase) -> Result<(), VaultError> {
+        let (header, _) = self.read_header()?;
+        let kek = derive(p, &header.kdf, &header.salt)?;
+        match kek.unwrap(&header.wrapped_dek, &dek_place(&header)) {
+            Some(_dek) => Ok(()),
+            None => Err(VaultError::WrongPassphrase),
+        }
+    }
+
     /// Unlocks with the passphrase. Finishes or rolls back any key change a crash
     /// interrupted.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
@@ -524,13 +536,18 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// Forgets the keys (they are zeroized on drop).
-    pub fn lock(self) -> Vault {
+    /// A locked handle on the same vault (for a check that must not hold this one).
+    pub fn handle(&self) -> Vault {
         Vault {
             ks: self.ks.clone(),
             lock_path: self.lock_path.clone(),
             kdf_hint: Arc::new(Mutex::new(Some((self.header.kdf, self.header.salt)))),
         }
+    }
+
+    /// Forgets the keys (they are zeroized on drop).
+    pub fn lock(self) -> Vault {
+        self.handle()
     }
 
     fn write_header(&mut self) -> Result<(), VaultError> {
