@@ -6,7 +6,7 @@
 use crate::error::Error;
 use crate::models::{
     AlertView, AuditLine, AuditView, ConnectForm, ConnectionView, Connections, Disconnect,
-    ProviderView, VaultFacts,
+    DisconnectOutcome, ProviderView, VaultFacts,
 };
 use crate::wallet::Wallet;
 use secrecy::SecretString;
@@ -277,33 +277,33 @@ impl Wallet {
         let result = session(&a, |s| s.disconnect(&n, force))?.map_err(ops_err)?;
         let (outcome, message) = match &result {
             Disconnected::Revoked => (
-                "revoked",
+                DisconnectOutcome::Revoked,
                 format!("Disconnected “{name}”: revoked at the provider and deleted."),
             ),
             Disconnected::NoRevocation => (
-                "noRevocation",
+                DisconnectOutcome::NoRevocation,
                 format!("Disconnected “{name}”: deleted. The provider offers no revocation, so its tokens expire on their own."),
             ),
             Disconnected::Forgotten => (
-                "forgotten",
+                DisconnectOutcome::Forgotten,
                 format!("Forgot “{name}” without revoking it: its tokens may still be live at the provider."),
             ),
             Disconnected::KeyForgotten(token_wallet_core::connection::CredentialKind::ApiKey) => (
-                "keyForgotten",
+                DisconnectOutcome::KeyForgotten,
                 format!("Deleted “{name}” here. A Pleo API key stays valid until you revoke it in Pleo's web app (Settings → API keys)."),
             ),
             Disconnected::KeyForgotten(_) => (
-                "keyForgotten",
+                DisconnectOutcome::KeyForgotten,
                 format!("Deleted “{name}” here. The token stays valid until you revoke it in the tool or service that issued it."),
             ),
             Disconnected::Pending(why) => (
-                "pending",
+                DisconnectOutcome::Pending,
                 format!(
                     "Not disconnected yet: {}. “{name}” is kept as “revocation pending”, and the wallet retries by itself; Retry revocation offers to forget it anyway.",
                     crate::error::plain(why)
                 ),
             ),
-            _ => ("other", format!("Disconnected “{name}”.")),
+            _ => (DisconnectOutcome::Other, format!("Disconnected “{name}”.")),
         };
         Ok(Disconnect { outcome, message })
     }
@@ -390,13 +390,10 @@ impl Wallet {
     fn alerts(&self, a: &Agent, conns: &[connection::ConnectionInfo]) -> Vec<AlertView> {
         token_wallet_core::monitor::alerts(conns, &Thresholds::default(), Some(a.audit_log()))
             .into_iter()
-            .map(|al| {
-                let v = serde_json::to_value(&al).unwrap_or_default();
-                AlertView {
-                    kind: v["alert"].as_str().unwrap_or("").to_string(),
-                    connection: v["connection"].as_str().map(str::to_string),
-                    text: crate::error::plain(&al.to_string()),
-                }
+            .map(|al| AlertView {
+                kind: al.kind(),
+                connection: al.connection().map(str::to_string),
+                text: crate::error::plain(&al.to_string()),
             })
             .collect()
     }

@@ -5,7 +5,7 @@
 
 use crate::connections::{conn_name, op, ops_err, session, view};
 use crate::error::Error;
-use crate::models::{AddKeyForm, Checked, RotateForm, Rotated};
+use crate::models::{AddKeyForm, CheckResult, Checked, RotateForm, Rotated};
 use crate::wallet::Wallet;
 use secrecy::SecretString;
 use token_wallet_core::clock;
@@ -115,7 +115,7 @@ impl Wallet {
             ),
         };
         Ok(Checked {
-            outcome: c.outcome.to_string(),
+            outcome: CheckResult::from(&c.outcome),
             message,
             connection: view(c.info),
         })

@@ -7,6 +7,7 @@ use token_wallet_core::VaultInfo;
 
 /// Where the lock screen is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Status {
     /// No vault under this profile: offer to create one.
@@ -21,6 +22,7 @@ pub enum Status {
 
 /// Argon2id parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Kdf {
     /// Memory in KiB.
@@ -33,6 +35,7 @@ pub struct Kdf {
 
 /// A backup written or restored: how many connections, and what to tell the person.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct BackupDone {
     /// Connections in it.
@@ -43,6 +46,7 @@ pub struct BackupDone {
 
 /// A vault's public facts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct VaultFacts {
     /// Vault id (hex).
@@ -90,6 +94,7 @@ impl From<VaultInfo> for VaultFacts {
 
 /// Everything the lock screen needs to draw itself.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct VaultState {
     /// Where we are.
@@ -114,6 +119,7 @@ pub struct VaultState {
 
 /// Where a connection stands (the UI adds "expiring" and "expired" from `expiresAt`, live).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ConnectionStatus {
     /// Connected.
@@ -126,6 +132,7 @@ pub enum ConnectionStatus {
 
 /// A connection's public facts: never a token, never whether a secret's value is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
     /// Unique name.
@@ -239,6 +246,7 @@ impl ConnectionView {
 
 /// A provider the connect wizard offers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderView {
     /// Short name.
@@ -257,6 +265,7 @@ pub struct ProviderView {
 
 /// What the connect wizard sends. No `Debug`: it may carry a client secret.
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectForm {
     /// Connection name.
@@ -286,18 +295,72 @@ pub struct ConnectForm {
     pub revocation_url: String,
 }
 
+/// How a disconnect ended, in one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum DisconnectOutcome {
+    /// Revoked at the provider and deleted.
+    Revoked,
+    /// Deleted; the provider has no revocation.
+    NoRevocation,
+    /// Forgotten without revoking (forced).
+    Forgotten,
+    /// An API key or static token deleted here (revoke it where it was made).
+    KeyForgotten,
+    /// Kept as "revocation pending" (the provider could not be reached).
+    Pending,
+    /// Anything else core may add.
+    Other,
+}
+
+/// How a check went, in one word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum CheckResult {
+    /// Accepted (its installation, if any, fine).
+    Ok,
+    /// Refused: wrong, expired or revoked.
+    Refused,
+    /// Could not be completed.
+    Failed,
+    /// Accepted, but the installation is in error or inactive.
+    InstallationProblem,
+    /// Accepted, but the installation's status could not be read.
+    InstallationUnknown,
+    /// A static token: nothing to check it with.
+    Unverifiable,
+}
+
+impl From<&token_wallet_core::ops::CheckOutcome> for CheckResult {
+    fn from(o: &token_wallet_core::ops::CheckOutcome) -> Self {
+        use token_wallet_core::ops::CheckOutcome as O;
+        match o {
+            O::Ok => Self::Ok,
+            O::Refused => Self::Refused,
+            O::InstallationProblem => Self::InstallationProblem,
+            O::InstallationUnknown => Self::InstallationUnknown,
+            O::Unverifiable => Self::Unverifiable,
+            _ => Self::Failed,
+        }
+    }
+}
+
 /// How a disconnect ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Disconnect {
-    /// `revoked`, `noRevocation`, `forgotten` or `pending`.
-    pub outcome: &'static str,
+    /// How it ended.
+    pub outcome: DisconnectOutcome,
     /// One sentence for the user.
     pub message: String,
 }
 
 /// An access token put on the clipboard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Copied {
     /// Its expiry (Unix seconds), if known.
@@ -308,6 +371,7 @@ pub struct Copied {
 
 /// One audit-log line for the audit view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditLine {
     /// Sequence number.
@@ -324,6 +388,7 @@ pub struct AuditLine {
 
 /// The audit log and its verification.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditView {
     /// Newest first.
@@ -340,10 +405,11 @@ pub struct AuditView {
 
 /// Something to look at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AlertView {
-    /// Core's alert kind (`needs_reauthorisation`, `refresh_failing`, ...).
-    pub kind: String,
+    /// What it is about.
+    pub kind: token_wallet_core::monitor::AlertKind,
     /// The connection concerned, if any.
     pub connection: Option<String>,
     /// One sentence.
@@ -352,6 +418,7 @@ pub struct AlertView {
 
 /// Progress of a data-key rotation, sent as the `rotation-progress` event.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Progress {
     /// Records re-encrypted so far.
     pub done: usize,
@@ -361,6 +428,7 @@ pub struct Progress {
 
 /// The settings, and why the file could not be read if it could not.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct SettingsView {
     /// What is in force.
@@ -375,6 +443,7 @@ pub struct SettingsView {
 
 /// The connections tab's content: every connection and what needs attention.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Connections {
     /// Every connection's public facts.
@@ -388,6 +457,7 @@ pub struct Connections {
 
 /// What the "Add API key" dialog sends. No `Debug`: it carries the key.
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddKeyForm {
     /// Its name.
@@ -404,6 +474,7 @@ pub struct AddKeyForm {
 
 /// What the rotate form sends. No `Debug`: it carries the key.
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateForm {
     /// The key's or token's name.
@@ -418,6 +489,7 @@ pub struct RotateForm {
 
 /// A rotation's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Rotated {
     /// The connection with its new credential.
@@ -428,12 +500,13 @@ pub struct Rotated {
 
 /// A check's result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Checked {
     /// The connection as saved after the check.
     pub connection: ConnectionView,
-    /// `ok`, `refused`, `failed`, `installation_problem` or `unverifiable`.
-    pub outcome: String,
+    /// How it went.
+    pub outcome: CheckResult,
     /// One sentence.
     pub message: String,
 }
@@ -490,7 +563,7 @@ mod contract {
         info.check_error = Some("e".into());
         info.checked_at = Some(1);
         let alert = AlertView {
-            kind: "inactive".into(),
+            kind: token_wallet_core::monitor::AlertKind::Inactive,
             connection: Some("c".into()),
             text: "t".into(),
         };
@@ -515,7 +588,7 @@ mod contract {
                 now: 1,
             },
             "Rotated": Rotated { connection: ConnectionView::from_info(info.clone(), 60), message: "m".into() },
-            "Checked": Checked { connection: ConnectionView::from_info(info, 60), outcome: "ok".into(), message: "m".into() },
+            "Checked": Checked { connection: ConnectionView::from_info(info, 60), outcome: CheckResult::Ok, message: "m".into() },
             "Provider": ProviderView {
                 name: "pleo".into(),
                 display_name: "Pleo".into(),
@@ -524,7 +597,7 @@ mod contract {
                 source: "s".into(),
                 pleo: true,
             },
-            "Disconnect": Disconnect { outcome: "revoked", message: "m".into() },
+            "Disconnect": Disconnect { outcome: DisconnectOutcome::Revoked, message: "m".into() },
             "Copied": Copied { expires_at: Some(1), clears_in_secs: 30 },
             "AuditView": audit,
             "SettingsView": SettingsView {
@@ -554,6 +627,79 @@ mod contract {
             pinned == now,
             "the models the UI receives changed: update types.ts, then run with UPDATE_CONTRACT=1 to pin them in {}",
             path.display()
+        );
+    }
+}
+
+/// The UI's TypeScript types, generated from these Rust types into `ui/src/generated.ts`
+/// and checked in: the test fails when Rust changes and the file does not. After a
+/// deliberate change, `UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated`.
+/// (ts-rs, not tauri-specta: it reads serde's attributes, needs no change to how commands
+/// are registered, and is a stable release; the command wrappers in `ui/src/api.ts` are
+/// typed with these.)
+#[cfg(test)]
+mod generated {
+    use super::*;
+    use ts_rs::{Config, TS};
+
+    fn typescript() -> String {
+        let cfg = Config::new().with_large_int("number");
+        let mut out = String::from(
+            "// Generated from the Rust types the app sends and receives (src-tauri/src/models.rs\n\
+             // and the core types they hold) by the app's test `models::generated`. Do not\n\
+             // edit: change the Rust, then `UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated`.\n",
+        );
+        macro_rules! decl {
+            ($($t:ty),* $(,)?) => {
+                $(
+                    out.push_str(&format!("\nexport {}\n", <$t as TS>::decl(&cfg)));
+                )*
+            };
+        }
+        decl!(
+            Status,
+            Kdf,
+            VaultFacts,
+            VaultState,
+            ConnectionStatus,
+            token_wallet_core::connection::CredentialKind,
+            ConnectionView,
+            ProviderView,
+            ConnectForm,
+            DisconnectOutcome,
+            Disconnect,
+            Copied,
+            AuditLine,
+            AuditView,
+            token_wallet_core::monitor::AlertKind,
+            AlertView,
+            Progress,
+            crate::settings::Settings,
+            SettingsView,
+            Connections,
+            AddKeyForm,
+            RotateForm,
+            Rotated,
+            CheckResult,
+            Checked,
+            BackupDone,
+        );
+        out
+    }
+
+    #[test]
+    fn generated_typescript_is_current() {
+        let manifest = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let path = std::path::Path::new(&manifest).join("../ui/src/generated.ts");
+        let now = typescript();
+        if std::env::var_os("UPDATE_CONTRACT").is_some() {
+            std::fs::write(&path, &now).unwrap();
+        }
+        let pinned = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            pinned == now,
+            "ui/src/generated.ts is not what the Rust types generate; after a deliberate change run UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated"
         );
     }
 }

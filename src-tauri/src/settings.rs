@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// What the user can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Settings {
     /// Lock after this many minutes without use (0: never).

@@ -38,6 +38,7 @@ pub enum Status {
 /// for all of them; only `oauth` is ever refreshed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CredentialKind {
     /// OAuth tokens from a sign-in (refreshed with the refresh token).
     #[default]

@@ -127,6 +127,80 @@ pub enum Alert {
     },
 }
 
+/// What an [`Alert`] is about, without its details: what a front end keys its look on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[non_exhaustive]
+pub enum AlertKind {
+    /// [`Alert::NeedsReauthorisation`].
+    NeedsReauthorisation,
+    /// [`Alert::RefreshFailing`].
+    RefreshFailing,
+    /// [`Alert::ExpiresSoon`].
+    ExpiresSoon,
+    /// [`Alert::RefreshTokenAging`].
+    RefreshTokenAging,
+    /// [`Alert::Inactive`].
+    Inactive,
+    /// [`Alert::RevocationPending`].
+    RevocationPending,
+    /// [`Alert::KeyExpiring`].
+    KeyExpiring,
+    /// [`Alert::KeyExpired`].
+    KeyExpired,
+    /// [`Alert::VerificationFailed`].
+    VerificationFailed,
+    /// [`Alert::InstallationProblem`].
+    InstallationProblem,
+    /// [`Alert::RestoredCopy`].
+    RestoredCopy,
+    /// [`Alert::InstallationUnknown`].
+    InstallationUnknown,
+    /// [`Alert::FailedUnlocks`].
+    FailedUnlocks,
+}
+
+impl Alert {
+    /// What it is about.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            Alert::NeedsReauthorisation { .. } => AlertKind::NeedsReauthorisation,
+            Alert::RefreshFailing { .. } => AlertKind::RefreshFailing,
+            Alert::ExpiresSoon { .. } => AlertKind::ExpiresSoon,
+            Alert::RefreshTokenAging { .. } => AlertKind::RefreshTokenAging,
+            Alert::Inactive { .. } => AlertKind::Inactive,
+            Alert::RevocationPending { .. } => AlertKind::RevocationPending,
+            Alert::KeyExpiring { .. } => AlertKind::KeyExpiring,
+            Alert::KeyExpired { .. } => AlertKind::KeyExpired,
+            Alert::VerificationFailed { .. } => AlertKind::VerificationFailed,
+            Alert::InstallationProblem { .. } => AlertKind::InstallationProblem,
+            Alert::RestoredCopy { .. } => AlertKind::RestoredCopy,
+            Alert::InstallationUnknown { .. } => AlertKind::InstallationUnknown,
+            Alert::FailedUnlocks { .. } => AlertKind::FailedUnlocks,
+        }
+    }
+
+    /// The connection it concerns, if any.
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Alert::NeedsReauthorisation { connection, .. }
+            | Alert::RefreshFailing { connection, .. }
+            | Alert::ExpiresSoon { connection, .. }
+            | Alert::RefreshTokenAging { connection, .. }
+            | Alert::Inactive { connection, .. }
+            | Alert::RevocationPending { connection, .. }
+            | Alert::KeyExpiring { connection, .. }
+            | Alert::KeyExpired { connection, .. }
+            | Alert::VerificationFailed { connection, .. }
+            | Alert::InstallationProblem { connection, .. }
+            | Alert::RestoredCopy { connection, .. }
+            | Alert::InstallationUnknown { connection, .. } => Some(connection),
+            Alert::FailedUnlocks { .. } => None,
+        }
+    }
+}
+
 const DAY: u64 = 86_400;
 
 /// When a connection was last used (exported or refreshed, else created).
