@@ -42,11 +42,7 @@ pub(crate) fn op(e: impl std::fmt::Display) -> Error {
 
 /// A connection name from the window, checked once.
 pub(crate) fn conn_name(name: &str) -> Result<ConnectionName, Error> {
-    ConnectionName::new(name).map_err(|_| {
-        Error::Invalid(format!(
-            "“{name}” is not a usable connection name: use up to 62 letters, digits, dots, dashes and underscores"
-        ))
-    })
+    ConnectionName::new(name).map_err(|e| Error::Invalid(crate::error::plain(&e.to_string())))
 }
 
 /// A new passphrase typed twice: the same both times, then held to the rule every front
@@ -211,8 +207,10 @@ impl Wallet {
                     name: &name,
                     provider: &provider,
                     client_id: Some(f.client_id.trim().to_string()).filter(|s| !s.is_empty()),
-                    client_secret: (!secret.is_empty())
-                        .then(|| SecretString::from(secret.to_string())),
+                    // Core's rule for pasted secrets; none given: a public client.
+                    client_secret: token_wallet_core::ops::Pasted::new(&secret)
+                        .ok()
+                        .map(|p| p.secret().clone()),
                     scopes: f.scopes.split_whitespace().map(str::to_string).collect(),
                 },
                 ui,

@@ -7,11 +7,11 @@ use crate::connections::{conn_name, op, ops_err, session, view};
 use crate::error::Error;
 use crate::models::{AddKeyForm, CheckResult, Checked, RotateForm, Rotated};
 use crate::wallet::Wallet;
-use secrecy::SecretString;
+
 use token_wallet_core::clock;
 use token_wallet_core::connection::CredentialKind;
 use token_wallet_core::oauth::http::Http;
-use token_wallet_core::ops::CheckOutcome;
+use token_wallet_core::ops::{CheckOutcome, Pasted};
 use zeroize::Zeroizing;
 
 /// A form's date (`YYYY-MM-DD`), or none if left empty.
@@ -22,16 +22,10 @@ fn date(text: &str) -> Result<Option<u64>, Error> {
     }
 }
 
-/// The key from a form: trimmed, and not empty.
-fn key(text: String, what: &str) -> Result<SecretString, Error> {
+/// The key from the native dialog, held to core's rule for pasted secrets.
+fn key(text: String, what: &str) -> Result<Pasted, Error> {
     let text = Zeroizing::new(text);
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(Error::Invalid(format!(
-            "paste the {what}: the field is empty"
-        )));
-    }
-    Ok(SecretString::from(key.to_string()))
+    Pasted::new(&text).map_err(|_| Error::Invalid(format!("paste the {what}: the field is empty")))
 }
 
 impl Wallet {

@@ -68,26 +68,9 @@ fn with_commands<R: tauri::Runtime>(
 }
 
 /// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what; never a secret
-/// (core logs names and error kinds only; other crates are held to WARN and the `log`
-/// crate is not bridged: see `token_wallet_core::logging`).
+/// (see `token_wallet_core::logging`).
 fn init_log() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    // The CLI's syntax: `target=level,...` directives, a bare level being the default.
-    let filter = std::env::var("TOKEN_WALLET_LOG")
-        .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::WARN));
-    let sub = tracing_subscriber::fmt()
-        // Everything reaches `filter`, which decides (fmt alone would stop at INFO).
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(std::io::stderr)
-        .finish()
-        .with(filter)
-        .with(tracing_subscriber::filter::filter_fn(
-            token_wallet_core::logging::allowed,
-        ));
-    let _ = tracing::subscriber::set_global_default(sub);
+    token_wallet_core::logging::init(tracing::Level::WARN, false);
 }
 
 /// The web view's engine settings, each unless the environment already sets it. On Linux:

@@ -22,33 +22,14 @@ mod source;
 
 use std::process::ExitCode;
 
-/// Logs to stderr, `TOKEN_WALLET_LOG` (default `warn`) choosing what. Other crates are held
-/// to WARN and the `log` crate (ureq's and rustls's hex dumps) is not bridged at all:
-/// see `token_wallet_core::logging`.
+/// Logs to stderr, `TOKEN_WALLET_LOG` (default `error`: the CLI says what went wrong
+/// itself) choosing what; see `token_wallet_core::logging`.
 fn init_log() {
-    use tracing_subscriber::filter::Targets;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    // `target=level,...` directives (a bare level is the default), as `Targets` reads them:
-    // no regular-expression engine in a command whose start-up time matters.
-    let filter = std::env::var("TOKEN_WALLET_LOG")
-        .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::ERROR));
-    let sub = tracing_subscriber::fmt()
-        // Everything reaches `filter`, which decides (fmt alone would stop at INFO).
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(std::io::stderr)
-        .with_ansi(
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        )
-        .finish()
-        .with(filter)
-        .with(tracing_subscriber::filter::filter_fn(
-            token_wallet_core::logging::allowed,
-        ));
-    // Invariant: main sets the only global subscriber, once.
-    tracing::subscriber::set_global_default(sub).expect("one global subscriber");
+    token_wallet_core::logging::init(
+        tracing::Level::ERROR,
+        std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
 }
 
 fn main() -> ExitCode {

@@ -288,8 +288,12 @@ fn record(name: &str) -> String {
     format!("{RECORD_PREFIX}{name}")
 }
 
-/// A connection's name, checked once: 1-62 characters from `A-Z a-z 0-9 . _ -`. Every
-/// function that takes one takes this type, so nothing checks a name again.
+/// The longest connection name, in characters (ASCII only).
+pub const MAX_NAME_CHARS: usize = 62;
+
+/// A connection's name, checked once: 1 to [`MAX_NAME_CHARS`] characters from
+/// `A-Z a-z 0-9 . _ -`. Every function that takes one takes this type, so nothing checks a
+/// name again; the CLI and the app both show this rule's own error.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ConnectionName(String);
@@ -297,12 +301,13 @@ pub struct ConnectionName(String);
 impl ConnectionName {
     /// Checks `name`.
     pub fn new(name: &str) -> Result<Self, VaultError> {
-        if name.is_empty() || name.len() > 62 {
-            return Err(VaultError::InvalidName(name.to_string()));
+        let bad = || VaultError::InvalidConnectionName(name.to_string());
+        if name.is_empty() || name.len() > MAX_NAME_CHARS {
+            return Err(bad());
         }
-        // The record name's rule, but the error names what the person typed.
-        crate::vault::check_name(&record(name))
-            .map_err(|_| VaultError::InvalidName(name.to_string()))?;
+        // The record name's rule (its prefix makes the 62 the record's 64), but the error
+        // names what the person typed.
+        crate::vault::check_name(&record(name)).map_err(|_| bad())?;
         Ok(Self(name.to_string()))
     }
 

@@ -5,6 +5,29 @@
 //! front ends do not bridge the `log` crate (where ureq and rustls write) into tracing at
 //! all.
 
+/// Sets the process's one log subscriber: to stderr, `TOKEN_WALLET_LOG` choosing what
+/// (`target=level,...` directives, a bare level the default; unset or unreadable:
+/// `default`), held to [`allowed`]. Colour when `ansi`. Does nothing if one is set already.
+pub fn init(default: tracing::Level, ansi: bool) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    // `Targets`, not `EnvFilter`: no regular-expression engine in a command whose start-up
+    // time matters.
+    let filter = std::env::var("TOKEN_WALLET_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(default));
+    let sub = tracing_subscriber::fmt()
+        // Everything reaches `filter`, which decides (fmt alone would stop at INFO).
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .finish()
+        .with(filter)
+        .with(tracing_subscriber::filter::filter_fn(allowed));
+    let _ = tracing::subscriber::set_global_default(sub);
+}
+
 /// Whether an event or span with this metadata may be logged: Token Wallet's own at any
 /// level, any other crate's at WARN or above only.
 pub fn allowed(meta: &tracing::Metadata<'_>) -> bool {

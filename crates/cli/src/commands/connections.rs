@@ -116,14 +116,12 @@ pub fn connect(
 ) -> Result {
     let v = local.unlock(pass, &mut input)?;
     let secret = if a.client_secret_stdin {
-        let mut line = String::new();
+        let mut line = zeroize::Zeroizing::new(String::new());
         input.read_line(&mut line)?;
-        let line = line.trim_end_matches(['\n', '\r']).to_string();
-        if line.is_empty() {
-            return Err("--client-secret-stdin: standard input has no client secret".into());
-        }
+        let secret = token_wallet_core::ops::Pasted::new(&line)
+            .map_err(|_| "--client-secret-stdin: standard input has no client secret")?;
         eprintln!("note: a client secret on a user device can be copied from it; Pleo advises public clients with PKCE");
-        Some(secrecy::SecretString::from(line))
+        Some(secret.secret().clone())
     } else {
         None
     };

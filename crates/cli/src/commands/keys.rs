@@ -10,6 +10,7 @@ use token_wallet_core::clock;
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName, CredentialKind};
 use token_wallet_core::oauth;
 use token_wallet_core::ops::CheckOutcome;
+use token_wallet_core::ops::Pasted;
 
 /// What `add-key` was asked.
 pub struct AddKeyArgs<'a> {
@@ -56,30 +57,24 @@ pub fn add_key(
     })
 }
 
-/// A secret typed at a no-echo prompt, or the next line of `input` (`from_stdin`);
-/// empty is refused.
+/// A secret typed at a no-echo prompt, or the next line of `input` (`from_stdin`), held to
+/// core's rule for pasted secrets (trimmed; empty is refused).
 pub(super) fn read_secret(
     from_stdin: bool,
     what: &str,
     input: &mut impl BufRead,
-) -> Result<secrecy::SecretString> {
-    let secret = if from_stdin {
+) -> Result<Pasted> {
+    let text = if from_stdin {
         let mut line = zeroize::Zeroizing::new(String::new());
         input.read_line(&mut line)?;
-        secrecy::SecretString::from(line.trim_end_matches(['\n', '\r']).to_string())
+        line
     } else {
-        secrecy::SecretString::from(
+        zeroize::Zeroizing::new(
             rpassword::prompt_password(format!("{what} (not shown): "))
                 .map_err(|e| format!("could not read the {what}: {e}"))?,
         )
     };
-    if secrecy::ExposeSecret::expose_secret(&secret)
-        .trim()
-        .is_empty()
-    {
-        return Err(format!("no {what} was given; nothing was stored").into());
-    }
-    Ok(secret)
+    Pasted::new(&text).map_err(|_| format!("no {what} was given; nothing was stored").into())
 }
 
 /// "expires YYYY-MM-DD", or that no date was given.

@@ -19,6 +19,9 @@ pub enum OpError {
     /// Getting a live access token.
     #[error(transparent)]
     Refresh(RefreshError),
+    /// A pasted or typed secret that is empty (or only spaces).
+    #[error("the key or token is empty; nothing was stored")]
+    EmptySecret,
     /// A new passphrase shorter than the rule.
     #[error("the new passphrase is too short: use at least {0} characters")]
     PassphraseTooShort(usize),

@@ -52,6 +52,27 @@ pub struct Rotated {
     pub old: Replaced,
 }
 
+/// A secret a person pasted or typed (an API key, another tool's token, a client secret):
+/// the spaces and line endings a paste brings around it are trimmed, and an empty one is
+/// refused. The one rule for the CLI and the app.
+pub struct Pasted(SecretString);
+
+impl Pasted {
+    /// Trims `text`; an error if nothing is left.
+    pub fn new(text: &str) -> Result<Self, OpError> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(OpError::EmptySecret);
+        }
+        Ok(Self(SecretString::from(t.to_string())))
+    }
+
+    /// The secret.
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
 fn facts_map(f: &ApiKeyFacts) -> BTreeMap<String, String> {
     [
         ("authMethod", "API_KEY"),
@@ -89,10 +110,11 @@ impl Session<'_> {
         &self,
         name: &ConnectionName,
         provider: &oauth::Provider,
-        key: &SecretString,
+        key: &Pasted,
         expires_at: Option<u64>,
         verify: bool,
     ) -> Result<ConnectionInfo, OpError> {
+        let key = key.secret();
         self.audit_ready()?;
         if connection::exists(&self.lock(), name) {
             return Err(OAuthError::NameTaken(name.to_string()).into());
@@ -141,9 +163,10 @@ impl Session<'_> {
         name: &ConnectionName,
         kind: CredentialKind,
         source: &str,
-        secret: &SecretString,
+        secret: &Pasted,
         expires_at: Option<u64>,
     ) -> Result<ConnectionInfo, OpError> {
+        let secret = secret.secret();
         if kind.is_refreshed() || kind == CredentialKind::ApiKey {
             return Err(OAuthError::Config {
                 provider: source.into(),
@@ -211,19 +234,15 @@ impl Session<'_> {
     pub fn rotate_secret(
         &self,
         name: &ConnectionName,
-        new: &SecretString,
+        new: &Pasted,
         expires_at: Option<u64>,
         verify: bool,
     ) -> Result<Rotated, OpError> {
+        let new = new.secret();
         self.audit_ready()?;
         let old = connection::load(&mut self.lock(), name)?;
         if old.info.kind.is_refreshed() {
             return Err(OpError::NotRotatable(name.into()));
-        }
-        if new.expose_secret().is_empty() {
-            return Err(OpError::Rotation(ApiKeyError::Answer(
-                "the new key is empty".into(),
-            )));
         }
         if new.expose_secret() == old.secrets.access_token {
             return Err(OpError::SameSecret(name.into()));

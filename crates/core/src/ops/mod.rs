@@ -21,7 +21,7 @@ pub use connections::{
     ConnectRequest, Disconnected, PruneReason, Pruned, Reauthorised, ReplacedGrant, Retried,
 };
 pub use error::OpError;
-pub use keys::{Checked, Replaced, Rotated};
+pub use keys::{Checked, Pasted, Replaced, Rotated};
 pub use maintain::{refresh_due, MaintainOptions, Maintained, Maintenance};
 pub use open::{create, unlock};
 

@@ -80,8 +80,11 @@ pub enum VaultError {
     )]
     Stale,
     /// A record name that the vault does not accept.
-    #[error("invalid name `{0}`: use 1-64 characters from A-Z a-z 0-9 . _ -")]
+    #[error("invalid record name `{0}`: use 1-64 characters from A-Z a-z 0-9 . _ -")]
     InvalidName(String),
+    /// A connection name that does not follow the rule ([`crate::connection::ConnectionName`]).
+    #[error("`{0}` is not a usable connection name: use 1 to {max} letters, digits, dots, dashes and underscores", max = crate::connection::MAX_NAME_CHARS)]
+    InvalidConnectionName(String),
     /// The audit log could not be written, so the vault was not unlocked (fail closed).
     #[error("the audit log could not be written, so the vault was not unlocked: {0}")]
     AuditUnwritable(String),
