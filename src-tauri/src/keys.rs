@@ -10,6 +10,7 @@ use crate::wallet::Wallet;
 
 use token_wallet_core::clock;
 use token_wallet_core::connection::CredentialKind;
+use token_wallet_core::facts::InstallationStatus;
 use token_wallet_core::oauth::http::Http;
 use token_wallet_core::ops::{CheckOutcome, Pasted};
 use zeroize::Zeroizing;
@@ -81,13 +82,15 @@ impl Wallet {
         let n = conn_name(name)?;
         let c = session(&a, |s| s.check(&n))?.map_err(ops_err)?;
         let i = &c.info;
-        let installation = match (i.installation_status(), i.installation_text()) {
-            (Some("NONE"), _) => " It has no installation yet.".to_string(),
-            _ if i.installation_unknown().is_some() => {
+        let installation = match i.installation() {
+            Some(x) if x.status == InstallationStatus::None => {
+                " It has no installation yet.".to_string()
+            }
+            Some(x) if x.status == InstallationStatus::Unknown => {
                 " Its installation's status is unknown: Pleo's answer could not be read.".into()
             }
-            (_, Some(text)) => format!(" Its installation is {text}."),
-            _ => String::new(),
+            Some(x) => format!(" Its installation is {}.", x.words()),
+            None => String::new(),
         };
         let why = i
             .check_error

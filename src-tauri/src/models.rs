@@ -178,6 +178,10 @@ pub struct ConnectionView {
     pub last_refresh_error: Option<String>,
     /// What the connection check reported (sanitised strings).
     pub check: Vec<(String, String)>,
+    /// The account it acts for, as its provider's check named it (Pleo: the company's URN).
+    pub account: Option<String>,
+    /// The application it acts as, as its provider's check named it (Pleo).
+    pub application: Option<String>,
     /// Why the connection check failed.
     pub check_error: Option<String>,
     /// When it was last checked with its provider (Unix seconds).
@@ -194,6 +198,8 @@ impl ConnectionView {
     /// From core's facts; `refresh_days` is the assumed refresh-token lifetime.
     pub fn from_info(i: token_wallet_core::connection::ConnectionInfo, refresh_days: u64) -> Self {
         use token_wallet_core::connection::Status as S;
+        let facts = i.facts();
+        let installation = facts.installation.clone();
         let (status, status_detail, revocation_attempts) = match &i.status {
             S::Active => (ConnectionStatus::Active, None, 0),
             S::NeedsReauthorisation { reason, .. } => (
@@ -214,8 +220,8 @@ impl ConnectionView {
         Self {
             kind: i.kind,
             checked_at: i.checked_at,
-            installation_status: i.installation_status().map(String::from),
-            installation_error: i.installation_error().map(String::from),
+            installation_status: installation.as_ref().map(|x| x.status.as_str().to_string()),
+            installation_error: installation.and_then(|x| x.error_code),
             refresh_expires_at: i
                 .has_refresh_token
                 .then(|| i.issued_at + refresh_days * 86_400),
@@ -239,6 +245,8 @@ impl ConnectionView {
             refreshing_since: i.refreshing_since,
             last_refresh_error: i.last_refresh_error.map(|e| crate::error::plain(&e)),
             check: i.check.into_iter().collect(),
+            account: facts.subject,
+            application: facts.application,
             check_error: i.check_error.map(|e| crate::error::plain(&e)),
         }
     }

@@ -21,7 +21,7 @@ const fields = {
     revocationAttempts: true, createdAt: true, issuedAt: true, expiresAt: true, hasRefreshToken: true,
     refreshExpiresAt: true, hasClientSecret: true, lastRefresh: true, lastExport: true, refreshFailures: true,
     refreshingSince: true,
-    lastRefreshError: true, check: true, checkError: true, checkedAt: true, installationStatus: true,
+    lastRefreshError: true, check: true, account: true, application: true, checkError: true, checkedAt: true, installationStatus: true,
     installationError: true, canRevoke: true,
   } satisfies Fields<T.Connection>),
   Alert: all<T.Alert>({ kind: true, connection: true, text: true } satisfies Fields<T.Alert>),

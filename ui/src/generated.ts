@@ -189,6 +189,14 @@ lastRefreshError: string | null,
  */
 check: Array<[string, string]>, 
 /**
+ * The account it acts for, as its provider's check named it (Pleo: the company's URN).
+ */
+account: string | null, 
+/**
+ * The application it acts as, as its provider's check named it (Pleo).
+ */
+application: string | null, 
+/**
  * Why the connection check failed.
  */
 checkError: string | null, 

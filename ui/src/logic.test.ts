@@ -48,6 +48,8 @@ function conn(over: Partial<Connection> = {}): Connection {
     refreshingSince: null,
     lastRefreshError: null,
     check: [],
+    account: null,
+    application: null,
     checkError: null,
     checkedAt: null,
     installationStatus: null,

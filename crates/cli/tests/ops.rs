@@ -280,7 +280,10 @@ fn small_things_say_what_the_user_typed_and_line_up() {
     assert_contains(&stderr(&o), "no connection named `nope`");
     let o = w.cli(&with_pass(&w, &["show", "na\u{ef}ve"]), &[], "");
     assert!(!o.status.success());
-    assert_contains(&stderr(&o), "invalid name `na\u{ef}ve`");
+    assert_contains(
+        &stderr(&o),
+        "`na\u{ef}ve` is not a usable connection name: use 1 to 62",
+    );
     assert!(!stderr(&o).contains("c.na"), "{}", stderr(&o));
 
     let o = w.cli(&with_pass(&w, &["token", "r", "--json"]), &[], "");

@@ -65,7 +65,7 @@ impl CredentialKind {
         match self {
             Self::Oauth => zeroize::Zeroizing::new(format!("{token_type} {secret}")),
             Self::StaticBearer => zeroize::Zeroizing::new(format!("Bearer {secret}")),
-            Self::ApiKey | Self::StaticBasic => crate::oauth::api_key::basic_authorization(secret),
+            Self::ApiKey | Self::StaticBasic => crate::facts::basic_authorization(secret),
             Self::StaticRaw => zeroize::Zeroizing::new(secret.to_string()),
         }
     }
@@ -193,62 +193,31 @@ impl ConnectionInfo {
 }
 
 impl ConnectionInfo {
-    /// What the provider last said of the installation's status (Pleo's
-    /// `/v1/installations/me`: `ACTIVATED`, `ERROR`...), if it was read.
-    pub fn installation_status(&self) -> Option<&str> {
-        self.check.get(INSTALLATION_STATUS).map(String::as_str)
+    /// What the provider's check said, typed ([`crate::facts::CheckFacts`]).
+    pub fn facts(&self) -> crate::facts::CheckFacts {
+        crate::facts::CheckFacts::of(&self.check)
     }
 
-    /// The installation's error code (`NOT_ENTITLED`, `AUTH_ERROR`...), if it has one.
-    pub fn installation_error(&self) -> Option<&str> {
-        self.check.get(INSTALLATION_ERROR).map(String::as_str)
-    }
-
-    /// The installation's status in words (`ERROR (AUTH_ERROR)`), if it was read.
-    pub fn installation_text(&self) -> Option<String> {
-        Some(installation_words(
-            self.installation_status()?,
-            self.installation_error(),
-        ))
+    /// The installation as the last check found it (Pleo's `/v1/installations/me`), if
+    /// it was asked for.
+    pub fn installation(&self) -> Option<crate::facts::Installation> {
+        self.facts().installation
     }
 
     /// Whether the installation is in a state that stops the integration (`ERROR`,
     /// `INACTIVE`).
     pub fn installation_broken(&self) -> bool {
-        matches!(self.installation_status(), Some("ERROR" | "INACTIVE"))
+        self.installation().is_some_and(|i| i.status.is_broken())
     }
 
     /// Why the installation's status is unknown: the provider's answer could not be had
     /// or read at the last check. `None` when it was read (or never asked for).
-    pub fn installation_unknown(&self) -> Option<&str> {
-        (self.installation_status() == Some(INSTALLATION_UNKNOWN)).then(|| {
-            self.check
-                .get(INSTALLATION_READ_ERROR)
-                .map_or("no reason given", String::as_str)
-        })
+    pub fn installation_unknown(&self) -> Option<String> {
+        let i = self.installation()?;
+        (i.status == crate::facts::InstallationStatus::Unknown)
+            .then(|| i.read_error.unwrap_or_else(|| "no reason given".into()))
     }
 }
-
-/// An installation's status and error code in words: `ERROR (AUTH_ERROR)`, `ACTIVATED`,
-/// and for [`INSTALLATION_UNKNOWN`] a sentence that cannot pass for a status.
-pub fn installation_words(status: &str, error_code: Option<&str>) -> String {
-    match error_code {
-        _ if status == INSTALLATION_UNKNOWN => {
-            "status unknown (Pleo's answer could not be read)".to_string()
-        }
-        Some(code) => format!("{status} ({code})"),
-        None => status.to_string(),
-    }
-}
-
-/// The check's field holding the installation's status.
-pub const INSTALLATION_STATUS: &str = "installationStatus";
-/// The check's field holding the installation's error code.
-pub const INSTALLATION_ERROR: &str = "installationErrorCode";
-/// The installation status noted when the provider's answer could not be had or read.
-pub const INSTALLATION_UNKNOWN: &str = "UNKNOWN";
-/// The check's field saying why the installation's status is unknown.
-pub const INSTALLATION_READ_ERROR: &str = "installationReadError";
 
 impl Connection {
     /// Its grant at the provider, for revocation and the check.

@@ -23,7 +23,7 @@ fn info(case: &serde_json::Value, now: u64) -> ConnectionInfo {
     i.check_error = case["checkError"].as_str().map(String::from);
     if let Some(s) = case["installationStatus"].as_str() {
         i.check
-            .insert(crate::connection::INSTALLATION_STATUS.into(), s.into());
+            .insert(crate::facts::INSTALLATION_STATUS.into(), s.into());
     }
     i.refresh_failures = case["refreshFailures"].as_u64().unwrap() as u32;
     i.refreshing_since = case["refreshing"].as_bool().unwrap().then_some(now - 5);

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod crypto;
+pub mod facts;
 mod fault;
 pub mod files;
 #[cfg(any(test, feature = "fuzzing"))]

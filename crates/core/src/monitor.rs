@@ -233,11 +233,11 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
             }
             Status::Active => {}
         }
-        if c.installation_broken() {
+        if let Some(i) = c.installation().filter(|i| i.status.is_broken()) {
             out.push(Alert::InstallationProblem {
                 connection: name.to_string(),
-                status: c.installation_status().unwrap_or_default().to_string(),
-                error_code: c.installation_error().map(String::from),
+                status: i.status.as_str().to_string(),
+                error_code: i.error_code,
             });
         }
         if c.is_restored_copy() {
@@ -248,7 +248,7 @@ pub fn connection_alerts(conns: &[ConnectionInfo], t: &Thresholds, now: u64) -> 
         if let Some(why) = c.installation_unknown() {
             out.push(Alert::InstallationUnknown {
                 connection: name.to_string(),
-                why: why.to_string(),
+                why,
             });
         }
         if !c.kind.is_refreshed() {
@@ -342,7 +342,7 @@ impl std::fmt::Display for Alert {
             Alert::KeyExpiring { connection, expires_at, days, .. } => write!(f, "`{connection}` expires {} (on {}): make a new one and `token-wallet rotate-secret {connection}`", crate::health::in_days(*days), crate::clock::date(*expires_at)),
             Alert::KeyExpired { connection, expires_at } => write!(f, "`{connection}` expired on {}: make a new one and `token-wallet rotate-secret {connection}`", crate::clock::date(*expires_at)),
             Alert::VerificationFailed { connection, error } => write!(f, "`{connection}` failed its last check: {error}"),
-            Alert::InstallationProblem { connection, status, error_code } => write!(f, "Pleo reports the installation of `{connection}` as {}", crate::connection::installation_words(status, error_code.as_deref())),
+            Alert::InstallationProblem { connection, status, error_code } => write!(f, "Pleo reports the installation of `{connection}` as {}", crate::facts::Installation { status: crate::facts::InstallationStatus::parse(status), error_code: error_code.clone(), read_error: None }.words()),
             Alert::RestoredCopy { connection } => write!(f, "`{connection}` was restored from a backup: the vault it came from may still refresh the same grant, and a refresh in both places makes the provider revoke it; use one copy only, or `token-wallet reauthorise {connection}` to give this one its own sign-in"),
             Alert::InstallationUnknown { connection, why } => write!(f, "the installation status of `{connection}` is unknown: Pleo's answer could not be read ({why}); run `token-wallet check {connection}` again later"),
             Alert::FailedUnlocks { count } => write!(f, "{count} failed unlocks since the last successful one"),
@@ -424,14 +424,12 @@ mod tests {
         let mut refused = key("r", None);
         refused.check_error = Some("Pleo refused the API key (HTTP 401)".into());
         let mut broken = key("b", None);
-        broken.check.insert(
-            crate::connection::INSTALLATION_STATUS.into(),
-            "ERROR".into(),
-        );
-        broken.check.insert(
-            crate::connection::INSTALLATION_ERROR.into(),
-            "AUTH_ERROR".into(),
-        );
+        broken
+            .check
+            .insert(crate::facts::INSTALLATION_STATUS.into(), "ERROR".into());
+        broken
+            .check
+            .insert(crate::facts::INSTALLATION_ERROR.into(), "AUTH_ERROR".into());
         let got = connection_alerts(&[refused, broken], &t, now);
         assert!(
             matches!(&got[0], Alert::VerificationFailed { connection, .. } if connection == "r")

@@ -58,7 +58,7 @@ async function submit(ev: SubmitEvent): Promise<void> {
     for (const id of ["addkey-name", "addkey-expires"]) el<HTMLInputElement>(id).value = "";
     await load();
     openDetail(c.name);
-    const company = c.check.find(([k]) => k === "subjectURN")?.[1];
+    const company = c.account;
     notice(
       "detail-message",
       "success",

@@ -93,7 +93,8 @@ async function submit(ev: SubmitEvent): Promise<void> {
     el<HTMLInputElement>("connect-confidential").checked = false;
     await load();
     openDetail(c.name);
-    const who = c.check.find(([k]) => k === "subjectURN") ?? c.check.find(([k]) => k === "applicationName");
+    const who: [string, string] | null =
+      c.account !== null ? ["subjectURN", c.account] : c.application !== null ? ["applicationName", c.application] : null;
     const checked = c.checkError
       ? `The connection check failed: ${c.checkError}`
       : who

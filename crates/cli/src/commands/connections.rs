@@ -216,7 +216,7 @@ pub fn status(info: &ConnectionInfo) -> String {
         Health::VerificationFailed => "refused at its last check".into(),
         Health::InstallationProblem => format!(
             "installation {}",
-            info.installation_text().unwrap_or_default()
+            info.installation().map(|x| x.words()).unwrap_or_default()
         ),
         Health::InstallationUnknown => {
             "installation status unknown (Pleo's answer could not be read)".into()
@@ -373,7 +373,7 @@ pub fn table<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
 /// company (`company 1a2b3c4d…`), else the token's user (`sub` / `username`); `-` when
 /// unknown (never checked, or a provider with no check).
 pub fn account(i: &ConnectionInfo) -> String {
-    if let Some(urn) = i.check.get("subjectURN").filter(|s| !s.is_empty()) {
+    if let Some(urn) = i.facts().subject {
         return match urn.strip_prefix("urn:pleo:company:") {
             Some(id) if id.chars().count() > 8 => {
                 format!("company {}…", id.chars().take(8).collect::<String>())

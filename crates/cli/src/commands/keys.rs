@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use std::io::{BufRead, Write};
 use token_wallet_core::clock;
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName, CredentialKind};
+use token_wallet_core::facts::InstallationStatus;
 use token_wallet_core::oauth;
 use token_wallet_core::ops::CheckOutcome;
 use token_wallet_core::ops::Pasted;
@@ -41,11 +42,8 @@ pub fn add_key(
             .config
             .provider(a.provider, &oauth::http::Http::new())?;
         let info = s.add_api_key(a.name, &provider, &key, a.expires_at, a.verify)?;
-        let company = info
-            .check
-            .get("subjectURN")
-            .map(String::as_str)
-            .unwrap_or("not verified");
+        let company = info.facts().subject;
+        let company = company.as_deref().unwrap_or("not verified");
         let expiry = expiry_text(a.expires_at);
         say(
             out,
@@ -151,8 +149,8 @@ pub fn rotate_secret(
         let r = s.rotate_secret(a.name, &new, a.expires_at, a.verify)?;
         let company = r
             .info
-            .check
-            .get("subjectURN")
+            .facts()
+            .subject
             .map(|c| format!(" (company {c})"))
             .unwrap_or_default();
         say(
@@ -193,14 +191,15 @@ pub fn check(
     let c = v.run(|s| s.check(name))?;
     let i = &c.info;
     if json {
+        let installation = i.installation();
         let j = serde_json::json!({
             "name": i.name,
             "kind": i.kind,
             "outcome": c.outcome.to_string(),
             "error": i.check_error,
             "check": i.check,
-            "installation_status": i.installation_status(),
-            "installation_error_code": i.installation_error(),
+            "installation_status": installation.as_ref().map(|x| x.status.as_str()),
+            "installation_error_code": installation.as_ref().and_then(|x| x.error_code.as_deref()),
             "installation_read_error": i.installation_unknown(),
             "checked_at": i.checked_at,
         });
@@ -232,22 +231,23 @@ fn check_text(i: &ConnectionInfo, outcome: &CheckOutcome) -> String {
         ),
         _ => format!("`{name}` is accepted by {}", i.provider.display_name),
     }];
-    for (label, key) in [
-        ("company", "subjectURN"),
-        ("application", "applicationName"),
-        ("scopes", "scope"),
+    let facts = i.facts();
+    for (label, v) in [
+        ("company", facts.subject),
+        ("application", facts.application),
+        ("scopes", facts.scopes),
     ] {
-        if let Some(v) = i.check.get(key).filter(|v| !v.is_empty()) {
+        if let Some(v) = v {
             lines.push(format!("  {label}: {v}"));
         }
     }
-    match (i.installation_status(), i.installation_text()) {
-        (Some("NONE"), _) => lines.push(
+    match i.installation() {
+        Some(x) if x.status == InstallationStatus::None => lines.push(
             "  installation: none yet (an API-key integration creates it: POST /v1/installations/me)"
                 .into(),
         ),
-        (_, Some(text)) => lines.push(format!("  installation: {text}")),
-        _ => {}
+        Some(x) => lines.push(format!("  installation: {}", x.words())),
+        None => {}
     }
     if let Some(why) = i.installation_unknown() {
         lines.push(format!(

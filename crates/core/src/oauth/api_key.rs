@@ -7,8 +7,6 @@
 
 use super::http::Http;
 use super::loopback::sanitize;
-use base64::Engine as _;
-use zeroize::Zeroizing;
 
 /// What Pleo says of a verified API key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,16 +56,7 @@ pub enum ApiKeyError {
     Answer(String),
 }
 
-/// The `Authorization` header value for `key`: `Basic base64(KEY:)` (HTTP Basic, the key
-/// as the user name, an empty password). A secret. Also how a `static-basic` token is
-/// presented ([`crate::connection::CredentialKind::authorization`]).
-pub fn basic_authorization(key: &str) -> Zeroizing<String> {
-    let raw = Zeroizing::new(format!("{key}:"));
-    Zeroizing::new(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
-    ))
-}
+pub use crate::facts::basic_authorization;
 
 /// `GET {api_base}{path}` with the key; the JSON body's `data` object, or the body itself
 /// when it is an object without `data` (Pleo has been seen answering both ways), or
@@ -208,14 +197,14 @@ pub fn note_installation(
     check: &mut std::collections::BTreeMap<String, String>,
     installation: Result<Option<&InstallationStatus>, &ApiKeyError>,
 ) {
-    use crate::connection::{
-        INSTALLATION_ERROR, INSTALLATION_READ_ERROR, INSTALLATION_STATUS, INSTALLATION_UNKNOWN,
+    use crate::facts::{
+        InstallationStatus, INSTALLATION_ERROR, INSTALLATION_READ_ERROR, INSTALLATION_STATUS,
     };
     check.remove(INSTALLATION_ERROR);
     check.remove(INSTALLATION_READ_ERROR);
     match installation {
         Ok(i) => {
-            let status = i.map_or("NONE", |i| i.status.as_str());
+            let status = i.map_or(InstallationStatus::None.as_str(), |i| i.status.as_str());
             check.insert(INSTALLATION_STATUS.into(), status.into());
             if let Some(code) = i.and_then(|i| i.error_code.as_ref()) {
                 check.insert(INSTALLATION_ERROR.into(), code.clone());
@@ -223,7 +212,10 @@ pub fn note_installation(
         }
         Err(e) => {
             tracing::warn!(error = %e, "could not read the installation");
-            check.insert(INSTALLATION_STATUS.into(), INSTALLATION_UNKNOWN.into());
+            check.insert(
+                INSTALLATION_STATUS.into(),
+                InstallationStatus::Unknown.as_str().into(),
+            );
             check.insert(INSTALLATION_READ_ERROR.into(), sanitize(&e.to_string()));
         }
     }
@@ -232,11 +224,6 @@ pub fn note_installation(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_basic_header_is_the_key_and_an_empty_password() {
-        assert_eq!(basic_authorization("k3y").as_str(), "Basic azN5Og==");
-    }
 
     #[test]
     fn messages_never_hold_a_key() {

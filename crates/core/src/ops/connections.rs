@@ -12,7 +12,7 @@ use crate::vault::VaultError;
 use secrecy::{ExposeSecret, SecretString};
 
 /// The connection check's field that names the account (Pleo: the company).
-pub(super) const SUBJECT: &str = "subjectURN";
+pub(super) use crate::facts::SUBJECT;
 
 /// What to connect.
 pub struct ConnectRequest<'a> {

@@ -3,12 +3,12 @@
 //! credential with its provider (`check`: the key or token still accepted, and Pleo's
 //! installation status).
 
-use super::connections::SUBJECT;
 use super::{OpError, Session};
 use crate::audit::{CheckOutcome, Event};
 use crate::connection::{
     self, Connection, ConnectionInfo, ConnectionName, CredentialKind, Secrets,
 };
+use crate::facts::{self, SUBJECT};
 use crate::oauth::api_key::{self, ApiKeyError, ApiKeyFacts};
 use crate::oauth::{self, OAuthError};
 use crate::vault::VaultError;
@@ -77,9 +77,9 @@ fn facts_map(f: &ApiKeyFacts) -> BTreeMap<String, String> {
     [
         ("authMethod", "API_KEY"),
         (SUBJECT, f.company.as_str()),
-        ("clientId", f.client_id.as_str()),
-        ("scope", f.scope.as_str()),
-        ("applicationName", f.application_name.as_str()),
+        (facts::CLIENT_ID, f.client_id.as_str()),
+        (facts::SCOPES, f.scope.as_str()),
+        (facts::APPLICATION, f.application_name.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
