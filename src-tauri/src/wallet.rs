@@ -251,10 +251,10 @@ impl Wallet {
             std::thread::spawn(move || match path {
                 Ok(p) => {
                     if let Err(e) = a.serve(&p, || {}) {
-                        tracing_warn(&format!("the agent socket is not served: {e}"));
+                        tracing::warn!(error = %e, "the agent socket is not served");
                     }
                 }
-                Err(e) => tracing_warn(&format!("the agent socket is not served: {e}")),
+                Err(e) => tracing::warn!(error = %e, "the agent socket is not served"),
             });
         }
         agent
@@ -399,11 +399,6 @@ impl Wallet {
         }
         Ok(self.vault(cfg, &mut inner)?.info()?.into())
     }
-}
-
-/// The shell has no log subscriber of its own yet: warnings go to stderr (never secrets).
-fn tracing_warn(msg: &str) {
-    eprintln!("token-wallet-app: warning: {msg}");
 }
 
 #[cfg(test)]
