@@ -621,20 +621,11 @@ mod contract {
 
     #[test]
     fn contract_is_what_the_ui_expects() {
-        // Cargo sets CARGO_MANIFEST_DIR when it runs a test; a build directory shared between
-        // clones can hold this test compiled in another one.
-        let manifest = std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
-        let path = std::path::Path::new(&manifest).join("../ui/src/contract.json");
-        let now = serde_json::to_string_pretty(&samples()).unwrap() + "\n";
-        if std::env::var_os("UPDATE_CONTRACT").is_some() {
-            std::fs::write(&path, &now).unwrap();
-        }
-        let pinned = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            pinned == now,
-            "the models the UI receives changed: update types.ts, then run with UPDATE_CONTRACT=1 to pin them in {}",
-            path.display()
+        token_wallet_test_support::pinned(
+            "ui/src/contract.json",
+            &(serde_json::to_string_pretty(&samples()).unwrap() + "\n"),
+            "UPDATE_CONTRACT",
+            "cargo test -p token-wallet-app --lib contract",
         );
     }
 }
@@ -697,17 +688,11 @@ mod generated {
 
     #[test]
     fn generated_typescript_is_current() {
-        let manifest = std::env::var("CARGO_MANIFEST_DIR")
-            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
-        let path = std::path::Path::new(&manifest).join("../ui/src/generated.ts");
-        let now = typescript();
-        if std::env::var_os("UPDATE_CONTRACT").is_some() {
-            std::fs::write(&path, &now).unwrap();
-        }
-        let pinned = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            pinned == now,
-            "ui/src/generated.ts is not what the Rust types generate; after a deliberate change run UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated"
+        token_wallet_test_support::pinned(
+            "ui/src/generated.ts",
+            &typescript(),
+            "UPDATE_CONTRACT",
+            "cargo test -p token-wallet-app --lib generated",
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Where tokens and connection facts come from: the running agent, or the vault unlocked
 //! in this process. The commands that can use either (`token`, `env`, `exec`, `list`,
-//! `show`) are written once against [`Source`].
+//! `show`, `refresh`, `check`, `disconnect`) are written once against [`Source`]: with an
+//! agent unlocked they need no passphrase.
 
 use crate::cli::{Cli, PassArgs};
 use crate::context::{config, Local, Unlocked};
@@ -12,7 +13,7 @@ use std::time::Duration;
 use token_wallet_core::agent::client::Client;
 use token_wallet_core::agent::{self, AgentError, Issued};
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
-use token_wallet_core::ops::{Exported, Requester};
+use token_wallet_core::ops::{CheckOutcome, Disconnected, Exported, Requester};
 use token_wallet_core::refresh::AccessToken;
 
 /// Tokens and connection facts.
@@ -23,6 +24,10 @@ pub trait Source {
     fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo>;
     /// Every connection's public facts.
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
+    /// Checks `name` with its provider now: how it went, and its facts as saved.
+    fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)>;
+    /// Revokes and deletes `name` (`force`: forgets it if it cannot be revoked).
+    fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected>;
 }
 
 struct AgentSource(Client);
@@ -53,6 +58,14 @@ impl Source for AgentSource {
     fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
         Ok(self.0.list()?)
     }
+
+    fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {
+        Ok(self.0.check(name)?)
+    }
+
+    fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected> {
+        Ok(self.0.disconnect(name, force)?)
+    }
 }
 
 struct LocalSource<'a>(&'a Unlocked<'a>);
@@ -71,6 +84,15 @@ impl Source for LocalSource<'_> {
             retry_pending(s);
             Ok(s.list()?)
         })
+    }
+
+    fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {
+        let c = self.0.run(|s| s.check(name))?;
+        Ok((c.outcome, c.info))
+    }
+
+    fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected> {
+        Ok(self.0.run(|s| s.disconnect(name, force))?)
     }
 }
 

@@ -210,6 +210,19 @@ fn tokens_through_the_agent_refresh_exec_env_list_lock_and_unlock() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_contains(&stdout(&o), "connections: 1");
     assert_contains(&stdout(&o), "the running agent holds the vault unlocked");
+    // One unlock for everything: `check` and `disconnect` are served by the agent too
+    // (nothing on stdin, no passphrase anywhere), audited there.
+    let o = w.cli(&["check", "a"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "`a` is accepted by");
+    let o = w.cli(&["disconnect", "a"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "disconnected `a`");
+    assert!(!w.server.active(&fresh), "revoked at the provider");
+    let o = w.cli(&["list", "--json"], &[], "");
+    assert_eq!(stdout(&o).trim(), "[]", "{}", stderr(&o));
+    assert_contains(&audit_log(&w), "\"checked\"");
+    assert_contains(&audit_log(&w), "\"disconnected\"");
 
     let log = agent.stop(&w);
     assert!(log.contains("agent listening"), "{log}");

@@ -95,15 +95,11 @@ fn reference(all: &BTreeMap<Vec<String>, String>) -> String {
 
 #[test]
 fn the_cli_reference_is_generated_from_the_cli() {
-    let path = repo().join("docs/cli.md");
-    let now = reference(&commands());
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &now).unwrap();
-    }
-    let pinned = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        pinned == now,
-        "docs/cli.md is not what the CLI prints; after a deliberate change run UPDATE_DOCS=1 cargo test -p token-wallet-cli --test docs"
+    token_wallet_test_support::pinned(
+        "docs/cli.md",
+        &reference(&commands()),
+        "UPDATE_DOCS",
+        "cargo test -p token-wallet-cli --test docs",
     );
 }
 

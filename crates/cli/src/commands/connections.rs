@@ -390,12 +390,14 @@ pub fn account(i: &ConnectionInfo) -> String {
 
 /// `disconnect`.
 pub fn disconnect(
-    v: &Unlocked<'_>,
+    cli: &Cli,
     name: &ConnectionName,
     force: bool,
+    pass: &PassArgs,
+    input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    match v.run(|s| s.disconnect(name, force))? {
+    match with_source(cli, pass, input, |s| s.disconnect(name, force))? {
         Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
         Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
         Disconnected::Forgotten => {

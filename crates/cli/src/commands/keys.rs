@@ -2,7 +2,7 @@
 //! keys, other tools' tokens) and checking any credential with its provider.
 
 use super::say;
-use crate::cli::PassArgs;
+use crate::cli::{Cli, PassArgs};
 use crate::context::Local;
 use crate::error::{Error, Result};
 use std::io::{BufRead, Write};
@@ -180,22 +180,21 @@ pub fn rotate_secret(
 /// 8 if the provider refused it or its installation is in `ERROR` / `INACTIVE`, 5 if the
 /// check could not be completed (the installation's status unreadable included).
 pub fn check(
-    local: &Local,
+    cli: &Cli,
     name: &ConnectionName,
     json: bool,
     pass: &PassArgs,
-    mut input: impl BufRead,
+    input: &mut impl BufRead,
     out: &mut impl Write,
 ) -> Result {
-    let v = local.unlock(pass, &mut input)?;
-    let c = v.run(|s| s.check(name))?;
-    let i = &c.info;
+    let (outcome, info) = crate::source::with_source(cli, pass, input, |s| s.check(name))?;
+    let i = &info;
     if json {
         let installation = i.installation();
         let j = serde_json::json!({
             "name": i.name,
             "kind": i.kind,
-            "outcome": c.outcome.to_string(),
+            "outcome": outcome.to_string(),
             "error": i.check_error,
             "check": i.check,
             "installation_status": installation.as_ref().map(|x| x.status.as_str()),
@@ -205,9 +204,9 @@ pub fn check(
         });
         say(out, &j.to_string())?;
     } else {
-        say(out, &check_text(i, &c.outcome))?;
+        say(out, &check_text(i, &outcome))?;
     }
-    match c.outcome {
+    match outcome {
         CheckOutcome::Refused | CheckOutcome::InstallationProblem => Err(Error::Found(8)),
         CheckOutcome::Failed | CheckOutcome::InstallationUnknown => Err(Error::Found(5)),
         _ => Ok(()),

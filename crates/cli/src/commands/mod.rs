@@ -199,7 +199,7 @@ pub fn run(cli: &Cli) -> Result {
             out,
         ),
         Command::Check { name, json, pass } => {
-            keys::check(&local()?, name, *json, pass, input(), out)
+            keys::check(cli, name, *json, pass, &mut input(), out)
         }
         Command::Reauthorise { name, how, pass } => {
             conn::reauthorise(&local()?, name, how, pass, input(), out)
@@ -209,7 +209,7 @@ pub fn run(cli: &Cli) -> Result {
             conn::list(cli, Some(name), *json, pass, &mut input(), out)
         }
         Command::Disconnect { name, force, pass } => {
-            conn::disconnect(&local()?.unlock(pass, &mut input())?, name, *force, out)
+            conn::disconnect(cli, name, *force, pass, &mut input(), out)
         }
         Command::Refresh { name, all, pass } => {
             conn::refresh(cli, name.as_ref(), *all, pass, &mut input(), out)

@@ -67,6 +67,32 @@ impl Client {
         }
     }
 
+    /// Checks `name` with its provider now: how it went, and its facts as saved.
+    pub fn check(
+        &mut self,
+        name: &ConnectionName,
+    ) -> Result<(crate::ops::CheckOutcome, ConnectionInfo), AgentError> {
+        match self.request(&Request::Check { name: name.clone() })? {
+            Reply::Checked(o, c) => Ok((*o, *c)),
+            _ => Err(AgentError::Other("unexpected reply".into())),
+        }
+    }
+
+    /// Revokes and deletes `name` (`force`: forgets it if it cannot be revoked).
+    pub fn disconnect(
+        &mut self,
+        name: &ConnectionName,
+        force: bool,
+    ) -> Result<crate::ops::Disconnected, AgentError> {
+        match self.request(&Request::Disconnect {
+            name: name.clone(),
+            force,
+        })? {
+            Reply::Disconnected(d) => Ok(d),
+            _ => Err(AgentError::Other("unexpected reply".into())),
+        }
+    }
+
     /// The connections.
     pub fn list(&mut self) -> Result<Vec<ConnectionInfo>, AgentError> {
         match self.request(&Request::List)? {

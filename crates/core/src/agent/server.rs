@@ -176,6 +176,20 @@ impl Agent {
                 reply(self.refresh(&name).map(|c| Reply::Refreshed(Box::new(c)))),
                 false,
             ),
+            Request::Check { name } => (
+                reply(
+                    self.run(|s| s.check(&name))
+                        .map(|c| Reply::Checked(Box::new(c.outcome), Box::new(c.info))),
+                ),
+                false,
+            ),
+            Request::Disconnect { name, force } => (
+                reply(
+                    self.run(|s| s.disconnect(&name, force))
+                        .map(Reply::Disconnected),
+                ),
+                false,
+            ),
             Request::List => (reply(self.list().map(Reply::List)), false),
             Request::Status => (Reply::Status(self.status()), false),
             Request::Lock => {

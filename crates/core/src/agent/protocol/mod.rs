@@ -6,6 +6,9 @@
 //! -> {"v":1,"op":"token","name":"acme","min_ttl_secs":300}
 //! <- {"v":1,"ok":true,"access_token":"…","expires_at":1790000000,"refreshed":false,"connection":{…}}
 //! -> {"v":1,"op":"refresh","name":"acme"}  <- {"v":1,"ok":true,"connection":{…}}
+//! -> {"v":1,"op":"check","name":"acme"}    <- {"v":1,"ok":true,"outcome":"ok","connection":{…}}
+//! -> {"v":1,"op":"disconnect","name":"acme","force":false}
+//! <- {"v":1,"ok":true,"outcome":"revoked"}  (no_revocation | forgotten | key_forgotten + "kind" | pending + "why")
 //! -> {"v":1,"op":"status"}                 list | status | lock | unlock (+ "passphrase") | stop
 //! <- {"v":1,"ok":false,"error":"locked","message":"the agent is locked; …"}
 //! ```
@@ -49,6 +52,18 @@ pub enum Request {
         /// Connection name.
         name: crate::connection::ConnectionName,
     },
+    /// Check a connection with its provider now; answered with how it went and its facts.
+    Check {
+        /// Connection name.
+        name: crate::connection::ConnectionName,
+    },
+    /// Revoke and delete a connection (`force`: forget it if it cannot be revoked).
+    Disconnect {
+        /// Connection name.
+        name: crate::connection::ConnectionName,
+        /// Forget it without revoking if need be.
+        force: bool,
+    },
     /// The connections' public facts.
     List,
     /// The agent's state.
@@ -73,6 +88,7 @@ struct Wire {
     name: Option<String>,
     min_ttl_secs: Option<u64>,
     passphrase: Option<SecretString>,
+    force: Option<bool>,
 }
 
 impl Request {
@@ -103,10 +119,19 @@ impl Request {
                 )))
             }
         };
-        let plain = w.name.is_none() && w.min_ttl_secs.is_none() && w.passphrase.is_none();
+        let plain = w.name.is_none()
+            && w.min_ttl_secs.is_none()
+            && w.passphrase.is_none()
+            && w.force.is_none();
+        let named = |name: Option<&str>| -> Result<crate::connection::ConnectionName, AgentError> {
+            let name =
+                name.ok_or_else(|| AgentError::BadRequest(format!("`{op}` needs `name`")))?;
+            crate::connection::ConnectionName::new(name)
+                .map_err(|_| AgentError::BadRequest("invalid connection name".into()))
+        };
         match op.as_str() {
             "token" => {
-                only(w.passphrase.is_none())?;
+                only(w.passphrase.is_none() && w.force.is_none())?;
                 let name = w
                     .name
                     .ok_or_else(|| AgentError::BadRequest("`token` needs `name`".into()))?;
@@ -123,8 +148,21 @@ impl Request {
                     min_ttl: Duration::from_secs(secs),
                 })
             }
-            "refresh" => {
+            "check" => {
+                only(w.passphrase.is_none() && w.min_ttl_secs.is_none() && w.force.is_none())?;
+                Ok(Self::Check {
+                    name: named(w.name.as_deref())?,
+                })
+            }
+            "disconnect" => {
                 only(w.passphrase.is_none() && w.min_ttl_secs.is_none())?;
+                Ok(Self::Disconnect {
+                    name: named(w.name.as_deref())?,
+                    force: w.force.unwrap_or(false),
+                })
+            }
+            "refresh" => {
+                only(w.passphrase.is_none() && w.min_ttl_secs.is_none() && w.force.is_none())?;
                 let name = w
                     .name
                     .ok_or_else(|| AgentError::BadRequest("`refresh` needs `name`".into()))?;
@@ -133,7 +171,7 @@ impl Request {
                 Ok(Self::Refresh { name })
             }
             "unlock" => {
-                only(w.name.is_none() && w.min_ttl_secs.is_none())?;
+                only(w.name.is_none() && w.min_ttl_secs.is_none() && w.force.is_none())?;
                 let passphrase = w
                     .passphrase
                     .ok_or_else(|| AgentError::BadRequest("`unlock` needs `passphrase`".into()))?;
@@ -158,6 +196,10 @@ impl Request {
                 "v": v, "op": "token", "name": name, "min_ttl_secs": min_ttl.as_secs()
             }),
             Self::Refresh { name } => serde_json::json!({"v": v, "op": "refresh", "name": name}),
+            Self::Check { name } => serde_json::json!({"v": v, "op": "check", "name": name}),
+            Self::Disconnect { name, force } => {
+                serde_json::json!({"v": v, "op": "disconnect", "name": name, "force": force})
+            }
             Self::List => serde_json::json!({"v": v, "op": "list"}),
             Self::Status => serde_json::json!({"v": v, "op": "status"}),
             Self::Lock => serde_json::json!({"v": v, "op": "lock"}),
@@ -268,6 +310,10 @@ pub enum Reply {
     List(Vec<ConnectionInfo>),
     /// A connection, refreshed.
     Refreshed(Box<ConnectionInfo>),
+    /// A connection, checked: how it went and its facts as saved.
+    Checked(Box<crate::ops::CheckOutcome>, Box<ConnectionInfo>),
+    /// A disconnect, and how it ended.
+    Disconnected(crate::ops::Disconnected),
     /// Status.
     Status(AgentStatus),
     /// Done (lock, unlock, stop).
@@ -300,6 +346,25 @@ impl Reply {
             }),
             Self::List(c) => line(&serde_json::json!({"v": v, "ok": true, "connections": c})),
             Self::Refreshed(c) => line(&serde_json::json!({"v": v, "ok": true, "connection": c})),
+            Self::Checked(o, c) => line(
+                &serde_json::json!({"v": v, "ok": true, "outcome": o.to_string(), "connection": c}),
+            ),
+            Self::Disconnected(d) => {
+                use crate::ops::Disconnected as D;
+                line(&match d {
+                    D::Revoked => serde_json::json!({"v": v, "ok": true, "outcome": "revoked"}),
+                    D::NoRevocation => {
+                        serde_json::json!({"v": v, "ok": true, "outcome": "no_revocation"})
+                    }
+                    D::Forgotten => serde_json::json!({"v": v, "ok": true, "outcome": "forgotten"}),
+                    D::Pending(why) => {
+                        serde_json::json!({"v": v, "ok": true, "outcome": "pending", "why": why})
+                    }
+                    D::KeyForgotten(kind) => serde_json::json!(
+                        {"v": v, "ok": true, "outcome": "key_forgotten", "kind": kind}
+                    ),
+                })
+            }
             Self::Status(s) => line(&serde_json::json!({"v": v, "ok": true, "status": s})),
             Self::Done => line(&serde_json::json!({"v": v, "ok": true})),
             Self::Error(e) => line(&serde_json::json!({
@@ -322,6 +387,9 @@ impl Reply {
             connection: Option<ConnectionInfo>,
             connections: Option<Vec<ConnectionInfo>>,
             status: Option<AgentStatus>,
+            outcome: Option<String>,
+            why: Option<String>,
+            kind: Option<crate::connection::CredentialKind>,
         }
         let w: W = serde_json::from_slice(frame).map_err(|e| {
             AgentError::Other(format!("bad reply from the agent: {}", e.classify_msg()))
@@ -344,6 +412,28 @@ impl Reply {
                 info: w.connection.ok_or_else(missing)?,
             })),
             Request::Refresh { .. } => Self::Refreshed(Box::new(w.connection.ok_or_else(missing)?)),
+            Request::Check { .. } => Self::Checked(
+                Box::new(crate::ops::CheckOutcome::from(
+                    w.outcome.ok_or_else(missing)?,
+                )),
+                Box::new(w.connection.ok_or_else(missing)?),
+            ),
+            Request::Disconnect { .. } => {
+                use crate::ops::Disconnected as D;
+                Self::Disconnected(match w.outcome.as_deref().ok_or_else(missing)? {
+                    "revoked" => D::Revoked,
+                    "no_revocation" => D::NoRevocation,
+                    "forgotten" => D::Forgotten,
+                    "pending" => D::Pending(w.why.unwrap_or_default()),
+                    "key_forgotten" => D::KeyForgotten(w.kind.unwrap_or_default()),
+                    other => {
+                        return Err(AgentError::Other(format!(
+                            "unknown disconnect outcome from the agent: {}",
+                            other.chars().take(32).collect::<String>()
+                        )))
+                    }
+                })
+            }
             Request::List => Self::List(w.connections.ok_or_else(missing)?),
             Request::Status => Self::Status(w.status.ok_or_else(missing)?),
             Request::Lock | Request::Unlock { .. } | Request::Stop => Self::Done,
