@@ -169,7 +169,11 @@ impl Agent {
             return;
         };
         self.cache.clear();
-        *guard(&self.upkeep) = Maintenance::default();
+        // Never waits for a step in flight (a refresh may take seconds): that step
+        // forgets its state itself when it next finds the agent locked.
+        if let Ok(mut m) = self.upkeep.try_lock() {
+            *m = Maintenance::default();
+        }
         self.flush(&v);
         // Locking is never held back; a failure to audit it is logged.
         let _ = self.append(Some(&v), Event::VaultLocked);
@@ -258,12 +262,14 @@ impl Agent {
         let Ok(mut m) = self.upkeep.try_lock() else {
             return Vec::new(); // another thread's step is running
         };
-        if !m.due(opts) {
-            return Vec::new();
-        }
         let Ok(v) = self.session() else {
+            // Locked: what the last session's steps remembered goes.
+            *m = Maintenance::default();
             return Vec::new();
         };
+        if !m.due(opts) {
+            return Vec::new(); // nothing to do, nothing to scrub
+        }
         let done = self.session_over(&v).maintain(&mut m, opts);
         drop(v);
         crate::crypto::scrub_stack();

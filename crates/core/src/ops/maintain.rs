@@ -135,8 +135,11 @@ impl Session<'_> {
         let mut out = Vec::new();
         let now = crate::clock::now();
         let all = self.list()?;
-        for c in all.iter().filter(|_| opts.refresh_ahead.is_some()) {
-            let ahead = opts.refresh_ahead.unwrap_or_default();
+        // Nothing ahead of time when `refresh_ahead` is `None`.
+        for (c, ahead) in all
+            .iter()
+            .filter_map(|c| opts.refresh_ahead.map(|a| (c, a)))
+        {
             if !refresh_due(c, self.refresher.policy(), ahead, now) {
                 continue;
             }
