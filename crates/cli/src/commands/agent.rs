@@ -1,8 +1,8 @@
 //! `agent`, `agent status|unlock|stop`, `lock`, and the connection to a running agent
 //! that `token`, `env`, `exec`, `list` and `show` use: thin calls into core's `agent`.
 
-use super::say;
-use crate::cli::{AgentAction, Cli, RunArgs};
+use super::Ctx;
+use crate::cli::{AgentAction, AgentArgs, Cli, RunArgs};
 use crate::context::Local;
 use crate::error::{Error, Result};
 use crate::passphrase::{self, Sources};
@@ -14,9 +14,17 @@ use token_wallet_core::agent::{client::Client, AgentError};
 use token_wallet_core::agent::{Agent, AgentOptions};
 use token_wallet_core::ops::MaintainOptions;
 
+/// `agent`: run one, or talk to the running one.
+pub fn agent(cx: &mut Ctx<'_>, a: &AgentArgs) -> Result {
+    match &a.action {
+        Some(action) => act(cx, action),
+        None => run(cx, &a.run),
+    }
+}
+
 /// `lock`.
-pub fn lock(cli: &Cli) -> Result {
-    match client(cli)? {
+pub fn lock(cx: &mut Ctx<'_>) -> Result {
+    match client(cx.cli)? {
         Some(mut c) => {
             c.lock()?;
             eprintln!("agent locked");
@@ -30,12 +38,8 @@ pub fn lock(cli: &Cli) -> Result {
 }
 
 /// `agent status|unlock|stop`.
-pub fn action(
-    cli: &Cli,
-    a: &AgentAction,
-    input: &mut impl std::io::BufRead,
-    out: &mut impl Write,
-) -> Result {
+fn act(cx: &mut Ctx<'_>, a: &AgentAction) -> Result {
+    let cli = cx.cli;
     let (path, _) = socket(cli)?;
     let not_running = || Error::from(AgentError::NotRunning(path.display().to_string()));
     let running = |c: Option<Client>| c.ok_or_else(not_running);
@@ -49,8 +53,7 @@ pub fn action(
             };
             let Some(s) = s else {
                 if *json {
-                    say(
-                        out,
+                    cx.say(
                         &serde_json::json!({"running": false, "socket": path.display().to_string()})
                             .to_string(),
                     )?;
@@ -61,7 +64,7 @@ pub fn action(
                 let mut v = serde_json::to_value(&s).map_err(|e| e.to_string())?;
                 v["running"] = true.into();
                 v["socket"] = path.display().to_string().into();
-                say(out, &v.to_string())?;
+                cx.say(&v.to_string())?;
             } else {
                 let state = if s.unlocked { "unlocked" } else { "locked" };
                 let mut text = format!(
@@ -79,7 +82,7 @@ pub fn action(
                     (None, None) => text.push_str("\nauto-lock:   never"),
                     _ => {}
                 }
-                say(out, &text)?;
+                cx.say(&text)?;
             }
             if s.unlocked {
                 Ok(())
@@ -89,7 +92,7 @@ pub fn action(
         }
         AgentAction::Unlock { pass } => {
             let mut c = running(client(cli)?)?;
-            let p = passphrase::current(&Sources::of(pass), input)?;
+            let p = passphrase::current(&Sources::of(pass), &mut cx.input)?;
             c.unlock(&p)?;
             eprintln!("agent unlocked");
             Ok(())
@@ -103,7 +106,8 @@ pub fn action(
 }
 
 /// `token-wallet agent`: unlock, then serve in the foreground (or `--detach`).
-pub fn run(cli: &Cli, a: &RunArgs, input: &mut impl std::io::BufRead) -> Result {
+fn run(cx: &mut Ctx<'_>, a: &RunArgs) -> Result {
+    let (cli, input) = (cx.cli, &mut cx.input);
     let (path, _) = socket(cli)?;
     if let Ok(Some(_)) = client(cli) {
         return Err(AgentError::AlreadyRunning(path.display().to_string()).into());

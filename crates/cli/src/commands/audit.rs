@@ -1,15 +1,38 @@
 //! `audit` and `audit verify`: the tamper-evident log.
 
-use super::{age, say};
+use super::{age, say, Ctx};
+use crate::cli::{AuditAction, AuditArgs};
 use crate::context::{Local, Unlocked};
 use crate::error::Result;
+use crate::passphrase::Sources;
 use std::io::Write;
 use std::time::Duration;
+
+/// `audit` and `audit verify`.
+pub fn audit(cx: &mut Ctx<'_>, a: &AuditArgs) -> Result {
+    let local = cx.local()?;
+    if let Some(AuditAction::Verify { pass }) = &a.action {
+        // `audit --passphrase-file F verify` as well as `audit verify --passphrase-file F`.
+        let pass = if Sources::of(pass).given() {
+            pass
+        } else {
+            &a.pass
+        };
+        return verify(&local.unlock(pass, &mut cx.input)?, &mut cx.out);
+    }
+    if Sources::of(&a.pass).given() {
+        // Unlocked: verified, and each connection shown by its name.
+        let v = local.unlock(&a.pass, &mut cx.input)?;
+        verify(&v, &mut std::io::stderr())?;
+        return show(&local, Some(&v), a.since, a.json, &mut cx.out);
+    }
+    show(&local, None, a.since, a.json, &mut cx.out)
+}
 
 /// `audit`: the lines (since `since`), with a warning when the chain is broken. Lines
 /// name connections by keyed labels (`#` and 16 hex); with the vault `unlocked`, each
 /// connection it holds is shown by its name.
-pub fn show(
+fn show(
     local: &Local,
     unlocked: Option<&Unlocked<'_>>,
     since: Option<Duration>,
@@ -65,7 +88,7 @@ pub fn show(
 }
 
 /// `audit verify`: the chain, the MACs and the anchor.
-pub fn verify(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
+fn verify(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
     let verdict = {
         let mut g = v.vault();
         v.log().verify(&mut g)?

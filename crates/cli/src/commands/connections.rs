@@ -1,9 +1,12 @@
 //! `providers`, `connect`, `reauthorise`, `list`, `show`, `disconnect`, `refresh`,
 //! `prune`: the connections, through core's operations layer.
 
-use super::{age, say, span};
-use crate::cli::{Cli, PassArgs, SignInArgs};
-use crate::context::{config, Local, Unlocked};
+use super::{age, say, span, Ctx};
+use crate::cli::{
+    ConnectArgs, DisconnectArgs, PassArgs, ProvidersArgs, PruneArgs, ReauthoriseArgs, RefreshArgs,
+    SignInArgs,
+};
+use crate::context::{config, Local};
 use crate::error::{Error, Result};
 use crate::source::with_source;
 use std::io::{BufRead, Write};
@@ -15,9 +18,10 @@ use token_wallet_core::oauth::{self, Interaction, SignInLink};
 use token_wallet_core::ops::{ConnectRequest, Disconnected, ReplacedGrant};
 
 /// `providers`.
-pub fn providers(cli: &Cli, json: bool, out: &mut impl Write) -> Result {
-    let specs = config(cli)?.provider_specs()?;
-    if json {
+pub fn providers(cx: &mut Ctx<'_>, a: &ProvidersArgs) -> Result {
+    let specs = config(cx.cli)?.provider_specs()?;
+    let out = &mut cx.out;
+    if a.json {
         let v: Vec<_> = specs
             .iter()
             .map(|s| serde_json::json!({"name": s.name(), "source": s.source()}))
@@ -96,28 +100,13 @@ fn sign_in(
     say(out, &details(&info))
 }
 
-/// What `connect` asks for.
-pub struct ConnectArgs<'a> {
-    pub name: &'a ConnectionName,
-    pub provider: &'a str,
-    pub client_id: Option<String>,
-    pub scopes: Option<String>,
-    pub client_secret_stdin: bool,
-    pub how: &'a SignInArgs,
-}
-
 /// `connect`.
-pub fn connect(
-    local: &Local,
-    a: ConnectArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, &mut input)?;
+pub fn connect(cx: &mut Ctx<'_>, a: &ConnectArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
     let secret = if a.client_secret_stdin {
         let mut line = zeroize::Zeroizing::new(String::new());
-        input.read_line(&mut line)?;
+        cx.input.read_line(&mut line)?;
         let secret = token_wallet_core::ops::Pasted::new(&line)
             .map_err(|_| "--client-secret-stdin: standard input has no client secret")?;
         eprintln!("note: a client secret on a user device can be copied from it; Pleo advises public clients with PKCE");
@@ -125,16 +114,14 @@ pub fn connect(
     } else {
         None
     };
-    // Released for the sign-in: with --no-browser, pasted addresses are read elsewhere.
-    drop(input);
     v.run(|s| {
         let provider = local
             .config
-            .provider(a.provider, &oauth::http::Http::new())?;
+            .provider(&a.provider, &oauth::http::Http::new())?;
         let req = ConnectRequest {
-            name: a.name,
+            name: &a.name,
             provider: &provider,
-            client_id: a.client_id,
+            client_id: a.client_id.clone(),
             client_secret: secret,
             scopes: a
                 .scopes
@@ -144,8 +131,8 @@ pub fn connect(
         };
         sign_in(
             &provider.display_name,
-            a.how,
-            out,
+            &a.how,
+            &mut cx.out,
             ("connected", "to"),
             |ui| Ok(s.connect(req, ui)?),
         )
@@ -153,20 +140,14 @@ pub fn connect(
 }
 
 /// `reauthorise`: signs in again in place; another account is refused.
-pub fn reauthorise(
-    local: &Local,
-    name: &ConnectionName,
-    how: &SignInArgs,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, &mut input)?;
-    drop(input);
+pub fn reauthorise(cx: &mut Ctx<'_>, a: &ReauthoriseArgs) -> Result {
+    let (name, out) = (&a.name, &mut cx.out);
+    let local = Local::open(cx.cli)?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
     let mut replaced = None;
     v.run(|s| {
         let display = s.show(name)?.provider.display_name;
-        sign_in(&display, how, out, ("re-authorised", "with"), |ui| {
+        sign_in(&display, &a.how, out, ("re-authorised", "with"), |ui| {
             let r = s.reauthorise(name, false, ui)?;
             replaced = Some(r.replaced);
             Ok(r.info)
@@ -288,14 +269,13 @@ fn details(i: &ConnectionInfo) -> String {
 /// `list` (every connection) or `show NAME` (one, in detail), through the agent if one
 /// runs.
 pub fn list(
-    cli: &Cli,
+    cx: &mut Ctx<'_>,
     name: Option<&ConnectionName>,
     json: bool,
     pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
 ) -> Result {
-    let all = with_source(cli, pass, input, |s| s.list())?;
+    let all = with_source(cx.cli, pass, &mut cx.input, |s| s.list())?;
+    let out = &mut cx.out;
     if let Some(name) = name {
         let c = all
             .into_iter()
@@ -389,15 +369,10 @@ pub fn account(i: &ConnectionInfo) -> String {
 }
 
 /// `disconnect`.
-pub fn disconnect(
-    cli: &Cli,
-    name: &ConnectionName,
-    force: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    match with_source(cli, pass, input, |s| s.disconnect(name, force))? {
+pub fn disconnect(cx: &mut Ctx<'_>, a: &DisconnectArgs) -> Result {
+    let name = &a.name;
+    let out = &mut cx.out;
+    match with_source(cx.cli, &a.pass, &mut cx.input, |s| s.disconnect(name, a.force))? {
         Disconnected::Revoked => say(out, &format!("disconnected `{name}`: revoked at the provider and deleted")),
         Disconnected::NoRevocation => say(out, &format!("disconnected `{name}`: deleted (the provider offers no revocation; its tokens expire on their own)")),
         Disconnected::Forgotten => {
@@ -415,14 +390,8 @@ pub fn disconnect(
 }
 
 /// `refresh NAME` or `refresh --all`, through the agent if one runs.
-pub fn refresh(
-    cli: &Cli,
-    name: Option<&ConnectionName>,
-    all: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
+pub fn refresh(cx: &mut Ctx<'_>, a: &RefreshArgs) -> Result {
+    let (name, all, out) = (a.name.as_ref(), a.all, &mut cx.out);
     let said = |out: &mut dyn Write, c: &ConnectionInfo| -> Result {
         let when = c
             .expires_at
@@ -431,7 +400,7 @@ pub fn refresh(
         writeln!(out, "refreshed `{}`: new tokens, expiring {when}", c.name)?;
         Ok(())
     };
-    with_source(cli, pass, input, |s| match name {
+    with_source(cx.cli, &a.pass, &mut cx.input, |s| match name {
         // One connection: its own error, and its own exit code (4: sign in again).
         Some(n) if !all => said(out, &s.refresh(n)?),
         _ => {
@@ -466,8 +435,12 @@ pub fn refresh(
 }
 
 /// `prune`.
-pub fn prune(v: &Unlocked<'_>, inactive_days: u64, dry_run: bool, out: &mut impl Write) -> Result {
-    let found = v.run(|s| s.prune(inactive_days, dry_run))?;
+pub fn prune(cx: &mut Ctx<'_>, a: &PruneArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
+    let found = v.run(|s| s.prune(a.inactive_days, a.dry_run))?;
+    drop(v);
+    let out = &mut cx.out;
     if found.is_empty() {
         return say(out, "nothing to prune");
     }

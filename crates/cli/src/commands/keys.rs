@@ -1,52 +1,32 @@
 //! `add-key`, `add-token`, `rotate-secret`, `check`: credentials added by hand (Pleo API
 //! keys, other tools' tokens) and checking any credential with its provider.
 
-use super::say;
-use crate::cli::{Cli, PassArgs};
-use crate::context::Local;
+use super::{say, Ctx};
+use crate::cli::{AddKeyArgs, AddTokenArgs, CheckArgs, RotateSecretArgs};
 use crate::error::{Error, Result};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use token_wallet_core::clock;
-use token_wallet_core::connection::{ConnectionInfo, ConnectionName, CredentialKind};
+use token_wallet_core::connection::{ConnectionInfo, CredentialKind};
 use token_wallet_core::facts::InstallationStatus;
 use token_wallet_core::oauth;
 use token_wallet_core::ops::CheckOutcome;
 use token_wallet_core::ops::Pasted;
 
-/// What `add-key` was asked.
-pub struct AddKeyArgs<'a> {
-    /// The name.
-    pub name: &'a ConnectionName,
-    /// The provider.
-    pub provider: &'a str,
-    /// The expiry date (Unix seconds).
-    pub expires_at: Option<u64>,
-    /// The key on standard input instead of a prompt.
-    pub key_stdin: bool,
-    /// Ask Pleo first.
-    pub verify: bool,
-}
-
 /// `add-key`: a Pleo API key, verified first, stored beside the connections.
-pub fn add_key(
-    local: &Local,
-    a: AddKeyArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, &mut input)?;
-    let key = read_secret(a.key_stdin, "Pleo API key", &mut input)?;
+pub fn add_key(cx: &mut Ctx<'_>, a: &AddKeyArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
+    let key = read_secret(a.key_stdin, "Pleo API key", &mut cx.input)?;
     v.run(|s| {
         let provider = local
             .config
-            .provider(a.provider, &oauth::http::Http::new())?;
-        let info = s.add_api_key(a.name, &provider, &key, a.expires_at, a.verify)?;
+            .provider(&a.provider, &oauth::http::Http::new())?;
+        let info = s.add_api_key(&a.name, &provider, &key, a.expires, !a.no_verify)?;
         let company = info.facts().subject;
         let company = company.as_deref().unwrap_or("not verified");
-        let expiry = expiry_text(a.expires_at);
+        let expiry = expiry_text(a.expires);
         say(
-            out,
+            &mut cx.out,
             &format!(
                 "added API key `{}` for {} (company {company}; {expiry})",
                 a.name, provider.display_name
@@ -82,71 +62,36 @@ pub(super) fn expiry_text(expires_at: Option<u64>) -> String {
         .unwrap_or_else(|| "no expiry date given".into())
 }
 
-/// What `add-token` was asked.
-pub struct AddTokenArgs<'a> {
-    /// The name.
-    pub name: &'a ConnectionName,
-    /// How the header presents it.
-    pub scheme: crate::cli::HeaderScheme,
-    /// Where it comes from.
-    pub label: &'a str,
-    /// The expiry date (Unix seconds).
-    pub expires_at: Option<u64>,
-    /// The token on standard input instead of a prompt.
-    pub token_stdin: bool,
-}
-
 /// `add-token`: another tool's token, stored beside the connections.
-pub fn add_token(
-    local: &Local,
-    a: AddTokenArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
+pub fn add_token(cx: &mut Ctx<'_>, a: &AddTokenArgs) -> Result {
     use crate::cli::HeaderScheme;
-    let v = local.unlock(pass, &mut input)?;
-    let token = read_secret(a.token_stdin, "token", &mut input)?;
-    let kind = match a.scheme {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
+    let token = read_secret(a.token_stdin, "token", &mut cx.input)?;
+    let kind = match a.header_scheme {
         HeaderScheme::Bearer => CredentialKind::StaticBearer,
         HeaderScheme::Basic => CredentialKind::StaticBasic,
         HeaderScheme::Raw => CredentialKind::StaticRaw,
     };
     v.run(|s| {
-        s.add_static(a.name, kind, a.label, &token, a.expires_at)?;
-        let expiry = expiry_text(a.expires_at);
+        s.add_static(&a.name, kind, &a.label, &token, a.expires)?;
+        let expiry = expiry_text(a.expires);
         say(
-            out,
+            &mut cx.out,
             &format!("added token `{}` ({}; {expiry})", a.name, a.label),
         )
     })
 }
 
-/// What `rotate-secret` was asked.
-pub struct RotateArgs<'a> {
-    /// The name.
-    pub name: &'a ConnectionName,
-    /// The new one's expiry date (Unix seconds).
-    pub expires_at: Option<u64>,
-    /// The new secret on standard input instead of a prompt.
-    pub secret_stdin: bool,
-    /// Ask the provider first (Pleo API keys).
-    pub verify: bool,
-}
-
 /// `rotate-secret`: a new key or token in place of the old, verified first; then where to
 /// revoke the old one.
-pub fn rotate_secret(
-    local: &Local,
-    a: RotateArgs<'_>,
-    pass: &PassArgs,
-    mut input: impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let v = local.unlock(pass, &mut input)?;
-    let new = read_secret(a.secret_stdin, "new key", &mut input)?;
+pub fn rotate_secret(cx: &mut Ctx<'_>, a: &RotateSecretArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
+    let new = read_secret(a.secret_stdin, "new key", &mut cx.input)?;
+    let out = &mut cx.out;
     v.run(|s| {
-        let r = s.rotate_secret(a.name, &new, a.expires_at, a.verify)?;
+        let r = s.rotate_secret(&a.name, &new, a.expires, !a.no_verify)?;
         let company = r
             .info
             .facts()
@@ -179,17 +124,12 @@ pub fn rotate_secret(
 /// `check`: the credential with its provider now, and Pleo's installation status. Exit
 /// 8 if the provider refused it or its installation is in `ERROR` / `INACTIVE`, 5 if the
 /// check could not be completed (the installation's status unreadable included).
-pub fn check(
-    cli: &Cli,
-    name: &ConnectionName,
-    json: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let (outcome, info) = crate::source::with_source(cli, pass, input, |s| s.check(name))?;
+pub fn check(cx: &mut Ctx<'_>, a: &CheckArgs) -> Result {
+    let (outcome, info) =
+        crate::source::with_source(cx.cli, &a.pass, &mut cx.input, |s| s.check(&a.name))?;
     let i = &info;
-    if json {
+    let out = &mut cx.out;
+    if a.json {
         let installation = i.installation();
         let j = serde_json::json!({
             "name": i.name,

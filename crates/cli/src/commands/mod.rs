@@ -8,13 +8,12 @@ pub mod keys;
 pub mod tokens;
 pub mod vault;
 
-use crate::cli::{AuditAction, Cli, Command};
+use crate::cli::{Cli, Command};
 use crate::context::Local;
 use crate::error::Result;
+use crate::input::Input;
 use connections as conn;
 use std::io::Write;
-use token_wallet_core::monitor::Thresholds;
-use token_wallet_core::KdfParams;
 
 /// Prints one line to standard output.
 pub fn say(out: &mut impl Write, text: &str) -> Result {
@@ -37,270 +36,70 @@ pub fn span(s: u64) -> String {
     }
 }
 
+/// What every command gets: the command line as parsed, standard input and standard
+/// output. Standard input is read by the command that reads it, and only while it does (a
+/// sign-in with --no-browser reads pasted addresses from another thread), with no
+/// read-ahead (see `input`).
+pub struct Ctx<'a> {
+    /// The command line.
+    pub cli: &'a Cli,
+    /// Standard input, unbuffered.
+    pub input: Input,
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+}
+
+impl Ctx<'_> {
+    /// The profile's vault, locked.
+    pub fn local(&self) -> Result<Local> {
+        Local::open(self.cli)
+    }
+
+    /// Prints one line to standard output.
+    pub fn say(&mut self, text: &str) -> Result {
+        say(&mut self.out, text)
+    }
+}
+
 /// Runs the command `cli` names.
 pub fn run(cli: &Cli) -> Result {
-    let out = &mut std::io::stdout();
-    // Standard input is read by the command that reads it, and only while it does (a
-    // sign-in with --no-browser reads pasted addresses from another thread), with no
-    // read-ahead (see `input`).
-    let input = crate::input::Input::stdin;
-    let local = || Local::open(cli);
+    let cx = &mut Ctx {
+        cli,
+        input: Input::stdin(),
+        out: &mut std::io::stdout(),
+    };
     match &cli.command {
-        Command::Providers { json } => conn::providers(cli, *json, out),
-        Command::Completions { shell } => {
+        Command::Providers(a) => conn::providers(cx, a),
+        Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "token-wallet", out);
+            clap_complete::generate(a.shell, &mut cmd, "token-wallet", &mut cx.out);
             Ok(())
         }
-        Command::Man => crate::man::render(out).map_err(|e| e.to_string().into()),
-        Command::Agent {
-            action: Some(a), ..
-        } => agent::action(cli, a, &mut input(), out),
-        Command::Agent { run, .. } => agent::run(cli, run, &mut input()),
-        Command::Lock => agent::lock(cli),
-        Command::Init {
-            pass,
-            kdf_memory_kib,
-            kdf_iterations,
-            kdf_parallelism,
-            insecure_weak_kdf,
-        } => {
-            let kdf = KdfParams {
-                m_kib: *kdf_memory_kib,
-                t: *kdf_iterations,
-                p: *kdf_parallelism,
-            };
-            vault::init(&local()?, pass, kdf, *insecure_weak_kdf, &mut input(), out)
-        }
-        Command::Unlock { pass } => vault::unlock(&local()?.unlock(pass, &mut input())?, out),
-        Command::Passwd {
-            passphrase_file,
-            new_passphrase_file,
-            passphrase_stdin,
-            keep_data_key,
-        } => {
-            let (cur, new) = (passphrase_file.as_deref(), new_passphrase_file.as_deref());
-            vault::passwd(
-                &local()?,
-                cur,
-                new,
-                *passphrase_stdin,
-                *keep_data_key,
-                &mut input(),
-                out,
-            )
-        }
-        Command::RotateKey { pass } => {
-            vault::rotate_key(&local()?.unlock(pass, &mut input())?, out)
-        }
-        Command::Backup {
-            file,
-            backup_passphrase_file,
-            pass,
-        } => vault::backup(
-            &local()?.unlock(pass, &mut input())?,
-            file,
-            backup_passphrase_file.as_deref(),
-            out,
-        ),
-        Command::Restore { file, moved, pass } => {
-            vault::restore(&local()?, file, *moved, pass, &mut input(), out)
-        }
-        Command::Upgrade { pass } => vault::upgrade(&local()?.unlock(pass, &mut input())?, out),
-        Command::Status {
-            pass,
-            unlock,
-            inactive_days,
-            failures,
-            json,
-        } => {
-            let t = Thresholds {
-                inactive_days: *inactive_days,
-                refresh_failures: *failures,
-                ..Thresholds::default()
-            };
-            vault::status(cli, &local()?, pass, *unlock, t, *json, &mut input(), out)
-        }
-        Command::Connect {
-            name,
-            provider,
-            client_id,
-            scopes,
-            client_secret_stdin,
-            how,
-            pass,
-        } => {
-            let a = conn::ConnectArgs {
-                name,
-                provider,
-                client_id: client_id.clone(),
-                scopes: scopes.clone(),
-                client_secret_stdin: *client_secret_stdin,
-                how,
-            };
-            conn::connect(&local()?, a, pass, input(), out)
-        }
-        Command::AddKey {
-            name,
-            provider,
-            expires,
-            key_stdin,
-            no_verify,
-            pass,
-        } => keys::add_key(
-            &local()?,
-            keys::AddKeyArgs {
-                name,
-                provider,
-                expires_at: *expires,
-                key_stdin: *key_stdin,
-                verify: !*no_verify,
-            },
-            pass,
-            input(),
-            out,
-        ),
-        Command::AddToken {
-            name,
-            header_scheme,
-            label,
-            expires,
-            token_stdin,
-            pass,
-        } => keys::add_token(
-            &local()?,
-            keys::AddTokenArgs {
-                name,
-                scheme: *header_scheme,
-                label,
-                expires_at: *expires,
-                token_stdin: *token_stdin,
-            },
-            pass,
-            input(),
-            out,
-        ),
-        Command::RotateSecret {
-            name,
-            expires,
-            secret_stdin,
-            no_verify,
-            pass,
-        } => keys::rotate_secret(
-            &local()?,
-            keys::RotateArgs {
-                name,
-                expires_at: *expires,
-                secret_stdin: *secret_stdin,
-                verify: !*no_verify,
-            },
-            pass,
-            input(),
-            out,
-        ),
-        Command::Check { name, json, pass } => {
-            keys::check(cli, name, *json, pass, &mut input(), out)
-        }
-        Command::Reauthorise { name, how, pass } => {
-            conn::reauthorise(&local()?, name, how, pass, input(), out)
-        }
-        Command::List { json, pass } => conn::list(cli, None, *json, pass, &mut input(), out),
-        Command::Show { name, json, pass } => {
-            conn::list(cli, Some(name), *json, pass, &mut input(), out)
-        }
-        Command::Disconnect { name, force, pass } => {
-            conn::disconnect(cli, name, *force, pass, &mut input(), out)
-        }
-        Command::Refresh { name, all, pass } => {
-            conn::refresh(cli, name.as_ref(), *all, pass, &mut input(), out)
-        }
-        Command::Prune {
-            inactive_days,
-            dry_run,
-            pass,
-        } => conn::prune(
-            &local()?.unlock(pass, &mut input())?,
-            *inactive_days,
-            *dry_run,
-            out,
-        ),
-        Command::Token {
-            name,
-            min_ttl,
-            format,
-            json,
-            pass,
-        } => {
-            let format = if *json {
-                crate::export::Format::Json
-            } else {
-                *format
-            };
-            tokens::token(cli, name, *min_ttl, format, pass, &mut input(), out)
-        }
-        Command::Env {
-            name,
-            var,
-            shell,
-            min_ttl,
-            pass,
-        } => tokens::env(
-            cli,
-            name,
-            var.as_deref(),
-            *shell,
-            *min_ttl,
-            pass,
-            &mut input(),
-            out,
-        ),
-        Command::Exec {
-            name,
-            var,
-            mask,
-            min_ttl,
-            pass,
-            cmd,
-        } => {
-            let code = tokens::exec(
-                cli,
-                name,
-                var.as_deref(),
-                *mask,
-                *min_ttl,
-                pass,
-                cmd,
-                &mut input(),
-            )?;
-            Err(crate::error::Error::ChildExit(code))
-        }
-        Command::Audit {
-            action: Some(AuditAction::Verify { pass }),
-            pass: outer,
-            ..
-        } => {
-            // `audit --passphrase-file F verify` as well as `audit verify --passphrase-file F`.
-            let pass = if crate::passphrase::Sources::of(pass).given() {
-                pass
-            } else {
-                outer
-            };
-            audit::verify(&local()?.unlock(pass, &mut input())?, out)
-        }
-        Command::Audit {
-            action: None,
-            since,
-            json,
-            pass,
-        } => {
-            let local = local()?;
-            if crate::passphrase::Sources::of(pass).given() {
-                // Unlocked: verified, and each connection shown by its name.
-                let v = local.unlock(pass, &mut input())?;
-                audit::verify(&v, &mut std::io::stderr())?;
-                return audit::show(&local, Some(&v), *since, *json, out);
-            }
-            audit::show(&local, None, *since, *json, out)
-        }
+        Command::Man => crate::man::render(&mut cx.out).map_err(|e| e.to_string().into()),
+        Command::Agent(a) => agent::agent(cx, a),
+        Command::Lock => agent::lock(cx),
+        Command::Init(a) => vault::init(cx, a),
+        Command::Unlock(a) => vault::unlock(cx, a),
+        Command::Passwd(a) => vault::passwd(cx, a),
+        Command::RotateKey(a) => vault::rotate_key(cx, a),
+        Command::Backup(a) => vault::backup(cx, a),
+        Command::Restore(a) => vault::restore(cx, a),
+        Command::Upgrade(a) => vault::upgrade(cx, a),
+        Command::Status(a) => vault::status(cx, a),
+        Command::Connect(a) => conn::connect(cx, a),
+        Command::AddKey(a) => keys::add_key(cx, a),
+        Command::AddToken(a) => keys::add_token(cx, a),
+        Command::RotateSecret(a) => keys::rotate_secret(cx, a),
+        Command::Check(a) => keys::check(cx, a),
+        Command::Reauthorise(a) => conn::reauthorise(cx, a),
+        Command::List(a) => conn::list(cx, None, a.json, &a.pass),
+        Command::Show(a) => conn::list(cx, Some(&a.name), a.json, &a.pass),
+        Command::Disconnect(a) => conn::disconnect(cx, a),
+        Command::Refresh(a) => conn::refresh(cx, a),
+        Command::Prune(a) => conn::prune(cx, a),
+        Command::Token(a) => tokens::token(cx, a),
+        Command::Env(a) => tokens::env(cx, a),
+        Command::Exec(a) => Err(crate::error::Error::ChildExit(tokens::exec(cx, a)?)),
+        Command::Audit(a) => audit::audit(cx, a),
     }
 }

@@ -1,12 +1,11 @@
 //! `token`, `env`, `exec`: an access token leaves the wallet (never a refresh token),
 //! from the agent or the vault unlocked here.
 
-use super::{say, span};
-use crate::cli::{Cli, PassArgs};
+use super::{span, Ctx};
+use crate::cli::{EnvArgs, ExecArgs, PassArgs, TokenArgs};
 use crate::error::{Error, Result};
-use crate::export::{self, Format, Shell};
+use crate::export::{self, Format};
 use crate::source::with_source;
-use std::io::{BufRead, Write};
 use std::time::Duration;
 use token_wallet_core::agent::AgentError;
 use token_wallet_core::connection::{self, ConnectionName};
@@ -19,21 +18,23 @@ const EXEC_MIN_TTL: Duration = Duration::from_secs(300);
 /// than `asked` (the provider's tokens live less), or the current one because a refresh
 /// failed for now.
 fn fetch(
-    cli: &Cli,
+    cx: &mut Ctx<'_>,
     pass: &PassArgs,
     name: &ConnectionName,
     min_ttl: Duration,
     asked: bool,
-    input: &mut impl BufRead,
 ) -> Result<Exported> {
-    let t = with_source(cli, pass, input, |s| s.token(name, min_ttl)).map_err(|e| match e {
-        // The agent only knows the connection's message; the name is known here.
-        Error::Agent(AgentError::NeedsReauthorisation(m)) => Error::Message(
-            4,
-            format!("{m}; sign in again with `token-wallet reauthorise {name}`"),
-        ),
-        e => e,
-    })?;
+    let t =
+        with_source(cx.cli, pass, &mut cx.input, |s| s.token(name, min_ttl)).map_err(
+            |e| match e {
+                // The agent only knows the connection's message; the name is known here.
+                Error::Agent(AgentError::NeedsReauthorisation(m)) => Error::Message(
+                    4,
+                    format!("{m}; sign in again with `token-wallet reauthorise {name}`"),
+                ),
+                e => e,
+            },
+        )?;
     let left = t
         .token
         .expires_at
@@ -61,60 +62,27 @@ fn fetch(
 }
 
 /// `token`.
-pub fn token(
-    cli: &Cli,
-    name: &ConnectionName,
-    min_ttl: Duration,
-    format: Format,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let t = fetch(cli, pass, name, min_ttl, !min_ttl.is_zero(), input)?;
-    export::print(&t, format, out)
+pub fn token(cx: &mut Ctx<'_>, a: &TokenArgs) -> Result {
+    let format = if a.json { Format::Json } else { a.format };
+    let t = fetch(cx, &a.pass, &a.name, a.min_ttl, !a.min_ttl.is_zero())?;
+    export::print(&t, format, &mut cx.out)
 }
 
 /// `env`.
-#[allow(clippy::too_many_arguments)]
-pub fn env(
-    cli: &Cli,
-    name: &ConnectionName,
-    var: Option<&str>,
-    shell: Shell,
-    min_ttl: Duration,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    let t = fetch(cli, pass, name, min_ttl, !min_ttl.is_zero(), input)?;
-    say(out, &export::env_line(var, &t, shell))
+pub fn env(cx: &mut Ctx<'_>, a: &EnvArgs) -> Result {
+    let t = fetch(cx, &a.pass, &a.name, a.min_ttl, !a.min_ttl.is_zero())?;
+    cx.say(&export::env_line(a.var.as_deref(), &t, a.shell))
 }
 
 /// `exec`: the command is found before any token is fetched (a typo costs no refresh
 /// and no export); the vault is locked again, and its keys wiped, before it runs.
 /// Returns only on failure; otherwise this process ends with the command's exit code.
-#[allow(clippy::too_many_arguments)]
-pub fn exec(
-    cli: &Cli,
-    name: &ConnectionName,
-    var: Option<&str>,
-    mask: bool,
-    min_ttl: Option<Duration>,
-    pass: &PassArgs,
-    cmd: &[String],
-    input: &mut impl BufRead,
-) -> Result<i32> {
-    let program = export::find_program(&cmd[0])?;
-    let t = fetch(
-        cli,
-        pass,
-        name,
-        min_ttl.unwrap_or(EXEC_MIN_TTL),
-        min_ttl.is_some(),
-        input,
-    )?;
+pub fn exec(cx: &mut Ctx<'_>, a: &ExecArgs) -> Result<i32> {
+    let program = export::find_program(&a.cmd[0])?;
+    let min_ttl = a.min_ttl.unwrap_or(EXEC_MIN_TTL);
+    let t = fetch(cx, &a.pass, &a.name, min_ttl, a.min_ttl.is_some())?;
     // The vault is locked and its keys wiped; what unlocking and exporting left in this
     // thread's stack goes too, before the command runs beside this process (`--mask`).
     token_wallet_core::crypto::scrub_deep_stack();
-    export::exec(&t, var, mask, &program, &cmd[1..])
+    export::exec(&t, a.var.as_deref(), a.mask, &program, &a.cmd[1..])
 }

@@ -1,11 +1,13 @@
 //! `init`, `unlock`, `passwd`, `rotate-key`, `status`: the vault itself.
 
-use super::{age, say};
-use crate::cli::{Cli, PassArgs};
-use crate::context::{Local, Unlocked};
+use super::{age, say, Ctx};
+use crate::cli::{
+    BackupArgs, InitArgs, PasswdArgs, RestoreArgs, RotateKeyArgs, StatusArgs, UnlockArgs,
+    UpgradeArgs,
+};
+use crate::context::Local;
 use crate::error::Result;
 use crate::passphrase::{self, Sources};
-use std::io::{BufRead, Write};
 use token_wallet_core::monitor::{self, Thresholds};
 use token_wallet_core::{CreateOptions, KdfParams, Profile, VaultInfo};
 
@@ -22,60 +24,56 @@ fn refuse_existing(local: &Local, what_to_do: &str) -> Result {
 }
 
 /// `init`.
-pub fn init(
-    local: &Local,
-    pass: &PassArgs,
-    kdf: KdfParams,
-    allow_weak_kdf: bool,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
-    refuse_existing(local, "unlock it, or use another --profile")?;
+pub fn init(cx: &mut Ctx<'_>, a: &InitArgs) -> Result {
+    let local = cx.local()?;
+    refuse_existing(&local, "unlock it, or use another --profile")?;
     let p = passphrase::new(
-        pass.passphrase_file.as_deref(),
-        pass.passphrase_stdin,
-        input,
+        a.pass.passphrase_file.as_deref(),
+        a.pass.passphrase_stdin,
+        &mut cx.input,
         "New passphrase",
     )?;
     let v = local.create(
         &p,
         &CreateOptions {
-            kdf,
-            allow_weak_kdf,
+            kdf: KdfParams {
+                m_kib: a.kdf_memory_kib,
+                t: a.kdf_iterations,
+                p: a.kdf_parallelism,
+            },
+            allow_weak_kdf: a.insecure_weak_kdf,
         },
     )?;
     let info = v.vault().info();
     drop(v);
-    say(
-        out,
-        &format!(
-            "created vault {} in the {} keystore (service `{}`), {}",
-            info.vault_id, info.store, info.service, info.kdf
-        ),
-    )
+    cx.say(&format!(
+        "created vault {} in the {} keystore (service `{}`), {}",
+        info.vault_id, info.store, info.service, info.kdf
+    ))
 }
 
 /// `unlock`: checks the passphrase (the vault is locked again when `v` is dropped).
-pub fn unlock(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
+pub fn unlock(cx: &mut Ctx<'_>, a: &UnlockArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
     let n = v.vault().info().record_count.unwrap_or(0);
-    say(
-        out,
-        &format!("passphrase OK; vault unlocked ({n} records) and locked again"),
-    )
+    drop(v);
+    cx.say(&format!(
+        "passphrase OK; vault unlocked ({n} records) and locked again"
+    ))
 }
 
-/// `passwd`: the current passphrase from `current_file` (else stdin's first line with
-/// `stdin`, else a prompt), the new one from `new_file` (else stdin's next line, else a
-/// prompt).
-pub fn passwd(
-    local: &Local,
-    current_file: Option<&std::path::Path>,
-    new_file: Option<&std::path::Path>,
-    stdin: bool,
-    keep_data_key: bool,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
+/// `passwd`: the current passphrase from `--passphrase-file` (else stdin's first line with
+/// `--passphrase-stdin`, else a prompt), the new one from `--new-passphrase-file` (else
+/// stdin's next line, else a prompt).
+pub fn passwd(cx: &mut Ctx<'_>, a: &PasswdArgs) -> Result {
+    let (current_file, new_file) = (
+        a.passphrase_file.as_deref(),
+        a.new_passphrase_file.as_deref(),
+    );
+    let (stdin, keep_data_key, input) = (a.passphrase_stdin, a.keep_data_key, &mut cx.input);
+    let out = &mut cx.out;
+    let local = Local::open(cx.cli)?;
     local.vault.info()?;
     let current = Sources {
         file: current_file,
@@ -100,27 +98,27 @@ pub fn passwd(
 }
 
 /// `rotate-key`.
-pub fn rotate_key(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
+pub fn rotate_key(cx: &mut Ctx<'_>, a: &RotateKeyArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
     let from = v.vault().info().generation;
     let info = v.run(|s| s.rotate_data_key(|_, _| {}))?;
-    say(
-        out,
-        &format!(
-            "data key rotated: generation {from} -> {}, {} records re-encrypted",
-            info.generation,
-            info.record_count.unwrap_or(0)
-        ),
-    )
+    drop(v);
+    cx.say(&format!(
+        "data key rotated: generation {from} -> {}, {} records re-encrypted",
+        info.generation,
+        info.record_count.unwrap_or(0)
+    ))
 }
 
 /// `backup FILE`.
-pub fn backup(
-    v: &Unlocked<'_>,
-    file: &std::path::Path,
-    backup_passphrase_file: Option<&std::path::Path>,
-    out: &mut impl Write,
-) -> Result {
-    let own = backup_passphrase_file
+pub fn backup(cx: &mut Ctx<'_>, a: &BackupArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
+    let file = &a.file;
+    let own = a
+        .backup_passphrase_file
+        .as_deref()
         .map(|f| passphrase::new(Some(f), false, &mut std::io::empty(), "Backup passphrase"))
         .transpose()?;
     let kdf = v.vault().info().kdf;
@@ -131,8 +129,8 @@ pub fn backup(
             })
         })?
         .map_err(|e| e.to_string())?;
-    say(
-        out,
+    drop(v);
+    cx.say(
         &format!(
             "wrote {} connections to {} (sealed under {}); it holds refresh tokens: keep it as you keep the vault, and restore it with `token-wallet restore`",
             records,
@@ -147,14 +145,10 @@ pub fn backup(
 }
 
 /// `restore FILE`.
-pub fn restore(
-    local: &Local,
-    file: &std::path::Path,
-    moved: bool,
-    pass: &PassArgs,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
+pub fn restore(cx: &mut Ctx<'_>, a: &RestoreArgs) -> Result {
+    let (file, moved, pass, input) = (&a.file, a.moved, &a.pass, &mut cx.input);
+    let out = &mut cx.out;
+    let local = &Local::open(cx.cli)?;
     refuse_existing(local, "restore into a new --profile (or another --store)")?;
     let bytes = token_wallet_core::vault::read_backup_file(file)
         .map_err(|e| format!("{}: {e}", file.display()))?;
@@ -208,8 +202,12 @@ pub fn restore(
 }
 
 /// `upgrade`: the vault to the newest format.
-pub fn upgrade(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
+pub fn upgrade(cx: &mut Ctx<'_>, a: &UpgradeArgs) -> Result {
+    let local = cx.local()?;
+    let v = local.unlock(&a.pass, &mut cx.input)?;
     let (from, info) = v.run(|s| s.upgrade_format())?;
+    drop(v);
+    let out = &mut cx.out;
     if from == info.format {
         return say(
             out,
@@ -229,17 +227,15 @@ pub fn upgrade(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
 
 /// `status`. With `--unlock` and a running, unlocked agent (and no passphrase given), the
 /// agent answers for the connections: no passphrase is asked for.
-#[allow(clippy::too_many_arguments)]
-pub fn status(
-    cli: &Cli,
-    local: &Local,
-    pass: &PassArgs,
-    unlock: bool,
-    t: Thresholds,
-    json: bool,
-    input: &mut impl BufRead,
-    out: &mut impl Write,
-) -> Result {
+pub fn status(cx: &mut Ctx<'_>, a: &StatusArgs) -> Result {
+    let (cli, pass, unlock, json) = (cx.cli, &a.pass, a.unlock, a.json);
+    let (input, out) = (&mut cx.input, &mut cx.out);
+    let t = Thresholds {
+        inactive_days: a.inactive_days,
+        refresh_failures: a.failures,
+        ..Thresholds::default()
+    };
+    let local = &Local::open(cli)?;
     let given = Sources::of(pass).given();
     // A running, unlocked agent answers without a passphrase, asked or not (as `gh auth
     // status` does): "locked" would be wrong while it holds the vault open.

@@ -1,13 +1,13 @@
 //! The command line's shape: every subcommand, flag and help text (clap). Parsed once in
 //! `main`; the commands get ready values from here.
 
-use crate::export;
+mod args;
+
+pub use args::*;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::config::Setting;
-use token_wallet_core::connection::ConnectionName;
-use token_wallet_core::KdfParams;
 
 #[derive(Parser)]
 #[command(
@@ -223,63 +223,19 @@ pub enum HeaderScheme {
 #[derive(Subcommand)]
 pub enum Command {
     /// Create a new vault.
-    Init {
-        #[command(flatten)]
-        pass: PassArgs,
-        /// Argon2id memory in KiB (default 65536 = 64 MiB).
-        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.m_kib)]
-        kdf_memory_kib: u32,
-        /// Argon2id passes (default 3).
-        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.t)]
-        kdf_iterations: u32,
-        /// Argon2id lanes (default 4).
-        #[arg(long, default_value_t = KdfParams::RFC9106_SECOND.p)]
-        kdf_parallelism: u32,
-        /// Allow KDF settings below RFC 9106's floor. For tests only; the header records it.
-        #[arg(long)]
-        insecure_weak_kdf: bool,
-    },
+    Init(InitArgs),
     /// Check the passphrase: unlock the vault and lock it again.
-    Unlock {
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Unlock(UnlockArgs),
     /// Change the passphrase, rotating the data key with it (crash-safe).
-    Passwd {
-        /// Read the current passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        passphrase_file: Option<PathBuf>,
-        /// Read the new passphrase from this file.
-        #[arg(long, value_name = "FILE")]
-        new_passphrase_file: Option<PathBuf>,
-        /// Read from standard input: the current passphrase on the first line and the new
-        /// one on the second (a passphrase given by file is not read from stdin).
-        #[arg(long)]
-        passphrase_stdin: bool,
-        /// Only re-wrap the data key (one header write, fast). By default the data key is
-        /// rotated too, so an old copy of the header and the old passphrase open nothing.
-        #[arg(long)]
-        keep_data_key: bool,
-    },
+    Passwd(PasswdArgs),
     /// Re-encrypt every record under a new data key (crash-safe).
-    RotateKey {
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    RotateKey(RotateKeyArgs),
     /// Write every connection to one encrypted backup file
     ///
     /// Sealed under the vault's passphrase, or under --backup-passphrase-file's. The file
     /// holds refresh tokens: keep it as you keep the vault. `restore` brings it into any
     /// store, on any machine. Refuses to overwrite a file.
-    Backup {
-        /// The file to write (created, mode 0600).
-        file: PathBuf,
-        /// Seal it under the passphrase in this file (first line) instead of the vault's.
-        #[arg(long, value_name = "FILE")]
-        backup_passphrase_file: Option<PathBuf>,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Backup(BackupArgs),
     /// Make a new vault from a backup file (this profile and store must have none)
     ///
     /// The backup's passphrase (--passphrase-file, --passphrase-stdin or a prompt) becomes
@@ -287,53 +243,16 @@ pub enum Command {
     /// backup came from may still refresh the same grant, and a refresh in both places
     /// makes the provider (Pleo) revoke it. Re-authorise them here, or pass --moved when
     /// the old vault is gone or no longer used.
-    Restore {
-        /// The backup file.
-        file: PathBuf,
-        /// The vault the backup came from is gone or no longer used: do not mark the
-        /// refresh tokens as copies.
-        #[arg(long)]
-        moved: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Restore(RestoreArgs),
     /// Bring a vault made by an older Token Wallet to the newest format (crash-safe)
     ///
     /// Done through a data-key rotation; builds that read only the older format cannot
     /// open the vault afterwards.
-    Upgrade {
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Upgrade(UpgradeArgs),
     /// List the providers: the Pleo presets and those in the config file.
-    Providers {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Providers(ProvidersArgs),
     /// Connect: sign in with the provider in your browser and keep the tokens.
-    Connect {
-        /// A name for the connection, unique in the vault.
-        name: ConnectionName,
-        /// Provider (see `token-wallet providers`).
-        #[arg(long)]
-        provider: String,
-        /// OAuth client id (default: the provider's, if the config gives one).
-        #[arg(long)]
-        client_id: Option<String>,
-        /// Scopes, space separated (default: the provider's).
-        #[arg(long)]
-        scopes: Option<String>,
-        /// Read the client secret of a confidential client from standard input (after
-        /// the passphrase line, if --passphrase-stdin). Pleo advises against secrets on
-        /// user devices: prefer a public client with PKCE.
-        #[arg(long)]
-        client_secret_stdin: bool,
-        #[command(flatten)]
-        how: SignInArgs,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Connect(ConnectArgs),
     /// Store a Pleo API key beside the connections, verified with Pleo first.
     ///
     /// API keys are made in Pleo's web app (Settings -> API keys) and shown once. The key
@@ -343,24 +262,7 @@ pub enum Command {
     /// scopes are kept) unless --no-verify. It is exported like a token: `token --format
     /// header` gives `Authorization: Basic ...`, `env` and `exec` use PLEO_API_KEY. It is
     /// never refreshed; past --expires it fails with exit code 6.
-    AddKey {
-        /// A name for it, unique among the connections.
-        name: ConnectionName,
-        /// Provider: pleo, pleo-staging (or a Pleo-style one in providers.toml).
-        #[arg(long, default_value = "pleo")]
-        provider: String,
-        /// The expiry date chosen in Pleo's web app (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_expiry)]
-        expires: Option<u64>,
-        /// Read the key from standard input instead of a prompt.
-        #[arg(long)]
-        key_stdin: bool,
-        /// Store it without asking Pleo first.
-        #[arg(long)]
-        no_verify: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    AddKey(AddKeyArgs),
     /// Store another tool's token or API key beside the connections.
     ///
     /// For credentials that are not OAuth and not Pleo API keys: read from a no-echo
@@ -368,24 +270,7 @@ pub enum Command {
     /// verifies it. `token --format header` presents it as --header-scheme says; `env`
     /// and `exec` use ACCESS_TOKEN (or --var). Never refreshed; past --expires it fails
     /// with exit code 6.
-    AddToken {
-        /// A name for it, unique among the connections.
-        name: ConnectionName,
-        /// How the `Authorization` header presents it.
-        #[arg(long, value_enum, default_value = "bearer")]
-        header_scheme: HeaderScheme,
-        /// Where it comes from, for `list` (e.g. the tool's name).
-        #[arg(long, default_value = "static")]
-        label: String,
-        /// Its expiry date, if it has one (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_expiry)]
-        expires: Option<u64>,
-        /// Read the token from standard input instead of a prompt.
-        #[arg(long)]
-        token_stdin: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    AddToken(AddTokenArgs),
     /// Replace an API key or static token with a new one, verified first.
     ///
     /// The new one is read like `add-key` reads a key (a no-echo prompt, or standard input
@@ -393,21 +278,7 @@ pub enum Command {
     /// replaces the old one; until then the old one stays untouched. The old one still
     /// works afterwards: revoke it where it was made (Pleo's web app, Settings -> API
     /// keys). Its facts are kept in the audit log.
-    RotateSecret {
-        /// The key's or token's name.
-        name: ConnectionName,
-        /// The new one's expiry date (YYYY-MM-DD, UTC).
-        #[arg(long, value_parser = crate::export::parse_expiry)]
-        expires: Option<u64>,
-        /// Read the new one from standard input instead of a prompt.
-        #[arg(long)]
-        secret_stdin: bool,
-        /// Replace it without asking Pleo first.
-        #[arg(long)]
-        no_verify: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    RotateSecret(RotateSecretArgs),
     /// Check a key or connection with its provider now, and Pleo's installation status.
     ///
     /// A Pleo API key is verified with /v1/introspect, an OAuth connection with its
@@ -415,183 +286,47 @@ pub enum Command {
     /// too. What it finds is kept for `list`, `status` and the app. Exit code 8 if the
     /// provider refused it or the installation is ERROR or INACTIVE, 5 if the check could
     /// not be completed.
-    Check {
-        /// Its name.
-        name: ConnectionName,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Check(CheckArgs),
     /// Sign in again for an existing connection: new tokens in place, same account only.
     ///
     /// For a connection whose refresh token was refused, or for fresh tokens: the same
     /// provider, client and scopes. A sign-in to another account is refused (connect that
     /// one under a new name).
-    Reauthorise {
-        /// Connection name.
-        name: ConnectionName,
-        #[command(flatten)]
-        how: SignInArgs,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Reauthorise(ReauthoriseArgs),
     /// List connections: name, provider, scopes, expiry, status.
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    List(ListArgs),
     /// Show one connection (never its tokens).
-    Show {
-        /// Connection name.
-        name: ConnectionName,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Show(ShowArgs),
     /// Disconnect: revoke at the provider, then forget. Kept as "revocation pending" if
     /// the provider cannot be reached.
-    Disconnect {
-        /// Connection name.
-        name: ConnectionName,
-        /// Forget it locally even if revocation fails (the tokens may stay live).
-        #[arg(long)]
-        force: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Disconnect(DisconnectArgs),
     /// Print an access token for NAME on stdout, refreshing it first if it expires within
     /// --min-ttl. Never a refresh token.
-    Token {
-        /// Connection name.
-        name: ConnectionName,
-        /// Least lifetime the token must have left, e.g. 30s, 5m, 1h.
-        #[arg(long, default_value = "0s", value_parser = parse_min_ttl)]
-        min_ttl: Duration,
-        /// Output: the token alone, JSON (token, type, expiry, scopes), or an HTTP header.
-        #[arg(long, value_enum, default_value_t = export::Format::Raw)]
-        format: export::Format,
-        /// The same as --format json.
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Token(TokenArgs),
     /// Print `export VAR=token` (or fish / PowerShell) lines to `eval`.
-    Env {
-        /// Connection name.
-        name: ConnectionName,
-        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
-        #[arg(long)]
-        var: Option<String>,
-        /// Shell syntax.
-        #[arg(long, value_enum, default_value_t = export::Shell::Sh)]
-        shell: export::Shell,
-        /// Least lifetime the token must have left.
-        #[arg(long, default_value = "0s", value_parser = parse_min_ttl)]
-        min_ttl: Duration,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Env(EnvArgs),
     /// Run a command with the access token in its environment; exits with its exit code.
-    Exec {
-        /// Connection name.
-        name: ConnectionName,
-        /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
-        #[arg(long)]
-        var: Option<String>,
-        /// Replace the token in the command's output with `<redacted>`.
-        #[arg(long)]
-        mask: bool,
-        /// Least lifetime the token must have left (default 5m, or half the provider's
-        /// token lifetime if that is shorter).
-        #[arg(long, value_parser = parse_min_ttl)]
-        min_ttl: Option<Duration>,
-        #[command(flatten)]
-        pass: PassArgs,
-        /// The command and its arguments (after `--`).
-        #[arg(last = true, required = true)]
-        cmd: Vec<String>,
-    },
+    Exec(ExecArgs),
     /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
-    Refresh {
-        /// Connection name.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        name: Option<ConnectionName>,
-        /// Every active connection.
-        #[arg(long)]
-        all: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Refresh(RefreshArgs),
     /// Revoke and remove connections whose refresh token is dead (needs
     /// re-authorisation) or that were not used for N days.
-    Prune {
-        /// Remove connections unused for this many days.
-        #[arg(long, default_value_t = 90)]
-        inactive_days: u64,
-        /// Only list what would be removed.
-        #[arg(long)]
-        dry_run: bool,
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Prune(PruneArgs),
     /// Show the audit log (`audit verify` checks it is intact).
-    Audit {
-        #[command(subcommand)]
-        action: Option<AuditAction>,
-        /// Only events newer than this (e.g. 30m, 24h).
-        #[arg(long, value_parser = parse_duration)]
-        since: Option<Duration>,
-        /// Print JSON lines.
-        #[arg(long)]
-        json: bool,
-        /// With a passphrase, the log is verified first (as `audit verify` does).
-        #[command(flatten)]
-        pass: PassArgs,
-    },
+    Audit(AuditArgs),
     /// Run the agent: keep the vault unlocked and serve access tokens to `token`, `env`,
     /// `exec` and `list` over a private local socket (foreground; `--detach` for the
     /// background). `agent status|unlock|stop` talk to a running one.
     #[command(args_conflicts_with_subcommands = true)]
-    Agent {
-        #[command(subcommand)]
-        action: Option<AgentAction>,
-        #[command(flatten)]
-        run: RunArgs,
-    },
+    Agent(AgentArgs),
     /// Lock the running agent (its keys and cached tokens are wiped).
     Lock,
     /// Print a shell completion script (e.g. `token-wallet completions bash > /etc/bash_completion.d/token-wallet`).
-    Completions {
-        /// The shell.
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the manual page (roff; e.g. `token-wallet man | man -l -`).
     Man,
     /// Show the vault: id, KDF, key generation and age, records, store.
-    Status {
-        #[command(flatten)]
-        pass: PassArgs,
-        /// Unlock (prompting if needed) to count the records and check the connections.
-        #[arg(long)]
-        unlock: bool,
-        /// Flag connections not used for this many days.
-        #[arg(long, default_value_t = 30)]
-        inactive_days: u64,
-        /// Flag connections that failed to refresh this many times in a row.
-        #[arg(long, default_value_t = 3)]
-        failures: u32,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Status(StatusArgs),
 }
 
 /// `agent` subcommands.
@@ -670,5 +405,4 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-#[path = "cli_tests.rs"]
 mod tests;
