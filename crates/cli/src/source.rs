@@ -1,7 +1,8 @@
 //! Where tokens and connection facts come from: the running agent, or the vault unlocked
 //! in this process. The commands that can use either (`token`, `env`, `exec`, `list`,
-//! `show`, `refresh`, `check`, `disconnect`) are written once against [`Source`]: with an
-//! agent unlocked they need no passphrase.
+//! `show`, `refresh`, `check`, `disconnect`, `prune`, `add-key`, `add-token`,
+//! `rotate-secret`) are written once against [`Source`]: with an agent unlocked they need
+//! no passphrase.
 
 use crate::cli::{Cli, PassArgs};
 use crate::context::{config, Local, Unlocked};
@@ -11,9 +12,14 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::agent::client::Client;
+use token_wallet_core::agent::protocol::Request;
 use token_wallet_core::agent::{self, AgentError, Issued};
+use token_wallet_core::connection::CredentialKind;
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
-use token_wallet_core::ops::{CheckOutcome, Disconnected, Exported, Requester};
+use token_wallet_core::oauth::Provider;
+use token_wallet_core::ops::{
+    CheckOutcome, Disconnected, Exported, Pasted, Pruned, Requester, Rotated,
+};
 use token_wallet_core::refresh::AccessToken;
 
 /// Tokens and connection facts.
@@ -28,6 +34,48 @@ pub trait Source {
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)>;
     /// Revokes and deletes `name` (`force`: forgets it if it cannot be revoked).
     fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected>;
+    /// Disconnects what is dead or unused for `inactive_days` (`dry_run`: says which).
+    fn prune(&mut self, inactive_days: u64, dry_run: bool) -> Result<Vec<Pruned>>;
+    /// Stores a key or token: `Added::Key` verified with its provider unless told not to.
+    fn add(&mut self, what: Added<'_>) -> Result<ConnectionInfo>;
+    /// Replaces a key or token with `new` (verified first where the provider can).
+    fn rotate_secret(
+        &mut self,
+        name: &ConnectionName,
+        new: &Pasted,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<Rotated>;
+}
+
+/// A key or token to store.
+pub enum Added<'a> {
+    /// A Pleo API key.
+    Key {
+        /// Its name.
+        name: &'a ConnectionName,
+        /// Its provider.
+        provider: Box<Provider>,
+        /// The key.
+        key: &'a Pasted,
+        /// Its expiry date.
+        expires_at: Option<u64>,
+        /// Ask Pleo first.
+        verify: bool,
+    },
+    /// Another tool's token.
+    Token {
+        /// Its name.
+        name: &'a ConnectionName,
+        /// How it is presented.
+        kind: CredentialKind,
+        /// Where it comes from.
+        label: &'a str,
+        /// The token.
+        token: &'a Pasted,
+        /// Its expiry date.
+        expires_at: Option<u64>,
+    },
 }
 
 struct AgentSource(Client);
@@ -66,6 +114,52 @@ impl Source for AgentSource {
     fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected> {
         Ok(self.0.disconnect(name, force)?)
     }
+
+    fn prune(&mut self, inactive_days: u64, dry_run: bool) -> Result<Vec<Pruned>> {
+        Ok(self.0.prune(inactive_days, dry_run)?)
+    }
+
+    fn add(&mut self, what: Added<'_>) -> Result<ConnectionInfo> {
+        let req = match what {
+            Added::Key {
+                name,
+                provider,
+                key,
+                expires_at,
+                verify,
+            } => Request::AddKey {
+                name: name.clone(),
+                provider,
+                secret: key.secret().clone(),
+                expires_at,
+                verify,
+            },
+            Added::Token {
+                name,
+                kind,
+                label,
+                token,
+                expires_at,
+            } => Request::AddToken {
+                name: name.clone(),
+                kind,
+                label: label.to_string(),
+                secret: token.secret().clone(),
+                expires_at,
+            },
+        };
+        Ok(self.0.add(&req)?)
+    }
+
+    fn rotate_secret(
+        &mut self,
+        name: &ConnectionName,
+        new: &Pasted,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<Rotated> {
+        Ok(self.0.rotate_secret(name, new, expires_at, verify)?)
+    }
 }
 
 struct LocalSource<'a>(&'a Unlocked<'a>);
@@ -93,6 +187,41 @@ impl Source for LocalSource<'_> {
 
     fn disconnect(&mut self, name: &ConnectionName, force: bool) -> Result<Disconnected> {
         Ok(self.0.run(|s| s.disconnect(name, force))?)
+    }
+
+    fn prune(&mut self, inactive_days: u64, dry_run: bool) -> Result<Vec<Pruned>> {
+        Ok(self.0.run(|s| s.prune(inactive_days, dry_run))?)
+    }
+
+    fn add(&mut self, what: Added<'_>) -> Result<ConnectionInfo> {
+        Ok(self.0.run(|s| match what {
+            Added::Key {
+                name,
+                provider,
+                key,
+                expires_at,
+                verify,
+            } => s.add_api_key(name, &provider, key, expires_at, verify),
+            Added::Token {
+                name,
+                kind,
+                label,
+                token,
+                expires_at,
+            } => s.add_static(name, kind, label, token, expires_at),
+        })?)
+    }
+
+    fn rotate_secret(
+        &mut self,
+        name: &ConnectionName,
+        new: &Pasted,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<Rotated> {
+        Ok(self
+            .0
+            .run(|s| s.rotate_secret(name, new, expires_at, verify))?)
     }
 }
 
@@ -146,6 +275,33 @@ pub fn with_source<T>(
     let local = Local::open(cli)?;
     let v = local.unlock(pass, input)?;
     let r = f(&mut LocalSource(&v));
+    drop(v);
+    r
+}
+
+/// [`with_source`] for a command that reads more from standard input after the passphrase
+/// (a pasted secret, by `read`): the source is chosen first, a running agent only while it
+/// is unlocked, so that a passphrase read here comes first, as the help says.
+pub fn with_source_reading<I: BufRead, S, T>(
+    cli: &Cli,
+    pass: &PassArgs,
+    input: &mut I,
+    read: impl FnOnce(&mut I) -> Result<S>,
+    f: impl FnOnce(&mut dyn Source, S) -> Result<T>,
+) -> Result<T> {
+    if let Some(mut c) = client(cli)? {
+        if c.status()?.unlocked {
+            let s = read(input)?;
+            return f(&mut AgentSource(c), s);
+        }
+        if !Sources::of(pass).given() {
+            return Err(AgentError::Locked.into());
+        }
+    }
+    let local = Local::open(cli)?;
+    let v = local.unlock(pass, input)?;
+    let s = read(input)?;
+    let r = f(&mut LocalSource(&v), s);
     drop(v);
     r
 }

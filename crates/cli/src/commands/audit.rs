@@ -2,55 +2,77 @@
 
 use super::{age, say, Ctx};
 use crate::cli::{AuditAction, AuditArgs};
-use crate::context::{Local, Unlocked};
+use crate::context::Local;
 use crate::error::Result;
 use crate::passphrase::Sources;
+use crate::source::client;
 use std::io::Write;
-use std::time::Duration;
+use token_wallet_core::agent::AgentError;
+use token_wallet_core::audit::{Line, Verdict};
 
-/// `audit` and `audit verify`.
+/// `audit` and `audit verify`. A running, unlocked agent answers without a passphrase:
+/// verified, and each connection by its name.
 pub fn audit(cx: &mut Ctx<'_>, a: &AuditArgs) -> Result {
     let local = cx.local()?;
-    if let Some(AuditAction::Verify { pass }) = &a.action {
-        // `audit --passphrase-file F verify` as well as `audit verify --passphrase-file F`.
-        let pass = if Sources::of(pass).given() {
-            pass
-        } else {
-            &a.pass
-        };
-        return verify(&local.unlock(pass, &mut cx.input)?, &mut cx.out);
+    let verify_only = matches!(a.action, Some(AuditAction::Verify { .. }));
+    // `audit --passphrase-file F verify` as well as `audit verify --passphrase-file F`.
+    let pass = match &a.action {
+        Some(AuditAction::Verify { pass }) if Sources::of(pass).given() => pass,
+        _ => &a.pass,
+    };
+    let from = a
+        .since
+        .map(|d| token_wallet_core::connection::now().saturating_sub(d.as_secs()));
+    let path = local.log.path().display().to_string();
+    if !Sources::of(pass).given() {
+        if let Some(mut c) = client(cx.cli)? {
+            match c.audit(from) {
+                Ok((lines, verdict)) => {
+                    if verify_only {
+                        return said(&verdict, &path, &mut cx.out);
+                    }
+                    said(&verdict, &path, &mut std::io::stderr())?;
+                    return show(&local, &lines, true, from, a.json, &mut cx.out);
+                }
+                Err(AgentError::Locked) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
-    if Sources::of(&a.pass).given() {
-        // Unlocked: verified, and each connection shown by its name.
-        let v = local.unlock(&a.pass, &mut cx.input)?;
-        verify(&v, &mut std::io::stderr())?;
-        return show(&local, Some(&v), a.since, a.json, &mut cx.out);
+    if verify_only || Sources::of(pass).given() {
+        // Unlocked here: verified, and each connection shown by its name.
+        let v = local.unlock(pass, &mut cx.input)?;
+        let verdict = v.log().verify(&mut v.vault())?;
+        if verify_only {
+            return said(&verdict, &path, &mut cx.out);
+        }
+        said(&verdict, &path, &mut std::io::stderr())?;
+        let lines = v.log().read_named(&mut v.vault())?;
+        return show(&local, &lines, true, from, a.json, &mut cx.out);
     }
-    show(&local, None, a.since, a.json, &mut cx.out)
+    let lines = local.log.read()?;
+    show(&local, &lines, false, from, a.json, &mut cx.out)
 }
 
-/// `audit`: the lines (since `since`), with a warning when the chain is broken. Lines
-/// name connections by keyed labels (`#` and 16 hex); with the vault `unlocked`, each
-/// connection it holds is shown by its name.
+/// `audit`: the lines (from `from`, Unix seconds), with a warning when the chain is
+/// broken. Lines name connections by keyed labels (`#` and 16 hex); `named`, each
+/// connection the vault holds is shown by its name.
 fn show(
     local: &Local,
-    unlocked: Option<&Unlocked<'_>>,
-    since: Option<Duration>,
+    lines: &[Line],
+    named: bool,
+    from: Option<u64>,
     json: bool,
     out: &mut impl Write,
 ) -> Result {
-    let lines = match unlocked {
-        Some(v) => v.log().read_named(&mut v.vault())?,
-        None => local.log.read()?,
-    };
-    let labelled = |l: &token_wallet_core::audit::Line| {
+    let labelled = |l: &Line| {
         l.event
             .connection()
             .is_some_and(|c| c.starts_with(token_wallet_core::audit::LABEL_PREFIX))
     };
-    if unlocked.is_none() && lines.iter().any(labelled) {
+    if !named && lines.iter().any(labelled) {
         eprintln!(
-            "note: connections are shown by keyed labels (#…); with the passphrase (--passphrase-file F or --passphrase-stdin) each is shown by its name"
+            "note: connections are shown by keyed labels (#…); with the passphrase (--passphrase-file F or --passphrase-stdin), or an unlocked agent, each is shown by its name"
         );
     }
     if let Some((n, why)) = local.log.chain_break()? {
@@ -59,7 +81,6 @@ fn show(
             local.log.path().display()
         );
     }
-    let from = since.map(|d| token_wallet_core::connection::now().saturating_sub(d.as_secs()));
     for l in lines.iter().filter(|l| from.is_none_or(|f| l.ts >= f)) {
         if json {
             say(out, &serde_json::to_string(l).map_err(|e| e.to_string())?)?;
@@ -87,13 +108,8 @@ fn show(
     Ok(())
 }
 
-/// `audit verify`: the chain, the MACs and the anchor.
-fn verify(v: &Unlocked<'_>, out: &mut impl Write) -> Result {
-    let verdict = {
-        let mut g = v.vault();
-        v.log().verify(&mut g)?
-    };
-    let path = v.log().path().display();
+/// What `audit verify` found, said: OK, or an error naming the first broken line.
+fn said(verdict: &Verdict, path: &str, out: &mut impl Write) -> Result {
     match &verdict.broken {
         None => say(
             out,

@@ -434,12 +434,11 @@ pub fn refresh(cx: &mut Ctx<'_>, a: &RefreshArgs) -> Result {
     })
 }
 
-/// `prune`.
+/// `prune`, through the agent if one runs.
 pub fn prune(cx: &mut Ctx<'_>, a: &PruneArgs) -> Result {
-    let local = cx.local()?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
-    let found = v.run(|s| s.prune(a.inactive_days, a.dry_run))?;
-    drop(v);
+    let found = with_source(cx.cli, &a.pass, &mut cx.input, |s| {
+        s.prune(a.inactive_days, a.dry_run)
+    })?;
     let out = &mut cx.out;
     if found.is_empty() {
         return say(out, "nothing to prune");

@@ -3,7 +3,9 @@
 
 use super::{say, Ctx};
 use crate::cli::{AddKeyArgs, AddTokenArgs, CheckArgs, RotateSecretArgs};
+use crate::context::config;
 use crate::error::{Error, Result};
+use crate::source::{with_source_reading, Added};
 use std::io::BufRead;
 use token_wallet_core::clock;
 use token_wallet_core::connection::{ConnectionInfo, CredentialKind};
@@ -14,22 +16,25 @@ use token_wallet_core::ops::Pasted;
 
 /// `add-key`: a Pleo API key, verified first, stored beside the connections.
 pub fn add_key(cx: &mut Ctx<'_>, a: &AddKeyArgs) -> Result {
-    let local = cx.local()?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
-    let key = read_secret(a.key_stdin, "Pleo API key", &mut cx.input)?;
-    v.run(|s| {
-        let provider = local
-            .config
-            .provider(&a.provider, &oauth::http::Http::new())?;
-        let info = s.add_api_key(&a.name, &provider, &key, a.expires, !a.no_verify)?;
+    let provider = config(cx.cli)?.provider(&a.provider, &oauth::http::Http::new())?;
+    let display = provider.display_name.clone();
+    let read = |i: &mut _| read_secret(a.key_stdin, "Pleo API key", i);
+    with_source_reading(cx.cli, &a.pass, &mut cx.input, read, |s, key| {
+        let info = s.add(Added::Key {
+            name: &a.name,
+            provider: Box::new(provider),
+            key: &key,
+            expires_at: a.expires,
+            verify: !a.no_verify,
+        })?;
         let company = info.facts().subject;
         let company = company.as_deref().unwrap_or("not verified");
         let expiry = expiry_text(a.expires);
         say(
             &mut cx.out,
             &format!(
-                "added API key `{}` for {} (company {company}; {expiry})",
-                a.name, provider.display_name
+                "added API key `{}` for {display} (company {company}; {expiry})",
+                a.name
             ),
         )
     })
@@ -65,16 +70,20 @@ pub(super) fn expiry_text(expires_at: Option<u64>) -> String {
 /// `add-token`: another tool's token, stored beside the connections.
 pub fn add_token(cx: &mut Ctx<'_>, a: &AddTokenArgs) -> Result {
     use crate::cli::HeaderScheme;
-    let local = cx.local()?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
-    let token = read_secret(a.token_stdin, "token", &mut cx.input)?;
     let kind = match a.header_scheme {
         HeaderScheme::Bearer => CredentialKind::StaticBearer,
         HeaderScheme::Basic => CredentialKind::StaticBasic,
         HeaderScheme::Raw => CredentialKind::StaticRaw,
     };
-    v.run(|s| {
-        s.add_static(&a.name, kind, &a.label, &token, a.expires)?;
+    let read = |i: &mut _| read_secret(a.token_stdin, "token", i);
+    with_source_reading(cx.cli, &a.pass, &mut cx.input, read, |s, token| {
+        s.add(Added::Token {
+            name: &a.name,
+            kind,
+            label: &a.label,
+            token: &token,
+            expires_at: a.expires,
+        })?;
         let expiry = expiry_text(a.expires);
         say(
             &mut cx.out,
@@ -86,11 +95,9 @@ pub fn add_token(cx: &mut Ctx<'_>, a: &AddTokenArgs) -> Result {
 /// `rotate-secret`: a new key or token in place of the old, verified first; then where to
 /// revoke the old one.
 pub fn rotate_secret(cx: &mut Ctx<'_>, a: &RotateSecretArgs) -> Result {
-    let local = cx.local()?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
-    let new = read_secret(a.secret_stdin, "new key", &mut cx.input)?;
     let out = &mut cx.out;
-    v.run(|s| {
+    let read = |i: &mut _| read_secret(a.secret_stdin, "new key", i);
+    with_source_reading(cx.cli, &a.pass, &mut cx.input, read, |s, new| {
         let r = s.rotate_secret(&a.name, &new, a.expires, !a.no_verify)?;
         let company = r
             .info

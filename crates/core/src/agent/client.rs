@@ -55,7 +55,7 @@ impl Client {
             min_ttl,
         })? {
             Reply::Token(t) => Ok(*t),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -63,7 +63,7 @@ impl Client {
     pub fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo, AgentError> {
         match self.request(&Request::Refresh { name: name.clone() })? {
             Reply::Refreshed(c) => Ok(*c),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -74,7 +74,7 @@ impl Client {
     ) -> Result<(crate::ops::CheckOutcome, ConnectionInfo), AgentError> {
         match self.request(&Request::Check { name: name.clone() })? {
             Reply::Checked(o, c) => Ok((*o, *c)),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -89,7 +89,61 @@ impl Client {
             force,
         })? {
             Reply::Disconnected(d) => Ok(d),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Prunes (see [`crate::ops::Session::prune`]).
+    pub fn prune(
+        &mut self,
+        inactive_days: u64,
+        dry_run: bool,
+    ) -> Result<Vec<crate::ops::Pruned>, AgentError> {
+        match self.request(&Request::Prune {
+            inactive_days,
+            dry_run,
+        })? {
+            Reply::Pruned(p) => Ok(p),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Stores a key or token (`req`: [`Request::AddKey`] or [`Request::AddToken`]); its
+    /// facts.
+    pub fn add(&mut self, req: &Request) -> Result<ConnectionInfo, AgentError> {
+        match self.request(req)? {
+            Reply::Added(c) => Ok(*c),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Replaces a key or token (see [`crate::ops::Session::rotate_secret`]).
+    pub fn rotate_secret(
+        &mut self,
+        name: &ConnectionName,
+        secret: &crate::ops::Pasted,
+        expires_at: Option<u64>,
+        verify: bool,
+    ) -> Result<crate::ops::Rotated, AgentError> {
+        match self.request(&Request::RotateSecret {
+            name: name.clone(),
+            secret: secret.secret().clone(),
+            expires_at,
+            verify,
+        })? {
+            Reply::Rotated(r) => Ok(*r),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The audit log, verified, each connection by its name; lines from `since` on.
+    pub fn audit(
+        &mut self,
+        since: Option<u64>,
+    ) -> Result<(Vec<crate::audit::Line>, crate::audit::Verdict), AgentError> {
+        match self.request(&Request::Audit { since })? {
+            Reply::Audit(l, v) => Ok((l, v)),
+            _ => Err(unexpected()),
         }
     }
 
@@ -97,7 +151,7 @@ impl Client {
     pub fn list(&mut self) -> Result<Vec<ConnectionInfo>, AgentError> {
         match self.request(&Request::List)? {
             Reply::List(l) => Ok(l),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -105,7 +159,7 @@ impl Client {
     pub fn status(&mut self) -> Result<AgentStatus, AgentError> {
         match self.request(&Request::Status)? {
             Reply::Status(s) => Ok(s),
-            _ => Err(AgentError::Other("unexpected reply".into())),
+            _ => Err(unexpected()),
         }
     }
 
@@ -126,4 +180,8 @@ impl Client {
     pub fn stop(&mut self) -> Result<(), AgentError> {
         self.request(&Request::Stop).map(|_| ())
     }
+}
+
+fn unexpected() -> AgentError {
+    AgentError::Other("unexpected reply".into())
 }

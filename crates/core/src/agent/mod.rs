@@ -13,9 +13,10 @@
 //!   `getpeereid`, the pipe client's token) and any other user is refused; the client
 //!   checks the server the same way. Exports are audited with the peer's pid and
 //!   executable and its parent's, where the OS tells them.
-//! - **What**: the small versioned protocol of [`protocol`]: token, refresh, list, status,
-//!   lock, unlock, stop, each answered by [`crate::ops::Session`] over the agent's vault.
-//!   Never a refresh token.
+//! - **What**: the small versioned protocol of [`protocol`]: token, refresh, check,
+//!   disconnect, prune, add_key, add_token, rotate_secret, audit, list, status, lock,
+//!   unlock, stop, each answered by [`crate::ops::Session`] (audit: the log) over the
+//!   agent's vault. Never a refresh token.
 //! - **How long**: auto-lock after an idle time (default 15 minutes); `lock` on request.
 //!   Locking drops the vault and the token cache (zeroized on drop).
 //! - **Hostile clients**: frames are capped (64 KiB) and must arrive whole within a

@@ -190,6 +190,58 @@ impl Agent {
                 ),
                 false,
             ),
+            Request::Prune {
+                inactive_days,
+                dry_run,
+            } => (
+                reply(
+                    self.run(|s| s.prune(inactive_days, dry_run))
+                        .map(Reply::Pruned),
+                ),
+                false,
+            ),
+            Request::AddKey {
+                name,
+                provider,
+                secret,
+                expires_at,
+                verify,
+            } => (
+                reply(pasted(&secret).and_then(|key| {
+                    self.run(|s| s.add_api_key(&name, &provider, &key, expires_at, verify))
+                        .map(|c| Reply::Added(Box::new(c)))
+                })),
+                false,
+            ),
+            Request::AddToken {
+                name,
+                kind,
+                label,
+                secret,
+                expires_at,
+            } => (
+                reply(pasted(&secret).and_then(|token| {
+                    self.run(|s| s.add_static(&name, kind, &label, &token, expires_at))
+                        .map(|c| Reply::Added(Box::new(c)))
+                })),
+                false,
+            ),
+            Request::RotateSecret {
+                name,
+                secret,
+                expires_at,
+                verify,
+            } => (
+                reply(pasted(&secret).and_then(|new| {
+                    self.run(|s| s.rotate_secret(&name, &new, expires_at, verify))
+                        .map(|r| Reply::Rotated(Box::new(r)))
+                })),
+                false,
+            ),
+            Request::Audit { since } => (
+                reply(self.audit(since).map(|(l, v)| Reply::Audit(l, v))),
+                false,
+            ),
             Request::List => (reply(self.list().map(Reply::List)), false),
             Request::Status => (Reply::Status(self.status()), false),
             Request::Lock => {
@@ -212,4 +264,10 @@ impl Agent {
             }
         }
     }
+}
+
+/// A secret a client sent, held to the rule for pasted secrets.
+fn pasted(secret: &secrecy::SecretString) -> Result<crate::ops::Pasted, AgentError> {
+    crate::ops::Pasted::new(secret.expose_secret())
+        .map_err(|_| AgentError::BadRequest("the secret is empty".into()))
 }

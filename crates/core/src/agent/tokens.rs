@@ -103,4 +103,21 @@ impl Agent {
             other => AgentError::Vault(other.to_string()),
         }
     }
+
+    /// The audit log verified, and its lines from `since` (Unix seconds) on with each
+    /// connection by its name; what this agent holds back is written first.
+    pub fn audit(
+        &self,
+        since: Option<u64>,
+    ) -> Result<(Vec<crate::audit::Line>, crate::audit::Verdict), AgentError> {
+        self.touch();
+        let v = self.session()?;
+        self.flush(&v);
+        let mut g = crate::guard(&v);
+        let fail = |e: crate::audit::AuditError| AgentError::Other(e.to_string());
+        let verdict = self.audit.verify(&mut g).map_err(fail)?;
+        let mut lines = self.audit.read_named(&mut g).map_err(fail)?;
+        lines.retain(|l| since.is_none_or(|s| l.ts >= s));
+        Ok((lines, verdict))
+    }
 }

@@ -29,7 +29,7 @@ pub struct Checked {
 
 /// The old credential's facts after `rotate_secret`: enough to find it in the provider's
 /// list (Pleo's web app, Settings -> API keys) and revoke it there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Replaced {
     /// The old key's client id at the provider, if known.

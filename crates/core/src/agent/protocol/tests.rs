@@ -1,4 +1,5 @@
 use super::*;
+use std::io::Read;
 
 fn parse(s: &str) -> Result<Request, AgentError> {
     Request::parse(s.as_bytes())
@@ -190,4 +191,180 @@ fn fail_oversized_and_truncated_frames() {
         r.next(Duration::from_secs(1)).unwrap_err().kind(),
         "bad_request"
     );
+}
+
+#[test]
+fn the_secret_bearing_requests_round_trip_and_never_show_their_secret() {
+    let provider = crate::connection::sample_info("a", 1, None).provider;
+    let name: ConnectionName = "k".parse().unwrap();
+    for r in [
+        Request::AddKey {
+            name: name.clone(),
+            provider: Box::new(provider.clone()),
+            secret: SecretString::from("pasted-api-key-secret"),
+            expires_at: Some(1_900_000_000),
+            verify: false,
+        },
+        Request::AddToken {
+            name: name.clone(),
+            kind: CredentialKind::StaticBasic,
+            label: "ci".into(),
+            secret: SecretString::from("pasted-api-key-secret"),
+            expires_at: None,
+        },
+        Request::RotateSecret {
+            name: name.clone(),
+            secret: SecretString::from("pasted-api-key-secret"),
+            expires_at: None,
+            verify: true,
+        },
+        Request::Prune {
+            inactive_days: 30,
+            dry_run: true,
+        },
+        Request::Audit { since: Some(5) },
+    ] {
+        let f = r.encode();
+        let back = Request::parse(&f[..f.len() - 1]).unwrap();
+        assert!(!format!("{back:?}").contains("pasted-api-key"));
+        assert_eq!(std::mem::discriminant(&back), std::mem::discriminant(&r));
+        match (&r, back) {
+            (
+                Request::AddKey { provider: p, .. },
+                Request::AddKey {
+                    provider,
+                    secret,
+                    expires_at,
+                    verify,
+                    ..
+                },
+            ) => {
+                assert_eq!(*provider, **p);
+                assert_eq!(secret.expose_secret(), "pasted-api-key-secret");
+                assert_eq!((expires_at, verify), (Some(1_900_000_000), false));
+            }
+            (_, Request::AddToken { kind, label, .. }) => {
+                assert_eq!((kind, label.as_str()), (CredentialKind::StaticBasic, "ci"));
+            }
+            (
+                _,
+                Request::Prune {
+                    inactive_days,
+                    dry_run,
+                },
+            ) => {
+                assert_eq!((inactive_days, dry_run), (30, true));
+            }
+            (_, Request::Audit { since }) => assert_eq!(since, Some(5)),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn fail_each_op_takes_only_its_own_fields() {
+    let cases = [
+        (
+            r#"{"v":1,"op":"token","name":"a","secret":"s"}"#,
+            "unexpected field `secret` for `token`",
+        ),
+        (
+            r#"{"v":1,"op":"prune","name":"a","inactive_days":1}"#,
+            "unexpected field `name` for `prune`",
+        ),
+        (r#"{"v":1,"op":"prune"}"#, "`prune` needs `inactive_days`"),
+        (
+            r#"{"v":1,"op":"add_key","name":"a","secret":"s"}"#,
+            "`add_key` needs `provider`",
+        ),
+        (
+            r#"{"v":1,"op":"add_token","name":"a","label":"l","kind":"static-raw"}"#,
+            "`add_token` needs `secret`",
+        ),
+        (
+            r#"{"v":1,"op":"rotate_secret","name":"a"}"#,
+            "`rotate_secret` needs `secret`",
+        ),
+        (
+            r#"{"v":1,"op":"audit","passphrase":"p"}"#,
+            "unexpected field `passphrase` for `audit`",
+        ),
+    ];
+    for (input, text) in cases {
+        let e = parse(input).unwrap_err();
+        assert_eq!(e.kind(), "bad_request", "{input}");
+        assert!(e.to_string().contains(text), "{input}: {e}");
+    }
+}
+
+#[test]
+fn the_new_replies_round_trip() {
+    use crate::ops::{Disconnected, Pruned, Replaced, Rotated};
+    let info = crate::connection::sample_info("a", 1, Some(100));
+    let req = Request::Prune {
+        inactive_days: 1,
+        dry_run: false,
+    };
+    let pruned = vec![
+        Pruned {
+            name: "a".parse().unwrap(),
+            reason: crate::audit::PruneReason::Unused(3),
+            outcome: None,
+        },
+        Pruned {
+            name: "b".parse().unwrap(),
+            reason: crate::audit::PruneReason::RefreshTokenDead,
+            outcome: Some(Ok(Disconnected::Pending("down".into()))),
+        },
+        Pruned {
+            name: "c".parse().unwrap(),
+            reason: crate::audit::PruneReason::Unused(9),
+            outcome: Some(Err("refused".into())),
+        },
+    ];
+    let f = Reply::Pruned(pruned).encode();
+    match Reply::parse(&f[..f.len() - 1], &req).unwrap() {
+        Reply::Pruned(p) => {
+            assert_eq!(p.len(), 3);
+            assert!(p[0].outcome.is_none());
+            assert_eq!(p[1].outcome, Some(Ok(Disconnected::Pending("down".into()))));
+            assert_eq!(p[1].reason, crate::audit::PruneReason::RefreshTokenDead);
+            assert_eq!(p[2].outcome, Some(Err("refused".into())));
+        }
+        _ => panic!("not pruned"),
+    }
+    let old = Replaced {
+        client_id: Some("cid".into()),
+        application: None,
+        added_at: 7,
+        expires_at: Some(9),
+    };
+    let f = Reply::Rotated(Box::new(Rotated {
+        info: info.clone(),
+        old: old.clone(),
+    }))
+    .encode();
+    let req = Request::RotateSecret {
+        name: "a".parse().unwrap(),
+        secret: SecretString::from("x"),
+        expires_at: None,
+        verify: true,
+    };
+    match Reply::parse(&f[..f.len() - 1], &req).unwrap() {
+        Reply::Rotated(r) => assert_eq!((r.info, r.old), (info, old)),
+        _ => panic!("not rotated"),
+    }
+    let verdict = crate::audit::Verdict {
+        lines: 3,
+        authenticated: 2,
+        broken: Some((3, "bad mac".into())),
+    };
+    let f = Reply::Audit(Vec::new(), verdict).encode();
+    match Reply::parse(&f[..f.len() - 1], &Request::Audit { since: None }).unwrap() {
+        Reply::Audit(l, v) => {
+            assert!(l.is_empty());
+            assert_eq!(v.broken, Some((3, "bad mac".into())));
+        }
+        _ => panic!("not audit"),
+    }
 }
