@@ -33,7 +33,11 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub(crate) fn view(i: connection::ConnectionInfo) -> ConnectionView {
-    ConnectionView::from_info(i, Thresholds::default().refresh_token_days)
+    ConnectionView::from_info(
+        i,
+        Thresholds::default().refresh_token_days,
+        connection::now(),
+    )
 }
 
 pub(crate) fn op(e: impl std::fmt::Display) -> Error {

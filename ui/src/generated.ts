@@ -102,6 +102,8 @@ export type ConnectionStatus = "active" | "needsReauthorisation" | "revocationPe
 
 export type CredentialKind = "oauth" | "api-key" | "static-bearer" | "static-basic" | "static-raw";
 
+export type Health = { "key": "active" } | { "key": "refreshInterrupted" } | { "key": "refreshFailing", "n": number } | { "key": "expiring" } | { "key": "expired" } | { "key": "needsReauth" } | { "key": "revocationPending", "n": number } | { "key": "keyExpiring", "n": number } | { "key": "keyExpired" } | { "key": "verificationFailed" } | { "key": "installationProblem" } | { "key": "installationUnknown" };
+
 export type ConnectionView = { 
 /**
  * Unique name.
@@ -215,7 +217,15 @@ installationError: string | null,
 /**
  * The provider can revoke tokens (else disconnect only forgets them).
  */
-canRevoke: boolean, };
+canRevoke: boolean, 
+/**
+ * Where it stands at `now` (core's `health::Health`, the CLI's words too).
+ */
+health: Health, 
+/**
+ * When its health next changes by the clock alone (Unix seconds): ask again then.
+ */
+healthUntil: number | null, };
 
 export type ProviderView = { 
 /**

@@ -19,6 +19,8 @@ import {
   settingsProblem,
   sortConnections,
   statusOf,
+  healthStale,
+  type StatusKey,
   timeline,
 } from "./logic";
 import type { AuditLine, Connection, ConnectForm } from "./types";
@@ -56,38 +58,46 @@ function conn(over: Partial<Connection> = {}): Connection {
     installationError: null,
     canRevoke: true,
     kind: "oauth",
+    health: { key: "active" },
+    healthUntil: null,
     ...over,
   };
 }
 
 describe("statusOf", () => {
-  it("gives what core's health gives, for every shared vector", () => {
+  it("words and colours every health core sends (the shared vectors' answers among them)", () => {
     expect(vectors.cases.length).toBeGreaterThanOrEqual(20);
-    for (const v of vectors.cases) {
-      const c = conn({
-        status: v.status as Connection["status"],
-        hasRefreshToken: v.hasRefreshToken,
-        expiresAt: v.expiresIn === null ? null : NOW + v.expiresIn,
-        refreshFailures: v.refreshFailures,
-        refreshingSince: v.refreshing ? NOW - 5 : null,
-        kind: ((v as { kind?: string }).kind ?? "oauth") as Connection["kind"],
-        checkError: (v as { checkError?: string | null }).checkError ?? null,
-        installationStatus: (v as { installationStatus?: string | null }).installationStatus ?? null,
-      });
-      expect(statusOf(c, NOW).key, v.name).toBe(v.expect);
+    const keys = new Set<string>(vectors.cases.map((v) => v.expect));
+    // Every key core's `health::Health` has (the generated type) is in the vectors.
+    const all: Record<StatusKey, true> = {
+      active: true, refreshInterrupted: true, refreshFailing: true, expiring: true, expired: true, needsReauth: true,
+      revocationPending: true, keyExpiring: true, keyExpired: true, verificationFailed: true,
+      installationProblem: true, installationUnknown: true,
+    };
+    expect([...keys].sort()).toEqual(Object.keys(all).sort());
+    for (const key of keys) {
+      const st = statusOf(conn({ health: { key, n: 3 } as Connection["health"] }));
+      expect(st.key, key).toBe(key);
+      expect(st.label.length, key).toBeGreaterThan(0);
+      expect(["success", "warning", "failure", "info"], key).toContain(st.tone);
     }
   });
   it("needs attention only when the user must act", () => {
-    expect(statusOf(conn({ expiresAt: NOW - 5 }), NOW).attention).toBe(false);
-    expect(statusOf(conn({ expiresAt: NOW + 60 }), NOW).attention).toBe(false);
-    expect(statusOf(conn({ expiresAt: NOW - 5, hasRefreshToken: false }), NOW).attention).toBe(true);
-    expect(statusOf(conn({ status: "needsReauthorisation" }), NOW)).toEqual({
+    expect(statusOf(conn()).attention).toBe(false);
+    expect(statusOf(conn({ health: { key: "refreshInterrupted" } })).attention).toBe(false);
+    expect(statusOf(conn({ health: { key: "expired" } })).attention).toBe(true);
+    expect(statusOf(conn({ status: "needsReauthorisation", health: { key: "needsReauth" } }))).toEqual({
       key: "needsReauth",
       label: "Sign in again",
       tone: "failure",
       attention: true,
     });
-    expect(statusOf(conn({ status: "revocationPending" }), NOW).tone).toBe("warning");
+    expect(statusOf(conn({ health: { key: "revocationPending", n: 1 } })).tone).toBe("warning");
+  });
+  it("asks Rust again once the clock has changed a health", () => {
+    expect(healthStale(conn({ healthUntil: NOW + 1 }), NOW)).toBe(false);
+    expect(healthStale(conn({ healthUntil: NOW }), NOW)).toBe(true);
+    expect(healthStale(conn({ healthUntil: null }), NOW + 1e9)).toBe(false);
   });
 });
 
@@ -108,10 +118,10 @@ describe("sortConnections", () => {
     const cs = [
       conn({ name: "b", expiresAt: NOW + 100 }),
       conn({ name: "a", expiresAt: NOW + 9000 }),
-      conn({ name: "z", status: "needsReauthorisation" }),
+      conn({ name: "z", status: "needsReauthorisation", health: { key: "needsReauth" } }),
       conn({ name: "c", expiresAt: null }),
     ];
-    expect(sortConnections(cs, NOW).map((c) => c.name)).toEqual(["z", "b", "a", "c"]);
+    expect(sortConnections(cs).map((c) => c.name)).toEqual(["z", "b", "a", "c"]);
     expect(cs[0]!.name).toBe("b"); // not sorted in place
   });
 });
@@ -280,14 +290,13 @@ describe("API keys", () => {
   });
   it("badges a key by its days left, and names its kind", () => {
     const key = conn({ kind: "api-key", hasRefreshToken: false, refreshExpiresAt: null });
-    expect(statusOf({ ...key, expiresAt: NOW + 12 * 86_400 + 60 }, NOW)).toMatchObject({
+    expect(statusOf({ ...key, health: { key: "keyExpiring", n: 12 } })).toMatchObject({
       key: "keyExpiring",
       label: "Expires in 12 days",
       tone: "warning",
     });
-    expect(statusOf({ ...key, expiresAt: NOW + 3 * 86_400 }, NOW).tone).toBe("failure");
-    expect(statusOf({ ...key, expiresAt: NOW + 3600 }, NOW).label).toBe("Expires within a day");
-    expect(statusOf({ ...key, expiresAt: NOW + 40 * 86_400 }, NOW).key).toBe("active");
+    expect(statusOf({ ...key, health: { key: "keyExpiring", n: 3 } }).tone).toBe("failure");
+    expect(statusOf({ ...key, health: { key: "keyExpiring", n: 0 } }).label).toBe("Expires within a day");
     expect(kindLabel(key)).toBe("API key");
     expect(kindLabel(conn())).toBe("OAuth");
     expect(timeline([key, conn()], NOW, 600).rows.map((r) => r.key).sort()).toEqual([false, true]);

@@ -4,19 +4,8 @@
 import { plural } from "./format";
 import type { AddKeyForm, AuditLine, Connection, ConnectForm, Provider, Settings } from "./types";
 
-export type StatusKey =
-  | "active"
-  | "refreshInterrupted"
-  | "refreshFailing"
-  | "expiring"
-  | "expired"
-  | "needsReauth"
-  | "revocationPending"
-  | "keyExpiring"
-  | "keyExpired"
-  | "verificationFailed"
-  | "installationProblem"
-  | "installationUnknown";
+/** A connection's health, in core's words (`health::Health`, sent on every connection). */
+export type StatusKey = Connection["health"]["key"];
 
 export interface StatusView {
   key: StatusKey;
@@ -29,26 +18,6 @@ export interface StatusView {
 
 /** What a colour means, everywhere in the app (badges, notices, alerts). */
 export type Tone = "success" | "warning" | "failure" | "info";
-
-/** Seconds before expiry at which a connection without a refresh token is "expiring". */
-export const EXPIRING_SECS = 5 * 60;
-
-/** An API key or static token warns 30, 7 and 1 days before its date. */
-export const KEY_WARNING_DAYS = 30;
-
-/** Whole days left before `expiresAt`, rounded down as countdowns show them (core's
- * `health::days_left`). */
-export function daysLeft(expiresAt: number, now: number): number {
-  return Math.max(0, Math.floor((expiresAt - now) / 86_400));
-}
-
-/** Whether the provider reports the installation as stopping the integration. */
-export const installationBroken = (c: Connection): boolean =>
-  c.installationStatus === "ERROR" || c.installationStatus === "INACTIVE";
-
-/** Whether the installation's status could not be read at the last check (core's
- * `installation_unknown`): never shown as healthy. */
-export const installationUnknown = (c: Connection): boolean => c.installationStatus === "UNKNOWN";
 
 /** A broken installation's badge: short enough for the badge column. */
 const installationLabel = (c: Connection): string => (c.installationStatus === "INACTIVE" ? "Inactive" : "In error");
@@ -73,42 +42,49 @@ export function kindLabel(c: Connection): string {
 }
 
 /**
- * A connection's health at `now`: the same model as core's `health::Health`, which the
- * CLI's `list` shows, checked against the same shared vectors
- * (`tests/vectors/health.json`). A connection holding a refresh token renews its access
- * token by itself, so its expiry is nothing to report.
+ * How a connection's health looks: its badge's words and colour, and whether the person
+ * should act. The health itself is core's (`health::Health`, the CLI's `list` shows the
+ * same), computed in Rust at the moment the list was read; Rust also says when it next
+ * changes by the clock (`healthUntil`), and the list is read again then.
  */
-export function statusOf(c: Connection, now: number): StatusView {
-  const v = (key: StatusKey, label: string, tone: Tone): StatusView => ({
-    key,
+export function statusOf(c: Connection): StatusView {
+  const h = c.health;
+  const v = (label: string, tone: Tone): StatusView => ({
+    key: h.key,
     label,
     tone,
-    attention: key !== "active" && key !== "refreshInterrupted",
+    attention: h.key !== "active" && h.key !== "refreshInterrupted",
   });
-  if (c.status === "revocationPending") return v("revocationPending", "Revocation pending", "warning");
-  if (c.status === "needsReauthorisation") return v("needsReauth", "Sign in again", "failure");
-  if (isStatic(c)) {
-    if (c.expiresAt !== null && c.expiresAt <= now) return v("keyExpired", "Expired", "failure");
-    if (c.kind === "api-key" && c.checkError !== null) return v("verificationFailed", "Refused", "failure");
-    if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
-    if (installationUnknown(c)) return v("installationUnknown", "Installation unknown", "warning");
-    // Within 30 days of its date (core's `health::warning_level`).
-    if (c.expiresAt !== null && c.expiresAt - now <= KEY_WARNING_DAYS * 86_400) {
-      const d = daysLeft(c.expiresAt, now);
-      const label = d === 0 ? "Expires within a day" : `Expires in ${plural(d, "day")}`;
-      return v("keyExpiring", label, c.expiresAt - now <= 7 * 86_400 ? "failure" : "warning");
-    }
-    return v("active", "Active", "success");
+  switch (h.key) {
+    case "revocationPending":
+      return v("Revocation pending", "warning");
+    case "needsReauth":
+      return v("Sign in again", "failure");
+    case "keyExpired":
+    case "expired":
+      return v("Expired", "failure");
+    case "verificationFailed":
+      return v("Refused", "failure");
+    case "installationProblem":
+      return v(installationLabel(c), "failure");
+    case "installationUnknown":
+      return v("Installation unknown", "warning");
+    case "keyExpiring":
+      // A week or less: red.
+      return v(h.n === 0 ? "Expires within a day" : `Expires in ${plural(h.n, "day")}`, h.n < 7 ? "failure" : "warning");
+    case "refreshInterrupted":
+      return v("Checking refresh", "info");
+    case "refreshFailing":
+      return v("Refresh failing", "warning");
+    case "expiring":
+      return v("Expiring", "warning");
+    case "active":
+      return v("Active", "success");
   }
-  if (c.refreshingSince !== null) return v("refreshInterrupted", "Checking refresh", "info");
-  if (c.hasRefreshToken && c.refreshFailures > 0) return v("refreshFailing", "Refresh failing", "warning");
-  if (installationBroken(c)) return v("installationProblem", installationLabel(c), "failure");
-  if (installationUnknown(c)) return v("installationUnknown", "Installation unknown", "warning");
-  if (c.hasRefreshToken || c.expiresAt === null) return v("active", "Active", "success");
-  if (c.expiresAt <= now) return v("expired", "Expired", "failure");
-  if (c.expiresAt - now <= EXPIRING_SECS) return v("expiring", "Expiring", "warning");
-  return v("active", "Active", "success");
 }
+
+/** Whether a connection's health has changed by the clock since the list was read. */
+export const healthStale = (c: Connection, now: number): boolean => c.healthUntil !== null && c.healthUntil <= now;
 
 /** "in 4 min 05 s", "in 2 h 10 min", "in 3 days", "expired 2 min ago", "no expiry given". */
 export function countdown(expiresAt: number | null, now: number): string {
@@ -125,8 +101,8 @@ export function countdown(expiresAt: number | null, now: number): string {
 }
 
 /** Needs attention first, then soonest expiry, then name. */
-export function sortConnections(cs: Connection[], now: number): Connection[] {
-  const rank = (c: Connection): number => (statusOf(c, now).attention ? 0 : 1);
+export function sortConnections(cs: Connection[]): Connection[] {
+  const rank = (c: Connection): number => (statusOf(c).attention ? 0 : 1);
   return [...cs].sort(
     (a, b) =>
       rank(a) - rank(b) ||
@@ -205,12 +181,12 @@ export function timeline(cs: Connection[], now: number, width: number): Timeline
   };
   const bar = (from: number, to: number | null): Bar | null =>
     to === null ? null : { x0: x(from), x1: x(to), clipped: to - now > span };
-  const rows = sortConnections(cs, now).map((c) => ({
+  const rows = sortConnections(cs).map((c) => ({
     name: c.name,
     key: isStatic(c),
     access: bar(c.issuedAt, c.expiresAt),
     refresh: bar(c.issuedAt, c.refreshExpiresAt),
-    status: statusOf(c, now).key,
+    status: statusOf(c).key,
   }));
   const ticks = TICKS.filter(([d]) => d <= span * 1.001).map(([d, label]) => ({ x: x(now + d), label }));
   return { rows, ticks, nowX, span };

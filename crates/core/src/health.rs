@@ -43,8 +43,12 @@ pub fn warning_level(expires_at: u64, now: u64) -> Option<u64> {
         .find(|w| left <= w * DAY)
 }
 
-/// A connection's health at a moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A connection's health at a moment. Sent to front ends as `{"key": "keyExpiring",
+/// "n": 5}`: `n` the days left, the failures in a row or the revocation attempts, where
+/// the variant has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "key", content = "n", rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[non_exhaustive]
 pub enum Health {
     /// Usable: the access token is valid, or a held refresh token renews it on next use.
@@ -58,6 +62,7 @@ pub enum Health {
     /// No refresh token, and the access token has lapsed: sign in again.
     Expired,
     /// The provider refused the refresh token: sign in again.
+    #[serde(rename = "needsReauth")]
     NeedsReauthorisation,
     /// Disconnected here, but the provider has not confirmed the revocation yet (this
     /// many attempts so far).
@@ -112,6 +117,31 @@ impl Health {
             Some(t) if warning_level(t, now).is_some() => Self::KeyExpiring(days_left(t, now)),
             _ => Self::Active,
         }
+    }
+
+    /// When, after `now`, the health of `info` next changes by the clock alone (an
+    /// access token without a refresh token starts expiring, then lapses; a key reaches
+    /// 30, 7 and 1 days before its date, counts a day down, then lapses): when a front end
+    /// showing it should ask again. `None`: not before something else changes it.
+    pub fn until(info: &ConnectionInfo, now: u64) -> Option<u64> {
+        let t = info.expires_at?;
+        let left = days_left(t, now);
+        let mut at: Vec<u64> = [
+            Some(t),
+            t.checked_sub(EXPIRING_SECS),
+            t.checked_sub(30 * DAY),
+            t.checked_sub(7 * DAY),
+            t.checked_sub(DAY),
+            t.checked_sub(left * DAY),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|b| [b, b + 1])
+        .filter(|&b| b > now)
+        .collect();
+        at.sort_unstable();
+        let here = Self::of(info, now);
+        at.into_iter().find(|&b| Self::of(info, b) != here)
     }
 
     /// A stable key for front ends (the app's badge class, JSON).

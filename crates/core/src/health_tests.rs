@@ -103,3 +103,68 @@ fn warnings_come_at_30_7_and_1_days() {
         ]
     );
 }
+
+#[test]
+fn until_names_the_next_change_by_the_clock_and_nothing_changes_before_it() {
+    let v: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    let now = 1_800_000_000;
+    for case in v["cases"].as_array().unwrap() {
+        let i = info(case, now);
+        let here = Health::of(&i, now);
+        match Health::until(&i, now) {
+            Some(at) => {
+                assert!(at > now, "{}", case["name"]);
+                assert_ne!(Health::of(&i, at), here, "{}", case["name"]);
+                // Nothing in between (checked every minute and just before).
+                for t in (now..at).step_by(60).chain([at - 1]) {
+                    assert_eq!(Health::of(&i, t), here, "{} at {t}", case["name"]);
+                }
+            }
+            // Nothing changes by the clock: not in the next 400 days.
+            None => {
+                for d in 0..400 {
+                    assert_eq!(Health::of(&i, now + d * 86_400), here, "{}", case["name"]);
+                }
+            }
+        }
+    }
+    // A key 40 days from its date: warned at 30 days, then counted down day by day.
+    let mut k = info(
+        &serde_json::json!({"status": "active", "hasRefreshToken": false,
+        "kind": "api-key", "expiresIn": 40 * 86_400, "refreshFailures": 0, "refreshing": false}),
+        now,
+    );
+    k.check_error = None;
+    let first = Health::until(&k, now).unwrap();
+    assert_eq!(first, now + 10 * 86_400);
+    assert_eq!(Health::of(&k, first), Health::KeyExpiring(30));
+    let next = Health::until(&k, first).unwrap();
+    assert_eq!(
+        (next, Health::of(&k, next)),
+        (first + 1, Health::KeyExpiring(29))
+    );
+    let next = Health::until(&k, next).unwrap();
+    assert_eq!(
+        (next, Health::of(&k, next)),
+        (first + 86_400 + 1, Health::KeyExpiring(28))
+    );
+}
+
+#[test]
+fn health_is_sent_as_a_key_and_its_count() {
+    let j = |h: Health| serde_json::to_string(&h).unwrap();
+    assert_eq!(j(Health::Active), r#"{"key":"active"}"#);
+    assert_eq!(j(Health::KeyExpiring(5)), r#"{"key":"keyExpiring","n":5}"#);
+    assert_eq!(j(Health::NeedsReauthorisation), r#"{"key":"needsReauth"}"#);
+    assert_eq!(
+        j(Health::RefreshFailing(2)),
+        r#"{"key":"refreshFailing","n":2}"#
+    );
+    // The same words as `key()`, for every vector.
+    let v: serde_json::Value = serde_json::from_str(VECTORS).unwrap();
+    for case in v["cases"].as_array().unwrap() {
+        let h = Health::of(&info(case, 1_800_000_000), 1_800_000_000);
+        let sent: serde_json::Value = serde_json::from_str(&j(h)).unwrap();
+        assert_eq!(sent["key"], h.key(), "{}", case["name"]);
+    }
+}

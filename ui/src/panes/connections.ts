@@ -2,7 +2,7 @@
 import * as api from "../api";
 import { el, followClock, h, notice, now, show, type Tone } from "../dom";
 import { errorText } from "../format";
-import { countdown, isStatic, kindLabel, sortConnections, statusOf } from "../logic";
+import { countdown, healthStale, isStatic, kindLabel, sortConnections, statusOf } from "../logic";
 import { openDetail } from "../nav";
 import { onConnections, setConnections, state } from "../state";
 import type { Alert, Connection } from "../types";
@@ -63,7 +63,7 @@ const BATCH_ROWS = 200;
 let drawing = 0; // bumped by every render and clear: a batch of an older one is dropped
 
 function row(c: Connection, t: number): HTMLElement {
-  const st = statusOf(c, t);
+  const st = statusOf(c);
   const button = h(
     "button",
     { type: "button", class: "conn", "data-name": c.name, id: `conn-${c.name}` },
@@ -86,7 +86,7 @@ function render(): void {
   const mine = ++drawing;
   const t = now();
   el("connections-empty").hidden = state.conns.length > 0;
-  const sorted = sortConnections(state.conns, t);
+  const sorted = sortConnections(state.conns);
   const list = el("connection-list");
   list.replaceChildren(...sorted.slice(0, FIRST_ROWS).map((c) => row(c, t)));
   const append = (from: number): void => {
@@ -105,11 +105,13 @@ function render(): void {
 
 /** Every second: the countdowns and statuses move on without asking Rust. */
 export function tick(t: number): void {
+  // A health the clock has changed since (a key's days, a token lapsing): Rust says anew.
+  if (state.conns.some((c) => healthStale(c, t))) void load();
   const byName = new Map(state.conns.map((c) => [c.name, c]));
   for (const b of document.querySelectorAll<HTMLElement>("#connection-list .conn")) {
     const c = byName.get(b.dataset.name ?? "");
     if (!c) continue;
-    const st = statusOf(c, t);
+    const st = statusOf(c);
     const badge = b.querySelector<HTMLElement>(".badge")!;
     // Only what changed is written: a thousand rows cost no layout when nothing moved.
     if (badge.dataset.status !== st.key) {

@@ -41,7 +41,7 @@ function render(): void {
     return;
   }
   const t = now();
-  const st = statusOf(c, t);
+  const st = statusOf(c);
   el("detail-title").textContent = c.name;
   const status = el("detail-status");
   status.replaceChildren(h("span", { class: `badge tone-${st.tone}`, "data-status": st.key }, st.label));
