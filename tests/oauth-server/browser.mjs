@@ -21,6 +21,8 @@
 //   drop-code   remove `code`
 //   wrong-path  GET /wrong on the callback's host and port instead, then stop
 //   stray       first GET /favicon.ico and / on the callback's host, then the real callback
+//   elsewhere   a browser on another machine: deliver nothing, write the address it ended
+//               on to $BROWSER_ELSEWHERE_FILE for the test to paste where the wallet asks
 
 const MAX_STEPS = 30;
 const TIMEOUT_MS = 15_000;
@@ -45,7 +47,7 @@ if (!target) fail('usage: browser.mjs URL');
     process.exit(0);
   }
 }
-if (!['none', 'state', 'drop-code', 'wrong-path', 'stray'].includes(tamper)) {
+if (!['none', 'state', 'drop-code', 'wrong-path', 'stray', 'elsewhere'].includes(tamper)) {
   fail(`unknown BROWSER_TAMPER=${tamper}`);
 }
 
@@ -170,6 +172,12 @@ async function deliver(callback) {
       const v = url.searchParams.get(k);
       if (v) appendFileSync(process.env.BROWSER_RECORD, `${v}\n`);
     }
+  }
+  if (tamper === 'elsewhere') {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env.BROWSER_ELSEWHERE_FILE, `${url.href}\n`, { mode: 0o600 });
+    process.stderr.write('browser: left the callback for pasting\n');
+    return;
   }
   if (tamper === 'wrong-path') {
     const wrong = new URL('/wrong', url);

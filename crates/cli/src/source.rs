@@ -1,8 +1,9 @@
 //! Where tokens and connection facts come from: the running agent, or the vault unlocked
 //! in this process. The commands that can use either (`token`, `env`, `exec`, `list`,
 //! `show`, `refresh`, `check`, `disconnect`, `prune`, `add-key`, `add-token`,
-//! `rotate-secret`) are written once against [`Source`]: with an agent unlocked they need
-//! no passphrase.
+//! `rotate-secret`, `connect`, `reauthorise`) are written once against [`Source`]: with an
+//! agent unlocked they need no passphrase (a sign-in then runs in the agent, the browser
+//! is opened from here).
 
 use crate::cli::{Cli, PassArgs};
 use crate::context::{config, Local, Unlocked};
@@ -12,13 +13,15 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::agent::client::Client;
-use token_wallet_core::agent::protocol::Request;
+use token_wallet_core::agent::protocol::{Reply, Request};
 use token_wallet_core::agent::{self, AgentError, Issued};
 use token_wallet_core::connection::CredentialKind;
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
 use token_wallet_core::oauth::Provider;
+use token_wallet_core::oauth::{Interaction, SignInLink};
 use token_wallet_core::ops::{
-    CheckOutcome, Disconnected, Exported, Pasted, Pruned, Requester, Rotated,
+    CheckOutcome, ConnectRequest, Disconnected, Exported, Pasted, Pruned, ReplacedGrant, Requester,
+    Rotated,
 };
 use token_wallet_core::refresh::AccessToken;
 
@@ -46,6 +49,15 @@ pub trait Source {
         expires_at: Option<u64>,
         verify: bool,
     ) -> Result<Rotated>;
+    /// Signs in (`ui`: how the person is shown the link) and stores a new connection.
+    fn connect(&mut self, req: ConnectRequest<'_>, ui: Interaction<'_>) -> Result<ConnectionInfo>;
+    /// Signs in again for `name` (the same account only): its facts, and what became of
+    /// the grant it replaced.
+    fn reauthorise(
+        &mut self,
+        name: &ConnectionName,
+        ui: Interaction<'_>,
+    ) -> Result<(ConnectionInfo, ReplacedGrant)>;
 }
 
 /// A key or token to store.
@@ -160,6 +172,58 @@ impl Source for AgentSource {
     ) -> Result<Rotated> {
         Ok(self.0.rotate_secret(name, new, expires_at, verify)?)
     }
+
+    fn connect(&mut self, req: ConnectRequest<'_>, ui: Interaction<'_>) -> Result<ConnectionInfo> {
+        let r = Request::Connect {
+            name: req.name.clone(),
+            provider: Box::new(req.provider.clone()),
+            client_id: req.client_id,
+            scopes: req.scopes,
+            client_secret: req.client_secret,
+            timeout: ui.timeout,
+        };
+        match self.sign_in(&r, ui)? {
+            Reply::Added(c) => Ok(*c),
+            _ => Err(AgentError::Other("unexpected reply".into()).into()),
+        }
+    }
+
+    fn reauthorise(
+        &mut self,
+        name: &ConnectionName,
+        ui: Interaction<'_>,
+    ) -> Result<(ConnectionInfo, ReplacedGrant)> {
+        let r = Request::Reauthorise {
+            name: name.clone(),
+            timeout: ui.timeout,
+        };
+        match self.sign_in(&r, ui)? {
+            Reply::Reauthorised(c, replaced) => Ok((*c, replaced)),
+            _ => Err(AgentError::Other("unexpected reply".into()).into()),
+        }
+    }
+}
+
+impl AgentSource {
+    /// A sign-in the agent runs: each link it sends is opened as `ui` says; an address
+    /// pasted here goes to the agent's waiting listener, as a browser would take it.
+    fn sign_in(&mut self, r: &Request, ui: Interaction<'_>) -> Result<Reply> {
+        if let Some(pasted) = ui.pasted {
+            std::thread::spawn(move || {
+                for line in pasted.iter().filter(|l| !l.trim().is_empty()) {
+                    if let Err(e) = token_wallet_core::oauth::relay::deliver(&line) {
+                        eprintln!("warning: {e}");
+                    }
+                }
+            });
+        }
+        let mut open = |start: &str, direct: &str| {
+            if let Err(e) = (ui.open)(&SignInLink { start, direct }) {
+                eprintln!("warning: could not open the browser: {e}");
+            }
+        };
+        Ok(self.0.sign_in(r, &mut open)?)
+    }
 }
 
 struct LocalSource<'a>(&'a Unlocked<'a>);
@@ -222,6 +286,19 @@ impl Source for LocalSource<'_> {
         Ok(self
             .0
             .run(|s| s.rotate_secret(name, new, expires_at, verify))?)
+    }
+
+    fn connect(&mut self, req: ConnectRequest<'_>, ui: Interaction<'_>) -> Result<ConnectionInfo> {
+        Ok(self.0.run(|s| s.connect(req, ui))?)
+    }
+
+    fn reauthorise(
+        &mut self,
+        name: &ConnectionName,
+        ui: Interaction<'_>,
+    ) -> Result<(ConnectionInfo, ReplacedGrant)> {
+        let r = self.0.run(|s| s.reauthorise(name, false, ui))?;
+        Ok((r.info, r.replaced))
     }
 }
 

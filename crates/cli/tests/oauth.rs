@@ -540,7 +540,7 @@ fn reauthorise_refuses_another_account_unless_accepted() {
     assert_ne!(w.tokens("p"), before);
     // Pleo's revocation would take the new tokens with the old: left live, and said why.
     assert!(
-        matches!(r.replaced, token_wallet_core::ops::ReplacedGrant::LeftLive(why) if why.contains("whole installation")),
+        matches!(&r.replaced, token_wallet_core::ops::ReplacedGrant::LeftLive(why) if why.contains("whole installation")),
         "{:?}",
         r.replaced
     );

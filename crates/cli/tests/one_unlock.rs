@@ -183,3 +183,99 @@ fn a_locked_agent_reads_the_passphrase_first_then_the_secret() {
     assert_eq!(stdout(&o).trim(), token);
     assert_absent_in(&said.join("\n"), &[token, pass], "the commands' output");
 }
+
+#[test]
+fn connect_and_reauthorise_sign_in_through_the_agent_with_no_passphrase() {
+    use std::io::{BufRead, BufReader, Write};
+    let w = World::new("one-unlock-connect");
+    let _agent = Agent::start(&w);
+    let mut said = Vec::new();
+
+    // The agent runs the sign-in (its loopback listener); the browser is opened from here.
+    let o = w.cli(
+        &["connect", "a", "--provider", "local", "--timeout", "20"],
+        &[],
+        "",
+    );
+    said.push(format!("{}{}", stdout(&o), stderr(&o)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "connected `a`");
+    let (access, refresh) = w.tokens("a");
+    assert!(w.server.active(&access));
+
+    // Signed in again in place, the same account; the new tokens live.
+    let o = w.cli(&["reauthorise", "a", "--timeout", "20"], &[], "");
+    said.push(format!("{}{}", stdout(&o), stderr(&o)));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_contains(&stdout(&o), "re-authorised `a`");
+    let (access2, refresh2) = w.tokens("a");
+    assert_ne!(access2, access);
+    assert!(w.server.active(&access2));
+
+    // --no-browser: the link is printed here; the browser is "on another machine", and
+    // the address it ended on, pasted here, reaches the agent's waiting listener.
+    let mut c = w.env.cmd();
+    c.args(["--providers", path_str(&w.providers)])
+        .args([
+            "connect",
+            "b",
+            "--provider",
+            "local",
+            "--no-browser",
+            "--timeout",
+            "20",
+        ])
+        .env("BROWSER", "false") // must not be used
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let _watchdog = deadline::Watchdog::new(&child, deadline::CLI, "connect --no-browser");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let link = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no link printed");
+        if line.trim_start().starts_with("http://127.0.0.1") {
+            break line.trim().to_string();
+        }
+    };
+    let elsewhere = w.env.home.path().join("elsewhere");
+    let b = deadline::output(
+        std::process::Command::new(browser())
+            .arg(&link)
+            .env("BROWSER_TAMPER", "elsewhere")
+            .env("BROWSER_ELSEWHERE_FILE", &elsewhere),
+        b"",
+        deadline::CLI,
+        "the test browser",
+    );
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let address = std::fs::read_to_string(&elsewhere).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(address.as_bytes()).unwrap();
+    let out = deadline::wait_with_output(child, deadline::CLI, "the CLI");
+    drop(stdin);
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut err, &mut rest);
+    said.push(format!("{}{rest}", String::from_utf8_lossy(&out.stdout)));
+    assert!(out.status.success(), "{rest}");
+    assert_contains(&String::from_utf8_lossy(&out.stdout), "connected `b`");
+    let (access_b, refresh_b) = w.tokens("b");
+    assert!(w.server.active(&access_b));
+
+    // Audited by the agent; no token in anything printed.
+    let o = w.cli(&["audit"], &[], "");
+    assert_contains(&stdout(&o), "connection=b");
+    assert_contains(&stdout(&o), "reauthorised");
+    let secrets = [
+        access,
+        refresh.unwrap(),
+        access2,
+        refresh2.unwrap(),
+        access_b,
+        refresh_b.unwrap(),
+    ];
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    assert_absent_in(&said.join("\n"), &secrets, "the commands' output");
+}

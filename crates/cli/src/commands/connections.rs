@@ -6,9 +6,10 @@ use crate::cli::{
     ConnectArgs, DisconnectArgs, PassArgs, ProvidersArgs, PruneArgs, ReauthoriseArgs, RefreshArgs,
     SignInArgs,
 };
-use crate::context::{config, Local};
+use crate::context::config;
 use crate::error::{Error, Result};
-use crate::source::with_source;
+use crate::source::{with_source, with_source_reading};
+use secrecy::SecretString;
 use std::io::{BufRead, Write};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -100,24 +101,23 @@ fn sign_in(
     say(out, &details(&info))
 }
 
-/// `connect`.
+/// `connect`, through the agent if one runs unlocked (the sign-in then waits in the
+/// agent; the browser is opened from here).
 pub fn connect(cx: &mut Ctx<'_>, a: &ConnectArgs) -> Result {
-    let local = cx.local()?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
-    let secret = if a.client_secret_stdin {
+    let provider = config(cx.cli)?.provider(&a.provider, &oauth::http::Http::new())?;
+    let read = |input: &mut _| -> Result<Option<SecretString>> {
+        if !a.client_secret_stdin {
+            return Ok(None);
+        }
         let mut line = zeroize::Zeroizing::new(String::new());
-        cx.input.read_line(&mut line)?;
+        BufRead::read_line(input, &mut line)?;
         let secret = token_wallet_core::ops::Pasted::new(&line)
             .map_err(|_| "--client-secret-stdin: standard input has no client secret")?;
         eprintln!("note: a client secret on a user device can be copied from it; Pleo advises public clients with PKCE");
-        Some(secret.secret().clone())
-    } else {
-        None
+        Ok(Some(secret.secret().clone()))
     };
-    v.run(|s| {
-        let provider = local
-            .config
-            .provider(&a.provider, &oauth::http::Http::new())?;
+    let out = &mut cx.out;
+    with_source_reading(cx.cli, &a.pass, &mut cx.input, read, |s, secret| {
         let req = ConnectRequest {
             name: &a.name,
             provider: &provider,
@@ -132,31 +132,36 @@ pub fn connect(cx: &mut Ctx<'_>, a: &ConnectArgs) -> Result {
         sign_in(
             &provider.display_name,
             &a.how,
-            &mut cx.out,
+            out,
             ("connected", "to"),
-            |ui| Ok(s.connect(req, ui)?),
+            |ui| s.connect(req, ui),
         )
     })
 }
 
-/// `reauthorise`: signs in again in place; another account is refused.
+/// `reauthorise`: signs in again in place; another account is refused. Through the agent
+/// if one runs unlocked.
 pub fn reauthorise(cx: &mut Ctx<'_>, a: &ReauthoriseArgs) -> Result {
     let (name, out) = (&a.name, &mut cx.out);
-    let local = Local::open(cx.cli)?;
-    let v = local.unlock(&a.pass, &mut cx.input)?;
     let mut replaced = None;
-    v.run(|s| {
-        let display = s.show(name)?.provider.display_name;
+    with_source(cx.cli, &a.pass, &mut cx.input, |s| {
+        let display = s
+            .list()?
+            .into_iter()
+            .find(|c| &c.name == name)
+            .ok_or_else(|| Error::from(token_wallet_core::VaultError::NotFound(name.into())))?
+            .provider
+            .display_name;
         sign_in(&display, &a.how, out, ("re-authorised", "with"), |ui| {
-            let r = s.reauthorise(name, false, ui)?;
-            replaced = Some(r.replaced);
-            Ok(r.info)
+            let (info, r) = s.reauthorise(name, ui)?;
+            replaced = Some(r);
+            Ok(info)
         })
     })?;
     match replaced {
-        Some(ReplacedGrant::Revoked) => say(out, "the replaced grant was revoked at the provider"),
+        Some(ReplacedGrant::Revoked) => cx.say("the replaced grant was revoked at the provider"),
         Some(ReplacedGrant::LeftLive(why)) => {
-            say(out, &format!("the replaced grant was not revoked: {why}"))
+            cx.say(&format!("the replaced grant was not revoked: {why}"))
         }
         Some(ReplacedGrant::RevokeFailed(e)) => {
             eprintln!("warning: the replaced grant could not be revoked ({e}); its tokens may stay live at the provider until they expire");

@@ -44,6 +44,38 @@ impl Client {
         }
     }
 
+    /// A sign-in (`req`: [`Request::Connect`] or [`Request::Reauthorise`]) run by the
+    /// agent: `open` is given each link it sends (the private start page, the provider's
+    /// URL) while the person signs in; then the reply ([`Reply::Added`] or
+    /// [`Reply::Reauthorised`]).
+    pub fn sign_in(
+        &mut self,
+        req: &Request,
+        open: &mut dyn FnMut(&str, &str),
+    ) -> Result<Reply, AgentError> {
+        let wait = req
+            .sign_in_timeout()
+            .ok_or_else(|| AgentError::BadRequest("not a sign-in".into()))?
+            + Duration::from_secs(60);
+        self.stream.set_write_timeout(Some(self.timeout))?;
+        write_frame(&self.stream, &req.encode())?;
+        let mut frames = FrameReader::replies(&self.stream);
+        let end = std::time::Instant::now() + wait;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match frames.next(left)? {
+                Frame::Line(l) => match Reply::parse(&l, req)? {
+                    Reply::SignIn { start, direct } => open(&start, &direct),
+                    Reply::Error(e) => return Err(e),
+                    r => return Ok(r),
+                },
+                Frame::Closed => {
+                    return Err(AgentError::Io("the agent closed the connection".into()))
+                }
+            }
+        }
+    }
+
     /// An access token for `name` with at least `min_ttl` left.
     pub fn token(
         &mut self,

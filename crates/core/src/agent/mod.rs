@@ -14,7 +14,8 @@
 //!   checks the server the same way. Exports are audited with the peer's pid and
 //!   executable and its parent's, where the OS tells them.
 //! - **What**: the small versioned protocol of [`protocol`]: token, refresh, check,
-//!   disconnect, prune, add_key, add_token, rotate_secret, audit, list, status, lock,
+//!   disconnect, prune, add_key, add_token, rotate_secret, audit, connect, reauthorise
+//!   (the sign-in runs here; the client is sent the link to open), list, status, lock,
 //!   unlock, stop, each answered by [`crate::ops::Session`] (audit: the log) over the
 //!   agent's vault. Never a refresh token.
 //! - **How long**: auto-lock after an idle time (default 15 minutes); `lock` on request.

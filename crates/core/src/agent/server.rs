@@ -7,11 +7,13 @@ use super::session::Agent;
 use super::transport::{self, Listener, Refusal, Stream};
 use super::AgentError;
 use crate::guard;
+use crate::oauth::{Interaction, SignInLink};
+use crate::ops::ConnectRequest;
 use crate::vault::VaultError;
 use crate::Passphrase;
 use secrecy::ExposeSecret;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -141,7 +143,7 @@ impl Agent {
             let (reply, close) = match frames.next(self.opts.frame_timeout) {
                 Ok(Frame::Closed) => return,
                 Ok(Frame::Line(f)) => match Request::parse(&f) {
-                    Ok(req) => self.dispatch(req, &peer),
+                    Ok(req) => self.dispatch(req, &peer, &s),
                     // The framing is intact: answer and read on.
                     Err(e) => (Reply::Error(e), false),
                 },
@@ -162,7 +164,7 @@ impl Agent {
         }
     }
 
-    fn dispatch(&self, req: Request, peer: &Peer) -> (Reply, bool) {
+    fn dispatch(&self, req: Request, peer: &Peer, s: &Stream) -> (Reply, bool) {
         let reply = |r: Result<Reply, AgentError>| r.unwrap_or_else(Reply::Error);
         match req {
             Request::Token { name, min_ttl } => (
@@ -242,6 +244,7 @@ impl Agent {
                 reply(self.audit(since).map(|(l, v)| Reply::Audit(l, v))),
                 false,
             ),
+            Request::Connect { .. } | Request::Reauthorise { .. } => (self.sign_in(req, s), false),
             Request::List => (reply(self.list().map(Reply::List)), false),
             Request::Status => (Reply::Status(self.status()), false),
             Request::Lock => {
@@ -263,6 +266,57 @@ impl Agent {
                 (Reply::Done, true)
             }
         }
+    }
+}
+
+impl Agent {
+    /// A sign-in for a client (`connect`, `reauthorise`): run here, by the operations
+    /// layer, with the loopback listener in this process; the link goes to the client as a
+    /// [`Reply::SignIn`] frame for it to open (a client that has gone makes the sign-in
+    /// fail at once). The client's pasted addresses reach the listener as a browser's
+    /// would. The vault is locked only to check the name and to save.
+    fn sign_in(&self, req: Request, s: &Stream) -> Reply {
+        let cancel = AtomicBool::new(false);
+        let open = |link: &SignInLink<'_>| {
+            let frame = Reply::SignIn {
+                start: link.start.to_string(),
+                direct: link.direct.to_string(),
+            };
+            write_frame(s, &frame.encode()).map_err(|e| format!("the client has gone: {e}"))
+        };
+        let ui = |timeout| Interaction {
+            open: &open,
+            pasted: None,
+            cancel: &cancel,
+            reopen: None,
+            timeout,
+        };
+        let r = match req {
+            Request::Connect {
+                name,
+                provider,
+                client_id,
+                scopes,
+                client_secret,
+                timeout,
+            } => self
+                .run(|s| {
+                    let req = ConnectRequest {
+                        name: &name,
+                        provider: &provider,
+                        client_id,
+                        client_secret,
+                        scopes,
+                    };
+                    s.connect(req, ui(timeout))
+                })
+                .map(|c| Reply::Added(Box::new(c))),
+            Request::Reauthorise { name, timeout } => self
+                .run(|s| s.reauthorise(&name, false, ui(timeout)))
+                .map(|r| Reply::Reauthorised(Box::new(r.info), r.replaced)),
+            _ => Err(AgentError::BadRequest("not a sign-in".into())),
+        };
+        r.unwrap_or_else(Reply::Error)
     }
 }
 

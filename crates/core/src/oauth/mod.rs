@@ -11,6 +11,7 @@ mod flow;
 pub mod http;
 pub mod loopback;
 mod provider;
+pub mod relay;
 
 pub use api::{check, revoke, Grant};
 pub use error::OAuthError;

@@ -72,7 +72,7 @@ pub enum ReplacedGrant {
     /// the provider has a check.
     Revoked,
     /// Still live at the provider until it expires: why it was not revoked.
-    LeftLive(&'static str),
+    LeftLive(String),
     /// The revocation was tried and failed (the old tokens may still be live).
     RevokeFailed(String),
 }
@@ -300,14 +300,18 @@ impl Session<'_> {
     /// revoke.
     fn retire_replaced(&self, old: &Connection, name: &ConnectionName) -> ReplacedGrant {
         if matches!(old.info.status, Status::NeedsReauthorisation { .. }) {
-            return ReplacedGrant::LeftLive("the provider had already refused its refresh token");
+            return ReplacedGrant::LeftLive(
+                "the provider had already refused its refresh token".into(),
+            );
         }
         match &old.info.provider.revocation {
             Revocation::None => {
-                ReplacedGrant::LeftLive("the provider offers no revocation; it expires on its own")
+                ReplacedGrant::LeftLive(
+                    "the provider offers no revocation; it expires on its own".into(),
+                )
             }
             Revocation::PleoInstallation => ReplacedGrant::LeftLive(
-                "Pleo's only revocation removes the whole installation, which holds the new tokens too; the replaced refresh token stays valid until it expires unused",
+                "Pleo's only revocation removes the whole installation, which holds the new tokens too; the replaced refresh token stays valid until it expires unused".into(),
             ),
             Revocation::Rfc7009(_) => match oauth::revoke(self.http(), &old.grant()) {
                 Ok(_) => {

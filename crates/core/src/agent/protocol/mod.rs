@@ -16,6 +16,11 @@
 //! <- {"v":1,"ok":true,"connection":{…}}
 //! -> {"v":1,"op":"rotate_secret","name":"k","secret":"…","verify":true}
 //! <- {"v":1,"ok":true,"connection":{…},"old":{"client_id":…,"application":…,"added_at":…,"expires_at":…}}
+//! -> {"v":1,"op":"connect","name":"acme","provider":{…},"scopes":[],"timeout_secs":300}
+//! <- {"v":1,"ok":true,"sign_in":{"start":"file:///…","direct":"https://…"}}  (the link)
+//! <- {"v":1,"ok":true,"connection":{…}}
+//! -> {"v":1,"op":"reauthorise","name":"acme","timeout_secs":300}
+//! <- (sign_in frames) {"v":1,"ok":true,"connection":{…},"replaced":"revoked","why":null}
 //! -> {"v":1,"op":"audit","since":null}
 //! <- {"v":1,"ok":true,"lines":[…],"verdict":{"lines":12,"authenticated":12,"broken":null}}
 //! -> {"v":1,"op":"status"}                 list | status | lock | unlock (+ "passphrase") | stop
@@ -125,6 +130,30 @@ pub enum Request {
         /// Ask the provider first.
         verify: bool,
     },
+    /// Sign in and store the tokens as a new connection. Answered first with a
+    /// [`Reply::SignIn`] frame (the link for the client to open), then with the connection.
+    Connect {
+        /// Its name.
+        name: ConnectionName,
+        /// The provider, resolved by the client from its settings.
+        provider: Box<Provider>,
+        /// The client id, if not the provider's.
+        client_id: Option<String>,
+        /// Scopes, if not the provider's.
+        scopes: Vec<String>,
+        /// A confidential client's secret (zeroized on drop).
+        client_secret: Option<SecretString>,
+        /// How long to wait for the sign-in.
+        timeout: Duration,
+    },
+    /// Sign in again for an existing connection (the same account only); answered like
+    /// [`Request::Connect`].
+    Reauthorise {
+        /// Its name.
+        name: ConnectionName,
+        /// How long to wait for the sign-in.
+        timeout: Duration,
+    },
     /// The audit log, verified, each connection by its name; lines from `since` (Unix
     /// seconds) on.
     Audit {
@@ -165,6 +194,9 @@ struct Wire {
     kind: Option<CredentialKind>,
     label: Option<String>,
     since: Option<u64>,
+    client_id: Option<String>,
+    scopes: Option<Vec<String>>,
+    timeout_secs: Option<u64>,
 }
 
 impl Wire {
@@ -184,6 +216,9 @@ impl Wire {
             ("kind", self.kind.is_some()),
             ("label", self.label.is_some()),
             ("since", self.since.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("scopes", self.scopes.is_some()),
+            ("timeout_secs", self.timeout_secs.is_some()),
         ]
         .into_iter()
         .filter_map(|(f, given)| given.then_some(f))
@@ -226,6 +261,15 @@ impl Request {
             "add_token" => &["name", "kind", "label", "secret", "expires_at"],
             "rotate_secret" => &["name", "secret", "expires_at", "verify"],
             "audit" => &["since"],
+            "connect" => &[
+                "name",
+                "provider",
+                "client_id",
+                "scopes",
+                "secret",
+                "timeout_secs",
+            ],
+            "reauthorise" => &["name", "timeout_secs"],
             "unlock" => &["passphrase"],
             "list" | "status" | "lock" | "stop" => &[],
             _ => {
@@ -288,6 +332,18 @@ impl Request {
                 verify: w.verify.unwrap_or(true),
             },
             "audit" => Self::Audit { since: w.since },
+            "connect" => Self::Connect {
+                name: name()?,
+                provider: needed(op, "provider", w.provider)?,
+                client_id: w.client_id,
+                scopes: w.scopes.unwrap_or_default(),
+                client_secret: w.secret,
+                timeout: sign_in_timeout(w.timeout_secs)?,
+            },
+            "reauthorise" => Self::Reauthorise {
+                name: name()?,
+                timeout: sign_in_timeout(w.timeout_secs)?,
+            },
             "unlock" => Self::Unlock {
                 passphrase: needed(op, "passphrase", w.passphrase)?,
             },
@@ -317,6 +373,29 @@ impl Request {
                 "v": v, "op": "prune", "inactive_days": inactive_days, "dry_run": dry_run
             }),
             Self::Audit { since } => serde_json::json!({"v": v, "op": "audit", "since": since}),
+            Self::Reauthorise { name, timeout } => serde_json::json!({
+                "v": v, "op": "reauthorise", "name": name, "timeout_secs": timeout.as_secs()
+            }),
+            Self::Connect {
+                name,
+                provider,
+                client_id,
+                scopes,
+                client_secret,
+                timeout,
+            } => {
+                return line(&Secretive {
+                    v,
+                    op: "connect",
+                    name: Some(name),
+                    provider: Some(provider),
+                    client_id: client_id.as_deref(),
+                    scopes: Some(scopes),
+                    secret: client_secret.as_ref().map(|s| s.expose_secret()),
+                    timeout_secs: Some(timeout.as_secs()),
+                    ..Secretive::default()
+                })
+            }
             Self::List => serde_json::json!({"v": v, "op": "list"}),
             Self::Status => serde_json::json!({"v": v, "op": "status"}),
             Self::Lock => serde_json::json!({"v": v, "op": "lock"}),
@@ -409,6 +488,37 @@ struct Secretive<'a> {
     expires_at: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scopes: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_secs: Option<u64>,
+}
+
+/// The longest a sign-in through the agent may wait (an hour).
+pub const MAX_SIGN_IN_SECS: u64 = 3600;
+
+/// A sign-in's `timeout_secs` (default 300 s, at most [`MAX_SIGN_IN_SECS`]).
+fn sign_in_timeout(secs: Option<u64>) -> Result<Duration, AgentError> {
+    match secs.unwrap_or(300) {
+        0 => Err(AgentError::BadRequest("`timeout_secs` is zero".into())),
+        s if s > MAX_SIGN_IN_SECS => Err(AgentError::BadRequest(
+            "`timeout_secs` is more than an hour".into(),
+        )),
+        s => Ok(Duration::from_secs(s)),
+    }
+}
+
+impl Request {
+    /// Whether it is a sign-in (answered with [`Reply::SignIn`] frames before its reply),
+    /// and how long it may wait.
+    pub fn sign_in_timeout(&self) -> Option<Duration> {
+        match self {
+            Self::Connect { timeout, .. } | Self::Reauthorise { timeout, .. } => Some(*timeout),
+            _ => None,
+        }
+    }
 }
 
 pub(super) trait ClassifyMsg {

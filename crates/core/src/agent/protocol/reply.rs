@@ -4,7 +4,7 @@ use super::{line, ClassifyMsg, Request, VERSION};
 use crate::agent::AgentError;
 use crate::audit::{Line, PruneReason, Verdict};
 use crate::connection::{ConnectionInfo, ConnectionName, CredentialKind};
-use crate::ops::{Disconnected, Pruned, Replaced, Rotated};
+use crate::ops::{Disconnected, Pruned, Replaced, ReplacedGrant, Rotated};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -70,6 +70,17 @@ pub enum Reply {
     Rotated(Box<Rotated>),
     /// The audit log's lines (each connection by its name) and what verifying it found.
     Audit(Vec<Line>, Verdict),
+    /// Before a sign-in's reply: where the person signs in (see
+    /// [`crate::oauth::SignInLink`]); the client opens `start` in a browser on this
+    /// machine, or shows `direct`. Possibly more than once.
+    SignIn {
+        /// The private one-time start page.
+        start: String,
+        /// The provider's authorisation URL.
+        direct: String,
+    },
+    /// A connection signed in again, and what became of the grant it replaced.
+    Reauthorised(Box<ConnectionInfo>, ReplacedGrant),
     /// Status.
     Status(AgentStatus),
     /// Done (lock, unlock, stop).
@@ -128,6 +139,19 @@ impl Reply {
             Self::Rotated(r) => {
                 line(&serde_json::json!({"v": v, "ok": true, "connection": r.info, "old": r.old}))
             }
+            Self::SignIn { start, direct } => line(
+                &serde_json::json!({"v": v, "ok": true, "sign_in": {"start": start, "direct": direct}}),
+            ),
+            Self::Reauthorised(c, r) => {
+                let (replaced, why) = match r {
+                    ReplacedGrant::Revoked => ("revoked", None),
+                    ReplacedGrant::LeftLive(why) => ("left_live", Some(why)),
+                    ReplacedGrant::RevokeFailed(e) => ("revoke_failed", Some(e)),
+                };
+                line(&serde_json::json!(
+                    {"v": v, "ok": true, "connection": c, "replaced": replaced, "why": why}
+                ))
+            }
             Self::Audit(lines, verdict) => {
                 line(&serde_json::json!({"v": v, "ok": true, "lines": lines, "verdict": verdict}))
             }
@@ -160,6 +184,8 @@ impl Reply {
             old: Option<Replaced>,
             lines: Option<Vec<Line>>,
             verdict: Option<VerdictWire>,
+            sign_in: Option<SignInWire>,
+            replaced: Option<String>,
         }
         let w: W = serde_json::from_slice(frame).map_err(|e| {
             AgentError::Other(format!("bad reply from the agent: {}", e.classify_msg()))
@@ -174,7 +200,23 @@ impl Reply {
                 w.message.unwrap_or_else(|| "the agent failed".into()),
             )));
         }
+        if let (Some(l), Some(_)) = (w.sign_in, op.sign_in_timeout()) {
+            return Ok(Self::SignIn {
+                start: l.start,
+                direct: l.direct,
+            });
+        }
         Ok(match op {
+            Request::Connect { .. } => Self::Added(Box::new(w.connection.ok_or_else(missing)?)),
+            Request::Reauthorise { .. } => {
+                let why = w.why.unwrap_or_default();
+                let replaced = match w.replaced.as_deref().ok_or_else(missing)? {
+                    "revoked" => ReplacedGrant::Revoked,
+                    "revoke_failed" => ReplacedGrant::RevokeFailed(why),
+                    _ => ReplacedGrant::LeftLive(why),
+                };
+                Self::Reauthorised(Box::new(w.connection.ok_or_else(missing)?), replaced)
+            }
             Request::Token { .. } => Self::Token(Box::new(Issued {
                 token: w.access_token.ok_or_else(missing)?,
                 expires_at: w.expires_at,
@@ -297,4 +339,11 @@ struct VerdictWire {
     lines: u64,
     authenticated: u64,
     broken: Option<(u64, String)>,
+}
+
+/// Where to sign in, as sent.
+#[derive(Deserialize)]
+struct SignInWire {
+    start: String,
+    direct: String,
 }
