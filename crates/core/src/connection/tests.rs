@@ -1,3 +1,6 @@
+//! Connection records and names: checked names, listing from summaries, updates that
+//! never lose a write.
+
 use super::*;
 use crate::vault::{UnlockedVault, VaultError};
 
