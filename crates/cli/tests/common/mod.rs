@@ -2,6 +2,8 @@
 //! against the real Secret Service; run them under `tests/keyring-session.sh`.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod agent;
 pub mod oauth;
 #[allow(unused_imports)]
 pub use oauth::deadline;
