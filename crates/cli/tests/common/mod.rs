@@ -4,6 +4,8 @@
 
 #[cfg(unix)]
 pub mod agent;
+#[cfg(unix)]
+pub mod attacker;
 pub mod oauth;
 #[allow(unused_imports)]
 pub use oauth::deadline;
