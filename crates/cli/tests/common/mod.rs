@@ -6,6 +6,7 @@
 pub mod agent;
 #[cfg(unix)]
 pub mod attacker;
+pub mod keys;
 pub mod oauth;
 #[allow(unused_imports)]
 pub use oauth::deadline;
