@@ -158,8 +158,8 @@ fn fail_broken_token_endpoints_and_hostile_discovery() {
 /// browser is now given only a private page (`file://`, this user's only) holding a
 /// one-time start address: no `state`, no PKCE challenge, no start address in any
 /// process's arguments; the page is gone and the start address dead once used (the
-/// attack as another user is in `attacker.rs`). Meanwhile forged callbacks with a wrong
-/// or missing state cannot end the victim's sign-in.
+/// attack as another user is in `attacker_sign_in.rs`). Meanwhile forged callbacks with a
+/// wrong or missing state cannot end the victim's sign-in.
 #[test]
 #[cfg(unix)] // a shell script as the browser
 fn the_browser_gets_a_private_page_and_forged_callbacks_do_not_end_the_sign_in() {
