@@ -11,7 +11,6 @@ use common::*;
 use std::time::{Duration, Instant};
 use token_wallet_core::connection;
 
-
 /// The stale write that got a Pleo grant revoked: callers at every door (the CLI without
 /// an agent, the CLI through the agent, the library's `Session::export` on threads of
 /// this process) ask for a token at once, just after it expired, round after round,

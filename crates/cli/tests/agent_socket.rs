@@ -104,7 +104,6 @@ fn the_socket_is_private_and_refuses_other_users() {
     w.env.wipe();
 }
 
-
 #[test]
 fn hostile_clients_get_clear_errors_and_the_agent_stays_up() {
     let w = World::connected("agent-hostile", 60, "a", "local");
@@ -205,4 +204,3 @@ fn hostile_clients_get_clear_errors_and_the_agent_stays_up() {
     );
     w.env.wipe();
 }
-

@@ -143,4 +143,3 @@ fn another_users_flood_of_slow_connections_does_not_crowd_out_the_browser() {
     );
     w.env.wipe();
 }
-

@@ -235,4 +235,3 @@ fn static_tokens_are_presented_as_their_scheme_says() {
     assert!(!stdout(&o).contains("Pleo"), "{}", stdout(&o));
     assert_eq!(w.connection_count(), 2);
 }
-

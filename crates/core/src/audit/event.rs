@@ -4,7 +4,6 @@
 use super::fields::{CheckOutcome, DisconnectHow, PruneReason, RefreshFailure};
 use serde::{Deserialize, Serialize};
 
-
 /// What happened. Field values are names and classes, never secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]

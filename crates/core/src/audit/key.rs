@@ -125,4 +125,3 @@ impl std::fmt::Debug for AuditKey {
         f.write_str("AuditKey(<redacted>)")
     }
 }
-

@@ -30,10 +30,10 @@ mod key;
 mod log;
 mod verify;
 
+pub use self::log::AuditLog;
 pub use event::{Event, Line};
 pub use fields::{CheckOutcome, DisconnectHow, PruneReason, RefreshFailure};
 pub use key::{name_key, NameKey, LABEL_PREFIX};
-pub use self::log::AuditLog;
 pub use verify::Verdict;
 
 use crate::files::FilesError;

@@ -136,4 +136,3 @@ impl ConnectionInfo {
             .then(|| i.read_error.unwrap_or_else(|| "no reason given".into()))
     }
 }
-

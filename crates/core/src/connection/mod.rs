@@ -92,7 +92,6 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-
 impl Connection {
     /// Its grant at the provider, for revocation and the check.
     pub fn grant(&self) -> crate::oauth::Grant<'_> {
@@ -123,7 +122,6 @@ impl std::fmt::Debug for Connection {
             .finish()
     }
 }
-
 
 pub use crate::clock::now;
 

@@ -136,4 +136,3 @@ pub fn list(v: &mut UnlockedVault) -> Result<Vec<ConnectionInfo>, VaultError> {
 pub fn remove(v: &mut UnlockedVault, name: &ConnectionName) -> Result<(), VaultError> {
     v.delete(&name.record())
 }
-

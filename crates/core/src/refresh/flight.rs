@@ -2,7 +2,7 @@
 //! refreshes, the others wait for its outcome) and the connection's refresh lock file
 //! across processes.
 
-use super::{Ask, Got, RefreshError, Refresher, Shared, AccessToken};
+use super::{AccessToken, Ask, Got, RefreshError, Refresher, Shared};
 use crate::connection::ConnectionName;
 use crate::guard;
 use crate::lock::VaultLock;

@@ -22,7 +22,6 @@
 //!   errors, 5xx and 429 -> bounded exponential backoff with jitter (429 honours
 //!   `Retry-After`); anything else fails at once. Failures are counted on the record.
 
-
 mod flight;
 mod locked;
 mod policy;

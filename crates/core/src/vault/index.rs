@@ -88,9 +88,16 @@ pub(super) fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<
 pub(super) fn new_record_id() -> String {
     hex::encode(crate::crypto::random::<12>())
 }
+
 impl UnlockedVault {
     /// Writes generation `g`'s index, encoded as vault format `format` wants it.
-    pub(super) fn write_index(&self, g: u64, dek: &Dek, index: &Index, format: u64) -> Result<(), VaultError> {
+    pub(super) fn write_index(
+        &self,
+        g: u64,
+        dek: &Dek,
+        index: &Index,
+        format: u64,
+    ) -> Result<(), VaultError> {
         let name = idx_name(g);
         let plain = encode_index(index, format);
         let blob = dek.seal(

@@ -258,7 +258,6 @@ fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
     Ok(VaultLock::acquire_stamping(path)?)
 }
 
-
 impl UnlockedVault {
     /// The vault's public facts.
     pub fn info(&self) -> VaultInfo {
@@ -311,7 +310,6 @@ impl UnlockedVault {
         Ok(())
     }
 
-
     /// Takes the file lock and brings this handle up to date with what other processes
     /// committed (re-reading only if the change stamp moved); then finishes any
     /// interrupted key change.
@@ -354,7 +352,6 @@ impl UnlockedVault {
         self.index = index;
         Ok(())
     }
-
 
     /// The key-encryption key and the data key, raw. Only with the `test-secrets` feature,
     /// for tests that search a process's memory for these exact bytes.

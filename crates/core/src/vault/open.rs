@@ -3,8 +3,8 @@
 
 use super::header::Header;
 use super::{
-    idx_name, now, open_index, CreateOptions, Index, UnlockedVault, Vault, VaultError,
-    VaultLock, FORMAT_VERSION,
+    idx_name, now, open_index, CreateOptions, Index, UnlockedVault, Vault, VaultError, VaultLock,
+    FORMAT_VERSION,
 };
 use crate::crypto::{new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, VaultId};
 
@@ -176,4 +176,3 @@ pub(super) fn dek_place(h: &Header) -> DekPlace<'_> {
         salt: &h.salt,
     }
 }
-

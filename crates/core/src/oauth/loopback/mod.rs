@@ -29,10 +29,10 @@ mod peer;
 mod request;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use request::fuzz_request;
-pub(crate) use request::sanitize;
+use request::judge;
 #[cfg(test)]
 use request::parse_head;
-use request::judge;
+pub(crate) use request::sanitize;
 use secrecy::SecretString;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -375,7 +375,6 @@ fn final_verdict(v: Option<Result<Callback, OAuthError>>) -> Option<Result<Callb
         v => v,
     }
 }
-
 
 #[cfg(test)]
 mod tests;

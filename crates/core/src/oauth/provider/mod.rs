@@ -6,9 +6,9 @@ mod presets;
 
 use super::endpoints::endpoint_url;
 use super::OAuthError;
-pub use config::{load_specs, ProviderSpec};
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use config::parse_config;
+pub use config::{load_specs, ProviderSpec};
 pub use presets::presets;
 use serde::{Deserialize, Serialize};
 
@@ -119,7 +119,6 @@ impl Provider {
     }
 }
 
-
 impl Provider {
     /// What it is: as said, else Pleo when it revokes and checks the way Pleo does.
     pub fn kind(&self) -> ProviderKind {
@@ -168,8 +167,8 @@ impl Provider {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::http::Http;
+    use super::*;
 
     #[test]
     fn pleo_presets_match_the_docs() {

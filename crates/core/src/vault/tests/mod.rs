@@ -1,12 +1,12 @@
 //! The vault's unit tests, by theme; the fixtures they share are here.
 
-use super::*;
 use super::index::{encode_index, INDEX_DEFLATE};
+use super::*;
 use crate::keystore::{KeystoreOptions, StoreKind};
 use secrecy::ExposeSecret;
 use sha2::Digest;
-use std::time::Duration;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 mod create_unlock;
 mod damage;
