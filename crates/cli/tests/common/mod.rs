@@ -2,6 +2,11 @@
 //! against the real Secret Service; run them under `tests/keyring-session.sh`.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod agent;
+#[cfg(unix)]
+pub mod attacker;
+pub mod keys;
 pub mod oauth;
 #[allow(unused_imports)]
 pub use oauth::deadline;

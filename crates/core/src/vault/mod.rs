@@ -13,6 +13,8 @@
 mod backup;
 mod error;
 mod header;
+mod index;
+mod open;
 mod records;
 mod rotation;
 
@@ -22,15 +24,15 @@ pub use backup::{
 };
 pub use error::VaultError;
 
-use crate::crypto::{
-    new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, RecordPlace, Salt, VaultId,
-};
+use crate::crypto::{new_salt, Dek, KdfParams, Kek, Passphrase, RecordPlace, Salt};
 use crate::keystore::Keystore;
 use crate::lock::{Stamp, VaultLock};
 use header::Header;
+use index::{new_record_id, open_index, Index, IndexEntry};
+use open::{dek_place, derive};
 use secrecy::SecretSlice;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -126,20 +128,6 @@ pub struct RecordInfo {
     pub name: String,
     /// When it was first stored (Unix seconds).
     pub created_at: u64,
-}
-
-#[derive(Clone, Default, Serialize, Deserialize)]
-struct Index {
-    records: BTreeMap<String, IndexEntry>,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-struct IndexEntry {
-    id: String,
-    created_at: u64,
-    /// Written with the record, in the same commit (see [`UnlockedVault::put_with_summary`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    summary: Option<String>,
 }
 
 /// What [`UnlockedVault::update`] stores: a record's new plaintext and its summary.
@@ -258,154 +246,6 @@ impl Vault {
         let (h, _) = self.read_header()?;
         Ok(info_of(&self.ks, &h, None))
     }
-
-    /// Creates a new, empty vault.
-    pub fn create(
-        &self,
-        passphrase: &Passphrase,
-        opts: &CreateOptions,
-    ) -> Result<UnlockedVault, VaultError> {
-        if !opts.kdf.within_cap() {
-            return Err(VaultError::KdfTooExpensive(opts.kdf));
-        }
-        if !opts.kdf.meets_floor() && !opts.allow_weak_kdf {
-            return Err(VaultError::WeakKdf(opts.kdf));
-        }
-        let lock = self.lock()?;
-        if self.exists()? {
-            return Err(VaultError::AlreadyExists {
-                store: self.ks.store_name(),
-                service: self.ks.service().to_string(),
-            });
-        }
-        let vault_id = VaultId::generate();
-        let salt = new_salt();
-        let kek = derive(passphrase, &opts.kdf, &salt)?;
-        let dek = Dek::generate();
-        let generation = 1;
-        let wrapped_dek = kek.wrap(
-            &dek,
-            &DekPlace {
-                vault: vault_id,
-                generation,
-                kdf: &opts.kdf,
-                salt: &salt,
-            },
-        );
-        let t = now();
-        let header = Header {
-            format: FORMAT_VERSION,
-            vault_id,
-            kdf: opts.kdf,
-            kdf_below_floor: !opts.kdf.meets_floor(),
-            salt,
-            generation,
-            wrapped_dek,
-            created_at: t,
-            dek_created_at: t,
-            passphrase_changed_at: t,
-            rotating_to: None,
-            cleanup: None,
-        };
-        let mut v = UnlockedVault {
-            ks: self.ks.clone(),
-            lock_path: self.lock_path.clone(),
-            header_raw: Vec::new(),
-            header,
-            kek,
-            dek,
-            index: Index::default(),
-            seen: None,
-        };
-        // The index first, then the header: a crash before the header leaves no vault.
-        v.write_index(generation, &v.dek, &v.index, FORMAT_VERSION)?;
-        v.write_header()?;
-        v.seen = lock.release();
-        tracing::info!(vault = %vault_id.to_hex(), service = self.ks.service(), "vault created");
-        Ok(v)
-    }
-
-    /// Whether `p` opens this vault as its stored header stands (one Argon2 run; nothing
-    /// is unlocked or written). For an operation a person confirms with the current
-    /// passphrase while the vault is open.
-    pub fn check_passphrase(&self, p: &Passphrase) -> Result<(), VaultError> {
-        let (header, _) = self.read_header()?;
-        let kek = derive(p, &header.kdf, &header.salt)?;
-        match kek.unwrap(&header.wrapped_dek, &dek_place(&header)) {
-            Some(_dek) => Ok(()),
-            None => Err(VaultError::WrongPassphrase),
-        }
-    }
-
-    /// Unlocks with the passphrase. Finishes or rolls back any key change a crash
-    /// interrupted.
-    pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
-        // Not a stamping lock: unlocking writes nothing unless it must recover (below), so
-        // other processes' caches stay valid.
-        let mut lock = VaultLock::acquire(&self.lock_path)?;
-        let hint = *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner());
-        // Argon2 runs while the keystore is read: with the KDF settings of the header this
-        // handle last saw (the lock screen read it), while the header and index are
-        // fetched; else while the index is. Unlock costs Argon2 plus (at most) one read.
-        // Argon2 runs on this thread, the reads on another: key bytes stay on the stack
-        // the caller scrubs (a finished thread's stack is kept by the C library unwiped).
-        let (header, header_raw, kek, idx_raw) = std::thread::scope(|s| {
-            let (reads, kdf, salt) = match hint {
-                Some((kdf, salt)) => {
-                    let reads = s.spawn(|| {
-                        let (header, raw) = self.read_header()?;
-                        let idx = self.ks.get(&idx_name(header.generation));
-                        Ok::<_, VaultError>((header, raw, idx))
-                    });
-                    (reads, kdf, salt)
-                }
-                None => {
-                    let (header, raw) = self.read_header()?;
-                    let (kdf, salt) = (header.kdf, header.salt);
-                    let reads = s.spawn(move || {
-                        let idx = self.ks.get(&idx_name(header.generation));
-                        Ok::<_, VaultError>((header, raw, idx))
-                    });
-                    (reads, kdf, salt)
-                }
-            };
-            let early = derive(passphrase, &kdf, &salt);
-            // Invariant: the reads do not panic (they return errors).
-            let (header, header_raw, idx) = reads.join().expect("keystore read thread panicked")?;
-            let kek = if (kdf, salt) == (header.kdf, header.salt) {
-                early
-            } else {
-                // Changed since (another process changed the passphrase): start over.
-                derive(passphrase, &header.kdf, &header.salt)
-            };
-            Ok::<_, VaultError>((header, header_raw, kek, idx))
-        })?;
-        let kek = kek?;
-        let dek = kek
-            .unwrap(&header.wrapped_dek, &dek_place(&header))
-            .ok_or_else(|| {
-                tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
-                VaultError::WrongPassphrase
-            })?;
-        let index = open_index(&dek, &header, idx_raw?)?;
-        let mut v = UnlockedVault {
-            ks: self.ks.clone(),
-            lock_path: self.lock_path.clone(),
-            header,
-            header_raw,
-            kek,
-            dek,
-            index,
-            seen: None,
-        };
-        if v.header.rotating_to.is_some() || v.header.cleanup.is_some() {
-            lock.start_writing();
-        }
-        v.recover()?;
-        v.seen = lock.release();
-        tracing::info!(vault = %v.header.vault_id.to_hex(), generation = v.header.generation, "vault unlocked");
-        Ok(v)
-    }
 }
 
 /// The header parser, for the fuzz targets.
@@ -416,93 +256,6 @@ pub(crate) fn fuzz_header(raw: &[u8]) -> Result<(), VaultError> {
 
 fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
     Ok(VaultLock::acquire_stamping(path)?)
-}
-
-fn derive(p: &Passphrase, kdf: &KdfParams, salt: &[u8; 16]) -> Result<Kek, VaultError> {
-    if !kdf.within_cap() {
-        return Err(VaultError::KdfTooExpensive(*kdf));
-    }
-    Kek::derive(p, kdf, salt).map_err(|_| VaultError::Damaged {
-        what: "the header".into(),
-        why: "has KDF parameters Argon2 rejects",
-    })
-}
-
-fn dek_place(h: &Header) -> DekPlace<'_> {
-    DekPlace {
-        vault: h.vault_id,
-        generation: h.generation,
-        kdf: &h.kdf,
-        salt: &h.salt,
-    }
-}
-
-/// From format 2 the index's plaintext starts with this, then a deflate stream of its
-/// JSON: the summaries repeat the same providers and words, so a thousand connections'
-/// index shrinks about tenfold and stays in one or two keystore entries. A format-1 index
-/// is plain JSON; builds of late November 2026 also wrote this compressed form under format
-/// 1, so a format-1 index is read in either form. Only the key's holder can write an
-/// index, so the inflate cap below guards against damage, not an attacker.
-const INDEX_DEFLATE: &[u8] = b"TWIDXZ1\n";
-/// The largest index inflated (a cost cap).
-const INDEX_MAX: u64 = 256 << 20;
-
-fn encode_index(index: &Index, format: u64) -> zeroize::Zeroizing<Vec<u8>> {
-    use std::io::Write as _;
-    // Invariant: the index is a map of strings and integers; it always serialises.
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(index).expect("index serialises"));
-    if format < 2 {
-        return json;
-    }
-    let mut z =
-        flate2::write::DeflateEncoder::new(INDEX_DEFLATE.to_vec(), flate2::Compression::fast());
-    // Invariant: writing into a Vec cannot fail.
-    z.write_all(&json).expect("deflate into memory");
-    zeroize::Zeroizing::new(z.finish().expect("deflate into memory"))
-}
-
-fn decode_index(plain: &[u8], format: u64) -> Option<Index> {
-    use std::io::Read as _;
-    match plain.strip_prefix(INDEX_DEFLATE) {
-        Some(z) => {
-            let mut json = zeroize::Zeroizing::new(Vec::new());
-            flate2::read::DeflateDecoder::new(z)
-                .take(INDEX_MAX + 1)
-                .read_to_end(&mut json)
-                .ok()?;
-            if json.len() as u64 > INDEX_MAX {
-                return None;
-            }
-            serde_json::from_slice(&json).ok()
-        }
-        None if format < 2 => serde_json::from_slice(plain).ok(),
-        None => None,
-    }
-}
-
-fn open_index(dek: &Dek, h: &Header, raw: Option<Vec<u8>>) -> Result<Index, VaultError> {
-    let name = idx_name(h.generation);
-    let raw = raw.ok_or_else(|| VaultError::Damaged {
-        what: format!("the index `{name}`"),
-        why: "is missing",
-    })?;
-    let place = RecordPlace {
-        vault: h.vault_id,
-        generation: h.generation,
-        entry: &name,
-    };
-    let plain = dek.open(&place, &raw).ok_or_else(|| VaultError::Damaged {
-        what: format!("the index `{name}`"),
-        why: "fails authentication",
-    })?;
-    decode_index(&plain, h.format).ok_or_else(|| VaultError::Damaged {
-        what: format!("the index `{name}`"),
-        why: "is not a valid index",
-    })
-}
-
-fn new_record_id() -> String {
-    hex::encode(crate::crypto::random::<12>())
 }
 
 impl UnlockedVault {
@@ -557,22 +310,6 @@ impl UnlockedVault {
         Ok(())
     }
 
-    /// Writes generation `g`'s index, encoded as vault format `format` wants it.
-    fn write_index(&self, g: u64, dek: &Dek, index: &Index, format: u64) -> Result<(), VaultError> {
-        let name = idx_name(g);
-        let plain = encode_index(index, format);
-        let blob = dek.seal(
-            &RecordPlace {
-                vault: self.header.vault_id,
-                generation: g,
-                entry: &name,
-            },
-            &plain,
-        );
-        self.ks.set(&name, &blob)?;
-        Ok(())
-    }
-
     /// Takes the file lock and brings this handle up to date with what other processes
     /// committed (re-reading only if the change stamp moved); then finishes any
     /// interrupted key change.
@@ -613,13 +350,6 @@ impl UnlockedVault {
         self.header_raw = raw;
         self.dek = dek;
         self.index = index;
-        Ok(())
-    }
-
-    /// Re-reads the index (another process may have added or removed records).
-    fn reload_index(&mut self) -> Result<(), VaultError> {
-        let raw = self.ks.get(&idx_name(self.header.generation))?;
-        self.index = open_index(&self.dek, &self.header, raw)?;
         Ok(())
     }
 

@@ -1,5 +1,7 @@
 use super::*;
 use secrecy::ExposeSecret;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 
 fn send(uri: &str, host: &str, path_and_query: &str) -> String {
     let u = Url::parse(uri).unwrap();

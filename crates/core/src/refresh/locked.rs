@@ -1,0 +1,182 @@
+//! The refresh itself, under the connection's refresh lock: the crash marker, the request
+//! with its retries, and the outcome persisted (and audited) before it is handed out.
+
+use super::{needs_refresh, Ask, Got, RefreshError, Refresher, Shared};
+use crate::connection::{self, ConnectionName, Status};
+use crate::lock::VaultLock;
+use crate::oauth::Client;
+use crate::vault::VaultError;
+use secrecy::{ExposeSecret, SecretString};
+
+/// The status after the refresh token turned out dead: "needs re-authorisation", except
+/// that a connection waiting for its revocation keeps waiting.
+fn dead(status: Status, reason: &str) -> Status {
+    match status {
+        s @ Status::RevocationPending { .. } => s,
+        _ => Status::NeedsReauthorisation {
+            since: connection::now(),
+            reason: reason.into(),
+        },
+    }
+}
+
+impl Refresher {
+    pub(super) fn refresh_locked(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
+        let Ask {
+            min_ttl,
+            force,
+            want,
+        } = ask;
+        let path = self.lock_path(vault, name)?;
+        let file_lock = VaultLock::acquire(&path).map_err(|e| RefreshError::Lock(e.to_string()))?;
+        // Another process may have refreshed while we waited for the lock (or removed
+        // the connection: then its lock file goes, as `forget_lock` would have it).
+        let c = match self.load(vault, name) {
+            Err(e @ RefreshError::Vault(VaultError::NotFound(_))) => {
+                file_lock.remove();
+                return Err(e);
+            }
+            other => other?,
+        };
+        Self::usable(name, &c, want)?;
+        if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
+            return Ok(Self::hand_out(&c, false));
+        }
+        if c.info.refreshing_since.is_some() {
+            let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
+            tracing::warn!(connection = %name, "{reason}");
+            self.update(vault, name, c.secrets.refresh_token.as_deref(), |c| {
+                c.info.refreshing_since = None;
+                c.info.status = dead(c.info.status.clone(), &reason);
+            })?;
+            // The error says what happened; a failure to audit it is logged.
+            let _ = self.audit(
+                vault,
+                crate::audit::Event::RefreshFailed {
+                    connection: name.into(),
+                    class: crate::audit::RefreshFailure::Interrupted,
+                },
+            );
+            return Err(RefreshError::NeedsReauthorisation {
+                name: name.into(),
+                reason,
+            });
+        }
+        let Some(refresh_token) = c.secrets.refresh_token.clone().map(zeroize::Zeroizing::new)
+        else {
+            return Err(RefreshError::NoRefreshToken(name.into()));
+        };
+        // Fail closed: nothing goes to the provider while its outcome cannot be audited.
+        if let Some(log) = &self.audit {
+            log.ready()
+                .map_err(|e| RefreshError::Audit(e.to_string()))?;
+        }
+        self.update(vault, name, Some(&refresh_token), |c| {
+            c.info.refreshing_since = Some(connection::now());
+        })?;
+        let client = Client {
+            provider: &c.info.provider,
+            client_id: c.info.client_id.clone(),
+            client_secret: c.secrets.client_secret.clone().map(SecretString::from),
+        };
+        let mut attempt = 1;
+        let outcome = loop {
+            let (result, retry_after) = client.refresh(&self.http, &refresh_token);
+            // Crash tests stop here: the provider has answered, nothing is written yet.
+            crate::fault::named("refresh-answered");
+            match result {
+                Err(e) if e.is_transient() && attempt < self.policy.max_attempts => {
+                    let wait = self.backoff(attempt, retry_after);
+                    tracing::info!(connection = %name, attempt, error = %e, wait_ms = wait.as_millis() as u64, "refresh failed; retrying");
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        drop(c);
+        let sent = Some(refresh_token.as_str());
+        match outcome {
+            Ok(t) => {
+                let now = connection::now();
+                let mut handed = None;
+                // Persisted before anyone gets the new access token.
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.secrets.access_token = t.access_token.expose_secret().to_string();
+                    if let Some(r) = &t.refresh_token {
+                        c.secrets.refresh_token = Some(r.expose_secret().to_string());
+                    }
+                    c.info.issued_at = now;
+                    c.info.expires_at = t.expires_in.map(|d| now + d.as_secs());
+                    if let Some(s) = &t.scopes {
+                        c.info.scopes = s.clone();
+                    }
+                    c.info.last_refresh = Some(now);
+                    c.info.refresh_failures = 0;
+                    c.info.last_refresh_error = None;
+                    handed = Some(Self::hand_out(c, true));
+                })?;
+                tracing::info!(connection = %name, attempts = attempt, "refreshed");
+                // The new tokens are stored whatever happens here (the old refresh token
+                // is spent); they are not handed out unaudited.
+                self.audit(
+                    vault,
+                    crate::audit::Event::RefreshOk {
+                        connection: name.into(),
+                    },
+                )?;
+                // Invariant: `update` succeeded, so its change ran and set `handed`.
+                Ok(handed.expect("the change ran"))
+            }
+            Err(e) if e.is_invalid_grant() => {
+                let reason = e.to_string();
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.info.status = dead(c.info.status.clone(), &reason);
+                    c.info.refresh_failures += 1;
+                    c.info.last_refresh_error = Some(reason.clone());
+                })?;
+                tracing::warn!(
+                    connection = %name,
+                    "refresh token refused: needs re-authorisation"
+                );
+                // The error says what happened; a failure to audit it is logged.
+                let _ = self.audit(
+                    vault,
+                    crate::audit::Event::RefreshFailed {
+                        connection: name.into(),
+                        class: crate::audit::RefreshFailure::InvalidGrant,
+                    },
+                );
+                Err(RefreshError::NeedsReauthorisation {
+                    name: name.into(),
+                    reason,
+                })
+            }
+            Err(e) => {
+                self.update(vault, name, sent, |c| {
+                    c.info.refreshing_since = None;
+                    c.info.refresh_failures += 1;
+                    c.info.last_refresh_error = Some(e.to_string());
+                })?;
+                tracing::warn!(connection = %name, error = %e, attempts = attempt, "refresh failed");
+                let _ = self.audit(
+                    vault,
+                    crate::audit::Event::RefreshFailed {
+                        connection: name.into(),
+                        class: if e.is_transient() {
+                            crate::audit::RefreshFailure::Transient
+                        } else {
+                            crate::audit::RefreshFailure::Other
+                        },
+                    },
+                );
+                Err(RefreshError::Provider {
+                    name: name.into(),
+                    error: e,
+                })
+            }
+        }
+    }
+}

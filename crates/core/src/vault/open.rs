@@ -1,0 +1,178 @@
+//! Making and opening a vault: [`Vault::create`], [`Vault::check_passphrase`] and
+//! [`Vault::unlock`], and the key derivation they share with rotation.
+
+use super::header::Header;
+use super::{
+    idx_name, now, open_index, CreateOptions, Index, UnlockedVault, Vault, VaultError, VaultLock,
+    FORMAT_VERSION,
+};
+use crate::crypto::{new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, VaultId};
+
+impl Vault {
+    /// Creates a new, empty vault.
+    pub fn create(
+        &self,
+        passphrase: &Passphrase,
+        opts: &CreateOptions,
+    ) -> Result<UnlockedVault, VaultError> {
+        if !opts.kdf.within_cap() {
+            return Err(VaultError::KdfTooExpensive(opts.kdf));
+        }
+        if !opts.kdf.meets_floor() && !opts.allow_weak_kdf {
+            return Err(VaultError::WeakKdf(opts.kdf));
+        }
+        let lock = self.lock()?;
+        if self.exists()? {
+            return Err(VaultError::AlreadyExists {
+                store: self.ks.store_name(),
+                service: self.ks.service().to_string(),
+            });
+        }
+        let vault_id = VaultId::generate();
+        let salt = new_salt();
+        let kek = derive(passphrase, &opts.kdf, &salt)?;
+        let dek = Dek::generate();
+        let generation = 1;
+        let wrapped_dek = kek.wrap(
+            &dek,
+            &DekPlace {
+                vault: vault_id,
+                generation,
+                kdf: &opts.kdf,
+                salt: &salt,
+            },
+        );
+        let t = now();
+        let header = Header {
+            format: FORMAT_VERSION,
+            vault_id,
+            kdf: opts.kdf,
+            kdf_below_floor: !opts.kdf.meets_floor(),
+            salt,
+            generation,
+            wrapped_dek,
+            created_at: t,
+            dek_created_at: t,
+            passphrase_changed_at: t,
+            rotating_to: None,
+            cleanup: None,
+        };
+        let mut v = UnlockedVault {
+            ks: self.ks.clone(),
+            lock_path: self.lock_path.clone(),
+            header_raw: Vec::new(),
+            header,
+            kek,
+            dek,
+            index: Index::default(),
+            seen: None,
+        };
+        // The index first, then the header: a crash before the header leaves no vault.
+        v.write_index(generation, &v.dek, &v.index, FORMAT_VERSION)?;
+        v.write_header()?;
+        v.seen = lock.release();
+        tracing::info!(vault = %vault_id.to_hex(), service = self.ks.service(), "vault created");
+        Ok(v)
+    }
+
+    /// Whether `p` opens this vault as its stored header stands (one Argon2 run; nothing
+    /// is unlocked or written). For an operation a person confirms with the current
+    /// passphrase while the vault is open.
+    pub fn check_passphrase(&self, p: &Passphrase) -> Result<(), VaultError> {
+        let (header, _) = self.read_header()?;
+        let kek = derive(p, &header.kdf, &header.salt)?;
+        match kek.unwrap(&header.wrapped_dek, &dek_place(&header)) {
+            Some(_dek) => Ok(()),
+            None => Err(VaultError::WrongPassphrase),
+        }
+    }
+
+    /// Unlocks with the passphrase. Finishes or rolls back any key change a crash
+    /// interrupted.
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
+        // Not a stamping lock: unlocking writes nothing unless it must recover (below), so
+        // other processes' caches stay valid.
+        let mut lock = VaultLock::acquire(&self.lock_path)?;
+        let hint = *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner());
+        // Argon2 runs while the keystore is read: with the KDF settings of the header this
+        // handle last saw (the lock screen read it), while the header and index are
+        // fetched; else while the index is. Unlock costs Argon2 plus (at most) one read.
+        // Argon2 runs on this thread, the reads on another: key bytes stay on the stack
+        // the caller scrubs (a finished thread's stack is kept by the C library unwiped).
+        let (header, header_raw, kek, idx_raw) = std::thread::scope(|s| {
+            let (reads, kdf, salt) = match hint {
+                Some((kdf, salt)) => {
+                    let reads = s.spawn(|| {
+                        let (header, raw) = self.read_header()?;
+                        let idx = self.ks.get(&idx_name(header.generation));
+                        Ok::<_, VaultError>((header, raw, idx))
+                    });
+                    (reads, kdf, salt)
+                }
+                None => {
+                    let (header, raw) = self.read_header()?;
+                    let (kdf, salt) = (header.kdf, header.salt);
+                    let reads = s.spawn(move || {
+                        let idx = self.ks.get(&idx_name(header.generation));
+                        Ok::<_, VaultError>((header, raw, idx))
+                    });
+                    (reads, kdf, salt)
+                }
+            };
+            let early = derive(passphrase, &kdf, &salt);
+            // Invariant: the reads do not panic (they return errors).
+            let (header, header_raw, idx) = reads.join().expect("keystore read thread panicked")?;
+            let kek = if (kdf, salt) == (header.kdf, header.salt) {
+                early
+            } else {
+                // Changed since (another process changed the passphrase): start over.
+                derive(passphrase, &header.kdf, &header.salt)
+            };
+            Ok::<_, VaultError>((header, header_raw, kek, idx))
+        })?;
+        let kek = kek?;
+        let dek = kek
+            .unwrap(&header.wrapped_dek, &dek_place(&header))
+            .ok_or_else(|| {
+                tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
+                VaultError::WrongPassphrase
+            })?;
+        let index = open_index(&dek, &header, idx_raw?)?;
+        let mut v = UnlockedVault {
+            ks: self.ks.clone(),
+            lock_path: self.lock_path.clone(),
+            header,
+            header_raw,
+            kek,
+            dek,
+            index,
+            seen: None,
+        };
+        if v.header.rotating_to.is_some() || v.header.cleanup.is_some() {
+            lock.start_writing();
+        }
+        v.recover()?;
+        v.seen = lock.release();
+        tracing::info!(vault = %v.header.vault_id.to_hex(), generation = v.header.generation, "vault unlocked");
+        Ok(v)
+    }
+}
+
+pub(super) fn derive(p: &Passphrase, kdf: &KdfParams, salt: &[u8; 16]) -> Result<Kek, VaultError> {
+    if !kdf.within_cap() {
+        return Err(VaultError::KdfTooExpensive(*kdf));
+    }
+    Kek::derive(p, kdf, salt).map_err(|_| VaultError::Damaged {
+        what: "the header".into(),
+        why: "has KDF parameters Argon2 rejects",
+    })
+}
+
+pub(super) fn dek_place(h: &Header) -> DekPlace<'_> {
+    DekPlace {
+        vault: h.vault_id,
+        generation: h.generation,
+        kdf: &h.kdf,
+        salt: &h.salt,
+    }
+}
