@@ -8,38 +8,14 @@
 #![cfg(unix)]
 mod common;
 
+use common::agent::AgentProc;
 use common::oauth::*;
 use common::*;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
-/// `token-wallet agent`, unlocked with the world's passphrase; killed on drop.
-struct Agent(Child);
-
-impl Agent {
-    fn start(w: &World) -> Self {
-        let mut c = w.env.cmd();
-        c.args(["agent", "--passphrase-file", path_str(&w.pass_file)])
-            .args(["--refresh-ahead", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let mut child = c.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !w.cli(&["agent", "status"], &[], "").status.success() {
-            assert!(child.try_wait().unwrap().is_none(), "the agent exited");
-            assert!(Instant::now() < deadline, "the agent did not start in 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child)
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = deadline::wait(&mut self.0, deadline::CLI, "the killed agent");
-    }
+/// `token-wallet agent`, unlocked, refreshing nothing ahead of time; killed on drop.
+fn agent(w: &World) -> AgentProc {
+    AgentProc::start(w, &["--refresh-ahead", "0"])
 }
 
 #[test]
@@ -56,7 +32,7 @@ fn with_the_agent_unlocked_keys_prune_and_audit_need_no_passphrase() {
         .mint_api_key(serde_json::json!({"scope": "users:read"}));
     let key2 = k2["key"].as_str().unwrap().to_string();
     let static_token = "static-token-one-unlock-4f2a9c";
-    let _agent = Agent::start(&w);
+    let _agent = agent(&w);
     let mut said = Vec::new();
 
     // Verified with the server, stored by the agent; stdin holds the key only.
@@ -154,7 +130,7 @@ fn with_the_agent_unlocked_keys_prune_and_audit_need_no_passphrase() {
 #[test]
 fn a_locked_agent_reads_the_passphrase_first_then_the_secret() {
     let w = World::new("one-unlock-locked");
-    let _agent = Agent::start(&w);
+    let _agent = agent(&w);
     let mut said = Vec::new();
     assert!(w.cli(&["lock"], &[], "").status.success());
     let pass = std::fs::read_to_string(&w.pass_file).unwrap();
@@ -188,7 +164,7 @@ fn a_locked_agent_reads_the_passphrase_first_then_the_secret() {
 fn connect_and_reauthorise_sign_in_through_the_agent_with_no_passphrase() {
     use std::io::{BufRead, BufReader, Write};
     let w = World::new("one-unlock-connect");
-    let _agent = Agent::start(&w);
+    let _agent = agent(&w);
     let mut said = Vec::new();
 
     // The agent runs the sign-in (its loopback listener); the browser is opened from here.
