@@ -14,16 +14,16 @@ mod error;
 mod keys;
 mod maintain;
 mod open;
+mod prune;
 
 pub use crate::audit::{CheckOutcome, LogRecorder, Recorder};
 pub use cache::TokenCache;
-pub use connections::{
-    ConnectRequest, Disconnected, PruneReason, Pruned, Reauthorised, ReplacedGrant, Retried,
-};
+pub use connections::{ConnectRequest, Disconnected, Reauthorised, ReplacedGrant, Retried};
 pub use error::OpError;
 pub use keys::{Checked, Pasted, Replaced, Rotated};
 pub use maintain::{refresh_due, MaintainOptions, Maintained, Maintenance};
 pub use open::{create, unlock};
+pub use prune::{PruneReason, Pruned};
 
 use crate::audit::{AuditLog, Event};
 use crate::connection::{self, Connection, ConnectionInfo, ConnectionName};

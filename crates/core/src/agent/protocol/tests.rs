@@ -1,5 +1,9 @@
 use super::*;
+use crate::agent::AgentError;
+use crate::connection::{ConnectionName, CredentialKind};
+use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
+use std::time::Duration;
 
 fn parse(s: &str) -> Result<Request, AgentError> {
     Request::parse(s.as_bytes())
