@@ -1,4 +1,4 @@
-// Generated from the Rust types the app sends and receives (src-tauri/src/models.rs
+// Generated from the Rust types the app sends and receives (src-tauri/src/models/
 // and the core types they hold) by the app's test `models::generated`. Do not
 // edit: change the Rust, then `UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated`.
 

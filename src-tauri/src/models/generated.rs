@@ -5,7 +5,7 @@ use ts_rs::{Config, TS};
 fn typescript() -> String {
     let cfg = Config::new().with_large_int("number");
     let mut out = String::from(
-        "// Generated from the Rust types the app sends and receives (src-tauri/src/models.rs\n\
+        "// Generated from the Rust types the app sends and receives (src-tauri/src/models/\n\
          // and the core types they hold) by the app's test `models::generated`. Do not\n\
          // edit: change the Rust, then `UPDATE_CONTRACT=1 cargo test -p token-wallet-app --lib generated`.\n",
     );
