@@ -2,8 +2,8 @@
 //! for a while.
 
 use super::{Disconnected, OpError, Session};
-pub use crate::audit::PruneReason;
 use crate::audit::Event;
+pub use crate::audit::PruneReason;
 use crate::connection::{self, ConnectionName, Status};
 
 /// A connection prune found.
