@@ -35,11 +35,10 @@ pub fn deliver(address: &str) -> Result<(), String> {
     let mut s = TcpStream::connect_timeout(&SocketAddr::new(ip, port), WAIT).map_err(gone)?;
     s.set_read_timeout(Some(WAIT)).map_err(gone)?;
     s.set_write_timeout(Some(WAIT)).map_err(gone)?;
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(gone)?;
+    // One write: the listener reads the head as it comes.
+    let request =
+        format!("GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).map_err(gone)?;
     let mut head = [0u8; 16];
     let n = s.read(&mut head).map_err(gone)?;
     match std::str::from_utf8(&head[..n])
@@ -80,10 +79,16 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let t = std::thread::spawn(move || {
             let (mut s, _) = l.accept().unwrap();
+            // The whole head, however it arrives.
+            let mut head = Vec::new();
             let mut buf = [0u8; 512];
-            let n = s.read(&mut buf).unwrap();
+            while !head.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the request ended early");
+                head.extend_from_slice(&buf[..n]);
+            }
             s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").unwrap();
-            String::from_utf8_lossy(&buf[..n]).into_owned()
+            String::from_utf8_lossy(&head).into_owned()
         });
         let e = deliver(&format!("http://127.0.0.1:{port}/cb?code=c&state=s")).unwrap_err();
         assert!(e.contains("HTTP 400"), "{e}");
