@@ -349,6 +349,20 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
         return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && (hit === b || b.contains(hit));`);
       await screenshot("10-connect-wizard");
       assert.equal(reachable, true, "the sign-in button is cut off at 960 x 760");
+      // The first thing a Pleo user tries: the Pleo preset and no client ID. What is
+      // wrong is said beside the Client ID field, in view, in one sentence.
+      await selectOption("#connect-provider", "pleo");
+      await click("#connect-submit");
+      await visible("#connect-error");
+      const beside = await js(`const e = document.getElementById("connect-error");
+        const f = document.getElementById("connect-client-id");
+        const r = e.getBoundingClientRect();
+        return f.getAttribute("aria-invalid") === "true" && f.nextElementSibling === e &&
+          document.activeElement === f && r.top >= 0 && r.bottom <= window.innerHeight;`);
+      await screenshot("10c-connect-client-id");
+      assert.equal(beside, true, "the client ID problem is not beside its field, in view, with the field focused");
+      assert.match(await text("#connect-error"), /^Enter your integration’s client ID: Pleo issues one to each integration/);
+      await selectOption("#connect-provider", "local-pleo");
     } finally {
       await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
     }

@@ -79,6 +79,8 @@ export function fieldProblem(
   }
   notice(box, "failure", message);
   input?.focus();
+  // In view, whatever the window's height: the field and what is wrong with it.
+  if (message) el(box).scrollIntoView({ block: "nearest" });
 }
 
 /** The wallet's clock minus this window's, in seconds (0 unless they disagree). */

@@ -203,6 +203,19 @@ describe("forms", () => {
       connectFormProblem({ ...custom, authorizeUrl: "https://a/authorize", tokenUrl: "https://a/token" }),
     ).toEqual({ field: "clientId", message: "A custom provider needs a client ID." });
   });
+  it("asks for a client ID beside its field when the provider has none, saying where Pleo's comes from", () => {
+    const pleo = { name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true };
+    const p = connectFormProblem(form, pleo);
+    expect(p?.field).toBe("clientId");
+    expect(p?.message).toMatch(/^Enter your integration’s client ID: Pleo issues one/);
+    // One sentence, one spelling of "client ID".
+    expect(p?.message.split(". ").length).toBe(1);
+    expect(p?.message).not.toMatch(/client id\b/);
+    expect(connectFormProblem({ ...form, clientId: "abc" }, pleo)).toBeNull();
+    expect(connectFormProblem(form, { ...pleo, defaultClientId: "default" })).toBeNull();
+    const other = { ...pleo, name: "acme", displayName: "Acme", pleo: false };
+    expect(connectFormProblem({ ...form, provider: "acme" }, other)?.message).toMatch(/^Enter a client ID: Acme has none/);
+  });
   it("warns about a client secret, with Pleo's advice for Pleo", () => {
     expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, false)).toBeNull();
     expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, true)).toMatch(/Pleo advises public clients with PKCE/);

@@ -281,10 +281,19 @@ function nameProblem(name: string, what: string): string | null {
   return null;
 }
 
-export function connectFormProblem(f: ConnectForm): FormProblem | null {
+export function connectFormProblem(f: ConnectForm, provider?: Provider): FormProblem | null {
   const bad = nameProblem(f.name.trim(), "connection");
   if (bad) return { field: "name", message: bad };
   if (f.provider === "") return { field: "provider", message: "Choose a provider." };
+  // A provider with no client ID of its own (Pleo's presets): one sentence, beside the field.
+  if (provider && provider.defaultClientId === null && f.clientId.trim() === "") {
+    return {
+      field: "clientId",
+      message: provider.pleo
+        ? "Enter your integration’s client ID: Pleo issues one to each integration registered with it, so ask whoever registered yours with Pleo."
+        : `Enter a client ID: ${provider.displayName} has none by default (the provider issues one when you register an app with it).`,
+    };
+  }
   if (f.provider === "custom") {
     for (const [field, label, url] of [
       ["authorizeUrl", "authorization URL", f.authorizeUrl],
