@@ -20,6 +20,8 @@ import {
   sortConnections,
   statusOf,
   healthStale,
+  expiryProblem,
+  NO_EXPIRY_QUESTION,
   type StatusKey,
   timeline,
 } from "./logic";
@@ -295,11 +297,20 @@ describe("the audit view's words", () => {
 describe("API keys", () => {
   const form = { name: "books", provider: "pleo", expires: "" };
   it("says what the Add API key form lacks, field by field", () => {
-    expect(addKeyProblem(form)).toBeNull();
-    expect(addKeyProblem({ ...form, provider: "" })?.field).toBe("provider");
-    expect(addKeyProblem({ ...form, name: "a b" })?.field).toBe("name");
-    expect(addKeyProblem({ ...form, expires: "31/12/2027" })?.field).toBe("expires");
-    expect(addKeyProblem({ ...form, expires: "2027-12-31" })).toBeNull();
+    expect(addKeyProblem(form, NOW)).toBeNull();
+    expect(addKeyProblem({ ...form, provider: "" }, NOW)?.field).toBe("provider");
+    expect(addKeyProblem({ ...form, name: "a b" }, NOW)?.field).toBe("name");
+    expect(addKeyProblem({ ...form, expires: "31/12/2027" }, NOW)?.field).toBe("expires");
+    expect(addKeyProblem({ ...form, expires: "2027-12-31" }, NOW)).toBeNull();
+  });
+  it("takes typed ISO dates only, real and not yet passed (NOW is 2027-01-15)", () => {
+    expect(expiryProblem("", NOW)).toBeNull();
+    expect(expiryProblem(" 2027-12-31 ", NOW)).toBeNull();
+    expect(expiryProblem("2027-01-15", NOW)).toBeNull(); // today: the key still works today
+    expect(expiryProblem("12/31/2027", NOW)).toMatch(/^Give the date as YYYY-MM-DD \(for example 2027-12-31\)/);
+    expect(expiryProblem("2027-02-30", NOW)).toBe("2027-02-30 is not a date.");
+    expect(expiryProblem("2027-01-14", NOW)).toMatch(/has passed/);
+    expect(NO_EXPIRY_QUESTION).toMatch(/press the button again to save it without one/);
   });
   it("badges a key by its days left, and names its kind", () => {
     const key = conn({ kind: "api-key", hasRefreshToken: false, refreshExpiresAt: null });

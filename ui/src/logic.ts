@@ -371,14 +371,34 @@ export function checkLabel(key: string): string {
 // ---------------------------------------------------------------- API keys
 
 /** What is wrong with the "Add API key" form before anything is sent, if anything. */
-export function addKeyProblem(f: AddKeyForm): { field: keyof AddKeyForm; message: string } | null {
+export function addKeyProblem(f: AddKeyForm, now: number): { field: keyof AddKeyForm; message: string } | null {
   if (!f.provider) return { field: "provider", message: "Choose Pleo’s environment (no Pleo provider is configured)." };
   const bad = nameProblem(f.name, "key");
   if (bad) return { field: "name", message: bad };
-  if (f.expires && !/^\d{4}-\d{2}-\d{2}$/.test(f.expires))
-    return { field: "expires", message: "Give the date as YYYY-MM-DD, or leave it empty." };
+  const date = expiryProblem(f.expires, now);
+  if (date) return { field: "expires", message: date };
   return null;
 }
+
+/**
+ * What is wrong with a typed expiry date, or null. Dates are YYYY-MM-DD everywhere in the
+ * app (the day, UTC, as Pleo's web app shows a key's expiry); empty means none given.
+ */
+export function expiryProblem(text: string, now: number): string | null {
+  const t = text.trim();
+  if (t === "") return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
+  if (!m) return "Give the date as YYYY-MM-DD (for example 2027-12-31), or leave it empty.";
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const at = new Date(Date.UTC(y, mo - 1, d));
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return `${t} is not a date.`;
+  if (at.getTime() / 1000 + 86_400 <= now) return `${t} has passed: give the expiry date Pleo shows for the key.`;
+  return null;
+}
+
+/** Asked, beside the date field, before a key is saved with no expiry date. */
+export const NO_EXPIRY_QUESTION =
+  "No expiry date: Token Wallet cannot warn you before this key stops working. Enter the date Pleo shows for it, or press the button again to save it without one.";
 
 // ---------------------------------------------------------------- connect wizard
 

@@ -2,9 +2,9 @@
 // disconnect confirmation. The only secret that ever reaches the page is an access token
 // the user asked to reveal; it is removed after 60 s or when the pane is left.
 import * as api from "../api";
-import { el, h, notice, now, type Tone } from "../dom";
+import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, countdown, isStatic, kindLabel, statusOf } from "../logic";
+import { checkLabel, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -248,9 +248,19 @@ function wireKeys(): void {
     say(tone, r.message);
     await load();
   });
+  // Saving the new key with no expiry date was asked about, and the date left empty since.
+  let noDateAsked = false;
+  const rotateProblem = (message: string | null, tone: Tone = "failure"): void =>
+    fieldProblem("rotate-error", ["rotate-expires"], message, message ? "rotate-expires" : null, "rotate-yes", tone);
   el("detail-rotate").addEventListener("click", () => {
+    noDateAsked = false;
+    rotateProblem(null);
     el("rotate-box").hidden = false;
     el("rotate-expires").focus();
+  });
+  el("rotate-expires").addEventListener("input", () => {
+    noDateAsked = false;
+    rotateProblem(null);
   });
   const closeRotate = (): void => {
     el("rotate-box").hidden = true;
@@ -261,7 +271,15 @@ function wireKeys(): void {
   });
   el<HTMLFormElement>("rotate-box").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const expires = el<HTMLInputElement>("rotate-expires").value;
+    const expires = el<HTMLInputElement>("rotate-expires").value.trim();
+    const bad = expiryProblem(expires, now());
+    if (bad) return rotateProblem(bad);
+    if (expires === "" && !noDateAsked) {
+      noDateAsked = true;
+      return rotateProblem(NO_EXPIRY_QUESTION, "warning");
+    }
+    noDateAsked = false;
+    rotateProblem(null);
     // The new key is pasted in Token Wallet's own window, which this opens.
     const r = await busy(el("rotate-yes"), "Waiting for the key…", () => api.rotateSecret({ name: name(), expires }), (e) =>
       `Not rotated: ${errorText(e)} The old key is still in place.`,
