@@ -22,6 +22,7 @@ import {
   healthStale,
   expiryProblem,
   NO_EXPIRY_QUESTION,
+  copiedText,
   type StatusKey,
   timeline,
 } from "./logic";
@@ -100,6 +101,16 @@ describe("statusOf", () => {
     expect(healthStale(conn({ healthUntil: NOW + 1 }), NOW)).toBe(false);
     expect(healthStale(conn({ healthUntil: NOW }), NOW)).toBe(true);
     expect(healthStale(conn({ healthUntil: null }), NOW + 1e9)).toBe(false);
+  });
+});
+
+describe("copiedText", () => {
+  it("counts the clipboard's clearing down, in whole seconds", () => {
+    expect(copiedText("Access token", 30, NOW + 600, NOW)).toBe(
+      "Access token copied. The clipboard is cleared in 30 s; it expires in 10 min 00 s.",
+    );
+    expect(copiedText("Access token", 21.4, NOW + 600, NOW + 8.6)).toMatch(/cleared in 22 s; it expires in 9 min 51 s/);
+    expect(copiedText("API key", 0.2, null, NOW)).toBe("API key copied. The clipboard is cleared in 1 s.");
   });
 });
 

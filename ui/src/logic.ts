@@ -86,6 +86,14 @@ export function statusOf(c: Connection): StatusView {
 /** Whether a connection's health has changed by the clock since the list was read. */
 export const healthStale = (c: Connection, now: number): boolean => c.healthUntil !== null && c.healthUntil <= now;
 
+/** The notice after a Copy, `clearsIn` seconds before the clipboard is cleared: it counts
+ * down, whole seconds rounded up. */
+export function copiedText(what: string, clearsIn: number, expiresAt: number | null, now: number): string {
+  const left = Math.max(1, Math.ceil(clearsIn));
+  const expires = expiresAt === null ? "" : `; it expires ${countdown(expiresAt, now)}`;
+  return `${what} copied. The clipboard is cleared in ${left} s${expires}.`;
+}
+
 /** "in 4 min 05 s", "in 2 h 10 min", "in 3 days", "expired 2 min ago", "no expiry given". */
 export function countdown(expiresAt: number | null, now: number): string {
   if (expiresAt === null) return "no expiry given";

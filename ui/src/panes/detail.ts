@@ -4,7 +4,7 @@
 import * as api from "../api";
 import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
+import { checkLabel, copiedText, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -13,6 +13,9 @@ import { flash, load } from "./connections";
 let revealUntil = 0;
 /** When the clipboard copy is cleared (Unix seconds), or 0. */
 let clipboardClearsAt = 0;
+/** What was copied last, and the notice said about it (while it is the one shown). */
+let copied: { what: string; expiresAt: number | null } | null = null;
+let copyNotice: string | null = null;
 const REVEAL_MS = 60_000;
 
 /** The one notice under the actions: what the last action did. */
@@ -127,7 +130,12 @@ export function tick(t: number): void {
   }
   if (clipboardClearsAt && t >= clipboardClearsAt) {
     clipboardClearsAt = 0;
-    if (/clipboard is cleared/.test(shown())) say("info", "The clipboard was cleared: the token is no longer in it.");
+    if (shown() === copyNotice) say("info", "The clipboard was cleared: the token is no longer in it.");
+    copyNotice = null;
+  } else if (clipboardClearsAt && copied && shown() === copyNotice) {
+    // The copy's notice counts down with the clock, as Reveal's label does.
+    copyNotice = copiedText(copied.what, clipboardClearsAt - t, copied.expiresAt, t);
+    if (copyNotice !== shown()) say("success", copyNotice);
   }
 }
 
@@ -204,10 +212,9 @@ function wireTokens(): void {
     if (r) {
       clipboardClearsAt = now() + r.clearsInSecs;
       const what = selected()?.kind === "api-key" ? "API key" : selected()?.kind === "oauth" ? "Access token" : "Token";
-      say(
-        "success",
-        `${what} copied. The clipboard is cleared in ${r.clearsInSecs} s; it expires ${countdown(r.expiresAt, now())}.`,
-      );
+      copied = { what, expiresAt: r.expiresAt };
+      copyNotice = copiedText(what, r.clearsInSecs, r.expiresAt, now());
+      say("success", copyNotice);
       await load();
     }
   });
