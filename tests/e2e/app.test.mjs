@@ -519,6 +519,20 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
       args: [],
     });
     assert.deepEqual(bars, [1, 1, 1]);
+    // No two axis labels overlap, and none passes the plot's right edge (as drawn).
+    const overlaps = await js(`const box = document.getElementById("timeline").getBoundingClientRect();
+      const r = [...document.querySelectorAll("#timeline .tl-tick")].map((e) => e.getBoundingClientRect())
+        .sort((a, b) => a.left - b.left);
+      const bad = [];
+      r.forEach((b, i) => { if (b.right > box.right + 0.5) bad.push("clipped at " + b.right);
+        if (i > 0 && b.left < r[i - 1].right) bad.push("overlap at " + b.left); });
+      return bad;`);
+    assert.deepEqual(overlaps, [], "the timeline's axis labels");
+    // The bar's countdown follows the clock without a reload.
+    const value = () => text("#timeline .tl-value");
+    const v1 = await value();
+    await sleep(2100);
+    assert.notEqual(await value(), v1, "the timeline's countdown is frozen");
     await screenshot("15-timeline");
   });
 

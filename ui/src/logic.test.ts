@@ -23,6 +23,7 @@ import {
   expiryProblem,
   NO_EXPIRY_QUESTION,
   copiedText,
+  tickWidth,
   type StatusKey,
   timeline,
 } from "./logic";
@@ -160,6 +161,27 @@ describe("timeline", () => {
     expect(t.ticks.map((k) => k.label)).toEqual(["1 min", "10 min", "1 h", "6 h", "1 day", "7 days", "30 days"]);
     const xs = t.ticks.map((k) => k.x);
     expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+  });
+  it("never lets two axis labels touch, nor one pass the right edge", () => {
+    for (const width of [300, 600, 1000]) {
+      for (const days of [1, 7, 30, 60, 90, 200, 365, 400]) {
+        const t = timeline([conn({ refreshExpiresAt: NOW + days * 86_400 })], NOW, width);
+        const edges = t.ticks.map((k) => {
+          const w = tickWidth(k.label);
+          return k.anchor === "end" ? [k.x - w, k.x] : [k.x - w / 2, k.x + w / 2];
+        });
+        for (const [, r] of edges) expect(r, `${width} ${days}`).toBeLessThanOrEqual(width + 1e-9);
+        for (let i = 1; i < edges.length; i++) {
+          expect(edges[i]![0], `${width} ${days}: ${t.ticks[i - 1]!.label} / ${t.ticks[i]!.label}`).toBeGreaterThan(edges[i - 1]![1]);
+        }
+        // The far end is always labelled.
+        expect(t.ticks.at(-1)!.x).toBeGreaterThan(width * 0.8);
+      }
+    }
+    // 90 days and a year: "30 days" and "90 days" no longer run into each other.
+    const labels = timeline([conn({ refreshExpiresAt: NOW + 365 * 86_400 })], NOW, 600).ticks.map((k) => k.label);
+    expect(labels.at(-1)).toBe("1 year");
+    expect(labels.filter((l) => l === "30 days" || l === "90 days").length).toBeLessThan(2);
   });
   it("keeps an hour at least, caps at a year, and shows what expired left of now", () => {
     const t = timeline([conn({ expiresAt: NOW + 1800, refreshExpiresAt: null })], NOW, 1000);

@@ -141,7 +141,14 @@ export interface TimelineRow {
 export interface Tick {
   x: number;
   label: string;
+  /** How the label sits on its mark: centred, or ending on it at the right edge. */
+  anchor: "middle" | "end";
 }
+
+/** A tick label's width in the plot's units (11 px text, about 6.5 units a character). */
+export const tickWidth = (label: string): number => label.length * 6.5;
+/** The least space between two tick labels. */
+const TICK_GAP = 8;
 
 export interface Timeline {
   rows: TimelineRow[];
@@ -196,7 +203,22 @@ export function timeline(cs: Connection[], now: number, width: number): Timeline
     refresh: bar(c.issuedAt, c.refreshExpiresAt),
     status: statusOf(c).key,
   }));
-  const ticks = TICKS.filter(([d]) => d <= span * 1.001).map(([d, label]) => ({ x: x(now + d), label }));
+  // From the far end leftwards: a label that would touch the one after it is left out (on
+  // a log axis "30 days" and "90 days" can be a few units apart), and a label that would
+  // pass the right edge ends on its mark.
+  const ticks: Tick[] = [];
+  for (const [d, label] of TICKS.filter(([d]) => d <= span * 1.001).reverse()) {
+    const at = x(now + d);
+    const w = tickWidth(label);
+    const anchor = at + w / 2 > width ? "end" : "middle";
+    const right = anchor === "end" ? at : at + w / 2;
+    const next = ticks[0];
+    if (next) {
+      const nextLeft = next.anchor === "end" ? next.x - tickWidth(next.label) : next.x - tickWidth(next.label) / 2;
+      if (right + TICK_GAP > nextLeft) continue;
+    }
+    ticks.unshift({ x: at, label, anchor });
+  }
   return { rows, ticks, nowX, span };
 }
 
