@@ -328,6 +328,10 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await visible("#panel-connect");
     assert.equal(await activeId(), "connect-name", "the name field has focus");
     await typeInto("#connect-name", NAME);
+    // The providers in words for people: where each comes from, never "(name) · config".
+    const options = await js("return [...document.querySelectorAll('#connect-provider option')].map((o) => o.textContent);");
+    assert.ok(options.includes("Pleo, built in"), options.join(" | "));
+    assert.ok(options.every((o) => !/ · config|\) \(/.test(o)), options.join(" | "));
     await selectOption("#connect-provider", "local-pleo");
     await click("#connect-confidential");
     assert.match(await text("#secret-warning"), /Pleo advises public clients with PKCE/);

@@ -154,7 +154,9 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     assert.equal(await text("#detail-title"), "books");
     assert.match(await text("#detail-message"), new RegExp(`Added API key “books”\\. Local Pleo confirms it acts for ${first.company}`));
     assert.match(await text("#fact-d-check-subjectURN"), new RegExp(`Company\\s*${first.company}`));
-    assert.match(await text("#fact-d-kind dd"), /Pleo API key/);
+    // Words for people: the kind once, no raw enum values from the provider.
+    assert.equal(await text("#fact-d-kind dd"), "Pleo API key · Local Pleo");
+    assert.doesNotMatch(await text("#detail-facts"), /\b(API_KEY|OAUTH|[A-Z]+_[A-Z_]+)\b/, "a raw enum value in the facts");
     assert.match(await text("#fact-d-expires dd"), /^in 5 days$/);
     assert.equal(await js("return document.getElementById('detail-refresh').hidden;"), true, "a key is never refreshed");
     assert.equal(await js("return document.getElementById('detail-rotate').hidden;"), false);

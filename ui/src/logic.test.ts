@@ -13,6 +13,7 @@ import {
   filterAudit,
   progressText,
   providerOption,
+  checkValue,
   wizardDefaults,
   rotatedText,
   secretWarning,
@@ -295,8 +296,18 @@ describe("the connect wizard's words", () => {
     expect(wizardDefaults(undefined).clientId).toMatch(/custom/);
   });
   it("names a provider for people", () => {
-    expect(providerOption(pleo)).toBe("Pleo (pleo) · built-in preset");
-    expect(providerOption({ ...pleo, name: "rig", displayName: "rig", source: "config" })).toBe("rig · config");
+    expect(providerOption(pleo)).toBe("Pleo, built in");
+    expect(providerOption({ ...pleo, name: "pleo-staging", displayName: "Pleo (staging)" })).toBe("Pleo (staging), built in as “pleo-staging”");
+    expect(providerOption({ ...pleo, name: "rig", displayName: "rig", source: "config" })).toBe("rig, from your providers file");
+    expect(providerOption({ ...pleo, name: "pleo-local", displayName: "Pleo (local test)", source: "config (discovery)" })).toBe(
+      "Pleo (local test), from your providers file as “pleo-local”",
+    );
+    expect(checkValue("API_KEY")).toBe("API key");
+    expect(checkValue("OAUTH")).toBe("OAuth");
+    expect(checkValue("ACTIVATED")).toBe("Activated");
+    expect(checkValue("AUTH_ERROR")).toBe("Auth error");
+    expect(checkValue("urn:pleo:company:1")).toBe("urn:pleo:company:1");
+    expect(checkValue("Books sync")).toBe("Books sync");
   });
 });
 

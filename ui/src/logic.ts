@@ -443,5 +443,16 @@ export function wizardDefaults(p: Provider | undefined): { clientId: string; sco
 
 /** A provider's line in the wizard's list: its name for people, and where it comes from. */
 export function providerOption(p: Provider): string {
-  return p.displayName === p.name ? `${p.displayName} · ${p.source}` : `${p.displayName} (${p.name}) · ${p.source}`;
+  const from = p.source === "built-in preset" ? "built in" : "from your providers file";
+  return p.displayName.toLowerCase() === p.name.toLowerCase() ? `${p.displayName}, ${from}` : `${p.displayName}, ${from} as “${p.name}”`;
+}
+
+/** A provider's value for people: its enum words (`API_KEY`, `OAUTH`, `ACTIVATED`) as
+ * words ("API key", "OAuth", "Activated"); anything else as it came. */
+export function checkValue(value: string): string {
+  const known: Record<string, string> = { API_KEY: "API key", OAUTH: "OAuth", OAUTH2: "OAuth" };
+  if (known[value]) return known[value]!;
+  if (!/^[A-Z][A-Z_]+$/.test(value)) return value;
+  const words = value.replace(/_/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

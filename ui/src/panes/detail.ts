@@ -4,7 +4,7 @@
 import * as api from "../api";
 import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, copiedText, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
+import { checkLabel, checkValue, copiedText, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -74,7 +74,7 @@ function render(): void {
   }
   for (const [k, v] of c.check) {
     const label = c.kind === "api-key" && k === "subjectURN" ? "Company" : checkLabel(k);
-    rows.push(fact(`check-${k}`, label, v));
+    rows.push(fact(`check-${k}`, label, checkValue(v)));
   }
   if (c.checkError) rows.push(fact("check-error", "Connection check", `failed: ${c.checkError}`));
   if (c.checkedAt !== null) rows.push(fact("checked", "Last checked", ago(c.checkedAt, t), isoTime(c.checkedAt)));
@@ -103,14 +103,15 @@ function render(): void {
 /** An API key's or static token's facts: what it is, where from, until when. */
 function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HTMLElement[] {
   const rows = [
-    fact("kind", "Kind", c.kind === "api-key" ? `Pleo API key (${c.providerName})` : `${kindLabel(c)} · ${c.providerName}`),
+    fact("kind", "Kind", `${c.kind === "api-key" ? "Pleo API key" : kindLabel(c)} · ${c.providerName}`),
+    fact("expires", "Expires", c.expiresAt === null ? "no date given" : countdown(c.expiresAt, t), isoTime(c.expiresAt)),
     fact(
-      "expires",
-      "Expires",
-      c.expiresAt === null ? "no expiry date given" : countdown(c.expiresAt, t),
-      isoTime(c.expiresAt),
+      "refresh-token",
+      "Renewal",
+      c.expiresAt === null
+        ? "never refreshed: when you make a new one, put it in with Rotate key…"
+        : "never refreshed: make a new one before its date and put it in with Rotate key…",
     ),
-    fact("refresh-token", "Renewal", "never refreshed: rotate it before its date"),
     fact("issued", "Added", ago(c.issuedAt, t), isoTime(c.issuedAt)),
     fact("last-export", "Last export", ago(c.lastExport, t), isoTime(c.lastExport)),
   ];
@@ -122,7 +123,7 @@ function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HT
 export function tick(t: number): void {
   const c = selected();
   const e = document.querySelector<HTMLElement>("#fact-d-expires dd");
-  if (c && e) e.textContent = countdown(c.expiresAt, t);
+  if (c && e) e.textContent = c.expiresAt === null && isStatic(c) ? "no date given" : countdown(c.expiresAt, t);
   if (revealUntil) {
     const left = Math.ceil((revealUntil - performance.now()) / 1000);
     if (left <= 0) hideReveal();
