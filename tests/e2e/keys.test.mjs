@@ -257,13 +257,18 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await waitFor("the check", async () => /Its installation is ERROR \(AUTH_ERROR\)/.test(await text("#detail-message")), 20_000);
     await waitFor("the badge", async () =>
       (await js("return document.querySelector('#detail-status .badge').dataset.status;")) === "installationProblem");
-    assert.match(await text("#fact-d-check-installationStatus"), /Installation\s*ERROR/);
-    // The OAuth connection (the same company): its check reads the installation too.
+    // One Installation row: the status and its error code in words, and when it was read.
+    assert.match(await text("#fact-d-installation dd"), /^Error \(Auth error\), checked (just now|\d+ s ago)$/);
+    assert.equal(await js("return document.getElementById('fact-d-check-installationStatus');"), null, "the status listed twice");
+    // The OAuth connection (the same company): before its check, the row says it was not
+    // read yet; then its check reads the installation too.
     await click("#detail-back");
     await click("#conn-acme-oauth");
     await visible("#panel-detail");
+    assert.match(await text("#fact-d-installation dd"), /^(Activated, checked .+|not read yet: Check reads it)$/);
     await click("#detail-check");
     await waitFor("the OAuth check", async () => /accepts “acme-oauth”\. Its installation is ERROR \(AUTH_ERROR\)/.test(await text("#detail-message")), 20_000);
+    await waitFor("the OAuth connection's Installation row", async () => /^Error \(Auth error\), checked/.test(await text("#fact-d-installation dd")));
     await click("#detail-back");
     await waitFor("the alert", async () => /Pleo reports the installation of “acme-oauth” as ERROR \(AUTH_ERROR\)/.test(await text("#alerts")));
     await screenshotTo(path.join(SHOTS, "keys-installation-error.png"));

@@ -22,7 +22,7 @@ const fields = {
     refreshExpiresAt: true, hasClientSecret: true, lastRefresh: true, lastExport: true, refreshFailures: true,
     refreshingSince: true,
     lastRefreshError: true, check: true, account: true, application: true, checkError: true, checkedAt: true, installationStatus: true,
-    installationError: true, canRevoke: true, health: true, healthUntil: true,
+    installationError: true, canRevoke: true, health: true, healthUntil: true, pleo: true,
   } satisfies Fields<T.Connection>),
   Alert: all<T.Alert>({ kind: true, connection: true, text: true } satisfies Fields<T.Alert>),
   Provider: all<T.Provider>({ name: true, displayName: true, defaultClientId: true, defaultScopes: true, source: true, pleo: true } satisfies Fields<T.Provider>),

@@ -219,6 +219,11 @@ installationError: string | null,
  */
 canRevoke: boolean, 
 /**
+ * A Pleo provider: its connections and keys have an installation, whose status the
+ * check reads.
+ */
+pleo: boolean, 
+/**
  * Where it stands at `now` (core's `health::Health`, the CLI's words too).
  */
 health: Health, 

@@ -14,6 +14,7 @@ import {
   progressText,
   providerOption,
   checkValue,
+  installationText,
   wizardDefaults,
   rotatedText,
   secretWarning,
@@ -60,6 +61,7 @@ function conn(over: Partial<Connection> = {}): Connection {
     checkError: null,
     checkedAt: null,
     installationStatus: null,
+    pleo: true,
     installationError: null,
     canRevoke: true,
     kind: "oauth",
@@ -103,6 +105,20 @@ describe("statusOf", () => {
     expect(healthStale(conn({ healthUntil: NOW + 1 }), NOW)).toBe(false);
     expect(healthStale(conn({ healthUntil: NOW }), NOW)).toBe(true);
     expect(healthStale(conn({ healthUntil: null }), NOW + 1e9)).toBe(false);
+  });
+});
+
+describe("installationText", () => {
+  it("says a Pleo installation's status, error and when it was read; unknown when it could not be", () => {
+    expect(installationText(conn({ installationStatus: "ACTIVATED" }), "3 min ago")).toBe("Activated, checked 3 min ago");
+    expect(installationText(conn({ installationStatus: "ERROR", installationError: "AUTH_ERROR" }), "1 h ago")).toBe(
+      "Error (Auth error), checked 1 h ago",
+    );
+    expect(installationText(conn({ installationStatus: "UNKNOWN" }), "5 s ago")).toBe(
+      "unknown: the last check could not read it, checked 5 s ago",
+    );
+    expect(installationText(conn(), null)).toBe("not read yet: Check reads it");
+    expect(installationText(conn({ pleo: false, installationStatus: "ACTIVATED" }), "now")).toBeNull();
   });
 });
 

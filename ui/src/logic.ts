@@ -447,6 +447,25 @@ export function providerOption(p: Provider): string {
   return p.displayName.toLowerCase() === p.name.toLowerCase() ? `${p.displayName}, ${from}` : `${p.displayName}, ${from} as “${p.name}”`;
 }
 
+/** The check facts the Installation row says (not listed again on their own). */
+export const INSTALLATION_FACTS = ["installationStatus", "installationErrorCode", "installationReadError"];
+
+/**
+ * A Pleo connection's or key's Installation row: its status (and error code) as words,
+ * and when it was read (`checked`: "3 min ago"); "unknown" when the last check could not
+ * read it. `null` for a provider with no installations.
+ */
+export function installationText(c: Connection, checked: string | null): string | null {
+  if (!c.pleo) return null;
+  const when = checked === null ? "" : `, checked ${checked}`;
+  if (c.installationStatus === null) {
+    return checked === null ? "not read yet: Check reads it" : `not read at the last check${when}`;
+  }
+  if (c.installationStatus === "UNKNOWN") return `unknown: the last check could not read it${when}`;
+  const error = c.installationError ? ` (${checkValue(c.installationError)})` : "";
+  return `${checkValue(c.installationStatus)}${error}${when}`;
+}
+
 /** A provider's value for people: its enum words (`API_KEY`, `OAUTH`, `ACTIVATED`) as
  * words ("API key", "OAuth", "Activated"); anything else as it came. */
 export function checkValue(value: string): string {

@@ -4,7 +4,7 @@
 import * as api from "../api";
 import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, checkValue, copiedText, countdown, expiryProblem, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
+import { checkLabel, checkValue, copiedText, countdown, expiryProblem, INSTALLATION_FACTS, installationText, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -72,7 +72,9 @@ function render(): void {
     const why = last && !shown().includes(last) ? `; last: ${last}` : "";
     rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
-  for (const [k, v] of c.check) {
+  const installation = installationText(c, c.checkedAt === null ? null : ago(c.checkedAt, t));
+  if (installation) rows.push(fact("installation", "Installation", installation));
+  for (const [k, v] of c.check.filter(([k]) => !INSTALLATION_FACTS.includes(k))) {
     const label = c.kind === "api-key" && k === "subjectURN" ? "Company" : checkLabel(k);
     rows.push(fact(`check-${k}`, label, checkValue(v)));
   }
