@@ -576,6 +576,11 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     for (const e of ["Connected", "Export", "Refresh ok", "Data key rotated", "Passphrase changed"]) {
       assert.match(all, new RegExp(e), `the audit view shows ${e}`);
     }
+    // The event column starts at one place on every line, whatever the age's width.
+    const lefts = await js(`return [...document.querySelectorAll("#audit-lines li .event")]
+      .filter((e) => e.offsetParent !== null).map((e) => Math.round(e.getBoundingClientRect().left));`);
+    assert.ok(lefts.length > 3, `only ${lefts.length} audit lines`);
+    assert.equal(new Set(lefts).size, 1, `the event column moves: ${[...new Set(lefts)].join(", ")}`);
     await typeInto("#audit-filter", "data_key");
     await waitFor("the filter", async () => /^Showing 1 of \d+ lines$/.test(await text("#audit-count")));
     await screenshot("18-audit");
