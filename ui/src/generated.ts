@@ -96,7 +96,12 @@ insecureKdf: boolean,
 /**
  * The shortest passphrase `create_vault` accepts, in characters.
  */
-minPassphraseChars: number, };
+minPassphraseChars: number, 
+/**
+ * Why it locked by itself, for the lock screen ("Locked after 15 minutes without
+ * use."); `None` when the person locked it (or it was never unlocked).
+ */
+lockedBecause: string | null, };
 
 export type ConnectionStatus = "active" | "needsReauthorisation" | "revocationPending";
 
