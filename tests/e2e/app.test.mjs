@@ -328,6 +328,10 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await visible("#panel-connect");
     assert.equal(await activeId(), "connect-name", "the name field has focus");
     await typeInto("#connect-name", NAME);
+    // The providers in words for people: where each comes from, never "(name) · config".
+    const options = await js("return [...document.querySelectorAll('#connect-provider option')].map((o) => o.textContent);");
+    assert.ok(options.includes("Pleo, built in"), options.join(" | "));
+    assert.ok(options.every((o) => !/ · config|\) \(/.test(o)), options.join(" | "));
     await selectOption("#connect-provider", "local-pleo");
     await click("#connect-confidential");
     assert.match(await text("#secret-warning"), /Pleo advises public clients with PKCE/);
@@ -349,6 +353,20 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
         return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && (hit === b || b.contains(hit));`);
       await screenshot("10-connect-wizard");
       assert.equal(reachable, true, "the sign-in button is cut off at 960 x 760");
+      // The first thing a Pleo user tries: the Pleo preset and no client ID. What is
+      // wrong is said beside the Client ID field, in view, in one sentence.
+      await selectOption("#connect-provider", "pleo");
+      await click("#connect-submit");
+      await visible("#connect-error");
+      const beside = await js(`const e = document.getElementById("connect-error");
+        const f = document.getElementById("connect-client-id");
+        const r = e.getBoundingClientRect();
+        return f.getAttribute("aria-invalid") === "true" && f.nextElementSibling === e &&
+          document.activeElement === f && r.top >= 0 && r.bottom <= window.innerHeight;`);
+      await screenshot("10c-connect-client-id");
+      assert.equal(beside, true, "the client ID problem is not beside its field, in view, with the field focused");
+      assert.match(await text("#connect-error"), /^Enter your integration’s client ID: Pleo issues one to each integration/);
+      await selectOption("#connect-provider", "local-pleo");
     } finally {
       await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
     }
@@ -416,8 +434,14 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     const [buttonTop] = await at("#detail-copy");
     await click("#detail-copy");
     await waitFor("the copy message", async () => /copied/.test(await text("#detail-message")));
-    assert.match(await text("#detail-message"), /cleared in 30 s/);
+    const secsLeft = async () => Number((await text("#detail-message")).match(/cleared in (\d+) s/)?.[1]);
+    const first = await secsLeft();
+    assert.ok(first >= 27 && first <= 30, `the clipboard is cleared in ${first} s, not about 30 s`);
     assert.equal(await toneOf("#detail-message"), "success");
+    // The notice counts down with the clock, as Reveal's label does.
+    await sleep(2100);
+    const later = await secsLeft();
+    assert.ok(later <= first - 2, `the notice did not count down (${first} s, then ${later} s)`);
     const [buttonTopAfter] = await at("#detail-copy");
     // Below the buttons' block (which may wrap to a second row in a narrow window).
     const [, buttonBottom] = await at("#panel-detail .actions");
@@ -499,6 +523,21 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
       args: [],
     });
     assert.deepEqual(bars, [1, 1, 1]);
+    // No two axis labels overlap, and none passes the plot's right edge (as drawn).
+    const overlaps = await js(`const box = document.getElementById("timeline").getBoundingClientRect();
+      const r = [...document.querySelectorAll("#timeline .tl-tick")]
+        .filter((e) => e.textContent !== "now").map((e) => e.getBoundingClientRect())
+        .sort((a, b) => a.left - b.left);
+      const bad = [];
+      r.forEach((b, i) => { if (b.right > box.right + 0.5) bad.push("clipped at " + b.right);
+        if (i > 0 && b.left < r[i - 1].right) bad.push("overlap at " + b.left); });
+      return bad;`);
+    assert.deepEqual(overlaps, [], "the timeline's axis labels");
+    // The bar's countdown follows the clock without a reload.
+    const value = () => text("#timeline .tl-value");
+    const v1 = await value();
+    await sleep(2100);
+    assert.notEqual(await value(), v1, "the timeline's countdown is frozen");
     await screenshot("15-timeline");
   });
 
@@ -537,6 +576,11 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     for (const e of ["Connected", "Export", "Refresh ok", "Data key rotated", "Passphrase changed"]) {
       assert.match(all, new RegExp(e), `the audit view shows ${e}`);
     }
+    // The event column starts at one place on every line, whatever the age's width.
+    const lefts = await js(`return [...document.querySelectorAll("#audit-lines li .event")]
+      .filter((e) => e.offsetParent !== null).map((e) => Math.round(e.getBoundingClientRect().left));`);
+    assert.ok(lefts.length > 3, `only ${lefts.length} audit lines`);
+    assert.equal(new Set(lefts).size, 1, `the event column moves: ${[...new Set(lefts)].join(", ")}`);
     await typeInto("#audit-filter", "data_key");
     await waitFor("the filter", async () => /^Showing 1 of \d+ lines$/.test(await text("#audit-count")));
     await screenshot("18-audit");

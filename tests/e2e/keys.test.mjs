@@ -83,9 +83,6 @@ const introspectStatus = async (value) =>
 /** YYYY-MM-DD (UTC) of Unix seconds. */
 const isoDate = (t) => new Date(t * 1000).toISOString().slice(0, 10);
 /** Sets a date input (WebKit's date field takes no typed text over WebDriver). */
-const setDate = (css, value) =>
-  js("const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('input')); return e.value;", css, value);
-
 const assertNoKeysInPage = (where, keys) => assertAbsentFromPage(assert, where, keys);
 
 before(async () => {
@@ -131,6 +128,12 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await visible("#panel-addkey");
     await click('#addkey-provider option[value="local-pleo"]');
     await typeInto("#addkey-name", "books");
+    // No expiry date: asked first, beside the date field, in the warning tone; no dialog.
+    await click("#addkey-submit");
+    await waitFor("the question about the missing date", async () => /^No expiry date: Token Wallet cannot warn you/.test(await text("#addkey-error")));
+    assert.equal(await toneOf("#addkey-error"), "warning");
+    assert.equal(await js("return document.getElementById('addkey-expires').nextElementSibling.id;"), "addkey-error");
+    await screenshotTo(path.join(SHOTS, "keys-addkey-no-date.png"));
     await click("#addkey-submit");
     await answerDialog("API key", [revoked.key]);
     await waitFor("the refusal", async () => /refused the API key \(HTTP 401\)/.test(await text("#addkey-error")), 20_000);
@@ -142,14 +145,18 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
   });
 
   await t.test("a valid key is verified, its company shown, and it warns 5 days before its date", async () => {
-    await setDate("#addkey-expires", expires);
+    // A date typed as the app writes dates (ISO), digit by digit, is kept.
+    await typeInto("#addkey-expires", expires);
+    assert.equal(await js("return document.getElementById('addkey-expires').value;"), expires);
     await click("#addkey-submit");
     await answerDialog("API key", [first.key]);
     await visible("#panel-detail", 30_000);
     assert.equal(await text("#detail-title"), "books");
     assert.match(await text("#detail-message"), new RegExp(`Added API key “books”\\. Local Pleo confirms it acts for ${first.company}`));
     assert.match(await text("#fact-d-check-subjectURN"), new RegExp(`Company\\s*${first.company}`));
-    assert.match(await text("#fact-d-kind dd"), /Pleo API key/);
+    // Words for people: the kind once, no raw enum values from the provider.
+    assert.equal(await text("#fact-d-kind dd"), "Pleo API key · Local Pleo");
+    assert.doesNotMatch(await text("#detail-facts"), /\b(API_KEY|OAUTH|[A-Z]+_[A-Z_]+)\b/, "a raw enum value in the facts");
     assert.match(await text("#fact-d-expires dd"), /^in 5 days$/);
     assert.equal(await js("return document.getElementById('detail-refresh').hidden;"), true, "a key is never refreshed");
     assert.equal(await js("return document.getElementById('detail-rotate').hidden;"), false);
@@ -205,6 +212,21 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
   await t.test("rotate: a bad new key leaves the old one; a good one replaces it", async () => {
     await click("#detail-rotate");
     await visible("#rotate-box");
+    // A form that asks, with nothing failed: the info tone, not the failure colour.
+    assert.equal(await toneOf("#rotate-box"), "info");
+    assert.notEqual(
+      await js("return getComputedStyle(document.getElementById('rotate-box')).backgroundColor;"),
+      await js("return getComputedStyle(document.getElementById('confirm-box')).backgroundColor;"),
+      "the rotate form is drawn like the disconnect warning",
+    );
+    await screenshotTo(path.join(SHOTS, "keys-rotate-form.png"));
+    // A date that is not one is refused beside the field; no date is asked about first.
+    await typeInto("#rotate-expires", "2027-02-30");
+    await click("#rotate-yes");
+    await waitFor("the refused date", async () => (await text("#rotate-error")) === "2027-02-30 is not a date.");
+    await js("const e = document.getElementById('rotate-expires'); e.value = ''; e.dispatchEvent(new Event('input'));");
+    await click("#rotate-yes");
+    await waitFor("the question about the missing date", async () => /^No expiry date/.test(await text("#rotate-error")));
     await click("#rotate-yes");
     await answerDialog("new key", [revoked.key]);
     await waitFor("the refusal", async () => /^Not rotated: .*refused the API key/.test(await text("#detail-message")), 20_000);
@@ -212,7 +234,7 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     assert.equal(await toneOf("#detail-message"), "failure");
     assert.equal(cli("token", "books").stdout.trim(), first.key);
 
-    await setDate("#rotate-expires", isoDate(Math.floor(Date.now() / 1000) + 400 * DAY));
+    await typeInto("#rotate-expires", isoDate(Math.floor(Date.now() / 1000) + 400 * DAY));
     await click("#rotate-yes");
     await answerDialog("new key", [second.key]);
     await waitFor("the rotation", async () => /^Rotated “books”/.test(await text("#detail-message")), 20_000);
@@ -235,13 +257,18 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await waitFor("the check", async () => /Its installation is ERROR \(AUTH_ERROR\)/.test(await text("#detail-message")), 20_000);
     await waitFor("the badge", async () =>
       (await js("return document.querySelector('#detail-status .badge').dataset.status;")) === "installationProblem");
-    assert.match(await text("#fact-d-check-installationStatus"), /Installation\s*ERROR/);
-    // The OAuth connection (the same company): its check reads the installation too.
+    // One Installation row: the status and its error code in words, and when it was read.
+    assert.match(await text("#fact-d-installation dd"), /^Error \(Auth error\), checked (just now|\d+ s ago)$/);
+    assert.equal(await js("return document.getElementById('fact-d-check-installationStatus');"), null, "the status listed twice");
+    // The OAuth connection (the same company): before its check, the row says it was not
+    // read yet; then its check reads the installation too.
     await click("#detail-back");
     await click("#conn-acme-oauth");
     await visible("#panel-detail");
+    assert.match(await text("#fact-d-installation dd"), /^(Activated, checked .+|not read yet: Check reads it)$/);
     await click("#detail-check");
     await waitFor("the OAuth check", async () => /accepts “acme-oauth”\. Its installation is ERROR \(AUTH_ERROR\)/.test(await text("#detail-message")), 20_000);
+    await waitFor("the OAuth connection's Installation row", async () => /^Error \(Auth error\), checked/.test(await text("#fact-d-installation dd")));
     await click("#detail-back");
     await waitFor("the alert", async () => /Pleo reports the installation of “acme-oauth” as ERROR \(AUTH_ERROR\)/.test(await text("#alerts")));
     await screenshotTo(path.join(SHOTS, "keys-installation-error.png"));

@@ -111,6 +111,7 @@ test("no process of the app's tree keeps the passphrase or a typed key", { timeo
     await visible("#panel-addkey");
     await click('#addkey-provider option[value="local-pleo"]');
     await typeInto("#addkey-name", "books");
+    await typeInto("#addkey-expires", "2099-12-31");
     await click("#addkey-submit");
     await answerDialog("API key", [key]);
     await visible("#panel-detail", 60_000);

@@ -24,6 +24,7 @@ function tick(): void {
   const t = now();
   if (state.pane === "connections") connections.tick(t);
   if (state.pane === "detail") detail.tick(t);
+  if (state.pane === "timeline") timeline.tick();
 }
 
 /** Wires every control once. `renderFacts` draws the vault facts (Keys tab). */

@@ -12,7 +12,7 @@ const all = <T>(f: Fields<T>): string[] => Object.keys(f).sort();
 const keys = (v: object): string[] => Object.keys(v).sort();
 
 const fields = {
-  VaultState: all<T.VaultState>({ status: true, profile: true, store: true, vault: true, message: true, retryAfterMs: true, failedAttempts: true, insecureKdf: true, minPassphraseChars: true } satisfies Fields<T.VaultState>),
+  VaultState: all<T.VaultState>({ status: true, profile: true, store: true, vault: true, message: true, retryAfterMs: true, failedAttempts: true, insecureKdf: true, minPassphraseChars: true, lockedBecause: true } satisfies Fields<T.VaultState>),
   VaultFacts: all<T.VaultFacts>({ vaultId: true, store: true, service: true, kdf: true, kdfBelowFloor: true, generation: true, createdAt: true, dekCreatedAt: true, passphraseChangedAt: true, recordCount: true } satisfies Fields<T.VaultFacts>),
   Kdf: all<T.Kdf>({ mKib: true, t: true, p: true } satisfies Fields<T.Kdf>),
   Connections: all<T.Connections>({ connections: true, alerts: true, now: true } satisfies Fields<T.Connections>),
@@ -22,7 +22,7 @@ const fields = {
     refreshExpiresAt: true, hasClientSecret: true, lastRefresh: true, lastExport: true, refreshFailures: true,
     refreshingSince: true,
     lastRefreshError: true, check: true, account: true, application: true, checkError: true, checkedAt: true, installationStatus: true,
-    installationError: true, canRevoke: true, health: true, healthUntil: true,
+    installationError: true, canRevoke: true, health: true, healthUntil: true, pleo: true,
   } satisfies Fields<T.Connection>),
   Alert: all<T.Alert>({ kind: true, connection: true, text: true } satisfies Fields<T.Alert>),
   Provider: all<T.Provider>({ name: true, displayName: true, defaultClientId: true, defaultScopes: true, source: true, pleo: true } satisfies Fields<T.Provider>),

@@ -67,6 +67,7 @@ export function fieldProblem(
   message: string | null,
   field: string | null,
   elseAfter: string,
+  tone: Tone = "failure",
 ): void {
   for (const id of fields) el(id).removeAttribute("aria-invalid");
   const input = message && field ? el(field) : null;
@@ -77,8 +78,10 @@ export function fieldProblem(
   } else {
     el(elseAfter).after(el(box));
   }
-  notice(box, "failure", message);
+  notice(box, tone, message);
   input?.focus();
+  // In view, whatever the window's height: the field and what is wrong with it.
+  if (message) el(box).scrollIntoView({ block: "nearest" });
 }
 
 /** The wallet's clock minus this window's, in seconds (0 unless they disagree). */

@@ -96,7 +96,12 @@ insecureKdf: boolean,
 /**
  * The shortest passphrase `create_vault` accepts, in characters.
  */
-minPassphraseChars: number, };
+minPassphraseChars: number, 
+/**
+ * Why it locked by itself, for the lock screen ("Locked after 15 minutes without
+ * use."); `None` when the person locked it (or it was never unlocked).
+ */
+lockedBecause: string | null, };
 
 export type ConnectionStatus = "active" | "needsReauthorisation" | "revocationPending";
 
@@ -218,6 +223,11 @@ installationError: string | null,
  * The provider can revoke tokens (else disconnect only forgets them).
  */
 canRevoke: boolean, 
+/**
+ * A Pleo provider: its connections and keys have an installation, whose status the
+ * check reads.
+ */
+pleo: boolean, 
 /**
  * Where it stands at `now` (core's `health::Health`, the CLI's words too).
  */

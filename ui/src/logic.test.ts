@@ -13,6 +13,8 @@ import {
   filterAudit,
   progressText,
   providerOption,
+  checkValue,
+  installationText,
   wizardDefaults,
   rotatedText,
   secretWarning,
@@ -20,6 +22,10 @@ import {
   sortConnections,
   statusOf,
   healthStale,
+  expiryProblem,
+  NO_EXPIRY_QUESTION,
+  copiedText,
+  tickWidth,
   type StatusKey,
   timeline,
 } from "./logic";
@@ -55,6 +61,7 @@ function conn(over: Partial<Connection> = {}): Connection {
     checkError: null,
     checkedAt: null,
     installationStatus: null,
+    pleo: true,
     installationError: null,
     canRevoke: true,
     kind: "oauth",
@@ -98,6 +105,30 @@ describe("statusOf", () => {
     expect(healthStale(conn({ healthUntil: NOW + 1 }), NOW)).toBe(false);
     expect(healthStale(conn({ healthUntil: NOW }), NOW)).toBe(true);
     expect(healthStale(conn({ healthUntil: null }), NOW + 1e9)).toBe(false);
+  });
+});
+
+describe("installationText", () => {
+  it("says a Pleo installation's status, error and when it was read; unknown when it could not be", () => {
+    expect(installationText(conn({ installationStatus: "ACTIVATED" }), "3 min ago")).toBe("Activated, checked 3 min ago");
+    expect(installationText(conn({ installationStatus: "ERROR", installationError: "AUTH_ERROR" }), "1 h ago")).toBe(
+      "Error (Auth error), checked 1 h ago",
+    );
+    expect(installationText(conn({ installationStatus: "UNKNOWN" }), "5 s ago")).toBe(
+      "unknown: the last check could not read it, checked 5 s ago",
+    );
+    expect(installationText(conn(), null)).toBe("not read yet: Check reads it");
+    expect(installationText(conn({ pleo: false, installationStatus: "ACTIVATED" }), "now")).toBeNull();
+  });
+});
+
+describe("copiedText", () => {
+  it("counts the clipboard's clearing down, in whole seconds", () => {
+    expect(copiedText("Access token", 30, NOW + 600, NOW)).toBe(
+      "Access token copied. The clipboard is cleared in 30 s; it expires in 10 min 00 s.",
+    );
+    expect(copiedText("Access token", 21.4, NOW + 600, NOW + 8.6)).toMatch(/cleared in 22 s; it expires in 9 min 51 s/);
+    expect(copiedText("API key", 0.2, null, NOW)).toBe("API key copied. The clipboard is cleared in 1 s.");
   });
 });
 
@@ -147,6 +178,27 @@ describe("timeline", () => {
     expect(t.ticks.map((k) => k.label)).toEqual(["1 min", "10 min", "1 h", "6 h", "1 day", "7 days", "30 days"]);
     const xs = t.ticks.map((k) => k.x);
     expect([...xs].sort((a, b) => a - b)).toEqual(xs);
+  });
+  it("never lets two axis labels touch, nor one pass the right edge", () => {
+    for (const width of [300, 600, 1000]) {
+      for (const days of [1, 7, 30, 60, 90, 200, 365, 400]) {
+        const t = timeline([conn({ refreshExpiresAt: NOW + days * 86_400 })], NOW, width);
+        const edges = t.ticks.map((k) => {
+          const w = tickWidth(k.label);
+          return k.anchor === "end" ? [k.x - w, k.x] : [k.x - w / 2, k.x + w / 2];
+        });
+        for (const [, r] of edges) expect(r, `${width} ${days}`).toBeLessThanOrEqual(width + 1e-9);
+        for (let i = 1; i < edges.length; i++) {
+          expect(edges[i]![0], `${width} ${days}: ${t.ticks[i - 1]!.label} / ${t.ticks[i]!.label}`).toBeGreaterThan(edges[i - 1]![1]);
+        }
+        // The far end is always labelled.
+        expect(t.ticks.at(-1)!.x).toBeGreaterThan(width * 0.8);
+      }
+    }
+    // 90 days and a year: "30 days" and "90 days" no longer run into each other.
+    const labels = timeline([conn({ refreshExpiresAt: NOW + 365 * 86_400 })], NOW, 600).ticks.map((k) => k.label);
+    expect(labels.at(-1)).toBe("1 year");
+    expect(labels.filter((l) => l === "30 days" || l === "90 days").length).toBeLessThan(2);
   });
   it("keeps an hour at least, caps at a year, and shows what expired left of now", () => {
     const t = timeline([conn({ expiresAt: NOW + 1800, refreshExpiresAt: null })], NOW, 1000);
@@ -203,6 +255,19 @@ describe("forms", () => {
       connectFormProblem({ ...custom, authorizeUrl: "https://a/authorize", tokenUrl: "https://a/token" }),
     ).toEqual({ field: "clientId", message: "A custom provider needs a client ID." });
   });
+  it("asks for a client ID beside its field when the provider has none, saying where Pleo's comes from", () => {
+    const pleo = { name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true };
+    const p = connectFormProblem(form, pleo);
+    expect(p?.field).toBe("clientId");
+    expect(p?.message).toMatch(/^Enter your integration’s client ID: Pleo issues one/);
+    // One sentence, one spelling of "client ID".
+    expect(p?.message.split(". ").length).toBe(1);
+    expect(p?.message).not.toMatch(/client id\b/);
+    expect(connectFormProblem({ ...form, clientId: "abc" }, pleo)).toBeNull();
+    expect(connectFormProblem(form, { ...pleo, defaultClientId: "default" })).toBeNull();
+    const other = { ...pleo, name: "acme", displayName: "Acme", pleo: false };
+    expect(connectFormProblem({ ...form, provider: "acme" }, other)?.message).toMatch(/^Enter a client ID: Acme has none/);
+  });
   it("warns about a client secret, with Pleo's advice for Pleo", () => {
     expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, false)).toBeNull();
     expect(secretWarning({ name: "pleo", displayName: "Pleo", defaultClientId: null, defaultScopes: [], source: "built-in preset", pleo: true }, true)).toMatch(/Pleo advises public clients with PKCE/);
@@ -247,8 +312,18 @@ describe("the connect wizard's words", () => {
     expect(wizardDefaults(undefined).clientId).toMatch(/custom/);
   });
   it("names a provider for people", () => {
-    expect(providerOption(pleo)).toBe("Pleo (pleo) · built-in preset");
-    expect(providerOption({ ...pleo, name: "rig", displayName: "rig", source: "config" })).toBe("rig · config");
+    expect(providerOption(pleo)).toBe("Pleo, built in");
+    expect(providerOption({ ...pleo, name: "pleo-staging", displayName: "Pleo (staging)" })).toBe("Pleo (staging), built in as “pleo-staging”");
+    expect(providerOption({ ...pleo, name: "rig", displayName: "rig", source: "config" })).toBe("rig, from your providers file");
+    expect(providerOption({ ...pleo, name: "pleo-local", displayName: "Pleo (local test)", source: "config (discovery)" })).toBe(
+      "Pleo (local test), from your providers file as “pleo-local”",
+    );
+    expect(checkValue("API_KEY")).toBe("API key");
+    expect(checkValue("OAUTH")).toBe("OAuth");
+    expect(checkValue("ACTIVATED")).toBe("Activated");
+    expect(checkValue("AUTH_ERROR")).toBe("Auth error");
+    expect(checkValue("urn:pleo:company:1")).toBe("urn:pleo:company:1");
+    expect(checkValue("Books sync")).toBe("Books sync");
   });
 });
 
@@ -282,11 +357,20 @@ describe("the audit view's words", () => {
 describe("API keys", () => {
   const form = { name: "books", provider: "pleo", expires: "" };
   it("says what the Add API key form lacks, field by field", () => {
-    expect(addKeyProblem(form)).toBeNull();
-    expect(addKeyProblem({ ...form, provider: "" })?.field).toBe("provider");
-    expect(addKeyProblem({ ...form, name: "a b" })?.field).toBe("name");
-    expect(addKeyProblem({ ...form, expires: "31/12/2027" })?.field).toBe("expires");
-    expect(addKeyProblem({ ...form, expires: "2027-12-31" })).toBeNull();
+    expect(addKeyProblem(form, NOW)).toBeNull();
+    expect(addKeyProblem({ ...form, provider: "" }, NOW)?.field).toBe("provider");
+    expect(addKeyProblem({ ...form, name: "a b" }, NOW)?.field).toBe("name");
+    expect(addKeyProblem({ ...form, expires: "31/12/2027" }, NOW)?.field).toBe("expires");
+    expect(addKeyProblem({ ...form, expires: "2027-12-31" }, NOW)).toBeNull();
+  });
+  it("takes typed ISO dates only, real and not yet passed (NOW is 2027-01-15)", () => {
+    expect(expiryProblem("", NOW)).toBeNull();
+    expect(expiryProblem(" 2027-12-31 ", NOW)).toBeNull();
+    expect(expiryProblem("2027-01-15", NOW)).toBeNull(); // today: the key still works today
+    expect(expiryProblem("12/31/2027", NOW)).toMatch(/^Give the date as YYYY-MM-DD \(for example 2027-12-31\)/);
+    expect(expiryProblem("2027-02-30", NOW)).toBe("2027-02-30 is not a date.");
+    expect(expiryProblem("2027-01-14", NOW)).toMatch(/has passed/);
+    expect(NO_EXPIRY_QUESTION).toMatch(/press the button again to save it without one/);
   });
   it("badges a key by its days left, and names its kind", () => {
     const key = conn({ kind: "api-key", hasRefreshToken: false, refreshExpiresAt: null });

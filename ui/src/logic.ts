@@ -86,6 +86,14 @@ export function statusOf(c: Connection): StatusView {
 /** Whether a connection's health has changed by the clock since the list was read. */
 export const healthStale = (c: Connection, now: number): boolean => c.healthUntil !== null && c.healthUntil <= now;
 
+/** The notice after a Copy, `clearsIn` seconds before the clipboard is cleared: it counts
+ * down, whole seconds rounded up. */
+export function copiedText(what: string, clearsIn: number, expiresAt: number | null, now: number): string {
+  const left = Math.max(1, Math.ceil(clearsIn));
+  const expires = expiresAt === null ? "" : `; it expires ${countdown(expiresAt, now)}`;
+  return `${what} copied. The clipboard is cleared in ${left} s${expires}.`;
+}
+
 /** "in 4 min 05 s", "in 2 h 10 min", "in 3 days", "expired 2 min ago", "no expiry given". */
 export function countdown(expiresAt: number | null, now: number): string {
   if (expiresAt === null) return "no expiry given";
@@ -133,7 +141,14 @@ export interface TimelineRow {
 export interface Tick {
   x: number;
   label: string;
+  /** How the label sits on its mark: centred, or ending on it at the right edge. */
+  anchor: "middle" | "end";
 }
+
+/** A tick label's width in the plot's units (11 px text, about 6.5 units a character). */
+export const tickWidth = (label: string): number => label.length * 6.5;
+/** The least space between two tick labels. */
+const TICK_GAP = 8;
 
 export interface Timeline {
   rows: TimelineRow[];
@@ -188,7 +203,22 @@ export function timeline(cs: Connection[], now: number, width: number): Timeline
     refresh: bar(c.issuedAt, c.refreshExpiresAt),
     status: statusOf(c).key,
   }));
-  const ticks = TICKS.filter(([d]) => d <= span * 1.001).map(([d, label]) => ({ x: x(now + d), label }));
+  // From the far end leftwards: a label that would touch the one after it is left out (on
+  // a log axis "30 days" and "90 days" can be a few units apart), and a label that would
+  // pass the right edge ends on its mark.
+  const ticks: Tick[] = [];
+  for (const [d, label] of TICKS.filter(([d]) => d <= span * 1.001).reverse()) {
+    const at = x(now + d);
+    const w = tickWidth(label);
+    const anchor = at + w / 2 > width ? "end" : "middle";
+    const right = anchor === "end" ? at : at + w / 2;
+    const next = ticks[0];
+    if (next) {
+      const nextLeft = next.anchor === "end" ? next.x - tickWidth(next.label) : next.x - tickWidth(next.label) / 2;
+      if (right + TICK_GAP > nextLeft) continue;
+    }
+    ticks.unshift({ x: at, label, anchor });
+  }
   return { rows, ticks, nowX, span };
 }
 
@@ -281,10 +311,19 @@ function nameProblem(name: string, what: string): string | null {
   return null;
 }
 
-export function connectFormProblem(f: ConnectForm): FormProblem | null {
+export function connectFormProblem(f: ConnectForm, provider?: Provider): FormProblem | null {
   const bad = nameProblem(f.name.trim(), "connection");
   if (bad) return { field: "name", message: bad };
   if (f.provider === "") return { field: "provider", message: "Choose a provider." };
+  // A provider with no client ID of its own (Pleo's presets): one sentence, beside the field.
+  if (provider && provider.defaultClientId === null && f.clientId.trim() === "") {
+    return {
+      field: "clientId",
+      message: provider.pleo
+        ? "Enter your integration’s client ID: Pleo issues one to each integration registered with it, so ask whoever registered yours with Pleo."
+        : `Enter a client ID: ${provider.displayName} has none by default (the provider issues one when you register an app with it).`,
+    };
+  }
   if (f.provider === "custom") {
     for (const [field, label, url] of [
       ["authorizeUrl", "authorization URL", f.authorizeUrl],
@@ -362,14 +401,34 @@ export function checkLabel(key: string): string {
 // ---------------------------------------------------------------- API keys
 
 /** What is wrong with the "Add API key" form before anything is sent, if anything. */
-export function addKeyProblem(f: AddKeyForm): { field: keyof AddKeyForm; message: string } | null {
+export function addKeyProblem(f: AddKeyForm, now: number): { field: keyof AddKeyForm; message: string } | null {
   if (!f.provider) return { field: "provider", message: "Choose Pleo’s environment (no Pleo provider is configured)." };
   const bad = nameProblem(f.name, "key");
   if (bad) return { field: "name", message: bad };
-  if (f.expires && !/^\d{4}-\d{2}-\d{2}$/.test(f.expires))
-    return { field: "expires", message: "Give the date as YYYY-MM-DD, or leave it empty." };
+  const date = expiryProblem(f.expires, now);
+  if (date) return { field: "expires", message: date };
   return null;
 }
+
+/**
+ * What is wrong with a typed expiry date, or null. Dates are YYYY-MM-DD everywhere in the
+ * app (the day, UTC, as Pleo's web app shows a key's expiry); empty means none given.
+ */
+export function expiryProblem(text: string, now: number): string | null {
+  const t = text.trim();
+  if (t === "") return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
+  if (!m) return "Give the date as YYYY-MM-DD (for example 2027-12-31), or leave it empty.";
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const at = new Date(Date.UTC(y, mo - 1, d));
+  if (at.getUTCFullYear() !== y || at.getUTCMonth() !== mo - 1 || at.getUTCDate() !== d) return `${t} is not a date.`;
+  if (at.getTime() / 1000 + 86_400 <= now) return `${t} has passed: give the expiry date Pleo shows for the key.`;
+  return null;
+}
+
+/** Asked, beside the date field, before a key is saved with no expiry date. */
+export const NO_EXPIRY_QUESTION =
+  "No expiry date: Token Wallet cannot warn you before this key stops working. Enter the date Pleo shows for it, or press the button again to save it without one.";
 
 // ---------------------------------------------------------------- connect wizard
 
@@ -384,5 +443,35 @@ export function wizardDefaults(p: Provider | undefined): { clientId: string; sco
 
 /** A provider's line in the wizard's list: its name for people, and where it comes from. */
 export function providerOption(p: Provider): string {
-  return p.displayName === p.name ? `${p.displayName} · ${p.source}` : `${p.displayName} (${p.name}) · ${p.source}`;
+  const from = p.source === "built-in preset" ? "built in" : "from your providers file";
+  return p.displayName.toLowerCase() === p.name.toLowerCase() ? `${p.displayName}, ${from}` : `${p.displayName}, ${from} as “${p.name}”`;
+}
+
+/** The check facts the Installation row says (not listed again on their own). */
+export const INSTALLATION_FACTS = ["installationStatus", "installationErrorCode", "installationReadError"];
+
+/**
+ * A Pleo connection's or key's Installation row: its status (and error code) as words,
+ * and when it was read (`checked`: "3 min ago"); "unknown" when the last check could not
+ * read it. `null` for a provider with no installations.
+ */
+export function installationText(c: Connection, checked: string | null): string | null {
+  if (!c.pleo) return null;
+  const when = checked === null ? "" : `, checked ${checked}`;
+  if (c.installationStatus === null) {
+    return checked === null ? "not read yet: Check reads it" : `not read at the last check${when}`;
+  }
+  if (c.installationStatus === "UNKNOWN") return `unknown: the last check could not read it${when}`;
+  const error = c.installationError ? ` (${checkValue(c.installationError)})` : "";
+  return `${checkValue(c.installationStatus)}${error}${when}`;
+}
+
+/** A provider's value for people: its enum words (`API_KEY`, `OAUTH`, `ACTIVATED`) as
+ * words ("API key", "OAuth", "Activated"); anything else as it came. */
+export function checkValue(value: string): string {
+  const known: Record<string, string> = { API_KEY: "API key", OAUTH: "OAuth", OAUTH2: "OAuth" };
+  if (known[value]) return known[value]!;
+  if (!/^[A-Z][A-Z_]+$/.test(value)) return value;
+  const words = value.replace(/_/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }

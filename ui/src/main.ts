@@ -54,6 +54,10 @@ function render(s: VaultState): void {
   banner.textContent = view.banner ?? "";
   banner.hidden = view.banner === null;
   el("unavailable-message").textContent = view.message;
+  // Why it locked by itself (idle, a passphrase changed elsewhere), said on the lock screen.
+  const reason = el("unlock-reason");
+  reason.textContent = s.lockedBecause ?? "";
+  reason.hidden = s.lockedBecause === null;
   renderFacts(view);
   if (view.screen === "unlocked") {
     app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "", s.minPassphraseChars);
@@ -132,6 +136,7 @@ async function refresh(): Promise<void> {
       failedAttempts: 0,
       insecureKdf: false,
       minPassphraseChars: 0, // no Rust side to ask: no create screen either
+      lockedBecause: null,
     });
   }
 }
@@ -195,6 +200,13 @@ el<HTMLFormElement>("create-form").addEventListener("submit", (e) => void onCrea
 el<HTMLFormElement>("unlock-form").addEventListener("submit", (e) => void onUnlock(e));
 lockButton.addEventListener("click", () => void onLock());
 el("retry-button").addEventListener("click", () => void refresh());
+// Locked while the window was in the background (idle): the Unlock button has the focus
+// when the person comes back to it.
+window.addEventListener("focus", () => {
+  if (current === "unlock" && (document.activeElement === null || document.activeElement === document.body)) {
+    unlockSubmit.focus();
+  }
+});
 // Ages ("2 minutes ago") move on while the vault stays open.
 window.setInterval(() => {
   if (state && current === "unlocked") renderFacts(viewFor(state, nowUnix()));

@@ -28,6 +28,7 @@ const state = (over: Partial<VaultState> = {}): VaultState => ({
   failedAttempts: 0,
   insecureKdf: false,
   minPassphraseChars: 8,
+  lockedBecause: null,
   ...over,
 });
 

@@ -79,6 +79,9 @@ pub struct ConnectionView {
     pub installation_error: Option<String>,
     /// The provider can revoke tokens (else disconnect only forgets them).
     pub can_revoke: bool,
+    /// A Pleo provider: its connections and keys have an installation, whose status the
+    /// check reads.
+    pub pleo: bool,
     /// Where it stands at `now` (core's `health::Health`, the CLI's words too).
     pub health: Health,
     /// When its health next changes by the clock alone (Unix seconds): ask again then.
@@ -126,6 +129,7 @@ impl ConnectionView {
                 .has_refresh_token
                 .then(|| i.issued_at + refresh_days * 86_400),
             can_revoke: i.provider.revocation != token_wallet_core::oauth::Revocation::None,
+            pleo: i.provider.kind() == token_wallet_core::oauth::ProviderKind::Pleo,
             name: i.name.to_string(),
             provider: i.provider.name,
             provider_name: i.provider.display_name,

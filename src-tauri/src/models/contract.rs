@@ -29,6 +29,7 @@ fn samples() -> serde_json::Value {
         failed_attempts: 0,
         insecure_kdf: false,
         min_passphrase_chars: 8,
+        locked_because: Some("Locked after 15 minutes without use (Settings → Auto-lock).".into()),
     };
     let mut info = ConnectionInfo::new(
         &"c".parse().unwrap(),

@@ -115,6 +115,9 @@ pub struct VaultState {
     pub insecure_kdf: bool,
     /// The shortest passphrase `create_vault` accepts, in characters.
     pub min_passphrase_chars: usize,
+    /// Why it locked by itself, for the lock screen ("Locked after 15 minutes without
+    /// use."); `None` when the person locked it (or it was never unlocked).
+    pub locked_because: Option<String>,
 }
 
 /// A provider the connect wizard offers.

@@ -297,6 +297,7 @@ impl Wallet {
             failed_attempts: inner.throttle.failures(),
             insecure_kdf: false,
             min_passphrase_chars: MIN_NEW_PASSPHRASE_CHARS,
+            locked_because: None,
         };
         let cfg = match self.config() {
             Ok(c) => c,
@@ -326,6 +327,11 @@ impl Wallet {
             Ok(i) => {
                 st.status = Status::Locked;
                 st.vault = Some(i.into());
+                st.locked_because = inner
+                    .agent
+                    .as_ref()
+                    .and_then(|a| a.locked_because())
+                    .and_then(lock_reason_text);
             }
             Err(VaultError::NoVault { .. }) => st.status = Status::NoVault,
             Err(e) => st.message = Some(Error::from(e).to_string()),
@@ -398,6 +404,24 @@ impl Wallet {
             return Ok(info.into());
         }
         Ok(self.vault(cfg, &mut inner)?.info()?.into())
+    }
+}
+
+/// Why the vault locked by itself, for the lock screen; `None` when the person locked it.
+fn lock_reason_text(why: token_wallet_core::agent::LockReason) -> Option<String> {
+    use token_wallet_core::agent::LockReason;
+    match why {
+        LockReason::Idle(d) => {
+            let m = d.as_secs().div_ceil(60);
+            Some(format!(
+                "Locked after {} without use (Settings → Auto-lock).",
+                if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
+            ))
+        }
+        LockReason::PassphraseChanged => Some(
+            "Locked: the passphrase was changed elsewhere (by the command line); unlock with the new one.".into(),
+        ),
+        _ => None,
     }
 }
 

@@ -2,9 +2,9 @@
 // company it acts for is then shown). The key itself is pasted in Token Wallet's own
 // window, which the save opens: it never enters the page.
 import * as api from "../api";
-import { el, fieldProblem, h, notice } from "../dom";
+import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, isCancelled } from "../format";
-import { addKeyProblem } from "../logic";
+import { addKeyProblem, NO_EXPIRY_QUESTION } from "../logic";
 import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
 import type { AddKeyForm } from "../types";
@@ -17,12 +17,16 @@ const INPUT: Record<keyof AddKeyForm, string> = {
 };
 
 /** Shows `message` beside `field` (or under the button), or clears it. */
-function problem(message: string | null, field?: keyof AddKeyForm): void {
-  fieldProblem("addkey-error", Object.values(INPUT), message, field ? INPUT[field] : null, "addkey-submit");
+function problem(message: string | null, field?: keyof AddKeyForm, tone: Tone = "failure"): void {
+  fieldProblem("addkey-error", Object.values(INPUT), message, field ? INPUT[field] : null, "addkey-submit", tone);
 }
+
+/** Saving without an expiry date was asked about, and the date left empty since. */
+let noDateAsked = false;
 
 async function open(): Promise<void> {
   problem(null);
+  noDateAsked = false;
   setPane("addkey");
   try {
     state.providers = await api.providers();
@@ -44,11 +48,18 @@ async function submit(ev: SubmitEvent): Promise<void> {
     provider: v("addkey-provider"),
     expires: v("addkey-expires"),
   };
-  const bad = addKeyProblem(form);
+  const bad = addKeyProblem(form, now());
   if (bad) {
     problem(bad.message, bad.field);
     return;
   }
+  // A key with no date is saved only when asked twice: nothing could warn before it ends.
+  if (form.expires.trim() === "" && !noDateAsked) {
+    noDateAsked = true;
+    problem(NO_EXPIRY_QUESTION, "expires", "warning");
+    return;
+  }
+  noDateAsked = false;
   problem(null);
   const button = el<HTMLButtonElement>("addkey-submit");
   button.disabled = true;
@@ -82,6 +93,9 @@ export function mount(): void {
       if (el(id).getAttribute("aria-invalid") === "true") problem(null);
     });
   }
+  el("addkey-expires").addEventListener("input", () => {
+    noDateAsked = false;
+  });
   el<HTMLFormElement>("addkey-form").addEventListener("submit", (ev) => void submit(ev));
 }
 

@@ -2,9 +2,9 @@
 // disconnect confirmation. The only secret that ever reaches the page is an access token
 // the user asked to reveal; it is removed after 60 s or when the pane is left.
 import * as api from "../api";
-import { el, h, notice, now, type Tone } from "../dom";
+import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, countdown, isStatic, kindLabel, statusOf } from "../logic";
+import { checkLabel, checkValue, copiedText, countdown, expiryProblem, INSTALLATION_FACTS, installationText, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
@@ -13,6 +13,9 @@ import { flash, load } from "./connections";
 let revealUntil = 0;
 /** When the clipboard copy is cleared (Unix seconds), or 0. */
 let clipboardClearsAt = 0;
+/** What was copied last, and the notice said about it (while it is the one shown). */
+let copied: { what: string; expiresAt: number | null } | null = null;
+let copyNotice: string | null = null;
 const REVEAL_MS = 60_000;
 
 /** The one notice under the actions: what the last action did. */
@@ -69,9 +72,11 @@ function render(): void {
     const why = last && !shown().includes(last) ? `; last: ${last}` : "";
     rows.push(fact("failures", "Failed refreshes", `${c.refreshFailures} in a row, retried by itself${why}`));
   }
-  for (const [k, v] of c.check) {
+  const installation = installationText(c, c.checkedAt === null ? null : ago(c.checkedAt, t));
+  if (installation) rows.push(fact("installation", "Installation", installation));
+  for (const [k, v] of c.check.filter(([k]) => !INSTALLATION_FACTS.includes(k))) {
     const label = c.kind === "api-key" && k === "subjectURN" ? "Company" : checkLabel(k);
-    rows.push(fact(`check-${k}`, label, v));
+    rows.push(fact(`check-${k}`, label, checkValue(v)));
   }
   if (c.checkError) rows.push(fact("check-error", "Connection check", `failed: ${c.checkError}`));
   if (c.checkedAt !== null) rows.push(fact("checked", "Last checked", ago(c.checkedAt, t), isoTime(c.checkedAt)));
@@ -100,14 +105,15 @@ function render(): void {
 /** An API key's or static token's facts: what it is, where from, until when. */
 function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HTMLElement[] {
   const rows = [
-    fact("kind", "Kind", c.kind === "api-key" ? `Pleo API key (${c.providerName})` : `${kindLabel(c)} · ${c.providerName}`),
+    fact("kind", "Kind", `${c.kind === "api-key" ? "Pleo API key" : kindLabel(c)} · ${c.providerName}`),
+    fact("expires", "Expires", c.expiresAt === null ? "no date given" : countdown(c.expiresAt, t), isoTime(c.expiresAt)),
     fact(
-      "expires",
-      "Expires",
-      c.expiresAt === null ? "no expiry date given" : countdown(c.expiresAt, t),
-      isoTime(c.expiresAt),
+      "refresh-token",
+      "Renewal",
+      c.expiresAt === null
+        ? "never refreshed: when you make a new one, put it in with Rotate key…"
+        : "never refreshed: make a new one before its date and put it in with Rotate key…",
     ),
-    fact("refresh-token", "Renewal", "never refreshed: rotate it before its date"),
     fact("issued", "Added", ago(c.issuedAt, t), isoTime(c.issuedAt)),
     fact("last-export", "Last export", ago(c.lastExport, t), isoTime(c.lastExport)),
   ];
@@ -119,7 +125,7 @@ function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HT
 export function tick(t: number): void {
   const c = selected();
   const e = document.querySelector<HTMLElement>("#fact-d-expires dd");
-  if (c && e) e.textContent = countdown(c.expiresAt, t);
+  if (c && e) e.textContent = c.expiresAt === null && isStatic(c) ? "no date given" : countdown(c.expiresAt, t);
   if (revealUntil) {
     const left = Math.ceil((revealUntil - performance.now()) / 1000);
     if (left <= 0) hideReveal();
@@ -127,7 +133,12 @@ export function tick(t: number): void {
   }
   if (clipboardClearsAt && t >= clipboardClearsAt) {
     clipboardClearsAt = 0;
-    if (/clipboard is cleared/.test(shown())) say("info", "The clipboard was cleared: the token is no longer in it.");
+    if (shown() === copyNotice) say("info", "The clipboard was cleared: the token is no longer in it.");
+    copyNotice = null;
+  } else if (clipboardClearsAt && copied && shown() === copyNotice) {
+    // The copy's notice counts down with the clock, as Reveal's label does.
+    copyNotice = copiedText(copied.what, clipboardClearsAt - t, copied.expiresAt, t);
+    if (copyNotice !== shown()) say("success", copyNotice);
   }
 }
 
@@ -204,10 +215,9 @@ function wireTokens(): void {
     if (r) {
       clipboardClearsAt = now() + r.clearsInSecs;
       const what = selected()?.kind === "api-key" ? "API key" : selected()?.kind === "oauth" ? "Access token" : "Token";
-      say(
-        "success",
-        `${what} copied. The clipboard is cleared in ${r.clearsInSecs} s; it expires ${countdown(r.expiresAt, now())}.`,
-      );
+      copied = { what, expiresAt: r.expiresAt };
+      copyNotice = copiedText(what, r.clearsInSecs, r.expiresAt, now());
+      say("success", copyNotice);
       await load();
     }
   });
@@ -248,9 +258,19 @@ function wireKeys(): void {
     say(tone, r.message);
     await load();
   });
+  // Saving the new key with no expiry date was asked about, and the date left empty since.
+  let noDateAsked = false;
+  const rotateProblem = (message: string | null, tone: Tone = "failure"): void =>
+    fieldProblem("rotate-error", ["rotate-expires"], message, message ? "rotate-expires" : null, "rotate-yes", tone);
   el("detail-rotate").addEventListener("click", () => {
+    noDateAsked = false;
+    rotateProblem(null);
     el("rotate-box").hidden = false;
     el("rotate-expires").focus();
+  });
+  el("rotate-expires").addEventListener("input", () => {
+    noDateAsked = false;
+    rotateProblem(null);
   });
   const closeRotate = (): void => {
     el("rotate-box").hidden = true;
@@ -261,7 +281,15 @@ function wireKeys(): void {
   });
   el<HTMLFormElement>("rotate-box").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const expires = el<HTMLInputElement>("rotate-expires").value;
+    const expires = el<HTMLInputElement>("rotate-expires").value.trim();
+    const bad = expiryProblem(expires, now());
+    if (bad) return rotateProblem(bad);
+    if (expires === "" && !noDateAsked) {
+      noDateAsked = true;
+      return rotateProblem(NO_EXPIRY_QUESTION, "warning");
+    }
+    noDateAsked = false;
+    rotateProblem(null);
     // The new key is pasted in Token Wallet's own window, which this opens.
     const r = await busy(el("rotate-yes"), "Waiting for the key…", () => api.rotateSecret({ name: name(), expires }), (e) =>
       `Not rotated: ${errorText(e)} The old key is still in place.`,

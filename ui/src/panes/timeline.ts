@@ -30,7 +30,7 @@ function render(): void {
   for (const t of tl.ticks) {
     root.append(
       svg("line", { x1: labelW + t.x, x2: labelW + t.x, y1: top - 6, y2: height, class: "tl-grid" }),
-      svg("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": t.x > plotW - 30 ? "end" : "middle" }, t.label),
+      svg("text", { x: labelW + t.x, y: top - 10, class: "tl-tick", "text-anchor": t.anchor }, t.label),
     );
   }
   const t = now();
@@ -68,6 +68,11 @@ function render(): void {
 function withTitle<E extends SVGElement>(e: E, text: string): E {
   e.append(svg("title", {}, text));
   return e;
+}
+
+/** Every second while shown: the bars' countdowns follow the clock. */
+export function tick(): void {
+  if (state.pane === "timeline") render();
 }
 
 /** Wires the pane once. */

@@ -79,7 +79,10 @@ async function open(): Promise<void> {
 async function submit(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   const f = formValue();
-  const bad = connectFormProblem(f);
+  const bad = connectFormProblem(
+    f,
+    state.providers.find((x) => x.name === f.provider),
+  );
   problem(bad);
   if (bad) return;
   el("connect-form").hidden = true;

@@ -46,6 +46,18 @@ impl Default for AgentOptions {
     }
 }
 
+/// Why the agent last locked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockReason {
+    /// Asked to (the `lock` request, the app's button or tray, stopping).
+    Asked,
+    /// Nothing used it for this long.
+    Idle(Duration),
+    /// Another process changed the passphrase: this session's keys open nothing.
+    PassphraseChanged,
+}
+
 /// The agent: an unlocked vault (or none), shared by every client thread.
 pub struct Agent {
     pub(super) vault: Vault,
@@ -67,6 +79,8 @@ pub struct Agent {
     pub(super) stop: AtomicBool,
     pub(super) clients: AtomicUsize,
     pub(super) socket: Mutex<Option<PathBuf>>,
+    /// Why it last locked (`None`: never, or unlocked since).
+    pub(super) locked_because: Mutex<Option<LockReason>>,
 }
 
 impl crate::audit::Recorder for Agent {
@@ -103,6 +117,7 @@ impl Agent {
             stop: AtomicBool::new(false),
             clients: AtomicUsize::new(0),
             socket: Mutex::new(None),
+            locked_because: Mutex::new(None),
         }
     }
 
@@ -165,9 +180,23 @@ impl Agent {
     /// Forgets the keys and every cached token (zeroized on drop), after saving what is
     /// pending and anchoring the audit log.
     pub fn lock(&self) {
+        self.lock_because(LockReason::Asked);
+    }
+
+    /// Why it last locked; `None` while unlocked (or never locked).
+    pub fn locked_because(&self) -> Option<LockReason> {
+        if self.is_unlocked() {
+            return None;
+        }
+        *guard(&self.locked_because)
+    }
+
+    /// [`Self::lock`], saying why.
+    pub(super) fn lock_because(&self, why: LockReason) {
         let Some(v) = guard(&self.session).take() else {
             return;
         };
+        *guard(&self.locked_because) = Some(why);
         self.cache.clear();
         // Never waits for a step in flight (a refresh may take seconds): that step
         // forgets its state itself when it next finds the agent locked.
@@ -293,7 +322,7 @@ impl Agent {
             if guard(&self.last_active).elapsed() >= idle {
                 tracing::info!(idle_secs = idle.as_secs(), "idle: locking");
                 drop(v);
-                self.lock();
+                self.lock_because(LockReason::Idle(idle));
                 return;
             }
         }

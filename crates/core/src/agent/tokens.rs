@@ -97,7 +97,7 @@ impl Agent {
                 // The passphrase was changed by another process: this session's keys
                 // no longer open the vault.
                 tracing::warn!("the vault's passphrase changed elsewhere; locking the agent");
-                self.lock();
+                self.lock_because(super::session::LockReason::PassphraseChanged);
                 AgentError::Locked
             }
             other => AgentError::Vault(other.to_string()),
