@@ -412,7 +412,7 @@ fn lock_reason_text(why: token_wallet_core::agent::LockReason) -> Option<String>
     use token_wallet_core::agent::LockReason;
     match why {
         LockReason::Idle(d) => {
-            let m = d.as_secs().div_ceil(60);
+            let m = d.as_secs().div_ceil(60).max(1);
             Some(format!(
                 "Locked after {} without use (Settings → Auto-lock).",
                 if m == 1 { "1 minute".into() } else { format!("{m} minutes") }

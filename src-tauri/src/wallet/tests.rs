@@ -136,3 +136,31 @@ fn bad_config_is_reported_not_panicked() {
     assert!(s.message.unwrap().contains("TOKEN_WALLET_STORE"));
     assert!(matches!(w.unlock(GOOD.into()), Err(Error::Config(_))));
 }
+
+#[test]
+fn the_lock_screen_says_why_it_locked_by_itself_and_not_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Wallet::new(config(dir.path()));
+    w.create(GOOD.into(), GOOD.into()).unwrap();
+    // Locked by the person: nothing to explain.
+    let s = w.lock();
+    assert_eq!(s.status, Status::Locked);
+    assert_eq!(s.locked_because, None);
+    // Locked by the idle timer: said, in minutes.
+    w.unlock(GOOD.into()).unwrap();
+    assert_eq!(w.state().locked_because, None, "unlocked: no reason shown");
+    let a = w.any_agent().unwrap();
+    a.set_idle_timeout(Some(Duration::from_millis(1)));
+    std::thread::sleep(Duration::from_millis(20));
+    a.tick();
+    let s = w.state();
+    assert_eq!(s.status, Status::Locked);
+    assert_eq!(
+        s.locked_because.as_deref(),
+        Some("Locked after 1 minute without use (Settings → Auto-lock).")
+    );
+    // Unlocked again: the reason goes.
+    a.set_idle_timeout(None);
+    w.unlock(GOOD.into()).unwrap();
+    assert_eq!(w.state().locked_because, None);
+}
