@@ -19,9 +19,12 @@ pub enum Error {
     /// `create` found one already.
     #[error("a vault already exists for this profile; unlock it instead")]
     AlreadyExists,
-    /// The passphrase does not open the vault.
+    /// The passphrase does not open the vault (a change of passphrase refused).
     #[error("wrong passphrase; nothing was changed")]
     WrongPassphrase,
+    /// The passphrase typed to unlock does not open the vault.
+    #[error("wrong passphrase")]
+    WrongUnlockPassphrase,
     /// Too many wrong passphrases: wait this many seconds.
     #[error("too many failed attempts; wait {0} s before trying again")]
     Throttled(u64),

@@ -221,7 +221,8 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     await click("#unlock-submit");
     await answerDialog("unlock", [WRONG]);
     await visible("#unlock-error", 30_000);
-    assert.match(await text("#unlock-error"), /^Wrong passphrase; nothing was changed\.$/);
+    // On the unlock screen there is nothing that could have changed: said plainly.
+    assert.match(await text("#unlock-error"), /^Wrong passphrase\.$/);
     await assertNoSecretsInDom("after a wrong passphrase");
     await screenshot("05-wrong-passphrase");
   });
@@ -544,8 +545,18 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
   await t.test("rotate the data key, with the connection still readable", async () => {
     await click("#tab-keys");
     assert.equal(await text("#fact-generation dd"), "1");
-    await click("#rotate-key");
-    await waitFor("the rotation", async () => /generation 2/.test(await text("#rotate-message")), 60_000);
+    // In the default 960 x 760 window the result is scrolled into view, not left below.
+    const before = await wd("GET", s("/window/rect"));
+    await wd("POST", s("/window/rect"), { width: 960, height: 760 });
+    const inView = (id) => js(`const r = document.getElementById(arguments[0]).getBoundingClientRect();
+      return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;`, id);
+    try {
+      await click("#rotate-key");
+      await waitFor("the rotation", async () => /generation 2/.test(await text("#rotate-message")), 60_000);
+      await waitFor("the rotation's notice in view", () => inView("rotate-message"), 5_000);
+    } finally {
+      await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
+    }
     assert.equal(await text("#fact-generation dd"), "2");
     // The numbers agree: the connections count the Keys facts show is the one the result names.
     assert.equal(await text("#fact-records dd"), "1 connection");
@@ -561,6 +572,12 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     await answerDialog("change the passphrase", [WRONG, NEW_PASSPHRASE, NEW_PASSPHRASE]);
     await waitFor("the refusal", async () => /Wrong passphrase/.test(await text("#keys-message")), 30_000);
     assert.equal(await toneOf("#keys-message"), "failure");
+    assert.equal(
+      await js(`const r = document.getElementById("keys-message").getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight;`),
+      true,
+      "the refusal is cut off at the window's edge",
+    );
     await sleep(1200); // the throttle's first wait
     await click("#pw-submit");
     await answerDialog("change the passphrase", [PASSPHRASE, NEW_PASSPHRASE, NEW_PASSPHRASE]);

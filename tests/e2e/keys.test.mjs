@@ -265,7 +265,7 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await click("#detail-back");
     await click("#conn-acme-oauth");
     await visible("#panel-detail");
-    assert.match(await text("#fact-d-installation dd"), /^(Activated, checked .+|not read yet: Check reads it)$/);
+    assert.match(await text("#fact-d-installation dd"), /^(Activated, (checked .+|read at sign-in)|not read yet: Check reads it)$/);
     await click("#detail-check");
     await waitFor("the OAuth check", async () => /accepts “acme-oauth”\. Its installation is ERROR \(AUTH_ERROR\)/.test(await text("#detail-message")), 20_000);
     await waitFor("the OAuth connection's Installation row", async () => /^Error \(Auth error\), checked/.test(await text("#fact-d-installation dd")));

@@ -50,10 +50,15 @@ export type Tone = "success" | "warning" | "failure" | "info";
  */
 export function notice(id: string, tone: Tone, message: string | null): void {
   const p = el(id);
+  const news = p.hidden || !p.classList.contains(`tone-${tone}`);
   p.textContent = message ?? "";
   p.hidden = !message;
   p.className = `notice tone-${tone}`;
   p.setAttribute("role", tone === "failure" ? "alert" : "status");
+  // What an action did is seen where it happened: a notice newly shown is scrolled into
+  // view (no further than needed) when the window is too short to show it; one that only
+  // updates (a countdown) leaves the scrolling to the person.
+  if (message && news) p.scrollIntoView({ block: "nearest" });
 }
 
 /**

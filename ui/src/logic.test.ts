@@ -118,6 +118,7 @@ describe("installationText", () => {
       "unknown: the last check could not read it, checked 5 s ago",
     );
     expect(installationText(conn(), null)).toBe("not read yet: Check reads it");
+    expect(installationText(conn({ installationStatus: "ACTIVATED" }), null)).toBe("Activated, read at sign-in");
     expect(installationText(conn({ pleo: false, installationStatus: "ACTIVATED" }), "now")).toBeNull();
   });
 });

@@ -457,7 +457,8 @@ export const INSTALLATION_FACTS = ["installationStatus", "installationErrorCode"
  */
 export function installationText(c: Connection, checked: string | null): string | null {
   if (!c.pleo) return null;
-  const when = checked === null ? "" : `, checked ${checked}`;
+  // Read by the sign-in's own check when no check ran since.
+  const when = checked === null ? ", read at sign-in" : `, checked ${checked}`;
   if (c.installationStatus === null) {
     return checked === null ? "not read yet: Check reads it" : `not read at the last check${when}`;
   }

@@ -380,7 +380,7 @@ impl Wallet {
             }
             Err(VaultError::WrongPassphrase) => {
                 inner.throttle.failed(Instant::now());
-                Err(Error::WrongPassphrase)
+                Err(Error::WrongUnlockPassphrase)
             }
             Err(e) => Err(e.into()),
         }

@@ -89,7 +89,7 @@ fn create_lock_unlock_with_throttle() {
     // A wrong passphrase: refused, and the next attempt must wait 1 s.
     assert!(matches!(
         w.unlock("wrong passphrase".into()),
-        Err(Error::WrongPassphrase)
+        Err(Error::WrongUnlockPassphrase)
     ));
     let s = waits(&w, 1, 0..=1000);
     // Even the right passphrase is refused while the throttle holds.
@@ -97,7 +97,7 @@ fn create_lock_unlock_with_throttle() {
     std::thread::sleep(Duration::from_millis(s.retry_after_ms + 20));
     assert!(matches!(
         w.unlock("wrong again".into()),
-        Err(Error::WrongPassphrase)
+        Err(Error::WrongUnlockPassphrase)
     ));
     let s = waits(&w, 2, 1001..=2000);
     // An empty passphrase does not count as an attempt.

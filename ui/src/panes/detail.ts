@@ -131,13 +131,16 @@ export function tick(t: number): void {
     if (left <= 0) hideReveal();
     else el("reveal-countdown").textContent = `(hidden again in ${left} s)`;
   }
-  if (clipboardClearsAt && t >= clipboardClearsAt) {
+  // On this window's monotonic clock, as Reveal's countdown (the wallet's clock, which
+  // the list follows, may be set apart from it).
+  const left = (clipboardClearsAt - performance.now()) / 1000;
+  if (clipboardClearsAt && left <= 0) {
     clipboardClearsAt = 0;
     if (shown() === copyNotice) say("info", "The clipboard was cleared: the token is no longer in it.");
     copyNotice = null;
   } else if (clipboardClearsAt && copied && shown() === copyNotice) {
-    // The copy's notice counts down with the clock, as Reveal's label does.
-    copyNotice = copiedText(copied.what, clipboardClearsAt - t, copied.expiresAt, t);
+    // The copy's notice counts down, as Reveal's label does.
+    copyNotice = copiedText(copied.what, left, copied.expiresAt, t);
     if (copyNotice !== shown()) say("success", copyNotice);
   }
 }
@@ -213,7 +216,7 @@ function wireTokens(): void {
   el("detail-copy").addEventListener("click", async () => {
     const r = await busy(el("detail-copy"), "Copying…", () => api.copyToken(name()));
     if (r) {
-      clipboardClearsAt = now() + r.clearsInSecs;
+      clipboardClearsAt = performance.now() + r.clearsInSecs * 1000;
       const what = selected()?.kind === "api-key" ? "API key" : selected()?.kind === "oauth" ? "Access token" : "Token";
       copied = { what, expiresAt: r.expiresAt };
       copyNotice = copiedText(what, r.clearsInSecs, r.expiresAt, now());
