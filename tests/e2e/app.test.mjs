@@ -439,10 +439,9 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     const first = await secsLeft();
     assert.ok(first >= 27 && first <= 30, `the clipboard is cleared in ${first} s, not about 30 s`);
     assert.equal(await toneOf("#detail-message"), "success");
-    // The notice counts down with the clock, as Reveal's label does.
-    await sleep(2100);
-    const later = await secsLeft();
-    assert.ok(later <= first - 2, `the notice did not count down (${first} s, then ${later} s)`);
+    // The notice counts down with the clock, as Reveal's label does (the page's timers
+    // fire about once a second; a busy machine delays some).
+    await waitFor("the notice to count down", async () => (await secsLeft()) <= first - 2, 6_000);
     const [buttonTopAfter] = await at("#detail-copy");
     // Below the buttons' block (which may wrap to a second row in a narrow window).
     const [, buttonBottom] = await at("#panel-detail .actions");
