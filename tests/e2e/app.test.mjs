@@ -218,9 +218,13 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
   });
 
   await t.test("a wrong passphrase is refused with a clear message", async () => {
+    const buttonTop = () => js("return document.getElementById('unlock-submit').getBoundingClientRect().top;");
+    const top = await buttonTop();
     await click("#unlock-submit");
     await answerDialog("unlock", [WRONG]);
     await visible("#unlock-error", 30_000);
+    // The message comes below the button, which stays where the pointer left it.
+    assert.equal(await buttonTop(), top, "the refusal moved the Unlock button");
     // On the unlock screen there is nothing that could have changed: said plainly.
     assert.match(await text("#unlock-error"), /^Wrong passphrase\.$/);
     await assertNoSecretsInDom("after a wrong passphrase");
@@ -239,10 +243,13 @@ test("lock screen: create, lock, wrong passphrase, throttle, unlock, real Secret
     const waitText = await text("#unlock-wait");
     const errorText = await text("#unlock-error");
     const stillEnabled = await enabled();
+    const waitBelow = await js(`return document.getElementById("unlock-wait").getBoundingClientRect().top >=
+      document.getElementById("unlock-submit").getBoundingClientRect().bottom;`);
     await screenshot("06-throttled");
     assert.match(waitText, /^2 failed attempts\. Try again in [12] s\.$/);
     assert.match(errorText, /^Wrong passphrase/);
     assert.equal(stillEnabled, false, "unlock is disabled while throttled");
+    assert.equal(waitBelow, true, "the wait is said below the Unlock button, not above it");
   });
 
   await t.test("the right passphrase unlocks", async () => {
