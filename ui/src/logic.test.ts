@@ -23,6 +23,7 @@ import {
   statusOf,
   healthStale,
   expiryProblem,
+  expiryGate,
   NO_EXPIRY_QUESTION,
   copiedText,
   tickWidth,
@@ -372,6 +373,11 @@ describe("API keys", () => {
     expect(expiryProblem("2027-02-30", NOW)).toBe("2027-02-30 is not a date.");
     expect(expiryProblem("2027-01-14", NOW)).toMatch(/has passed/);
     expect(NO_EXPIRY_QUESTION).toMatch(/press the button again to save it without one/);
+    // Before a save: a bad date refused, no date asked about once, a good one passes.
+    expect(expiryGate("2027-02-30", true, NOW)).toEqual({ message: "2027-02-30 is not a date.", tone: "failure" });
+    expect(expiryGate("", false, NOW)).toEqual({ message: NO_EXPIRY_QUESTION, tone: "warning" });
+    expect(expiryGate(" ", true, NOW)).toBeNull();
+    expect(expiryGate("2027-12-31", false, NOW)).toBeNull();
   });
   it("badges a key by its days left, and names its kind", () => {
     const key = conn({ kind: "api-key", hasRefreshToken: false, refreshExpiresAt: null });

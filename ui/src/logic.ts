@@ -430,6 +430,18 @@ export function expiryProblem(text: string, now: number): string | null {
 export const NO_EXPIRY_QUESTION =
   "No expiry date: Token Wallet cannot warn you before this key stops working. Enter the date Pleo shows for it, or press the button again to save it without one.";
 
+/**
+ * What to say beside the date field before a key is saved with `expires` typed: what is
+ * wrong with it (failure), or, with no date and not `asked` yet, the question about that
+ * (warning: pressing again saves); `null`: save.
+ */
+export function expiryGate(expires: string, asked: boolean, now: number): { message: string; tone: Tone } | null {
+  const bad = expiryProblem(expires, now);
+  if (bad) return { message: bad, tone: "failure" };
+  if (expires.trim() === "" && !asked) return { message: NO_EXPIRY_QUESTION, tone: "warning" };
+  return null;
+}
+
 // ---------------------------------------------------------------- connect wizard
 
 /** What the client-ID and scopes fields will mean when left empty (their placeholders). */

@@ -349,11 +349,7 @@ pub fn with_source<T>(
             r => return r,
         }
     }
-    let local = Local::open(cli)?;
-    let v = local.unlock(pass, input)?;
-    let r = f(&mut LocalSource(&v));
-    drop(v);
-    r
+    unlocked_here(cli, pass, input, |s, _| f(s))
 }
 
 /// [`with_source`] for a command that reads more from standard input after the passphrase
@@ -375,10 +371,20 @@ pub fn with_source_reading<I: BufRead, S, T>(
             return Err(AgentError::Locked.into());
         }
     }
+    unlocked_here(cli, pass, input, |s, input| f(s, read(input)?))
+}
+
+/// Runs `f` against the vault unlocked here (the passphrase from `pass` or `input`); it is
+/// locked again, and the audit log anchored, before this returns.
+fn unlocked_here<I: BufRead, T>(
+    cli: &Cli,
+    pass: &PassArgs,
+    input: &mut I,
+    f: impl FnOnce(&mut dyn Source, &mut I) -> Result<T>,
+) -> Result<T> {
     let local = Local::open(cli)?;
     let v = local.unlock(pass, input)?;
-    let s = read(input)?;
-    let r = f(&mut LocalSource(&v), s);
+    let r = f(&mut LocalSource(&v), input);
     drop(v);
     r
 }

@@ -4,7 +4,7 @@
 import * as api from "../api";
 import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, isCancelled } from "../format";
-import { addKeyProblem, NO_EXPIRY_QUESTION } from "../logic";
+import { addKeyProblem, expiryGate } from "../logic";
 import { openDetail, register, setPane } from "../nav";
 import { state } from "../state";
 import type { AddKeyForm } from "../types";
@@ -54,12 +54,12 @@ async function submit(ev: SubmitEvent): Promise<void> {
     return;
   }
   // A key with no date is saved only when asked twice: nothing could warn before it ends.
-  if (form.expires.trim() === "" && !noDateAsked) {
-    noDateAsked = true;
-    problem(NO_EXPIRY_QUESTION, "expires", "warning");
+  const gate = expiryGate(form.expires, noDateAsked, now());
+  noDateAsked = gate?.tone === "warning";
+  if (gate) {
+    problem(gate.message, "expires", gate.tone);
     return;
   }
-  noDateAsked = false;
   problem(null);
   const button = el<HTMLButtonElement>("addkey-submit");
   button.disabled = true;

@@ -4,14 +4,14 @@
 import * as api from "../api";
 import { el, fieldProblem, h, notice, now, type Tone } from "../dom";
 import { errorText, formatAge, isCancelled } from "../format";
-import { checkLabel, checkValue, copiedText, countdown, expiryProblem, INSTALLATION_FACTS, installationText, isStatic, kindLabel, NO_EXPIRY_QUESTION, statusOf } from "../logic";
+import { checkLabel, checkValue, copiedText, countdown, expiryGate, INSTALLATION_FACTS, installationText, isStatic, kindLabel, statusOf } from "../logic";
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
 
 /** When the revealed token is hidden again (performance.now() ms), or 0: none shown. */
 let revealUntil = 0;
-/** When the clipboard copy is cleared (Unix seconds), or 0. */
+/** When the clipboard copy is cleared (performance.now() ms), or 0. */
 let clipboardClearsAt = 0;
 /** What was copied last, and the notice said about it (while it is the one shown). */
 let copied: { what: string; expiresAt: number | null } | null = null;
@@ -285,14 +285,10 @@ function wireKeys(): void {
   el<HTMLFormElement>("rotate-box").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const expires = el<HTMLInputElement>("rotate-expires").value.trim();
-    const bad = expiryProblem(expires, now());
-    if (bad) return rotateProblem(bad);
-    if (expires === "" && !noDateAsked) {
-      noDateAsked = true;
-      return rotateProblem(NO_EXPIRY_QUESTION, "warning");
-    }
-    noDateAsked = false;
-    rotateProblem(null);
+    const gate = expiryGate(expires, noDateAsked, now());
+    noDateAsked = gate?.tone === "warning";
+    rotateProblem(gate?.message ?? null, gate?.tone);
+    if (gate) return;
     // The new key is pasted in Token Wallet's own window, which this opens.
     const r = await busy(el("rotate-yes"), "Waiting for the key…", () => api.rotateSecret({ name: name(), expires }), (e) =>
       `Not rotated: ${errorText(e)} The old key is still in place.`,

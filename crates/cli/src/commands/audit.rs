@@ -24,34 +24,36 @@ pub fn audit(cx: &mut Ctx<'_>, a: &AuditArgs) -> Result {
         .since
         .map(|d| token_wallet_core::connection::now().saturating_sub(d.as_secs()));
     let path = local.log.path().display().to_string();
+    // Verified, each connection by its name: by a running, unlocked agent (no passphrase
+    // given), else here with the passphrase; `None`: the lines as they are.
+    let mut verified: Option<(Verdict, Vec<Line>)> = None;
     if !Sources::of(pass).given() {
         if let Some(mut c) = client(cx.cli)? {
             match c.audit(from) {
-                Ok((lines, verdict)) => {
-                    if verify_only {
-                        return said(&verdict, &path, &mut cx.out);
-                    }
-                    said(&verdict, &path, &mut std::io::stderr())?;
-                    return show(&local, &lines, true, from, a.json, &mut cx.out);
-                }
+                Ok((lines, verdict)) => verified = Some((verdict, lines)),
                 Err(AgentError::Locked) => {}
                 Err(e) => return Err(e.into()),
             }
         }
     }
-    if verify_only || Sources::of(pass).given() {
-        // Unlocked here: verified, and each connection shown by its name.
+    if verified.is_none() && (verify_only || Sources::of(pass).given()) {
         let v = local.unlock(pass, &mut cx.input)?;
         let verdict = v.log().verify(&mut v.vault())?;
-        if verify_only {
-            return said(&verdict, &path, &mut cx.out);
-        }
-        said(&verdict, &path, &mut std::io::stderr())?;
-        let lines = v.log().read_named(&mut v.vault())?;
-        return show(&local, &lines, true, from, a.json, &mut cx.out);
+        let lines = if verify_only {
+            Vec::new()
+        } else {
+            v.log().read_named(&mut v.vault())?
+        };
+        verified = Some((verdict, lines));
     }
-    let lines = local.log.read()?;
-    show(&local, &lines, false, from, a.json, &mut cx.out)
+    match verified {
+        Some((verdict, _)) if verify_only => said(&verdict, &path, &mut cx.out),
+        Some((verdict, lines)) => {
+            said(&verdict, &path, &mut std::io::stderr())?;
+            show(&local, &lines, true, from, a.json, &mut cx.out)
+        }
+        None => show(&local, &local.log.read()?, false, from, a.json, &mut cx.out),
+    }
 }
 
 /// `audit`: the lines (from `from`, Unix seconds), with a warning when the chain is

@@ -32,16 +32,7 @@ impl Client {
 
     /// Sends `req` and reads the reply; an error reply becomes `Err`.
     pub fn request(&mut self, req: &Request) -> Result<Reply, AgentError> {
-        self.stream.set_write_timeout(Some(self.timeout))?;
-        write_frame(&self.stream, &req.encode())?;
-        let mut frames = FrameReader::replies(&self.stream);
-        match frames.next(self.timeout)? {
-            Frame::Line(l) => match Reply::parse(&l, req)? {
-                Reply::Error(e) => Err(e),
-                r => Ok(r),
-            },
-            Frame::Closed => Err(AgentError::Io("the agent closed the connection".into())),
-        }
+        self.exchange(req, self.timeout, &mut |_, _| {})
     }
 
     /// A sign-in (`req`: [`Request::Connect`] or [`Request::Reauthorise`]) run by the
@@ -57,6 +48,17 @@ impl Client {
             .sign_in_timeout()
             .ok_or_else(|| AgentError::BadRequest("not a sign-in".into()))?
             + Duration::from_secs(60);
+        self.exchange(req, wait, open)
+    }
+
+    /// Sends `req` and reads its reply within `wait`; the sign-in frames that may come
+    /// first (only for a sign-in) go to `open`. An error reply becomes `Err`.
+    fn exchange(
+        &mut self,
+        req: &Request,
+        wait: Duration,
+        open: &mut dyn FnMut(&str, &str),
+    ) -> Result<Reply, AgentError> {
         self.stream.set_write_timeout(Some(self.timeout))?;
         write_frame(&self.stream, &req.encode())?;
         let mut frames = FrameReader::replies(&self.stream);

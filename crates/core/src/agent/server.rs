@@ -8,7 +8,7 @@ use super::transport::{self, Listener, Refusal, Stream};
 use super::AgentError;
 use crate::guard;
 use crate::oauth::{Interaction, SignInLink};
-use crate::ops::ConnectRequest;
+use crate::ops::{ConnectRequest, OpError, Session};
 use crate::vault::VaultError;
 use crate::Passphrase;
 use secrecy::ExposeSecret;
@@ -244,7 +244,34 @@ impl Agent {
                 reply(self.audit(since).map(|(l, v)| Reply::Audit(l, v))),
                 false,
             ),
-            Request::Connect { .. } | Request::Reauthorise { .. } => (self.sign_in(req, s), false),
+            Request::Connect {
+                name,
+                provider,
+                client_id,
+                scopes,
+                client_secret,
+                timeout,
+            } => {
+                let req = ConnectRequest {
+                    name: &name,
+                    provider: &provider,
+                    client_id,
+                    client_secret,
+                    scopes,
+                };
+                let r = self.sign_in(s, timeout, |session, ui| {
+                    session.connect(req, ui).map(|c| Reply::Added(Box::new(c)))
+                });
+                (reply(r), false)
+            }
+            Request::Reauthorise { name, timeout } => {
+                let r = self.sign_in(s, timeout, |session, ui| {
+                    session
+                        .reauthorise(&name, false, ui)
+                        .map(|r| Reply::Reauthorised(Box::new(r.info), r.replaced))
+                });
+                (reply(r), false)
+            }
             Request::List => (reply(self.list().map(Reply::List)), false),
             Request::Status => (Reply::Status(self.status()), false),
             Request::Lock => {
@@ -270,12 +297,17 @@ impl Agent {
 }
 
 impl Agent {
-    /// A sign-in for a client (`connect`, `reauthorise`): run here, by the operations
-    /// layer, with the loopback listener in this process; the link goes to the client as a
-    /// [`Reply::SignIn`] frame for it to open (a client that has gone makes the sign-in
-    /// fail at once). The client's pasted addresses reach the listener as a browser's
-    /// would. The vault is locked only to check the name and to save.
-    fn sign_in(&self, req: Request, s: &Stream) -> Reply {
+    /// A sign-in for a client (`connect`, `reauthorise`), run here by `f` on the
+    /// operations layer, with the loopback listener in this process. Each link goes to the
+    /// client as a [`Reply::SignIn`] frame for it to open; a client gone by then fails the
+    /// sign-in (one that goes later is noticed only when the wait for the browser ends).
+    /// The client's pasted addresses reach the listener as a browser's would.
+    fn sign_in(
+        &self,
+        s: &Stream,
+        timeout: Duration,
+        f: impl FnOnce(&Session<'_>, Interaction<'_>) -> Result<Reply, OpError>,
+    ) -> Result<Reply, AgentError> {
         let cancel = AtomicBool::new(false);
         let open = |link: &SignInLink<'_>| {
             let frame = Reply::SignIn {
@@ -284,39 +316,18 @@ impl Agent {
             };
             write_frame(s, &frame.encode()).map_err(|e| format!("the client has gone: {e}"))
         };
-        let ui = |timeout| Interaction {
-            open: &open,
-            pasted: None,
-            cancel: &cancel,
-            reopen: None,
-            timeout,
-        };
-        let r = match req {
-            Request::Connect {
-                name,
-                provider,
-                client_id,
-                scopes,
-                client_secret,
-                timeout,
-            } => self
-                .run(|s| {
-                    let req = ConnectRequest {
-                        name: &name,
-                        provider: &provider,
-                        client_id,
-                        client_secret,
-                        scopes,
-                    };
-                    s.connect(req, ui(timeout))
-                })
-                .map(|c| Reply::Added(Box::new(c))),
-            Request::Reauthorise { name, timeout } => self
-                .run(|s| s.reauthorise(&name, false, ui(timeout)))
-                .map(|r| Reply::Reauthorised(Box::new(r.info), r.replaced)),
-            _ => Err(AgentError::BadRequest("not a sign-in".into())),
-        };
-        r.unwrap_or_else(Reply::Error)
+        self.run(|session| {
+            f(
+                session,
+                Interaction {
+                    open: &open,
+                    pasted: None,
+                    cancel: &cancel,
+                    reopen: None,
+                    timeout,
+                },
+            )
+        })
     }
 }
 
