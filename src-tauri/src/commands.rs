@@ -15,6 +15,7 @@ use crate::wallet::Wallet;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Runtime, State};
+use token_wallet_core::audit::ExportVia::{Clipboard, Window};
 
 type Shared<'a> = State<'a, Arc<Wallet>>;
 
@@ -256,7 +257,7 @@ pub async fn copy_token<R: Runtime>(
     wallet: Shared<'_>,
     name: String,
 ) -> Result<Copied, Error> {
-    let (token, expires_at) = blocking(&wallet, move |w| w.export(&name)).await?;
+    let (token, expires_at) = blocking(&wallet, move |w| w.export(&name, Clipboard)).await?;
     crate::clipboard::copy(&app, token)?;
     Ok(Copied {
         expires_at,
@@ -277,7 +278,7 @@ pub async fn reveal_token(wallet: Shared<'_>, name: String) -> Result<String, Er
                 "a key or long-lived token is never shown in the window; Copy puts it on the clipboard for 30 s".into(),
             ));
         }
-        w.export(&name)
+        w.export(&name, Window)
     })
     .await?;
     Ok(token.expose_secret().to_string())

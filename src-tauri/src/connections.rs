@@ -14,12 +14,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use token_wallet_core::agent::Agent;
+use token_wallet_core::audit::ExportVia;
 use token_wallet_core::connection::{self, ConnectionName};
 use token_wallet_core::monitor::Thresholds;
 use token_wallet_core::oauth::{
     self, http::Http, ClientAuth, Interaction, Provider, ProviderKind, RedirectMode, Revocation,
 };
-use token_wallet_core::ops::{ConnectRequest, Disconnected, OpError, Session};
+use token_wallet_core::ops::{ConnectRequest, Disconnected, OpError, Requester, Session};
 use token_wallet_core::ops::{MaintainOptions, Maintained};
 use token_wallet_core::{Passphrase, VaultError};
 use zeroize::Zeroizing;
@@ -257,14 +258,14 @@ impl Wallet {
         self.connection(name)
     }
 
-    /// An access token with at least a minute left, for the clipboard or the reveal box,
-    /// audited as an export by this app.
-    pub fn export(&self, name: &str) -> Result<(SecretString, Option<u64>), Error> {
+    /// An access token with at least a minute left, for the clipboard or the reveal box
+    /// (`via`), audited as an export by this app to there.
+    pub fn export(&self, name: &str, via: ExportVia) -> Result<(SecretString, Option<u64>), Error> {
         let a = self.unlocked_agent()?;
         let t = a.token(
             &conn_name(name)?,
             Duration::from_secs(60),
-            Some(std::process::id()),
+            Requester::this_process_via(via),
         )?;
         Ok((t.token, t.expires_at))
     }

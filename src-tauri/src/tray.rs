@@ -130,7 +130,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 std::thread::spawn(move || {
                     let w = app.state::<Arc<Wallet>>();
                     let r = w
-                        .export(&name)
+                        .export(&name, token_wallet_core::audit::ExportVia::Clipboard)
                         .and_then(|(t, _)| crate::clipboard::copy(&app, t));
                     token_wallet_core::crypto::scrub_deep_stack();
                     let (title, body) = match r {

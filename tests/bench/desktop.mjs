@@ -33,6 +33,9 @@ const PASSFILE = path.join(HOME, "pass");
 const KDBX = path.join(HOME, "bench.kdbx");
 const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: {} });
 const DEADLINE_MS = 30_000;
+/** How long each launch is watched after its window maps: the unlock screen is the last
+ * thing it shows in that time. */
+const SETTLE_S = 3;
 const WATCH = path.join(path.dirname(new URL(import.meta.url).pathname), "watch-window.py");
 
 /** PSS in KiB of `pid` and every process below it. */
@@ -55,38 +58,42 @@ function treePss(pid) {
   return { kib: total, parts };
 }
 
-/** Starts an app; resolves with its child, its window's X id, and the ms until the window
- * mapped and until it showed the unlock screen (watched by watch-window.py through one X
- * connection). Fails after DEADLINE_MS. */
+/** CLOCK_MONOTONIC in ms (the clock watch-window.py stamps its frames with). */
+const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Starts an app; resolves with its child, its window's X id, and the ms from the launch
+ * until the window mapped and until it showed the unlock screen for good (watched by
+ * watch-window.py through one X connection, which stamps each frame with the moment it
+ * asked the X server for it). Fails after DEADLINE_MS. */
 async function launch(cmd, args, env) {
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   const child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
-  const watcher = spawn("/usr/bin/python3", [WATCH, String(child.pid)], { stdio: ["ignore", "pipe", "inherit"] });
+  const watcher = spawn("/usr/bin/python3", [WATCH, String(child.pid), String(SETTLE_S)], { stdio: ["ignore", "pipe", "inherit"] });
   let mapped = null;
   let win = null;
   let drawn = null;
+  let frames = 0;
   let buf = "";
   watcher.stdout.on("data", (d) => {
-    const t = performance.now() - t0;
     buf += d;
     for (let i; (i = buf.indexOf("\n")) >= 0; ) {
-      const line = buf.slice(0, i);
+      const [what, ...rest] = buf.slice(0, i).split(" ");
       buf = buf.slice(i + 1);
-      if (line.startsWith("mapped ")) [mapped, win] = [t, line.slice(7)];
-      if (line === "drawn") drawn = t;
+      if (what === "mapped") [win, mapped] = [rest[0], Number(rest[1]) * 1000 - t0];
+      if (what === "drawn") [drawn, frames] = [Number(rest[0]) * 1000 - t0, Number(rest[1])];
     }
   });
   for (;;) {
-    if (drawn !== null) return { child, win, mapped, drawn };
-    const late = performance.now() - t0 > DEADLINE_MS || watcher.exitCode !== null;
+    if (drawn !== null) return { child, win, mapped, drawn, frames };
+    const late = monotonicMs() - t0 > DEADLINE_MS || watcher.exitCode !== null;
     if (late || child.exitCode !== null) {
       watcher.kill("SIGKILL");
       child.kill("SIGKILL");
       throw new Error(`${cmd}: no unlock screen drawn within ${DEADLINE_MS} ms (exit ${child.exitCode}, mapped ${mapped}); stderr: ${stderr}`);
     }
-    await sleep(2);
+    await sleep(5);
   }
 }
 

@@ -364,16 +364,23 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
       // The first thing a Pleo user tries: the Pleo preset and no client ID. What is
       // wrong is said beside the Client ID field, in view, in one sentence.
       await selectOption("#connect-provider", "pleo");
+      // Where the button is in the page: saying a problem must not move it (nor anything
+      // else under the pointer).
+      const buttonAt = () => js("const r = document.getElementById('connect-submit').getBoundingClientRect(); return r.top + window.scrollY;");
+      const at = await buttonAt();
       await click("#connect-submit");
-      await visible("#connect-error");
-      const beside = await js(`const e = document.getElementById("connect-error");
+      await waitFor("the client ID problem", async () => (await text("#connect-client-id-note")) !== "");
+      const beside = await js(`const e = document.getElementById("connect-client-id-note");
         const f = document.getElementById("connect-client-id");
         const r = e.getBoundingClientRect();
         return f.getAttribute("aria-invalid") === "true" && f.nextElementSibling === e &&
+          f.getAttribute("aria-errormessage") === e.id &&
           document.activeElement === f && r.top >= 0 && r.bottom <= window.innerHeight;`);
       await screenshot("10c-connect-client-id");
       assert.equal(beside, true, "the client ID problem is not beside its field, in view, with the field focused");
-      assert.match(await text("#connect-error"), /^Enter your integration’s client ID: Pleo issues one to each integration/);
+      assert.match(await text("#connect-client-id-note"), /^Enter your integration’s client ID: Pleo issues one to each integration/);
+      assert.equal(await buttonAt(), at, "saying the problem moved the sign-in button");
+      assert.equal(await toneOf("#connect-client-id-note"), "failure");
       await selectOption("#connect-provider", "local-pleo");
     } finally {
       await wd("POST", s("/window/rect"), { width: before.width, height: before.height });
@@ -381,11 +388,11 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     // A problem is said beside its field, and goes when the field is edited.
     await wd("POST", s(`/element/${await find("#connect-name")}/clear`), {});
     await click("#connect-submit");
-    await visible("#connect-error");
-    assert.equal(await js("return document.getElementById('connect-name').nextElementSibling.id;"), "connect-error");
+    await waitFor("the name problem", async () => (await text("#connect-name-note")) !== "");
+    assert.equal(await text("#connect-client-id-note"), "", "the earlier problem is still said");
     assert.equal(await js("return document.getElementById('connect-name').getAttribute('aria-invalid');"), "true");
     await typeInto("#connect-name", NAME);
-    await waitFor("the stale problem to go", async () => !(await wd("GET", s(`/element/${await find("#connect-error")}/displayed`))));
+    await waitFor("the stale problem to go", async () => (await text("#connect-name-note")) === "");
     // The browser does not open this time: the waiting screen offers the link and a new try.
     writeFileSync(SKIP_BROWSER, "");
     await click("#connect-submit");
@@ -598,6 +605,15 @@ test("the whole flow: connect, copy, refresh, rotate, change passphrase, lock/un
     const all = await text("#audit-lines");
     for (const e of ["Connected", "Export", "Refresh ok", "Data key rotated", "Passphrase changed"]) {
       assert.match(all, new RegExp(e), `the audit view shows ${e}`);
+    }
+    // Copy and Reveal are told apart; an unlock says which program opened the vault.
+    const items = await js(`return [...document.querySelectorAll("#audit-lines li")].map((e) => e.textContent);`);
+    for (const [what, re] of [
+      ["a Copy", /Export.*by token-wallet-app, copied to the clipboard/],
+      ["a Reveal", /Export.*by token-wallet-app, revealed in the window/],
+      ["the app's unlock", /Vault unlocked.*by token-wallet-app/],
+    ]) {
+      assert.ok(items.some((i) => re.test(i)), `no audit line for ${what}: ${items.slice(0, 12).join(" | ")}`);
     }
     // The event column starts at one place on every line, whatever the age's width.
     const lefts = await js(`return [...document.querySelectorAll("#audit-lines li .event")]

@@ -129,10 +129,14 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await click('#addkey-provider option[value="local-pleo"]');
     await typeInto("#addkey-name", "books");
     // No expiry date: asked first, beside the date field, in the warning tone; no dialog.
+    const buttonAt = () => js("const r = document.getElementById('addkey-submit').getBoundingClientRect(); return r.top + window.scrollY;");
+    const at = await buttonAt();
     await click("#addkey-submit");
-    await waitFor("the question about the missing date", async () => /^No expiry date: Token Wallet cannot warn you/.test(await text("#addkey-error")));
-    assert.equal(await toneOf("#addkey-error"), "warning");
-    assert.equal(await js("return document.getElementById('addkey-expires').nextElementSibling.id;"), "addkey-error");
+    await waitFor("the question about the missing date", async () => /^No expiry date: Token Wallet cannot warn you/.test(await text("#addkey-expires-note")));
+    assert.equal(await toneOf("#addkey-expires-note"), "warning");
+    assert.equal(await js("return document.getElementById('addkey-expires').nextElementSibling.id;"), "addkey-expires-note");
+    // Said in the line reserved for it: the button stays under the pointer.
+    assert.equal(await buttonAt(), at, "the question moved the save button");
     await screenshotTo(path.join(SHOTS, "keys-addkey-no-date.png"));
     await click("#addkey-submit");
     await answerDialog("API key", [revoked.key]);
@@ -222,11 +226,14 @@ test("Pleo API keys beside an OAuth connection: add, warn, copy, rotate, check, 
     await screenshotTo(path.join(SHOTS, "keys-rotate-form.png"));
     // A date that is not one is refused beside the field; no date is asked about first.
     await typeInto("#rotate-expires", "2027-02-30");
+    const rotateAt = () => js("const r = document.getElementById('rotate-yes').getBoundingClientRect(); return r.top + window.scrollY;");
+    const at = await rotateAt();
     await click("#rotate-yes");
-    await waitFor("the refused date", async () => (await text("#rotate-error")) === "2027-02-30 is not a date.");
+    await waitFor("the refused date", async () => (await text("#rotate-expires-note")) === "2027-02-30 is not a date.");
+    assert.equal(await rotateAt(), at, "the refusal moved the replace button");
     await js("const e = document.getElementById('rotate-expires'); e.value = ''; e.dispatchEvent(new Event('input'));");
     await click("#rotate-yes");
-    await waitFor("the question about the missing date", async () => /^No expiry date/.test(await text("#rotate-error")));
+    await waitFor("the question about the missing date", async () => /^No expiry date/.test(await text("#rotate-expires-note")));
     await click("#rotate-yes");
     await answerDialog("new key", [revoked.key]);
     await waitFor("the refusal", async () => /^Not rotated: .*refused the API key/.test(await text("#detail-message")), 20_000);

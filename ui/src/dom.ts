@@ -62,9 +62,11 @@ export function notice(id: string, tone: Tone, message: string | null): void {
 }
 
 /**
- * A form's problem: `message` beside the input `field` (marked invalid, pointing at the
- * box, and focused), or, with no field, after the element `elseAfter`; `null` hides it.
- * Every input in `fields` loses an earlier problem's mark first. `box` is the notice.
+ * A form's problem: `message` in the line reserved under the input `field` (its
+ * `<field>-note`; the input marked invalid, pointing at it, and focused), or, with no
+ * field, in the notice `box` after the element `elseAfter`; `null` clears it. Every input
+ * in `fields` loses an earlier problem first. Nothing moves: the line under each field is
+ * there, empty, before anything is said in it.
  */
 export function fieldProblem(
   box: string,
@@ -74,18 +76,31 @@ export function fieldProblem(
   elseAfter: string,
   tone: Tone = "failure",
 ): void {
-  for (const id of fields) el(id).removeAttribute("aria-invalid");
-  const input = message && field ? el(field) : null;
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-errormessage", box);
-    input.after(el(box));
-  } else {
-    el(elseAfter).after(el(box));
+  for (const id of fields) {
+    el(id).removeAttribute("aria-invalid");
+    const note = document.getElementById(`${id}-note`);
+    if (note) {
+      note.textContent = "";
+      note.classList.remove("tone-failure", "tone-warning", "tone-info", "tone-success");
+      note.removeAttribute("role");
+    }
   }
+  const input = message && field ? el(field) : null;
+  const note = input ? document.getElementById(`${field}-note`) : null;
+  if (input && note && message) {
+    notice(box, tone, null);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-errormessage", note.id);
+    note.textContent = message;
+    note.classList.add(`tone-${tone}`);
+    note.setAttribute("role", tone === "failure" ? "alert" : "status");
+    input.focus();
+    // In view, whatever the window's height: the field and what is wrong with it.
+    note.scrollIntoView({ block: "nearest" });
+    return;
+  }
+  el(elseAfter).after(el(box));
   notice(box, tone, message);
-  input?.focus();
-  // In view, whatever the window's height: the field and what is wrong with it.
   if (message) el(box).scrollIntoView({ block: "nearest" });
 }
 

@@ -342,6 +342,11 @@ describe("the audit view's words", () => {
     expect(d.detail).toContain("Pid: 4242");
     expect(d.detail).toContain("Process: /usr/bin/curl");
     expect(auditDetail([["connection", "p"], ["how", "revocation_pending"]]).text).toBe("“p”, revocation pending");
+    // Copy and Reveal are told apart; an unlock names its program.
+    const app = ["process", "/opt/token-wallet/token-wallet-app"] as [string, string];
+    expect(auditDetail([["connection", "p"], app, ["via", "clipboard"]]).text).toBe("“p”, by token-wallet-app, copied to the clipboard");
+    expect(auditDetail([["connection", "p"], app, ["via", "window"]]).text).toBe("“p”, by token-wallet-app, revealed in the window");
+    expect(auditDetail([["pid", "9"], ["process", "/usr/bin/token-wallet"]]).text).toBe("by token-wallet");
   });
   it("says one count for the verdict", () => {
     expect(auditVerdict(11, 9)).toBe(

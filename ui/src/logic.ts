@@ -256,6 +256,12 @@ export function eventLabel(e: string): string {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+/** Where an exported token went (the audit line's `via`). */
+const VIA: Record<string, string> = {
+  clipboard: "copied to the clipboard",
+  window: "revealed in the window",
+};
+
 /** An audit line's fields in words: what it names in plain text, the rest (pids, full
  * paths) for the hover. */
 export function auditDetail(fields: [string, string][]): { text: string; detail: string } {
@@ -272,6 +278,8 @@ export function auditDetail(fields: [string, string][]): { text: string; detail:
   }
   const proc = f.get("process");
   if (proc) parts.push(`by ${base(proc)}${f.get("parent_process") ? ` (from ${base(f.get("parent_process")!)})` : ""}`);
+  const via = f.get("via");
+  if (via) parts.push(VIA[via] ?? `via ${via}`);
   const detail = fields.map(([k, v]) => `${checkLabel(k)}: ${v}`).join("\n");
   return { text: parts.join(", "), detail };
 }

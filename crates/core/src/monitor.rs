@@ -324,8 +324,8 @@ pub fn unlock_alert(log: &[Line], t: &Thresholds) -> Option<Alert> {
     let count = log
         .iter()
         .rev()
-        .take_while(|l| !matches!(l.event, Event::VaultUnlocked | Event::VaultCreated))
-        .filter(|l| l.event == Event::UnlockFailed)
+        .take_while(|l| !(l.event.is_unlock() || l.event == Event::VaultCreated))
+        .filter(|l| l.event.is_unlock_failure())
         .count() as u32;
     (count >= t.failed_unlocks).then_some(Alert::FailedUnlocks { count })
 }
@@ -451,14 +451,14 @@ mod tests {
         };
         let t = Thresholds::default();
         let log = vec![
-            l(1, Event::UnlockFailed),
-            l(2, Event::VaultUnlocked),
-            l(3, Event::UnlockFailed),
-            l(4, Event::UnlockFailed),
+            l(1, Event::unlock_failed()),
+            l(2, Event::vault_unlocked()),
+            l(3, Event::unlock_failed()),
+            l(4, Event::unlock_failed()),
         ];
         assert_eq!(unlock_alert(&log, &t), None);
         let mut log = log;
-        log.push(l(5, Event::UnlockFailed));
+        log.push(l(5, Event::unlock_failed()));
         assert_eq!(
             unlock_alert(&log, &t),
             Some(Alert::FailedUnlocks { count: 3 })

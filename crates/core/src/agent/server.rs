@@ -169,8 +169,14 @@ impl Agent {
         match req {
             Request::Token { name, min_ttl } => (
                 reply(
-                    self.token(&name, min_ttl, peer.pid)
-                        .map(|t| Reply::Token(Box::new(t))),
+                    self.token(
+                        &name,
+                        min_ttl,
+                        peer.pid
+                            .map(crate::ops::Requester::of_process)
+                            .unwrap_or_default(),
+                    )
+                    .map(|t| Reply::Token(Box::new(t))),
                 ),
                 false,
             ),

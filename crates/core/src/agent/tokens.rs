@@ -37,14 +37,14 @@ impl Agent {
     }
 
     /// An access token for `name` with at least `min_ttl` left (see
-    /// [`Session::export`]); audited with the caller's pid, executable and parent.
+    /// [`Session::export`]); audited with `who` asked (a peer's pid, executable and parent;
+    /// the app's clipboard or window).
     pub fn token(
         &self,
         name: &ConnectionName,
         min_ttl: Duration,
-        caller: Option<u32>,
+        who: Requester,
     ) -> Result<Issued, AgentError> {
-        let who = caller.map(Requester::of_process).unwrap_or_default();
         let Exported { token, info } = self.run(|s| s.export(name, min_ttl, who))?;
         Ok(Issued {
             token: token.token,

@@ -1,7 +1,7 @@
 //! The audit events ([`Event`]: what happened, its fields names, counts and the closed
 //! values of `fields`) and one line of the log ([`Line`]), as they are serialised.
 
-use super::fields::{CheckOutcome, DisconnectHow, PruneReason, RefreshFailure};
+use super::fields::{CheckOutcome, DisconnectHow, ExportVia, PruneReason, RefreshFailure};
 use serde::{Deserialize, Serialize};
 
 /// What happened. Field values are names and classes, never secrets.
@@ -12,9 +12,23 @@ pub enum Event {
     /// A vault was created.
     VaultCreated,
     /// The vault was unlocked.
-    VaultUnlocked,
+    VaultUnlocked {
+        /// The process that unlocked it (omitted in lines of builds before 2026-12-03).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        /// That process's executable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
+    },
     /// A wrong passphrase was given.
-    UnlockFailed,
+    UnlockFailed {
+        /// The process it was given to (omitted in lines of builds before 2026-12-03).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        /// That process's executable.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
+    },
     /// The vault was locked.
     VaultLocked,
     /// The passphrase was changed.
@@ -85,6 +99,10 @@ pub enum Event {
         /// The parent's executable, where known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_process: Option<String>,
+        /// Where the token went when not to the requester itself: the clipboard or the
+        /// app's window.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        via: Option<ExportVia>,
     },
     /// Tokens were revoked at the provider.
     Revoked {
@@ -127,6 +145,28 @@ pub enum Event {
 }
 
 impl Event {
+    /// `VaultUnlocked` by this process.
+    pub fn vault_unlocked() -> Self {
+        let (pid, process) = this_process();
+        Event::VaultUnlocked { pid, process }
+    }
+
+    /// `UnlockFailed` in this process.
+    pub fn unlock_failed() -> Self {
+        let (pid, process) = this_process();
+        Event::UnlockFailed { pid, process }
+    }
+
+    /// Whether this is an unlock (by any process).
+    pub fn is_unlock(&self) -> bool {
+        matches!(self, Event::VaultUnlocked { .. })
+    }
+
+    /// Whether this is a failed unlock (by any process).
+    pub fn is_unlock_failure(&self) -> bool {
+        matches!(self, Event::UnlockFailed { .. })
+    }
+
     /// The event's wire name (`connected`, `export`...) and its fields in order, each value
     /// as text (`None` for a field with no value), for listings.
     pub fn name_and_fields(&self) -> (String, Vec<(String, Option<String>)>) {
@@ -183,6 +223,14 @@ impl Event {
             _ => None,
         }
     }
+}
+
+/// This process's id and executable, for the unlock events.
+fn this_process() -> (Option<u32>, Option<String>) {
+    let exe = std::env::current_exe()
+        .ok()
+        .map(|p| p.display().to_string());
+    (Some(std::process::id()), exe)
 }
 
 /// One line of the log.

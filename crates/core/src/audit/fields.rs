@@ -89,6 +89,16 @@ closed!(
     }
 );
 
+closed!(
+    /// Where an exported token went, when not to the process that asked for it.
+    ExportVia {
+        /// Put on the clipboard (the app's Copy, its tray menu).
+        Clipboard = "clipboard",
+        /// Shown in the app's window (Reveal).
+        Window = "window",
+    }
+);
+
 /// Why a connection was pruned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]

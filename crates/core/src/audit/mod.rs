@@ -32,7 +32,7 @@ mod verify;
 
 pub use self::log::AuditLog;
 pub use event::{Event, Line};
-pub use fields::{CheckOutcome, DisconnectHow, PruneReason, RefreshFailure};
+pub use fields::{CheckOutcome, DisconnectHow, ExportVia, PruneReason, RefreshFailure};
 pub use key::{name_key, NameKey, LABEL_PREFIX};
 pub use verify::Verdict;
 

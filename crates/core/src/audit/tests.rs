@@ -9,6 +9,7 @@ fn events_list_their_name_and_fields_as_text() {
         process: None,
         parent_pid: None,
         parent_process: None,
+        via: None,
     };
     assert_eq!(
         e.name_and_fields(),
@@ -27,6 +28,41 @@ fn events_list_their_name_and_fields_as_text() {
     );
 }
 
+/// Lines of builds before the unlock's process and the export's `via` were written parse
+/// to the same bytes (so their MACs still verify); new lines name the unlocking process and
+/// where a token went.
+#[test]
+fn unlock_and_export_members_are_additive() {
+    for old in [
+        r#"{"event":"vault_unlocked"}"#,
+        r#"{"event":"unlock_failed"}"#,
+        r#"{"event":"export","connection":"c","pid":7,"process":"/usr/bin/curl"}"#,
+    ] {
+        let e: Event = serde_json::from_str(old).unwrap();
+        assert_eq!(serde_json::to_string(&e).unwrap(), old);
+    }
+    let unlocked = serde_json::to_value(Event::vault_unlocked()).unwrap();
+    assert_eq!(unlocked["pid"], std::process::id());
+    let exe = std::env::current_exe().unwrap().display().to_string();
+    assert_eq!(unlocked["process"], exe.as_str());
+    assert!(Event::vault_unlocked().is_unlock());
+    assert!(Event::unlock_failed().is_unlock_failure());
+    let copied = Event::Export {
+        connection: "c".into(),
+        pid: Some(7),
+        process: None,
+        parent_pid: None,
+        parent_process: None,
+        via: Some(ExportVia::Clipboard),
+    };
+    assert_eq!(
+        serde_json::to_string(&copied).unwrap(),
+        r#"{"event":"export","connection":"c","pid":7,"process":null,"via":"clipboard"}"#
+    );
+    let (_, fields) = copied.name_and_fields();
+    assert!(fields.contains(&("via".to_string(), Some("clipboard".to_string()))));
+}
+
 fn setup() -> (tempfile::TempDir, UnlockedVault, AuditLog) {
     let (dir, _, v) = crate::vault::memory_vault();
     let log = AuditLog::new(dir.path());
@@ -35,8 +71,8 @@ fn setup() -> (tempfile::TempDir, UnlockedVault, AuditLog) {
 
 fn fill(log: &AuditLog, v: &mut UnlockedVault) {
     log.append(Event::VaultCreated, Some(v)).unwrap();
-    log.append(Event::UnlockFailed, None).unwrap();
-    log.append(Event::VaultUnlocked, Some(v)).unwrap();
+    log.append(Event::unlock_failed(), None).unwrap();
+    log.append(Event::vault_unlocked(), Some(v)).unwrap();
     for i in 0..5 {
         log.append(
             Event::Export {
@@ -45,6 +81,7 @@ fn fill(log: &AuditLog, v: &mut UnlockedVault) {
                 process: Some("curl".into()),
                 parent_pid: None,
                 parent_process: None,
+                via: None,
             },
             Some(v),
         )
@@ -154,7 +191,7 @@ fn fail_rewritten_file() {
             let l = Line {
                 seq,
                 ts: 1,
-                event: Event::UnlockFailed,
+                event: Event::unlock_failed(),
                 prev: prev.clone(),
                 mac: None,
             };
@@ -263,7 +300,7 @@ fn fail_closed_a_symlink_at_the_log_is_moved_aside_never_written_through() {
     // Every way in refuses it, writes nothing through it, and moves the link aside.
     for attempt in 0..4 {
         let r = match attempt {
-            0 => log.append(Event::VaultUnlocked, Some(&mut v)),
+            0 => log.append(Event::vault_unlocked(), Some(&mut v)),
             1 => log.anchor(&mut v),
             2 => log.ready(),
             _ => log.read().map(drop),
@@ -294,7 +331,7 @@ fn fail_closed_a_symlink_at_the_log_is_moved_aside_never_written_through() {
     assert_eq!(aside, 4);
     // Once it is gone, the log starts anew.
     std::fs::remove_file(log.path()).unwrap();
-    log.append(Event::VaultUnlocked, Some(&mut v)).unwrap();
+    log.append(Event::vault_unlocked(), Some(&mut v)).unwrap();
     assert_eq!(std::fs::read(&target).unwrap(), b"keep");
 }
 
@@ -314,7 +351,7 @@ fn fail_closed_a_recorder_that_cannot_write_says_so() {
 #[test]
 fn a_connection_made_elsewhere_is_named_once_the_log_learns_the_vaults_names() {
     let (_d, mut v, log) = setup();
-    log.append(Event::VaultUnlocked, Some(&mut v)).unwrap();
+    log.append(Event::vault_unlocked(), Some(&mut v)).unwrap();
     // Another process (its own log handle) makes `later` and audits it.
     let other = AuditLog::new(log.path().parent().unwrap());
     let later = crate::connection::Connection {

@@ -1,7 +1,7 @@
 //! Verification of the audit chain: [`AuditLog::chain_break`] (without the vault) and
 //! [`AuditLog::verify`] (MACs and the anchored head too), and what it found ([`Verdict`]).
 
-use super::event::{Event, Line};
+use super::event::Line;
 use super::log::{Anchor, AuditLog, ANCHOR_RECORD};
 use super::AuditError;
 use crate::vault::{UnlockedVault, VaultError};
@@ -103,7 +103,7 @@ impl AuditLog {
                     }
                     v.authenticated += 1;
                 }
-                None if line.event == Event::UnlockFailed => {}
+                None if line.event.is_unlock_failure() => {}
                 None => {
                     v.broken =
                         fail("has no MAC, but only failed unlocks are written without the vault");

@@ -96,6 +96,9 @@ pub struct Requester {
     pub parent_pid: Option<u32>,
     /// The parent's executable.
     pub parent_process: Option<String>,
+    /// Where the token goes when not to the process itself (the app's clipboard, its
+    /// window).
+    pub via: Option<crate::audit::ExportVia>,
 }
 
 impl Requester {
@@ -107,6 +110,18 @@ impl Requester {
             process: crate::agent::peer::exe(pid),
             parent_pid: parent,
             parent_process: parent.and_then(crate::agent::peer::exe),
+            via: None,
+        }
+    }
+
+    /// This process, handing the token on `via` the clipboard or its window.
+    pub fn this_process_via(via: crate::audit::ExportVia) -> Self {
+        let pid = std::process::id();
+        Self {
+            pid: Some(pid),
+            process: crate::agent::peer::exe(pid),
+            via: Some(via),
+            ..Self::default()
         }
     }
 }
@@ -227,6 +242,7 @@ impl<'a> Session<'a> {
             process: who.process,
             parent_pid: who.parent_pid,
             parent_process: who.parent_process,
+            via: who.via,
         })?;
         Ok(Exported { token, info })
     }

@@ -17,7 +17,7 @@ pub fn unlock(vault: &Vault, log: &AuditLog, p: &Passphrase) -> Result<UnlockedV
     log.ready().map_err(unwritable)?;
     match vault.unlock(p) {
         Ok(mut v) => {
-            log.append(Event::VaultUnlocked, Some(&mut v))
+            log.append(Event::vault_unlocked(), Some(&mut v))
                 .map_err(unwritable)?;
             Ok(v)
         }
@@ -45,7 +45,7 @@ pub fn create(
 }
 
 fn failed(log: &AuditLog) {
-    if let Err(e) = log.append(Event::UnlockFailed, None) {
+    if let Err(e) = log.append(Event::unlock_failed(), None) {
         tracing::error!(error = %e, "could not write the audit log");
     }
 }
@@ -61,7 +61,7 @@ impl Session<'_> {
         crate::crypto::scrub_stack();
         match checked {
             Err(VaultError::WrongPassphrase) => {
-                self.audit.record(Event::UnlockFailed);
+                self.audit.record(Event::unlock_failed());
                 Err(VaultError::WrongPassphrase.into())
             }
             other => Ok(other?),
