@@ -125,14 +125,14 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// Whether the tray icon was made: closing the window can then leave the app running.
-pub fn shown<R: Runtime>(app: &AppHandle<R>) -> bool {
+pub fn exists<R: Runtime>(app: &AppHandle<R>) -> bool {
     app.tray_by_id(ID).is_some()
 }
 
 /// Rebuilds the tray menu (lock state, connection names) and the tooltip off the calling
 /// thread.
 fn update<R: Runtime>(app: &AppHandle<R>) {
-    if !shown(app) {
+    if !exists(app) {
         return;
     }
     let app = app.clone();

@@ -49,7 +49,7 @@ pub fn on_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
     let settings = wallet.settings();
     match decide(
         settings.keep_running_in_tray,
-        crate::tray::shown(app),
+        crate::tray::exists(app),
         wallet.sign_in_running(),
     ) {
         Close::Hide => {
