@@ -32,6 +32,7 @@ fn main() {
             "restore_backup",
             "activity",
             "window_drawn",
+            "quit_app",
         ]),
     ))
     .expect("failed to run tauri-build");

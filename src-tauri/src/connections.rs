@@ -231,6 +231,14 @@ impl Wallet {
         self.sign_in(|s, ui| s.reauthorise(&name, false, ui).map(|r| r.info))
     }
 
+    /// Whether a sign-in is waiting for the browser (closing the window would stop it).
+    pub fn sign_in_running(&self) -> bool {
+        matches!(
+            self.connecting.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
+    }
+
     /// Stops a sign-in in progress (its listener closes; nothing is stored).
     pub fn cancel_connect(&self) {
         self.cancel_connect.store(true, Ordering::SeqCst);

@@ -23,6 +23,7 @@ mod strength;
 pub mod throttle;
 mod tray;
 pub mod wallet;
+mod window;
 
 use std::sync::Arc;
 use tauri::Manager;
@@ -64,6 +65,7 @@ fn with_commands<R: tauri::Runtime>(
             commands::restore_backup,
             commands::activity,
             commands::window_drawn,
+            window::quit_app,
         ])
 }
 
@@ -118,7 +120,7 @@ fn show_window_anyway<R: tauri::Runtime>(app: tauri::AppHandle<R>) {
     });
 }
 
-/// Builds and runs the app; returns when the last window closes.
+/// Builds and runs the app; returns when it quits (the last window closed, or Quit).
 pub fn run() {
     // Before anything secret is read: no core dumps, no same-user memory reads.
     for failed in token_wallet_harden::harden_process() {
@@ -127,16 +129,14 @@ pub fn run() {
     init_log();
     let wallet = Arc::new(wallet::Wallet::from_env());
     let bg = wallet.clone();
-    // The single-instance plugin goes first: a second launch focuses this window.
+    // The single-instance plugin goes first: a second launch shows this window (also when
+    // closing it left the app in the tray).
     let builder = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(w) = app.get_webview_window("main") {
-                let _ = w.unminimize();
-                let _ = w.show();
-                let _ = w.set_focus();
-            }
+            window::show(app)
         }))
-        .plugin(tauri_plugin_clipboard_manager::init());
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .on_window_event(window::on_event);
     #[cfg(feature = "desktop-notifications")]
     let builder = builder.plugin(tauri_plugin_notification::init());
     let builder = builder.setup(move |app| {

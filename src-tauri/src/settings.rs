@@ -17,6 +17,11 @@ pub struct Settings {
     pub refresh_ahead_minutes: u32,
     /// Desktop notifications for refresh failures and connections that need signing in.
     pub notifications: bool,
+    // Closing the window hides it and the app keeps running in the tray (its agent keeps
+    // serving the CLI; the auto-lock still applies), as password managers do. Off, or with
+    // no tray icon, closing the window quits. (A plain comment: ui/src/generated.ts stays
+    // short.)
+    pub keep_running_in_tray: bool,
 }
 
 impl Default for Settings {
@@ -25,6 +30,7 @@ impl Default for Settings {
             auto_lock_minutes: 15,
             refresh_ahead_minutes: 5,
             notifications: true,
+            keep_running_in_tray: true,
         }
     }
 }
@@ -104,6 +110,7 @@ mod tests {
             auto_lock_minutes: 0,
             refresh_ahead_minutes: 10,
             notifications: false,
+            keep_running_in_tray: false,
         };
         save(dir.path(), &s).unwrap();
         assert_eq!(load(dir.path()).unwrap(), s);
@@ -121,6 +128,28 @@ mod tests {
             s,
             "a refused save changes nothing"
         );
+    }
+
+    /// A file saved before a setting existed still loads, that setting at its default.
+    #[test]
+    fn an_older_file_loads_with_the_newer_settings_at_their_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            path(dir.path()),
+            br#"{"autoLockMinutes":15,"refreshAheadMinutes":5,"notifications":true}"#,
+        )
+        .unwrap();
+        let s = load(dir.path()).unwrap();
+        assert!(s.keep_running_in_tray);
+        assert_eq!(s, Settings::default());
+        std::fs::write(
+            path(dir.path()),
+            br#"{"autoLockMinutes":1,"refreshAheadMinutes":5,"notifications":false}"#,
+        )
+        .unwrap();
+        let s = load(dir.path()).unwrap();
+        assert!(s.keep_running_in_tray && !s.notifications);
+        assert_eq!(s.auto_lock_minutes, 1);
     }
 
     #[test]

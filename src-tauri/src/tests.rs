@@ -220,7 +220,8 @@ fn unlocked_commands_over_ipc() {
     // Settings: saved, applied, and nonsense refused.
     let s = invoke(&w, "get_settings", json!({})).unwrap();
     assert_eq!(s["settings"]["autoLockMinutes"], 15);
-    let new = json!({"autoLockMinutes": 0, "refreshAheadMinutes": 10, "notifications": false});
+    assert_eq!(s["settings"]["keepRunningInTray"], true);
+    let new = json!({"autoLockMinutes": 0, "refreshAheadMinutes": 10, "notifications": false, "keepRunningInTray": false});
     assert_eq!(
         invoke(&w, "save_settings", json!({ "settings": new })).unwrap(),
         new
@@ -231,6 +232,10 @@ fn unlocked_commands_over_ipc() {
     );
     let bad = json!({"autoLockMinutes": 5, "refreshAheadMinutes": 0, "notifications": true});
     assert!(invoke(&w, "save_settings", json!({ "settings": bad })).is_err());
+    // A page that does not know the newer setting leaves it at its default.
+    let older = json!({"autoLockMinutes": 5, "refreshAheadMinutes": 5, "notifications": true});
+    let saved = invoke(&w, "save_settings", json!({ "settings": older })).unwrap();
+    assert_eq!(saved["keepRunningInTray"], true);
     // Locked: everything but the lock screen is refused.
     invoke(&w, "lock", json!({})).unwrap();
     for cmd in ["list_connections", "rotate_key", "audit_log"] {

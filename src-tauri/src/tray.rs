@@ -1,5 +1,6 @@
-//! The tray icon: open the window, lock, copy a connection's access token, quit. Where
-//! the desktop has no tray library (libayatana-appindicator3) the app runs without one.
+//! The tray icon: whether the vault is locked (the menu's first line and the tooltip),
+//! open the window, lock, copy a connection's access token, quit. Where the desktop has no
+//! tray library (libayatana-appindicator3) the app runs without one.
 
 use crate::wallet::Wallet;
 use std::sync::Arc;
@@ -28,7 +29,32 @@ fn available() -> bool {
     })
 }
 
-fn menu<R: Runtime>(app: &AppHandle<R>, names: Option<Vec<String>>) -> tauri::Result<Menu<R>> {
+/// The menu's first, disabled line: the vault's lock state.
+fn status_text(locked: bool) -> &'static str {
+    if locked {
+        "Locked"
+    } else {
+        "Unlocked"
+    }
+}
+
+/// The icon's tooltip (where the desktop shows one: Linux's app indicators have none, so
+/// the menu's first line says it there).
+fn tooltip(locked: bool) -> &'static str {
+    if locked {
+        "Token Wallet — locked"
+    } else {
+        "Token Wallet — unlocked"
+    }
+}
+
+/// The menu: the lock state, Open, Lock (only while unlocked), the connections' names to
+/// copy a token from (`None`: locked), Quit.
+fn menu<R: Runtime>(
+    app: &AppHandle<R>,
+    locked: bool,
+    names: Option<Vec<String>>,
+) -> tauri::Result<Menu<R>> {
     let copy = Submenu::with_id(app, "copy", "Copy access token", true)?;
     match names {
         None => copy.append(&MenuItem::with_id(
@@ -60,8 +86,10 @@ fn menu<R: Runtime>(app: &AppHandle<R>, names: Option<Vec<String>>) -> tauri::Re
     Menu::with_items(
         app,
         &[
+            &MenuItem::with_id(app, "status", status_text(locked), false, None::<&str>)?,
+            &PredefinedMenuItem::separator(app)?,
             &MenuItem::with_id(app, "open", "Open Token Wallet", true, None::<&str>)?,
-            &MenuItem::with_id(app, "lock", "Lock", true, None::<&str>)?,
+            &MenuItem::with_id(app, "lock", "Lock", !locked, None::<&str>)?,
             &copy,
             &PredefinedMenuItem::separator(app)?,
             &MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?,
@@ -75,9 +103,10 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) {
         tracing::info!("no tray library (libayatana-appindicator3): running without a tray icon");
         return;
     }
-    let built = menu(app, None).and_then(|m| {
+    // The app starts locked.
+    let built = menu(app, true, None).and_then(|m| {
         let mut b = TrayIconBuilder::with_id(ID)
-            .tooltip("Token Wallet")
+            .tooltip(tooltip(true))
             .menu(&m)
             .on_menu_event(|app, ev| on_menu(app, ev.id().as_ref()));
         if let Some(icon) = app.default_window_icon() {
@@ -95,30 +124,36 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Rebuilds the tray menu (connection names) off the calling thread.
+/// Whether the tray icon was made: closing the window can then leave the app running.
+pub fn exists<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.tray_by_id(ID).is_some()
+}
+
+/// Rebuilds the tray menu (lock state, connection names) and the tooltip off the calling
+/// thread.
 fn update<R: Runtime>(app: &AppHandle<R>) {
-    if app.tray_by_id(ID).is_none() {
+    if !exists(app) {
         return;
     }
     let app = app.clone();
     std::thread::spawn(move || {
         let w = app.state::<Arc<Wallet>>();
-        let names = w.connection_names().ok();
-        if let (Some(tray), Ok(m)) = (app.tray_by_id(ID), menu(&app, names)) {
+        let locked = w.unlocked_agent().is_err();
+        let names = if locked {
+            None
+        } else {
+            w.connection_names().ok()
+        };
+        if let (Some(tray), Ok(m)) = (app.tray_by_id(ID), menu(&app, locked, names)) {
             let _ = tray.set_menu(Some(m));
+            let _ = tray.set_tooltip(Some(tooltip(locked)));
         }
     });
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
     match id {
-        "open" => {
-            if let Some(w) = app.get_webview_window("main") {
-                let _ = w.unminimize();
-                let _ = w.show();
-                let _ = w.set_focus();
-            }
-        }
+        "open" => crate::window::show(app),
         "lock" => {
             app.state::<Arc<Wallet>>().lock();
             crate::events::changed(app);
@@ -147,5 +182,78 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tauri::menu::MenuItemKind;
+
+    #[test]
+    fn the_words_say_the_lock_state() {
+        assert_eq!(status_text(true), "Locked");
+        assert_eq!(status_text(false), "Unlocked");
+        assert_eq!(tooltip(true), "Token Wallet — locked");
+        assert_eq!(tooltip(false), "Token Wallet — unlocked");
+    }
+
+    /// Each item's id, text and whether it can be clicked.
+    fn items(m: &Menu<tauri::test::MockRuntime>) -> Vec<(String, String, bool)> {
+        m.items()
+            .unwrap()
+            .iter()
+            .filter_map(|i| match i {
+                MenuItemKind::MenuItem(i) => {
+                    Some((i.id().0.clone(), i.text().unwrap(), i.is_enabled().unwrap()))
+                }
+                MenuItemKind::Submenu(s) => {
+                    Some((s.id().0.clone(), s.text().unwrap(), s.is_enabled().unwrap()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_menu_shows_the_lock_state_and_locks_only_when_unlocked() {
+        let app = tauri::test::mock_app();
+        let own = |v: &[(&str, &str, bool)]| {
+            v.iter()
+                .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
+                .collect::<Vec<_>>()
+        };
+        let locked = menu(app.handle(), true, None).unwrap();
+        assert_eq!(
+            items(&locked),
+            own(&[
+                ("status", "Locked", false),
+                ("open", "Open Token Wallet", true),
+                ("lock", "Lock", false),
+                ("copy", "Copy access token", true),
+                ("quit", "Quit", true),
+            ])
+        );
+        let unlocked = menu(app.handle(), false, Some(vec!["books".into()])).unwrap();
+        assert_eq!(
+            items(&unlocked),
+            own(&[
+                ("status", "Unlocked", false),
+                ("open", "Open Token Wallet", true),
+                ("lock", "Lock", true),
+                ("copy", "Copy access token", true),
+                ("quit", "Quit", true),
+            ])
+        );
+        let Some(MenuItemKind::Submenu(copy)) = unlocked.get("copy") else {
+            panic!("no copy submenu");
+        };
+        let names: Vec<String> = copy
+            .items()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i.as_menuitem().map(|i| i.text().unwrap()))
+            .collect();
+        assert_eq!(names, ["books"]);
     }
 }

@@ -97,6 +97,12 @@ export const restoreBackup = (path: string, moved: boolean): Promise<BackupDone>
 
 export const activity = (): Promise<void> => invoke("activity");
 
+/** Quits the app (a sign-in in progress stops; nothing is stored). */
+export const quitApp = (): Promise<void> => invoke("quit_app");
+
+/** The window was closed while a sign-in waits and the app would quit: ask first. */
+export const onCloseRequested = (f: () => void): Promise<UnlistenFn> => listen("close-requested", () => f());
+
 export const onChanged = (f: () => void): Promise<UnlistenFn> => listen("wallet-changed", () => f());
 
 export const onRotationProgress = (

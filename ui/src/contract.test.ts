@@ -31,7 +31,7 @@ const fields = {
   AuditView: all<T.AuditView>({ lines: true, intact: true, authenticated: true, broken: true, path: true } satisfies Fields<T.AuditView>),
   AuditLine: all<T.AuditLine>({ seq: true, ts: true, event: true, fields: true, authenticated: true } satisfies Fields<T.AuditLine>),
   SettingsView: all<T.SettingsView>({ settings: true, problem: true, dataDir: true, providersFile: true } satisfies Fields<T.SettingsView>),
-  Settings: all<T.Settings>({ autoLockMinutes: true, refreshAheadMinutes: true, notifications: true } satisfies Fields<T.Settings>),
+  Settings: all<T.Settings>({ autoLockMinutes: true, refreshAheadMinutes: true, notifications: true, keepRunningInTray: true } satisfies Fields<T.Settings>),
   Progress: all<T.Progress>({ done: true, total: true } satisfies Fields<T.Progress>),
   Rotated: all<T.Rotated>({ connection: true, message: true } satisfies Fields<T.Rotated>),
   Checked: all<T.Checked>({ connection: true, outcome: true, message: true } satisfies Fields<T.Checked>),

@@ -402,7 +402,7 @@ refreshAheadMinutes: number,
 /**
  * Desktop notifications for refresh failures and connections that need signing in.
  */
-notifications: boolean, };
+notifications: boolean, keepRunningInTray: boolean, };
 
 export type SettingsView = { 
 /**

@@ -276,11 +276,11 @@ describe("forms", () => {
     expect(secretWarning(undefined, true)).not.toMatch(/Pleo/);
   });
   it("checks settings and words the rotation progress", () => {
-    expect(settingsProblem({ autoLockMinutes: 15, refreshAheadMinutes: 5, notifications: true })).toBeNull();
-    expect(settingsProblem({ autoLockMinutes: 0, refreshAheadMinutes: 1, notifications: false })).toBeNull();
-    expect(settingsProblem({ autoLockMinutes: -1, refreshAheadMinutes: 5, notifications: true })).toMatch(/Auto-lock/);
-    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 0, notifications: true })).toMatch(/Refresh ahead/);
-    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 2.5, notifications: true })).toMatch(/Refresh ahead/);
+    expect(settingsProblem({ autoLockMinutes: 15, refreshAheadMinutes: 5, notifications: true, keepRunningInTray: true })).toBeNull();
+    expect(settingsProblem({ autoLockMinutes: 0, refreshAheadMinutes: 1, notifications: false, keepRunningInTray: true })).toBeNull();
+    expect(settingsProblem({ autoLockMinutes: -1, refreshAheadMinutes: 5, notifications: true, keepRunningInTray: true })).toMatch(/Auto-lock/);
+    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 0, notifications: true, keepRunningInTray: true })).toMatch(/Refresh ahead/);
+    expect(settingsProblem({ autoLockMinutes: 5, refreshAheadMinutes: 2.5, notifications: true, keepRunningInTray: true })).toMatch(/Refresh ahead/);
     expect(progressText(0, 0)).toBe("Writing the new key…");
     expect(progressText(3, 10)).toBe("Re-encrypting 3 of 10 records…");
     expect(progressText(3, 3)).toBe("Re-encrypted 3 records; committing…");

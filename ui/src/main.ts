@@ -6,6 +6,7 @@
 import "./styles.css";
 import * as api from "./api";
 import * as app from "./app";
+import * as close from "./close";
 import { el, show as showError } from "./dom";
 import { errorText, isCancelled, throttleText } from "./format";
 import type { VaultState } from "./types";
@@ -226,6 +227,8 @@ app.init(
 // The Rust side says when something changed (auto-lock, background refresh, tray).
 // Re-reading the state also re-reads the connections while unlocked (render -> app.enter).
 void api.onChanged(() => void refresh()).catch(() => {});
+// Closing the window while a sign-in waits (and the app would quit) asks first.
+close.mount();
 void api
   .getSettings()
   .then((v) => autoLockHint(v.settings.autoLockMinutes))

@@ -164,3 +164,16 @@ fn the_lock_screen_says_why_it_locked_by_itself_and_not_when_asked() {
     w.unlock(GOOD.into()).unwrap();
     assert_eq!(w.state().locked_because, None);
 }
+
+/// A sign-in holds `connecting` while it waits for the browser: closing the window asks
+/// then (quitting would stop it).
+#[test]
+fn a_waiting_sign_in_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = Wallet::new(config(dir.path()));
+    assert!(!w.sign_in_running());
+    let held = w.connecting.lock().unwrap();
+    assert!(w.sign_in_running());
+    drop(held);
+    assert!(!w.sign_in_running());
+}

@@ -1,4 +1,4 @@
-// Settings: auto-lock, refresh lead, notifications; and where the vault is.
+// Settings: auto-lock, refresh lead, notifications, the tray on close; and where the vault is.
 import * as api from "../api";
 import { el, h, notice } from "../dom";
 import { errorText, isCancelled } from "../format";
@@ -30,6 +30,7 @@ async function load(): Promise<void> {
     }
     el<HTMLInputElement>("set-ahead").value = String(v.settings.refreshAheadMinutes);
     el<HTMLInputElement>("set-notify").checked = v.settings.notifications;
+    el<HTMLInputElement>("set-tray").checked = v.settings.keepRunningInTray;
     notice("settings-message", "warning", v.problem);
     el("settings-facts").replaceChildren(
       ...[...state.contextFacts, ["Data directory", v.dataDir], ["Providers file", v.providersFile ?? "—"]].map(([k, val]) =>
@@ -47,6 +48,7 @@ async function save(ev: SubmitEvent): Promise<void> {
     autoLockMinutes: Number(el<HTMLSelectElement>("set-autolock").value),
     refreshAheadMinutes: Number(el<HTMLInputElement>("set-ahead").value),
     notifications: el<HTMLInputElement>("set-notify").checked,
+    keepRunningInTray: el<HTMLInputElement>("set-tray").checked,
   };
   const problem = settingsProblem(settings);
   if (problem) {
@@ -101,7 +103,7 @@ export function mount(): void {
   el<HTMLFormElement>("restore-form").addEventListener("submit", (ev) => void restore(ev));
   register("settings", { shown: () => void load() });
   el<HTMLFormElement>("settings-form").addEventListener("submit", (ev) => void save(ev));
-  for (const id of ["set-autolock", "set-ahead", "set-notify"]) {
+  for (const id of ["set-autolock", "set-ahead", "set-notify", "set-tray"]) {
     el(id).addEventListener("input", () => setDirty(true));
     el(id).addEventListener("change", () => setDirty(true));
   }
