@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ARTIFACTS, CLI, appPath, median, runChecked as run, sleep, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
+import { ARTIFACTS, CLI, answerDialog, appPath, median, runChecked as run, sleep, startOAuthServer, walletEnv, writeProviders } from "../e2e/support.mjs";
 
 const APP = appPath("release");
 const LAUNCHES = Number(process.env.BENCH_LAUNCHES ?? 5);
@@ -105,13 +105,13 @@ async function stop(child) {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
-/** Types the passphrase into `win` and waits for `unlocked()`. */
-async function unlock(win, passphrase, unlocked) {
+/** Unlocks the app in `win` (its own way of taking the passphrase) and waits for
+ * `unlocked()`; the ms from the passphrase's Return to then. */
+async function unlock(app, win) {
   execFileSync("xdotool", ["windowfocus", "--sync", win], { timeout: 10_000 }); // no window manager under Xvfb
-  execFileSync("xdotool", ["type", "--delay", "5", passphrase], { timeout: 30_000 });
-  execFileSync("xdotool", ["key", "Return"], { timeout: 10_000 });
+  await app.type(win);
   const t = Date.now();
-  while (!(await unlocked())) {
+  while (!(await app.unlocked(win))) {
     if (Date.now() - t > 300_000) throw new Error("did not unlock within 300 s");
     await sleep(200);
   }
@@ -121,6 +121,11 @@ async function unlock(win, passphrase, unlocked) {
 const apps = {
   "Token Wallet": {
     start: () => launch(APP, [], { ...process.env, ...ENV }),
+    // The Unlock… button has the focus; the passphrase goes into the app's own dialog.
+    type: async () => {
+      execFileSync("xdotool", ["key", "Return"], { timeout: 10_000 });
+      await answerDialog("unlock", [PASSPHRASE]);
+    },
     // Unlocked: the agent answers `list` with every connection.
     unlocked: () => {
       const r = spawnSync(CLI, ["--profile", PROFILE, "--home", HOME, "list", "--json"], { env: ENV, encoding: "utf8", timeout: 120_000, input: "" });
@@ -130,6 +135,11 @@ const apps = {
   },
   KeePassXC: {
     start: () => launch("keepassxc", [KDBX], { ...process.env, QT_QPA_PLATFORM: "xcb" }),
+    // The passphrase field has the focus.
+    type: async () => {
+      execFileSync("xdotool", ["type", "--delay", "5", PASSPHRASE], { timeout: 30_000 });
+      execFileSync("xdotool", ["key", "Return"], { timeout: 10_000 });
+    },
     // Unlocked: the window's title loses "[Locked]".
     unlocked: (win) => !/Locked/.test(spawnSync("xdotool", ["getwindowname", win], { encoding: "utf8" }).stdout),
   },
@@ -182,7 +192,7 @@ async function main() {
         const l = await app.start();
       await sleep(10_000);
       const locked = treePss(l.child.pid);
-      const unlockMs = await unlock(l.win, PASSPHRASE, () => app.unlocked(l.win));
+      const unlockMs = await unlock(app, l.win);
       await sleep(10_000);
       const unlocked = treePss(l.child.pid);
       mem[name] = { locked, unlocked, unlockMs };
