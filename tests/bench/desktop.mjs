@@ -32,6 +32,8 @@ const PROVIDERS = path.join(HOME, "providers.toml");
 const PASSFILE = path.join(HOME, "pass");
 const KDBX = path.join(HOME, "bench.kdbx");
 const ENV = walletEnv({ profile: PROFILE, home: HOME, providers: PROVIDERS, extra: {} });
+const KP_CONFIG = path.join(HOME, "kp-config");
+const KP_CACHE = path.join(HOME, "kp-cache");
 const DEADLINE_MS = 30_000;
 /** How long each launch is watched after its window maps: the unlock screen is the last
  * thing it shows in that time. */
@@ -134,7 +136,9 @@ const apps = {
     },
   },
   KeePassXC: {
-    start: () => launch("keepassxc", [KDBX], { ...process.env, QT_QPA_PLATFORM: "xcb" }),
+    // Its own fresh settings (as Token Wallet's profile is): no databases remembered from
+    // other runs (a missing one is reopened with an error banner), no update question.
+    start: () => launch("keepassxc", [KDBX], { ...process.env, QT_QPA_PLATFORM: "xcb", XDG_CONFIG_HOME: KP_CONFIG, XDG_CACHE_HOME: KP_CACHE }),
     // The passphrase field has the focus.
     type: async () => {
       execFileSync("xdotool", ["type", "--delay", "5", PASSPHRASE], { timeout: 30_000 });
@@ -173,6 +177,12 @@ async function main() {
         `<Entry><String><Key>Title</Key><Value>entry-${i}</Value></String><String><Key>UserName</Key><Value>user</Value></String><String><Key>Password</Key><Value>secret-${i}</Value></String></Entry>`,
     ).join("");
     writeFileSync(xml, `<?xml version="1.0" encoding="utf-8"?><KeePassFile><Meta><DatabaseName>bench</DatabaseName></Meta><Root><Group><Name>Root</Name>${entries}</Group></Root></KeePassFile>`);
+    mkdirSync(path.join(KP_CONFIG, "keepassxc"), { recursive: true });
+    mkdirSync(KP_CACHE, { recursive: true });
+    writeFileSync(
+      path.join(KP_CONFIG, "keepassxc", "keepassxc.ini"),
+      "[General]\nConfigVersion=2\nOpenPreviousDatabasesOnStartup=false\nRememberLastDatabases=false\nRememberLastKeyFiles=false\nUpdateCheckMessageShown=true\n\n[GUI]\nCheckForUpdates=false\n",
+    );
     run("keepassxc-cli", ["import", "-q", "-p", xml, KDBX], { input: `${PASSPHRASE}\n${PASSPHRASE}\n` });
 
     // Launches, taking turns.
