@@ -201,7 +201,6 @@ mod platform {
                 let e = gtk::Entry::new();
                 e.set_visibility(false);
                 e.set_input_purpose(gtk::InputPurpose::Password);
-                e.set_activates_default(true);
                 e.set_width_chars(36);
                 label.set_mnemonic_widget(Some(&e));
                 area.add(&label);
@@ -239,6 +238,19 @@ mod platform {
             let u = update.clone();
             new.connect_changed(move |_| u());
             again.connect_changed(move |_| update());
+        }
+        // Enter in a field answers at once, as the default button would if it may: GTK 3
+        // activating that button from the keyboard first shows it pressed for 250 ms.
+        let accept = d.widget_for_response(gtk::ResponseType::Accept);
+        for (_, e) in &entries {
+            let (d, accept) = (d.downgrade(), accept.clone());
+            e.connect_activate(move |_| {
+                if let Some(d) = d.upgrade() {
+                    if accept.as_ref().is_none_or(|b| b.is_sensitive()) {
+                        d.response(gtk::ResponseType::Accept);
+                    }
+                }
+            });
         }
         let tx = std::cell::RefCell::new(Some(tx));
         d.connect_response(move |d, r| {
