@@ -225,8 +225,9 @@ impl Event {
     }
 }
 
-/// This process's id and executable, for the unlock events.
-fn this_process() -> (Option<u32>, Option<String>) {
+/// This process's id and executable: the unlock events' and the app's own exports'
+/// ([`crate::ops::Requester::this_process_via`]).
+pub(crate) fn this_process() -> (Option<u32>, Option<String>) {
     let exe = std::env::current_exe()
         .ok()
         .map(|p| p.display().to_string());

@@ -31,6 +31,7 @@ mod log;
 mod verify;
 
 pub use self::log::AuditLog;
+pub(crate) use event::this_process;
 pub use event::{Event, Line};
 pub use fields::{CheckOutcome, DisconnectHow, ExportVia, PruneReason, RefreshFailure};
 pub use key::{name_key, NameKey, LABEL_PREFIX};

@@ -116,10 +116,10 @@ impl Requester {
 
     /// This process, handing the token on `via` the clipboard or its window.
     pub fn this_process_via(via: crate::audit::ExportVia) -> Self {
-        let pid = std::process::id();
+        let (pid, process) = crate::audit::this_process();
         Self {
-            pid: Some(pid),
-            process: crate::agent::peer::exe(pid),
+            pid,
+            process,
             via: Some(via),
             ..Self::default()
         }
