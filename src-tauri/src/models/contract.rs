@@ -29,7 +29,9 @@ fn samples() -> serde_json::Value {
         failed_attempts: 0,
         insecure_kdf: false,
         min_passphrase_chars: 8,
-        locked_because: Some("Locked after 15 minutes without use (Settings → Auto-lock).".into()),
+        locked_because: Some(
+            "Locked after 15 minutes without use (Settings → Lock after idle).".into(),
+        ),
     };
     let mut info = ConnectionInfo::new(
         &"c".parse().unwrap(),

@@ -414,7 +414,7 @@ fn lock_reason_text(why: token_wallet_core::agent::LockReason) -> Option<String>
         LockReason::Idle(d) => {
             let m = d.as_secs().div_ceil(60).max(1);
             Some(format!(
-                "Locked after {} without use (Settings → Auto-lock).",
+                "Locked after {} without use (Settings → Lock after idle).",
                 if m == 1 { "1 minute".into() } else { format!("{m} minutes") }
             ))
         }

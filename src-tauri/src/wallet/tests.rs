@@ -8,6 +8,10 @@ use std::time::Duration;
 
 const GOOD: &str = "correct horse battery staple";
 
+fn pass(p: &str) -> token_wallet_core::Passphrase {
+    token_wallet_core::Passphrase::new(p.into()).unwrap()
+}
+
 fn config(dir: &std::path::Path) -> Config {
     Config::for_tests(dir, "unit", None)
 }
@@ -157,12 +161,35 @@ fn the_lock_screen_says_why_it_locked_by_itself_and_not_when_asked() {
     assert_eq!(s.status, Status::Locked);
     assert_eq!(
         s.locked_because.as_deref(),
-        Some("Locked after 1 minute without use (Settings → Auto-lock).")
+        Some("Locked after 1 minute without use (Settings → Lock after idle).")
     );
     // Unlocked again: the reason goes.
     a.set_idle_timeout(None);
     w.unlock(GOOD.into()).unwrap();
     assert_eq!(w.state().locked_because, None);
+    // The passphrase changed by another process (as the CLI's `passwd` does): the next
+    // tick notices, with nothing else asked of the app.
+    let mut other = config(dir.path())
+        .core
+        .open_vault()
+        .unwrap()
+        .unlock(&pass(GOOD))
+        .unwrap();
+    other
+        .change_passphrase(&pass("a new horse battery staple"))
+        .unwrap();
+    a.tick();
+    let s = w.state();
+    assert_eq!(s.status, Status::Locked);
+    assert_eq!(
+        s.locked_because.as_deref(),
+        Some("Locked: the passphrase was changed elsewhere (by the command line); unlock with the new one.")
+    );
+    // A data key rotated with the same passphrase is followed, not a reason to lock.
+    w.unlock("a new horse battery staple".into()).unwrap();
+    other.rotate_data_key().unwrap();
+    a.tick();
+    assert_eq!(w.state().status, Status::Unlocked);
 }
 
 /// A sign-in holds `connecting` while it waits for the browser: closing the window asks

@@ -312,7 +312,8 @@ impl Agent {
     }
 
     /// Housekeeping, called every fraction of a second by [`Self::serve`] (or by the app):
-    /// the idle auto-lock and the periodic flush.
+    /// the idle auto-lock, noticing a passphrase changed by another process, and the
+    /// periodic flush.
     pub fn tick(&self) {
         let Ok(v) = self.session() else {
             return;
@@ -326,8 +327,24 @@ impl Agent {
                 return;
             }
         }
+        if self.passphrase_changed(&v) {
+            drop(v);
+            tracing::warn!("the vault's passphrase changed elsewhere; locking the agent");
+            self.lock_because(LockReason::PassphraseChanged);
+            return;
+        }
         if guard(&self.last_flush).elapsed() >= self.opts.flush_every {
             self.flush(&v);
         }
+    }
+
+    /// Whether another process changed the passphrase, so this session's keys no longer
+    /// open the vault. One small file read (the change stamp) while nothing was written;
+    /// never waits for a vault another thread is using (it looks again next tick).
+    fn passphrase_changed(&self, v: &Mutex<UnlockedVault>) -> bool {
+        let Ok(mut v) = v.try_lock() else {
+            return false;
+        };
+        matches!(v.follow(), Err(VaultError::Stale))
     }
 }
