@@ -28,11 +28,27 @@ pub enum Setting {
     Providers,
     /// `TOKEN_WALLET_REFRESH_WINDOW`: refresh when fewer seconds than this are left.
     RefreshWindow,
+    /// `TOKEN_WALLET_BAO_ADDR` (else `BAO_ADDR`): the OpenBao server, for `--store openbao`.
+    BaoAddr,
+    /// `TOKEN_WALLET_BAO_MOUNT`: its KV v2 mount (default `secret`).
+    BaoMount,
+    /// `TOKEN_WALLET_BAO_PREFIX`: the folder under the mount (default `token-wallet`).
+    BaoPrefix,
+    /// `TOKEN_WALLET_BAO_TOKEN` (else `BAO_TOKEN`): a token.
+    BaoToken,
+    /// `TOKEN_WALLET_BAO_TOKEN_FILE`: a file holding the token.
+    BaoTokenFile,
+    /// `TOKEN_WALLET_BAO_ROLE_ID`: an AppRole's role id (with the secret id file).
+    BaoRoleId,
+    /// `TOKEN_WALLET_BAO_SECRET_ID_FILE`: the file holding the AppRole's secret id.
+    BaoSecretIdFile,
+    /// `TOKEN_WALLET_BAO_CACERT` (else `BAO_CACERT`): CA certificates (PEM) for its TLS.
+    BaoCaCert,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 7] = [
+    pub const ALL: [Setting; 15] = [
         Setting::Profile,
         Setting::Home,
         Setting::Store,
@@ -40,6 +56,14 @@ impl Setting {
         Setting::KeystoreTimeout,
         Setting::Providers,
         Setting::RefreshWindow,
+        Setting::BaoAddr,
+        Setting::BaoMount,
+        Setting::BaoPrefix,
+        Setting::BaoToken,
+        Setting::BaoTokenFile,
+        Setting::BaoRoleId,
+        Setting::BaoSecretIdFile,
+        Setting::BaoCaCert,
     ];
 
     /// Its environment variable.
@@ -52,6 +76,25 @@ impl Setting {
             Setting::KeystoreTimeout => "TOKEN_WALLET_KEYSTORE_TIMEOUT",
             Setting::Providers => "TOKEN_WALLET_PROVIDERS",
             Setting::RefreshWindow => "TOKEN_WALLET_REFRESH_WINDOW",
+            Setting::BaoAddr => "TOKEN_WALLET_BAO_ADDR",
+            Setting::BaoMount => "TOKEN_WALLET_BAO_MOUNT",
+            Setting::BaoPrefix => "TOKEN_WALLET_BAO_PREFIX",
+            Setting::BaoToken => "TOKEN_WALLET_BAO_TOKEN",
+            Setting::BaoTokenFile => "TOKEN_WALLET_BAO_TOKEN_FILE",
+            Setting::BaoRoleId => "TOKEN_WALLET_BAO_ROLE_ID",
+            Setting::BaoSecretIdFile => "TOKEN_WALLET_BAO_SECRET_ID_FILE",
+            Setting::BaoCaCert => "TOKEN_WALLET_BAO_CACERT",
+        }
+    }
+
+    /// The variable OpenBao's own CLI reads for the same thing, used when this one is
+    /// unset (so a shell set up for `bao` works as it is).
+    pub fn bao_env_var(self) -> Option<&'static str> {
+        match self {
+            Setting::BaoAddr => Some("BAO_ADDR"),
+            Setting::BaoToken => Some("BAO_TOKEN"),
+            Setting::BaoCaCert => Some("BAO_CACERT"),
+            _ => None,
         }
     }
 }
@@ -76,9 +119,57 @@ pub enum ConfigError {
         /// What it takes.
         expected: &'static str,
     },
+    /// `--store openbao` without a setting it needs.
+    #[error("the OpenBao store needs {0}")]
+    OpenBaoMissing(&'static str),
     /// The keystore chunk size is below the smallest that works.
     #[error("the keystore chunk size must be at least {0} bytes")]
     ChunkTooSmall(usize),
+}
+
+/// The OpenBao store's settings: each from its `TOKEN_WALLET_BAO_*` setting, else OpenBao's
+/// own variable (`BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`). Login: a token file, else an
+/// AppRole (role id and secret id file), else a token.
+fn openbao_options(
+    get: &impl Fn(Setting) -> Option<String>,
+) -> Result<keystore::OpenBaoOptions, ConfigError> {
+    use keystore::{BaoAuth, BaoToken};
+    let get = |s: Setting| {
+        get(s).or_else(|| {
+            s.bao_env_var()
+                .and_then(|v| std::env::var(v).ok())
+                .filter(|v| !v.is_empty())
+        })
+    };
+    let addr = get(Setting::BaoAddr).ok_or(ConfigError::OpenBaoMissing(
+        "its address: set TOKEN_WALLET_BAO_ADDR or BAO_ADDR",
+    ))?;
+    let auth = if let Some(f) = get(Setting::BaoTokenFile) {
+        BaoAuth::TokenFile(f.into())
+    } else if let Some(role_id) = get(Setting::BaoRoleId) {
+        BaoAuth::AppRole {
+            role_id,
+            secret_id_file: get(Setting::BaoSecretIdFile)
+                .ok_or(ConfigError::OpenBaoMissing(
+                    "the AppRole's secret id: set TOKEN_WALLET_BAO_SECRET_ID_FILE",
+                ))?
+                .into(),
+            mount: "approle".into(),
+        }
+    } else if let Some(t) = get(Setting::BaoToken) {
+        BaoAuth::Token(BaoToken::new(t))
+    } else {
+        return Err(ConfigError::OpenBaoMissing(
+            "a login: set BAO_TOKEN, TOKEN_WALLET_BAO_TOKEN_FILE, or TOKEN_WALLET_BAO_ROLE_ID with TOKEN_WALLET_BAO_SECRET_ID_FILE",
+        ));
+    };
+    Ok(keystore::OpenBaoOptions {
+        addr,
+        mount: get(Setting::BaoMount).unwrap_or_else(|| "secret".into()),
+        prefix: get(Setting::BaoPrefix).unwrap_or_else(|| "token-wallet".into()),
+        auth,
+        ca_file: get(Setting::BaoCaCert).map(PathBuf::from),
+    })
 }
 
 /// Where a profile's vault lives and how it is reached.
@@ -132,11 +223,16 @@ impl Config {
         match get(Setting::Store).as_deref() {
             None | Some("os") => {}
             Some("file") => keystore.kind = StoreKind::File(data_dir.join("keystore.json")),
+            Some("openbao") => {
+                keystore.kind = StoreKind::OpenBao(openbao_options(&get)?);
+                // KV v2 takes large values: one entry each, no chunks.
+                keystore.chunk_cap = 512 * 1024;
+            }
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     setting: Setting::Store,
                     value: other.into(),
-                    expected: "use `os` or `file`",
+                    expected: "use `os`, `file` or `openbao`",
                 })
             }
         }

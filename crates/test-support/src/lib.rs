@@ -4,7 +4,9 @@
 //!   killed and the test fails naming it.
 //! - [`oauth_server`]: the real OAuth server of `tests/oauth-server` (oidc-provider, set up
 //!   like Pleo), started per test on a random 127.0.0.1 port.
+//! - [`bao`]: a real OpenBao dev server, started per test on a random 127.0.0.1 port.
 
+pub mod bao;
 pub mod deadline;
 pub mod oauth_server;
 

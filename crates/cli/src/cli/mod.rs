@@ -52,7 +52,10 @@ pub struct GlobalArgs {
         default_value = "default"
     )]
     pub profile: String,
-    /// Where the vault's entries live: the OS keystore, or an encrypted file in the data directory.
+    /// Where the vault's entries live: the OS keystore, an encrypted file in the data directory, or
+    /// a team's OpenBao server (its address from TOKEN_WALLET_BAO_ADDR or BAO_ADDR; a login from
+    /// BAO_TOKEN, TOKEN_WALLET_BAO_TOKEN_FILE, or TOKEN_WALLET_BAO_ROLE_ID and
+    /// TOKEN_WALLET_BAO_SECRET_ID_FILE).
     #[arg(long, global = true, env = "TOKEN_WALLET_STORE", value_enum, default_value_t = Store::Os)]
     pub store: Store,
     /// Largest keystore entry in bytes; larger values are split into chunks
@@ -118,6 +121,7 @@ impl Cli {
             Setting::Store => Some(match self.global.store {
                 Store::Os => "os".into(),
                 Store::File => "file".into(),
+                Store::Openbao => "openbao".into(),
             }),
             Setting::ChunkSize => self.global.chunk_size.map(|c| c.to_string()),
             Setting::KeystoreTimeout => Some(self.global.keystore_timeout.to_string()),
@@ -127,7 +131,9 @@ impl Cli {
                 .as_ref()
                 .map(|p| p.display().to_string()),
             Setting::RefreshWindow => self.global.refresh_window.map(|w| w.to_string()),
-            _ => None,
+            // The OpenBao store's settings have no flags (a token on a command line is
+            // seen by every process): the environment only.
+            other => std::env::var(other.env_var()).ok(),
         }
     }
 }
@@ -176,6 +182,8 @@ pub enum Store {
     Os,
     /// An encrypted-entries file (0600) in the data directory. Opt-in only.
     File,
+    /// A team's OpenBao server (KV v2): entries encrypted here, every write a check-and-set.
+    Openbao,
 }
 
 #[derive(clap::Args)]

@@ -7,6 +7,8 @@ use std::fmt;
 pub(crate) enum BackendError {
     /// The store is there but will not let us in (locked, no service, no permission).
     Unavailable(String),
+    /// A check-and-set write refused: the entry changed since it was read.
+    Conflict(String),
     /// Anything else.
     Other(String),
 }
@@ -14,7 +16,9 @@ pub(crate) enum BackendError {
 impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BackendError::Unavailable(s) | BackendError::Other(s) => f.write_str(s),
+            BackendError::Unavailable(s) | BackendError::Conflict(s) | BackendError::Other(s) => {
+                f.write_str(s)
+            }
         }
     }
 }
@@ -23,6 +27,12 @@ impl fmt::Display for BackendError {
 pub(crate) trait Backend: Send + Sync + 'static {
     /// Reads a value; `Ok(None)` when there is none.
     fn get(&self, service: &str, name: &str) -> Result<Option<Vec<u8>>, BackendError>;
+    /// Reads a value without it counting as the read a later write builds on (stores that
+    /// compare and set remember the version each `get` saw; a look the adapter takes for
+    /// its own bookkeeping must not move that).
+    fn peek(&self, service: &str, name: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        self.get(service, name)
+    }
     /// Writes (creates or replaces) a value.
     fn set(&self, service: &str, name: &str, value: &[u8]) -> Result<(), BackendError>;
     /// Deletes a value; deleting a missing value is not an error.

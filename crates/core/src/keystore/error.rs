@@ -57,6 +57,17 @@ pub enum KeystoreError {
         /// What it said.
         detail: String,
     },
+    /// A write was refused because the entry changed since this process read it (another
+    /// machine wrote first); nothing was overwritten.
+    #[error("the {store} keystore refused to write `{entry}`: another machine changed it since it was read ({detail}); nothing was overwritten. Try again")]
+    Conflict {
+        /// Which store.
+        store: &'static str,
+        /// Entry name.
+        entry: String,
+        /// What it said.
+        detail: String,
+    },
     /// The store would not keep values across a restart (a mock or in-memory store).
     #[error("the keystore `{0}` does not persist credentials (it is a mock or in-memory store); refusing to keep a vault there")]
     NotPersistent(String),

@@ -15,7 +15,10 @@ mod error;
 mod file;
 #[cfg(any(test, feature = "memory-store"))]
 mod memory;
+mod openbao;
 mod os;
+
+pub use openbao::{BaoAuth, BaoToken, OpenBaoOptions};
 
 pub use error::KeystoreError;
 
@@ -40,6 +43,8 @@ pub enum StoreKind {
     Os,
     /// The opt-in encrypted-entries file at this path.
     File(PathBuf),
+    /// An OpenBao (or HashiCorp Vault) server's KV v2 mount, shared by a team.
+    OpenBao(OpenBaoOptions),
     /// Process memory; tests only.
     #[cfg(any(test, feature = "memory-store"))]
     Memory,
@@ -143,6 +148,36 @@ impl Head {
     }
 }
 
+/// Makes a backend on a worker thread, giving up after `timeout` (a Secret Service waiting
+/// on an unlock prompt, an OpenBao server that does not answer).
+fn connect<B: Send + 'static>(
+    store: &'static str,
+    hint: &'static str,
+    timeout: Duration,
+    make: impl FnOnce() -> Result<B, BackendError> + Send + 'static,
+) -> Result<B, KeystoreError> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(make());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(BackendError::Other(d))) if d.contains("does not persist") => {
+            Err(KeystoreError::NotPersistent(d))
+        }
+        Ok(Err(e)) => Err(KeystoreError::Unavailable {
+            store,
+            detail: e.to_string(),
+            hint,
+        }),
+        Err(_) => Err(KeystoreError::Timeout {
+            store,
+            op: "connect",
+            timeout,
+        }),
+    }
+}
+
 fn chunk_name(name: &str, slot: u8, i: u32) -> String {
     format!("{name}~{}{i}", slot as char)
 }
@@ -152,31 +187,20 @@ impl Keystore {
     pub fn open(service: &str, opts: &KeystoreOptions) -> Result<Self, KeystoreError> {
         let (backend, store_name, hint): (Arc<dyn Backend>, _, _) = match &opts.kind {
             StoreKind::Os => {
-                let (tx, rx) = mpsc::channel();
-                std::thread::spawn(move || {
-                    let _ = tx.send(os::OsBackend::new());
-                });
-                let b = match rx.recv_timeout(opts.timeout) {
-                    Ok(Ok(b)) => b,
-                    Ok(Err(BackendError::Other(d))) if d.contains("does not persist") => {
-                        return Err(KeystoreError::NotPersistent(d))
-                    }
-                    Ok(Err(e)) => {
-                        return Err(KeystoreError::Unavailable {
-                            store: os::OS_STORE_NAME,
-                            detail: e.to_string(),
-                            hint: os::OS_STORE_HINT,
-                        })
-                    }
-                    Err(_) => {
-                        return Err(KeystoreError::Timeout {
-                            store: os::OS_STORE_NAME,
-                            op: "connect",
-                            timeout: opts.timeout,
-                        })
-                    }
-                };
+                let b = connect(
+                    os::OS_STORE_NAME,
+                    os::OS_STORE_HINT,
+                    opts.timeout,
+                    os::OsBackend::new,
+                )?;
                 (Arc::new(b), os::OS_STORE_NAME, os::OS_STORE_HINT)
+            }
+            StoreKind::OpenBao(o) => {
+                let (o, timeout) = (o.clone(), opts.timeout);
+                let b = connect(openbao::STORE_NAME, openbao::HINT, timeout, move || {
+                    openbao::OpenBaoBackend::new(o, timeout)
+                })?;
+                (Arc::new(b), openbao::STORE_NAME, openbao::HINT)
             }
             StoreKind::File(path) => (
                 Arc::new(file::FileBackend::new(path.clone())),
@@ -204,6 +228,13 @@ impl Keystore {
     /// The store's name (`secret-service`, `keychain`, `windows-credential-manager`, `file`).
     pub fn store_name(&self) -> &'static str {
         self.store_name
+    }
+
+    /// Whether other machines write this store too (OpenBao): then this machine's change
+    /// stamp says nothing about their writes, and every read and write starts from what
+    /// the store holds.
+    pub fn is_shared(&self) -> bool {
+        self.store_name == openbao::STORE_NAME
     }
 
     /// The service name this handle reads and writes.
@@ -238,6 +269,11 @@ impl Keystore {
                 store: self.store_name,
                 detail,
                 hint: self.hint,
+            }),
+            Ok(Err(BackendError::Conflict(detail))) => Err(KeystoreError::Conflict {
+                store: self.store_name,
+                entry: entry.to_string(),
+                detail,
             }),
             Ok(Err(BackendError::Other(detail))) => Err(KeystoreError::Failed {
                 store: self.store_name,
@@ -289,6 +325,16 @@ impl Keystore {
         }
     }
 
+    /// The head as the store holds it now, for the adapter's own bookkeeping (which chunk
+    /// slot is free, which chunks to remove): not the read a compare-and-set write checks.
+    fn peek_head(&self, name: &str) -> Result<Option<Head>, KeystoreError> {
+        let n = name.to_string();
+        match self.call("read", name, move |b, s| b.peek(s, &n))? {
+            None => Ok(None),
+            Some(raw) => Head::parse(name, raw).map(Some),
+        }
+    }
+
     /// Reads a value. `Ok(None)` when there is none.
     pub fn get(&self, name: &str) -> Result<Option<Vec<u8>>, KeystoreError> {
         Self::check_name(name)?;
@@ -327,7 +373,7 @@ impl Keystore {
     pub fn set(&self, name: &str, value: &[u8]) -> Result<(), KeystoreError> {
         Self::check_name(name)?;
         // A damaged old head must not block writing a new value over it.
-        let old = self.head(name).unwrap_or(None);
+        let old = self.peek_head(name).unwrap_or(None);
         if value.len() < self.chunk_cap {
             let mut head = Vec::with_capacity(value.len() + 1);
             head.push(HEAD_INLINE);
@@ -388,7 +434,7 @@ impl Keystore {
     /// chunks a crash left in either slot before a head pointed at them.
     pub fn delete(&self, name: &str) -> Result<(), KeystoreError> {
         Self::check_name(name)?;
-        let old = self.head(name).unwrap_or(None);
+        let old = self.peek_head(name).unwrap_or(None);
         self.raw_delete(name)?;
         if let Some(Head::Chunked { slot, count, .. }) = old {
             self.delete_chunks(name, slot, 0, count)?;

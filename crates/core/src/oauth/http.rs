@@ -66,6 +66,11 @@ impl Http {
     }
 }
 
+/// A ureq failure in plain words (for other clients of ureq in this crate).
+pub(crate) fn plain_network_error(e: ureq::Error) -> String {
+    map_err(e).to_string()
+}
+
 fn map_err(e: ureq::Error) -> HttpError {
     match e {
         ureq::Error::BodyExceedsLimit(_) => HttpError::TooLarge,

@@ -3,9 +3,17 @@
 
 use super::{needs_refresh, Ask, Got, RefreshError, Refresher, Shared};
 use crate::connection::{self, ConnectionName, Status};
+use crate::guard;
+use crate::keystore::KeystoreError;
 use crate::lock::VaultLock;
 use crate::oauth::Client;
 use crate::vault::VaultError;
+use std::time::{Duration, Instant};
+
+/// Whether a marker set at `since` (Unix seconds) is older than another machine's lease.
+fn lease_over(since: u64) -> bool {
+    connection::now().saturating_sub(since) >= super::ELSEWHERE_LEASE_SECS
+}
 use secrecy::{ExposeSecret, SecretString};
 
 /// The status after the refresh token turned out dead: "needs re-authorisation", except
@@ -42,7 +50,11 @@ impl Refresher {
         if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
-        if c.info.refreshing_since.is_some() {
+        if let Some(since) = c.info.refreshing_since {
+            if guard(vault).is_shared() && !lease_over(since) {
+                drop(c);
+                return self.await_elsewhere(vault, name, ask);
+            }
             let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
             tracing::warn!(connection = %name, "{reason}");
             self.update(vault, name, c.secrets.refresh_token.as_deref(), |c| {
@@ -71,9 +83,35 @@ impl Refresher {
             log.ready()
                 .map_err(|e| RefreshError::Audit(e.to_string()))?;
         }
-        self.update(vault, name, Some(&refresh_token), |c| {
+        // The claim: set only where the record, read again just now, has no marker.
+        let claimed = connection::update(&mut guard(vault), name, |c| {
+            if c.secrets.refresh_token.as_deref() != Some(refresh_token.as_str()) {
+                return Err(RefreshError::Replaced(name.into()));
+            }
+            if c.info.refreshing_since.is_some() {
+                return Err(RefreshError::RefreshingElsewhere {
+                    name: name.into(),
+                    why: "its refresh started first".into(),
+                });
+            }
             c.info.refreshing_since = Some(connection::now());
-        })?;
+            Ok(())
+        });
+        match claimed {
+            Ok(_) => {}
+            // On a shared store, tokens that changed since `c` was read are another
+            // machine's refresh (or sign-in) that just finished: its result is read.
+            Err(RefreshError::Replaced(_)) if guard(vault).is_shared() => {
+                drop(c);
+                return self.await_elsewhere(vault, name, ask);
+            }
+            Err(RefreshError::RefreshingElsewhere { .. })
+            | Err(RefreshError::Vault(VaultError::Keystore(KeystoreError::Conflict { .. }))) => {
+                drop(c);
+                return self.await_elsewhere(vault, name, ask);
+            }
+            Err(e) => return Err(e),
+        }
         let client = Client {
             provider: &c.info.provider,
             client_id: c.info.client_id.clone(),
@@ -176,6 +214,38 @@ impl Refresher {
                     name: name.into(),
                     error: e,
                 })
+            }
+        }
+    }
+
+    /// Another machine is refreshing `name` (a store shared by several): its outcome is
+    /// read from the store until its marker goes, for at most the lease. Nothing is sent
+    /// from here.
+    fn await_elsewhere(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
+        tracing::info!(connection = %name, "another machine is refreshing; waiting for its outcome");
+        let start = Instant::now();
+        let lease = Duration::from_secs(super::ELSEWHERE_LEASE_SECS);
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let c = self.load(vault, name)?;
+            Self::usable(name, &c, ask.want)?;
+            match c.info.refreshing_since {
+                None if !needs_refresh(&c, &self.policy, ask.min_ttl, connection::now()) => {
+                    return Ok(Self::hand_out(&c, false));
+                }
+                None => {
+                    return Err(RefreshError::RefreshingElsewhere {
+                        name: name.into(),
+                        why: "its refresh ended without a fresh token".into(),
+                    })
+                }
+                Some(_) if start.elapsed() >= lease => {
+                    return Err(RefreshError::RefreshingElsewhere {
+                        name: name.into(),
+                        why: format!("still not done after {} s", lease.as_secs()),
+                    })
+                }
+                Some(_) => {}
             }
         }
     }

@@ -18,9 +18,21 @@
 //!   request, when the provider may already have rotated the refresh token: it does not
 //!   reuse the token (reuse can revoke the whole grant) but reports "needs
 //!   re-authorisation".
+//! - **One refresher across machines** (a store shared by several machines, OpenBao):
+//!   the file lock holds on one machine only, so the crash marker is also the claim. It is
+//!   set only if the record, read from the store just before, has none, and the write is
+//!   a check-and-set on that read: of two machines, one sets it and sends the refresh
+//!   token; the other sees the marker (or its write is refused) and waits for the
+//!   outcome, reading the record until the marker goes, for at most
+//!   [`ELSEWHERE_LEASE_SECS`]. A marker older than that is a refresher that died, and is
+//!   treated as on one machine.
 //! - **Errors**: `invalid_grant` -> "needs re-authorisation" at once, no retry; network
 //!   errors, 5xx and 429 -> bounded exponential backoff with jitter (429 honours
 //!   `Retry-After`); anything else fails at once. Failures are counted on the record.
+
+/// How long another machine's refresh (its marker in the record) is waited for before
+/// it counts as one that died after sending its request.
+pub const ELSEWHERE_LEASE_SECS: u64 = 120;
 
 mod flight;
 mod locked;
@@ -83,6 +95,15 @@ pub enum RefreshError {
     /// way; the refresh's result was not saved over it.
     #[error("connection `{0}` was re-authorised while it was being refreshed; ask again")]
     Replaced(String),
+    /// On a store shared by several machines, another machine's refresh of this
+    /// connection did not end in time (or ended without a fresh token).
+    #[error("connection `{name}` is being refreshed by another machine ({why}); nothing was sent from here. Try again in a moment")]
+    RefreshingElsewhere {
+        /// Connection.
+        name: String,
+        /// What was seen.
+        why: String,
+    },
     /// A refresh was asked of an API key or static token.
     #[error("`{0}` is an API key or static token: it is never refreshed")]
     NotRefreshable(String),

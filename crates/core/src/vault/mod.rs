@@ -259,6 +259,11 @@ fn lock(path: &std::path::Path) -> Result<VaultLock, VaultError> {
 }
 
 impl UnlockedVault {
+    /// Whether other machines write this vault's store too (see [`Keystore::is_shared`]).
+    pub fn is_shared(&self) -> bool {
+        self.ks.is_shared()
+    }
+
     /// The vault's public facts.
     pub fn info(&self) -> VaultInfo {
         info_of(&self.ks, &self.header, Some(self.index.records.len()))
@@ -282,7 +287,8 @@ impl UnlockedVault {
     /// Re-reads the header and the index unless `stamp` is the one this handle last saw
     /// (then nothing was written since); remembers `stamp`.
     fn catch_up(&mut self, stamp: Option<Stamp>) -> Result<(), VaultError> {
-        if stamp.is_none() || stamp != self.seen {
+        // A shared store's other writers do not move this machine's stamp.
+        if stamp.is_none() || stamp != self.seen || self.ks.is_shared() {
             self.sync()?;
             self.seen = stamp;
         }
