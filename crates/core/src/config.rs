@@ -342,7 +342,7 @@ mod tests {
         let e = |p: &[(Setting, &str)]| with(p).unwrap_err().to_string();
         assert_eq!(
             e(&[(Setting::Home, "/h"), (Setting::Store, "cloud")]),
-            "TOKEN_WALLET_STORE is `cloud`; use `os` or `file`"
+            "TOKEN_WALLET_STORE is `cloud`; use `os`, `file` or `openbao`"
         );
         assert!(e(&[(Setting::Profile, "Bad/Name")]).contains("invalid profile name"));
         assert_eq!(
@@ -353,5 +353,59 @@ mod tests {
             e(&[(Setting::Home, "/h"), (Setting::RefreshWindow, "5m")]),
             "TOKEN_WALLET_REFRESH_WINDOW is `5m`; use a whole number"
         );
+        let bao = [(Setting::Home, "/h"), (Setting::Store, "openbao")];
+        if std::env::var_os("BAO_ADDR").is_none() {
+            assert!(e(&bao).contains("needs its address"), "{}", e(&bao));
+        }
+        let with_addr = [
+            bao[0],
+            bao[1],
+            (Setting::BaoAddr, "https://bao.example:8200"),
+        ];
+        if std::env::var_os("BAO_TOKEN").is_none() {
+            assert!(e(&with_addr).contains("needs a login"), "{}", e(&with_addr));
+        }
+        let approle = [
+            with_addr[0],
+            with_addr[1],
+            with_addr[2],
+            (Setting::BaoRoleId, "r"),
+        ];
+        assert!(e(&approle).contains("TOKEN_WALLET_BAO_SECRET_ID_FILE"));
+    }
+
+    #[test]
+    fn openbao_settings_and_the_login_chosen() {
+        use crate::keystore::BaoAuth;
+        let c = with(&[
+            (Setting::Home, "/h"),
+            (Setting::Store, "openbao"),
+            (Setting::BaoAddr, "https://bao.example:8200"),
+            (Setting::BaoMount, "kv"),
+            (Setting::BaoTokenFile, "/run/bao-token"),
+            (Setting::BaoRoleId, "ignored while a token file is given"),
+            (Setting::BaoCaCert, "/etc/bao-ca.pem"),
+        ])
+        .unwrap();
+        let StoreKind::OpenBao(o) = c.keystore.kind else {
+            panic!("not the OpenBao store");
+        };
+        assert_eq!(o.addr, "https://bao.example:8200");
+        assert_eq!(
+            (o.mount.as_str(), o.prefix.as_str()),
+            ("kv", "token-wallet")
+        );
+        assert_eq!(o.auth, BaoAuth::TokenFile("/run/bao-token".into()));
+        assert_eq!(o.ca_file, Some(PathBuf::from("/etc/bao-ca.pem")));
+        assert_eq!(c.keystore.chunk_cap, 512 * 1024, "one KV secret per value");
+        // A token is never shown by Debug.
+        let t = with(&[
+            (Setting::Home, "/h"),
+            (Setting::Store, "openbao"),
+            (Setting::BaoAddr, "https://bao.example:8200"),
+            (Setting::BaoToken, "s.sekrit-token"),
+        ])
+        .unwrap();
+        assert!(!format!("{t:?}").contains("sekrit"));
     }
 }

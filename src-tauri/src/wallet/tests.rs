@@ -30,7 +30,7 @@ fn config_defaults_and_rejects_nonsense() {
     let bad = |k: &'static str, v: &'static str| {
         Config::from_lookup(move |q| (q == k).then(|| v.to_string())).unwrap_err()
     };
-    assert!(bad("TOKEN_WALLET_STORE", "cloud").contains("`os` or `file`"));
+    assert!(bad("TOKEN_WALLET_STORE", "cloud").contains("`os`, `file` or `openbao`"));
     assert!(bad("TOKEN_WALLET_PROFILE", "Bad/Name").contains("invalid profile"));
     assert!(bad("TOKEN_WALLET_INSECURE_KDF", "yes").contains("use 1"));
 }
