@@ -182,6 +182,7 @@ fn main() {
         }
     }
     let _ = server.kill();
+    let _ = server.wait();
     let [ss_tok, bao_tok] = tokens.map(median);
     let [ss_ref, bao_ref] = refresh.map(median);
     let ratio = |a: u128, b: u128| a as f64 / b.max(1) as f64;
