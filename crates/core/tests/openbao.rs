@@ -315,7 +315,7 @@ fn bad_input_gives_clear_errors_and_loses_nothing() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("did not answer after 5 tries") && e.contains("refused"),
+        e.contains("did not answer within 15 s") && e.contains("refused"),
         "{e}"
     );
     // Nothing the refused calls touched changed.

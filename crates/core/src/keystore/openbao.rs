@@ -10,17 +10,20 @@
 //! not match") and comes back as [`BackendError::Conflict`]: another machine wrote first,
 //! and nothing of theirs was overwritten.
 //!
-//! Calls are retried (5 tries over about 3 s) on a network error or a 5xx answer, which
-//! is what a leader change in a Raft cluster looks like from outside; a sealed server
-//! says so. TLS is always verified, against the platform's roots or `ca_file`.
+//! The address may name several nodes of a cluster (comma-separated). A node that does
+//! not answer, answers 5xx (what a leader change in a Raft cluster looks like from
+//! outside) or redirects to the active node (never followed with the token) is left for
+//! the next, for up to 15 s; a sealed server says so. TLS is always
+//! verified, against the platform's roots or `ca_file`.
 
 use super::backend::{Backend, BackendError};
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The store's name in messages.
 pub(crate) const STORE_NAME: &str = "openbao";
@@ -28,8 +31,9 @@ pub(crate) const STORE_NAME: &str = "openbao";
 pub(crate) const HINT: &str = "Check the OpenBao address (TOKEN_WALLET_BAO_ADDR or BAO_ADDR), that it is unsealed, and that this identity may use the mount";
 /// The largest answer read from OpenBao.
 const MAX_BODY: u64 = 8 * 1024 * 1024;
-/// How many times a call is tried on a network error or a 5xx answer.
-const TRIES: u32 = 5;
+/// How long a call is tried again, on the next node, when a node does not answer or
+/// answers 5xx (a Raft cluster elects a new leader within that).
+const RETRY_FOR: Duration = Duration::from_secs(15);
 
 /// How this machine proves who it is to OpenBao.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +83,7 @@ impl Eq for BaoToken {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenBaoOptions {
     /// The server's address, `https://bao.example:8200` (`http://` only for 127.0.0.1 and
-    /// `localhost`).
+    /// `localhost`), or a cluster's nodes, comma-separated.
     pub addr: String,
     /// The KV v2 mount (default `secret`).
     pub mount: String,
@@ -95,7 +99,10 @@ pub struct OpenBaoOptions {
 /// The backend: one HTTP agent, the token, and the version last seen of each entry.
 pub(crate) struct OpenBaoBackend {
     agent: ureq::Agent,
-    base: url::Url,
+    /// The cluster's nodes (one or more addresses); calls go to `current`, and to the next
+    /// one when it does not answer.
+    bases: Vec<url::Url>,
+    current: AtomicUsize,
     opts: OpenBaoOptions,
     token: Mutex<SecretString>,
     /// Entry path -> the version this handle last read or wrote (0: known absent).
@@ -130,18 +137,29 @@ fn unavailable(s: impl Into<String>) -> BackendError {
 impl OpenBaoBackend {
     /// Connects: checks the address, builds the TLS settings, and logs in.
     pub(crate) fn new(opts: OpenBaoOptions, timeout: Duration) -> Result<Self, BackendError> {
-        let base = url::Url::parse(&opts.addr)
-            .map_err(|e| unavailable(format!("the address `{}` is not a URL ({e})", opts.addr)))?;
-        let loopback = matches!(base.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-        match base.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => {
-                return Err(unavailable(format!(
-                    "the address `{}` must be https:// (http:// only on this machine: 127.0.0.1, localhost)",
-                    opts.addr
-                )))
+        let mut bases = Vec::new();
+        for addr in opts
+            .addr
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            let base = url::Url::parse(addr)
+                .map_err(|e| unavailable(format!("the address `{addr}` is not a URL ({e})")))?;
+            let loopback = matches!(base.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+            match base.scheme() {
+                "https" => {}
+                "http" if loopback => {}
+                _ => {
+                    return Err(unavailable(format!(
+                        "the address `{addr}` must be https:// (http:// only on this machine: 127.0.0.1, localhost)"
+                    )))
+                }
             }
+            bases.push(base);
+        }
+        if bases.is_empty() {
+            return Err(unavailable("no OpenBao address was given"));
         }
         let mut tls = ureq::tls::TlsConfig::builder();
         if let Some(ca) = &opts.ca_file {
@@ -171,7 +189,8 @@ impl OpenBaoBackend {
             .build();
         let me = Self {
             agent: ureq::Agent::new_with_config(config),
-            base,
+            bases,
+            current: AtomicUsize::new(0),
             opts,
             token: Mutex::new(SecretString::from(String::new())),
             versions: Mutex::default(),
@@ -224,8 +243,8 @@ impl OpenBaoBackend {
 
     /// The URL of `/v1/` and `segments` (each percent-encoded); a last segment ending in
     /// `/` is a folder, listed (`?list=true`).
-    fn url(&self, segments: &[&str]) -> url::Url {
-        let mut u = self.base.clone();
+    fn url(&self, node: usize, segments: &[&str]) -> url::Url {
+        let mut u = self.bases[node].clone();
         {
             // Invariant: `new` accepted only http(s) URLs, which can be a base.
             let mut p = u.path_segments_mut().expect("an http(s) URL");
@@ -240,7 +259,9 @@ impl OpenBaoBackend {
         u
     }
 
-    /// One call, retried on a network error or a 5xx answer; with the token when `auth`.
+    /// One call, with the token when `auth`. A node that does not answer or answers 5xx
+    /// is left for the next one (each in turn, waiting a little more after each round)
+    /// for at most [`RETRY_FOR`].
     fn send(
         &self,
         method: &str,
@@ -248,12 +269,15 @@ impl OpenBaoBackend {
         body: Option<serde_json::Value>,
         auth: bool,
     ) -> Result<Answer, BackendError> {
-        let url = self.url(segments);
+        let bytes = body
+            .as_ref()
+            .map(|b| b.to_string().into_bytes())
+            .unwrap_or_default();
+        let start = Instant::now();
         let mut last = String::new();
-        for attempt in 0..TRIES {
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(100 << attempt));
-            }
+        for attempt in 1u32.. {
+            let node = self.current.load(Ordering::Relaxed) % self.bases.len();
+            let url = self.url(node, segments);
             let mut req = http::Request::builder()
                 .method(method)
                 .uri(url.as_str())
@@ -261,12 +285,8 @@ impl OpenBaoBackend {
             if auth {
                 req = req.header("X-Vault-Token", crate::guard(&self.token).expose_secret());
             }
-            let bytes = body
-                .as_ref()
-                .map(|b| b.to_string().into_bytes())
-                .unwrap_or_default();
             let req = req
-                .body(bytes)
+                .body(bytes.clone())
                 .map_err(|e| BackendError::Other(format!("bad request: {e}")))?;
             match self.agent.run(req) {
                 Ok(resp) => {
@@ -279,29 +299,44 @@ impl OpenBaoBackend {
                         .map_err(|e| BackendError::Other(format!("reading the answer: {e}")))?;
                     let body = serde_json::from_slice(&raw).unwrap_or(serde_json::Value::Null);
                     let a = Answer { status, body };
-                    if a.status >= 500 {
-                        last = a.errors();
-                        if last.contains("sealed") {
-                            return Err(unavailable(format!(
-                                "OpenBao is sealed ({last}); unseal it (bao operator unseal)"
-                            )));
-                        }
-                        continue;
+                    // A standby that redirects to the active node (307) is never
+                    // followed with the token: the next node of the list is asked.
+                    if a.status < 500 && !(300..400).contains(&a.status) {
+                        return Ok(a);
                     }
-                    return Ok(a);
+                    last = a.errors();
+                    if last.contains("sealed") && self.bases.len() == 1 {
+                        return Err(unavailable(format!(
+                            "OpenBao is sealed ({last}); unseal it (bao operator unseal)"
+                        )));
+                    }
                 }
                 Err(ureq::Error::Tls(e)) => {
                     return Err(unavailable(format!(
                         "TLS to {} failed ({e}); give its CA with TOKEN_WALLET_BAO_CACERT",
-                        self.opts.addr
+                        self.bases[node]
                     )))
                 }
                 Err(e) => last = crate::oauth::http::plain_network_error(e),
             }
+            if start.elapsed() >= RETRY_FOR {
+                break;
+            }
+            self.current.store(node + 1, Ordering::Relaxed);
+            let rounds = attempt / self.bases.len() as u32;
+            if attempt % self.bases.len() as u32 == 0 {
+                std::thread::sleep(Duration::from_millis((100u64 << rounds.min(4)).min(1000)));
+            }
+        }
+        if last.contains("sealed") {
+            return Err(unavailable(format!(
+                "OpenBao is sealed ({last}); unseal it (bao operator unseal)"
+            )));
         }
         Err(unavailable(format!(
-            "{} did not answer after {TRIES} tries ({last})",
-            self.opts.addr
+            "{} did not answer within {} s ({last})",
+            self.opts.addr,
+            RETRY_FOR.as_secs()
         )))
     }
 

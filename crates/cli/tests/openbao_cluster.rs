@@ -1,0 +1,94 @@
+//! The team vault on a three-node OpenBao cluster (Raft storage, every node a voter) when
+//! its leader dies in the middle of a refresh storm: five "machines" (each its own data
+//! directory) ask for the same expiring connection at once, with every node's address;
+//! the leader is killed while they run. Still exactly one refresh at the real OAuth server
+//! (rotating refresh tokens; reuse revokes the grant), no reuse, every call answered with
+//! the one live token; and after the election, the next expiry is refreshed once again.
+#![cfg(unix)]
+
+mod common;
+
+use common::oauth::*;
+use common::*;
+use std::process::Stdio;
+use std::time::Duration;
+use token_wallet_test_support::bao::Cluster;
+
+#[test]
+fn the_leader_dies_mid_storm_one_refresh_nothing_lost() {
+    let mut cluster = Cluster::start();
+    // Every CLI this test starts (this file's only test) uses the cluster, all its nodes.
+    std::env::set_var("TOKEN_WALLET_STORE", "openbao");
+    std::env::set_var("BAO_ADDR", cluster.addrs.join(","));
+    std::env::set_var("BAO_TOKEN", &cluster.root);
+    std::env::remove_var("BAO_CACERT");
+    let w = World::connected("bao-raft", 12, "r", "local");
+    let machines: Vec<Env> = (0..5)
+        .map(|i| {
+            let mut m = Env::new(&format!("raft-m{i}"));
+            m.profile = w.env.profile.clone();
+            m
+        })
+        .collect();
+    for round in 0..2 {
+        std::thread::sleep(Duration::from_millis(7300));
+        http()
+            .post(format!("{}/_test/reset-stats", w.server.issuer))
+            .send_empty()
+            .unwrap();
+        let calls: Vec<_> = machines
+            .iter()
+            .flat_map(|m| (0..6).map(move |_| m))
+            .map(|m| {
+                m.cmd()
+                    .args([
+                        "token",
+                        "r",
+                        "--no-agent",
+                        "--passphrase-file",
+                        path_str(&w.pass_file),
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        if round == 0 {
+            std::thread::sleep(Duration::from_millis(150));
+            let leader = cluster.leader().expect("a leader");
+            cluster.kill(leader);
+        }
+        let mut tokens: Vec<String> = calls
+            .into_iter()
+            .map(|p| {
+                let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
+                record(&String::from_utf8_lossy(&out.stderr));
+                assert!(out.status.success(), "round {round}: {}", stderr(&out));
+                stdout(&out).trim().to_string()
+            })
+            .collect();
+        let stats = w.server.stats();
+        assert_eq!(
+            stats["refreshes"], 1,
+            "round {round}: exactly one refresh: {stats}"
+        );
+        assert_eq!(stats["refresh_failures"], 0, "round {round}: {stats}");
+        assert_eq!(
+            stats["revoked_grants"], 0,
+            "round {round}: no reuse: {stats}"
+        );
+        tokens.sort();
+        tokens.dedup();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: every caller got the one new token"
+        );
+        assert!(
+            w.server.active(&tokens[0]),
+            "round {round}: the token is live"
+        );
+    }
+}
