@@ -22,7 +22,10 @@ fn the_leader_dies_mid_storm_one_refresh_nothing_lost() {
     std::env::set_var("BAO_ADDR", cluster.addrs.join(","));
     std::env::set_var("BAO_TOKEN", &cluster.root);
     std::env::remove_var("BAO_CACERT");
-    let w = World::connected("bao-raft", 12, "r", "local");
+    // 40-second tokens (the refresh window is their second half): what a refresh hands
+    // out must outlive an election on a loaded machine. Expiry is kept in whole seconds:
+    // 21.5 s in, every caller sees the window open.
+    let w = World::connected("bao-raft", 40, "r", "local");
     let machines: Vec<Env> = (0..5)
         .map(|i| {
             let mut m = Env::new(&format!("raft-m{i}"));
@@ -31,7 +34,7 @@ fn the_leader_dies_mid_storm_one_refresh_nothing_lost() {
         })
         .collect();
     for round in 0..2 {
-        std::thread::sleep(Duration::from_millis(7300));
+        std::thread::sleep(Duration::from_millis(21_500));
         http()
             .post(format!("{}/_test/reset-stats", w.server.issuer))
             .send_empty()

@@ -13,7 +13,7 @@
 //! The address may name several nodes of a cluster (comma-separated). A node that does
 //! not answer, answers 5xx (what a leader change in a Raft cluster looks like from
 //! outside) or redirects to the active node (never followed with the token) is left for
-//! the next, for up to 15 s; a sealed server says so. TLS is always
+//! the next, for up to 30 s (at most three quarters of the keystore timeout); a sealed server says so. TLS is always
 //! verified, against the platform's roots or `ca_file`.
 
 use super::backend::{Backend, BackendError};
@@ -32,8 +32,9 @@ pub(crate) const HINT: &str = "Check the OpenBao address (TOKEN_WALLET_BAO_ADDR 
 /// The largest answer read from OpenBao.
 const MAX_BODY: u64 = 8 * 1024 * 1024;
 /// How long a call is tried again, on the next node, when a node does not answer or
-/// answers 5xx (a Raft cluster elects a new leader within that).
-const RETRY_FOR: Duration = Duration::from_secs(15);
+/// answers 5xx (a Raft cluster elects a new leader within that); at most three quarters of
+/// the keystore call's timeout, so the answer says what happened.
+const RETRY_FOR: Duration = Duration::from_secs(30);
 
 /// How this machine proves who it is to OpenBao.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +104,8 @@ pub(crate) struct OpenBaoBackend {
     /// one when it does not answer.
     bases: Vec<url::Url>,
     current: AtomicUsize,
+    /// How long a call goes on trying nodes ([`RETRY_FOR`], within the call's timeout).
+    retry_for: Duration,
     opts: OpenBaoOptions,
     token: Mutex<SecretString>,
     /// Entry path -> the version this handle last read or wrote (0: known absent).
@@ -191,6 +194,7 @@ impl OpenBaoBackend {
             agent: ureq::Agent::new_with_config(config),
             bases,
             current: AtomicUsize::new(0),
+            retry_for: RETRY_FOR.min(timeout * 3 / 4),
             opts,
             token: Mutex::new(SecretString::from(String::new())),
             versions: Mutex::default(),
@@ -261,7 +265,7 @@ impl OpenBaoBackend {
 
     /// One call, with the token when `auth`. A node that does not answer or answers 5xx
     /// is left for the next one (each in turn, waiting a little more after each round)
-    /// for at most [`RETRY_FOR`].
+    /// for at most `retry_for`.
     fn send(
         &self,
         method: &str,
@@ -319,7 +323,7 @@ impl OpenBaoBackend {
                 }
                 Err(e) => last = crate::oauth::http::plain_network_error(e),
             }
-            if start.elapsed() >= RETRY_FOR {
+            if start.elapsed() >= self.retry_for {
                 break;
             }
             self.current.store(node + 1, Ordering::Relaxed);
@@ -336,7 +340,7 @@ impl OpenBaoBackend {
         Err(unavailable(format!(
             "{} did not answer within {} s ({last})",
             self.opts.addr,
-            RETRY_FOR.as_secs()
+            self.retry_for.as_secs()
         )))
     }
 
