@@ -340,11 +340,14 @@ impl Agent {
 
     /// Whether another process changed the passphrase, so this session's keys no longer
     /// open the vault. One small file read (the change stamp) while nothing was written;
-    /// never waits for a vault another thread is using (it looks again next tick).
+    /// never waits for a vault another thread is using (it looks again next tick). Not on
+    /// a store shared by several machines: there following is two reads of the server, and
+    /// every operation re-reads the header first anyway, so a changed passphrase locks the
+    /// agent at its next operation.
     fn passphrase_changed(&self, v: &Mutex<UnlockedVault>) -> bool {
         let Ok(mut v) = v.try_lock() else {
             return false;
         };
-        matches!(v.follow(), Err(VaultError::Stale))
+        !v.is_shared() && matches!(v.follow(), Err(VaultError::Stale))
     }
 }
