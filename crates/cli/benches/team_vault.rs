@@ -9,9 +9,8 @@
 //! TW_BENCH_ROUNDS, default 400 tokens and 20 refreshes).
 
 use secrecy::ExposeSecret;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -99,23 +98,8 @@ fn main() {
     }
     let rounds = token_wallet_test_support::env_number("TW_BENCH_ROUNDS", 400);
     let refreshes = (rounds / 20).max(5);
-    let repo = token_wallet_test_support::oauth_server::repo();
-    let mut server = Command::new("node")
-        .arg(repo.join("tests/oauth-server/server.mjs"))
-        .env("PORT", "0")
-        .env("ACCESS_TTL", "3600")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let issuer = serde_json::from_str::<serde_json::Value>(&line).unwrap()["issuer"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let server = token_wallet_test_support::oauth_server::OAuthServer::start(3600);
+    let issuer = server.issuer.clone();
     let provider = Provider {
         name: "local".into(),
         display_name: "Local".into(),
@@ -181,8 +165,7 @@ fn main() {
             refresh[i].push(t.elapsed().as_micros());
         }
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let [ss_tok, bao_tok] = tokens.map(median);
     let [ss_ref, bao_ref] = refresh.map(median);
     let ratio = |a: u128, b: u128| a as f64 / b.max(1) as f64;

@@ -9,7 +9,6 @@ mod common;
 
 use common::oauth::*;
 use common::*;
-use std::process::Stdio;
 use std::time::Duration;
 use token_wallet_test_support::bao::Bao;
 
@@ -39,58 +38,6 @@ fn one_refresh_across_five_machines_sharing_an_openbao_vault() {
 
     for round in 0..2 {
         std::thread::sleep(Duration::from_millis(7300));
-        http()
-            .post(format!("{}/_test/reset-stats", w.server.issuer))
-            .send_empty()
-            .unwrap();
-        let calls: Vec<_> = machines
-            .iter()
-            .flat_map(|m| (0..CALLS_PER_MACHINE).map(move |_| m))
-            .map(|m| {
-                m.cmd()
-                    .args([
-                        "token",
-                        "r",
-                        "--no-agent",
-                        "--passphrase-file",
-                        path_str(&w.pass_file),
-                    ])
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let mut tokens: Vec<String> = calls
-            .into_iter()
-            .map(|p| {
-                let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
-                record(&String::from_utf8_lossy(&out.stderr));
-                assert!(out.status.success(), "round {round}: {}", stderr(&out));
-                stdout(&out).trim().to_string()
-            })
-            .collect();
-        let stats = w.server.stats();
-        assert_eq!(
-            stats["refreshes"], 1,
-            "round {round}: exactly one refresh: {stats}"
-        );
-        assert_eq!(stats["refresh_failures"], 0, "round {round}: {stats}");
-        assert_eq!(
-            stats["revoked_grants"], 0,
-            "round {round}: no reuse: {stats}"
-        );
-        tokens.sort();
-        tokens.dedup();
-        assert_eq!(
-            tokens.len(),
-            1,
-            "round {round}: every caller got the one new token"
-        );
-        assert!(
-            w.server.active(&tokens[0]),
-            "round {round}: the token is live"
-        );
+        w.token_storm("r", &machines, CALLS_PER_MACHINE, &[], round, || {});
     }
 }

@@ -279,3 +279,70 @@ fn encodings_find_a_secret_in_hex_dumps_and_base64() {
     }
     assert_absent_in("nothing to see", &[secret], "clean text");
 }
+
+impl World {
+    /// A refresh storm across machines: `per_machine` concurrent `token NAME --no-agent`
+    /// calls from each of `machines` (the same vault, each its own data directory), with
+    /// `env` added to each call; `meanwhile` runs while they do. The server's counts are
+    /// reset first. Asserts exactly one refresh, no failure, no reuse, and every caller
+    /// answered with the one live token; `round` names the storm in messages.
+    pub fn token_storm(
+        &self,
+        name: &str,
+        machines: &[Env],
+        per_machine: usize,
+        env: &[(&str, &str)],
+        round: usize,
+        meanwhile: impl FnOnce(),
+    ) {
+        http()
+            .post(format!("{}/_test/reset-stats", self.server.issuer))
+            .send_empty()
+            .unwrap();
+        let calls: Vec<_> = machines
+            .iter()
+            .flat_map(|m| (0..per_machine).map(move |_| m))
+            .map(|m| {
+                let mut c = m.cmd();
+                c.args(["token", name, "--no-agent", "--passphrase-file"])
+                    .arg(&self.pass_file)
+                    .envs(env.iter().copied())
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                c.spawn().unwrap()
+            })
+            .collect();
+        meanwhile();
+        let mut tokens: Vec<String> = calls
+            .into_iter()
+            .map(|p| {
+                let out = deadline::wait_with_output(p, deadline::CLI, "the CLI");
+                record(&String::from_utf8_lossy(&out.stderr));
+                assert!(out.status.success(), "round {round}: {}", stderr(&out));
+                stdout(&out).trim().to_string()
+            })
+            .collect();
+        let stats = self.server.stats();
+        assert_eq!(
+            stats["refreshes"], 1,
+            "round {round}: exactly one refresh: {stats}"
+        );
+        assert_eq!(stats["refresh_failures"], 0, "round {round}: {stats}");
+        assert_eq!(
+            stats["revoked_grants"], 0,
+            "round {round}: no reuse: {stats}"
+        );
+        tokens.sort();
+        tokens.dedup();
+        assert_eq!(
+            tokens.len(),
+            1,
+            "round {round}: every caller got the one new token"
+        );
+        assert!(
+            self.server.active(&tokens[0]),
+            "round {round}: the token is live"
+        );
+    }
+}
