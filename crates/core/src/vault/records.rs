@@ -65,13 +65,25 @@ impl UnlockedVault {
         if !self.index.records.contains_key(name) {
             self.sync()?;
         }
-        match self.read_current(name) {
-            // Deleted by another process since we read the index: say so plainly.
-            Err(VaultError::Damaged { .. }) => {
-                self.sync()?;
-                self.read_current(name)
+        // Deleted by another process since we read the index: said plainly after one
+        // more look (more on a shared store, whose writers no lock holds back).
+        let tries = if self.ks.is_shared() { 5 } else { 2 };
+        self.read_following(name, tries)
+    }
+
+    /// [`Self::read_current`], reading the header and index again and retrying (up to
+    /// `tries` reads in all) while the record the index names is gone: replaced or
+    /// deleted by a writer since the index was read.
+    fn read_following(&mut self, name: &str, tries: u32) -> Result<SecretSlice<u8>, VaultError> {
+        let mut tried = 1;
+        loop {
+            match self.read_current(name) {
+                Err(VaultError::Damaged { .. }) if tried < tries => {
+                    self.sync()?;
+                    tried += 1;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -134,7 +146,10 @@ impl UnlockedVault {
     ) -> Result<(), E> {
         check_name(name)?;
         let l = self.begin_write()?;
-        let current = match self.read_current(name) {
+        // The file lock holds other writers back on this machine only: on a shared store
+        // another machine may replace the record between the index read and this one.
+        let tries = if self.ks.is_shared() { 5 } else { 1 };
+        let current = match self.read_following(name, tries) {
             Ok(plain) => Some(plain),
             Err(VaultError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
