@@ -66,7 +66,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # The vault format versions this reader knows (§16).
-KNOWN_FORMATS = (1, 2)
+KNOWN_FORMATS = (1, 2, 3)
 
 # §7.1: the header's framing.
 HEADER_MAGIC = b"TWVAULT\n"
@@ -246,8 +246,12 @@ def pick_service(store, service):
 HEADER_FIELDS = (
     "format", "vault_id", "kdf", "kdf_below_floor", "salt", "generation", "wrapped_dek",
     "created_at", "dek_created_at", "passphrase_changed_at", "rotating_to", "cleanup",
+    "transit",
 )
-OPTIONAL_HEADER_FIELDS = ("rotating_to", "cleanup")
+OPTIONAL_HEADER_FIELDS = ("rotating_to", "cleanup", "transit")
+# §7.2: a Transit key's names.
+TRANSIT_MOUNT = re.compile(r"[A-Za-z0-9._/-]{1,128}")
+TRANSIT_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def parse_header(raw):
@@ -292,7 +296,7 @@ def parse_header(raw):
     for k in ("generation", "created_at", "dek_created_at", "passphrase_changed_at"):
         if not is_u64(obj[k]):
             raise bad("has bad fields")
-    for k in OPTIONAL_HEADER_FIELDS:
+    for k in ("rotating_to", "cleanup"):
         if obj.get(k) is not None and not is_u64(obj[k]):
             raise bad("has bad fields")
     if not isinstance(obj["kdf_below_floor"], bool):
@@ -319,7 +323,18 @@ def parse_header(raw):
     if len(salt) != 16:
         raise bad("has a bad salt")
     wrapped = b64decode(obj["wrapped_dek"], "the header's wrapped key")
+    # §7.3 step 9: `transit` only from format 3, with exactly its two names.
+    transit = obj.get("transit")
+    if "transit" in obj:
+        if fmt < 3:
+            raise bad("names a Transit key, which its format has not")
+        if not (isinstance(transit, dict) and set(transit) == {"mount", "key"}
+                and isinstance(transit["mount"], str) and isinstance(transit["key"], str)
+                and TRANSIT_MOUNT.fullmatch(transit["mount"])
+                and TRANSIT_KEY.fullmatch(transit["key"])):
+            raise bad("has a bad Transit key name")
     return {
+        "transit": transit,
         "format": fmt,
         "vault_id": bytes.fromhex(obj["vault_id"]),
         "m_kib": m, "t": t, "p": p,
@@ -415,7 +430,7 @@ def inflate_index(z, name):
 
 
 def decode_index(plain, fmt, name):
-    """§9.1: format 1 takes plain JSON or the compressed form; format 2 only the latter."""
+    """§9.1: format 1 takes plain JSON or the compressed form; formats 2 and 3 only the latter."""
     if plain.startswith(INDEX_DEFLATE_PREFIX):
         encoding = "deflate"
         text = inflate_index(plain[len(INDEX_DEFLATE_PREFIX):], name)
@@ -510,6 +525,12 @@ def read_vault(entries, passphrase):
             raise damaged("the header is missing while other vault entries remain")
         raise Usage("no vault in this service (it has no `header` entry)")
     h = parse_header(raw_header)
+    if h["transit"] is not None:
+        # §8.7: only OpenBao's Transit can open this data key.
+        raise Refused(
+            f"the vault unlocks with OpenBao Transit key {h['transit']['mount']}/"
+            f"{h['transit']['key']} (§8.7), not a passphrase; this reader does not talk to OpenBao"
+        )
     kek = derive_kek(passphrase, h)
     dek = open_blob(kek, dek_aad(h), h["wrapped_dek"])
     if dek is None or len(dek) != 32:

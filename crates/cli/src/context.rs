@@ -44,13 +44,38 @@ impl Local {
     }
 
     /// [`Self::unlock`], the vault handed over as it is (to the agent).
+    /// A vault that unlocks by OpenBao identity (a Transit key) asks for no passphrase.
     pub fn unlock_vault(&self, pass: &PassArgs, input: &mut impl BufRead) -> Result<UnlockedVault> {
-        self.vault.info()?;
-        let p = passphrase::current(&passphrase::Sources::of(pass), input)?;
-        let v = self.open_with(&p);
+        let v = if self.unlocks_by_identity()? {
+            Ok(token_wallet_core::ops::unlock_by_identity(
+                &self.vault,
+                &self.log,
+            )?)
+        } else {
+            let p = passphrase::current(&passphrase::Sources::of(pass), input)?;
+            self.open_with(&p)
+        };
         // This log's cached key must not outlive the command (the agent has its own).
         self.log.forget_key();
         v
+    }
+
+    /// Whether the vault unlocks by OpenBao identity, with no passphrase (fails when there
+    /// is no vault).
+    pub fn unlocks_by_identity(&self) -> Result<bool> {
+        Ok(matches!(
+            self.vault.unlock_method()?,
+            token_wallet_core::vault::UnlockMethod::Transit(_)
+        ))
+    }
+
+    /// Creates the vault unlocked by OpenBao Transit key `t`; audited.
+    pub fn create_with_transit(
+        &self,
+        t: &token_wallet_core::vault::TransitRef,
+    ) -> Result<Unlocked<'_>> {
+        let v = token_wallet_core::ops::create_with_transit(&self.vault, &self.log, t)?;
+        Ok(self.adopt(v))
     }
 
     /// Unlocks with `p`; audited (a wrong passphrase too).

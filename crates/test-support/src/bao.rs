@@ -84,6 +84,31 @@ impl Bao {
         self.cli(args, "root")
             .unwrap_or_else(|e| panic!("bao {args:?}: {e}"))
     }
+
+    /// Writes policy `name` from the HCL file `path`.
+    pub fn policy(&self, name: &str, path: &std::path::Path) {
+        self.root(&["policy", "write", name, &path.to_string_lossy()]);
+    }
+
+    /// A new token with these policies (and not `default`'s), valid for an hour.
+    pub fn token_with(&self, policies: &[&str]) -> String {
+        let mut args = vec![
+            "token",
+            "create",
+            "-field=token",
+            "-no-default-policy",
+            "-ttl=1h",
+        ];
+        let flags: Vec<String> = policies.iter().map(|p| format!("-policy={p}")).collect();
+        args.extend(flags.iter().map(String::as_str));
+        self.root(&args).trim().to_string()
+    }
+
+    /// Enables Transit at `transit` and makes the key `key` (AES-256-GCM).
+    pub fn transit_key(&self, key: &str) {
+        self.root(&["secrets", "enable", "transit"]);
+        self.root(&["write", "-f", &format!("transit/keys/{key}")]);
+    }
 }
 
 /// A three-node OpenBao cluster on Raft storage, on 127.0.0.1 ports: initialised,

@@ -27,6 +27,17 @@ pub struct InitArgs {
     /// Allow KDF settings below RFC 9106's floor. For tests only; the header records it.
     #[arg(long)]
     pub insecure_weak_kdf: bool,
+    /// Unlock by OpenBao identity instead of a passphrase: `transit:KEY` (or
+    /// `transit:MOUNT/KEY`) wraps the data key with that Transit key, so whoever OpenBao
+    /// lets decrypt with it unlocks, and no passphrase exists. Only with --store openbao.
+    #[arg(long, value_name = "transit:KEY", value_parser = parse_unlock)]
+    pub unlock: Option<token_wallet_core::vault::TransitRef>,
+}
+
+fn parse_unlock(text: &str) -> Result<token_wallet_core::vault::TransitRef, String> {
+    token_wallet_core::vault::TransitRef::parse(text).ok_or_else(|| {
+        "expected transit:KEY or transit:MOUNT/KEY (letters, digits, . _ -)".to_string()
+    })
 }
 
 // `unlock`'s arguments (plain comments: clap would take doc comments as help).

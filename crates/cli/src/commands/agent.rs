@@ -92,8 +92,12 @@ fn act(cx: &mut Ctx<'_>, a: &AgentAction) -> Result {
         }
         AgentAction::Unlock { pass } => {
             let mut c = running(client(cli)?)?;
-            let p = passphrase::current(&Sources::of(pass), &mut cx.input)?;
-            c.unlock(&p)?;
+            if crate::context::Local::open(cli)?.unlocks_by_identity()? {
+                c.unlock_by_identity()?;
+            } else {
+                let p = passphrase::current(&Sources::of(pass), &mut cx.input)?;
+                c.unlock(&p)?;
+            }
             eprintln!("agent unlocked");
             Ok(())
         }

@@ -27,6 +27,15 @@ fn refuse_existing(local: &Local, what_to_do: &str) -> Result {
 pub fn init(cx: &mut Ctx<'_>, a: &InitArgs) -> Result {
     let local = cx.local()?;
     refuse_existing(&local, "unlock it, or use another --profile")?;
+    if let Some(t) = &a.unlock {
+        let v = local.create_with_transit(t)?;
+        let info = v.vault().info();
+        drop(v);
+        return cx.say(&format!(
+            "created vault {} in the {} keystore (service `{}`); it unlocks with OpenBao Transit key {}/{} and has no passphrase",
+            info.vault_id, info.store, info.service, t.mount, t.key
+        ));
+    }
     let p = passphrase::new(
         a.pass.passphrase_file.as_deref(),
         a.pass.passphrase_stdin,
@@ -74,7 +83,9 @@ pub fn passwd(cx: &mut Ctx<'_>, a: &PasswdArgs) -> Result {
     let (stdin, keep_data_key, input) = (a.passphrase_stdin, a.keep_data_key, &mut cx.input);
     let out = &mut cx.out;
     let local = Local::open(cx.cli)?;
-    local.vault.info()?;
+    if local.unlocks_by_identity()? {
+        return Err(token_wallet_core::VaultError::NoPassphrase.into());
+    }
     let current = Sources {
         file: current_file,
         stdin: stdin && current_file.is_none(),
@@ -326,7 +337,9 @@ fn status_text(
         None if via_agent => "(the running agent holds the vault unlocked)".to_string(),
         None => "(locked; pass --unlock to count)".to_string(),
     };
-    let format = if i.format < token_wallet_core::vault::FORMAT_VERSION {
+    // Format 1's index is uncompressed: worth an upgrade. Format 2 differs from 3 only in
+    // what a Transit vault's header may say, so it stays as it is.
+    let format = if i.format < 2 {
         format!(
             "{} (older; `token-wallet upgrade` brings it to {})",
             i.format,
@@ -335,16 +348,22 @@ fn status_text(
     } else {
         i.format.to_string()
     };
+    let unlock = match i.unlock.strip_prefix("transit:") {
+        Some(key) => format!("unlock:      by OpenBao identity (Transit key {key}); no passphrase"),
+        None => format!(
+            "kdf:         {}{floor}\npassphrase:  set {} ago",
+            i.kdf,
+            age(i.passphrase_changed_at)
+        ),
+    };
     format!(
-        "profile:     {}\ndata dir:    {}\nstore:       {} (service `{}`)\nvault id:    {}\nformat:      {format}\nkdf:         {}{floor}\ndata key:    generation {}, {} old\npassphrase:  set {} ago\nrecords:     {records}",
+        "profile:     {}\ndata dir:    {}\nstore:       {} (service `{}`)\nvault id:    {}\nformat:      {format}\n{unlock}\ndata key:    generation {}, {} old\nrecords:     {records}",
         profile.name(),
         data_dir.display(),
         i.store,
         i.service,
         i.vault_id,
-        i.kdf,
         i.generation,
         age(i.dek_created_at),
-        age(i.passphrase_changed_at),
     )
 }

@@ -49,11 +49,23 @@ impl World {
 
     /// With access tokens that live `access_ttl` seconds.
     pub fn with_ttl(tag: &str, access_ttl: u64) -> Self {
+        Self::with_init(tag, access_ttl, None)
+    }
+
+    /// [`Self::with_ttl`]; the vault made with `init` and `init_args` instead of the
+    /// passphrase (which is still written to `pass_file`, and then unused).
+    pub fn with_init(tag: &str, access_ttl: u64, init_args: Option<&[&str]>) -> Self {
         let env = Env::new(tag);
         let server = OAuthServer::start(access_ttl);
         let pass_file = env.pass_file("pass", PASS);
-        let mut args = vec!["init", "--passphrase-file", path_str(&pass_file)];
-        args.extend_from_slice(WEAK_INIT);
+        let mut args = vec!["init"];
+        match init_args {
+            Some(a) => args.extend_from_slice(a),
+            None => {
+                args.extend(["--passphrase-file", path_str(&pass_file)]);
+                args.extend_from_slice(WEAK_INIT);
+            }
+        }
         let o = env.run(&args, "");
         assert!(o.status.success(), "{}", stderr(&o));
         let providers = env.home.path().join("providers.toml");

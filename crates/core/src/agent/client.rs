@@ -210,6 +210,14 @@ impl Client {
         .map(|_| ())
     }
 
+    /// Unlocks the agent's vault by its OpenBao identity (a vault a Transit key unlocks).
+    pub fn unlock_by_identity(&mut self) -> Result<(), AgentError> {
+        self.request(&Request::Unlock {
+            passphrase: secrecy::SecretString::from(String::new()),
+        })
+        .map(|_| ())
+    }
+
     /// Locks the agent and makes it exit.
     pub fn stop(&mut self) -> Result<(), AgentError> {
         self.request(&Request::Stop).map(|_| ())

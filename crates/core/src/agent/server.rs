@@ -290,7 +290,16 @@ impl Agent {
                         VaultError::WrongPassphrase => AgentError::WrongPassphrase,
                         other => AgentError::Vault(other.to_string()),
                     }),
-                    None => Err(AgentError::BadRequest("empty passphrase".into())),
+                    // No passphrase: a vault that unlocks by OpenBao identity.
+                    None => self
+                        .unlock_by_identity()
+                        .map(|_| Reply::Done)
+                        .map_err(|e| match e {
+                            VaultError::PassphraseNeeded => {
+                                AgentError::BadRequest("empty passphrase".into())
+                            }
+                            other => AgentError::Vault(other.to_string()),
+                        }),
                 };
                 (reply(r), false)
             }

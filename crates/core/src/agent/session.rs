@@ -124,11 +124,24 @@ impl Agent {
     /// Unlocks with `passphrase` (a no-op when already unlocked); audited either way
     /// ([`crate::ops::unlock`]).
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<(), VaultError> {
+        self.unlock_with(|| crate::ops::unlock(&self.vault, &self.audit, passphrase))
+    }
+
+    /// Unlocks a vault that opens by this machine's OpenBao identity (a Transit key; a
+    /// no-op when already unlocked); audited ([`crate::ops::unlock_by_identity`]).
+    pub fn unlock_by_identity(&self) -> Result<(), VaultError> {
+        self.unlock_with(|| crate::ops::unlock_by_identity(&self.vault, &self.audit))
+    }
+
+    fn unlock_with(
+        &self,
+        open: impl FnOnce() -> Result<UnlockedVault, VaultError>,
+    ) -> Result<(), VaultError> {
         let _one = guard(&self.unlocking); // one Argon2 at a time
         if self.is_unlocked() {
             return Ok(());
         }
-        let unlocked = crate::ops::unlock(&self.vault, &self.audit, passphrase);
+        let unlocked = open();
         crate::crypto::scrub_stack();
         match unlocked {
             Ok(v) => {

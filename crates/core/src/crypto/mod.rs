@@ -273,7 +273,32 @@ impl Kek {
     }
 }
 
+/// The associated data an OpenBao Transit key binds a wrapped data key to: the vault and
+/// the generation (the Transit key itself is bound by OpenBao).
+pub(crate) fn transit_dek_aad(vault: VaultId, generation: u64) -> Vec<u8> {
+    let mut a = b"token-wallet/transit-dek/v".to_vec();
+    a.extend_from_slice(&AAD_VERSION.to_be_bytes());
+    a.extend_from_slice(&vault.0);
+    a.extend_from_slice(&generation.to_be_bytes());
+    a
+}
+
 impl Dek {
+    /// The raw key, to be wrapped by a key held elsewhere (an OpenBao Transit key).
+    pub(crate) fn expose_for_wrapping(&self) -> &[u8] {
+        &self.0[..]
+    }
+
+    /// A data key unwrapped elsewhere (by Transit); `None` unless it is 32 bytes.
+    pub(crate) fn from_unwrapped(raw: &[u8]) -> Option<Self> {
+        if raw.len() != 32 {
+            return None;
+        }
+        let mut key = key_box();
+        key.copy_from_slice(raw);
+        Some(Self(key))
+    }
+
     /// The raw key, for the memory-scan tests only.
     #[cfg(feature = "test-secrets")]
     pub(crate) fn bytes_for_tests(&self) -> Vec<u8> {

@@ -18,7 +18,7 @@ mod memory;
 mod openbao;
 mod os;
 
-pub use openbao::{BaoAuth, BaoToken, OpenBaoOptions};
+pub use openbao::{BaoAuth, BaoToken, OpenBaoOptions, TransitError, TransitKey};
 
 pub use error::KeystoreError;
 
@@ -80,6 +80,8 @@ impl KeystoreOptions {
 #[derive(Clone)]
 pub struct Keystore {
     backend: Arc<dyn Backend>,
+    /// The same backend when it is OpenBao's, for its Transit keys.
+    bao: Option<Arc<openbao::OpenBaoBackend>>,
     service: Arc<str>,
     store_name: &'static str,
     hint: &'static str,
@@ -185,6 +187,7 @@ fn chunk_name(name: &str, slot: u8, i: u32) -> String {
 impl Keystore {
     /// Opens the store for `service` (one service per profile).
     pub fn open(service: &str, opts: &KeystoreOptions) -> Result<Self, KeystoreError> {
+        let mut bao = None;
         let (backend, store_name, hint): (Arc<dyn Backend>, _, _) = match &opts.kind {
             StoreKind::Os => {
                 let b = connect(
@@ -200,7 +203,9 @@ impl Keystore {
                 let b = connect(openbao::STORE_NAME, openbao::HINT, timeout, move || {
                     openbao::OpenBaoBackend::new(o, timeout)
                 })?;
-                (Arc::new(b), openbao::STORE_NAME, openbao::HINT)
+                let b = Arc::new(b);
+                bao = Some(b.clone());
+                (b, openbao::STORE_NAME, openbao::HINT)
             }
             StoreKind::File(path) => (
                 Arc::new(file::FileBackend::new(path.clone())),
@@ -216,6 +221,7 @@ impl Keystore {
         };
         Ok(Self {
             backend,
+            bao,
             service: service.into(),
             store_name,
             hint,
@@ -235,6 +241,12 @@ impl Keystore {
     /// the store holds.
     pub fn is_shared(&self) -> bool {
         self.store_name == openbao::STORE_NAME
+    }
+
+    /// Transit key `key` of `mount` on this store's OpenBao, with its login; `None` on
+    /// any other store.
+    pub fn transit(&self, mount: &str, key: &str) -> Option<TransitKey> {
+        self.bao.as_ref().map(|b| b.transit(mount, key))
     }
 
     /// The service name this handle reads and writes.

@@ -22,7 +22,7 @@ pub use connections::{ConnectRequest, Disconnected, Reauthorised, ReplacedGrant,
 pub use error::OpError;
 pub use keys::{Checked, Pasted, Replaced, Rotated};
 pub use maintain::{refresh_due, MaintainOptions, Maintained, Maintenance};
-pub use open::{create, unlock};
+pub use open::{create, create_with_transit, unlock, unlock_by_identity};
 pub use prune::{PruneReason, Pruned};
 
 use crate::audit::{AuditLog, Event};

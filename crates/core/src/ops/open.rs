@@ -14,15 +14,31 @@ fn unwritable(e: crate::audit::AuditError) -> VaultError {
 /// Unlocks `vault` with `p`, audited in `log`: `VaultUnlocked`, or `UnlockFailed` for a
 /// wrong passphrase (a failure to write that line is logged: nothing was unlocked).
 pub fn unlock(vault: &Vault, log: &AuditLog, p: &Passphrase) -> Result<UnlockedVault, VaultError> {
+    audited(log, || vault.unlock(p))
+}
+
+/// Unlocks `vault` by this machine's OpenBao identity (its Transit key), audited in `log`
+/// like [`unlock`]: a refused identity is a failed unlock.
+pub fn unlock_by_identity(vault: &Vault, log: &AuditLog) -> Result<UnlockedVault, VaultError> {
+    audited(log, || vault.unlock_by_identity())
+}
+
+fn audited(
+    log: &AuditLog,
+    open: impl FnOnce() -> Result<UnlockedVault, VaultError>,
+) -> Result<UnlockedVault, VaultError> {
     log.ready().map_err(unwritable)?;
-    match vault.unlock(p) {
+    match open() {
         Ok(mut v) => {
             log.append(Event::vault_unlocked(), Some(&mut v))
                 .map_err(unwritable)?;
             Ok(v)
         }
         Err(e) => {
-            if matches!(e, VaultError::WrongPassphrase) {
+            if matches!(
+                e,
+                VaultError::WrongPassphrase | VaultError::IdentityRefused { .. }
+            ) {
                 failed(log);
             }
             Err(e)
@@ -37,8 +53,24 @@ pub fn create(
     p: &Passphrase,
     opts: &CreateOptions,
 ) -> Result<UnlockedVault, VaultError> {
+    created(log, || vault.create(p, opts))
+}
+
+/// Creates `vault` unlocked by OpenBao Transit key `t`, audited in `log` (`VaultCreated`).
+pub fn create_with_transit(
+    vault: &Vault,
+    log: &AuditLog,
+    t: &crate::vault::TransitRef,
+) -> Result<UnlockedVault, VaultError> {
+    created(log, || vault.create_with_transit(t))
+}
+
+fn created(
+    log: &AuditLog,
+    make: impl FnOnce() -> Result<UnlockedVault, VaultError>,
+) -> Result<UnlockedVault, VaultError> {
     log.ready().map_err(unwritable)?;
-    let mut v = vault.create(p, opts)?;
+    let mut v = make()?;
     log.append(Event::VaultCreated, Some(&mut v))
         .map_err(unwritable)?;
     Ok(v)

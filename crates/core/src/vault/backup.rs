@@ -255,7 +255,7 @@ impl UnlockedVault {
                 (&own, kdf, salt, !kdf.meets_floor())
             }
             None => (
-                &self.kek,
+                self.kek.kek()?,
                 self.header.kdf,
                 self.header.salt,
                 self.header.kdf_below_floor,

@@ -27,6 +27,23 @@ pub enum VaultError {
     /// The passphrase does not open the vault. Nothing was changed.
     #[error("wrong passphrase; nothing was changed")]
     WrongPassphrase,
+    /// OpenBao refused this identity the Transit key that wraps the vault's data key.
+    #[error("OpenBao refused this identity the vault's key {key} ({why}); ask the team vault's admin for the member or consumer policy (nothing was changed)")]
+    IdentityRefused {
+        /// The Transit key, `mount/name`.
+        key: String,
+        /// OpenBao's words.
+        why: String,
+    },
+    /// A passphrase operation on a vault that unlocks by identity (OpenBao Transit).
+    #[error("this vault has no passphrase: it unlocks with an OpenBao Transit key (this identity's policy); nothing was changed")]
+    NoPassphrase,
+    /// An unlock by identity of a vault that has a passphrase.
+    #[error("this vault unlocks with its passphrase, not by an OpenBao identity")]
+    PassphraseNeeded,
+    /// A vault that unlocks with a Transit key, opened on a store that is not OpenBao.
+    #[error("a vault that unlocks with an OpenBao Transit key lives in OpenBao: open it with --store openbao")]
+    TransitNeedsOpenBao,
     /// An empty passphrase was given.
     #[error("the passphrase is empty; choose a non-empty passphrase")]
     EmptyPassphrase,

@@ -33,6 +33,49 @@ pub(crate) struct Header {
     pub rotating_to: Option<u64>,
     /// A committed rotation left this generation's entries to delete.
     pub cleanup: Option<u64>,
+    /// Format 3: the OpenBao Transit key that wraps the data key instead of the
+    /// passphrase (`wrapped_dek` is then Transit's ciphertext text; `kdf` and `salt` are
+    /// kept and unused).
+    pub transit: Option<TransitRef>,
+}
+
+/// A Transit key: the engine's mount and the key's name in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitRef {
+    /// The Transit engine's mount (`transit`).
+    pub mount: String,
+    /// The key's name.
+    pub key: String,
+}
+
+impl TransitRef {
+    /// `transit:KEY` or `transit:MOUNT/KEY` (the `init --unlock` form); each part 1-128
+    /// characters from `A-Z a-z 0-9 . _ -`, the mount also `/`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix("transit:")?;
+        let (mount, key) = rest.rsplit_once('/').unwrap_or(("transit", rest));
+        let r = Self {
+            mount: mount.into(),
+            key: key.into(),
+        };
+        r.is_valid().then_some(r)
+    }
+
+    fn is_valid(&self) -> bool {
+        let part = |s: &str, extra: &[u8]| {
+            (1..=128).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b) || extra.contains(&b))
+        };
+        part(&self.mount, b"/") && part(&self.key, b"")
+    }
+}
+
+impl std::fmt::Display for TransitRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "transit:{}/{}", self.mount, self.key)
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -50,6 +93,8 @@ struct Body {
     passphrase_changed_at: u64,
     rotating_to: Option<u64>,
     cleanup: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    transit: Option<TransitRef>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +134,7 @@ impl Header {
             passphrase_changed_at: self.passphrase_changed_at,
             rotating_to: self.rotating_to,
             cleanup: self.cleanup,
+            transit: self.transit.clone(),
         };
         // Invariant: a struct of strings and integers always serialises.
         let json = serde_json::to_vec(&body).expect("header serialises");
@@ -139,6 +185,13 @@ impl Header {
                 "asks for KDF parameters below the floor without recording the test setting",
             ));
         }
+        match &body.transit {
+            Some(_) if body.format < 3 => {
+                return Err(damaged("names a Transit key, which its format has not"))
+            }
+            Some(t) if !t.is_valid() => return Err(damaged("has a bad Transit key name")),
+            _ => {}
+        }
         let vault_id =
             VaultId::from_hex(&body.vault_id).ok_or_else(|| damaged("has a bad vault id"))?;
         let salt = salt_from_b64(&body.salt).ok_or_else(|| damaged("has a bad salt"))?;
@@ -158,6 +211,7 @@ impl Header {
             passphrase_changed_at: body.passphrase_changed_at,
             rotating_to: body.rotating_to,
             cleanup: body.cleanup,
+            transit: body.transit,
         })
     }
 }
@@ -180,6 +234,7 @@ mod tests {
             passphrase_changed_at: 3,
             rotating_to: None,
             cleanup: None,
+            transit: None,
         }
     }
 
@@ -229,20 +284,55 @@ mod tests {
 
     #[test]
     fn fail_newer_format() {
-        let json = body_of(&sample()).replace("\"format\":2", "\"format\":3");
+        let json = body_of(&sample()).replace("\"format\":3", "\"format\":4");
         assert!(matches!(
             Header::parse(&reframe(&json)),
             Err(VaultError::NewerFormat {
-                found: 3,
+                found: 4,
                 oldest: 1,
-                newest: 2
+                newest: 3
             })
         ));
     }
 
     #[test]
     fn fail_format_zero() {
-        let json = body_of(&sample()).replace("\"format\":2", "\"format\":0");
+        let json = body_of(&sample()).replace("\"format\":3", "\"format\":0");
+        assert!(matches!(
+            Header::parse(&reframe(&json)),
+            Err(VaultError::Damaged { .. })
+        ));
+    }
+
+    #[test]
+    fn a_transit_header_round_trips_and_parses_its_names() {
+        let t = TransitRef::parse("transit:team").unwrap();
+        assert_eq!((t.mount.as_str(), t.key.as_str()), ("transit", "team"));
+        let t = TransitRef::parse("transit:kv/transit/team-1").unwrap();
+        assert_eq!((t.mount.as_str(), t.key.as_str()), ("kv/transit", "team-1"));
+        for bad in [
+            "team",
+            "transit:",
+            "transit:a/",
+            "transit:a b",
+            "transit:/k",
+        ] {
+            assert_eq!(TransitRef::parse(bad), None, "{bad}");
+        }
+        let h = Header {
+            transit: Some(t),
+            ..sample()
+        };
+        assert_eq!(Header::parse(&h.encode()).unwrap(), h);
+    }
+
+    #[test]
+    fn fail_a_transit_key_in_format_2() {
+        let h = Header {
+            transit: TransitRef::parse("transit:team"),
+            ..sample()
+        };
+        let json = body_of(&h).replace("\"format\":3", "\"format\":2");
         assert!(matches!(
             Header::parse(&reframe(&json)),
             Err(VaultError::Damaged { .. })

@@ -17,24 +17,28 @@ mod index;
 mod open;
 mod records;
 mod rotation;
+mod unlocker;
 
 pub use backup::{
     backup_info, open_backup, read_backup_file, BackupInfo, BackupRecord, OpenedBackup,
     BACKUP_FORMAT,
 };
 pub use error::VaultError;
+pub use header::TransitRef;
+pub use open::UnlockMethod;
 
-use crate::crypto::{new_salt, Dek, KdfParams, Kek, Passphrase, RecordPlace, Salt};
+use crate::crypto::{new_salt, Dek, KdfParams, Passphrase, RecordPlace, Salt};
 use crate::keystore::Keystore;
 use crate::lock::{Stamp, VaultLock};
 use header::Header;
 use index::{new_record_id, open_index, Index, IndexEntry};
-use open::{dek_place, derive};
+use open::derive;
 use secrecy::SecretSlice;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use unlocker::Unlocker;
 
 const HEADER: &str = "header";
 
@@ -43,7 +47,8 @@ const HEADER: &str = "header";
 ///
 /// - 1: the index is JSON.
 /// - 2: the index is `TWIDXZ1\n` and a raw DEFLATE stream of that JSON.
-pub const FORMAT_VERSION: u64 = 2;
+/// - 3: the header may name an OpenBao Transit key that wraps the data key (`transit`).
+pub const FORMAT_VERSION: u64 = 3;
 
 /// The oldest vault format this build reads. A vault in an older format than
 /// [`FORMAT_VERSION`] is read and written as it is, until [`UnlockedVault::upgrade_format`].
@@ -117,6 +122,8 @@ pub struct VaultInfo {
     pub dek_created_at: u64,
     /// When the passphrase was last set (Unix seconds).
     pub passphrase_changed_at: u64,
+    /// How it unlocks: `passphrase`, or `transit:MOUNT/KEY` (by an OpenBao identity).
+    pub unlock: String,
     /// How many records (only known once unlocked).
     pub record_count: Option<usize>,
 }
@@ -154,7 +161,7 @@ pub struct UnlockedVault {
     lock_path: PathBuf,
     header: Header,
     header_raw: Vec<u8>,
-    kek: Kek,
+    kek: Unlocker,
     dek: Dek,
     index: Index,
     /// The change stamp this handle's header and index are known to match (`None`:
@@ -184,6 +191,10 @@ fn info_of(ks: &Keystore, h: &Header, count: Option<usize>) -> VaultInfo {
         created_at: h.created_at,
         dek_created_at: h.dek_created_at,
         passphrase_changed_at: h.passphrase_changed_at,
+        unlock: h
+            .transit
+            .as_ref()
+            .map_or_else(|| "passphrase".into(), ToString::to_string),
         record_count: count,
     }
 }
@@ -344,13 +355,14 @@ impl UnlockedVault {
         if h.vault_id != self.header.vault_id
             || h.salt != self.header.salt
             || h.kdf != self.header.kdf
+            || h.transit != self.header.transit
         {
             return Err(VaultError::Stale);
         }
-        let dek = self
-            .kek
-            .unwrap(&h.wrapped_dek, &dek_place(&h))
-            .ok_or(VaultError::Stale)?;
+        let dek = match self.kek.unwrap(&h) {
+            Err(VaultError::WrongPassphrase) => return Err(VaultError::Stale),
+            other => other?,
+        };
         let index = open_index(&dek, &h, self.ks.get(&idx_name(h.generation))?)?;
         self.header = h;
         self.header_raw = raw;

@@ -1,12 +1,24 @@
 //! Making and opening a vault: [`Vault::create`], [`Vault::check_passphrase`] and
-//! [`Vault::unlock`], and the key derivation they share with rotation.
+//! [`Vault::unlock`], their by-identity forms [`Vault::create_with_transit`] and
+//! [`Vault::unlock_by_identity`], and the key derivation they share with rotation.
 
-use super::header::Header;
+use super::header::{Header, TransitRef};
+use super::unlocker::Unlocker;
 use super::{
     idx_name, now, open_index, CreateOptions, Index, UnlockedVault, Vault, VaultError, VaultLock,
     FORMAT_VERSION,
 };
 use crate::crypto::{new_salt, Dek, DekPlace, KdfParams, Kek, Passphrase, VaultId};
+
+/// How a vault is unlocked (its header says).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnlockMethod {
+    /// With its passphrase.
+    Passphrase,
+    /// By this machine's OpenBao identity, which may decrypt with this Transit key.
+    Transit(TransitRef),
+}
 
 impl Vault {
     /// Creates a new, empty vault.
@@ -21,6 +33,26 @@ impl Vault {
         if !opts.kdf.meets_floor() && !opts.allow_weak_kdf {
             return Err(VaultError::WeakKdf(opts.kdf));
         }
+        let salt = new_salt();
+        let kek = derive(passphrase, &opts.kdf, &salt)?;
+        self.create_with(Unlocker::Passphrase(kek), opts.kdf, salt, None)
+    }
+
+    /// Creates a new, empty vault whose data key is wrapped by OpenBao Transit key `t`
+    /// (format 3): it unlocks for every identity OpenBao lets decrypt with `t`, and has no
+    /// passphrase. Only on the OpenBao store.
+    pub fn create_with_transit(&self, t: &TransitRef) -> Result<UnlockedVault, VaultError> {
+        let unlocker = Unlocker::transit(&self.ks, t)?;
+        self.create_with(unlocker, KdfParams::default(), new_salt(), Some(t.clone()))
+    }
+
+    fn create_with(
+        &self,
+        kek: Unlocker,
+        kdf: KdfParams,
+        salt: [u8; 16],
+        transit: Option<TransitRef>,
+    ) -> Result<UnlockedVault, VaultError> {
         let lock = self.lock()?;
         if self.exists()? {
             return Err(VaultError::AlreadyExists {
@@ -29,34 +61,25 @@ impl Vault {
             });
         }
         let vault_id = VaultId::generate();
-        let salt = new_salt();
-        let kek = derive(passphrase, &opts.kdf, &salt)?;
         let dek = Dek::generate();
         let generation = 1;
-        let wrapped_dek = kek.wrap(
-            &dek,
-            &DekPlace {
-                vault: vault_id,
-                generation,
-                kdf: &opts.kdf,
-                salt: &salt,
-            },
-        );
         let t = now();
-        let header = Header {
+        let mut header = Header {
             format: FORMAT_VERSION,
             vault_id,
-            kdf: opts.kdf,
-            kdf_below_floor: !opts.kdf.meets_floor(),
+            kdf,
+            kdf_below_floor: !kdf.meets_floor(),
             salt,
             generation,
-            wrapped_dek,
+            wrapped_dek: Vec::new(),
             created_at: t,
             dek_created_at: t,
             passphrase_changed_at: t,
             rotating_to: None,
             cleanup: None,
+            transit,
         };
+        header.wrapped_dek = kek.wrap(&dek, &header)?;
         let mut v = UnlockedVault {
             ks: self.ks.clone(),
             lock_path: self.lock_path.clone(),
@@ -80,6 +103,9 @@ impl Vault {
     /// passphrase while the vault is open.
     pub fn check_passphrase(&self, p: &Passphrase) -> Result<(), VaultError> {
         let (header, _) = self.read_header()?;
+        if header.transit.is_some() {
+            return Err(VaultError::NoPassphrase);
+        }
         let kek = derive(p, &header.kdf, &header.salt)?;
         match kek.unwrap(&header.wrapped_dek, &dek_place(&header)) {
             Some(_dek) => Ok(()),
@@ -92,7 +118,7 @@ impl Vault {
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<UnlockedVault, VaultError> {
         // Not a stamping lock: unlocking writes nothing unless it must recover (below), so
         // other processes' caches stay valid.
-        let mut lock = VaultLock::acquire(&self.lock_path)?;
+        let lock = VaultLock::acquire(&self.lock_path)?;
         let hint = *self.kdf_hint.lock().unwrap_or_else(|p| p.into_inner());
         // Argon2 runs while the keystore is read: with the KDF settings of the header this
         // handle last saw (the lock screen read it), while the header and index are
@@ -130,14 +156,50 @@ impl Vault {
             };
             Ok::<_, VaultError>((header, header_raw, kek, idx))
         })?;
-        let kek = kek?;
-        let dek = kek
-            .unwrap(&header.wrapped_dek, &dek_place(&header))
-            .ok_or_else(|| {
-                tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
-                VaultError::WrongPassphrase
-            })?;
-        let index = open_index(&dek, &header, idx_raw?)?;
+        if header.transit.is_some() {
+            return Err(VaultError::NoPassphrase);
+        }
+        let kek = Unlocker::Passphrase(kek?);
+        let dek = kek.unwrap(&header).inspect_err(|_| {
+            tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
+        })?;
+        self.finish_unlock(lock, header, header_raw, kek, dek, idx_raw?)
+    }
+
+    /// How this vault unlocks: with a passphrase, or by identity (a Transit key).
+    pub fn unlock_method(&self) -> Result<UnlockMethod, VaultError> {
+        let (header, _) = self.read_header()?;
+        Ok(match header.transit {
+            Some(t) => UnlockMethod::Transit(t),
+            None => UnlockMethod::Passphrase,
+        })
+    }
+
+    /// Unlocks a vault whose data key a Transit key wraps: OpenBao decrypts it if this
+    /// machine's identity may use the key. [`VaultError::NoPassphrase`]'s opposite: a
+    /// passphrase vault is refused here ([`VaultError::PassphraseNeeded`]).
+    pub fn unlock_by_identity(&self) -> Result<UnlockedVault, VaultError> {
+        let lock = VaultLock::acquire(&self.lock_path)?;
+        let (header, header_raw) = self.read_header()?;
+        let Some(t) = &header.transit else {
+            return Err(VaultError::PassphraseNeeded);
+        };
+        let kek = Unlocker::transit(&self.ks, t)?;
+        let dek = kek.unwrap(&header)?;
+        let idx = self.ks.get(&idx_name(header.generation))?;
+        self.finish_unlock(lock, header, header_raw, kek, dek, idx)
+    }
+
+    fn finish_unlock(
+        &self,
+        mut lock: VaultLock,
+        header: Header,
+        header_raw: Vec<u8>,
+        kek: Unlocker,
+        dek: Dek,
+        idx_raw: Option<Vec<u8>>,
+    ) -> Result<UnlockedVault, VaultError> {
+        let index = open_index(&dek, &header, idx_raw)?;
         let mut v = UnlockedVault {
             ks: self.ks.clone(),
             lock_path: self.lock_path.clone(),

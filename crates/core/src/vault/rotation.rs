@@ -3,6 +3,8 @@
 //! or finishes a committed one.
 
 use super::*;
+use crate::crypto::Kek;
+use open::dek_place;
 
 impl UnlockedVault {
     /// Deletes what an interrupted rotation left, then clears the header's flag.
@@ -61,6 +63,7 @@ impl UnlockedVault {
         new: &Passphrase,
         progress: impl FnMut(usize, usize),
     ) -> Result<(), VaultError> {
+        self.kek.kek()?;
         let salt = new_salt();
         let kek = derive(new, &self.header.kdf, &salt)?;
         self.rotate(Some((kek, salt)), None, progress)?;
@@ -72,6 +75,7 @@ impl UnlockedVault {
     /// data key, in one header write (atomic, and fast: no record is rewritten). Anyone
     /// holding an old header and the old passphrase can still open the data key.
     pub fn change_passphrase_keep_data_key(&mut self, new: &Passphrase) -> Result<(), VaultError> {
+        self.kek.kek()?;
         let _l = self.begin_write()?;
         let salt = new_salt();
         let kek = derive(new, &self.header.kdf, &salt)?;
@@ -83,7 +87,7 @@ impl UnlockedVault {
         self.ks.set(HEADER, &raw)?;
         self.header = h;
         self.header_raw = raw;
-        self.kek = kek;
+        self.kek = Unlocker::Passphrase(kek);
         tracing::info!(vault = %self.header.vault_id.to_hex(), "passphrase changed");
         Ok(())
     }
@@ -179,15 +183,19 @@ impl UnlockedVault {
             h.salt = *salt;
             h.passphrase_changed_at = now();
         }
-        let kek = new_kek.as_ref().map_or(&self.kek, |(k, _)| k);
-        h.wrapped_dek = kek.wrap(&new_dek, &dek_place(&h));
+        h.wrapped_dek = match &new_kek {
+            Some((k, _)) => k.wrap(&new_dek, &dek_place(&h)),
+            // A Transit key wraps it in OpenBao: a refusal there leaves the vault as it
+            // was (generation g+1 is then a leftover the next unlock removes).
+            None => self.kek.wrap(&new_dek, &h)?,
+        };
         let raw = h.encode();
         self.ks.set(HEADER, &raw)?;
         self.header = h;
         self.header_raw = raw;
         self.dek = new_dek;
         if let Some((k, _)) = new_kek {
-            self.kek = k;
+            self.kek = Unlocker::Passphrase(k);
         }
         // 4. Delete generation g, sweep anything unreachable, clear the flag.
         let swept = self.recover()?;

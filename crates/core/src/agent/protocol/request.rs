@@ -119,7 +119,8 @@ pub enum Request {
     Status,
     /// Forget the keys now.
     Lock,
-    /// Unlock with a passphrase.
+    /// Unlock with a passphrase; an empty one asks a vault that unlocks by OpenBao
+    /// identity (a Transit key) to unlock with the agent's identity.
     Unlock {
         /// The passphrase (zeroized on drop).
         passphrase: SecretString,

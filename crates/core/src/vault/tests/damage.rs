@@ -126,7 +126,7 @@ fn fail_missing_chunk() {
 fn fail_unknown_format_version() {
     let f = fixture();
     f.vault.create(&pw("pw"), &weak()).unwrap();
-    rewrite_header(&f.ks, |b| b.replace("\"format\":2", "\"format\":7"));
+    rewrite_header(&f.ks, |b| b.replace("\"format\":3", "\"format\":7"));
     let e = f.vault.unlock(&pw("pw")).unwrap_err();
     assert!(
         matches!(
@@ -134,7 +134,7 @@ fn fail_unknown_format_version() {
             VaultError::NewerFormat {
                 found: 7,
                 oldest: 1,
-                newest: 2
+                newest: 3
             }
         ),
         "{e}"

@@ -18,7 +18,7 @@ fn store_index_plaintext(f: &Fixture, v: &UnlockedVault, plain: &[u8]) {
 fn format_1_vault(f: &Fixture, plain: impl Fn(&[u8]) -> Vec<u8>) {
     let mut v = f.vault.create(&pw("pw"), &weak()).unwrap();
     v.put_with_summary("a", b"x", Some("facts")).unwrap();
-    rewrite_header(&f.ks, |b| b.replace("\"format\":2", "\"format\":1"));
+    rewrite_header(&f.ks, |b| b.replace("\"format\":3", "\"format\":1"));
     store_index_plaintext(f, &v, &plain(&serde_json::to_vec(&v.index).unwrap()));
 }
 
