@@ -302,6 +302,7 @@ fn backup_and_restore_over_ipc() {
                 access_token: "made-up-access-token-for-the-ipc-test".into(),
                 refresh_token: Some(TOKEN.into()),
                 client_secret: None,
+                sealed: None,
             },
         },
     )

@@ -246,9 +246,9 @@ def pick_service(store, service):
 HEADER_FIELDS = (
     "format", "vault_id", "kdf", "kdf_below_floor", "salt", "generation", "wrapped_dek",
     "created_at", "dek_created_at", "passphrase_changed_at", "rotating_to", "cleanup",
-    "transit",
+    "transit", "refresher",
 )
-OPTIONAL_HEADER_FIELDS = ("rotating_to", "cleanup", "transit")
+OPTIONAL_HEADER_FIELDS = ("rotating_to", "cleanup", "transit", "refresher")
 # §7.2: a Transit key's names.
 TRANSIT_MOUNT = re.compile(r"[A-Za-z0-9._/-]{1,128}")
 TRANSIT_KEY = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -333,6 +333,17 @@ def parse_header(raw):
                 and TRANSIT_MOUNT.fullmatch(transit["mount"])
                 and TRANSIT_KEY.fullmatch(transit["key"])):
             raise bad("has a bad Transit key name")
+    # §7.2, §8.8: `refresher` only with `transit`.
+    refresher = obj.get("refresher")
+    if "refresher" in obj:
+        if transit is None:
+            raise bad("has a refresher key without a Transit key")
+        if not (isinstance(refresher, dict) and set(refresher) == {"mount", "key", "wrapped_key"}
+                and all(isinstance(refresher[k], str) for k in refresher)
+                and TRANSIT_MOUNT.fullmatch(refresher["mount"])
+                and TRANSIT_KEY.fullmatch(refresher["key"])):
+            raise bad("has a bad Transit key name")
+        b64decode(refresher["wrapped_key"], "the header's wrapped refresher key")
     return {
         "transit": transit,
         "format": fmt,

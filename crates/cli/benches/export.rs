@@ -80,6 +80,7 @@ fn main() {
                 access_token: TOKEN.into(),
                 refresh_token: None,
                 client_secret: None,
+                sealed: None,
             },
         },
     )

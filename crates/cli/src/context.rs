@@ -69,12 +69,14 @@ impl Local {
         ))
     }
 
-    /// Creates the vault unlocked by OpenBao Transit key `t`; audited.
+    /// Creates the vault unlocked by OpenBao Transit key `t` (refresh tokens sealed for
+    /// the identities that may use Transit key `refresher`, if given); audited.
     pub fn create_with_transit(
         &self,
         t: &token_wallet_core::vault::TransitRef,
+        refresher: Option<&token_wallet_core::vault::TransitRef>,
     ) -> Result<Unlocked<'_>> {
-        let v = token_wallet_core::ops::create_with_transit(&self.vault, &self.log, t)?;
+        let v = token_wallet_core::ops::create_with_transit(&self.vault, &self.log, t, refresher)?;
         Ok(self.adopt(v))
     }
 

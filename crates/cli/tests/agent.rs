@@ -272,6 +272,7 @@ fn a_long_list_comes_through_the_agent() {
                     access_token: format!("copy-{i}"),
                     refresh_token: None,
                     client_secret: None,
+                    sealed: None,
                 },
             };
             c.info.name = format!("copy-{i:03}").parse().unwrap();

@@ -62,6 +62,7 @@ fn sample(i: usize) -> Connection {
             access_token: "a".repeat(1500),
             refresh_token: Some("r".repeat(64)),
             client_secret: None,
+            sealed: None,
         },
     }
 }

@@ -50,6 +50,7 @@ fn sample(i: usize, now: u64) -> Connection {
             access_token: format!("{i:04}{}", "a".repeat(1500)),
             refresh_token: Some("r".repeat(64)),
             client_secret: None,
+            sealed: None,
         },
     }
 }

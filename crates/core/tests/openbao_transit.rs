@@ -84,7 +84,7 @@ fn a_team_vault_unlocks_by_identity_and_a_removed_member_reads_nothing_new() {
     let t = TransitRef::parse("transit:token-wallet").unwrap();
 
     // The admin sets it up: no passphrase anywhere.
-    let mut a = machine(0, &admin).create_with_transit(&t).unwrap();
+    let mut a = machine(0, &admin).create_with_transit(&t, None).unwrap();
     a.put("pleo", b"access-token-ONE").unwrap();
     assert_eq!(a.info().unlock, "transit:transit/token-wallet");
     assert_eq!(a.info().format, 3);
@@ -165,7 +165,7 @@ fn fail_a_wrapped_key_moved_to_another_generation() {
     let dir = tempfile::tempdir().unwrap();
     let v = open_vault(&p, &options(&bao, &admin), dir.path()).unwrap();
     let t = TransitRef::parse("transit:token-wallet").unwrap();
-    let mut u = v.create_with_transit(&t).unwrap();
+    let mut u = v.create_with_transit(&t, None).unwrap();
     u.put("pleo", b"x").unwrap();
     let ks = Keystore::open(&p.service(), &options(&bao, &admin)).unwrap();
     let first = ks.get("header").unwrap().unwrap();
@@ -203,7 +203,7 @@ fn fail_transit_on_a_store_that_is_not_openbao() {
     o.kind = StoreKind::File(dir.path().join("keystore.json"));
     let v = open_vault(&profile("file"), &o, dir.path()).unwrap();
     let e = v
-        .create_with_transit(&TransitRef::parse("transit:token-wallet").unwrap())
+        .create_with_transit(&TransitRef::parse("transit:token-wallet").unwrap(), None)
         .unwrap_err();
     assert!(matches!(e, VaultError::TransitNeedsOpenBao), "{e}");
     assert!(!v.exists().unwrap(), "nothing was written");

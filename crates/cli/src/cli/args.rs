@@ -32,6 +32,12 @@ pub struct InitArgs {
     /// lets decrypt with it unlocks, and no passphrase exists. Only with --store openbao.
     #[arg(long, value_name = "transit:KEY", value_parser = parse_unlock)]
     pub unlock: Option<token_wallet_core::vault::TransitRef>,
+    /// With --unlock transit:KEY: seal refresh tokens and client secrets under a
+    /// refresher key wrapped by this second Transit key. Identities that may use KEY but
+    /// not this one only consume: they get access tokens, never a refresh token, and never
+    /// refresh (a refresher's agent does).
+    #[arg(long, value_name = "transit:KEY", value_parser = parse_unlock, requires = "unlock")]
+    pub refresher: Option<token_wallet_core::vault::TransitRef>,
 }
 
 fn parse_unlock(text: &str) -> Result<token_wallet_core::vault::TransitRef, String> {

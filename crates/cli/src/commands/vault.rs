@@ -28,11 +28,18 @@ pub fn init(cx: &mut Ctx<'_>, a: &InitArgs) -> Result {
     let local = cx.local()?;
     refuse_existing(&local, "unlock it, or use another --profile")?;
     if let Some(t) = &a.unlock {
-        let v = local.create_with_transit(t)?;
+        let v = local.create_with_transit(t, a.refresher.as_ref())?;
         let info = v.vault().info();
         drop(v);
+        let split = match &a.refresher {
+            Some(r) => format!(
+                "; refresh tokens are sealed for identities that may use Transit key {}/{}",
+                r.mount, r.key
+            ),
+            None => String::new(),
+        };
         return cx.say(&format!(
-            "created vault {} in the {} keystore (service `{}`); it unlocks with OpenBao Transit key {}/{} and has no passphrase",
+            "created vault {} in the {} keystore (service `{}`); it unlocks with OpenBao Transit key {}/{} and has no passphrase{split}",
             info.vault_id, info.store, info.service, t.mount, t.key
         ));
     }
@@ -348,8 +355,15 @@ fn status_text(
     } else {
         i.format.to_string()
     };
+    let refresher = match (&i.refresher_key, i.consume_only) {
+        (Some(k), true) => format!("\nrefresh:     this identity may only consume (no access to {k}); a refresher keeps tokens fresh"),
+        (Some(k), false) => format!("\nrefresh:     refresh tokens sealed for refreshers ({k})"),
+        (None, _) => String::new(),
+    };
     let unlock = match i.unlock.strip_prefix("transit:") {
-        Some(key) => format!("unlock:      by OpenBao identity (Transit key {key}); no passphrase"),
+        Some(key) => format!(
+            "unlock:      by OpenBao identity (Transit key {key}); no passphrase{refresher}"
+        ),
         None => format!(
             "kdf:         {}{floor}\npassphrase:  set {} ago",
             i.kdf,

@@ -271,6 +271,11 @@ impl AuditLog {
     pub fn anchor(&self, vault: &mut UnlockedVault) -> Result<(), AuditError> {
         // Connections made by other processes: their labels, for `read`.
         self.learn_names(vault);
+        // An identity that may only consume a team vault may not write to it: its log
+        // is chained and keyed, and not anchored.
+        if vault.consume_only() {
+            return Ok(());
+        }
         // Opened for appending, not only reading: Windows syncs a file only through a
         // handle that may write it. Nothing is written here. Never through a symlink.
         let Some(mut f) = self.open_existing(true)? else {
@@ -288,11 +293,31 @@ impl AuditLog {
             };
             // Invariant: two plain fields always serialise.
             vault.put(
-                ANCHOR_RECORD,
+                &self.anchor_record(vault)?,
                 &serde_json::to_vec(&a).expect("anchor serialises"),
             )?;
         }
         Ok(())
+    }
+
+    /// The record that anchors this log's head in `vault`: `audit.anchor`; on a store
+    /// shared by several machines (each with its own log) `audit.anchor.<id>`, with this
+    /// data directory's random machine id (`machine.id`, made on first use).
+    pub(super) fn anchor_record(&self, vault: &UnlockedVault) -> Result<String, AuditError> {
+        if !vault.is_shared() {
+            return Ok(ANCHOR_RECORD.into());
+        }
+        let path = self.path.with_file_name("machine.id");
+        let valid = |b: &[u8]| b.len() == 32 && b.iter().all(|c| c.is_ascii_hexdigit());
+        let id = match crate::files::read_private(&path)? {
+            Some(b) if valid(&b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => {
+                let id = hex::encode(crate::crypto::random::<16>());
+                crate::files::write_atomic(&path, id.as_bytes())?;
+                id
+            }
+        };
+        Ok(format!("{ANCHOR_RECORD}.{id}"))
     }
 
     /// Reads every line (for `audit`), each connection by its name where this log knows

@@ -247,6 +247,7 @@ fn connection_names_are_keyed_labels_in_the_file_and_names_to_the_unlocked_vault
             access_token: "t".into(),
             refresh_token: None,
             client_secret: None,
+            sealed: None,
         },
     };
     crate::connection::save_all(&mut v, &[c2]).unwrap();
@@ -360,6 +361,7 @@ fn a_connection_made_elsewhere_is_named_once_the_log_learns_the_vaults_names() {
             access_token: "t".into(),
             refresh_token: None,
             client_secret: None,
+            sealed: None,
         },
     };
     crate::connection::save_all(&mut v, &[later]).unwrap();

@@ -2,7 +2,7 @@
 //! [`AuditLog::verify`] (MACs and the anchored head too), and what it found ([`Verdict`]).
 
 use super::event::Line;
-use super::log::{Anchor, AuditLog, ANCHOR_RECORD};
+use super::log::{Anchor, AuditLog};
 use super::AuditError;
 use crate::vault::{UnlockedVault, VaultError};
 use secrecy::ExposeSecret;
@@ -55,7 +55,7 @@ impl AuditLog {
     /// Checks the whole chain; reports the first broken link.
     pub fn verify(&self, vault: &mut UnlockedVault) -> Result<Verdict, AuditError> {
         let key = Self::load_key(vault)?;
-        let anchor: Option<Anchor> = match vault.get(ANCHOR_RECORD) {
+        let anchor: Option<Anchor> = match vault.get(&self.anchor_record(vault)?) {
             Ok(a) => serde_json::from_slice(a.expose_secret()).ok(),
             Err(VaultError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),

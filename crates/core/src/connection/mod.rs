@@ -84,6 +84,11 @@ pub struct Secrets {
     pub refresh_token: Option<String>,
     /// The client secret of a confidential client.
     pub client_secret: Option<String>,
+    /// In a team vault with a refresher key (`docs/format.md` §10.2): the refresh token
+    /// and client secret, sealed under that key (base64). Read by an identity without the
+    /// key, `refresh_token` and `client_secret` are `None` and this is kept as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {

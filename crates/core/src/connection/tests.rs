@@ -31,6 +31,7 @@ fn stored(name: &str, expires: u64) -> Connection {
             access_token: format!("access-{name}"),
             refresh_token: None,
             client_secret: None,
+            sealed: None,
         },
     }
 }

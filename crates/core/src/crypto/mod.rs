@@ -4,6 +4,8 @@
 //! data built here, never by the caller.
 
 mod hazmat;
+mod refresher;
+pub(crate) use refresher::{transit_refresher_aad, RefresherKey};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};

@@ -159,9 +159,9 @@ impl Session<'_> {
                     .client_secret
                     .as_ref()
                     .map(|s| s.expose_secret().to_string()),
+                sealed: None,
             },
         };
-        // Another connect may have taken the name while this one waited for the browser
         // (checked again under the vault's lock).
         match connection::create(&mut self.lock(), &conn) {
             Err(VaultError::Exists(_)) => {

@@ -209,6 +209,7 @@ impl Session<'_> {
                 access_token: secret.expose_secret().to_string(),
                 refresh_token: None,
                 client_secret: None,
+                sealed: None,
             },
         };
         match connection::create(&mut self.lock(), &conn) {

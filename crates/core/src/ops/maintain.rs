@@ -132,6 +132,11 @@ impl Session<'_> {
         }
         let started = Instant::now();
         m.last_sweep = Some(started);
+        // An identity that may only consume a team vault writes nothing: refreshers keep
+        // its connections fresh, retry revocations and re-check keys.
+        if self.lock().consume_only() {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         let now = crate::clock::now();
         let all = self.list()?;
@@ -304,6 +309,7 @@ mod tests {
                 access_token: "a".into(),
                 refresh_token: Some("r".into()),
                 client_secret: None,
+                sealed: None,
             },
         };
         crate::connection::create(&mut crate::guard(&v), &c).unwrap();

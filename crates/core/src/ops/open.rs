@@ -56,13 +56,16 @@ pub fn create(
     created(log, || vault.create(p, opts))
 }
 
-/// Creates `vault` unlocked by OpenBao Transit key `t`, audited in `log` (`VaultCreated`).
+/// Creates `vault` unlocked by OpenBao Transit key `t` (and, with `refresher`, refresh
+/// tokens sealed for refreshers: [`Vault::create_with_transit`]), audited in `log`
+/// (`VaultCreated`).
 pub fn create_with_transit(
     vault: &Vault,
     log: &AuditLog,
     t: &crate::vault::TransitRef,
+    refresher: Option<&crate::vault::TransitRef>,
 ) -> Result<UnlockedVault, VaultError> {
-    created(log, || vault.create_with_transit(t))
+    created(log, || vault.create_with_transit(t, refresher))
 }
 
 fn created(

@@ -50,6 +50,11 @@ impl Refresher {
         if !force && !needs_refresh(&c, &self.policy, min_ttl, connection::now()) {
             return Ok(Self::hand_out(&c, false));
         }
+        // Refresh tokens sealed for refreshers, and this identity is not one.
+        if c.secrets.refresh_token.is_none() && c.secrets.sealed.is_some() {
+            drop(c);
+            return self.await_refresher(vault, name, ask);
+        }
         if let Some(since) = c.info.refreshing_since {
             if guard(vault).is_shared() && !lease_over(since) {
                 drop(c);
@@ -215,6 +220,60 @@ impl Refresher {
                     error: e,
                 })
             }
+        }
+    }
+
+    /// This identity may only consume `name` (a team vault whose refresher key it does not
+    /// hold): it never refreshes and writes nothing. It hands out the access token while
+    /// it lasts the time asked (at most half its lifetime), else reads the record until a
+    /// refresher has renewed it, for at most [`super::REFRESHER_WAIT_SECS`]; a token that
+    /// expired longer ago than that says at once that no refresher is running.
+    fn await_refresher(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
+        let wait = Duration::from_secs(super::REFRESHER_WAIT_SECS);
+        let start = Instant::now();
+        let mut said = false;
+        loop {
+            let c = self.load(vault, name)?;
+            Self::usable(name, &c, ask.want)?;
+            let now = connection::now();
+            let least = super::effective_min_ttl(&c.info, ask.min_ttl)
+                .as_secs()
+                .max(1);
+            let exp = c.info.expires_at.unwrap_or(u64::MAX);
+            let state = if exp > now {
+                format!("expires in {} s", exp - now)
+            } else {
+                format!("expired {} s ago", now - exp)
+            };
+            if ask.force {
+                return Err(RefreshError::NoRefresher {
+                    name: name.into(),
+                    state,
+                    why: "a refresh was asked, and only a refresher may refresh".into(),
+                });
+            }
+            if exp.saturating_sub(now) >= least {
+                return Ok(Self::hand_out(&c, false));
+            }
+            if now.saturating_sub(exp) > wait.as_secs() {
+                return Err(RefreshError::NoRefresher {
+                    name: name.into(),
+                    state,
+                    why: "no refresher has renewed it since".into(),
+                });
+            }
+            if start.elapsed() >= wait {
+                return Err(RefreshError::NoRefresher {
+                    name: name.into(),
+                    state,
+                    why: format!("no refresher renewed it within {} s", wait.as_secs()),
+                });
+            }
+            if !said {
+                said = true;
+                tracing::info!(connection = %name, "consume only: waiting for a refresher to renew the access token");
+            }
+            std::thread::sleep(Duration::from_millis(250));
         }
     }
 

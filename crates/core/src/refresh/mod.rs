@@ -34,6 +34,10 @@
 /// it counts as one that died after sending its request.
 pub const ELSEWHERE_LEASE_SECS: u64 = 120;
 
+/// How long an identity that may only consume a team vault waits for a refresher to
+/// renew an access token that is expiring (or expired less than this ago).
+pub const REFRESHER_WAIT_SECS: u64 = 30;
+
 mod flight;
 mod locked;
 mod policy;
@@ -101,6 +105,17 @@ pub enum RefreshError {
     RefreshingElsewhere {
         /// Connection.
         name: String,
+        /// What was seen.
+        why: String,
+    },
+    /// This identity may only consume a team vault: it holds no refresh token, and no
+    /// refresher renewed the access token in time.
+    #[error("connection `{name}`'s access token {state}, and this identity may only consume it (the team vault's refresher key is not its): {why}. A refresher keeps it fresh: is an agent or the app running on a machine with the refresher policy?")]
+    NoRefresher {
+        /// Connection.
+        name: String,
+        /// "expired 3 min ago", "expires in 2 s".
+        state: String,
         /// What was seen.
         why: String,
     },

@@ -247,6 +247,9 @@ impl UnlockedVault {
         passphrase: Option<(&Passphrase, KdfParams)>,
     ) -> Result<(Vec<u8>, usize), VaultError> {
         self.follow()?;
+        if self.header.refresher.is_some() {
+            return Err(VaultError::RefresherBackup);
+        }
         let own;
         let (kek, kdf, salt, below) = match passphrase {
             Some((p, kdf)) => {

@@ -38,6 +38,9 @@ pub enum VaultError {
     /// A passphrase operation on a vault that unlocks by identity (OpenBao Transit).
     #[error("this vault has no passphrase: it unlocks with an OpenBao Transit key (this identity's policy); nothing was changed")]
     NoPassphrase,
+    /// A backup of a team vault whose refresh tokens are sealed for refreshers.
+    #[error("backups of a team vault with a refresher key are not supported: its refresh tokens are sealed for refreshers only (back up OpenBao itself instead); nothing was written")]
+    RefresherBackup,
     /// An unlock by identity of a vault that has a passphrase.
     #[error("this vault unlocks with its passphrase, not by an OpenBao identity")]
     PassphraseNeeded,

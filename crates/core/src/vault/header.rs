@@ -37,6 +37,25 @@ pub(crate) struct Header {
     /// passphrase (`wrapped_dek` is then Transit's ciphertext text; `kdf` and `salt` are
     /// kept and unused).
     pub transit: Option<TransitRef>,
+    /// Format 3, with `transit`: the refresher key, wrapped by its own Transit key. Only
+    /// identities that may decrypt with that key read refresh tokens and refresh.
+    pub refresher: Option<RefresherWrap>,
+}
+
+/// A team vault's refresher key as stored: the Transit key that wraps it, and what
+/// Transit returned (its ciphertext text's bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RefresherWrap {
+    pub key: TransitRef,
+    pub wrapped: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefresherBody {
+    mount: String,
+    key: String,
+    wrapped_key: String,
 }
 
 /// A Transit key: the engine's mount and the key's name in it.
@@ -95,6 +114,8 @@ struct Body {
     cleanup: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     transit: Option<TransitRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresher: Option<RefresherBody>,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +156,11 @@ impl Header {
             rotating_to: self.rotating_to,
             cleanup: self.cleanup,
             transit: self.transit.clone(),
+            refresher: self.refresher.as_ref().map(|r| RefresherBody {
+                mount: r.key.mount.clone(),
+                key: r.key.key.clone(),
+                wrapped_key: b64().encode(&r.wrapped),
+            }),
         };
         // Invariant: a struct of strings and integers always serialises.
         let json = serde_json::to_vec(&body).expect("header serialises");
@@ -192,6 +218,25 @@ impl Header {
             Some(t) if !t.is_valid() => return Err(damaged("has a bad Transit key name")),
             _ => {}
         }
+        let refresher = match body.refresher {
+            None => None,
+            Some(_) if body.transit.is_none() => {
+                return Err(damaged("has a refresher key without a Transit key"))
+            }
+            Some(r) => {
+                let key = TransitRef {
+                    mount: r.mount,
+                    key: r.key,
+                };
+                if !key.is_valid() {
+                    return Err(damaged("has a bad Transit key name"));
+                }
+                let wrapped = b64()
+                    .decode(&r.wrapped_key)
+                    .map_err(|_| damaged("has a bad wrapped refresher key"))?;
+                Some(RefresherWrap { key, wrapped })
+            }
+        };
         let vault_id =
             VaultId::from_hex(&body.vault_id).ok_or_else(|| damaged("has a bad vault id"))?;
         let salt = salt_from_b64(&body.salt).ok_or_else(|| damaged("has a bad salt"))?;
@@ -212,6 +257,7 @@ impl Header {
             rotating_to: body.rotating_to,
             cleanup: body.cleanup,
             transit: body.transit,
+            refresher,
         })
     }
 }
@@ -235,6 +281,7 @@ mod tests {
             rotating_to: None,
             cleanup: None,
             transit: None,
+            refresher: None,
         }
     }
 
@@ -320,10 +367,23 @@ mod tests {
             assert_eq!(TransitRef::parse(bad), None, "{bad}");
         }
         let h = Header {
-            transit: Some(t),
+            transit: Some(t.clone()),
             ..sample()
         };
         assert_eq!(Header::parse(&h.encode()).unwrap(), h);
+        let h = Header {
+            refresher: Some(RefresherWrap {
+                key: t,
+                wrapped: b"vault:v1:abc".to_vec(),
+            }),
+            ..h
+        };
+        assert_eq!(Header::parse(&h.encode()).unwrap(), h);
+        let no_transit = Header { transit: None, ..h };
+        assert!(matches!(
+            Header::parse(&no_transit.encode()),
+            Err(VaultError::Damaged { .. })
+        ));
     }
 
     #[test]

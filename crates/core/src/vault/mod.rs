@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use unlocker::Unlocker;
+use unlocker::{Refresher, Unlocker};
 
 const HEADER: &str = "header";
 
@@ -124,6 +124,11 @@ pub struct VaultInfo {
     pub passphrase_changed_at: u64,
     /// How it unlocks: `passphrase`, or `transit:MOUNT/KEY` (by an OpenBao identity).
     pub unlock: String,
+    /// A team vault's refresher key (`transit:MOUNT/KEY`), if refresh tokens are sealed
+    /// for refreshers only.
+    pub refresher_key: Option<String>,
+    /// This identity may only consume (known once unlocked).
+    pub consume_only: bool,
     /// How many records (only known once unlocked).
     pub record_count: Option<usize>,
 }
@@ -155,6 +160,17 @@ pub struct Vault {
     kdf_hint: Arc<Mutex<Option<(KdfParams, Salt)>>>,
 }
 
+/// Where a connection record's refresher secrets are (see
+/// [`UnlockedVault::refresher_secrets`]).
+pub(crate) enum RefresherSecrets {
+    /// In the record, with the access token (no refresher key).
+    InRecord,
+    /// Sealed in the record under this refresher key, bound to this vault.
+    Sealed(Arc<crate::crypto::RefresherKey>, crate::crypto::VaultId),
+    /// Sealed under a refresher key this identity does not hold.
+    Unreadable,
+}
+
 /// An unlocked vault: holds the key-encryption key and the data key (zeroized on drop).
 pub struct UnlockedVault {
     ks: Keystore,
@@ -164,6 +180,8 @@ pub struct UnlockedVault {
     kek: Unlocker,
     dek: Dek,
     index: Index,
+    /// The refresher key, if the vault has one and this identity may hold it.
+    refresher: Refresher,
     /// The change stamp this handle's header and index are known to match (`None`:
     /// unknown, so [`UnlockedVault::follow`] re-reads).
     seen: Option<Stamp>,
@@ -195,6 +213,8 @@ fn info_of(ks: &Keystore, h: &Header, count: Option<usize>) -> VaultInfo {
             .transit
             .as_ref()
             .map_or_else(|| "passphrase".into(), ToString::to_string),
+        refresher_key: h.refresher.as_ref().map(|r| r.key.to_string()),
+        consume_only: false,
         record_count: count,
     }
 }
@@ -277,7 +297,25 @@ impl UnlockedVault {
 
     /// The vault's public facts.
     pub fn info(&self) -> VaultInfo {
-        info_of(&self.ks, &self.header, Some(self.index.records.len()))
+        let mut i = info_of(&self.ks, &self.header, Some(self.index.records.len()));
+        i.consume_only = self.consume_only();
+        i
+    }
+
+    /// Whether this identity may only consume this team vault: it reads access tokens,
+    /// and OpenBao refused it the refresher key (so it never reads a refresh token).
+    pub fn consume_only(&self) -> bool {
+        matches!(self.refresher, Refresher::ConsumeOnly)
+    }
+
+    /// How this vault keeps connections' refresher secrets (refresh tokens, client
+    /// secrets), for the connection records' encoding.
+    pub(crate) fn refresher_secrets(&self) -> RefresherSecrets {
+        match &self.refresher {
+            Refresher::NoSplit => RefresherSecrets::InRecord,
+            Refresher::Holder(k) => RefresherSecrets::Sealed(k.clone(), self.header.vault_id),
+            Refresher::ConsumeOnly => RefresherSecrets::Unreadable,
+        }
     }
 
     /// The vault's change stamp: it changes after every write by any process (see

@@ -3,7 +3,7 @@
 //! [`Vault::unlock_by_identity`], and the key derivation they share with rotation.
 
 use super::header::{Header, TransitRef};
-use super::unlocker::Unlocker;
+use super::unlocker::{Refresher, Unlocker};
 use super::{
     idx_name, now, open_index, CreateOptions, Index, UnlockedVault, Vault, VaultError, VaultLock,
     FORMAT_VERSION,
@@ -35,15 +35,29 @@ impl Vault {
         }
         let salt = new_salt();
         let kek = derive(passphrase, &opts.kdf, &salt)?;
-        self.create_with(Unlocker::Passphrase(kek), opts.kdf, salt, None)
+        self.create_with(Unlocker::Passphrase(kek), opts.kdf, salt, None, None)
     }
 
     /// Creates a new, empty vault whose data key is wrapped by OpenBao Transit key `t`
     /// (format 3): it unlocks for every identity OpenBao lets decrypt with `t`, and has no
     /// passphrase. Only on the OpenBao store.
-    pub fn create_with_transit(&self, t: &TransitRef) -> Result<UnlockedVault, VaultError> {
+    ///
+    /// With `refresher`, refresh tokens and client secrets are sealed under a refresher
+    /// key of their own, wrapped by that second Transit key: identities that may decrypt
+    /// with `t` but not with `refresher` read access tokens only (consumers).
+    pub fn create_with_transit(
+        &self,
+        t: &TransitRef,
+        refresher: Option<&TransitRef>,
+    ) -> Result<UnlockedVault, VaultError> {
         let unlocker = Unlocker::transit(&self.ks, t)?;
-        self.create_with(unlocker, KdfParams::default(), new_salt(), Some(t.clone()))
+        self.create_with(
+            unlocker,
+            KdfParams::default(),
+            new_salt(),
+            Some(t.clone()),
+            refresher,
+        )
     }
 
     fn create_with(
@@ -52,6 +66,7 @@ impl Vault {
         kdf: KdfParams,
         salt: [u8; 16],
         transit: Option<TransitRef>,
+        refresher_key: Option<&TransitRef>,
     ) -> Result<UnlockedVault, VaultError> {
         let lock = self.lock()?;
         if self.exists()? {
@@ -78,8 +93,17 @@ impl Vault {
             rotating_to: None,
             cleanup: None,
             transit,
+            refresher: None,
         };
         header.wrapped_dek = kek.wrap(&dek, &header)?;
+        let refresher = match refresher_key {
+            None => Refresher::NoSplit,
+            Some(r) => {
+                let (rk, wrap) = Refresher::create(&self.ks, r, vault_id)?;
+                header.refresher = Some(wrap);
+                Refresher::Holder(rk.into())
+            }
+        };
         let mut v = UnlockedVault {
             ks: self.ks.clone(),
             lock_path: self.lock_path.clone(),
@@ -88,6 +112,7 @@ impl Vault {
             kek,
             dek,
             index: Index::default(),
+            refresher,
             seen: None,
         };
         // The index first, then the header: a crash before the header leaves no vault.
@@ -163,7 +188,8 @@ impl Vault {
         let dek = kek.unwrap(&header).inspect_err(|_| {
             tracing::warn!(vault = %header.vault_id.to_hex(), "unlock failed: wrong passphrase");
         })?;
-        self.finish_unlock(lock, header, header_raw, kek, dek, idx_raw?)
+        let keys = (kek, Refresher::NoSplit);
+        self.finish_unlock(lock, header, header_raw, keys, dek, idx_raw?)
     }
 
     /// How this vault unlocks: with a passphrase, or by identity (a Transit key).
@@ -186,8 +212,9 @@ impl Vault {
         };
         let kek = Unlocker::transit(&self.ks, t)?;
         let dek = kek.unwrap(&header)?;
+        let refresher = Refresher::of(&self.ks, &header)?;
         let idx = self.ks.get(&idx_name(header.generation))?;
-        self.finish_unlock(lock, header, header_raw, kek, dek, idx)
+        self.finish_unlock(lock, header, header_raw, (kek, refresher), dek, idx)
     }
 
     fn finish_unlock(
@@ -195,7 +222,7 @@ impl Vault {
         mut lock: VaultLock,
         header: Header,
         header_raw: Vec<u8>,
-        kek: Unlocker,
+        (kek, refresher): (Unlocker, Refresher),
         dek: Dek,
         idx_raw: Option<Vec<u8>>,
     ) -> Result<UnlockedVault, VaultError> {
@@ -208,6 +235,7 @@ impl Vault {
             kek,
             dek,
             index,
+            refresher,
             seen: None,
         };
         if v.header.rotating_to.is_some() || v.header.cleanup.is_some() {

@@ -3,10 +3,10 @@
 //! to the vault and generation; only the Transit one asks a server, and its answer is
 //! "this identity may (or may not) decrypt with the key".
 
-use super::header::{Header, TransitRef};
+use super::header::{Header, RefresherWrap, TransitRef};
 use super::open::dek_place;
 use super::VaultError;
-use crate::crypto::{transit_dek_aad, Dek, Kek};
+use crate::crypto::{transit_dek_aad, transit_refresher_aad, Dek, Kek, RefresherKey, VaultId};
 use crate::keystore::{Keystore, KeystoreError, TransitError, TransitKey};
 
 /// The key that wraps the data key.
@@ -74,6 +74,63 @@ impl Unlocker {
         match self {
             Self::Passphrase(k) => k.bytes_for_tests(),
             Self::Transit(_) => Vec::new(),
+        }
+    }
+}
+
+/// What this identity may do with a team vault's refresh tokens.
+pub(crate) enum Refresher {
+    /// The vault has no refresher key: refresh tokens are in the records with the rest.
+    NoSplit,
+    /// This identity holds the refresher key: it reads refresh tokens and refreshes.
+    Holder(std::sync::Arc<RefresherKey>),
+    /// OpenBao refused this identity the refresher key: it may only consume.
+    ConsumeOnly,
+}
+
+impl Refresher {
+    /// Makes a refresher key and wraps it with Transit key `t` for vault `vault`.
+    pub(crate) fn create(
+        ks: &Keystore,
+        t: &TransitRef,
+        vault: VaultId,
+    ) -> Result<(RefresherKey, RefresherWrap), VaultError> {
+        let key = ks
+            .transit(&t.mount, &t.key)
+            .ok_or(VaultError::TransitNeedsOpenBao)?;
+        let rk = RefresherKey::generate();
+        let wrapped = key
+            .encrypt(rk.expose_for_wrapping(), &transit_refresher_aad(vault))
+            .map_err(|e| transit_error(&key, e))?
+            .into_bytes();
+        Ok((
+            rk,
+            RefresherWrap {
+                key: t.clone(),
+                wrapped,
+            },
+        ))
+    }
+
+    /// What header `h` says for this identity: its refresher key if OpenBao lets it
+    /// decrypt it, else consume only.
+    pub(crate) fn of(ks: &Keystore, h: &Header) -> Result<Self, VaultError> {
+        let Some(w) = &h.refresher else {
+            return Ok(Self::NoSplit);
+        };
+        let key = ks
+            .transit(&w.key.mount, &w.key.key)
+            .ok_or(VaultError::TransitNeedsOpenBao)?;
+        let text = std::str::from_utf8(&w.wrapped).map_err(|_| damaged())?;
+        match key.decrypt(text, &transit_refresher_aad(h.vault_id)) {
+            Ok(raw) => RefresherKey::from_unwrapped(&raw)
+                .map(|k| Self::Holder(k.into()))
+                .ok_or_else(damaged),
+            Err(TransitError::Refused(why)) => {
+                tracing::info!(key = %key.name(), why, "no refresher key for this identity: consume only");
+                Ok(Self::ConsumeOnly)
+            }
+            Err(e) => Err(transit_error(&key, e)),
         }
     }
 }
