@@ -122,6 +122,34 @@ fn one_refresh_across_five_machines_sharing_an_openbao_vault() {
     agent.stop(&w);
 
     consumer(&bao, &w, &consumer_token);
+    dead_machine(&bao, &w, &machines);
+}
+
+/// A machine died mid-refresh: its marker, set 112 s ago, outlives the 120-s lease while
+/// another machine waits on it; that machine then takes over by the rule for an
+/// interrupted refresh (the refresh token may have been sent, so the connection needs
+/// re-authorisation), and sends nothing.
+fn dead_machine(bao: &Bao, w: &World, machines: &[Env]) {
+    let name = ConnectionName::new("r").unwrap();
+    connection::update(&mut open_as(bao, w, "root"), &name, |c| {
+        c.info.refreshing_since = Some(connection::now() - 112);
+        Ok::<_, token_wallet_core::VaultError>(())
+    })
+    .unwrap();
+    let before = w.server.stats()["refreshes"].clone();
+    let started = std::time::Instant::now();
+    let o = machines[2].run(&["token", "r", "--no-agent"], "");
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "needs re-authorisation");
+    assert_contains(&stderr(&o), "interrupted after the request was sent");
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "it waited for the lease to run out: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(w.server.stats()["refreshes"], before, "nothing sent");
+    let list = machines[3].run(&["list"], "");
+    assert_contains(&stdout(&list), "re-auth");
 }
 
 /// A consumer: access tokens, never a refresh token; a refresher's agent keeps them fresh.

@@ -10,6 +10,7 @@
 use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use token_wallet_core::connection::{self, Connection, ConnectionInfo, ConnectionName, Secrets};
 use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
 use token_wallet_core::vault::{TransitRef, UnlockMethod};
 use token_wallet_core::{
@@ -207,4 +208,102 @@ fn fail_transit_on_a_store_that_is_not_openbao() {
         .unwrap_err();
     assert!(matches!(e, VaultError::TransitNeedsOpenBao), "{e}");
     assert!(!v.exists().unwrap(), "nothing was written");
+}
+
+fn connection(name: &str, refresh: &str, client_secret: &str) -> Connection {
+    let n = ConnectionName::new(name).unwrap();
+    let now = connection::now();
+    let mut info = ConnectionInfo::new(
+        &n,
+        token_wallet_core::oauth::presets().remove(0),
+        "client".into(),
+        vec![],
+        now,
+        Some(now + 3600),
+    );
+    info.has_refresh_token = true;
+    info.has_client_secret = true;
+    Connection {
+        info,
+        secrets: Secrets {
+            access_token: format!("ACCESS-{name}"),
+            refresh_token: Some(refresh.into()),
+            client_secret: Some(client_secret.into()),
+            sealed: None,
+        },
+    }
+}
+
+#[test]
+fn refresh_tokens_are_sealed_for_refreshers_and_a_moved_seal_is_refused() {
+    let bao = team();
+    bao.root(&["write", "-f", "transit/keys/token-wallet-refresher"]);
+    bao.policy("tw-consumer", &policy_file("consumer.hcl"));
+    let (admin, member, consumer) = (
+        bao.token_with(&["tw-admin"]),
+        bao.token_with(&["tw-member"]),
+        bao.token_with(&["tw-consumer"]),
+    );
+    let p = profile("sealed");
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let machine =
+        |i: usize, token: &str| open_vault(&p, &options(&bao, token), dirs[i].path()).unwrap();
+    let t = TransitRef::parse("transit:token-wallet").unwrap();
+    let r = TransitRef::parse("transit:token-wallet-refresher").unwrap();
+    let mut a = machine(0, &admin)
+        .create_with_transit(&t, Some(&r))
+        .unwrap();
+    assert_eq!(
+        a.info().refresher_key.as_deref(),
+        Some("transit:transit/token-wallet-refresher")
+    );
+    for (n, rt, cs) in [
+        ("one", "REFRESH-ONE", "SECRET-ONE"),
+        ("two", "REFRESH-TWO", "SECRET-TWO"),
+    ] {
+        connection::create(&mut a, &connection(n, rt, cs)).unwrap();
+    }
+    // The record's plaintext holds the access token, and the refresher secrets only
+    // sealed: a consumer's view.
+    let mut c = machine(2, &consumer).unlock_by_identity().unwrap();
+    assert!(c.consume_only() && c.info().consume_only);
+    let plain = c.get("c.one").unwrap();
+    let text = String::from_utf8_lossy(plain.expose_secret()).into_owned();
+    assert!(
+        text.contains("ACCESS-one") && text.contains("\"sealed\":"),
+        "{text}"
+    );
+    for secret in ["REFRESH-ONE", "SECRET-ONE"] {
+        assert!(!text.contains(secret), "{secret} in the consumer's view");
+    }
+    let seen = connection::load(&mut c, &ConnectionName::new("one").unwrap()).unwrap();
+    assert_eq!(seen.secrets.access_token, "ACCESS-one");
+    assert!(seen.secrets.refresh_token.is_none() && seen.secrets.client_secret.is_none());
+    // A consumer may not write (OpenBao refuses it), so nothing of its can undo a refresh.
+    let e = c.put("c.three", b"x").unwrap_err();
+    assert!(e.to_string().contains("permission denied"), "{e}");
+
+    // A member (refresher) reads them, through a data-key rotation too.
+    let mut m = machine(1, &member).unlock_by_identity().unwrap();
+    assert!(!m.consume_only());
+    a.rotate_data_key().unwrap();
+    let one = connection::load(&mut m, &ConnectionName::new("one").unwrap()).unwrap();
+    assert_eq!(one.secrets.refresh_token.as_deref(), Some("REFRESH-ONE"));
+    assert_eq!(one.secrets.client_secret.as_deref(), Some("SECRET-ONE"));
+
+    // Record two's seal moved into record one (an OpenBao operator with write access and
+    // the data key could do it): refused as tampering, not read as one's.
+    let raw_two = String::from_utf8(m.get("c.two").unwrap().expose_secret().to_vec()).unwrap();
+    let raw_one = String::from_utf8(m.get("c.one").unwrap().expose_secret().to_vec()).unwrap();
+    let seal = |s: &str| {
+        let at = s.find("\"sealed\":\"").unwrap() + 10;
+        s[at..at + s[at..].find('"').unwrap()].to_string()
+    };
+    m.put(
+        "c.one",
+        raw_one.replace(&seal(&raw_one), &seal(&raw_two)).as_bytes(),
+    )
+    .unwrap();
+    let e = connection::load(&mut m, &ConnectionName::new("one").unwrap()).unwrap_err();
+    assert!(matches!(e, VaultError::RecordTampered(_)), "{e}");
 }

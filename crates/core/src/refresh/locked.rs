@@ -60,24 +60,7 @@ impl Refresher {
                 drop(c);
                 return self.await_elsewhere(vault, name, ask);
             }
-            let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
-            tracing::warn!(connection = %name, "{reason}");
-            self.update(vault, name, c.secrets.refresh_token.as_deref(), |c| {
-                c.info.refreshing_since = None;
-                c.info.status = dead(c.info.status.clone(), &reason);
-            })?;
-            // The error says what happened; a failure to audit it is logged.
-            let _ = self.audit(
-                vault,
-                crate::audit::Event::RefreshFailed {
-                    connection: name.into(),
-                    class: crate::audit::RefreshFailure::Interrupted,
-                },
-            );
-            return Err(RefreshError::NeedsReauthorisation {
-                name: name.into(),
-                reason,
-            });
+            return self.interrupted(vault, name, c.secrets.refresh_token.as_deref());
         }
         let Some(refresh_token) = c.secrets.refresh_token.clone().map(zeroize::Zeroizing::new)
         else {
@@ -223,6 +206,31 @@ impl Refresher {
         }
     }
 
+    /// A refresh marker older than the lease: the refresh that set it (here, or on another
+    /// machine that died) may have sent the refresh token, and the provider may have
+    /// rotated it. Using it again could make the provider revoke the grant, so the
+    /// connection is marked as needing re-authorisation.
+    fn interrupted(&self, vault: &Shared, name: &ConnectionName, sent: Option<&str>) -> Got {
+        let reason = "a refresh was interrupted after the request was sent; the provider may have rotated the refresh token".to_string();
+        tracing::warn!(connection = %name, "{reason}");
+        self.update(vault, name, sent, |c| {
+            c.info.refreshing_since = None;
+            c.info.status = dead(c.info.status.clone(), &reason);
+        })?;
+        // The error says what happened; a failure to audit it is logged.
+        let _ = self.audit(
+            vault,
+            crate::audit::Event::RefreshFailed {
+                connection: name.into(),
+                class: crate::audit::RefreshFailure::Interrupted,
+            },
+        );
+        Err(RefreshError::NeedsReauthorisation {
+            name: name.into(),
+            reason,
+        })
+    }
+
     /// This identity may only consume `name` (a team vault whose refresher key it does not
     /// hold): it never refreshes and writes nothing. It hands out the access token while
     /// it lasts the time asked (at most half its lifetime), else reads the record until a
@@ -278,8 +286,9 @@ impl Refresher {
     }
 
     /// Another machine is refreshing `name` (a store shared by several): its outcome is
-    /// read from the store until its marker goes, for at most the lease. Nothing is sent
-    /// from here.
+    /// read from the store until its marker goes. A marker that outlives its lease is a
+    /// machine that died mid-refresh: taken over with [`Self::interrupted`]'s rule.
+    /// Nothing is sent from here.
     fn await_elsewhere(&self, vault: &Shared, name: &ConnectionName, ask: Ask) -> Got {
         tracing::info!(connection = %name, "another machine is refreshing; waiting for its outcome");
         let start = Instant::now();
@@ -297,6 +306,9 @@ impl Refresher {
                         name: name.into(),
                         why: "its refresh ended without a fresh token".into(),
                     })
+                }
+                Some(since) if lease_over(since) => {
+                    return self.interrupted(vault, name, c.secrets.refresh_token.as_deref());
                 }
                 Some(_) if start.elapsed() >= lease => {
                     return Err(RefreshError::RefreshingElsewhere {
