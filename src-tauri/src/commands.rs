@@ -102,15 +102,17 @@ pub async fn create_vault<R: Runtime>(
     .await
 }
 
-/// Unlocks the vault with the passphrase asked for in the native dialog. After a wrong
-/// passphrase the next attempt is refused for 1 s, then 2 s, 4 s... (see
-/// [`crate::wallet::Throttle`]).
+/// Unlocks the vault with the passphrase asked for in the native dialog (a team vault: by
+/// OpenBao identity). A wrong passphrase delays the next try ([`crate::wallet::Throttle`]).
 #[tauri::command]
 pub async fn unlock<R: Runtime>(
     app: AppHandle<R>,
     wallet: Shared<'_>,
 ) -> Result<VaultState, Error> {
     blocking(&wallet, move |w| {
+        if w.unlocks_by_identity() {
+            return w.unlock_by_identity(); // a team vault: no passphrase
+        }
         w.check_throttle()?;
         let [p] = ask(
             &app,

@@ -45,7 +45,8 @@ export function init(renderFacts: (v: VaultFacts) => void, settingsChanged: (m: 
 
 /** The vault is unlocked (called at every state render): show the app, re-read the
  * connections. `minPassphraseChars` is Rust's rule for a new passphrase. */
-export function enter(profile: string, store: string, minPassphraseChars: number): void {
+export function enter(profile: string, store: string, minPassphraseChars: number, vault: VaultFacts | null = null): void {
+  state.vault = vault;
   state.contextFacts = [
     ["Profile", profile],
     ["Store", store],

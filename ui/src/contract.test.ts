@@ -13,7 +13,7 @@ const keys = (v: object): string[] => Object.keys(v).sort();
 
 const fields = {
   VaultState: all<T.VaultState>({ status: true, profile: true, store: true, vault: true, message: true, retryAfterMs: true, failedAttempts: true, insecureKdf: true, minPassphraseChars: true, lockedBecause: true } satisfies Fields<T.VaultState>),
-  VaultFacts: all<T.VaultFacts>({ vaultId: true, store: true, service: true, kdf: true, kdfBelowFloor: true, generation: true, createdAt: true, dekCreatedAt: true, passphraseChangedAt: true, recordCount: true } satisfies Fields<T.VaultFacts>),
+  VaultFacts: all<T.VaultFacts>({ vaultId: true, store: true, service: true, kdf: true, kdfBelowFloor: true, generation: true, createdAt: true, dekCreatedAt: true, passphraseChangedAt: true, recordCount: true, unlock: true, refresherKey: true, consumeOnly: true } satisfies Fields<T.VaultFacts>),
   Kdf: all<T.Kdf>({ mKib: true, t: true, p: true } satisfies Fields<T.Kdf>),
   Connections: all<T.Connections>({ connections: true, alerts: true, now: true } satisfies Fields<T.Connections>),
   Connection: all<T.Connection>({

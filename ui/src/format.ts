@@ -63,6 +63,8 @@ export function formatStore(store: string | null, long = false): string {
       return "Windows Credential Manager";
     case "file":
       return long ? "Encrypted file in the data directory (opt-in)" : "Encrypted file";
+    case "openbao":
+      return long ? "OpenBao team vault (shared by several machines)" : "OpenBao team vault";
     case null:
       return "—";
     default:

@@ -58,7 +58,20 @@ passphraseChangedAt: number,
 /**
  * Only known while unlocked.
  */
-recordCount: number | null, };
+recordCount: number | null, 
+/**
+ * `passphrase`, or `transit:MOUNT/KEY`: a team vault on OpenBao that unlocks by this
+ * machine's OpenBao identity, with no passphrase.
+ */
+unlock: string, 
+/**
+ * A team vault whose refresh tokens are sealed for refreshers: their Transit key.
+ */
+refresherKey: string | null, 
+/**
+ * This identity may only consume the team vault (known once unlocked).
+ */
+consumeOnly: boolean, };
 
 export type VaultState = { 
 /**

@@ -47,6 +47,10 @@ function focusFor(screen: Screen): void {
   target[screen]?.focus();
 }
 
+function unlockLabel(): string {
+  return view.identityUnlock ? "Unlock with OpenBao" : "Unlock…";
+}
+
 function render(s: VaultState): void {
   state = s;
   view = viewFor(s, nowUnix());
@@ -59,9 +63,18 @@ function render(s: VaultState): void {
   const reason = el("unlock-reason");
   reason.textContent = s.lockedBecause ?? "";
   reason.hidden = s.lockedBecause === null;
+  // A team vault unlocks with this machine's OpenBao login: no passphrase window.
+  const team = view.identityUnlock;
+  el("unlock-lead").textContent = team
+    ? "This team vault opens with your OpenBao login."
+    : "Enter your master passphrase to open your tokens.";
+  el("unlock-hint").textContent = team
+    ? `OpenBao decrypts its key (Transit key ${team}) for identities its policy allows; there is no passphrase.`
+    : "You type it in Token Wallet’s own window, which opens next: the passphrase never enters this page.";
+  if (!busy) unlockSubmit.textContent = unlockLabel();
   renderFacts(view);
   if (view.screen === "unlocked") {
-    app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "", s.minPassphraseChars);
+    app.enter(s.profile, view.facts.find((f) => f.id === "store")?.value ?? "", s.minPassphraseChars, s.vault);
   }
   else app.leave();
   if (view.screen !== current) {
@@ -169,7 +182,7 @@ async function onUnlock(ev: SubmitEvent): Promise<void> {
   ev.preventDefault();
   if (busy || retryAt > performance.now()) return;
   showError("unlock-error", null);
-  setBusy(unlockSubmit, true, "Waiting for the passphrase…");
+  setBusy(unlockSubmit, true, view.identityUnlock ? "Asking OpenBao…" : "Waiting for the passphrase…");
   try {
     performance.mark("tw:unlock-sent"); // marks for tests/bench/unlock-list.mjs
     const unlocked = await api.unlock();
@@ -179,7 +192,7 @@ async function onUnlock(ev: SubmitEvent): Promise<void> {
     if (!isCancelled(e)) showError("unlock-error", errorText(e));
     await refresh(); // picks up the new wait
   } finally {
-    setBusy(unlockSubmit, false, "Unlock…");
+    setBusy(unlockSubmit, false, unlockLabel());
     if (current === "unlock") unlockSubmit.focus();
     tick();
   }

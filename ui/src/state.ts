@@ -18,6 +18,8 @@ export const state = {
   contextFacts: [] as [string, string][],
   /** The shortest new passphrase Rust accepts. */
   minPassphraseChars: 0,
+  /** The unlocked vault's facts (a team vault's role among them). */
+  vault: null as VaultFacts | null,
 };
 
 /** What the rest of the window gives the panes: draw the vault facts, apply settings. */

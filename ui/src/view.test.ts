@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { VaultFacts, VaultState } from "./types";
-import { viewFor } from "./view";
+import { teamNote, viewFor } from "./view";
 
 const NOW = 1_700_000_000;
 
@@ -15,6 +15,9 @@ const facts = (over: Partial<VaultFacts> = {}): VaultFacts => ({
   dekCreatedAt: NOW - 120,
   passphraseChangedAt: NOW - 7200,
   recordCount: 0,
+  unlock: "passphrase",
+  refresherKey: null,
+  consumeOnly: false,
   ...over,
 });
 
@@ -77,5 +80,39 @@ describe("viewFor", () => {
     const v = viewFor(state({ retryAfterMs: 1999, failedAttempts: 2, minPassphraseChars: 10 }), NOW);
     expect(v).toMatchObject({ retryAfterMs: 1999, failedAttempts: 2, minChars: 10 });
     expect(viewFor(state({ retryAfterMs: -5 }), NOW).retryAfterMs).toBe(0);
+  });
+  it("a team vault: no passphrase, what unlocks it, and what this identity may do", () => {
+    const locked = viewFor(state({ store: "openbao", vault: facts({ store: "openbao", unlock: "transit:transit/token-wallet", recordCount: null }) }), NOW);
+    expect(locked.screen).toBe("unlock");
+    expect(locked.identityUnlock).toBe("transit/token-wallet");
+    expect(locked.context).toContain("OpenBao team vault");
+    expect(viewFor(state(), NOW).identityUnlock).toBeNull();
+    const team = (consumeOnly: boolean) =>
+      viewFor(
+        state({
+          status: "unlocked",
+          vault: facts({
+            store: "openbao",
+            unlock: "transit:transit/token-wallet",
+            refresherKey: "transit:transit/token-wallet-refresher",
+            consumeOnly,
+          }),
+        }),
+        NOW,
+      ).facts;
+    const ids = team(true).map((f) => f.id);
+    expect(ids).toContain("unlock");
+    expect(ids).not.toContain("passphrase-age");
+    expect(ids).not.toContain("kdf");
+    expect(team(true).find((f) => f.id === "refresh-role")?.value).toMatch(/^Consumer: gets access tokens only/);
+    expect(team(false).find((f) => f.id === "refresh-role")?.value).toMatch(/^Refresher/);
+    expect(team(true).find((f) => f.id === "unlock")?.value).toBe("OpenBao identity (Transit key transit/token-wallet)");
+  });
+  it("says a team vault's role, and when a refresher last refreshed", () => {
+    const team = facts({ unlock: "transit:transit/token-wallet", refresherKey: "transit:transit/r", consumeOnly: true });
+    expect(teamNote(facts(), [], NOW)).toBeNull();
+    expect(teamNote(team, [null, NOW - 120, NOW - 3600], NOW)).toMatch(/may only consume.*last refreshed 2 minutes ago\.$/);
+    expect(teamNote(team, [null], NOW)).toMatch(/No refresh by a refresher seen yet\.$/);
+    expect(teamNote({ ...team, consumeOnly: false }, [], NOW)).toMatch(/this identity is a refresher/);
   });
 });

@@ -18,6 +18,9 @@ fn samples() -> serde_json::Value {
         dek_created_at: 1,
         passphrase_changed_at: 1,
         record_count: Some(1),
+        unlock: "transit:transit/token-wallet".into(),
+        refresher_key: Some("transit:transit/token-wallet-refresher".into()),
+        consume_only: true,
     };
     let state = VaultState {
         status: Status::Unlocked,

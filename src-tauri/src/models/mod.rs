@@ -69,6 +69,13 @@ pub struct VaultFacts {
     pub passphrase_changed_at: u64,
     /// Only known while unlocked.
     pub record_count: Option<usize>,
+    /// `passphrase`, or `transit:MOUNT/KEY`: a team vault on OpenBao that unlocks by this
+    /// machine's OpenBao identity, with no passphrase.
+    pub unlock: String,
+    /// A team vault whose refresh tokens are sealed for refreshers: their Transit key.
+    pub refresher_key: Option<String>,
+    /// This identity may only consume the team vault (known once unlocked).
+    pub consume_only: bool,
 }
 
 impl From<VaultInfo> for VaultFacts {
@@ -88,6 +95,9 @@ impl From<VaultInfo> for VaultFacts {
             dek_created_at: i.dek_created_at,
             passphrase_changed_at: i.passphrase_changed_at,
             record_count: i.record_count,
+            unlock: i.unlock,
+            refresher_key: i.refresher_key,
+            consume_only: i.consume_only,
         }
     }
 }

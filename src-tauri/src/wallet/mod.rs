@@ -386,6 +386,23 @@ impl Wallet {
         }
     }
 
+    /// Whether the locked vault is a team vault that unlocks by this machine's OpenBao
+    /// identity (no passphrase to ask for).
+    pub fn unlocks_by_identity(&self) -> bool {
+        self.info().is_ok_and(|f| f.unlock.starts_with("transit:"))
+    }
+
+    /// Unlocks a team vault with this machine's OpenBao identity (its Transit key);
+    /// audited like a passphrase unlock. No throttle: there is nothing to guess.
+    pub fn unlock_by_identity(&self) -> Result<VaultState, Error> {
+        let cfg = self.config()?;
+        let mut inner = self.inner();
+        if !Self::is_unlocked(&inner) {
+            self.agent(cfg, &mut inner)?.unlock_by_identity()?;
+        }
+        Ok(self.state_of(&mut inner))
+    }
+
     /// Locks: the unlocked vault's keys are dropped (zeroized). Locking a locked vault does
     /// nothing.
     pub fn lock(&self) -> VaultState {

@@ -6,6 +6,7 @@ import { countdown, healthStale, isStatic, kindLabel, sortConnections, statusOf 
 import { openDetail } from "../nav";
 import { onConnections, setConnections, state } from "../state";
 import type { Alert, Connection } from "../types";
+import { teamNote } from "../view";
 
 let drawn = ""; // the connections as last drawn: an unchanged list keeps its nodes and focus
 
@@ -38,6 +39,7 @@ async function loadOnce(): Promise<void> {
     performance.mark("tw:list-received");
     followClock(all.now);
     renderAlerts(all.alerts);
+    renderTeam(all.connections, all.now);
     show("unlocked-error", null);
     const key = JSON.stringify(all.connections);
     if (key === drawn) return;
@@ -47,6 +49,15 @@ async function loadOnce(): Promise<void> {
   } catch (e) {
     show("unlocked-error", errorText(e));
   }
+}
+
+/** A team vault's note; a consumer cannot connect or add (OpenBao refuses it writes). */
+function renderTeam(all: Connection[], nowUnix: number): void {
+  const note = teamNote(state.vault, all.map((c) => c.lastRefresh), nowUnix);
+  const p = el("team-note");
+  p.textContent = note ?? "";
+  p.hidden = note === null;
+  for (const id of ["connect-open", "addkey-open"]) el<HTMLButtonElement>(id).disabled = state.vault?.consumeOnly ?? false;
 }
 
 function renderAlerts(all: Alert[]): void {
