@@ -1,7 +1,8 @@
 //! Crash safety on the real Secret Service: a child `token-wallet rotate-key` or `passwd`
 //! is killed with SIGKILL at every keystore step (fault points) and at random times; after
 //! each kill the vault unlocks with exactly one of the old and new passphrases, every
-//! record reads back, and no entry of another generation is left.
+//! record reads back, and no entry of another generation is left. The same for
+//! `rotate-key` on a team vault on a real OpenBao, unlocked by identity (a Transit key).
 
 #![cfg(unix)]
 mod common;
@@ -77,10 +78,18 @@ enum Ended {
     Finished,
 }
 
-fn spawn(env: &Env, op: &str, cur: usize, pause_at: Option<u64>) -> Child {
+/// An OpenBao address: the child keeps its vault there, as root (a team vault).
+type OnBao<'a> = Option<&'a str>;
+
+fn spawn(env: &Env, op: &str, cur: usize, pause_at: Option<u64>, bao: OnBao<'_>) -> Child {
     let cur_file = env.pass_file("cur", PASSES[cur]);
     let new_file = env.pass_file("new", PASSES[1 - cur]);
     let mut c = env.cmd();
+    if let Some(addr) = bao {
+        c.env("TOKEN_WALLET_STORE", "openbao")
+            .env("BAO_ADDR", addr)
+            .env("BAO_TOKEN", "root");
+    }
     match op {
         "rotate-key" => c.args(["rotate-key", "--passphrase-file", path_str(&cur_file)]),
         "passwd" => c.args([
@@ -103,8 +112,8 @@ fn spawn(env: &Env, op: &str, cur: usize, pause_at: Option<u64>) -> Child {
 }
 
 /// Runs `op` paused at fault point `n`, then kills it with SIGKILL.
-fn run_to_fault(env: &Env, op: &str, cur: usize, n: u64) -> Ended {
-    let mut child = spawn(env, op, cur, Some(n));
+fn run_to_fault(env: &Env, op: &str, cur: usize, n: u64, bao: OnBao<'_>) -> Ended {
+    let mut child = spawn(env, op, cur, Some(n), bao);
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -142,8 +151,8 @@ fn run_to_fault(env: &Env, op: &str, cur: usize, n: u64) -> Ended {
 }
 
 /// Runs `op` and kills it with SIGKILL after `delay`.
-fn run_and_kill_after(env: &Env, op: &str, cur: usize, delay: Duration) {
-    let mut child = spawn(env, op, cur, None);
+fn run_and_kill_after(env: &Env, op: &str, cur: usize, delay: Duration, bao: OnBao<'_>) {
+    let mut child = spawn(env, op, cur, None, bao);
     std::thread::sleep(delay);
     let _ = child.kill();
     let out = deadline::wait_with_output(child, deadline::CLI, "the CLI");
@@ -178,7 +187,7 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
     for op in ["rotate-key", "passwd"] {
         let mut n = 1;
         loop {
-            match run_to_fault(&env, op, cur, n) {
+            match run_to_fault(&env, op, cur, n, None) {
                 Ended::Paused => {
                     trials += 1;
                     cur = verify(&env, &format!("{op} killed at fault point {n}"));
@@ -197,7 +206,8 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
     let mut durations = std::collections::BTreeMap::new();
     for op in ["rotate-key", "passwd"] {
         let t = Instant::now();
-        let out = deadline::wait_with_output(spawn(&env, op, cur, None), deadline::CLI, "the CLI");
+        let out =
+            deadline::wait_with_output(spawn(&env, op, cur, None, None), deadline::CLI, "the CLI");
         assert!(out.status.success());
         durations.insert(op, t.elapsed());
         cur = verify(&env, op);
@@ -213,7 +223,7 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
         let op = if i % 3 == 2 { "passwd" } else { "rotate-key" };
         let span = durations[op].as_micros() as u64 * 12 / 10 + 1;
         let delay = Duration::from_micros(rng.next() % span);
-        run_and_kill_after(&env, op, cur, delay);
+        run_and_kill_after(&env, op, cur, delay, None);
         trials += 1;
         cur = verify(&env, &format!("{op} killed after {delay:?} (seed {seed})"));
     }
@@ -238,4 +248,94 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
         assert!(!transcript.contains(&*String::from_utf8_lossy(&value[..20])));
     }
     env.wipe();
+}
+
+/// Checks a team vault after a kill: it unlocks by identity (finishing or rolling back the
+/// rotation), every record reads back, no entry of another generation is left.
+fn verify_team(v: &token_wallet_core::Vault, what: &str) {
+    let mut u = v
+        .unlock_by_identity()
+        .unwrap_or_else(|e| panic!("{what}: unlock failed with {e}"));
+    for (name, value) in expected() {
+        let got = u
+            .get(&name)
+            .unwrap_or_else(|e| panic!("{what}: record {name}: {e}"));
+        assert_eq!(
+            got.expose_secret(),
+            value.as_slice(),
+            "{what}: record {name}"
+        );
+    }
+    let g = u.info().generation;
+    for n in v.keystore().list_raw().unwrap().unwrap() {
+        let base = n.split('~').next().unwrap();
+        assert!(
+            base == "header"
+                || base == format!("idx.{g}")
+                || base.starts_with(&format!("rec.{g}.")),
+            "{what}: leftover entry {n} (generation {g})"
+        );
+    }
+}
+
+#[test]
+fn sigkill_at_every_step_of_rotate_key_on_a_team_vault() {
+    use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
+    let bao = token_wallet_test_support::bao::Bao::start();
+    bao.transit_key("token-wallet");
+    let env = Env::new("crash-bao");
+    let mut o = token_wallet_core::KeystoreOptions::os();
+    o.kind = token_wallet_core::StoreKind::OpenBao(OpenBaoOptions {
+        addr: bao.addr.clone(),
+        mount: "secret".into(),
+        prefix: "token-wallet".into(),
+        auth: BaoAuth::Token(BaoToken::new("root".into())),
+        ca_file: None,
+    });
+    o.chunk_cap = CAP;
+    let profile = token_wallet_core::Profile::new(&env.profile).unwrap();
+    let v = token_wallet_core::open_vault(&profile, &o, &env.data_dir()).unwrap();
+    let t = token_wallet_core::vault::TransitRef::parse("transit:token-wallet").unwrap();
+    let mut u = v.create_with_transit(&t, None).unwrap();
+    for (name, value) in expected() {
+        u.put(&name, &value).unwrap();
+    }
+    drop(u);
+    let on = Some(bao.addr.as_str());
+    let mut n = 1;
+    loop {
+        match run_to_fault(&env, "rotate-key", 0, n, on) {
+            Ended::Paused => {
+                verify_team(&v, &format!("rotate-key killed at fault point {n}"));
+                n += 1;
+            }
+            Ended::Finished => {
+                verify_team(&v, "rotate-key run to the end");
+                break;
+            }
+        }
+    }
+    let t = Instant::now();
+    let out = deadline::wait_with_output(
+        spawn(&env, "rotate-key", 0, None, on),
+        deadline::CLI,
+        "the CLI",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full = t.elapsed();
+    let mut rng = Rng(std::process::id() as u64 | 1);
+    for _ in 0..30 {
+        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64 * 12 / 10 + 1));
+        run_and_kill_after(&env, "rotate-key", 0, delay, on);
+        verify_team(&v, &format!("rotate-key killed after {delay:?}"));
+    }
+    println!(
+        "team vault: {} fault points, 30 random kills; a full rotate-key took {full:?}",
+        n - 1
+    );
+    assert!(n > 5, "the rotation has its fault points on OpenBao too");
 }

@@ -18,7 +18,7 @@ pub enum KeystoreError {
         hint: &'static str,
     },
     /// A keystore call did not return in time.
-    #[error("the {store} keystore did not answer within {timeout:?} while trying to {op} (is it waiting for an unlock prompt?). Unlock it and try again; nothing was committed unless the write finished in the background")]
+    #[error("the {store} keystore did not answer within {timeout:?} while trying to {op} ({}); nothing was committed unless the write finished in the background", timeout_hint(store))]
     Timeout {
         /// Which store.
         store: &'static str,
@@ -74,6 +74,15 @@ pub enum KeystoreError {
     /// A name that the adapter reserves or cannot store.
     #[error("invalid keystore entry name `{0}`")]
     InvalidName(String),
+}
+
+/// What to do about a store that did not answer in time.
+fn timeout_hint(store: &str) -> &'static str {
+    if store == super::openbao::STORE_NAME {
+        "is the OpenBao server reachable and unsealed? Try again, or raise --keystore-timeout"
+    } else {
+        "is it waiting for an unlock prompt? Unlock it and try again"
+    }
 }
 
 #[cfg(test)]
