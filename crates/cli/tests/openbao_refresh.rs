@@ -156,9 +156,25 @@ fn dead_machine(bao: &Bao, w: &World, machines: &[Env]) {
 fn consumer(bao: &Bao, w: &World, token: &str) {
     let mut c = Env::new("bao-consumer");
     c.profile = w.env.profile.clone();
+    // Its settings from the team vault's settings file, not the environment: the address,
+    // and the file that holds its token.
+    let token_file = c.pass_file("bao-token", token);
+    let settings = c.home.path().join("openbao.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "addr = \"{}\"\ntoken_file = \"{}\"\n",
+            bao.addr,
+            token_file.display()
+        ),
+    )
+    .unwrap();
     let as_consumer = |args: &[&str]| {
         let mut cmd = c.cmd();
-        cmd.args(args).env("BAO_TOKEN", token);
+        cmd.args(args)
+            .env_remove("BAO_ADDR")
+            .env_remove("BAO_TOKEN")
+            .env("TOKEN_WALLET_BAO_CONFIG", &settings);
         run_recorded(&mut cmd, "")
     };
     let status = as_consumer(&["status", "--unlock"]);

@@ -2,12 +2,14 @@
 //! settings (the environment, or the CLI's flags over it): one reading and one set of
 //! rules for every front end. Errors name the setting; each front end says how to set it.
 
+mod bao_file;
+
 use crate::audit::AuditLog;
 use crate::keystore::{self, KeystoreOptions, StoreKind};
 use crate::oauth::{self, http::Http, OAuthError, Provider, ProviderSpec};
 use crate::profile::{self, Profile};
 use crate::refresh::{Policy, Refresher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One setting, by its environment variable.
@@ -44,11 +46,15 @@ pub enum Setting {
     BaoSecretIdFile,
     /// `TOKEN_WALLET_BAO_CACERT` (else `BAO_CACERT`): CA certificates (PEM) for its TLS.
     BaoCaCert,
+    /// `TOKEN_WALLET_BAO_CONFIG`: the team vault's settings file (default
+    /// `openbao.toml` in the platform's config directory), read for any OpenBao setting
+    /// the environment does not give.
+    BaoConfig,
 }
 
 impl Setting {
     /// Every setting.
-    pub const ALL: [Setting; 15] = [
+    pub const ALL: [Setting; 16] = [
         Setting::Profile,
         Setting::Home,
         Setting::Store,
@@ -64,6 +70,7 @@ impl Setting {
         Setting::BaoRoleId,
         Setting::BaoSecretIdFile,
         Setting::BaoCaCert,
+        Setting::BaoConfig,
     ];
 
     /// Its environment variable.
@@ -84,6 +91,7 @@ impl Setting {
             Setting::BaoRoleId => "TOKEN_WALLET_BAO_ROLE_ID",
             Setting::BaoSecretIdFile => "TOKEN_WALLET_BAO_SECRET_ID_FILE",
             Setting::BaoCaCert => "TOKEN_WALLET_BAO_CACERT",
+            Setting::BaoConfig => "TOKEN_WALLET_BAO_CONFIG",
         }
     }
 
@@ -119,6 +127,14 @@ pub enum ConfigError {
         /// What it takes.
         expected: &'static str,
     },
+    /// The team vault's settings file cannot be used.
+    #[error("the OpenBao settings file {path} cannot be used: {why}")]
+    BaoFile {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// `--store openbao` without a setting it needs.
     #[error("the OpenBao store needs {0}")]
     OpenBaoMissing(&'static str),
@@ -128,18 +144,22 @@ pub enum ConfigError {
 }
 
 /// The OpenBao store's settings: each from its `TOKEN_WALLET_BAO_*` setting, else OpenBao's
-/// own variable (`BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`). Login: a token file, else an
-/// AppRole (role id and secret id file), else a token.
+/// own variable (`BAO_ADDR`, `BAO_TOKEN`, `BAO_CACERT`), else the settings file
+/// (`openbao.toml`). Login: a token file, else an AppRole (role id and secret id file),
+/// else a token.
 fn openbao_options(
     get: &impl Fn(Setting) -> Option<String>,
 ) -> Result<keystore::OpenBaoOptions, ConfigError> {
     use keystore::{BaoAuth, BaoToken};
+    let file = bao_file::BaoFile::load(get(Setting::BaoConfig).as_deref().map(Path::new))?;
     let get = |s: Setting| {
-        get(s).or_else(|| {
-            s.bao_env_var()
-                .and_then(|v| std::env::var(v).ok())
-                .filter(|v| !v.is_empty())
-        })
+        get(s)
+            .or_else(|| {
+                s.bao_env_var()
+                    .and_then(|v| std::env::var(v).ok())
+                    .filter(|v| !v.is_empty())
+            })
+            .or_else(|| file.get(s))
     };
     let addr = get(Setting::BaoAddr).ok_or(ConfigError::OpenBaoMissing(
         "its address: set TOKEN_WALLET_BAO_ADDR or BAO_ADDR",
