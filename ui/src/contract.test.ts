@@ -20,7 +20,7 @@ const fields = {
     name: true, kind: true, provider: true, providerName: true, clientId: true, scopes: true, status: true, statusDetail: true,
     revocationAttempts: true, createdAt: true, issuedAt: true, expiresAt: true, hasRefreshToken: true,
     refreshExpiresAt: true, hasClientSecret: true, lastRefresh: true, lastExport: true, refreshFailures: true,
-    refreshingSince: true,
+    refreshingSince: true, refreshedBy: true,
     lastRefreshError: true, check: true, account: true, application: true, checkError: true, checkedAt: true, installationStatus: true,
     installationError: true, canRevoke: true, health: true, healthUntil: true, pleo: true,
   } satisfies Fields<T.Connection>),

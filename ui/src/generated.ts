@@ -201,6 +201,10 @@ refreshFailures: number,
  */
 refreshingSince: number | null, 
 /**
+ * The machine that last claimed a refresh (a team vault's refresher).
+ */
+refreshedBy: string | null, 
+/**
  * The last refresh failure.
  */
 lastRefreshError: string | null, 

@@ -52,6 +52,7 @@ function conn(over: Partial<Connection> = {}): Connection {
     refreshExpiresAt: NOW - 60 + 60 * 86_400,
     hasClientSecret: false,
     lastRefresh: null,
+    refreshedBy: null,
     lastExport: null,
     refreshFailures: 0,
     refreshingSince: null,

@@ -111,8 +111,11 @@ describe("viewFor", () => {
   it("says a team vault's role, and when a refresher last refreshed", () => {
     const team = facts({ unlock: "transit:transit/token-wallet", refresherKey: "transit:transit/r", consumeOnly: true });
     expect(teamNote(facts(), [], NOW)).toBeNull();
-    expect(teamNote(team, [null, NOW - 120, NOW - 3600], NOW)).toMatch(/may only consume.*last refreshed 2 minutes ago\.$/);
-    expect(teamNote(team, [null], NOW)).toMatch(/No refresh by a refresher seen yet\.$/);
+    const r = (lastRefresh: number | null, refreshedBy: string | null = null) => ({ lastRefresh, refreshedBy });
+    expect(teamNote(team, [r(null), r(NOW - 120, "build-1"), r(NOW - 3600, "laptop")], NOW)).toMatch(
+      /may only consume.*A refresher \(build-1\) last refreshed 2 minutes ago\.$/,
+    );
+    expect(teamNote(team, [r(null)], NOW)).toMatch(/No refresh by a refresher seen yet\.$/);
     expect(teamNote({ ...team, consumeOnly: false }, [], NOW)).toMatch(/this identity is a refresher/);
   });
 });

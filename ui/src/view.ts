@@ -42,12 +42,20 @@ const when = (unix: number, now: number): Pick<Fact, "value" | "detail"> => ({
 /** What the connections pane says about a team vault (null: not one): what this identity
  * may do, and when a refresher last refreshed (the newest `lastRefresh` of `lastRefreshes`),
  * which tells a consumer whether one is alive. */
-export function teamNote(f: VaultFacts | null, lastRefreshes: (number | null)[], nowUnix: number): string | null {
+export function teamNote(
+  f: VaultFacts | null,
+  refreshes: { lastRefresh: number | null; refreshedBy: string | null }[],
+  nowUnix: number,
+): string | null {
   if (!f || !f.unlock.startsWith("transit:")) return null;
   if (!f.refresherKey) return "Team vault on OpenBao: shared by every identity its policy lets in.";
   if (!f.consumeOnly) return "Team vault on OpenBao: this identity is a refresher; it keeps the connections fresh for everyone.";
-  const last = Math.max(0, ...lastRefreshes.map((t) => t ?? 0));
-  const seen = last > 0 ? `A refresher last refreshed ${formatAge(last, nowUnix)}.` : "No refresh by a refresher seen yet.";
+  const last = refreshes.reduce<{ lastRefresh: number | null; refreshedBy: string | null } | null>(
+    (a, c) => ((c.lastRefresh ?? 0) > (a?.lastRefresh ?? 0) ? c : a),
+    null,
+  );
+  const by = last?.refreshedBy ? ` (${last.refreshedBy})` : "";
+  const seen = last?.lastRefresh ? `A refresher${by} last refreshed ${formatAge(last.lastRefresh, nowUnix)}.` : "No refresh by a refresher seen yet.";
   return `Team vault on OpenBao: this identity may only consume. It gets access tokens; a refresher (a member’s app or agent) keeps them fresh. ${seen}`;
 }
 

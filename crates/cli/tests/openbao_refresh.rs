@@ -189,6 +189,12 @@ fn consumer(bao: &Bao, w: &World, token: &str) {
     assert!(seen.secrets.refresh_token.is_none() && seen.secrets.sealed.is_some());
     let refresher = connection::load(&mut open_as(bao, w, "root"), &name).unwrap();
     let refresh_token = refresher.secrets.refresh_token.clone().unwrap();
+    // The lease's last holder is named (this machine's host name), for consumers to see.
+    assert!(refresher
+        .info
+        .refreshed_by
+        .as_deref()
+        .is_some_and(|h| !h.is_empty()));
     let plain = mine.get("c.r").unwrap();
     assert_absent_in(
         &String::from_utf8_lossy(secrecy::ExposeSecret::expose_secret(&plain)),

@@ -61,6 +61,8 @@ pub struct ConnectionView {
     pub refresh_failures: u32,
     /// A refresh was interrupted at this time (Unix seconds); checked on next use.
     pub refreshing_since: Option<u64>,
+    /// The machine that last claimed a refresh (a team vault's refresher).
+    pub refreshed_by: Option<String>,
     /// The last refresh failure.
     pub last_refresh_error: Option<String>,
     /// What the connection check reported (sanitised strings).
@@ -147,6 +149,7 @@ impl ConnectionView {
             last_export: i.last_export,
             refresh_failures: i.refresh_failures,
             refreshing_since: i.refreshing_since,
+            refreshed_by: i.refreshed_by,
             last_refresh_error: i.last_refresh_error.map(|e| crate::error::plain(&e)),
             check: i.check.into_iter().collect(),
             account: facts.subject,

@@ -53,7 +53,7 @@ async function loadOnce(): Promise<void> {
 
 /** A team vault's note; a consumer cannot connect or add (OpenBao refuses it writes). */
 function renderTeam(all: Connection[], nowUnix: number): void {
-  const note = teamNote(state.vault, all.map((c) => c.lastRefresh), nowUnix);
+  const note = teamNote(state.vault, all, nowUnix);
   const p = el("team-note");
   p.textContent = note ?? "";
   p.hidden = note === null;

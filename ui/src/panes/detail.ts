@@ -63,7 +63,12 @@ function render(): void {
         ? `held, never exported; lapses ${countdown(c.refreshExpiresAt, t)} if unused`
         : "none: sign in again when the access token expires",
     ),
-    fact("last-refresh", "Last refresh", ago(c.lastRefresh, t), isoTime(c.lastRefresh)),
+    fact(
+      "last-refresh",
+      "Last refresh",
+      ago(c.lastRefresh, t) + (c.lastRefresh && c.refreshedBy ? ` by ${c.refreshedBy}` : ""),
+      isoTime(c.lastRefresh),
+    ),
     fact("last-export", "Last export", ago(c.lastExport, t), isoTime(c.lastExport)),
     fact("created", "Connected", ago(c.createdAt, t), isoTime(c.createdAt)),
   ];

@@ -56,6 +56,11 @@ pub struct ConnectionInfo {
     /// and the write, so the refresh token may already be rotated away.
     #[serde(default)]
     pub refreshing_since: Option<u64>,
+    /// The machine (its host name) that last claimed a refresh of this connection: on a
+    /// team vault, who refreshes (the lease's last holder; with `last_refresh`, whether a
+    /// refresher is alive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_by: Option<String>,
     /// When an access token was last handed out (Unix seconds).
     #[serde(default)]
     pub last_export: Option<u64>,
@@ -98,6 +103,7 @@ impl ConnectionInfo {
             refresh_failures: 0,
             last_refresh_error: None,
             refreshing_since: None,
+            refreshed_by: None,
             last_export: None,
             restored_at: None,
         }

@@ -10,6 +10,12 @@ use crate::oauth::Client;
 use crate::vault::VaultError;
 use std::time::{Duration, Instant};
 
+/// This machine's host name (at most 64 characters), naming the lease's holder.
+fn this_host() -> String {
+    let h = gethostname::gethostname().to_string_lossy().into_owned();
+    h.chars().take(64).collect()
+}
+
 /// Whether a marker set at `since` (Unix seconds) is older than another machine's lease.
 fn lease_over(since: u64) -> bool {
     connection::now().saturating_sub(since) >= super::ELSEWHERE_LEASE_SECS
@@ -83,6 +89,7 @@ impl Refresher {
                 });
             }
             c.info.refreshing_since = Some(connection::now());
+            c.info.refreshed_by = Some(this_host());
             Ok(())
         });
         match claimed {
