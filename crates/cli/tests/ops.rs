@@ -309,7 +309,7 @@ fn small_things_say_what_the_user_typed_and_line_up() {
     assert_ne!(account, "-", "the account is named:\n{list}");
 
     let status = stdout(&w.cli(&with_pass(&w, &["status"]), &[], ""));
-    assert_contains(&status, "format:      2");
+    assert_contains(&status, "format:      3");
     assert_contains(&status, "connections: 1");
     assert!(
         status
