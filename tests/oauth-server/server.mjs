@@ -729,6 +729,71 @@ function badDiscovery(res) {
 }
 
 // ---------------------------------------------------------------------------------------
+// A small Pleo-like API for `token-wallet api` and the proxy: it checks the bearer token
+// (or API key) it issued, as Pleo does, and counts the calls it served.
+// - GET /v1/expenses?limit=N&after=CURSOR: 25 made-up expenses, a page at a time
+//   (`{data: [...], pagination: {hasNextPage, endCursor, total}}`).
+// - POST /v1/export-jobs (JSON body): 201 `{data: {id, status: "PENDING", ...body}}`.
+// - GET /v1/moved: a 302 to another host (a client must not follow it with the token).
+// - GET /v1/slow?ms=N: answers after N ms (at most 30 s).
+// - GET /v1/large?kib=N: a JSON answer of about N KiB (at most 64 MiB).
+const EXPENSES = Array.from({ length: 25 }, (_, i) => ({
+  id: `exp-${String(i + 1).padStart(3, '0')}`,
+  amount: { value: 1000 + 17 * i, currency: 'DKK' },
+  note: `made-up expense ${i + 1}`,
+}));
+
+async function apiExpenses(req, res, url) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  stats.api_calls = (stats.api_calls ?? 0) + 1;
+  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 10) || 10, 1), 100);
+  const after = url.searchParams.get('after');
+  const start = after ? EXPENSES.findIndex((e) => e.id === after) + 1 : 0;
+  const page = EXPENSES.slice(start, start + limit);
+  sendJson(res, 200, {
+    data: page,
+    pagination: { hasNextPage: start + limit < EXPENSES.length, endCursor: page.at(-1)?.id ?? null, total: EXPENSES.length },
+  });
+}
+
+async function apiExportJob(req, res) {
+  const text = await readBody(req);
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  let body;
+  try {
+    body = JSON.parse(text || '{}');
+  } catch {
+    return sendJson(res, 400, { error: 'bad_request', error_description: 'the body is not JSON' });
+  }
+  stats.api_calls = (stats.api_calls ?? 0) + 1;
+  sendJson(res, 201, { data: { ...body, id: crypto.randomUUID(), status: 'PENDING' } });
+}
+
+async function apiMoved(req, res) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  res.writeHead(302, { Location: 'http://127.0.0.2:9/steal', 'Content-Length': 0 });
+  res.end();
+}
+
+async function apiSlow(req, res, url) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  const ms = Math.min(Number(url.searchParams.get('ms') ?? 1000) || 0, 30_000);
+  setTimeout(() => sendJson(res, 200, { data: { waited_ms: ms } }), ms);
+}
+
+async function apiLarge(req, res, url) {
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  const kib = Math.min(Number(url.searchParams.get('kib') ?? 1024) || 1, 64 * 1024);
+  const line = 'x'.repeat(1000);
+  sendJson(res, 200, { data: Array.from({ length: kib }, (_, i) => `${i}:${line}`) });
+}
+
+// ---------------------------------------------------------------------------------------
 // Routing: our paths first, everything else to oidc-provider.
 
 // TEST ONLY: failures injected into the token endpoint (POST /_test/fail-token) and
@@ -756,6 +821,11 @@ async function route(req, res) {
   if (method === 'GET' && path === '/v1/installations/me') return apiInstallation(req, res);
   if (method === 'POST' && path === '/v1/installations/me') return apiInstall(req, res);
   if (method === 'DELETE' && path === '/v1/installations/me') return apiUninstall(req, res);
+  if (method === 'GET' && path === '/v1/expenses') return apiExpenses(req, res, url);
+  if (method === 'POST' && path === '/v1/export-jobs') return apiExportJob(req, res);
+  if (method === 'GET' && path === '/v1/moved') return apiMoved(req, res);
+  if (method === 'GET' && path === '/v1/slow') return apiSlow(req, res, url);
+  if (method === 'GET' && path === '/v1/large') return apiLarge(req, res, url);
 
   // POST /_test/api-keys {company?, scope?, expires_in? (s; 0 or absent: never; negative:
   // already expired), revoked?}: a new Pleo API key, as the web app shows it once.

@@ -83,35 +83,59 @@ pub fn env_line(given: Option<&str>, t: &Exported, shell: Shell) -> String {
     }
 }
 
-/// Copies `from` to `to`, replacing every occurrence of `secret` with `<redacted>`, also
+/// What `--mask` puts in place of a secret in a command's output.
+pub const MASK: &[u8] = b"<concealed by token-wallet>";
+
+/// What `exec` and `run` give a command: the variables to set (over the environment it
+/// inherits), and the secrets among their values (concealed in its output with `--mask`).
+pub struct ChildEnv {
+    /// Name and value.
+    pub vars: Vec<(String, zeroize::Zeroizing<String>)>,
+    /// Secret values.
+    pub secrets: Vec<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// Copies `from` to `to`, replacing every occurrence of any of `secrets` with [`MASK`], also
 /// across read boundaries.
-fn mask_copy(mut from: impl Read, mut to: impl Write, secret: &[u8]) {
+fn mask_copy(mut from: impl Read, mut to: impl Write, secrets: &[zeroize::Zeroizing<Vec<u8>>]) {
+    // The longest first: a header holds its token.
+    let mut secrets: Vec<&[u8]> = secrets
+        .iter()
+        .map(|s| s.as_slice())
+        .filter(|s| !s.is_empty())
+        .collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let longest = secrets.first().map_or(0, |s| s.len());
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let (n, end) = match from.read(&mut buf) {
+            Ok(0) | Err(_) => (0, true),
+            Ok(n) => (n, false),
         };
         pending.extend_from_slice(&buf[..n]);
         let mut outb = Vec::with_capacity(pending.len());
         let mut i = 0;
-        while i + secret.len() <= pending.len() {
-            if pending[i..].starts_with(secret) {
-                outb.extend_from_slice(b"<redacted>");
-                i += secret.len();
-            } else {
-                outb.push(pending[i]);
-                i += 1;
+        // Until EOF, a tail that could be the start of a secret is kept for the next read.
+        while i < pending.len() && (end || i + longest <= pending.len()) {
+            match secrets.iter().find(|s| pending[i..].starts_with(s)) {
+                Some(s) => {
+                    outb.extend_from_slice(MASK);
+                    i += s.len();
+                }
+                None => {
+                    outb.push(pending[i]);
+                    i += 1;
+                }
             }
         }
-        // Keep a tail that could be the start of the secret.
         pending.drain(..i);
         let _ = to.write_all(&outb);
         let _ = to.flush();
+        if end {
+            break;
+        }
     }
-    let _ = to.write_all(&pending);
-    let _ = to.flush();
 }
 
 /// The names a program `name` may have on disk: itself, and on Windows, when it has no
@@ -207,7 +231,6 @@ pub fn exec(
     program: &Path,
     args: &[String],
 ) -> Result<i32> {
-    let shown = program.display().to_string();
     let var = var_name(given, t);
     for other in token_variables_named(args, &var) {
         eprintln!(
@@ -215,8 +238,28 @@ pub fn exec(
             t.info.name
         );
     }
+    let token = t.token.token.expose_secret();
+    run_command(
+        ChildEnv {
+            vars: vec![(var, zeroize::Zeroizing::new(token.to_string()))],
+            secrets: vec![zeroize::Zeroizing::new(token.as_bytes().to_vec())],
+        },
+        mask,
+        program,
+        args,
+    )
+}
+
+/// Runs `program` with `args` and `env` over the inherited environment; returns its exit
+/// code (128 + the signal if it was killed). With `mask`, its output passes through this
+/// process with `env`'s secrets concealed; else (Unix) this process becomes it.
+pub fn run_command(env: ChildEnv, mask: bool, program: &Path, args: &[String]) -> Result<i32> {
+    let shown = program.display().to_string();
     let mut c = Command::new(program);
-    c.args(args).env(var, t.token.token.expose_secret());
+    c.args(args);
+    for (k, v) in &env.vars {
+        c.env(k, v.as_str());
+    }
     // Unix, no masking: this process becomes the command (execve), so nothing of the
     // wallet (keys, tokens, buffers) outlives the hand-over; the exit code is the
     // command's own. Only returns on failure.
@@ -240,16 +283,16 @@ pub fn exec(
         .map_err(|e| Error::Message(127, format!("cannot run `{shown}`: {e}")))?;
     let mut copiers = Vec::new();
     if mask {
-        let secret = zeroize::Zeroizing::new(t.token.token.expose_secret().as_bytes().to_vec());
+        let secrets = std::sync::Arc::new(env.secrets);
         if let Some(o) = child.stdout.take() {
-            let s = secret.clone();
+            let s = secrets.clone();
             copiers.push(std::thread::spawn(move || {
                 mask_copy(o, std::io::stdout(), &s)
             }));
         }
         if let Some(e) = child.stderr.take() {
             copiers.push(std::thread::spawn(move || {
-                mask_copy(e, std::io::stderr(), &secret)
+                mask_copy(e, std::io::stderr(), &secrets)
             }));
         }
     }
@@ -298,12 +341,28 @@ mod tests {
                 Ok(1)
             }
         }
+        let z = |s: &[u8]| zeroize::Zeroizing::new(s.to_vec());
         let mut out = Vec::new();
         mask_copy(
             Trickle(b"a SECRET b SECRETSECRET c SECRE"),
             &mut out,
-            b"SECRET",
+            &[z(b"SECRET")],
         );
-        assert_eq!(out, b"a <redacted> b <redacted><redacted> c SECRE");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a <concealed by token-wallet> b <concealed by token-wallet><concealed by token-wallet> c SECRE"
+        );
+        // Several secrets, one holding another (a header and its token): each concealed
+        // whole, once.
+        let mut out = Vec::new();
+        mask_copy(
+            Trickle(b"T=tok H=Bearer tok end"),
+            &mut out,
+            &[z(b"tok"), z(b"Bearer tok")],
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "T=<concealed by token-wallet> H=<concealed by token-wallet> end"
+        );
     }
 }

@@ -18,6 +18,7 @@ mod export;
 mod input;
 mod man;
 mod passphrase;
+mod references;
 mod source;
 
 use std::process::ExitCode;

@@ -34,7 +34,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("5", "The provider could not be reached, or a check could not be completed (an installation status that could not be read included)."),
     ("6", "An API key or static token is past its expiry date."),
     ("8", "check: the provider refused the credential, or its installation is ERROR or INACTIVE."),
-    ("127", "exec: the command could not be run. Otherwise exec exits with the command's own status (128 + the signal if it was killed)."),
+    ("13, 14, 15", "api: the answer's status was 3xx, 4xx or 5xx (its body is printed all the same)."),
+    ("127", "exec, run: the command could not be run. Otherwise they exit with the command's own status (128 + the signal if it was killed)."),
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[

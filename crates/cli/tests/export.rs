@@ -106,8 +106,8 @@ fn token_formats_min_ttl_env_and_exec() {
     ]);
     let o = w.cli(&a, &[], "");
     assert!(o.status.success());
-    assert_eq!(stdout(&o).trim(), "token=<redacted>");
-    assert!(stderr(&o).contains("err=<redacted>"));
+    assert_eq!(stdout(&o).trim(), "token=<concealed by token-wallet>");
+    assert!(stderr(&o).contains("err=<concealed by token-wallet>"));
 
     // Nothing printed the refresh token, and masked output never showed the access token.
     let refresh_now = w.tokens("e").1.unwrap();

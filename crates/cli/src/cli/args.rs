@@ -305,7 +305,7 @@ pub struct ExecArgs {
     /// Variable name (default: PLEO_ACCESS_TOKEN for Pleo providers, else ACCESS_TOKEN).
     #[arg(long)]
     pub var: Option<String>,
-    /// Replace the token in the command's output with `<redacted>`.
+    /// Replace the token in the command's output with `<concealed by token-wallet>`.
     #[arg(long)]
     pub mask: bool,
     /// Least lifetime the token must have left (default 5m, or half the provider's
@@ -394,4 +394,48 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+// `run`'s arguments (plain comments: clap would take doc comments as help).
+#[derive(clap::Args)]
+pub struct RunCommandArgs {
+    /// Read variables from this dotenv file too (may be repeated; a later file wins over an
+    /// earlier one and over the environment). Its references are resolved like the
+    /// environment's.
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Replace every resolved token and header in the command's output with
+    /// `<concealed by token-wallet>`.
+    #[arg(long)]
+    pub mask: bool,
+    /// Least lifetime each token must have left (default 5m, or half the provider's token
+    /// lifetime if that is shorter).
+    #[arg(long, value_parser = parse_min_ttl)]
+    pub min_ttl: Option<Duration>,
+    #[command(flatten)]
+    pub pass: PassArgs,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true)]
+    pub cmd: Vec<String>,
+}
+
+// `api`'s arguments (plain comments: clap would take doc comments as help).
+#[derive(clap::Args)]
+pub struct ApiArgs {
+    /// Connection name.
+    pub name: ConnectionName,
+    /// The path under the provider's API base, starting with `/` (`/v1/expenses`), with a
+    /// query if you like.
+    pub path: String,
+    /// The method (default GET, or POST when fields or --input are given).
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A field: a query parameter of a GET, else a member of the JSON body (a string).
+    #[arg(short = 'f', long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// The request body from this file (`-` for standard input), sent as JSON.
+    #[arg(long, value_name = "FILE", conflicts_with = "fields")]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub pass: PassArgs,
 }

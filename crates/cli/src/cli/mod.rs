@@ -315,6 +315,22 @@ pub enum Command {
     Env(EnvArgs),
     /// Run a command with the access token in its environment; exits with its exit code.
     Exec(ExecArgs),
+    /// Run a command with the `tw://` references of its environment and env files resolved
+    ///
+    /// A variable whose value is `tw://NAME` gets the connection's access token,
+    /// `tw://NAME/header` its whole `Authorization` value, `tw://NAME/expires_at` its expiry
+    /// (Unix seconds), for the command only. So a `.env` file of references holds no
+    /// secret and can be committed. A reference of another form, or to a connection that
+    /// does not exist, fails before the command starts, naming the variable. Exits with
+    /// the command's exit code.
+    Run(RunCommandArgs),
+    /// Make one authenticated request to a connection's API (as `gh api`)
+    ///
+    /// PATH is relative to the provider's `api_base` (Pleo: its API host); the token goes
+    /// nowhere else, and redirects are not followed. A 401 is answered by one refresh and
+    /// one retry. The body goes to standard output, JSON pretty-printed on a terminal.
+    /// Exit code 0 for a 2xx answer, 13, 14, 15 for 3xx, 4xx, 5xx.
+    Api(ApiArgs),
     /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
     Refresh(RefreshArgs),
     /// Revoke and remove connections whose refresh token is dead (needs

@@ -2,9 +2,11 @@
 //! core, and formats.
 
 pub mod agent;
+pub mod api;
 pub mod audit;
 pub mod connections;
 pub mod keys;
+pub mod run;
 pub mod tokens;
 pub mod vault;
 
@@ -100,6 +102,11 @@ pub fn run(cli: &Cli) -> Result {
         Command::Token(a) => tokens::token(cx, a),
         Command::Env(a) => tokens::env(cx, a),
         Command::Exec(a) => Err(crate::error::Error::ChildExit(tokens::exec(cx, a)?)),
+        Command::Run(a) => Err(crate::error::Error::ChildExit(run::run(cx, a)?)),
+        Command::Api(a) => match api::api(cx, a)? {
+            0 => Ok(()),
+            code => Err(crate::error::Error::ChildExit(code)),
+        },
         Command::Audit(a) => audit::audit(cx, a),
     }
 }

@@ -14,7 +14,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 #[non_exhaustive]
 pub enum HttpError {
     /// The body was larger than [`MAX_BODY`].
-    #[error("the response body is larger than 1 MiB")]
+    #[error("the response body is larger than allowed (1 MiB for a token's answer)")]
     TooLarge,
     /// Could not connect, or the connection broke, or it timed out: said in plain words
     /// ("connection refused"), without the OS's error numbers.
@@ -55,11 +55,21 @@ impl Http {
 
     /// Sends one request and reads at most [`MAX_BODY`] of the answer.
     pub fn send(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>, HttpError> {
+        self.send_up_to(req, MAX_BODY)
+    }
+
+    /// [`Self::send`], reading at most `limit` bytes of the answer (an API's answer to
+    /// `token-wallet api`, which a person asked for, may be larger than a token's).
+    pub fn send_up_to(
+        &self,
+        req: http::Request<Vec<u8>>,
+        limit: u64,
+    ) -> Result<http::Response<Vec<u8>>, HttpError> {
         let resp = self.agent.run(req).map_err(map_err)?;
         let (parts, mut body) = resp.into_parts();
         let bytes = body
             .with_config()
-            .limit(MAX_BODY)
+            .limit(limit)
             .read_to_vec()
             .map_err(map_err)?;
         Ok(http::Response::from_parts(parts, bytes))
