@@ -29,15 +29,15 @@ fn run_gives_the_child_live_values_and_fails_before_it_on_a_bad_reference() {
     )
     .unwrap();
     let show = "printf '%s|%s|%s|%s' \"$API_TOKEN\" \"$AUTH\" \"$EXPIRES\" \"$PLAIN\"";
-    let o = w.with_pass(&[
-        "run",
-        "--env-file",
-        path_str(&env_file),
-        "--",
-        "sh",
-        "-c",
-        show,
-    ]);
+    // A variable that is not UTF-8 in the environment is passed on, not a failure.
+    let mut c = w.env.cmd();
+    c.args(["run", "--passphrase-file", path_str(&w.pass_file)])
+        .args(["--env-file", path_str(&env_file), "--", "sh", "-c", show])
+        .env(
+            "NOT_UTF8",
+            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"caf\xe9"),
+        );
+    let o = run_recorded(&mut c, "");
     assert!(o.status.success(), "{}", stderr(&o));
     let (access, refresh) = w.tokens("r");
     let got = stdout(&o);

@@ -22,7 +22,9 @@ const RUN_MIN_TTL: Duration = Duration::from_secs(300);
 pub fn run(cx: &mut Ctx<'_>, a: &RunCommandArgs) -> Result<i32> {
     let program = export::find_program(&a.cmd[0])?;
     // The environment's variables, then each file's: a later one wins.
-    let mut given: BTreeMap<String, (String, bool)> = std::env::vars()
+    // (A variable that is not UTF-8 is no reference, and is passed on as it is.)
+    let mut given: BTreeMap<String, (String, bool)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(_, v)| v.starts_with("tw://"))
         .map(|(k, v)| (k, (v, false)))
         .collect();
