@@ -1,5 +1,6 @@
 //! The team vault beside the Secret Service, in one run (the two take turns, so machine
-//! noise hits both alike): `token` through the agent with the access token cached (goal:
+//! noise hits both alike). The team vault is the shape: unlocked by identity (a
+//! Transit key), refresh tokens sealed under a refresher key. Measured: `token` through the agent with the access token cached (goal:
 //! OpenBao within 1.2x of the Secret Service), and one refresh (the claim, the request and
 //! the check-and-set writes on OpenBao against the file lock and the writes on the Secret
 //! Service; goal: within 3x). Prints medians and ratios.
@@ -20,6 +21,7 @@ use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
 use token_wallet_core::oauth::{self, http::Http, Provider};
 use token_wallet_core::ops::{self, Requester, Session};
 use token_wallet_core::refresh::{Policy, Refresher};
+use token_wallet_core::vault::TransitRef;
 use token_wallet_core::{
     open_vault, CreateOptions, KeystoreOptions, Passphrase, Profile, StoreKind,
 };
@@ -38,18 +40,30 @@ fn median(mut v: Vec<u128>) -> u128 {
     v[v.len() / 2]
 }
 
-/// A vault on `opts` in `home` with one connection, `b`, signed in at `provider`.
-fn seeded(home: &Path, profile: &str, opts: &KeystoreOptions, provider: &Provider) -> Agent {
+/// A vault on `opts` in `home` with one connection, `b`, signed in at `provider`; on
+/// OpenBao (`team`) one that unlocks by identity, with a refresher key.
+fn seeded(
+    home: &Path,
+    profile: &str,
+    opts: &KeystoreOptions,
+    provider: &Provider,
+    team: bool,
+) -> Agent {
     let p = Profile::new(profile).unwrap();
     let data = p.data_dir(home);
     let v = open_vault(&p, opts, &data).unwrap();
-    let u = Mutex::new(
+    let made = if team {
+        v.create_with_transit(
+            &TransitRef::parse("transit:token-wallet").unwrap(),
+            TransitRef::parse("transit:token-wallet-refresher").as_ref(),
+        )
+    } else {
         v.create(
             &Passphrase::new(PASS.into()).unwrap(),
             &CreateOptions::insecure_for_tests(),
         )
-        .unwrap(),
-    );
+    };
+    let u = Mutex::new(made.unwrap());
     let browser =
         token_wallet_test_support::oauth_server::repo().join("tests/oauth-server/browser");
     let open = |link: &oauth::SignInLink<'_>| -> Result<(), String> {
@@ -88,7 +102,11 @@ fn seeded(home: &Path, profile: &str, opts: &KeystoreOptions, provider: &Provide
             ..AgentOptions::default()
         },
     );
-    a.unlock(&Passphrase::new(PASS.into()).unwrap()).unwrap();
+    if team {
+        a.unlock_by_identity().unwrap();
+    } else {
+        a.unlock(&Passphrase::new(PASS.into()).unwrap()).unwrap();
+    }
     a
 }
 
@@ -115,6 +133,8 @@ fn main() {
         kind: None,
     };
     let bao = Bao::start();
+    bao.transit_key("token-wallet");
+    bao.root(&["write", "-f", "transit/keys/token-wallet-refresher"]);
     let mut team = KeystoreOptions::os();
     team.kind = StoreKind::OpenBao(OpenBaoOptions {
         addr: bao.addr.clone(),
@@ -134,11 +154,18 @@ fn main() {
                 &format!("bench-ss-{tag}"),
                 &KeystoreOptions::os(),
                 &provider,
+                false,
             ),
         ),
         (
             "OpenBao",
-            seeded(home.path(), &format!("bench-bao-{tag}"), &team, &provider),
+            seeded(
+                home.path(),
+                &format!("bench-bao-{tag}"),
+                &team,
+                &provider,
+                true,
+            ),
         ),
     ];
     let name = "b".parse().unwrap();
