@@ -185,6 +185,24 @@ fn key_box() -> Box<Zeroizing<[u8; 32]>> {
     key
 }
 
+/// A boxed key holding `raw` (unwrapped or decrypted elsewhere); `None` unless it is 32
+/// bytes.
+fn key_from(raw: &[u8]) -> Option<Box<Zeroizing<[u8; 32]>>> {
+    if raw.len() != 32 {
+        return None;
+    }
+    let mut key = key_box();
+    key.copy_from_slice(raw);
+    Some(key)
+}
+
+/// A new boxed random key.
+fn random_key() -> Box<Zeroizing<[u8; 32]>> {
+    let mut key = key_box();
+    hazmat::fill_random(&mut key[..]);
+    key
+}
+
 /// The key-encryption key, derived from the passphrase. Only wraps and unwraps [`Dek`]s.
 /// Boxed: the key is written once, in place, and moving a `Kek` moves only the pointer,
 /// so no copy of the key is left behind in a stack frame; wiped when dropped.
@@ -266,12 +284,7 @@ impl Kek {
     /// `None`: wrong passphrase (or a wrapped key that does not belong to this place).
     pub(crate) fn unwrap(&self, wrapped: &[u8], place: &DekPlace<'_>) -> Option<Dek> {
         let raw = hazmat::open(&self.0, &place.aad(), wrapped)?;
-        if raw.len() != 32 {
-            return None;
-        }
-        let mut key = key_box();
-        key.copy_from_slice(&raw);
-        Some(Dek(key))
+        key_from(&raw).map(Dek)
     }
 }
 
@@ -293,12 +306,7 @@ impl Dek {
 
     /// A data key unwrapped elsewhere (by Transit); `None` unless it is 32 bytes.
     pub(crate) fn from_unwrapped(raw: &[u8]) -> Option<Self> {
-        if raw.len() != 32 {
-            return None;
-        }
-        let mut key = key_box();
-        key.copy_from_slice(raw);
-        Some(Self(key))
+        key_from(raw).map(Self)
     }
 
     /// The raw key, for the memory-scan tests only.
@@ -308,9 +316,7 @@ impl Dek {
     }
 
     pub(crate) fn generate() -> Self {
-        let mut key = key_box();
-        hazmat::fill_random(&mut key[..]);
-        Self(key)
+        Self(random_key())
     }
 
     pub(crate) fn seal(&self, place: &RecordPlace<'_>, plaintext: &[u8]) -> Vec<u8> {
@@ -367,20 +373,13 @@ impl Kek {
         place: &BackupPlace<'_>,
     ) -> Option<BackupKey> {
         let raw = hazmat::open(&self.0, &place.key_aad(), wrapped)?;
-        if raw.len() != 32 {
-            return None;
-        }
-        let mut key = key_box();
-        key.copy_from_slice(&raw);
-        Some(BackupKey(key))
+        key_from(&raw).map(BackupKey)
     }
 }
 
 impl BackupKey {
     pub(crate) fn generate() -> Self {
-        let mut key = key_box();
-        hazmat::fill_random(&mut key[..]);
-        Self(key)
+        Self(random_key())
     }
 
     pub(crate) fn seal(&self, place: &BackupPlace<'_>, plaintext: &[u8]) -> Vec<u8> {

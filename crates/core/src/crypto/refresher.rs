@@ -1,6 +1,6 @@
 //! The team vault's refresher key (`docs/format.md` §8.8) and its associated data.
 
-use super::{hazmat, key_box, VaultId, AAD_VERSION};
+use super::{hazmat, key_from, random_key, VaultId, AAD_VERSION};
 use zeroize::Zeroizing;
 
 /// A team vault's refresher key (format 3): seals each connection's refresh token and
@@ -30,9 +30,7 @@ fn refresher_secrets_aad(vault: VaultId, record: &str) -> Vec<u8> {
 
 impl RefresherKey {
     pub(crate) fn generate() -> Self {
-        let mut key = key_box();
-        hazmat::fill_random(&mut key[..]);
-        Self(key)
+        Self(random_key())
     }
 
     /// The raw key, to be wrapped by a Transit key.
@@ -42,12 +40,7 @@ impl RefresherKey {
 
     /// A refresher key unwrapped by Transit; `None` unless it is 32 bytes.
     pub(crate) fn from_unwrapped(raw: &[u8]) -> Option<Self> {
-        if raw.len() != 32 {
-            return None;
-        }
-        let mut key = key_box();
-        key.copy_from_slice(raw);
-        Some(Self(key))
+        key_from(raw).map(Self)
     }
 
     pub(crate) fn seal(&self, vault: VaultId, record: &str, plaintext: &[u8]) -> Vec<u8> {
