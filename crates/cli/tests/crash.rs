@@ -48,7 +48,13 @@ fn verify(env: &Env, what: &str) -> usize {
         "{what}: exactly one passphrase must open the vault"
     );
     let cur = opens[0];
-    let mut u = v.unlock(&pw(PASSES[cur])).unwrap();
+    whole(&v, v.unlock(&pw(PASSES[cur])).unwrap(), what);
+    cur
+}
+
+/// Every record of `u` (vault `v`, unlocked) reads back, and no entry of another
+/// generation is left.
+fn whole(v: &token_wallet_core::Vault, mut u: token_wallet_core::UnlockedVault, what: &str) {
     for (name, value) in expected() {
         let got = u
             .get(&name)
@@ -60,8 +66,7 @@ fn verify(env: &Env, what: &str) -> usize {
         );
     }
     let g = u.info().generation;
-    let names = v.keystore().list_raw().unwrap().unwrap();
-    for n in &names {
+    for n in v.keystore().list_raw().unwrap().unwrap() {
         let base = n.split('~').next().unwrap();
         assert!(
             base == "header"
@@ -70,7 +75,6 @@ fn verify(env: &Env, what: &str) -> usize {
             "{what}: leftover entry {n} (generation {g})"
         );
     }
-    cur
 }
 
 enum Ended {
@@ -253,45 +257,18 @@ fn sigkill_at_every_step_of_rotate_key_and_passwd() {
 /// Checks a team vault after a kill: it unlocks by identity (finishing or rolling back the
 /// rotation), every record reads back, no entry of another generation is left.
 fn verify_team(v: &token_wallet_core::Vault, what: &str) {
-    let mut u = v
+    let u = v
         .unlock_by_identity()
         .unwrap_or_else(|e| panic!("{what}: unlock failed with {e}"));
-    for (name, value) in expected() {
-        let got = u
-            .get(&name)
-            .unwrap_or_else(|e| panic!("{what}: record {name}: {e}"));
-        assert_eq!(
-            got.expose_secret(),
-            value.as_slice(),
-            "{what}: record {name}"
-        );
-    }
-    let g = u.info().generation;
-    for n in v.keystore().list_raw().unwrap().unwrap() {
-        let base = n.split('~').next().unwrap();
-        assert!(
-            base == "header"
-                || base == format!("idx.{g}")
-                || base.starts_with(&format!("rec.{g}.")),
-            "{what}: leftover entry {n} (generation {g})"
-        );
-    }
+    whole(v, u, what);
 }
 
 #[test]
 fn sigkill_at_every_step_of_rotate_key_on_a_team_vault() {
-    use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
     let bao = token_wallet_test_support::bao::Bao::start();
     bao.transit_key("token-wallet");
     let env = Env::new("crash-bao");
-    let mut o = token_wallet_core::KeystoreOptions::os();
-    o.kind = token_wallet_core::StoreKind::OpenBao(OpenBaoOptions {
-        addr: bao.addr.clone(),
-        mount: "secret".into(),
-        prefix: "token-wallet".into(),
-        auth: BaoAuth::Token(BaoToken::new("root".into())),
-        ca_file: None,
-    });
+    let mut o = bao_options(&bao.addr, "root");
     o.chunk_cap = CAP;
     let profile = token_wallet_core::Profile::new(&env.profile).unwrap();
     let v = token_wallet_core::open_vault(&profile, &o, &env.data_dir()).unwrap();

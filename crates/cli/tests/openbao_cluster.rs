@@ -16,11 +16,8 @@ use token_wallet_test_support::bao::Cluster;
 #[test]
 fn the_leader_dies_mid_storm_one_refresh_nothing_lost() {
     let mut cluster = Cluster::start();
-    // Every CLI this test starts (this file's only test) uses the cluster, all its nodes.
-    std::env::set_var("TOKEN_WALLET_STORE", "openbao");
-    std::env::set_var("BAO_ADDR", cluster.addrs.join(","));
-    std::env::set_var("BAO_TOKEN", &cluster.root);
-    std::env::remove_var("BAO_CACERT");
+    // Every CLI this test starts uses the cluster, all its nodes.
+    use_openbao(&cluster.addrs.join(","), &cluster.root);
     // 40-second tokens (the refresh window is their second half): what a refresh hands
     // out must outlive an election on a loaded machine. Expiry is kept in whole seconds:
     // 21.5 s in, every caller sees the window open.

@@ -18,8 +18,7 @@ use common::oauth::*;
 use common::*;
 use std::time::Duration;
 use token_wallet_core::connection::{self, ConnectionName};
-use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
-use token_wallet_core::{open_vault, KeystoreOptions, Profile, StoreKind, UnlockedVault};
+use token_wallet_core::{open_vault, Profile, UnlockedVault};
 use token_wallet_test_support::bao::Bao;
 
 fn policy(name: &str) -> std::path::PathBuf {
@@ -30,14 +29,7 @@ fn policy(name: &str) -> std::path::PathBuf {
 
 /// The vault of `w`, unlocked here with OpenBao token `token`.
 fn open_as(bao: &Bao, w: &World, token: &str) -> UnlockedVault {
-    let mut o = KeystoreOptions::os();
-    o.kind = StoreKind::OpenBao(OpenBaoOptions {
-        addr: bao.addr.clone(),
-        mount: "secret".into(),
-        prefix: "token-wallet".into(),
-        auth: BaoAuth::Token(BaoToken::new(token.into())),
-        ca_file: None,
-    });
+    let o = bao_options(&bao.addr, token);
     let dir = tempfile::tempdir().unwrap();
     let p = Profile::new(&w.env.profile).unwrap();
     open_vault(&p, &o, dir.path())
@@ -52,11 +44,7 @@ const CALLS_PER_MACHINE: usize = 8;
 #[test]
 fn one_refresh_across_five_machines_sharing_an_openbao_vault() {
     let bao = Bao::start();
-    // Every CLI this test starts (this file's only test) keeps its vault in this OpenBao.
-    std::env::set_var("TOKEN_WALLET_STORE", "openbao");
-    std::env::set_var("BAO_ADDR", &bao.addr);
-    std::env::set_var("BAO_TOKEN", "root");
-    std::env::remove_var("BAO_CACERT");
+    use_openbao(&bao.addr, "root");
     bao.transit_key("token-wallet");
     bao.root(&["write", "-f", "transit/keys/token-wallet-refresher"]);
     bao.policy("tw-consumer", &policy("consumer.hcl"));

@@ -53,11 +53,7 @@ fn agent(m: &Env) -> (Child, std::path::PathBuf) {
 #[test]
 fn two_hundred_calls_to_each_of_five_agents_at_expiry_make_one_refresh() {
     let bao = Bao::start();
-    // Every CLI this test starts (this file's only test) keeps its vault in this OpenBao.
-    std::env::set_var("TOKEN_WALLET_STORE", "openbao");
-    std::env::set_var("BAO_ADDR", &bao.addr);
-    std::env::set_var("BAO_TOKEN", "root");
-    std::env::remove_var("BAO_CACERT");
+    use_openbao(&bao.addr, "root");
     bao.transit_key("token-wallet");
     let w = World::with_init("bao-storm", 15, Some(&["--unlock", "transit:token-wallet"]));
     let o = w.connect("r", "local", &[], &[], "");

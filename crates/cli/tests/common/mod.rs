@@ -19,6 +19,31 @@ use token_wallet_core::{open_vault, CreateOptions, KeystoreOptions, Profile, Vau
 
 pub const CAP: usize = 2560;
 
+/// Every CLI this test process starts keeps its vault in the OpenBao at `addr` (a node,
+/// or every node comma-separated), logged in with `token`. Process-wide: for a test
+/// file's only test.
+pub fn use_openbao(addr: &str, token: &str) {
+    std::env::set_var("TOKEN_WALLET_STORE", "openbao");
+    std::env::set_var("BAO_ADDR", addr);
+    std::env::set_var("BAO_TOKEN", token);
+    std::env::remove_var("BAO_CACERT");
+}
+
+/// Keystore options for the OpenBao at `addr` (KV v2 at `secret`, folder `token-wallet`),
+/// logged in with `token`.
+pub fn bao_options(addr: &str, token: &str) -> KeystoreOptions {
+    use token_wallet_core::keystore::{BaoAuth, BaoToken, OpenBaoOptions};
+    let mut o = KeystoreOptions::os();
+    o.kind = token_wallet_core::StoreKind::OpenBao(OpenBaoOptions {
+        addr: addr.into(),
+        mount: "secret".into(),
+        prefix: "token-wallet".into(),
+        auth: BaoAuth::Token(BaoToken::new(token.into())),
+        ca_file: None,
+    });
+    o
+}
+
 /// The OS keystore's name as `status` prints it, on the platform the tests run on.
 pub const STORE: &str = if cfg!(windows) {
     "windows-credential-manager"
