@@ -21,6 +21,24 @@ console.info = toStderr;
 console.debug = toStderr;
 const { default: Provider } = await import('oidc-provider');
 
+// TEST ONLY: CLOCK_FILE names a file holding signed seconds this server's clock is moved
+// by, read at each reading of the clock, so a test can run 30 minutes of token lifetimes
+// in seconds (the wallet's debug builds read the same file: TOKEN_WALLET_TEST_CLOCK_FILE).
+if (process.env.CLOCK_FILE) {
+  const { readFileSync } = await import('node:fs');
+  const realNow = Date.now.bind(Date);
+  const file = process.env.CLOCK_FILE;
+  Date.now = () => {
+    let offset = 0;
+    try {
+      offset = Number(readFileSync(file, 'utf8').trim()) || 0;
+    } catch {
+      offset = 0;
+    }
+    return realNow() + offset * 1000;
+  };
+}
+
 // ---------------------------------------------------------------------------------------
 // Settings from the environment
 
@@ -737,6 +755,8 @@ function badDiscovery(res) {
 // - GET /v1/moved: a 302 to another host (a client must not follow it with the token).
 // - GET /v1/slow?ms=N: answers after N ms (at most 30 s).
 // - GET /v1/large?kib=N: a JSON answer of about N KiB (at most 64 MiB).
+// - any method on /v1/echo: the request reflected (below).
+const apiTokensSeen = new Set(); // the access tokens (jti) GET /v1/expenses was called with
 const EXPENSES = Array.from({ length: 25 }, (_, i) => ({
   id: `exp-${String(i + 1).padStart(3, '0')}`,
   amount: { value: 1000 + 17 * i, currency: 'DKK' },
@@ -747,6 +767,10 @@ async function apiExpenses(req, res, url) {
   const who = await apiCaller(req, res);
   if (!who) return;
   stats.api_calls = (stats.api_calls ?? 0) + 1;
+  if (who.token?.jti) {
+    apiTokensSeen.add(who.token.jti);
+    stats.api_distinct_tokens = apiTokensSeen.size;
+  }
   const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 10) || 10, 1), 100);
   const after = url.searchParams.get('after');
   const start = after ? EXPENSES.findIndex((e) => e.id === after) + 1 : 0;
@@ -783,6 +807,24 @@ async function apiSlow(req, res, url) {
   if (!who) return;
   const ms = Math.min(Number(url.searchParams.get('ms') ?? 1000) || 0, 30_000);
   setTimeout(() => sendJson(res, 200, { data: { waited_ms: ms } }), ms);
+}
+
+// Any method on /v1/echo: the request as it arrived (method, path, every header), as
+// an API that reflects its request would; with the caller's Authorization in a header of
+// the answer too, and a session cookie. The proxy must conceal the token in both and drop
+// the cookie.
+async function apiEcho(req, res) {
+  const text = await readBody(req);
+  const who = await apiCaller(req, res);
+  if (!who) return;
+  const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: text });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Echo-Authorization': req.headers.authorization ?? '',
+    'Set-Cookie': 'session=s3cr3t-session; HttpOnly',
+  });
+  res.end(body);
 }
 
 async function apiLarge(req, res, url) {
@@ -826,6 +868,7 @@ async function route(req, res) {
   if (method === 'GET' && path === '/v1/moved') return apiMoved(req, res);
   if (method === 'GET' && path === '/v1/slow') return apiSlow(req, res, url);
   if (method === 'GET' && path === '/v1/large') return apiLarge(req, res, url);
+  if (path === '/v1/echo') return apiEcho(req, res);
 
   // POST /_test/api-keys {company?, scope?, expires_in? (s; 0 or absent: never; negative:
   // already expired), revoked?}: a new Pleo API key, as the web app shows it once.

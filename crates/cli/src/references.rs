@@ -1,7 +1,9 @@
 //! `run`'s references: a variable whose value is `tw://NAME` (the access token),
-//! `tw://NAME/header` (the whole `Authorization` value) or `tw://NAME/expires_at` (Unix
-//! seconds, empty when the provider did not say), in the environment or in a dotenv file,
-//! is given its value for the child only. Parsed before anything is fetched: a reference
+//! `tw://NAME/header` (the whole `Authorization` value), `tw://NAME/expires_at` (Unix
+//! seconds, empty when the provider did not say), `tw://proxy/NAME` (the capability of
+//! the connection's running `proxy`) or `tw://proxy/NAME/url` (its address), in the
+//! environment or in a dotenv file, is given its value for the child only. (So
+//! `tw://proxy/…` always means a proxy: a connection named `proxy` is `tw://proxy`.) Parsed before anything is fetched: a reference
 //! that is not one of these, or to a connection that does not exist, fails naming the
 //! variable, and nothing runs.
 
@@ -18,6 +20,17 @@ pub enum Part {
     Header,
     /// When the token expires (Unix seconds), or empty.
     ExpiresAt,
+    /// The capability of the connection's running proxy (`tw://proxy/NAME`).
+    ProxyCapability,
+    /// The base URL of the connection's running proxy (`tw://proxy/NAME/url`).
+    ProxyUrl,
+}
+
+impl Part {
+    /// Whether it is a running proxy's (no token is fetched for it).
+    pub fn of_proxy(self) -> bool {
+        matches!(self, Part::ProxyCapability | Part::ProxyUrl)
+    }
 }
 
 /// One variable that holds a reference.
@@ -34,7 +47,7 @@ pub struct Reference {
 const SCHEME: &str = "tw://";
 
 fn usage(var: &str, why: String) -> Error {
-    Error::Message(2, format!("`{var}`: {why}; a reference is tw://NAME, tw://NAME/header or tw://NAME/expires_at (nothing was run)"))
+    Error::Message(2, format!("`{var}`: {why}; a reference is tw://NAME, tw://NAME/header, tw://NAME/expires_at, tw://proxy/NAME or tw://proxy/NAME/url (nothing was run)"))
 }
 
 /// `value` of `var` as a reference; `None` when it is not one (it does not start with
@@ -44,6 +57,13 @@ pub fn parse(var: &str, value: &str) -> Result<Option<Reference>> {
         return Ok(None);
     };
     let (name, part) = match rest.split_once('/') {
+        Some(("proxy", p)) => match p.split_once('/') {
+            None => (p, Part::ProxyCapability),
+            Some((n, "url")) => (n, Part::ProxyUrl),
+            Some((_, other)) => {
+                return Err(usage(var, format!("`{other}` is not a part of a proxy")))
+            }
+        },
         None => (rest, Part::Token),
         Some((n, "header")) => (n, Part::Header),
         Some((n, "expires_at")) => (n, Part::ExpiresAt),
@@ -118,6 +138,16 @@ mod tests {
             r("tw://pleo/expires_at"),
             Some(("pleo".into(), Part::ExpiresAt))
         );
+        assert_eq!(
+            r("tw://proxy/pleo"),
+            Some(("pleo".into(), Part::ProxyCapability))
+        );
+        assert_eq!(
+            r("tw://proxy/pleo/url"),
+            Some(("pleo".into(), Part::ProxyUrl))
+        );
+        assert_eq!(r("tw://proxy"), Some(("proxy".into(), Part::Token)));
+        assert!(parse("X", "tw://proxy/pleo/header").is_err());
         assert_eq!(r("plain value"), None);
         assert_eq!(r("https://tw://x"), None);
         for bad in [

@@ -20,8 +20,8 @@ use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
 use token_wallet_core::oauth::Provider;
 use token_wallet_core::oauth::{Interaction, SignInLink};
 use token_wallet_core::ops::{
-    CheckOutcome, ConnectRequest, Disconnected, Exported, Pasted, Pruned, ReplacedGrant, Requester,
-    Rotated,
+    CheckOutcome, ConnectRequest, Disconnected, Exported, Pasted, ProxiedRequests, Pruned,
+    ReplacedGrant, Requester, Rotated,
 };
 use token_wallet_core::refresh::AccessToken;
 
@@ -33,6 +33,8 @@ pub trait Source {
     fn refresh(&mut self, name: &ConnectionName) -> Result<ConnectionInfo>;
     /// Every connection's public facts.
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
+    /// Audits requests a local proxy forwarded with `name`'s token.
+    fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()>;
     /// Checks `name` with its provider now: how it went, and its facts as saved.
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)>;
     /// Revokes and deletes `name` (`force`: forgets it if it cannot be revoked).
@@ -117,6 +119,10 @@ impl Source for AgentSource {
 
     fn list(&mut self) -> Result<Vec<ConnectionInfo>> {
         Ok(self.0.list()?)
+    }
+
+    fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()> {
+        Ok(self.0.proxied(name, requests)?)
     }
 
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {
@@ -242,6 +248,10 @@ impl Source for LocalSource<'_> {
             retry_pending(s);
             Ok(s.list()?)
         })
+    }
+
+    fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()> {
+        Ok(self.0.run(|s| s.record_proxied(name, requests))?)
     }
 
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {

@@ -2,8 +2,9 @@
 //!
 //! Debug builds (the ones the tests drive) read a test's own setting,
 //! `TOKEN_WALLET_TEST_CLOCK_OFFSET` (signed seconds), and move the clock by it, so a test
-//! can see what the wallet says 29 days later (expiry alerts) without waiting. Release
-//! builds never read it.
+//! can see what the wallet says 29 days later (expiry alerts) without waiting, and
+//! `TOKEN_WALLET_TEST_CLOCK_FILE` (a file holding such an offset, read each time) so a
+//! test can move time while the processes run. Release builds never read either.
 
 /// The variable a debug build's clock is moved by.
 pub const TEST_OFFSET_VAR: &str = "TOKEN_WALLET_TEST_CLOCK_OFFSET";
@@ -17,12 +18,22 @@ pub fn now() -> u64 {
     real.saturating_add_signed(test_offset())
 }
 
+/// The variable naming a file whose contents (signed seconds) move a debug build's
+/// clock, read at each reading of the clock: a test advances time while processes run
+/// (the proxy's 30 minutes of fake time). It adds to [`TEST_OFFSET_VAR`].
+pub const TEST_OFFSET_FILE_VAR: &str = "TOKEN_WALLET_TEST_CLOCK_FILE";
+
 #[cfg(debug_assertions)]
 fn test_offset() -> i64 {
-    std::env::var(TEST_OFFSET_VAR)
+    let fixed: i64 = std::env::var(TEST_OFFSET_VAR)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let moving: i64 = std::env::var_os(TEST_OFFSET_FILE_VAR)
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    fixed.saturating_add(moving)
 }
 
 #[cfg(not(debug_assertions))]

@@ -419,6 +419,48 @@ pub struct RunCommandArgs {
     pub cmd: Vec<String>,
 }
 
+// `proxy`'s arguments (plain comments: clap would take doc comments as help).
+#[derive(clap::Args)]
+pub struct ProxyArgs {
+    /// Connection name.
+    pub name: ConnectionName,
+    /// Let through only requests that match a rule `METHOD /path` or `METHOD /prefix*`
+    /// (`*` for any method); may be repeated. None given: everything the token can do.
+    /// Others get 403 from the proxy and never reach the API.
+    #[arg(long = "allow", value_name = "RULE", value_parser = parse_allow)]
+    pub allow: Vec<token_wallet_proxy::Allow>,
+    /// Forward to this base URL instead of the provider's `api_base` (https://, or
+    /// http:// on this machine only).
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<url::Url>,
+    /// Listen on this loopback address (default: 127.0.0.1 and ::1 on a port it picks).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Listen on this Unix socket too (only this user's processes may connect; they need
+    /// no capability).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Listen on the Unix socket only (no TCP).
+    #[arg(long, requires = "socket")]
+    pub no_tcp: bool,
+    /// The upstream's certificate must chain to a CA in this PEM file (else the
+    /// platform's roots).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Requests forwarded at once; more get 503.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_in_flight: usize,
+    /// Print the address and capability as one JSON line (for scripts).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pass: PassArgs,
+}
+
+fn parse_allow(s: &str) -> std::result::Result<token_wallet_proxy::Allow, String> {
+    token_wallet_proxy::Allow::parse(s)
+}
+
 // `api`'s arguments (plain comments: clap would take doc comments as help).
 #[derive(clap::Args)]
 pub struct ApiArgs {

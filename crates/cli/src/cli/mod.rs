@@ -331,6 +331,14 @@ pub enum Command {
     /// one retry. The body goes to standard output, JSON pretty-printed on a terminal.
     /// Exit code 0 for a 2xx answer, 13, 14, 15 for 3xx, 4xx, 5xx.
     Api(ApiArgs),
+    /// Serve a connection's API on this machine, adding its token to each request
+    ///
+    /// A local reverse proxy to the provider's `api_base` (or --upstream): tools send it
+    /// plain requests and never hold the token, which is kept fresh in the background.
+    /// It listens on 127.0.0.1 and ::1 (and --socket); a TCP client presents the
+    /// capability printed at start, `Authorization: Bearer twp_…` (also `tw://proxy/NAME`
+    /// to `run`). --allow narrows what may be called. Runs until Ctrl-C.
+    Proxy(ProxyArgs),
     /// Refresh now (rotate the tokens) for NAME, or for every connection with --all.
     Refresh(RefreshArgs),
     /// Revoke and remove connections whose refresh token is dead (needs

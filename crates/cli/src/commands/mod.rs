@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod connections;
 pub mod keys;
+pub mod proxy;
 pub mod run;
 pub mod tokens;
 pub mod vault;
@@ -107,6 +108,7 @@ pub fn run(cli: &Cli) -> Result {
             0 => Ok(()),
             code => Err(crate::error::Error::ChildExit(code)),
         },
+        Command::Proxy(a) => proxy::proxy(cx, a),
         Command::Audit(a) => audit::audit(cx, a),
     }
 }

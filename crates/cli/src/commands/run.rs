@@ -46,6 +46,29 @@ pub fn run(cx: &mut Ctx<'_>, a: &RunCommandArgs) -> Result<i32> {
         vars: plain,
         secrets: Vec::new(),
     };
+    // A running proxy's address and capability come from it, not from the vault.
+    let (proxied, refs): (Vec<Reference>, Vec<Reference>) =
+        refs.into_iter().partition(|r| r.part.of_proxy());
+    for r in &proxied {
+        let p = super::proxy::running(cx.cli, &r.name)?.ok_or_else(|| {
+            Error::Message(
+                1,
+                format!(
+                    "`{}` refers to the proxy of `{}`, which is not running (start it with `token-wallet proxy {}`); nothing was run",
+                    r.var, r.name, r.name
+                ),
+            )
+        })?;
+        let value = match r.part {
+            Part::ProxyUrl => Zeroizing::new(p.url),
+            _ => {
+                env.secrets
+                    .push(Zeroizing::new(p.capability.as_bytes().to_vec()));
+                p.capability
+            }
+        };
+        env.vars.push((r.var.clone(), value));
+    }
     if !refs.is_empty() {
         let min_ttl = a.min_ttl.unwrap_or(RUN_MIN_TTL);
         let tokens = with_source(cx.cli, &a.pass, &mut cx.input, |s| {
@@ -73,6 +96,7 @@ pub fn run(cx: &mut Ctx<'_>, a: &RunCommandArgs) -> Result<i32> {
             let value = match r.part {
                 Part::Token => Zeroizing::new(token.to_string()),
                 Part::Header => t.info.kind.authorization(&t.info.token_type, token),
+                Part::ProxyCapability | Part::ProxyUrl => continue,
                 Part::ExpiresAt => Zeroizing::new(
                     t.token
                         .expires_at

@@ -8,6 +8,8 @@ pub mod agent;
 pub mod attacker;
 pub mod keys;
 pub mod oauth;
+#[cfg(unix)]
+pub mod proxy;
 #[allow(unused_imports)]
 pub use oauth::deadline;
 

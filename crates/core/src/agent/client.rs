@@ -197,6 +197,19 @@ impl Client {
         }
     }
 
+    /// Audits requests a local proxy forwarded with `name`'s token.
+    pub fn proxied(
+        &mut self,
+        name: &ConnectionName,
+        requests: Vec<crate::ops::ProxiedRequests>,
+    ) -> Result<(), AgentError> {
+        self.request(&Request::Proxied {
+            name: name.clone(),
+            requests,
+        })
+        .map(|_| ())
+    }
+
     /// Locks the agent.
     pub fn lock(&mut self) -> Result<(), AgentError> {
         self.request(&Request::Lock).map(|_| ())

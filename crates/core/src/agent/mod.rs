@@ -27,7 +27,7 @@
 pub mod client;
 mod error;
 mod journal;
-pub(crate) mod peer;
+pub mod peer;
 pub mod protocol;
 mod server;
 mod session;

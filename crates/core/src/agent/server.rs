@@ -278,6 +278,13 @@ impl Agent {
                 });
                 (reply(r), false)
             }
+            Request::Proxied { name, requests } => (
+                reply(
+                    self.run(|s| s.record_proxied(&name, requests))
+                        .map(|()| Reply::Done),
+                ),
+                false,
+            ),
             Request::List => (reply(self.list().map(Reply::List)), false),
             Request::Status => (Reply::Status(self.status()), false),
             Request::Lock => {

@@ -142,6 +142,26 @@ pub enum Event {
         /// Why.
         reason: PruneReason,
     },
+    /// Requests a local proxy (`token-wallet proxy`) forwarded with the connection's token,
+    /// batched: one line per method, path, status and client in each flush period.
+    Proxied {
+        /// Connection.
+        connection: String,
+        /// The request's method.
+        method: String,
+        /// Its path, without the query.
+        path: String,
+        /// The status the client was answered with (the proxy's own refusals too).
+        status: u16,
+        /// How many such requests.
+        requests: u64,
+        /// Bytes of the answers' bodies sent to the client.
+        bytes: u64,
+        /// The client's process id, where known.
+        pid: Option<u32>,
+        /// The client's executable, where known.
+        process: Option<String>,
+    },
 }
 
 impl Event {
@@ -203,7 +223,8 @@ impl Event {
             | Event::Disconnected { connection, .. }
             | Event::Checked { connection, .. }
             | Event::SecretRotated { connection, .. }
-            | Event::Pruned { connection, .. } => Some(connection),
+            | Event::Pruned { connection, .. }
+            | Event::Proxied { connection, .. } => Some(connection),
             _ => None,
         }
     }
@@ -219,7 +240,8 @@ impl Event {
             | Event::Disconnected { connection, .. }
             | Event::Checked { connection, .. }
             | Event::SecretRotated { connection, .. }
-            | Event::Pruned { connection, .. } => Some(connection),
+            | Event::Pruned { connection, .. }
+            | Event::Proxied { connection, .. } => Some(connection),
             _ => None,
         }
     }

@@ -184,7 +184,8 @@ impl AuditLog {
         event: Event,
         vault: Option<&mut UnlockedVault>,
     ) -> Result<(), AuditError> {
-        let durable = !(self.buffer_exports && matches!(event, Event::Export { .. }));
+        let durable =
+            !(self.buffer_exports && matches!(event, Event::Export { .. } | Event::Proxied { .. }));
         self.write_line(event, vault, durable)
     }
 

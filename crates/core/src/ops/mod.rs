@@ -126,6 +126,32 @@ impl Requester {
     }
 }
 
+/// Requests a local proxy forwarded with one connection's token, counted together: same
+/// method, path, status and client (see [`Session::record_proxied`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProxiedRequests {
+    /// The method.
+    pub method: String,
+    /// The path, without its query.
+    pub path: String,
+    /// The status the client was answered with.
+    pub status: u16,
+    /// How many.
+    pub requests: u64,
+    /// Bytes of the answers' bodies.
+    pub bytes: u64,
+    /// The client's process id, where known.
+    pub pid: Option<u32>,
+    /// Its executable, where known.
+    pub process: Option<String>,
+}
+
+impl ProxiedRequests {
+    /// The longest method and path kept; longer ones are cut (an audit line is not the
+    /// place for a client's whole URL).
+    pub const MAX_TEXT: usize = 256;
+}
+
 /// An access token handed out, with the connection's public facts.
 pub struct Exported {
     /// The token.
@@ -245,6 +271,34 @@ impl<'a> Session<'a> {
             via: who.via,
         })?;
         Ok(Exported { token, info })
+    }
+
+    /// Audits requests a proxy forwarded with `name`'s token (its method and path cut to
+    /// [`ProxiedRequests::MAX_TEXT`] characters, control characters dropped).
+    pub fn record_proxied(
+        &self,
+        name: &ConnectionName,
+        batch: Vec<ProxiedRequests>,
+    ) -> Result<(), OpError> {
+        let clean = |s: String| -> String {
+            s.chars()
+                .filter(|c| !c.is_control())
+                .take(ProxiedRequests::MAX_TEXT)
+                .collect()
+        };
+        for r in batch {
+            self.audited(Event::Proxied {
+                connection: name.into(),
+                method: clean(r.method),
+                path: clean(r.path),
+                status: r.status,
+                requests: r.requests,
+                bytes: r.bytes,
+                pid: r.pid,
+                process: r.process.map(clean),
+            })?;
+        }
+        Ok(())
     }
 
     /// Re-encrypts every record under a new data key; `progress(done, total)` after each.

@@ -38,7 +38,7 @@ mod request;
 
 pub use frame::{write_frame, Frame, FrameReader, Timed};
 pub use reply::{AgentStatus, Issued, Reply};
-pub use request::{Request, MAX_SIGN_IN_SECS};
+pub use request::{Request, MAX_PROXIED_BATCH, MAX_SIGN_IN_SECS};
 
 use serde::Serialize;
 use zeroize::Zeroizing;

@@ -271,7 +271,9 @@ impl Reply {
             }
             Request::List => Self::List(w.connections.ok_or_else(missing)?),
             Request::Status => Self::Status(w.status.ok_or_else(missing)?),
-            Request::Lock | Request::Unlock { .. } | Request::Stop => Self::Done,
+            Request::Lock | Request::Unlock { .. } | Request::Stop | Request::Proxied { .. } => {
+                Self::Done
+            }
         })
     }
 }

@@ -127,7 +127,18 @@ pub enum Request {
     },
     /// Lock and exit.
     Stop,
+    /// Audit requests a local proxy forwarded with `name`'s token (a batch).
+    Proxied {
+        /// Connection name.
+        name: ConnectionName,
+        /// The requests, counted by method, path, status and client.
+        requests: Vec<crate::ops::ProxiedRequests>,
+    },
 }
+
+/// The most lines one `proxied` request may carry (a proxy sends a batch per flush; a
+/// frame is at most 64 KiB anyway).
+pub const MAX_PROXIED_BATCH: usize = 64;
 
 /// The request line as sent; turned into a [`Request`] at once.
 #[derive(Deserialize)]
@@ -151,6 +162,7 @@ struct Wire {
     client_id: Option<String>,
     scopes: Option<Vec<String>>,
     timeout_secs: Option<u64>,
+    requests: Option<Vec<crate::ops::ProxiedRequests>>,
 }
 
 impl Wire {
@@ -173,6 +185,7 @@ impl Wire {
             ("client_id", self.client_id.is_some()),
             ("scopes", self.scopes.is_some()),
             ("timeout_secs", self.timeout_secs.is_some()),
+            ("requests", self.requests.is_some()),
         ]
         .into_iter()
         .filter_map(|(f, given)| given.then_some(f))
@@ -225,6 +238,7 @@ impl Request {
             ],
             "reauthorise" => &["name", "timeout_secs"],
             "unlock" => &["passphrase"],
+            "proxied" => &["name", "requests"],
             "list" | "status" | "lock" | "stop" => &[],
             _ => {
                 return Err(AgentError::BadRequest(format!(
@@ -304,6 +318,18 @@ impl Request {
             "list" => Self::List,
             "status" => Self::Status,
             "lock" => Self::Lock,
+            "proxied" => {
+                let requests = needed(op, "requests", w.requests.clone())?;
+                if requests.len() > MAX_PROXIED_BATCH {
+                    return Err(AgentError::BadRequest(format!(
+                        "more than {MAX_PROXIED_BATCH} lines in one `proxied` batch"
+                    )));
+                }
+                Self::Proxied {
+                    name: name()?,
+                    requests,
+                }
+            }
             _ => Self::Stop,
         })
     }
@@ -354,6 +380,9 @@ impl Request {
             Self::Status => serde_json::json!({"v": v, "op": "status"}),
             Self::Lock => serde_json::json!({"v": v, "op": "lock"}),
             Self::Stop => serde_json::json!({"v": v, "op": "stop"}),
+            Self::Proxied { name, requests } => {
+                serde_json::json!({"v": v, "op": "proxied", "name": name, "requests": requests})
+            }
             // The secret-bearing ones are written straight into the zeroized buffer, never
             // through a `serde_json::Value` (its strings are not zeroized).
             Self::Unlock { passphrase } => {

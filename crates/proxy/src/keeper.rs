@@ -1,0 +1,276 @@
+//! The proxy's token and audit batch, kept on the thread that owns the [`TokenSource`]:
+//! requests read the current token without waiting; one that finds it due for a refresh
+//! nudges the keeper, which fetches a new one in the background; only a request that finds
+//! no usable token waits (and one fetch serves every waiter).
+
+use crate::{Credential, ProxiedRequests, Stats, TokenSource};
+use http::HeaderValue;
+use secrecy::ExposeSecret;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use token_wallet_core::clock;
+use zeroize::Zeroizing;
+
+/// A token is used on a request only with more than this left (seconds).
+const USABLE_MARGIN: u64 = 2;
+/// How often the keeper looks at the token's expiry when nothing nudges it.
+const TICK: Duration = Duration::from_millis(50);
+/// The most distinct lines a batch holds; further requests count in one `(other)` line.
+const MAX_BATCH_LINES: usize = 1000;
+
+/// A token ready for requests.
+pub(crate) struct Cred {
+    pub header: HeaderValue,
+    pub secret: Zeroizing<Vec<u8>>,
+    expires_at: Option<u64>,
+    issued_at: Option<u64>,
+}
+
+impl Cred {
+    fn from(c: Credential) -> Result<Self, String> {
+        let mut header = HeaderValue::from_str(c.header.expose_secret())
+            .map_err(|_| "the token cannot be sent in a header".to_string())?;
+        header.set_sensitive(true);
+        Ok(Self {
+            header,
+            secret: Zeroizing::new(c.token.expose_secret().as_bytes().to_vec()),
+            expires_at: c.expires_at,
+            issued_at: c.issued_at,
+        })
+    }
+
+    /// Whether a request may go with it at `now`.
+    pub fn usable(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|e| e > now + USABLE_MARGIN)
+    }
+
+    /// Half its lifetime (at least the usable margin and a second): the source is asked
+    /// for a token with this much left, so it refreshes at half-life, as its policy does.
+    fn half_life(&self) -> u64 {
+        match (self.expires_at, self.issued_at) {
+            (Some(e), Some(i)) => (e.saturating_sub(i) / 2).max(USABLE_MARGIN + 1),
+            _ => USABLE_MARGIN + 1,
+        }
+    }
+
+    /// Whether the keeper should fetch a new one at `now` (at half-life).
+    pub fn due(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|e| now + self.half_life() >= e)
+    }
+}
+
+/// What requests tell the keeper.
+pub(crate) enum Msg {
+    /// No usable token: fetch one and say when done.
+    Fetch(tokio::sync::oneshot::Sender<Result<(), String>>),
+    /// The token is due: fetch one when you can.
+    Nudge,
+}
+
+/// One batch line's key: method, path, status, client pid.
+type Key = (String, String, u16, Option<u32>);
+
+/// What requests and the keeper share.
+pub(crate) struct Shared {
+    current: RwLock<Option<Arc<Cred>>>,
+    tx: Mutex<Sender<Msg>>,
+    nudged: AtomicBool,
+    batch: Mutex<HashMap<Key, (u64, u64, Option<String>)>>,
+    pub stats: Arc<Stats>,
+}
+
+impl Shared {
+    pub fn new(tx: Sender<Msg>) -> Self {
+        Self {
+            current: RwLock::new(None),
+            tx: Mutex::new(tx),
+            nudged: AtomicBool::new(false),
+            batch: Mutex::new(HashMap::new()),
+            stats: Arc::new(Stats::default()),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Cred>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn send(&self, m: Msg) -> bool {
+        self.tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(m)
+            .is_ok()
+    }
+
+    /// A usable token for a request: the current one (nudging the keeper when it is due),
+    /// else one the keeper fetches now.
+    pub async fn credential(&self) -> Result<Arc<Cred>, String> {
+        let now = clock::now();
+        if let Some(c) = self.current() {
+            if c.usable(now) {
+                if c.due(now) && !self.nudged.swap(true, Ordering::AcqRel) {
+                    self.send(Msg::Nudge);
+                }
+                return Ok(c);
+            }
+        }
+        self.stats.waited.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if !self.send(Msg::Fetch(tx)) {
+            return Err("the proxy is stopping".into());
+        }
+        match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(Ok(()))) => self
+                .current()
+                .filter(|c| c.usable(clock::now()))
+                .ok_or_else(|| "the token the wallet gave has expired".into()),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err("the proxy is stopping".into()),
+            Err(_) => Err("no token within 60 s".into()),
+        }
+    }
+
+    /// Counts one request in the audit batch.
+    pub fn count(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        bytes: u64,
+        client: Option<&(u32, Option<String>)>,
+    ) {
+        let mut b = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        let path: String = path.chars().take(ProxiedRequests::MAX_TEXT).collect();
+        let mut key = (
+            method.chars().take(16).collect::<String>(),
+            path,
+            status,
+            client.map(|c| c.0),
+        );
+        if b.len() >= MAX_BATCH_LINES && !b.contains_key(&key) {
+            key = ("*".into(), "(other)".into(), status, None);
+        }
+        let e = b
+            .entry(key)
+            .or_insert_with(|| (0, 0, client.and_then(|c| c.1.clone())));
+        e.0 += 1;
+        e.1 += bytes;
+    }
+
+    fn take_batch(&self) -> Vec<ProxiedRequests> {
+        let b = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()));
+        b.into_iter()
+            .map(
+                |((method, path, status, pid), (requests, bytes, process))| ProxiedRequests {
+                    method,
+                    path,
+                    status,
+                    requests,
+                    bytes,
+                    pid,
+                    process,
+                },
+            )
+            .collect()
+    }
+}
+
+/// Fetches a token from `source` with `min_ttl` left into `shared`; whether it is a new
+/// one.
+pub(crate) fn fetch(
+    shared: &Shared,
+    source: &mut dyn TokenSource,
+    min_ttl: u64,
+) -> Result<bool, String> {
+    let c = Cred::from(source.credential(Duration::from_secs(min_ttl))?)?;
+    shared.stats.fetched.fetch_add(1, Ordering::Relaxed);
+    let old = shared.current();
+    let new = old
+        .as_ref()
+        .is_none_or(|o| o.secret != c.secret || o.expires_at != c.expires_at);
+    *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(c));
+    Ok(new)
+}
+
+/// Hands the batch to `source`, in frames the agent accepts.
+fn flush(shared: &Shared, source: &mut dyn TokenSource) {
+    let mut all = shared.take_batch();
+    while !all.is_empty() {
+        let rest = all.split_off(
+            all.len()
+                .min(token_wallet_core::agent::protocol::MAX_PROXIED_BATCH),
+        );
+        if let Err(e) = source.record(all) {
+            tracing::warn!(error = %e, "could not audit the proxy's requests");
+        }
+        all = rest;
+    }
+}
+
+/// The keeper's loop, until `stop`: answers fetches, refreshes ahead, flushes the batch
+/// every `flush_every` and at the end.
+pub(crate) fn keep(
+    shared: &Shared,
+    source: &mut dyn TokenSource,
+    rx: &Receiver<Msg>,
+    stop: &AtomicBool,
+    flush_every: Duration,
+) {
+    let mut last_flush = Instant::now();
+    let mut quiet_until: Option<Instant> = None;
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let msg = rx.recv_timeout(TICK);
+        if stop.load(Ordering::Acquire) {
+            break;
+        }
+        let now = clock::now();
+        let cur = shared.current();
+        match msg {
+            Ok(Msg::Fetch(reply)) => {
+                let r = match &cur {
+                    Some(c) if c.usable(now) => Ok(()),
+                    _ => fetch(shared, source, USABLE_MARGIN + 1).map(|_| ()),
+                };
+                let _ = reply.send(r);
+            }
+            Ok(Msg::Nudge) | Err(RecvTimeoutError::Timeout) => {
+                shared.nudged.store(false, Ordering::Release);
+                let due = cur.as_ref().is_some_and(|c| c.due(now));
+                let quiet = quiet_until.is_some_and(|t| Instant::now() < t);
+                if due && !quiet {
+                    let half = cur.as_ref().map_or(USABLE_MARGIN + 1, |c| c.half_life());
+                    match fetch(shared, source, half) {
+                        Ok(true) => {
+                            quiet_until = None;
+                            backoff = Duration::from_secs(1);
+                        }
+                        // The source kept its token (its policy refreshes later): ask
+                        // again after a while, not at every tick.
+                        Ok(false) => {
+                            quiet_until = Some(Instant::now() + backoff);
+                            backoff = (backoff * 2).min(Duration::from_secs(30));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not refresh the proxy's token ahead of expiry");
+                            quiet_until = Some(Instant::now() + backoff);
+                            backoff = (backoff * 2).min(Duration::from_secs(30));
+                        }
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if last_flush.elapsed() >= flush_every {
+            flush(shared, source);
+            last_flush = Instant::now();
+        }
+    }
+    flush(shared, source);
+}
