@@ -315,8 +315,16 @@ fn the_proxy_forwards_with_the_token_and_refuses_every_attack() {
     assert_absent_in(&log, &secrets, "the proxy's log (trace)");
     let audit = audit_log(&w);
     assert_absent_in(&audit, &secrets, "the audit log");
-    assert_absent_in(&audit, &[capability.as_str()], "the audit log (the capability)");
-    assert_absent_in(&log, &[capability.as_str()], "the proxy's log (the capability)");
+    assert_absent_in(
+        &audit,
+        &[capability.as_str()],
+        "the audit log (the capability)",
+    );
+    assert_absent_in(
+        &log,
+        &[capability.as_str()],
+        "the proxy's log (the capability)",
+    );
 
     // Audited: the requests by method, path (no query) and status, with the client.
     let lines: Vec<serde_json::Value> = audit

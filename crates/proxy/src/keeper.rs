@@ -15,7 +15,7 @@ use token_wallet_core::clock;
 use zeroize::Zeroizing;
 
 /// A token is used on a request only with more than this left (seconds).
-const USABLE_MARGIN: u64 = 2;
+const USABLE_MARGIN: u64 = 3;
 /// How often the keeper looks at the token's expiry when nothing nudges it.
 const TICK: Duration = Duration::from_millis(50);
 /// The most distinct lines a batch holds; further requests count in one `(other)` line.
@@ -56,9 +56,12 @@ impl Cred {
         }
     }
 
-    /// Whether the keeper should fetch a new one at `now` (at half-life).
+    /// Whether the keeper should fetch a new one at `now`: less than half its life left,
+    /// the very rule by which the source, asked for half its life, refreshes (so the
+    /// fetch brings a new token, not the same one again).
     pub fn due(&self, now: u64) -> bool {
-        self.expires_at.is_some_and(|e| now + self.half_life() >= e)
+        self.expires_at
+            .is_some_and(|e| e.saturating_sub(now) < self.half_life())
     }
 }
 
