@@ -3,10 +3,49 @@
 //! this user's; elsewhere, and for other users' processes, unknown).
 
 use std::net::SocketAddr;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, OnceLock};
+
+/// Where a connection's client process is put once found (`None`: unknown).
+pub(crate) type Slot = Arc<OnceLock<Option<Process>>>;
+
+/// One thread that looks clients up in turn: a burst of new connections costs one core's
+/// share at most, and when it is behind, further clients stay unknown rather than wait.
+pub(crate) struct Lookups(SyncSender<(SocketAddr, SocketAddr, Slot)>);
+
+impl Lookups {
+    /// Starts the thread.
+    pub fn start() -> Self {
+        let (tx, rx) = sync_channel::<(SocketAddr, SocketAddr, Slot)>(64);
+        std::thread::Builder::new()
+            .name("proxy-clients".into())
+            .spawn(move || {
+                for (client, server, slot) in rx {
+                    let _ = slot.set(of_tcp(client, server));
+                }
+            })
+            .ok();
+        Self(tx)
+    }
+
+    /// Finds the process of `client` (connected to `server`) into `slot`, or leaves it
+    /// unknown when the thread is behind.
+    pub fn ask(&self, client: SocketAddr, server: SocketAddr, slot: Slot) {
+        use std::sync::mpsc::TrySendError::{Disconnected, Full};
+        if let Err(Full((_, _, slot)) | Disconnected((_, _, slot))) =
+            self.0.try_send((client, server, slot))
+        {
+            let _ = slot.set(None);
+        }
+    }
+}
+
+/// A client process: its pid and executable (where the OS tells it).
+pub(crate) type Process = (u32, Option<String>);
 
 /// The pid and executable of the process whose socket is `client` connected to `server`.
 #[cfg(target_os = "linux")]
-pub(crate) fn of_tcp(client: SocketAddr, server: SocketAddr) -> Option<(u32, Option<String>)> {
+pub(crate) fn of_tcp(client: SocketAddr, server: SocketAddr) -> Option<Process> {
     let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|t| {
         let text = std::fs::read_to_string(t).ok()?;
         text.lines().skip(1).find_map(|l| {
@@ -38,6 +77,6 @@ pub(crate) fn of_tcp(client: SocketAddr, server: SocketAddr) -> Option<(u32, Opt
 
 /// Not read on this platform.
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn of_tcp(_client: SocketAddr, _server: SocketAddr) -> Option<(u32, Option<String>)> {
+pub(crate) fn of_tcp(_client: SocketAddr, _server: SocketAddr) -> Option<Process> {
     None
 }

@@ -75,13 +75,15 @@ pub(crate) enum Msg {
 
 /// One batch line's key: method, path, status, client pid.
 type Key = (String, String, u16, Option<u32>);
+/// One batch line's counts: requests, bytes, and the client's executable.
+type Tally = (u64, u64, Option<String>);
 
 /// What requests and the keeper share.
 pub(crate) struct Shared {
     current: RwLock<Option<Arc<Cred>>>,
     tx: Mutex<Sender<Msg>>,
     nudged: AtomicBool,
-    batch: Mutex<HashMap<Key, (u64, u64, Option<String>)>>,
+    batch: Mutex<HashMap<Key, Tally>>,
     pub stats: Arc<Stats>,
 }
 
@@ -146,7 +148,7 @@ impl Shared {
         path: &str,
         status: u16,
         bytes: u64,
-        client: Option<&(u32, Option<String>)>,
+        client: Option<&crate::client_process::Process>,
     ) {
         let mut b = self.batch.lock().unwrap_or_else(|p| p.into_inner());
         let path: String = path.chars().take(ProxiedRequests::MAX_TEXT).collect();

@@ -2,6 +2,7 @@
 //! module only decides what to refuse and what to forward.
 
 use crate::capability::Capability;
+use crate::client_process::Process;
 use crate::keeper::{self, Msg, Shared};
 use crate::mask::{conceal, Concealed};
 use crate::rules::{admitted, SafePath};
@@ -62,7 +63,7 @@ struct Conn {
     /// TCP clients must present the capability; a Unix socket's peer was checked.
     tcp: bool,
     /// The client's process, once found (off the request path).
-    client: Arc<OnceLock<Option<(u32, Option<String>)>>>,
+    client: Arc<OnceLock<Option<Process>>>,
 }
 
 /// What every request handler shares.
@@ -75,6 +76,8 @@ struct State {
     /// The `Host` values TCP clients may send (`127.0.0.1:PORT`, `localhost:PORT`,
     /// `[::1]:PORT`).
     tcp_hosts: Vec<String>,
+    /// Finds TCP clients' processes, one at a time, off the request path.
+    lookups: crate::client_process::Lookups,
 }
 
 pub(crate) fn serve(
@@ -162,6 +165,7 @@ pub(crate) fn serve(
         shared: shared.clone(),
         upstream: upstream_client,
         tcp_hosts,
+        lookups: crate::client_process::Lookups::start(),
     });
     let conns = Arc::new(Semaphore::new(state.opts.max_connections));
     for l in tcp {
@@ -221,10 +225,7 @@ async fn accept_tcp(l: tokio::net::TcpListener, state: Arc<State>, conns: Arc<Se
         let _ = s.set_nodelay(true);
         let client = Arc::new(OnceLock::new());
         if let Ok(local) = s.local_addr() {
-            let c = client.clone();
-            tokio::task::spawn_blocking(move || {
-                let _ = c.set(crate::client_process::of_tcp(peer, local));
-            });
+            state.lookups.ask(peer, local, client.clone());
         }
         let conn = Conn { tcp: true, client };
         tokio::spawn(serve_conn(TokioIo::new(s), state.clone(), conn, permit));
@@ -430,7 +431,7 @@ fn admissible(
         _ => return bad("a request needs exactly one Host header"),
     };
     let host_ok = if conn.tcp {
-        state.tcp_hosts.iter().any(|h| *h == host)
+        state.tcp_hosts.contains(&host)
     } else {
         host == "localhost" || host.starts_with("localhost:")
     };
