@@ -7,7 +7,8 @@
 use crate::error::Error;
 use crate::models::{
     AddKeyForm, AuditView, BackupDone, Checked, ConnectForm, ConnectionView, Connections, Copied,
-    Disconnect, Progress, ProviderView, RotateForm, Rotated, SettingsView, VaultFacts, VaultState,
+    Disconnect, Progress, ProviderView, ProxyView, RotateForm, Rotated, SettingsView, VaultFacts,
+    VaultState,
 };
 use crate::secret_entry::{self, Ask, Field};
 use crate::settings::Settings;
@@ -499,4 +500,51 @@ pub async fn activity(wallet: Shared<'_>) -> Result<(), Error> {
         a.note_activity();
     }
     Ok(())
+}
+
+/// Starts a proxy for a connection (its `allow` rules, one per entry); where it listens.
+/// Its capability goes only to the clipboard ([`copy_proxy_capability`]).
+#[tauri::command]
+pub async fn start_proxy<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+    allow: Vec<String>,
+) -> Result<ProxyView, Error> {
+    let r = blocking(&wallet, move |w| w.start_proxy(&name, allow)).await;
+    crate::events::changed(&app);
+    r
+}
+
+/// Stops a connection's proxy.
+#[tauri::command]
+pub async fn stop_proxy<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<(), Error> {
+    let r = blocking(&wallet, move |w| w.stop_proxy(&name)).await;
+    crate::events::changed(&app);
+    r
+}
+
+/// A connection's running proxy, if any, with its live counts.
+#[tauri::command]
+pub async fn proxy_status(wallet: Shared<'_>, name: String) -> Result<Option<ProxyView>, Error> {
+    blocking(&wallet, move |w| Ok(w.proxy_view(&name))).await
+}
+
+/// Puts a running proxy's capability on the clipboard (cleared like a copied token).
+#[tauri::command]
+pub async fn copy_proxy_capability<R: Runtime>(
+    app: AppHandle<R>,
+    wallet: Shared<'_>,
+    name: String,
+) -> Result<Copied, Error> {
+    let cap = blocking(&wallet, move |w| w.proxy_capability(&name)).await?;
+    crate::clipboard::copy(&app, cap)?;
+    Ok(Copied {
+        expires_at: None,
+        clears_in_secs: crate::clipboard::CLEAR_AFTER.as_secs(),
+    })
 }

@@ -16,6 +16,7 @@ pub mod error;
 mod events;
 pub mod keys;
 pub mod models;
+mod proxies;
 mod secret_entry;
 pub mod settings;
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -64,6 +65,10 @@ fn with_commands<R: tauri::Runtime>(
             commands::backup_vault,
             commands::restore_backup,
             commands::activity,
+            commands::start_proxy,
+            commands::stop_proxy,
+            commands::proxy_status,
+            commands::copy_proxy_capability,
             commands::window_drawn,
             window::quit_app,
         ])

@@ -158,7 +158,10 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
             app.state::<Arc<Wallet>>().lock();
             crate::events::changed(app);
         }
-        "quit" => app.exit(0),
+        "quit" => {
+            app.state::<Arc<Wallet>>().stop_proxies();
+            app.exit(0)
+        }
         other => {
             if let Some(name) = other.strip_prefix("copy:") {
                 let (app, name) = (app.clone(), name.to_string());

@@ -92,6 +92,8 @@ pub async fn quit_app<R: Runtime>(
     wallet: State<'_, Arc<Wallet>>,
 ) -> Result<(), crate::error::Error> {
     wallet.cancel_connect();
+    // Each proxy writes its audit batch before the process goes.
+    wallet.stop_proxies();
     app.exit(0);
     Ok(())
 }

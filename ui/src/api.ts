@@ -16,6 +16,7 @@ import type {
   Disconnect,
   Progress,
   Provider,
+  ProxyView,
   RotateForm,
   Rotated,
   Settings,
@@ -94,6 +95,18 @@ export const backupVault = (path: string, own: boolean): Promise<BackupDone> =>
 /** A backup's connections into this vault, which must hold none. */
 export const restoreBackup = (path: string, moved: boolean): Promise<BackupDone> =>
   invoke("restore_backup", { path, moved });
+
+/** Starts a proxy to the connection's API; its capability never comes here (copy it). */
+export const startProxy = (name: string, allow: string[]): Promise<ProxyView> =>
+  invoke("start_proxy", { name, allow });
+
+export const stopProxy = (name: string): Promise<void> => invoke("stop_proxy", { name });
+
+/** The connection's running proxy with its live counts, or null. */
+export const proxyStatus = (name: string): Promise<ProxyView | null> => invoke("proxy_status", { name });
+
+/** Puts the running proxy's capability on the clipboard (cleared after a while). */
+export const copyProxyCapability = (name: string): Promise<Copied> => invoke("copy_proxy_capability", { name });
 
 export const activity = (): Promise<void> => invoke("activity");
 

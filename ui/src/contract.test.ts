@@ -36,6 +36,7 @@ const fields = {
   Rotated: all<T.Rotated>({ connection: true, message: true } satisfies Fields<T.Rotated>),
   Checked: all<T.Checked>({ connection: true, outcome: true, message: true } satisfies Fields<T.Checked>),
   BackupDone: all<T.BackupDone>({ records: true, message: true } satisfies Fields<T.BackupDone>),
+  ProxyView: all<T.ProxyView>({ name: true, urls: true, allow: true, forwarded: true, refused: true, waited: true } satisfies Fields<T.ProxyView>),
 };
 
 describe("types.ts names exactly the fields Rust sends", () => {
@@ -58,6 +59,7 @@ describe("types.ts names exactly the fields Rust sends", () => {
     ["Rotated", c.Rotated],
     ["Checked", c.Checked],
     ["BackupDone", c.BackupDone],
+    ["ProxyView", c.ProxyView],
   ];
   for (const [name, sample] of cases) {
     it(name, () => expect(keys(sample)).toEqual(fields[name]));

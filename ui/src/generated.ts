@@ -513,3 +513,29 @@ records: number,
  * The outcome in words (with the copied-refresh-token warning after a restore).
  */
 message: string, };
+
+export type ProxyView = { 
+/**
+ * The connection.
+ */
+name: string, 
+/**
+ * Its base URLs (`http://127.0.0.1:PORT`, `http://[::1]:PORT`).
+ */
+urls: Array<string>, 
+/**
+ * Its `--allow` rules (empty: everything the token can do).
+ */
+allow: Array<string>, 
+/**
+ * Requests forwarded to the API.
+ */
+forwarded: number, 
+/**
+ * Requests it answered itself (refused, busy).
+ */
+refused: number, 
+/**
+ * Requests that waited for a token.
+ */
+waited: number, };

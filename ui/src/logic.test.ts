@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
+  proxyCountText,
+  proxyRules,
   addKeyProblem,
   kindLabel,
   auditDetail,
@@ -397,5 +399,21 @@ describe("API keys", () => {
     expect(kindLabel(key)).toBe("API key");
     expect(kindLabel(conn())).toBe("OAuth");
     expect(timeline([key, conn()], NOW, 600).rows.map((r) => r.key).sort()).toEqual([false, true]);
+  });
+});
+
+describe("the Proxy box", () => {
+  it("reads one rule a line, blank lines ignored", () => {
+    expect(proxyRules("GET /v1/expenses*\r\n\n  POST /v1/export-jobs  \n")).toEqual(["GET /v1/expenses*", "POST /v1/export-jobs"]);
+    expect(proxyRules("  \n")).toEqual([]);
+  });
+  it("says the live count, and waits only when there were some", () => {
+    const v = { name: "p", urls: [], allow: [], forwarded: 1, refused: 2, waited: 0 };
+    expect(proxyCountText(v)).toBe("1 request forwarded, 2 refused by the proxy");
+    expect(proxyCountText({ ...v, forwarded: 3, waited: 1 })).toBe("3 requests forwarded, 2 refused by the proxy, 1 waited for a token");
+  });
+  it("words a proxy's audit batch", () => {
+    const d = auditDetail([["connection", "pleo"], ["method", "GET"], ["path", "/v1/expenses"], ["status", "200"], ["requests", "12"], ["bytes", "3000"], ["pid", "42"], ["process", "/usr/bin/curl"]]);
+    expect(d.text).toBe("“pleo”, GET /v1/expenses → 200, 12 requests, 3 KiB, by curl");
   });
 });

@@ -2,7 +2,7 @@
 // geometry, audit filtering, settings validation. Pure functions, unit-tested; app.ts only
 // copies their results into the DOM.
 import { plural } from "./format";
-import type { AddKeyForm, AuditLine, Connection, ConnectForm, Provider, Settings } from "./types";
+import type { AddKeyForm, AuditLine, Connection, ConnectForm, Provider, ProxyView, Settings } from "./types";
 
 /** A connection's health, in core's words (`health::Health`, sent on every connection). */
 export type StatusKey = Connection["health"]["key"];
@@ -276,6 +276,12 @@ export function auditDetail(fields: [string, string][]): { text: string; detail:
     const v = f.get(k);
     if (v) parts.push(v.replace(/_/g, " "));
   }
+  // A proxy's batch: "GET /v1/expenses → 200, 12 requests, 3 KiB".
+  if (f.has("method") && f.has("path")) {
+    const n = Number(f.get("requests") ?? "1");
+    const kib = Math.ceil(Number(f.get("bytes") ?? "0") / 1024);
+    parts.push(`${f.get("method")} ${f.get("path")} → ${f.get("status")}, ${plural(n, "request")}, ${kib} KiB`);
+  }
   const proc = f.get("process");
   if (proc) parts.push(`by ${base(proc)}${f.get("parent_process") ? ` (from ${base(f.get("parent_process")!)})` : ""}`);
   const via = f.get("via");
@@ -495,4 +501,19 @@ export function checkValue(value: string): string {
   if (!/^[A-Z][A-Z_]+$/.test(value)) return value;
   const words = value.replace(/_/g, " ").toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The allow rules typed in the Proxy box: one a line, blank lines ignored. */
+export function proxyRules(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+}
+
+/** A running proxy's live count in words. */
+export function proxyCountText(v: ProxyView): string {
+  const parts = [`${plural(v.forwarded, "request")} forwarded`, `${v.refused} refused by the proxy`];
+  if (v.waited > 0) parts.push(`${v.waited} waited for a token`);
+  return parts.join(", ");
 }

@@ -130,6 +130,7 @@ fn main() {
     let home = tempfile::tempdir().unwrap();
     let run = home.path().join("run");
     std::fs::create_dir(&run).unwrap();
+    #[cfg(unix)]
     std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let providers = home.path().join("providers.toml");
     std::fs::write(

@@ -96,6 +96,14 @@ fn samples() -> serde_json::Value {
         },
         "Progress": Progress { done: 1, total: 2 },
         "BackupDone": BackupDone { records: 1, message: "m".into() },
+        "ProxyView": ProxyView {
+            name: "c".into(),
+            urls: vec!["http://127.0.0.1:1".into()],
+            allow: vec!["GET /v1/expenses*".into()],
+            forwarded: 1,
+            refused: 1,
+            waited: 0,
+        },
     })
 }
 

@@ -44,6 +44,7 @@ fn typescript() -> String {
         CheckResult,
         Checked,
         BackupDone,
+        ProxyView,
     );
     out
 }

@@ -255,6 +255,26 @@ pub struct Copied {
     pub clears_in_secs: u64,
 }
 
+/// A running proxy (the Proxy action): where it listens, what it lets through, how many
+/// requests it has seen. Never its capability.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyView {
+    /// The connection.
+    pub name: String,
+    /// Its base URLs (`http://127.0.0.1:PORT`, `http://[::1]:PORT`).
+    pub urls: Vec<String>,
+    /// Its `--allow` rules (empty: everything the token can do).
+    pub allow: Vec<String>,
+    /// Requests forwarded to the API.
+    pub forwarded: u64,
+    /// Requests it answered itself (refused, busy).
+    pub refused: u64,
+    /// Requests that waited for a token.
+    pub waited: u64,
+}
+
 /// One audit-log line for the audit view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]

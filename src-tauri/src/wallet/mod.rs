@@ -111,6 +111,8 @@ pub struct Wallet {
     pub(crate) reopen_connect: std::sync::atomic::AtomicBool,
     /// The sign-in in progress's authorisation URL, for a person to copy and open by hand.
     pub(crate) sign_in_link: Mutex<Option<String>>,
+    /// The running proxies (the Proxy action).
+    pub(crate) proxies: crate::proxies::Proxies,
 }
 
 impl Wallet {
@@ -148,6 +150,7 @@ impl Wallet {
             cancel_connect: std::sync::atomic::AtomicBool::new(false),
             reopen_connect: std::sync::atomic::AtomicBool::new(false),
             sign_in_link: Mutex::new(None),
+            proxies: crate::proxies::Proxies::default(),
         }
     }
 
@@ -406,6 +409,8 @@ impl Wallet {
     /// Locks: the unlocked vault's keys are dropped (zeroized). Locking a locked vault does
     /// nothing.
     pub fn lock(&self) -> VaultState {
+        // A proxy's tokens come from the vault: it stops first (its audit batch written).
+        self.stop_proxies();
         let mut inner = self.inner();
         if let Some(a) = &inner.agent {
             a.lock(); // audited and anchored; keys and cached tokens dropped

@@ -8,6 +8,7 @@ import { checkLabel, checkValue, copiedText, countdown, expiryGate, INSTALLATION
 import { register, setPane } from "../nav";
 import { onConnections, state } from "../state";
 import { flash, load } from "./connections";
+import * as proxy from "./proxy";
 
 /** When the revealed token is hidden again (performance.now() ms), or 0: none shown. */
 let revealUntil = 0;
@@ -96,6 +97,8 @@ function render(): void {
   el("detail-refresh").hidden = keyish;
   el("detail-reauth").hidden = keyish;
   el("detail-rotate").hidden = !keyish;
+  // A proxy needs the provider's API base (Pleo's, or `api_base` in the providers file).
+  el<HTMLButtonElement>("detail-proxy").disabled = !usable;
   // A static token has nothing to check it with.
   el("detail-check").hidden = keyish && c.kind !== "api-key";
   el<HTMLButtonElement>("detail-refresh").disabled = !usable || !c.hasRefreshToken;
@@ -128,6 +131,7 @@ function staticFacts(c: NonNullable<ReturnType<typeof selected>>, t: number): HT
 
 /** Every second: the expiry and the reveal count down; a cleared clipboard is said. */
 export function tick(t: number): void {
+  void proxy.tick();
   const c = selected();
   const e = document.querySelector<HTMLElement>("#fact-d-expires dd");
   if (c && e) e.textContent = c.expiresAt === null && isStatic(c) ? "no date given" : countdown(c.expiresAt, t);
@@ -377,8 +381,12 @@ export function mount(): void {
       el("rotate-box").hidden = true;
       el("account-box").hidden = true;
       render();
+      void proxy.showFor(name());
     },
-    left: () => hideReveal(),
+    left: () => {
+      hideReveal();
+      proxy.hide();
+    },
   });
   onConnections(() => {
     if (state.pane === "detail") render();
@@ -388,6 +396,7 @@ export function mount(): void {
     if (state.selected) document.getElementById(`conn-${state.selected}`)?.focus();
   });
   wireTokens();
+  proxy.mount(name);
   wireKeys();
   wireDisconnect();
   wireAccount();
