@@ -319,7 +319,8 @@ pub enum Command {
     ///
     /// A variable whose value is `tw://NAME` gets the connection's access token,
     /// `tw://NAME/header` its whole `Authorization` value, `tw://NAME/expires_at` its expiry
-    /// (Unix seconds), for the command only. So a `.env` file of references holds no
+    /// (Unix seconds), `tw://proxy/NAME` the capability of its running `proxy` and
+    /// `tw://proxy/NAME/url` that proxy's address, for the command only. So a `.env` file of references holds no
     /// secret and can be committed. A reference of another form, or to a connection that
     /// does not exist, fails before the command starts, naming the variable. Exits with
     /// the command's exit code.
