@@ -242,6 +242,11 @@ fn the_proxy_forwards_with_the_token_and_refuses_every_attack() {
     assert_eq!(a.status, 200, "{}", a.text());
     answers.push(a);
     common::chmod(&sock, 0o777);
+    let other_tcp = other_user_tcp(p.addr);
+    assert!(
+        other_tcp.starts_with("HTTP/1.1 401"),
+        "another user over TCP: {other_tcp}"
+    );
     let other = other_user_request(&sock);
     assert!(
         !other.contains("HTTP/1.1 200") && !other.contains("exp-0"),
@@ -369,4 +374,157 @@ fn other_user_request(sock: &std::path::Path) -> String {
     c.args(["-c", &script]);
     let o = run_recorded(&mut c, "");
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A TCP request by the attacker user, without the capability; what came back.
+fn other_user_tcp(addr: std::net::SocketAddr) -> String {
+    use common::attacker::*;
+    let script = format!(
+        "import socket\ns=socket.create_connection(('127.0.0.1',{}),20)\ns.sendall(b'GET /v1/expenses HTTP/1.1\\r\\nHost: 127.0.0.1:{}\\r\\nConnection: close\\r\\n\\r\\n')\nprint(s.recv(65536).decode('latin1'))\n",
+        addr.port(),
+        addr.port()
+    );
+    let mut c = as_user(ATTACKER, std::path::Path::new("/usr/bin/python3"));
+    c.args(["-c", &script]);
+    let o = run_recorded(&mut c, "");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// An HTTPS API with a certificate of its own CA: refused unless `--ca-file` names that
+/// CA, then answered; the token reaches it over the verified connection only.
+#[test]
+fn the_upstreams_tls_is_verified_against_the_platform_or_the_given_ca() {
+    let w = World::connected("proxytls", 3600, "r", "local-api");
+    let dir = w.env.home.path();
+    let (key, cert, ca) = (dir.join("tls.key"), dir.join("tls.pem"), dir.join("ca.pem"));
+    // A private CA, and the API's certificate issued by it.
+    let ext = dir.join("ext.cnf");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    let p = |s: &std::path::PathBuf| s.display().to_string();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut steps: Vec<Vec<String>> = Vec::new();
+    let mut step = |a: &[&str]| steps.push(a.iter().map(|s| s.to_string()).collect());
+    let (ca_key, csr) = (p(&dir.join("ca.key")), p(&dir.join("tls.csr")));
+    step(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=token-wallet test CA",
+                "-days",
+                "1",
+                "-keyout",
+                &ca_key,
+                "-out",
+                &p(&ca),
+            ],
+        ]
+        .concat(),
+    );
+    step(
+        &[
+            &["req"][..],
+            &ec,
+            &["-subj", "/CN=127.0.0.1", "-keyout", &p(&key), "-out", &csr],
+        ]
+        .concat(),
+    );
+    step(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &p(&ca),
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &p(&ext),
+        "-out",
+        &p(&cert),
+    ]);
+    for a in steps {
+        let o = std::process::Command::new("openssl")
+            .args(&a)
+            .output()
+            .expect("openssl (scripts/setup installs it)");
+        assert!(
+            o.status.success(),
+            "openssl {a:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    // A tiny HTTPS API that says whether a token came, never the token itself.
+    let script = format!(
+        "const https=require('node:https'),fs=require('node:fs');\
+         const s=https.createServer({{key:fs.readFileSync({:?}),cert:fs.readFileSync({:?})}},(q,r)=>{{r.setHeader('content-type','application/json');r.end(JSON.stringify({{bearer:/^Bearer ./.test(q.headers.authorization||''),path:q.url}}))}});\
+         s.listen(0,'127.0.0.1',()=>console.log(s.address().port));",
+        key.display().to_string(),
+        cert.display().to_string()
+    );
+    let mut node = Killed(
+        std::process::Command::new("node")
+            .args(["-e", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let port = deadline::read_line(node.0.stdout.take().unwrap(), Duration::from_secs(30))
+        .expect("the HTTPS API's port")
+        .trim()
+        .to_string();
+    let upstream = format!("https://127.0.0.1:{port}/api");
+
+    let p = ProxyProc::start(&w, "r", &["--upstream", &upstream], true);
+    let a = p.get("/v1/anything");
+    assert_eq!(a.status, 502, "{}", a.text());
+    assert_contains(&a.text().to_lowercase(), "certificate");
+    p.stop();
+
+    let p = ProxyProc::start(
+        &w,
+        "r",
+        &["--upstream", &upstream, "--ca-file", path_str(&ca)],
+        true,
+    );
+    let a = p.get("/v1/anything?x=1");
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["bearer"], true);
+    assert_eq!(
+        a.json()["path"],
+        "/api/v1/anything?x=1",
+        "the base path is kept"
+    );
+    p.stop();
+
+    // A plain-HTTP upstream off this machine is refused before anything listens.
+    let o = w.with_pass(&["proxy", "r", "--upstream", "http://10.0.0.1/"]);
+    assert!(!o.status.success());
+    assert_contains(&stderr(&o), "must be https://");
+}
+
+/// A child killed when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = deadline::wait(&mut self.0, Duration::from_secs(30), "the HTTPS API");
+    }
 }

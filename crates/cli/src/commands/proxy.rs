@@ -75,6 +75,14 @@ pub struct Running {
 /// removed).
 pub fn running(cli: &Cli, name: &ConnectionName) -> Result<Option<Running>> {
     let path = state_file(cli, name)?;
+    // Only a file in a directory no one else may enter: another user could otherwise point
+    // `run`'s tools at a proxy of theirs.
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        if token_wallet_core::agent::transport::secure_dir(dir, false).is_err() {
+            return Ok(None);
+        }
+    }
     let Ok(text) = std::fs::read(&path).map(zeroize::Zeroizing::new) else {
         return Ok(None);
     };
@@ -106,8 +114,11 @@ fn write_state(path: &PathBuf, ready: &Ready) -> std::io::Result<()> {
         })
         .to_string(),
     );
+    // The agent's socket directory: made 0700 if missing, refused if others may enter.
+    #[cfg(unix)]
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        token_wallet_core::agent::transport::secure_dir(dir, true)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
     }
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
