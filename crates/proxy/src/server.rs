@@ -26,10 +26,8 @@ use zeroize::Zeroizing;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
 
-/// Headers that belong to one hop, never forwarded (RFC 9110 §7.6.1), with the
-/// credentials a client may not send through: its `Authorization`, the capability's
-/// `Proxy-Authorization`, its cookies.
-const DROPPED_REQUEST: &[&str] = &[
+/// Headers that belong to one hop, never forwarded either way (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -37,26 +35,16 @@ const DROPPED_REQUEST: &[&str] = &[
     "trailer",
     "transfer-encoding",
     "upgrade",
-    "proxy-authorization",
     "proxy-authenticate",
-    "authorization",
-    "cookie",
-    "host",
 ];
 
-/// Hop-by-hop headers of the answer, and `Set-Cookie`: a session cookie is a credential
-/// the client is not to hold (and could not use: its cookies are dropped).
-const DROPPED_RESPONSE: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authenticate",
-    "set-cookie",
-];
+/// Beside those, the credentials a client may not send through (its `Authorization`,
+/// the capability's `Proxy-Authorization`, its cookies) and its `Host`.
+const DROPPED_REQUEST: &[&str] = &["proxy-authorization", "authorization", "cookie", "host"];
+
+/// Beside those, the answer's `Set-Cookie`: a session cookie is a credential the client is
+/// not to hold (and could not use: its cookies are dropped).
+const DROPPED_RESPONSE: &[&str] = &["set-cookie"];
 
 /// Who is on a connection.
 struct Conn {
@@ -378,6 +366,7 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
     };
     state.shared.stats.forwarded.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = resp.into_parts();
+    strip(&mut parts.headers, HOP_BY_HOP);
     strip(&mut parts.headers, DROPPED_RESPONSE);
     for v in parts.headers.values_mut() {
         let mut b = v.as_bytes().to_vec();
@@ -513,6 +502,7 @@ fn outgoing(
     for n in named {
         parts.headers.remove(n);
     }
+    strip(&mut parts.headers, HOP_BY_HOP);
     strip(&mut parts.headers, DROPPED_REQUEST);
     parts.headers.insert(header::AUTHORIZATION, auth.clone());
     parts.version = http::Version::HTTP_11;
