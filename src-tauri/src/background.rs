@@ -51,6 +51,8 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
                 // However it locked (the button, the tray, idle): a copied token or key
                 // leaves the clipboard, and this process, with the keys.
                 crate::clipboard::forget(app);
+                // A proxy gives tools the vault's tokens: it stops with the keys.
+                w.stop_proxies();
                 told.clear();
                 noticed.clear();
                 last_notices = None;

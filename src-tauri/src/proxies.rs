@@ -28,9 +28,9 @@ struct Running {
     stats: Arc<Stats>,
 }
 
-/// The running proxies, by connection name.
+/// The running proxies, by connection name; one start at a time.
 #[derive(Default)]
-pub struct Proxies(Mutex<BTreeMap<String, Running>>);
+pub struct Proxies(Mutex<BTreeMap<String, Running>>, Mutex<()>);
 
 /// The proxy's tokens and audit lines, through the agent.
 struct Through {
@@ -61,9 +61,22 @@ impl TokenSource for Through {
     }
 
     fn record(&mut self, requests: Vec<ProxiedRequests>) -> Result<(), String> {
+        // Tools calling through the proxy are use, as tools asking for tokens are: the
+        // idle lock waits.
+        if !requests.is_empty() {
+            self.agent.note_activity();
+        }
         session(&self.agent, |s| s.record_proxied(&self.name, requests))
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())
+    }
+
+    fn alive(&mut self) -> Result<(), String> {
+        if self.agent.is_unlocked() {
+            Ok(())
+        } else {
+            Err("the vault is locked".into())
+        }
     }
 }
 
@@ -88,6 +101,13 @@ impl Running {
     }
 }
 
+impl Drop for Running {
+    /// However it leaves the map, a proxy is told to stop.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
 impl Wallet {
     fn proxies(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
         self.proxies.0.lock().unwrap_or_else(|p| p.into_inner())
@@ -96,6 +116,8 @@ impl Wallet {
     /// Starts a proxy for `name` to its provider's API base, letting through what `allow`
     /// rules name (one per entry; none: everything the token can do).
     pub fn start_proxy(&self, name: &str, allow: Vec<String>) -> Result<ProxyView, Error> {
+        // Two starts at once (a double click) would both find no proxy and both start.
+        let _one = self.proxies.1.lock().unwrap_or_else(|p| p.into_inner());
         let a = self.unlocked_agent()?;
         let n = conn_name(name)?;
         if self.proxies().contains_key(name) {

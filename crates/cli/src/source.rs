@@ -35,6 +35,10 @@ pub trait Source {
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
     /// Audits requests a local proxy forwarded with `name`'s token.
     fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()>;
+    /// Whether it can still give tokens (an agent that locked cannot).
+    fn alive(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// Checks `name` with its provider now: how it went, and its facts as saved.
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)>;
     /// Revokes and deletes `name` (`force`: forgets it if it cannot be revoked).
@@ -123,6 +127,13 @@ impl Source for AgentSource {
 
     fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()> {
         Ok(self.0.proxied(name, requests)?)
+    }
+
+    fn alive(&mut self) -> Result<()> {
+        match self.0.status()?.unlocked {
+            true => Ok(()),
+            false => Err(AgentError::Locked.into()),
+        }
     }
 
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {

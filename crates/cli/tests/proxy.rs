@@ -9,7 +9,8 @@
 
 mod common;
 
-use common::agent::audit_log;
+use common::agent::{audit_log, AgentProc};
+use common::keys::{add_key, base64_of};
 use common::oauth::*;
 use common::proxy::*;
 use common::*;
@@ -347,7 +348,10 @@ fn the_proxy_forwards_with_the_token_and_refuses_every_attack() {
     assert!(find("GET", "/v1/expenses", 200) >= 8, "{lines:?}");
     assert_eq!(find("POST", "/v1/export-jobs", 201), 1);
     assert_eq!(find("DELETE", "/v1/expenses/exp-001", 403), 1);
-    assert!(find("GET", "/v1/expenses", 401) >= 3);
+    // Refusals before the capability is checked name no method or path (their client
+    // could be anyone): one line.
+    assert!(find("*", "(not authenticated)", 401) >= 3, "{lines:?}");
+    assert_eq!(find("GET", "/v1/expenses", 401), 0);
     assert_eq!(find("GET", "/v1/moved", 302), 1);
     assert!(
         lines
@@ -527,4 +531,90 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = deadline::wait(&mut self.0, Duration::from_secs(30), "the HTTPS API");
     }
+}
+
+/// A Pleo API key through the proxy (its header is `Basic base64(key:)`, which never holds
+/// the key as typed): an API that echoes the request shows neither the key nor its
+/// base64, whatever the client asks for (gzip, a range, a method override); `TRACE` is
+/// refused; and once the agent locks, the proxy stops handing the key on within seconds.
+#[test]
+fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
+    let w = World::new("proxykey");
+    let key = w.server.mint_api_key(serde_json::json!({}))["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = add_key(&w, "k", &key, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let agent = AgentProc::start(&w, &[]);
+    let p = ProxyProc::start(&w, "k", &[], false);
+    let cap = format!("Bearer {}", p.capability);
+    let basic = base64_of(&format!("{key}:"));
+    let a = p.send(
+        "POST",
+        "/v1/echo",
+        &[
+            ("Authorization", &cap),
+            ("Accept-Encoding", "gzip"),
+            ("Range", "bytes=0-20"),
+            ("X-HTTP-Method-Override", "DELETE"),
+        ],
+        b"{}",
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let echo = a.json();
+    assert_eq!(echo["headers"]["accept-encoding"], "identity");
+    assert!(echo["headers"].get("range").is_none());
+    assert!(echo["headers"].get("x-http-method-override").is_none());
+    assert!(
+        echo["headers"]["authorization"]
+            .as_str()
+            .unwrap()
+            .starts_with("<concealed"),
+        "{echo}"
+    );
+    let raw = String::from_utf8_lossy(&a.raw).into_owned();
+    assert_absent_in(&raw, &[&key, &basic], "the echo through the proxy");
+    let t = raw_trace(&p);
+    assert_eq!(t.status, 405, "{}", t.text());
+
+    // The agent locks: within a few seconds the proxy holds no key and refuses.
+    let o = w.cli(&["lock"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let calls = w.server.stats()["api_key_uses"].as_u64().unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let refused = loop {
+        let a = p.get("/v1/expenses");
+        if a.status == 503 {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still forwarding after the lock: {}",
+            a.status
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_contains(&refused.text(), "no token");
+    let after = w.server.stats()["api_key_uses"].as_u64().unwrap_or(0);
+    let again = p.get("/v1/expenses");
+    assert_eq!(again.status, 503);
+    assert_eq!(
+        w.server.stats()["api_key_uses"].as_u64().unwrap_or(0),
+        after,
+        "nothing reached the API once refused"
+    );
+    assert!(after >= calls);
+    let log = p.stop();
+    assert_absent_in(&log, &[&key, &basic], "the proxy's log");
+    drop(agent);
+}
+
+fn raw_trace(p: &ProxyProc) -> Answer {
+    p.send(
+        "TRACE",
+        "/v1/echo",
+        &[("Authorization", &format!("Bearer {}", p.capability))],
+        b"",
+    )
 }

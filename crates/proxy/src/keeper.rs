@@ -3,6 +3,7 @@
 //! nudges the keeper, which fetches a new one in the background; only a request that finds
 //! no usable token waits (and one fetch serves every waiter).
 
+use crate::mask::Secrets;
 use crate::{Credential, ProxiedRequests, Stats, TokenSource};
 use http::HeaderValue;
 use secrecy::ExposeSecret;
@@ -18,25 +19,41 @@ use zeroize::Zeroizing;
 const USABLE_MARGIN: u64 = 3;
 /// How often the keeper looks at the token's expiry when nothing nudges it.
 const TICK: Duration = Duration::from_millis(50);
+/// How long a failed fetch answers the fetches queued behind it.
+const FAILED_FOR: Duration = Duration::from_secs(1);
+/// How often the source is asked whether it still gives tokens.
+const ALIVE_EVERY: Duration = Duration::from_secs(2);
 /// The most distinct lines a batch holds; further requests count in one `(other)` line.
 const MAX_BATCH_LINES: usize = 1000;
 
 /// A token ready for requests.
 pub(crate) struct Cred {
     pub header: HeaderValue,
-    pub secret: Zeroizing<Vec<u8>>,
+    /// What is concealed in answers: the token, the whole header, its encoded part.
+    pub secrets: Secrets,
     expires_at: Option<u64>,
     issued_at: Option<u64>,
 }
 
 impl Cred {
     fn from(c: Credential) -> Result<Self, String> {
-        let mut header = HeaderValue::from_str(c.header.expose_secret())
+        let value = c.header.expose_secret();
+        let mut header = HeaderValue::from_str(value)
             .map_err(|_| "the token cannot be sent in a header".to_string())?;
         header.set_sensitive(true);
+        let bytes = |s: &str| Zeroizing::new(s.as_bytes().to_vec());
+        // `Basic <base64>` holds the key only encoded: that part is a secret too.
+        let encoded = value
+            .split_once(' ')
+            .map(|(_, rest)| rest.trim())
+            .unwrap_or("");
         Ok(Self {
             header,
-            secret: Zeroizing::new(c.token.expose_secret().as_bytes().to_vec()),
+            secrets: Secrets::new(vec![
+                bytes(c.token.expose_secret()),
+                bytes(value),
+                bytes(encoded),
+            ]),
             expires_at: c.expires_at,
             issued_at: c.issued_at,
         })
@@ -168,6 +185,17 @@ impl Shared {
         e.1 += bytes;
     }
 
+    /// Counts one request refused before its client was known (no or a wrong
+    /// capability): under one line, whatever method and path it named, so that no one
+    /// can write what they like into the audit log.
+    pub fn count_unauthenticated(&self, status: u16) {
+        let mut b = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        let e = b
+            .entry(("*".into(), "(not authenticated)".into(), status, None))
+            .or_insert((0, 0, None));
+        e.0 += 1;
+    }
+
     fn take_batch(&self) -> Vec<ProxiedRequests> {
         let b = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()));
         b.into_iter()
@@ -198,9 +226,15 @@ pub(crate) fn fetch(
     let old = shared.current();
     let new = old
         .as_ref()
-        .is_none_or(|o| o.secret != c.secret || o.expires_at != c.expires_at);
+        .is_none_or(|o| o.header != c.header || o.expires_at != c.expires_at);
     *shared.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(c));
     Ok(new)
+}
+
+/// Drops the current token: requests wait for a fetch (which fails while the source is
+/// locked).
+fn forget(shared: &Shared) {
+    *shared.current.write().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 /// Hands the batch to `source`, in frames the agent accepts.
@@ -228,8 +262,12 @@ pub(crate) fn keep(
     flush_every: Duration,
 ) {
     let mut last_flush = Instant::now();
+    let mut last_alive = Instant::now();
     let mut quiet_until: Option<Instant> = None;
     let mut backoff = Duration::from_secs(1);
+    // A failed fetch answers the fetches queued behind it too, for a second: a burst of
+    // waiting requests makes one attempt, not one each.
+    let mut failed: Option<(Instant, String)> = None;
     loop {
         let msg = rx.recv_timeout(TICK);
         if stop.load(Ordering::Acquire) {
@@ -239,9 +277,21 @@ pub(crate) fn keep(
         let cur = shared.current();
         match msg {
             Ok(Msg::Fetch(reply)) => {
-                let r = match &cur {
-                    Some(c) if c.usable(now) => Ok(()),
+                if reply.is_closed() {
+                    continue; // its request gave up
+                }
+                let r = match (&cur, &failed) {
+                    (Some(c), _) if c.usable(now) => Ok(()),
+                    (_, Some((at, why))) if at.elapsed() < FAILED_FOR => Err(why.clone()),
                     _ => fetch(shared, source, USABLE_MARGIN + 1).map(|_| ()),
+                };
+                failed = match (&r, failed.take()) {
+                    (Ok(()), _) => None,
+                    // Within the window: the same failure, from the same moment.
+                    (Err(why), Some((at, _))) if at.elapsed() < FAILED_FOR => {
+                        Some((at, why.clone()))
+                    }
+                    (Err(why), _) => Some((Instant::now(), why.clone())),
                 };
                 let _ = reply.send(r);
             }
@@ -271,6 +321,17 @@ pub(crate) fn keep(
                 }
             }
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        // The source still gives tokens (the vault was not locked meanwhile): else the
+        // token held here is dropped, and requests are refused until it does again.
+        if last_alive.elapsed() >= ALIVE_EVERY {
+            last_alive = Instant::now();
+            if let Err(e) = source.alive() {
+                if shared.current().is_some() {
+                    tracing::warn!(error = %e, "the proxy's source gives no more tokens");
+                    forget(shared);
+                }
+            }
         }
         if last_flush.elapsed() >= flush_every {
             flush(shared, source);

@@ -1,8 +1,10 @@
-//! Conceals the token in what the upstream answers (an API that echoes the request's
-//! headers would otherwise hand it to the client): every occurrence of its bytes, in a
-//! header value or anywhere in a body (across chunk boundaries), is overwritten with a
-//! marker of the same length, so `Content-Length` stays true. Bodies are concealed as
-//! they stream; a compressed body is not looked into.
+//! Conceals the credential in what the upstream answers (an API that echoes the request's
+//! headers would otherwise hand it to the client): every occurrence of the token, of the
+//! whole `Authorization` value and of its encoded part (a Pleo API key's `Basic` base64),
+//! in a header value or anywhere in a body (across chunk boundaries), is overwritten with
+//! a marker of the same length, so `Content-Length` stays true. Bodies are concealed as
+//! they stream; the upstream is asked for uncompressed answers (`Accept-Encoding:
+//! identity`), so there is no compressed body to hide one in. Trailers are dropped.
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
@@ -20,19 +22,41 @@ fn marker(len: usize) -> Vec<u8> {
     m
 }
 
-/// Overwrites every occurrence of `secret` in `buf`; whether there was one.
-pub fn conceal(buf: &mut [u8], secret: &[u8]) -> bool {
-    if secret.is_empty() || buf.len() < secret.len() {
-        return false;
+/// The byte strings to conceal, longest first (so a header holding the token is
+/// concealed whole); empty ones left out.
+#[derive(Clone)]
+pub struct Secrets(Vec<Zeroizing<Vec<u8>>>);
+
+impl Secrets {
+    /// `all`, sorted longest first.
+    pub fn new(mut all: Vec<Zeroizing<Vec<u8>>>) -> Self {
+        all.retain(|s| !s.is_empty());
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        Self(all)
     }
-    let finder = memchr::memmem::Finder::new(secret);
+
+    /// The longest one's length.
+    fn longest(&self) -> usize {
+        self.0.first().map_or(0, |s| s.len())
+    }
+}
+
+/// Overwrites every occurrence of each of `secrets` in `buf`; whether there was one.
+pub fn conceal(buf: &mut [u8], secrets: &Secrets) -> bool {
     let mut found = false;
-    let mut from = 0;
-    while let Some(i) = finder.find(&buf[from..]) {
-        let at = from + i;
-        buf[at..at + secret.len()].copy_from_slice(&marker(secret.len()));
-        from = at + secret.len();
-        found = true;
+    for secret in &secrets.0 {
+        if buf.len() < secret.len() {
+            continue;
+        }
+        let finder = memchr::memmem::Finder::new(&secret[..]);
+        let mut from = 0;
+        while let Some(i) = finder.find(&buf[from..]) {
+            let at = from + i;
+            buf[at..at + secret.len()].copy_from_slice(&marker(secret.len()));
+            from = at + secret.len();
+            found = true;
+        }
     }
     found
 }
@@ -41,7 +65,7 @@ pub fn conceal(buf: &mut [u8], secret: &[u8]) -> bool {
 /// ends or is dropped (a client that hangs up early).
 pub struct Concealed<B> {
     inner: B,
-    secret: Zeroizing<Vec<u8>>,
+    secrets: Secrets,
     /// The tail of what came so far that may be the start of the secret.
     carry: BytesMut,
     sent: u64,
@@ -50,11 +74,11 @@ pub struct Concealed<B> {
 }
 
 impl<B> Concealed<B> {
-    /// `inner`, with `secret` concealed; `done(bytes sent)` is called once at the end.
-    pub fn new(inner: B, secret: Zeroizing<Vec<u8>>, done: Box<dyn FnOnce(u64) + Send>) -> Self {
+    /// `inner`, with `secrets` concealed; `done(bytes sent)` is called once at the end.
+    pub fn new(inner: B, secrets: Secrets, done: Box<dyn FnOnce(u64) + Send>) -> Self {
         Self {
             inner,
-            secret,
+            secrets,
             carry: BytesMut::new(),
             sent: 0,
             done: Some(done),
@@ -72,8 +96,12 @@ impl<B> Concealed<B> {
     /// the secret handed on.
     fn pass(&mut self, data: &[u8]) -> Option<Bytes> {
         self.carry.extend_from_slice(data);
-        conceal(&mut self.carry, &self.secret);
-        let keep = self.secret.len().saturating_sub(1).min(self.carry.len());
+        conceal(&mut self.carry, &self.secrets);
+        let keep = self
+            .secrets
+            .longest()
+            .saturating_sub(1)
+            .min(self.carry.len());
         let out = self.carry.split_to(self.carry.len() - keep).freeze();
         (!out.is_empty()).then(|| {
             self.sent += out.len() as u64;
@@ -113,20 +141,9 @@ where
                             return Poll::Ready(Some(Ok(Frame::data(out))));
                         }
                     }
-                    Err(frame) => {
-                        // Trailers: what was carried goes first, on the next poll.
-                        if !me.carry.is_empty() {
-                            let rest = me.carry.split().freeze();
-                            me.sent += rest.len() as u64;
-                            // The trailers are dropped rather than reordered: an API's
-                            // trailers are rare and carry no data the client needs here.
-                            drop(frame);
-                            me.ended = true;
-                            me.finish();
-                            return Poll::Ready(Some(Ok(Frame::data(rest))));
-                        }
-                        return Poll::Ready(Some(Ok(frame)));
-                    }
+                    // Trailers are dropped: they could carry an echo, and an API's
+                    // answer needs none.
+                    Err(_trailers) => {}
                 },
                 Poll::Ready(None) => {
                     me.ended = true;
@@ -147,13 +164,14 @@ where
     }
 
     fn size_hint(&self) -> SizeHint {
-        // Same-length concealment: the size is the inner body's.
-        let mut h = self.inner.size_hint();
+        // Same-length concealment: the inner body's size, plus what is carried.
+        let inner = self.inner.size_hint();
         let c = self.carry.len() as u64;
-        h.set_lower(h.lower() + c);
-        if let Some(u) = h.upper() {
+        let mut h = SizeHint::new();
+        if let Some(u) = inner.upper() {
             h.set_upper(u + c);
         }
+        h.set_lower(inner.lower() + c);
         h
     }
 }
@@ -167,11 +185,20 @@ mod tests {
     #[test]
     fn conceal_overwrites_every_occurrence_with_a_marker_of_its_length() {
         let mut b = b"x SECRETTOKEN y SECRETTOKEN".to_vec();
-        assert!(conceal(&mut b, b"SECRETTOKEN"));
+        assert!(conceal(&mut b, &one(b"SECRETTOKEN")));
         assert_eq!(&b, b"x <concealed  y <concealed ");
         let long = vec![b'a'; 40];
         let mut b = long.clone();
-        conceal(&mut b, &long);
+        conceal(&mut b, &one(&long));
+        // A header holding the token is concealed whole, and its encoded form too.
+        let s = Secrets::new(vec![
+            Zeroizing::new(b"tok".to_vec()),
+            Zeroizing::new(b"Basic dG9rOg==".to_vec()),
+            Zeroizing::new(b"dG9rOg==".to_vec()),
+        ]);
+        let mut b = b"[Basic dG9rOg==] [dG9rOg==] [tok]".to_vec();
+        assert!(conceal(&mut b, &s));
+        assert_eq!(&b, b"[<concealed by ] [<conceal] [<co]");
         assert_eq!(&b[..MARKER.len()], MARKER);
         assert!(b[MARKER.len()..].iter().all(|c| *c == b'*'));
     }
@@ -191,7 +218,7 @@ mod tests {
             let c2 = counted.clone();
             let body = Concealed::new(
                 inner,
-                Zeroizing::new(secret.clone()),
+                one(&secret),
                 Box::new(move |n| *c2.lock().unwrap() = Some(n)),
             );
             let out = body.collect().await.unwrap().to_bytes();
@@ -204,6 +231,10 @@ mod tests {
             assert!(memchr::memmem::find(&out, b"<concealed by token-").is_some());
             assert_eq!(*counted.lock().unwrap(), Some(text.len() as u64));
         }
+    }
+
+    fn one(s: &[u8]) -> Secrets {
+        Secrets::new(vec![Zeroizing::new(s.to_vec())])
     }
 
     fn tokio_stream_iter<T>(v: Vec<T>) -> impl futures_util::Stream<Item = T> + Unpin {

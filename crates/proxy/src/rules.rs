@@ -20,14 +20,25 @@ impl SafePath {
             return Err("the path holds a backslash or a control character".into());
         }
         let lower = path.to_ascii_lowercase();
-        if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
-            return Err("the path holds an encoded `/`, `\\` or NUL".into());
-        }
-        for seg in lower.split('/') {
-            let decoded = seg.replace("%2e", ".");
-            if decoded == "." || decoded == ".." {
-                return Err("the path holds a `.` or `..` segment".into());
+        // Encoded `/`, `\`, NUL and `.`, and an encoded `%` (which a gateway that decodes
+        // twice turns into any of them), can make an upstream read another path.
+        for enc in ["%2f", "%5c", "%00", "%2e", "%25"] {
+            if lower.contains(enc) {
+                return Err(format!(
+                    "the path holds `{enc}` (an encoded `/`, `\\`, NUL, `.` or `%`)"
+                ));
             }
+        }
+        // `;` starts path parameters, which some servers strip before routing
+        // (`/v1/public/..;/admin`).
+        if path.contains(';') {
+            return Err("the path holds `;` (path parameters)".into());
+        }
+        if !path.is_ascii() {
+            return Err("the path holds a byte that is not ASCII".into());
+        }
+        if lower.split('/').any(|seg| seg == "." || seg == "..") {
+            return Err("the path holds a `.` or `..` segment".into());
         }
         Ok(Self(path.to_string()))
     }
@@ -39,7 +50,8 @@ impl SafePath {
 }
 
 /// One `--allow` rule: a method (or `*`, any) and a path, exact or, ending in `*`, a
-/// prefix.
+/// prefix (of the whole path: `/v1/expenses*` also admits `/v1/expenses-admin`; write
+/// `/v1/expenses` and `/v1/expenses/*` to keep to that collection).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allow {
     method: Option<String>,
@@ -159,6 +171,11 @@ mod tests {
             "/v1\\users",
             "/v1/%00",
             "/v1/\u{7f}",
+            "/v1/public/..;/admin",
+            "/v1/x;jsessionid=1",
+            "/v1/%252e%252e/admin",
+            "/v1/a%2Eb",
+            "/v1/\u{ff0e}\u{ff0e}/admin",
         ] {
             assert!(SafePath::parse(bad).is_err(), "{bad}");
         }

@@ -21,7 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
-use zeroize::Zeroizing;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
@@ -40,7 +39,24 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// Beside those, the credentials a client may not send through (its `Authorization`,
 /// the capability's `Proxy-Authorization`, its cookies) and its `Host`.
-const DROPPED_REQUEST: &[&str] = &["proxy-authorization", "authorization", "cookie", "host"];
+///
+/// Also the headers some servers and gateways take as another method or path than the
+/// request's (which the rules were matched against), and `Range`, which would let a client
+/// read an echoed token piece by piece past the concealment.
+const DROPPED_REQUEST: &[&str] = &[
+    "proxy-authorization",
+    "authorization",
+    "cookie",
+    "host",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-method",
+    "x-original-url",
+    "x-rewrite-url",
+    "range",
+    "if-range",
+];
 
 /// Beside those, the answer's `Set-Cookie`: a session cookie is a credential the client is
 /// not to hold (and could not use: its cookies are dropped).
@@ -147,7 +163,9 @@ pub(crate) fn serve(
         ));
     }
     let state = Arc::new(State {
-        in_flight: Arc::new(Semaphore::new(opts.max_in_flight)),
+        in_flight: Arc::new(Semaphore::new(
+            opts.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
+        )),
         opts,
         capability,
         shared: shared.clone(),
@@ -155,7 +173,9 @@ pub(crate) fn serve(
         tcp_hosts,
         lookups: crate::client_process::Lookups::start(),
     });
-    let conns = Arc::new(Semaphore::new(state.opts.max_connections));
+    let conns = Arc::new(Semaphore::new(
+        state.opts.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     for l in tcp {
         rt.spawn(accept_tcp(l, state.clone(), conns.clone()));
     }
@@ -269,6 +289,7 @@ async fn serve_conn<I>(
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let conn = Arc::new(conn);
+    let header_timeout = state.opts.header_timeout;
     let svc = service_fn(move |req| {
         let state = state.clone();
         let conn = conn.clone();
@@ -276,7 +297,7 @@ async fn serve_conn<I>(
     });
     let mut b = hyper::server::conn::http1::Builder::new();
     b.timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(header_timeout)
         .max_buf_size(64 * 1024);
     if let Err(e) = b.serve_connection(io, svc).await {
         tracing::debug!(error = %e, "a proxy client's connection ended");
@@ -314,7 +335,10 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
         own(status, why)
     };
     if let Err((status, why)) = admissible(state, conn, &req) {
-        return refuse(status, &why);
+        // Counted without what it named: its client is not known to be one of ours.
+        state.shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+        state.shared.count_unauthenticated(status.as_u16());
+        return own(status, &why);
     }
     let path = match SafePath::parse(req.uri().path()) {
         Ok(p) => p,
@@ -370,7 +394,7 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
     strip(&mut parts.headers, DROPPED_RESPONSE);
     for v in parts.headers.values_mut() {
         let mut b = v.as_bytes().to_vec();
-        if conceal(&mut b, &cred.secret) {
+        if conceal(&mut b, &cred.secrets) {
             // Same length, printable: still a valid value.
             if let Ok(new) = HeaderValue::from_bytes(&b) {
                 *v = new;
@@ -390,7 +414,7 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
         );
         drop(permit);
     });
-    let body = Concealed::new(body, Zeroizing::new(cred.secret.to_vec()), done)
+    let body = Concealed::new(body, cred.secrets.clone(), done)
         .map_err(|e| Box::new(e) as BoxError)
         .boxed_unsync();
     Response::from_parts(parts, body)
@@ -408,6 +432,12 @@ fn admissible(
         return Err((
             StatusCode::METHOD_NOT_ALLOWED,
             "CONNECT is refused: this is not a forward proxy".into(),
+        ));
+    }
+    if req.method() == Method::TRACE {
+        return Err((
+            StatusCode::METHOD_NOT_ALLOWED,
+            "TRACE is refused: it echoes the request, token and all".into(),
         ));
     }
     if req.uri().scheme().is_some() || req.uri().authority().is_some() {
@@ -505,6 +535,11 @@ fn outgoing(
     strip(&mut parts.headers, HOP_BY_HOP);
     strip(&mut parts.headers, DROPPED_REQUEST);
     parts.headers.insert(header::AUTHORIZATION, auth.clone());
+    // An answer the proxy can read, to conceal the token in it.
+    parts.headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     parts.version = http::Version::HTTP_11;
     Ok(Request::from_parts(parts, body))
 }

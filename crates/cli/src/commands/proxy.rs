@@ -42,6 +42,10 @@ impl TokenSource for Through<'_> {
             .proxied(self.name, requests)
             .map_err(|e| e.to_string())
     }
+
+    fn alive(&mut self) -> std::result::Result<(), String> {
+        self.source.alive().map_err(|e| e.to_string())
+    }
 }
 
 /// Where a running proxy of `name` leaves its address and capability.
@@ -65,10 +69,19 @@ pub fn state_file(cli: &Cli, name: &ConnectionName) -> Result<PathBuf> {
 
 /// What `run` needs of a running proxy.
 pub struct Running {
-    /// Its first URL.
-    pub url: String,
+    /// Its first URL (none when it listens on a Unix socket only).
+    pub url: Option<String>,
     /// Its capability.
     pub capability: zeroize::Zeroizing<String>,
+}
+
+/// Whether process `pid` lives (where the OS tells; elsewhere, assumed).
+fn alive(pid: u64) -> bool {
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 /// The proxy of `name` that runs now, if one does (a file left by one that died is
@@ -87,21 +100,37 @@ pub fn running(cli: &Cli, name: &ConnectionName) -> Result<Option<Running>> {
         return Ok(None);
     };
     let v: serde_json::Value = serde_json::from_slice(&text).unwrap_or_default();
-    let (Some(url), Some(cap)) = (v["url"].as_str(), v["capability"].as_str()) else {
+    let (Some(pid), Some(cap)) = (v["pid"].as_u64(), v["capability"].as_str()) else {
         return Ok(None);
     };
-    let alive = url
-        .strip_prefix("http://")
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
-    if !alive {
+    let url = v["url"].as_str().map(str::to_string);
+    let answers = |u: &str| {
+        u.strip_prefix("http://")
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .is_some_and(|a| {
+                std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok()
+            })
+    };
+    if !alive(pid) || url.as_deref().is_some_and(|u| !answers(u)) {
         let _ = std::fs::remove_file(&path);
         return Ok(None);
     }
     Ok(Some(Running {
-        url: url.to_string(),
+        url,
         capability: zeroize::Zeroizing::new(cap.to_string()),
     }))
+}
+
+/// Removes the state file if this process wrote it (a second `proxy` of the same name
+/// that failed to start leaves the first one's alone).
+fn remove_state(path: &PathBuf) {
+    let mine = std::fs::read(path)
+        .ok()
+        .and_then(|t| serde_json::from_slice::<serde_json::Value>(&zeroize::Zeroizing::new(t)).ok())
+        .is_some_and(|v| v["pid"].as_u64() == Some(u64::from(std::process::id())));
+    if mine {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Writes the state file (0600, in a directory only this user may enter).
@@ -180,7 +209,7 @@ pub fn proxy(cx: &mut Ctx<'_>, a: &ProxyArgs) -> Result {
             }
             said = announce(out, a, &upstream, r);
         });
-        let _ = std::fs::remove_file(&state);
+        remove_state(&state);
         said?;
         served.map_err(|e| Error::Message(1, e.to_string()))
     })?;

@@ -60,7 +60,15 @@ pub fn run(cx: &mut Ctx<'_>, a: &RunCommandArgs) -> Result<i32> {
             )
         })?;
         let value = match r.part {
-            Part::ProxyUrl => Zeroizing::new(p.url),
+            Part::ProxyUrl => Zeroizing::new(p.url.ok_or_else(|| {
+                Error::Message(
+                    1,
+                    format!(
+                        "`{}`: the proxy of `{}` listens on a Unix socket only (no URL); nothing was run",
+                        r.var, r.name
+                    ),
+                )
+            })?),
             _ => {
                 env.secrets
                     .push(Zeroizing::new(p.capability.as_bytes().to_vec()));
