@@ -189,7 +189,7 @@ fn the_proxy_forwards_with_the_token_and_refuses_every_attack() {
     assert_eq!(a.header("location"), Some("http://127.0.0.2:9/steal"));
     answers.push(a);
 
-    // An API that echoes its request: it saw the token (the proxy added it) and neither
+    // An API that echoes its request: it saw the header (the proxy added it) and neither
     // the client's own Authorization nor its cookie; the token is concealed in the echo's
     // body and headers, and the session cookie it set is dropped.
     let a = p.send(
@@ -207,7 +207,7 @@ fn the_proxy_forwards_with_the_token_and_refuses_every_attack() {
     let echo = a.json();
     let seen_auth = echo["headers"]["authorization"].as_str().unwrap();
     assert!(
-        seen_auth.starts_with("Bearer <concealed by token-wallet>"),
+        seen_auth.starts_with("<concealed by token-wallet>"),
         "{seen_auth}"
     );
     assert!(

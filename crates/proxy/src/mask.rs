@@ -190,6 +190,8 @@ mod tests {
         let long = vec![b'a'; 40];
         let mut b = long.clone();
         conceal(&mut b, &one(&long));
+        assert_eq!(&b[..MARKER.len()], MARKER);
+        assert!(b[MARKER.len()..].iter().all(|c| *c == b'*'));
         // A header holding the token is concealed whole, and its encoded form too.
         let s = Secrets::new(vec![
             Zeroizing::new(b"tok".to_vec()),
@@ -199,8 +201,6 @@ mod tests {
         let mut b = b"[Basic dG9rOg==] [dG9rOg==] [tok]".to_vec();
         assert!(conceal(&mut b, &s));
         assert_eq!(&b, b"[<concealed by ] [<conceal] [<co]");
-        assert_eq!(&b[..MARKER.len()], MARKER);
-        assert!(b[MARKER.len()..].iter().all(|c| *c == b'*'));
     }
 
     #[tokio::test]
