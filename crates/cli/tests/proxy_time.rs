@@ -30,19 +30,37 @@ fn a_thousand_requests_over_thirty_minutes_never_wait_for_a_refresh() {
     // No passphrase: the proxy's tokens come from the agent.
     let p = ProxyProc::start(&w, "r", &["--allow", "GET /v1/expenses*"], false);
     let before = w.server.stats();
-    let stat = |k: &str| w.server.stats()[k].as_u64().unwrap_or(0);
-    // Tokens the API has been called with so far, and when the one in use expires (fake
-    // seconds; the first was issued at 0).
-    let mut used = stat("api_distinct_tokens");
-    let mut expires_at: u64 = TTL;
+    // What the server has seen: refreshes (each a new token issued) and the tokens the API
+    // was called with.
+    let counts = || {
+        let s = w.server.stats();
+        let n = |k: &str| s[k].as_u64().unwrap_or(0);
+        (n("refreshes"), n("api_distinct_tokens"))
+    };
+    let (mut refreshes, mut used) = counts();
+    // When the newest token was issued, at the earliest (fake seconds), and the one the
+    // proxy uses (the newest, once the API has seen a new one).
+    let (mut newest, mut in_use) = (0u64, 0u64);
+    let look =
+        |before: u64, refreshes: &mut u64, used: &mut u64, in_use: &mut u64, newest: &mut u64| {
+            let (r, u) = counts();
+            if r != *refreshes {
+                *refreshes = r;
+                *newest = before;
+            }
+            if u != *used {
+                *used = u;
+                *in_use = *newest;
+            }
+        };
     let (mut held, mut extra) = (0, 0);
     let mut offset_ms: u64 = 0;
-    let get = |i: u64, offset_ms: u64, expires_at: u64| {
+    let get = |i: u64, offset_ms: u64, in_use: u64| {
         let a = p.get("/v1/expenses?limit=1");
         assert_eq!(
             a.status,
             200,
-            "request {i} at +{} s (the token in use expires at +{expires_at} s): {}",
+            "request {i} at +{} s (the token in use was issued at +{in_use} s or later): {}",
             offset_ms / 1000,
             a.text()
         );
@@ -50,35 +68,30 @@ fn a_thousand_requests_over_thirty_minutes_never_wait_for_a_refresh() {
     for i in 0..REQUESTS {
         // Fake time runs about 30 times faster than real time: a refresh in flight while
         // the clock moves would give the wallet and the server different expiries. So once
-        // the token in use is due (less than half its life left; the proxy's nudge or tick
+        // the token in use is due (less than half its life left: the proxy's nudge or tick
         // starts its refresh in the background), the clock stands still, requests going
-        // on, until the API is called with a new token. The test waits for the
+        // on, until the API is called with a token issued since. The test waits for the
         // background; no request does (the proxy counts any that did).
         let offset = offset_ms / 1000;
-        if offset + TTL / 2 > expires_at {
+        if offset + TTL / 2 > in_use + TTL {
             let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            while stat("api_distinct_tokens") == used {
+            while offset + TTL / 2 > in_use + TTL {
                 assert!(
                     std::time::Instant::now() < deadline,
-                    "no new token by +{offset} s (the one in use expires at +{expires_at} s)"
+                    "no new token in use by +{offset} s (the one in use was issued at +{in_use} s)"
                 );
-                get(i, offset_ms, expires_at);
+                get(i, offset_ms, in_use);
                 extra += 1;
+                look(offset, &mut refreshes, &mut used, &mut in_use, &mut newest);
                 std::thread::sleep(Duration::from_millis(10));
             }
-            used = stat("api_distinct_tokens");
-            expires_at = offset + TTL;
             held += 1;
         }
         offset_ms += 1800;
         std::fs::write(clock.path(), (offset_ms / 1000).to_string()).unwrap();
-        get(i, offset_ms, expires_at);
-        if stat("api_distinct_tokens") != used {
-            // A token the test did not wait for (the agent's own sweep refreshed): issued
-            // at the step before at the earliest.
-            used = stat("api_distinct_tokens");
-            expires_at = offset + TTL;
-        }
+        get(i, offset_ms, in_use);
+        // A refresh seen now happened after the clock read `offset` at the earliest.
+        look(offset, &mut refreshes, &mut used, &mut in_use, &mut newest);
         std::thread::sleep(Duration::from_millis(30));
     }
     eprintln!("time stood still {held} times ({extra} more requests meanwhile) for a background refresh to land");
