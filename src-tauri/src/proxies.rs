@@ -71,12 +71,8 @@ impl TokenSource for Through {
             .map_err(|e| e.to_string())
     }
 
-    fn alive(&mut self) -> Result<(), String> {
-        if self.agent.is_unlocked() {
-            Ok(())
-        } else {
-            Err("the vault is locked".into())
-        }
+    fn locked(&mut self) -> Result<bool, String> {
+        Ok(!self.agent.is_unlocked())
     }
 }
 

@@ -35,9 +35,9 @@ pub trait Source {
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
     /// Audits requests a local proxy forwarded with `name`'s token.
     fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()>;
-    /// Whether it can still give tokens (an agent that locked cannot).
-    fn alive(&mut self) -> Result<()> {
-        Ok(())
+    /// Whether it has locked (an agent can; the vault unlocked here cannot).
+    fn locked(&mut self) -> Result<bool> {
+        Ok(false)
     }
     /// Checks `name` with its provider now: how it went, and its facts as saved.
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)>;
@@ -129,11 +129,8 @@ impl Source for AgentSource {
         Ok(self.0.proxied(name, requests)?)
     }
 
-    fn alive(&mut self) -> Result<()> {
-        match self.0.status()?.unlocked {
-            true => Ok(()),
-            false => Err(AgentError::Locked.into()),
-        }
+    fn locked(&mut self) -> Result<bool> {
+        Ok(!self.0.status()?.unlocked)
     }
 
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {

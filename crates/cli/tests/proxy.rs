@@ -546,7 +546,9 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
         .to_string();
     let o = add_key(&w, "k", &key, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let agent = AgentProc::start(&w, &[]);
+    // An agent that hangs up on a client silent for 2 s: the proxy's connection to it,
+    // idle between its asks, connects again each time.
+    let agent = AgentProc::start(&w, &["--frame-timeout", "2"]);
     let p = ProxyProc::start(&w, "k", &[], false);
     let cap = format!("Bearer {}", p.capability);
     let basic = base64_of(&format!("{key}:"));
@@ -577,6 +579,10 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     assert_absent_in(&raw, &[&key, &basic], "the echo through the proxy");
     let t = raw_trace(&p);
     assert_eq!(t.status, 405, "{}", t.text());
+
+    // Idle past the agent's frame deadline: still served, and still told of a lock.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(p.get("/v1/expenses").status, 200);
 
     // The agent locks: within a few seconds the proxy holds no key and refuses.
     let o = w.cli(&["lock"], &[], "");

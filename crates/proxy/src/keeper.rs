@@ -322,15 +322,18 @@ pub(crate) fn keep(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        // The source still gives tokens (the vault was not locked meanwhile): else the
-        // token held here is dropped, and requests are refused until it does again.
+        // The source has not locked meanwhile: else the token held here is dropped, and
+        // requests are refused until it gives one again.
         if last_alive.elapsed() >= ALIVE_EVERY {
             last_alive = Instant::now();
-            if let Err(e) = source.alive() {
-                if shared.current().is_some() {
-                    tracing::warn!(error = %e, "the proxy's source gives no more tokens");
+            match source.locked() {
+                Ok(true) if shared.current().is_some() => {
+                    tracing::warn!("the proxy's source has locked: its token is dropped");
                     forget(shared);
                 }
+                Ok(_) => {}
+                // Unknown (a busy agent): the token stays until its own expiry.
+                Err(e) => tracing::debug!(error = %e, "could not ask the proxy's source"),
             }
         }
         if last_flush.elapsed() >= flush_every {

@@ -64,10 +64,10 @@ pub trait TokenSource {
     fn credential(&mut self, min_ttl: Duration) -> Result<Credential, String>;
     /// Audits a batch of requests forwarded or refused.
     fn record(&mut self, requests: Vec<ProxiedRequests>) -> Result<(), String>;
-    /// Whether it still gives tokens (asked every 2 s; an agent that locked does not):
-    /// when it does not, the token the proxy holds is dropped at once.
-    fn alive(&mut self) -> Result<(), String> {
-        Ok(())
+    /// Whether it has locked (asked every 2 s): when it says so, the token the proxy holds
+    /// is dropped at once. An error (an agent too busy to answer) is not a lock.
+    fn locked(&mut self) -> Result<bool, String> {
+        Ok(false)
     }
 }
 

@@ -43,8 +43,8 @@ impl TokenSource for Through<'_> {
             .map_err(|e| e.to_string())
     }
 
-    fn alive(&mut self) -> std::result::Result<(), String> {
-        self.source.alive().map_err(|e| e.to_string())
+    fn locked(&mut self) -> std::result::Result<bool, String> {
+        self.source.locked().map_err(|e| e.to_string())
     }
 }
 

@@ -6,14 +6,23 @@ use super::AgentError;
 use crate::connection::ConnectionInfo;
 use crate::connection::ConnectionName;
 use crate::Passphrase;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A client idle this long connects again before its next request: the agent hangs up on
+/// a client that sends nothing within its frame deadline (10 s by default, 1 s at the
+/// least), so a long-lived client (`token-wallet proxy`) would otherwise find the
+/// connection gone. Connecting (with its checks) costs well under a millisecond.
+const IDLE_RECONNECT: Duration = Duration::from_millis(500);
 
 /// A connection to a running agent.
 pub struct Client {
     stream: Stream,
     /// How long to wait for a reply (a token request may include a refresh with retries).
     pub timeout: Duration,
+    path: PathBuf,
+    default_dir: bool,
+    last_used: Instant,
 }
 
 impl Client {
@@ -27,6 +36,9 @@ impl Client {
         Ok(Self {
             stream: transport::connect(path, default_dir)?,
             timeout: Duration::from_secs(180),
+            path: path.to_path_buf(),
+            default_dir,
+            last_used: Instant::now(),
         })
     }
 
@@ -54,6 +66,22 @@ impl Client {
     /// Sends `req` and reads its reply within `wait`; the sign-in frames that may come
     /// first (only for a sign-in) go to `open`. An error reply becomes `Err`.
     fn exchange(
+        &mut self,
+        req: &Request,
+        wait: Duration,
+        open: &mut dyn FnMut(&str, &str),
+    ) -> Result<Reply, AgentError> {
+        if self.last_used.elapsed() >= IDLE_RECONNECT {
+            // With the same checks as the first time.
+            self.stream = transport::connect(&self.path, self.default_dir)?;
+        }
+        self.last_used = Instant::now();
+        let r = self.send_and_read(req, wait, open);
+        self.last_used = Instant::now();
+        r
+    }
+
+    fn send_and_read(
         &mut self,
         req: &Request,
         wait: Duration,
