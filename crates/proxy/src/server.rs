@@ -80,6 +80,9 @@ struct State {
     /// The `Host` values TCP clients may send (`127.0.0.1:PORT`, `localhost:PORT`,
     /// `[::1]:PORT`).
     tcp_hosts: Vec<String>,
+    /// The upstream's origin and base path (no final `/`), made once: each request's
+    /// path and query are appended.
+    base: String,
     /// Finds TCP clients' processes, one at a time, off the request path.
     lookups: crate::client_process::Lookups,
 }
@@ -162,6 +165,11 @@ pub(crate) fn serve(
             "a Unix socket is for Unix systems only".into(),
         ));
     }
+    let base = format!(
+        "{}{}",
+        opts.upstream.origin().ascii_serialization(),
+        opts.upstream.path().trim_end_matches('/')
+    );
     let state = Arc::new(State {
         in_flight: Arc::new(Semaphore::new(
             opts.max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
@@ -171,6 +179,7 @@ pub(crate) fn serve(
         shared: shared.clone(),
         upstream: upstream_client,
         tcp_hosts,
+        base,
         lookups: crate::client_process::Lookups::start(),
     });
     let conns = Arc::new(Semaphore::new(
@@ -497,21 +506,7 @@ fn outgoing(
     auth: &HeaderValue,
 ) -> Result<Request<Incoming>, String> {
     let (mut parts, body) = req.into_parts();
-    let base = &state.opts.upstream;
-    let mut target = format!(
-        "{}://{}{}",
-        base.scheme(),
-        base.host_str().unwrap_or_default(),
-        base.port().map(|p| format!(":{p}")).unwrap_or_default()
-    );
-    if let Some(url::Host::Ipv6(ip)) = base.host() {
-        target = format!(
-            "{}://[{ip}]{}",
-            base.scheme(),
-            base.port().map(|p| format!(":{p}")).unwrap_or_default()
-        );
-    }
-    target.push_str(base.path().trim_end_matches('/'));
+    let mut target = state.base.clone();
     target.push_str(parts.uri.path());
     if let Some(q) = parts.uri.query() {
         target.push('?');
