@@ -30,6 +30,10 @@ pub fn start<R: Runtime>(app: AppHandle<R>, wallet: Arc<Wallet>) {
 
 fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
     let mut was_unlocked = false;
+    // The agent's lock count when last looked at: a lock between two looks (an unlock
+    // and a passphrase changed elsewhere within a second, say) is seen by it even when
+    // the vault looks unlocked, or locked, both times.
+    let mut locks_seen = 0;
     // Connections already notified about, until they recover.
     let mut told: HashSet<String> = HashSet::new();
     // Key notices already sent (`books:expiring:7`...): each is sent once per unlock.
@@ -44,10 +48,13 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
         };
         a.tick(); // the idle lock happens here when the socket is not served
         let unlocked = a.is_unlocked();
-        if unlocked != was_unlocked {
+        let locks = a.times_locked();
+        let locked_since = locks != locks_seen || (was_unlocked && !unlocked);
+        if unlocked != was_unlocked || locked_since {
             was_unlocked = unlocked;
+            locks_seen = locks;
             changed(app);
-            if !unlocked {
+            if locked_since {
                 // However it locked (the button, the tray, idle): a copied token or key
                 // leaves the clipboard, and this process, with the keys.
                 crate::clipboard::forget(app);

@@ -5,7 +5,8 @@
 //   focus, and Return on it opens the passphrase window at once;
 // - the passphrase changed by the command line while the app holds the vault open: the
 //   app locks and says to unlock with the new passphrase, which then works;
-// - the person's own Lock gives no reason (nothing to explain).
+// - the person's own Lock gives no reason (nothing to explain);
+// - a passphrase changed at once after an unlock still reaches the window.
 // Same needs as app.test.mjs. About 70 s of it is the idle minute.
 
 import { after, before, test } from "node:test";
@@ -138,5 +139,23 @@ test("locking by itself: the lock screen says why and the Unlock… button has t
     await click("#unlock-submit");
     await answerDialog("unlock", [NEW_PASSPHRASE]);
     await visible("#view-unlocked", 30_000);
+  });
+
+  // The app's background task looks once a second: a passphrase changed at once after an
+  // unlock locked the vault before it had seen it unlocked, and the window was never told.
+  await t.test("changed again at once after an unlock: the window is still told", async () => {
+    const old = path.join(HOME, "old");
+    const neu = path.join(HOME, "new");
+    writeFileSync(old, `${NEW_PASSPHRASE}\n`, { mode: 0o600 });
+    writeFileSync(neu, `${PASSPHRASE}\n`, { mode: 0o600 });
+    await click("#lock-button");
+    await visible("#view-unlock", 15_000);
+    await click("#unlock-submit");
+    await answerDialog("unlock", [NEW_PASSPHRASE]);
+    await visible("#view-unlocked", 30_000);
+    const r = cli("passwd", "--passphrase-file", old, "--new-passphrase-file", neu);
+    assert.equal(r.status, 0, r.stderr);
+    await visible("#view-unlock", 30_000);
+    assert.equal((await lockScreen()).reason, "Locked: the passphrase was changed elsewhere (by the command line); unlock with the new one.");
   });
 });

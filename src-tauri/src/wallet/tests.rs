@@ -150,6 +150,8 @@ fn the_lock_screen_says_why_it_locked_by_itself_and_not_when_asked() {
     let s = w.lock();
     assert_eq!(s.status, Status::Locked);
     assert_eq!(s.locked_because, None);
+    let locks = w.any_agent().unwrap().times_locked();
+    assert!(locks >= 1, "the lock is counted");
     // Locked by the idle timer: said, in minutes.
     w.unlock(GOOD.into()).unwrap();
     assert_eq!(w.state().locked_because, None, "unlocked: no reason shown");
@@ -190,6 +192,14 @@ fn the_lock_screen_says_why_it_locked_by_itself_and_not_when_asked() {
     other.rotate_data_key().unwrap();
     a.tick();
     assert_eq!(w.state().status, Status::Unlocked);
+    // Every lock is counted, so a watcher that looks now and then (the app's background
+    // task, which tells the window) sees a lock even when the vault is unlocked again
+    // by the time it looks.
+    assert_eq!(
+        a.times_locked(),
+        locks + 2,
+        "the idle lock and the passphrase's"
+    );
 }
 
 /// A sign-in holds `connecting` while it waits for the browser: closing the window asks

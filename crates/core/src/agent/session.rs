@@ -11,7 +11,7 @@ use crate::refresh::Refresher;
 use crate::vault::{UnlockedVault, Vault, VaultError};
 use crate::{guard, Passphrase};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +81,8 @@ pub struct Agent {
     pub(super) socket: Mutex<Option<PathBuf>>,
     /// Why it last locked (`None`: never, or unlocked since).
     pub(super) locked_because: Mutex<Option<LockReason>>,
+    /// How many times it has locked (see [`Agent::times_locked`]).
+    pub(super) times_locked: AtomicU64,
 }
 
 impl crate::audit::Recorder for Agent {
@@ -118,6 +120,7 @@ impl Agent {
             clients: AtomicUsize::new(0),
             socket: Mutex::new(None),
             locked_because: Mutex::new(None),
+            times_locked: AtomicU64::new(0),
         }
     }
 
@@ -190,6 +193,14 @@ impl Agent {
         guard(&self.session).is_some()
     }
 
+    /// How many times this agent has locked, however (asked, idle, a passphrase changed
+    /// elsewhere). A watcher that samples [`Self::is_unlocked`] can miss a lock followed
+    /// by an unlock, or an unlock followed by a lock, between two looks; this count does
+    /// not miss one.
+    pub fn times_locked(&self) -> u64 {
+        self.times_locked.load(Ordering::SeqCst)
+    }
+
     /// Forgets the keys and every cached token (zeroized on drop), after saving what is
     /// pending and anchoring the audit log.
     pub fn lock(&self) {
@@ -210,6 +221,7 @@ impl Agent {
             return;
         };
         *guard(&self.locked_because) = Some(why);
+        self.times_locked.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
         // Never waits for a step in flight (a refresh may take seconds): that step
         // forgets its state itself when it next finds the agent locked.
