@@ -11,6 +11,7 @@
 
 import crypto from 'node:crypto';
 import http from 'node:http';
+import zlib from 'node:zlib';
 
 // oidc-provider prints its NOTICE lines with console.info, i.e. to stdout, and it does so
 // while being imported. stdout must carry only the one JSON line above, so every console
@@ -812,15 +813,19 @@ async function apiSlow(req, res, url) {
 // Any method on /v1/echo: the request as it arrived (method, path, every header), as
 // an API that reflects its request would; with the caller's Authorization in a header of
 // the answer too, and a session cookie. The proxy must conceal the token in both and drop
-// the cookie.
-async function apiEcho(req, res) {
+// the cookie. `?gzip=1`: the answer gzip-compressed whatever the request accepts, as an
+// API that ignores `Accept-Encoding: identity` would send it.
+async function apiEcho(req, res, url) {
   const text = await readBody(req);
   const who = await apiCaller(req, res);
   if (!who) return;
-  const body = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: text });
+  const json = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body: text });
+  const gzip = url.searchParams.get('gzip') === '1';
+  const body = gzip ? zlib.gzipSync(json) : Buffer.from(json);
   res.writeHead(200, {
     'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    'Content-Length': body.length,
     'X-Echo-Authorization': req.headers.authorization ?? '',
     'Set-Cookie': 'session=s3cr3t-session; HttpOnly',
   });
@@ -868,7 +873,7 @@ async function route(req, res) {
   if (method === 'GET' && path === '/v1/moved') return apiMoved(req, res);
   if (method === 'GET' && path === '/v1/slow') return apiSlow(req, res, url);
   if (method === 'GET' && path === '/v1/large') return apiLarge(req, res, url);
-  if (path === '/v1/echo') return apiEcho(req, res);
+  if (path === '/v1/echo') return apiEcho(req, res, url);
 
   // POST /_test/api-keys {company?, scope?, expires_in? (s; 0 or absent: never; negative:
   // already expired), revoked?}: a new Pleo API key, as the web app shows it once.

@@ -535,8 +535,8 @@ impl Drop for Killed {
 
 /// A Pleo API key through the proxy (its header is `Basic base64(key:)`, which never holds
 /// the key as typed): an API that echoes the request shows neither the key nor its
-/// base64, whatever the client asks for (gzip, a range, a method override); `TRACE` is
-/// refused; and once the agent locks, the proxy stops handing the key on within seconds.
+/// base64, whatever the client asks for (gzip, a range, a method override); an answer
+/// compressed anyway is not passed on; `TRACE` is refused; and once the agent locks, the proxy stops handing the key on within seconds.
 #[test]
 fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     let w = World::new("proxykey");
@@ -579,6 +579,22 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     assert_absent_in(&raw, &[&key, &basic], "the echo through the proxy");
     let t = raw_trace(&p);
     assert_eq!(t.status, 405, "{}", t.text());
+    // An API that compresses although asked not to: the proxy cannot look into the
+    // answer, so it passes none of it on (the gzip here holds the key's header).
+    let z = p.send("POST", "/v1/echo?gzip=1", &[("Authorization", &cap)], b"{}");
+    assert_eq!(z.status, 502, "{}", z.text());
+    assert_contains(&z.text(), "Content-Encoding: gzip although asked for none");
+    let raw = String::from_utf8_lossy(&z.raw).into_owned();
+    assert_absent_in(
+        &raw,
+        &[&key, &basic],
+        "a compressed answer through the proxy",
+    );
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default();
+    assert!(
+        !head.to_ascii_lowercase().contains("content-encoding"),
+        "{raw}"
+    );
 
     // Idle past the agent's frame deadline: still served, and still told of a lock.
     std::thread::sleep(Duration::from_secs(5));

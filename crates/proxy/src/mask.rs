@@ -4,7 +4,8 @@
 //! in a header value or anywhere in a body (across chunk boundaries), is overwritten with
 //! a marker of the same length, so `Content-Length` stays true. Bodies are concealed as
 //! they stream; the upstream is asked for uncompressed answers (`Accept-Encoding:
-//! identity`), so there is no compressed body to hide one in. Trailers are dropped.
+//! identity`), and an answer compressed anyway is not passed on (the server refuses it),
+//! so there is no compressed body to hide one in. Trailers are dropped.
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};

@@ -397,6 +397,19 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
             )
         }
     };
+    // Asked for `identity`, an API may compress anyway: the token could then come back
+    // inside bytes the concealment cannot read, so such an answer is not passed on. An
+    // answer with no body (HEAD, 204, 304) carries nothing to hide one in.
+    let bodiless = method == "HEAD" || matches!(resp.status().as_u16(), 204 | 304);
+    if let (Some(coding), false) = (content_coding(resp.headers()), bodiless) {
+        return refuse(
+            StatusCode::BAD_GATEWAY,
+            &format!(
+                "the upstream answered with Content-Encoding: {coding} although asked for none; \
+                 the proxy cannot look into such an answer for the token, so it does not pass it on"
+            ),
+        );
+    }
     state.shared.stats.forwarded.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = resp.into_parts();
     strip(&mut parts.headers, HOP_BY_HOP);
@@ -539,6 +552,30 @@ fn outgoing(
     Ok(Request::from_parts(parts, body))
 }
 
+/// The answer's content coding when it is not `identity`: its `Content-Encoding` values,
+/// joined, each a registered coding's name or `(another)` (the upstream's own words
+/// could hold anything, the token included, and are never repeated).
+fn content_coding(h: &HeaderMap) -> Option<String> {
+    const KNOWN: &[&str] = &[
+        "gzip", "x-gzip", "deflate", "br", "zstd", "compress", "dcb", "dcz",
+    ];
+    let codings: Vec<&str> = h
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
+        .map(|c| {
+            KNOWN
+                .iter()
+                .find(|k| c.eq_ignore_ascii_case(k.as_bytes()))
+                .copied()
+                .unwrap_or("(another)")
+        })
+        .collect();
+    (!codings.is_empty()).then(|| codings.join(", "))
+}
+
 fn strip(h: &mut HeaderMap, names: &[&str]) {
     for n in names {
         h.remove(*n);
@@ -555,4 +592,41 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_coding;
+    use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+
+    fn with(values: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(CONTENT_ENCODING, HeaderValue::from_bytes(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_identity_or_nothing_passes() {
+        assert_eq!(content_coding(&HeaderMap::new()), None);
+        assert_eq!(content_coding(&with(&[b"identity"])), None);
+        assert_eq!(content_coding(&with(&[b" Identity , "])), None);
+        assert_eq!(content_coding(&with(&[b"GZIP"])).as_deref(), Some("gzip"));
+        assert_eq!(
+            content_coding(&with(&[b"identity, br", b"zstd"])).as_deref(),
+            Some("br, zstd")
+        );
+    }
+
+    #[test]
+    fn fail_an_unknown_coding_is_never_repeated() {
+        // An upstream could put anything there, the token included.
+        let secret = b"tok_3fa9c1d2e4b5";
+        let said = content_coding(&with(&[secret])).unwrap();
+        assert_eq!(said, "(another)");
+        assert!(!said.contains("tok_"));
+        let said = content_coding(&with(&[b"gzip\xff"])).unwrap();
+        assert_eq!(said, "(another)");
+    }
 }
