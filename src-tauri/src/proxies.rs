@@ -36,6 +36,8 @@ pub struct Proxies(Mutex<BTreeMap<String, Running>>, Mutex<()>);
 struct Through {
     agent: Arc<Agent>,
     name: ConnectionName,
+    /// The agent's lock count when last asked (see [`TokenSource::locked`]).
+    locks_seen: u64,
 }
 
 impl TokenSource for Through {
@@ -72,7 +74,9 @@ impl TokenSource for Through {
     }
 
     fn locked(&mut self) -> Result<bool, String> {
-        Ok(!self.agent.is_unlocked())
+        let locks = self.agent.times_locked();
+        let since = std::mem::replace(&mut self.locks_seen, locks) != locks;
+        Ok(!self.agent.is_unlocked() || since)
     }
 }
 
@@ -140,7 +144,11 @@ impl Wallet {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = {
             let stop = stop.clone();
-            let mut through = Through { agent: a, name: n };
+            let mut through = Through {
+                locks_seen: a.times_locked(),
+                agent: a,
+                name: n,
+            };
             std::thread::Builder::new()
                 .name("proxy".into())
                 .spawn(move || {

@@ -35,7 +35,8 @@ pub trait Source {
     fn list(&mut self) -> Result<Vec<ConnectionInfo>>;
     /// Audits requests a local proxy forwarded with `name`'s token.
     fn proxied(&mut self, name: &ConnectionName, requests: Vec<ProxiedRequests>) -> Result<()>;
-    /// Whether it has locked (an agent can; the vault unlocked here cannot).
+    /// Whether it is locked, or has locked since it was last asked (an agent can; the
+    /// vault unlocked here cannot).
     fn locked(&mut self) -> Result<bool> {
         Ok(false)
     }
@@ -96,7 +97,9 @@ pub enum Added<'a> {
     },
 }
 
-struct AgentSource(Client);
+/// The agent's client, and the agent's lock count when last asked (see
+/// [`Source::locked`]).
+struct AgentSource(Client, Option<u64>);
 
 impl Source for AgentSource {
     fn token(&mut self, name: &ConnectionName, min_ttl: Duration) -> Result<Exported> {
@@ -130,7 +133,11 @@ impl Source for AgentSource {
     }
 
     fn locked(&mut self) -> Result<bool> {
-        Ok(!self.0.status()?.unlocked)
+        let s = self.0.status()?;
+        // Locked and unlocked again between two asks counts as locked (once).
+        let since = self.1.is_some_and(|seen| seen != s.times_locked);
+        self.1 = Some(s.times_locked);
+        Ok(!s.unlocked || since)
     }
 
     fn check(&mut self, name: &ConnectionName) -> Result<(CheckOutcome, ConnectionInfo)> {
@@ -362,7 +369,7 @@ pub fn with_source<T>(
     mut f: impl FnMut(&mut dyn Source) -> Result<T>,
 ) -> Result<T> {
     if let Some(c) = client(cli)? {
-        match f(&mut AgentSource(c)) {
+        match f(&mut AgentSource(c, None)) {
             Err(Error::Agent(AgentError::Locked)) if Sources::of(pass).given() => {}
             r => return r,
         }
@@ -383,7 +390,7 @@ pub fn with_source_reading<I: BufRead, S, T>(
     if let Some(mut c) = client(cli)? {
         if c.status()?.unlocked {
             let s = read(input)?;
-            return f(&mut AgentSource(c), s);
+            return f(&mut AgentSource(c, None), s);
         }
         if !Sources::of(pass).given() {
             return Err(AgentError::Locked.into());

@@ -536,7 +536,9 @@ impl Drop for Killed {
 /// A Pleo API key through the proxy (its header is `Basic base64(key:)`, which never holds
 /// the key as typed): an API that echoes the request shows neither the key nor its
 /// base64, whatever the client asks for (gzip, a range, a method override); an answer
-/// compressed anyway is not passed on; `TRACE` is refused; and once the agent locks, the proxy stops handing the key on within seconds.
+/// compressed anyway is not passed on; `TRACE` is refused; a lock and unlock between the
+/// proxy's asks still drops the key it held; once the agent locks, the proxy stops handing
+/// the key on within seconds, and its refusals meanwhile are audited once it unlocks.
 #[test]
 fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     let w = World::new("proxykey");
@@ -600,6 +602,15 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(p.get("/v1/expenses").status, 200);
 
+    // Locked and unlocked again between two of the proxy's asks (2 s apart): the key it
+    // held is still dropped (the agent's lock count moved), and taken again afterwards.
+    let o = w.cli(&["lock"], &[], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.with_pass(&["agent", "unlock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(p.get("/v1/expenses").status, 200);
+
     // The agent locks: within a few seconds the proxy holds no key and refuses.
     let o = w.cli(&["lock"], &[], "");
     assert!(o.status.success(), "{}", stderr(&o));
@@ -627,9 +638,28 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
         "nothing reached the API once refused"
     );
     assert!(after >= calls);
+    // The refusals while locked could not be audited then: they are kept, and written
+    // once the agent is unlocked (here, at the proxy's stop).
+    let o = w.with_pass(&["agent", "unlock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let log = p.stop();
     assert_absent_in(&log, &[&key, &basic], "the proxy's log");
-    drop(agent);
+    assert_eq!(
+        log.matches("its token is dropped").count(),
+        2,
+        "dropped after the lock and unlock, and after the lock: {log}"
+    );
+    agent.stop(&w);
+    let refusals: u64 = audit_log(&w)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["event"] == "proxied" && l["path"] == "/v1/expenses" && l["status"] == 503)
+        .map(|l| l["requests"].as_u64().unwrap())
+        .sum();
+    assert!(
+        refusals >= 2,
+        "the refusals while locked are audited: {log}"
+    );
 }
 
 fn raw_trace(p: &ProxyProc) -> Answer {

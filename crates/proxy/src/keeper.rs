@@ -196,6 +196,21 @@ impl Shared {
         e.0 += 1;
     }
 
+    /// Puts lines the source could not take back into the batch (their counts added to
+    /// any counted since), to be handed over at the next flush.
+    fn put_back(&self, lines: Vec<ProxiedRequests>) {
+        let mut b = self.batch.lock().unwrap_or_else(|p| p.into_inner());
+        for l in lines {
+            let mut key = (l.method, l.path, l.status, l.pid);
+            if b.len() >= MAX_BATCH_LINES && !b.contains_key(&key) {
+                key = ("*".into(), "(other)".into(), l.status, None);
+            }
+            let e = b.entry(key).or_insert_with(|| (0, 0, l.process));
+            e.0 += l.requests;
+            e.1 += l.bytes;
+        }
+    }
+
     fn take_batch(&self) -> Vec<ProxiedRequests> {
         let b = std::mem::take(&mut *self.batch.lock().unwrap_or_else(|p| p.into_inner()));
         b.into_iter()
@@ -237,16 +252,50 @@ fn forget(shared: &Shared) {
     *shared.current.write().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
-/// Hands the batch to `source`, in frames the agent accepts.
-fn flush(shared: &Shared, source: &mut dyn TokenSource) {
+/// Asks `source` whether it is locked or has locked since last asked; if so, the token
+/// held is dropped (requests then wait for a fetch, which fails while it is locked).
+/// Unknown (a busy agent) is not a lock: the token stays until its own expiry.
+fn has_locked(shared: &Shared, source: &mut dyn TokenSource) -> bool {
+    match source.locked() {
+        Ok(true) => {
+            if shared.current().is_some() {
+                tracing::warn!("the proxy's source has locked: its token is dropped");
+                forget(shared);
+            }
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::debug!(error = %e, "could not ask the proxy's source");
+            false
+        }
+    }
+}
+
+/// Hands the batch to `source`, in frames the agent accepts. What it cannot take while
+/// it is locked stays in the batch for the next flush, unless `last`; otherwise a batch
+/// it refuses is lost, and the log says how many requests went unaudited.
+fn flush(shared: &Shared, source: &mut dyn TokenSource, last: bool) {
     let mut all = shared.take_batch();
     while !all.is_empty() {
         let rest = all.split_off(
             all.len()
                 .min(token_wallet_core::agent::protocol::MAX_PROXIED_BATCH),
         );
+        let frame: Vec<ProxiedRequests> = all.clone();
         if let Err(e) = source.record(all) {
-            tracing::warn!(error = %e, "could not audit the proxy's requests");
+            let mut held = frame;
+            held.extend(rest);
+            let requests: u64 = held.iter().map(|l| l.requests).sum();
+            // Only a lock is waited out: a batch refused for what it holds would be
+            // refused again, and hold back every line after it.
+            if !last && has_locked(shared, source) {
+                tracing::warn!(error = %e, requests, "could not audit the proxy's requests while locked; kept for the next try");
+                shared.put_back(held);
+            } else {
+                tracing::warn!(error = %e, requests, "could not audit the proxy's requests");
+            }
+            return;
         }
         all = rest;
     }
@@ -326,20 +375,103 @@ pub(crate) fn keep(
         // requests are refused until it gives one again.
         if last_alive.elapsed() >= ALIVE_EVERY {
             last_alive = Instant::now();
-            match source.locked() {
-                Ok(true) if shared.current().is_some() => {
-                    tracing::warn!("the proxy's source has locked: its token is dropped");
-                    forget(shared);
-                }
-                Ok(_) => {}
-                // Unknown (a busy agent): the token stays until its own expiry.
-                Err(e) => tracing::debug!(error = %e, "could not ask the proxy's source"),
-            }
+            has_locked(shared, source);
         }
         if last_flush.elapsed() >= flush_every {
-            flush(shared, source);
+            flush(shared, source, false);
             last_flush = Instant::now();
         }
     }
-    flush(shared, source);
+    flush(shared, source, true);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source whose lock the test sets, keeping what it was given to audit (no vault:
+    /// this is the keeper's bookkeeping only).
+    #[derive(Default)]
+    struct Source {
+        locked: bool,
+        recorded: Vec<ProxiedRequests>,
+    }
+
+    impl TokenSource for Source {
+        fn credential(&mut self, _: Duration) -> Result<Credential, String> {
+            Err("not asked here".into())
+        }
+        fn record(&mut self, requests: Vec<ProxiedRequests>) -> Result<(), String> {
+            if self.locked {
+                return Err("the agent is locked".into());
+            }
+            self.recorded.extend(requests);
+            Ok(())
+        }
+        fn locked(&mut self) -> Result<bool, String> {
+            Ok(self.locked)
+        }
+    }
+
+    fn shared() -> Shared {
+        Shared::new(std::sync::mpsc::channel().0)
+    }
+
+    #[test]
+    fn lines_a_locked_source_refuses_are_kept_until_it_unlocks() {
+        let s = shared();
+        let mut src = Source {
+            locked: true,
+            ..Source::default()
+        };
+        s.count("GET", "/v1/expenses", 503, 0, None);
+        s.count("GET", "/v1/expenses", 503, 0, None);
+        flush(&s, &mut src, false);
+        assert!(src.recorded.is_empty());
+        // Counted since: added to what was kept.
+        s.count("GET", "/v1/expenses", 503, 0, None);
+        src.locked = false;
+        flush(&s, &mut src, false);
+        assert_eq!(src.recorded.len(), 1, "{:?}", src.recorded);
+        assert_eq!(src.recorded[0].requests, 3);
+        assert_eq!(src.recorded[0].status, 503);
+        flush(&s, &mut src, false);
+        assert_eq!(src.recorded.len(), 1, "nothing twice");
+    }
+
+    #[test]
+    fn fail_a_batch_refused_while_unlocked_is_not_kept() {
+        // Refused for what it holds, it would be refused again and hold back every
+        // line after it.
+        struct Refusing(usize);
+        impl TokenSource for Refusing {
+            fn credential(&mut self, _: Duration) -> Result<Credential, String> {
+                Err("not asked here".into())
+            }
+            fn record(&mut self, _: Vec<ProxiedRequests>) -> Result<(), String> {
+                self.0 += 1;
+                Err("refused".into())
+            }
+        }
+        let s = shared();
+        let mut src = Refusing(0);
+        s.count("GET", "/", 200, 1, None);
+        flush(&s, &mut src, false);
+        flush(&s, &mut src, false);
+        assert_eq!(src.0, 1, "asked once, then gone");
+    }
+
+    #[test]
+    fn the_last_flush_keeps_nothing() {
+        let s = shared();
+        let mut src = Source {
+            locked: true,
+            ..Source::default()
+        };
+        s.count("GET", "/", 503, 0, None);
+        flush(&s, &mut src, true);
+        src.locked = false;
+        flush(&s, &mut src, true);
+        assert!(src.recorded.is_empty());
+    }
 }

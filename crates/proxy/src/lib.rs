@@ -64,8 +64,10 @@ pub trait TokenSource {
     fn credential(&mut self, min_ttl: Duration) -> Result<Credential, String>;
     /// Audits a batch of requests forwarded or refused.
     fn record(&mut self, requests: Vec<ProxiedRequests>) -> Result<(), String>;
-    /// Whether it has locked (asked every 2 s): when it says so, the token the proxy holds
-    /// is dropped at once. An error (an agent too busy to answer) is not a lock.
+    /// Whether it is locked, or has locked since it was last asked (asked every 2 s, so
+    /// a lock and an unlock between two asks count): when it says so, the token the proxy
+    /// holds is dropped at once, and the next request asks for one again. An error (an
+    /// agent too busy to answer) is not a lock.
     fn locked(&mut self) -> Result<bool, String> {
         Ok(false)
     }

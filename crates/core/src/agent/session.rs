@@ -305,6 +305,7 @@ impl Agent {
                 _ => None,
             },
             clients: self.clients.load(Ordering::SeqCst),
+            times_locked: self.times_locked(),
             protocol: super::protocol::VERSION,
         }
     }

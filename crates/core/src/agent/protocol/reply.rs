@@ -48,6 +48,11 @@ pub struct AgentStatus {
     pub clients: usize,
     /// The protocol version.
     pub protocol: u32,
+    /// How many times it has locked since it started, however (0 from an agent older
+    /// than this member): a client that asks now and then sees a lock followed by an
+    /// unlock between two asks.
+    #[serde(default)]
+    pub times_locked: u64,
 }
 
 /// A reply, before encoding.
