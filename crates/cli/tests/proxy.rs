@@ -608,7 +608,15 @@ fn a_key_is_concealed_in_every_form_and_a_locked_agent_stops_the_proxy() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = w.with_pass(&["agent", "unlock"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    std::thread::sleep(Duration::from_secs(3));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !p.log_now().contains("its token is dropped") {
+        assert!(
+            Instant::now() < deadline,
+            "the key was not dropped after a lock and unlock: {}",
+            p.log_now()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(p.get("/v1/expenses").status, 200);
 
     // The agent locks: within a few seconds the proxy holds no key and refuses.

@@ -108,8 +108,10 @@ pub(crate) fn serve(
     }
     let (tx, rx) = std::sync::mpsc::channel::<Msg>();
     let shared = Arc::new(Shared::new(tx));
-    // The first token now: a connection that cannot give one fails before anyone is told
-    // the proxy runs.
+    // Where the source's lock count stands, so that a lock between this first token and
+    // the keeper's first ask is seen; then the first token: a connection that cannot give
+    // one fails before anyone is told the proxy runs.
+    let _ = source.locked();
     keeper::fetch(&shared, source, 3).map_err(ProxyError::Token)?;
     let capability = Capability::new().map_err(ProxyError::Other)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -397,20 +399,36 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
             )
         }
     };
-    // Asked for `identity`, an API may compress anyway: the token could then come back
-    // inside bytes the concealment cannot read, so such an answer is not passed on. An
-    // answer with no body (HEAD, 204, 304) carries nothing to hide one in.
+    state.shared.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+    // Asked for `identity`, an API may compress anyway (`Content-Encoding`, or a
+    // `Transfer-Encoding` besides chunked, which hyper does not undo): the token could
+    // then come back inside bytes the concealment cannot read, so such an answer is not
+    // passed on. An answer with no body (HEAD, 204, 304) carries nothing to hide one in.
+    // The request did reach the API: counted as forwarded, audited as the 502 answered.
     let bodiless = method == "HEAD" || matches!(resp.status().as_u16(), 204 | 304);
-    if let (Some(coding), false) = (content_coding(resp.headers()), bodiless) {
-        return refuse(
+    let coded = codings(resp.headers(), &header::CONTENT_ENCODING, "identity")
+        .map(|c| ("Content-Encoding", c))
+        .or_else(|| {
+            codings(resp.headers(), &header::TRANSFER_ENCODING, "chunked")
+                .map(|c| ("Transfer-Encoding", c))
+        });
+    if let (Some((name, coding)), false) = (coded, bodiless) {
+        state.shared.count(
+            &method,
+            path.as_str(),
+            StatusCode::BAD_GATEWAY.as_u16(),
+            0,
+            conn.client.get().and_then(Option::as_ref),
+        );
+        return own(
             StatusCode::BAD_GATEWAY,
             &format!(
-                "the upstream answered with Content-Encoding: {coding} although asked for none; \
-                 the proxy cannot look into such an answer for the token, so it does not pass it on"
+                "the request reached the upstream, which answered with {name}: {coding} \
+                 although asked for none; the proxy cannot look into such an answer for the \
+                 token, so it does not pass it on"
             ),
         );
     }
-    state.shared.stats.forwarded.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = resp.into_parts();
     strip(&mut parts.headers, HOP_BY_HOP);
     strip(&mut parts.headers, DROPPED_RESPONSE);
@@ -552,19 +570,20 @@ fn outgoing(
     Ok(Request::from_parts(parts, body))
 }
 
-/// The answer's content coding when it is not `identity`: its `Content-Encoding` values,
-/// joined, each a registered coding's name or `(another)` (the upstream's own words
-/// could hold anything, the token included, and are never repeated).
-fn content_coding(h: &HeaderMap) -> Option<String> {
+/// The codings header `name` lists besides `plain` (`identity` for `Content-Encoding`,
+/// `chunked` for `Transfer-Encoding`), joined, each a registered coding's name or
+/// `(another)` (the upstream's own words could hold anything, the token included, and
+/// are never repeated); `None` if there is none.
+fn codings(h: &HeaderMap, name: &HeaderName, plain: &str) -> Option<String> {
     const KNOWN: &[&str] = &[
         "gzip", "x-gzip", "deflate", "br", "zstd", "compress", "dcb", "dcz",
     ];
     let codings: Vec<&str> = h
-        .get_all(header::CONTENT_ENCODING)
+        .get_all(name)
         .iter()
         .flat_map(|v| v.as_bytes().split(|b| *b == b','))
         .map(<[u8]>::trim_ascii)
-        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(b"identity"))
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(plain.as_bytes()))
         .map(|c| {
             KNOWN
                 .iter()
@@ -596,8 +615,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::content_coding;
-    use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING};
+    use super::codings;
+    use http::header::{HeaderMap, HeaderValue, CONTENT_ENCODING, TRANSFER_ENCODING};
+
+    fn content_coding(h: &HeaderMap) -> Option<String> {
+        codings(h, &CONTENT_ENCODING, "identity")
+    }
 
     fn with(values: &[&[u8]]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -616,6 +639,18 @@ mod tests {
         assert_eq!(
             content_coding(&with(&[b"identity, br", b"zstd"])).as_deref(),
             Some("br, zstd")
+        );
+    }
+
+    #[test]
+    fn a_transfer_coding_besides_chunked_is_seen() {
+        let mut h = HeaderMap::new();
+        h.append(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        assert_eq!(codings(&h, &TRANSFER_ENCODING, "chunked"), None);
+        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
+        assert_eq!(
+            codings(&h, &TRANSFER_ENCODING, "chunked").as_deref(),
+            Some("gzip")
         );
     }
 

@@ -19,6 +19,11 @@ pub struct ProxyProc {
 }
 
 impl ProxyProc {
+    /// Its log so far.
+    pub fn log_now(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// `token-wallet proxy NAME --json` with `extra` (a passphrase file when `with_pass`),
     /// once it says where it listens.
     pub fn start(w: &World, name: &str, extra: &[&str], with_pass: bool) -> Self {

@@ -217,11 +217,19 @@ impl Agent {
 
     /// [`Self::lock`], saying why.
     pub(super) fn lock_because(&self, why: LockReason) {
-        let Some(v) = guard(&self.session).take() else {
+        let v = {
+            let mut session = guard(&self.session);
+            let v = session.take();
+            // Counted under the session's guard: whoever sees it locked sees the count.
+            if v.is_some() {
+                self.times_locked.fetch_add(1, Ordering::SeqCst);
+            }
+            v
+        };
+        let Some(v) = v else {
             return;
         };
         *guard(&self.locked_because) = Some(why);
-        self.times_locked.fetch_add(1, Ordering::SeqCst);
         self.cache.clear();
         // Never waits for a step in flight (a refresh may take seconds): that step
         // forgets its state itself when it next finds the agent locked.
