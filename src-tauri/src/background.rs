@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Runtime};
+use token_wallet_core::agent::LockWatch;
 use token_wallet_core::ops::Maintained;
 
 /// How often the list is looked at for key notices.
@@ -33,7 +34,7 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
     // The agent's lock count when last looked at: a lock between two looks (an unlock
     // and a passphrase changed elsewhere within a second, say) is seen by it even when
     // the vault looks unlocked, or locked, both times.
-    let mut locks_seen = 0;
+    let mut locks = LockWatch::from(0);
     // Connections already notified about, until they recover.
     let mut told: HashSet<String> = HashSet::new();
     // Key notices already sent (`books:expiring:7`...): each is sent once per unlock.
@@ -48,11 +49,9 @@ fn run<R: Runtime>(app: &AppHandle<R>, w: &Wallet) {
         };
         a.tick(); // the idle lock happens here when the socket is not served
         let unlocked = a.is_unlocked();
-        let locks = a.times_locked();
-        let locked_since = locks != locks_seen || (was_unlocked && !unlocked);
+        let locked_since = locks.locked_since(a.times_locked()) || (was_unlocked && !unlocked);
         if unlocked != was_unlocked || locked_since {
             was_unlocked = unlocked;
-            locks_seen = locks;
             changed(app);
             if locked_since {
                 // However it locked (the button, the tray, idle): a copied token or key

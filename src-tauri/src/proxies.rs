@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use token_wallet_core::agent::Agent;
+use token_wallet_core::agent::{Agent, LockWatch};
 use token_wallet_core::connection::ConnectionName;
 use token_wallet_core::ops::Requester;
 use token_wallet_proxy::{Allow, Credential, ProxiedRequests, ProxyOptions, Stats, TokenSource};
@@ -37,7 +37,7 @@ struct Through {
     agent: Arc<Agent>,
     name: ConnectionName,
     /// The agent's lock count when last asked (see [`TokenSource::locked`]).
-    locks_seen: u64,
+    locks: LockWatch,
 }
 
 impl TokenSource for Through {
@@ -74,8 +74,7 @@ impl TokenSource for Through {
     }
 
     fn locked(&mut self) -> Result<bool, String> {
-        let locks = self.agent.times_locked();
-        let since = std::mem::replace(&mut self.locks_seen, locks) != locks;
+        let since = self.locks.locked_since(self.agent.times_locked());
         Ok(!self.agent.is_unlocked() || since)
     }
 }
@@ -145,7 +144,7 @@ impl Wallet {
         let thread = {
             let stop = stop.clone();
             let mut through = Through {
-                locks_seen: a.times_locked(),
+                locks: LockWatch::from(a.times_locked()),
                 agent: a,
                 name: n,
             };

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use token_wallet_core::agent::client::Client;
 use token_wallet_core::agent::protocol::{Reply, Request};
-use token_wallet_core::agent::{self, AgentError, Issued};
+use token_wallet_core::agent::{self, AgentError, Issued, LockWatch};
 use token_wallet_core::connection::CredentialKind;
 use token_wallet_core::connection::{ConnectionInfo, ConnectionName};
 use token_wallet_core::oauth::Provider;
@@ -97,9 +97,8 @@ pub enum Added<'a> {
     },
 }
 
-/// The agent's client, and the agent's lock count when last asked (see
-/// [`Source::locked`]).
-struct AgentSource(Client, Option<u64>);
+/// The agent's client, and its lock count when last asked (see [`Source::locked`]).
+struct AgentSource(Client, LockWatch);
 
 impl Source for AgentSource {
     fn token(&mut self, name: &ConnectionName, min_ttl: Duration) -> Result<Exported> {
@@ -135,8 +134,7 @@ impl Source for AgentSource {
     fn locked(&mut self) -> Result<bool> {
         let s = self.0.status()?;
         // Locked and unlocked again between two asks counts as locked (once).
-        let since = self.1.is_some_and(|seen| seen != s.times_locked);
-        self.1 = Some(s.times_locked);
+        let since = self.1.locked_since(s.times_locked);
         Ok(!s.unlocked || since)
     }
 
@@ -369,7 +367,7 @@ pub fn with_source<T>(
     mut f: impl FnMut(&mut dyn Source) -> Result<T>,
 ) -> Result<T> {
     if let Some(c) = client(cli)? {
-        match f(&mut AgentSource(c, None)) {
+        match f(&mut AgentSource(c, LockWatch::default())) {
             Err(Error::Agent(AgentError::Locked)) if Sources::of(pass).given() => {}
             r => return r,
         }
@@ -390,7 +388,7 @@ pub fn with_source_reading<I: BufRead, S, T>(
     if let Some(mut c) = client(cli)? {
         if c.status()?.unlocked {
             let s = read(input)?;
-            return f(&mut AgentSource(c, None), s);
+            return f(&mut AgentSource(c, LockWatch::default()), s);
         }
         if !Sources::of(pass).given() {
             return Err(AgentError::Locked.into());

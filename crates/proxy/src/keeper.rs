@@ -389,11 +389,14 @@ pub(crate) fn keep(
 mod tests {
     use super::*;
 
-    /// A source whose lock the test sets, keeping what it was given to audit (no vault:
-    /// this is the keeper's bookkeeping only).
+    /// A source whose lock the test sets, keeping what it was given to audit, or
+    /// refusing every batch while unlocked when `refusing` (no vault: this is the
+    /// keeper's bookkeeping only).
     #[derive(Default)]
     struct Source {
         locked: bool,
+        refusing: bool,
+        asked: usize,
         recorded: Vec<ProxiedRequests>,
     }
 
@@ -402,8 +405,12 @@ mod tests {
             Err("not asked here".into())
         }
         fn record(&mut self, requests: Vec<ProxiedRequests>) -> Result<(), String> {
+            self.asked += 1;
             if self.locked {
                 return Err("the agent is locked".into());
+            }
+            if self.refusing {
+                return Err("refused".into());
             }
             self.recorded.extend(requests);
             Ok(())
@@ -443,22 +450,15 @@ mod tests {
     fn fail_a_batch_refused_while_unlocked_is_not_kept() {
         // Refused for what it holds, it would be refused again and hold back every
         // line after it.
-        struct Refusing(usize);
-        impl TokenSource for Refusing {
-            fn credential(&mut self, _: Duration) -> Result<Credential, String> {
-                Err("not asked here".into())
-            }
-            fn record(&mut self, _: Vec<ProxiedRequests>) -> Result<(), String> {
-                self.0 += 1;
-                Err("refused".into())
-            }
-        }
         let s = shared();
-        let mut src = Refusing(0);
+        let mut src = Source {
+            refusing: true,
+            ..Source::default()
+        };
         s.count("GET", "/", 200, 1, None);
         flush(&s, &mut src, false);
         flush(&s, &mut src, false);
-        assert_eq!(src.0, 1, "asked once, then gone");
+        assert_eq!(src.asked, 1, "asked once, then gone");
     }
 
     #[test]

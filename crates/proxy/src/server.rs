@@ -334,8 +334,8 @@ fn own(status: StatusCode, why: &str) -> Response<Body> {
 async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<Body> {
     let method = req.method().as_str().to_string();
     let path_only = req.uri().path().to_string();
-    let refuse = |status: StatusCode, why: &str| {
-        state.shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+    // The proxy's own answer, audited as what the client was answered.
+    let reply = |status: StatusCode, why: &str| {
         state.shared.count(
             &method,
             &path_only,
@@ -344,6 +344,10 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
             conn.client.get().and_then(Option::as_ref),
         );
         own(status, why)
+    };
+    let refuse = |status: StatusCode, why: &str| {
+        state.shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+        reply(status, why)
     };
     if let Err((status, why)) = admissible(state, conn, &req) {
         // Counted without what it named: its client is not known to be one of ours.
@@ -413,14 +417,7 @@ async fn handle(state: &State, conn: &Conn, req: Request<Incoming>) -> Response<
                 .map(|c| ("Transfer-Encoding", c))
         });
     if let (Some((name, coding)), false) = (coded, bodiless) {
-        state.shared.count(
-            &method,
-            path.as_str(),
-            StatusCode::BAD_GATEWAY.as_u16(),
-            0,
-            conn.client.get().and_then(Option::as_ref),
-        );
-        return own(
+        return reply(
             StatusCode::BAD_GATEWAY,
             &format!(
                 "the request reached the upstream, which answered with {name}: {coding} \

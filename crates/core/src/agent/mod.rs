@@ -36,5 +36,5 @@ pub mod transport;
 
 pub use error::AgentError;
 pub use protocol::{AgentStatus, Issued};
-pub use session::{Agent, AgentOptions, LockReason};
+pub use session::{Agent, AgentOptions, LockReason, LockWatch};
 pub use transport::socket_path;

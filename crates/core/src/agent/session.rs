@@ -58,6 +58,27 @@ pub enum LockReason {
     PassphraseChanged,
 }
 
+/// An agent's lock count ([`Agent::times_locked`], or `times_locked` in its status) as a
+/// watcher last saw it: one that looks now and then (a background task, a proxy) learns
+/// of every lock, even one followed by an unlock between two looks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LockWatch(Option<u64>);
+
+impl LockWatch {
+    /// Watching from a count seen already.
+    pub fn from(times_locked: u64) -> Self {
+        Self(Some(times_locked))
+    }
+
+    /// Whether the agent has locked since the last look, given its count now; the first
+    /// look of a watch made with `default()` only notes the count.
+    pub fn locked_since(&mut self, times_locked: u64) -> bool {
+        self.0
+            .replace(times_locked)
+            .is_some_and(|seen| seen != times_locked)
+    }
+}
+
 /// The agent: an unlocked vault (or none), shared by every client thread.
 pub struct Agent {
     pub(super) vault: Vault,
