@@ -113,11 +113,7 @@ impl Refresher {
             client_secret: c.secrets.client_secret.clone().map(SecretString::from),
         };
         let mut attempt = 1;
-        // When the answer's request was sent: its `expires_in` counts from no earlier than
-        // that, so the expiry kept here is never later than the provider's, however long
-        // the answer took to arrive.
-        let (outcome, asked) = loop {
-            let asked = connection::now();
+        let outcome = loop {
             let (result, retry_after) = client.refresh(&self.http, &refresh_token);
             // Crash tests stop here: the provider has answered, nothing is written yet.
             crate::fault::named("refresh-answered");
@@ -128,7 +124,7 @@ impl Refresher {
                     std::thread::sleep(wait);
                     attempt += 1;
                 }
-                other => break (other, asked),
+                other => break other,
             }
         };
         drop(c);
@@ -144,8 +140,8 @@ impl Refresher {
                     if let Some(r) = &t.refresh_token {
                         c.secrets.refresh_token = Some(r.expose_secret().to_string());
                     }
-                    c.info.issued_at = asked;
-                    c.info.expires_at = t.expires_in.map(|d| asked + d.as_secs());
+                    c.info.issued_at = now;
+                    c.info.expires_at = t.expires_in.map(|d| now + d.as_secs());
                     if let Some(s) = &t.scopes {
                         c.info.scopes = s.clone();
                     }
